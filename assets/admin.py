@@ -1,0 +1,111 @@
+"""Django admin for every model. Asset and certificate writes go through assets.services."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.gis.admin import GISModelAdmin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from assets import services
+from assets.forms import ParcelGeometryField, ParcelMapWidget
+from assets.models import AdministrativeArea, Agency, Certificate, CertificateStageEvent, LandAsset, User
+
+
+class SipanahGISAdmin(GISModelAdmin):
+    gis_widget = ParcelMapWidget
+
+
+@admin.register(AdministrativeArea)
+class AdministrativeAreaAdmin(SipanahGISAdmin):
+    list_display = ("code", "name", "level", "parent")
+    list_filter = ("level",)
+    search_fields = ("code", "name")
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+
+
+@admin.register(User)
+class SipanahUserAdmin(UserAdmin):
+    fieldsets = (*UserAdmin.fieldsets, (_("Sipanah"), {"fields": ("agency",)}))
+    list_display = ("username", "first_name", "last_name", "agency", "is_staff", "is_active")
+    list_filter = ("groups", "agency", "is_staff", "is_active")
+
+
+class CertificateInline(admin.TabularInline):
+    model = Certificate
+    extra = 0
+    fields = ("jenis_hak", "nomor", "tanggal", "nib", "atas_nama", "luas_sertifikat_m2", "stage", "stage_since")
+    readonly_fields = fields  # certificates and stage changes are edited through their own forms
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LandAsset)
+class LandAssetAdmin(SipanahGISAdmin):
+    list_display = ("kode_barang", "nomor_register", "nama_barang", "agency", "kelurahan", "status_sertifikat")
+    list_filter = ("status_sertifikat", "tahap_sertifikat", "plotting_status", "agency", "kecamatan")
+    search_fields = ("kode_barang", "nomor_register", "nibar", "nama_barang")
+    list_select_related = ("agency", "kelurahan")
+    readonly_fields = (
+        "luas_gis_m2", "kelurahan", "kecamatan", "status_sertifikat", "tahap_sertifikat", "bermasalah", "version",
+    )
+    inlines = [CertificateInline]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "geom":
+            return ParcelGeometryField(label=db_field.verbose_name, required=False, srid=4326)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = {name: form.cleaned_data[name] for name in services.ASSET_FIELDS if name in form.cleaned_data}
+        geom = form.cleaned_data.get("geom")
+        try:
+            if change:
+                fresh = LandAsset.objects.get(pk=obj.pk)
+                saved = services.asset_update(asset=fresh, user=request.user, data=data, geom=geom)
+            else:
+                saved = services.asset_create(user=request.user, geom=geom, **data)
+        except ValidationError as exc:
+            # Model validation already ran on the form; reaching here means a race with another write.
+            raise ValidationError(exc.messages) from exc
+        obj.pk = saved.pk
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "asset", "stage", "stage_since", "atas_nama")
+    list_filter = ("stage", "jenis_hak")
+    search_fields = ("nomor", "nib", "asset__nama_barang", "asset__kode_barang")
+    raw_id_fields = ("asset",)
+    readonly_fields = ("stage", "stage_since")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            fields = {name: form.cleaned_data.get(name) for name in services.CERTIFICATE_FIELDS}
+            fields = {k: v for k, v in fields.items() if v not in (None, "")}
+            saved = services.certificate_create(asset=obj.asset, user=request.user, **fields)
+            obj.pk = saved.pk
+        services.asset_refresh_certificate_status(obj.asset)
+
+
+@admin.register(CertificateStageEvent)
+class CertificateStageEventAdmin(admin.ModelAdmin):
+    list_display = ("certificate", "from_stage", "to_stage", "tanggal", "nomor_dokumen", "user")
+    list_filter = ("to_stage",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

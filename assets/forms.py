@@ -1,0 +1,111 @@
+"""HTML forms. Geometry goes through assets.geo's rules, like every other entry point."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.gis import forms as gis_forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from assets import permissions
+from assets.geo import GeometryError, normalize_parcel_geometry
+from assets.models import Agency, Certificate, LandAsset, Stage, User
+from assets.services import ASSET_FIELDS, CERTIFICATE_FIELDS, allowed_next_stages
+
+
+class ParcelMapWidget(gis_forms.OSMWidget):
+    """GeoDjango's OpenLayers widget, with OpenLayers served by Sipanah instead of a CDN.
+
+    The OpenStreetMap base layer is optional: without network the map stays blank behind
+    the parcel, and drawing and editing still work.
+    """
+
+    default_lon = 116.87
+    default_lat = -1.20
+    default_zoom = 12
+
+    class Media:
+        extend = False
+        css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
+
+
+class ParcelGeometryField(gis_forms.GeometryField):
+    """Accepts Polygon or MultiPolygon from the widget; the shared rules decide the rest."""
+
+    widget = ParcelMapWidget(attrs={"geom_type": "MultiPolygon"})
+
+    def clean(self, value):  # type: ignore[override]
+        geom = super().clean(value)
+        if geom is None:
+            return None
+        try:
+            return normalize_parcel_geometry(geom)
+        except GeometryError as exc:
+            raise forms.ValidationError(str(exc), code="geometry") from exc
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class AssetForm(forms.ModelForm):
+    geom = ParcelGeometryField(label=_("Geometry"), required=False, srid=4326)
+
+    class Meta:
+        model = LandAsset
+        fields = [*ASSET_FIELDS, "geom"]
+        widgets = {"tanggal_perolehan": DateInput(), "alamat": forms.Textarea(attrs={"rows": 2}),
+                   "keterangan": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not permissions.can_edit_all(user):
+            self.fields["agency"].queryset = Agency.objects.filter(pk=user.agency_id)
+            self.fields["agency"].initial = user.agency_id
+            self.fields["agency"].empty_label = None
+        self.fields["plotting_status"].help_text = _(
+            "Set automatically to 'located' when a geometry is drawn; choose 'approximate' if it is only a sketch."
+        )
+
+    def _post_clean(self) -> None:
+        # Model validation runs in assets.services (which also derives area and kelurahan),
+        # so the form only checks its own fields here.
+        pass
+
+
+class CertificateForm(forms.ModelForm):
+    class Meta:
+        model = Certificate
+        fields = [*CERTIFICATE_FIELDS, "stage"]
+        widgets = {"tanggal": DateInput(), "tanggal_surat_ukur": DateInput()}
+
+    def _post_clean(self) -> None:
+        pass
+
+
+class StageChangeForm(forms.Form):
+    to_stage = forms.ChoiceField(label=_("New stage"))
+    tanggal = forms.DateField(label=_("Date"), widget=DateInput(), initial=timezone.localdate)
+    nomor_dokumen = forms.CharField(label=_("Document number"), required=False, max_length=100)
+    catatan = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    jenis_hak = forms.ChoiceField(label=_("Type of right"), required=False)
+    nomor = forms.CharField(label=_("Certificate number"), required=False, max_length=64)
+    tanggal_sertifikat = forms.DateField(label=_("Certificate date"), required=False, widget=DateInput())
+    nib = forms.CharField(label=_("NIB"), required=False, max_length=14)
+    luas_sertifikat_m2 = forms.DecimalField(label=_("Certificate area (m²)"), required=False, min_value=0)
+
+    def __init__(self, *args, certificate: Certificate, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_stage"].choices = [(s, Stage(s).label) for s in allowed_next_stages(certificate.stage)]
+        self.fields["jenis_hak"].choices = [("", "—"), *Certificate._meta.get_field("jenis_hak").choices]
+
+    def certificate_fields(self) -> dict:
+        """The certificate fields the user filled in, to complete the certificate on the way."""
+        data = self.cleaned_data
+        mapping = {"jenis_hak": "jenis_hak", "nomor": "nomor", "tanggal_sertifikat": "tanggal", "nib": "nib",
+                   "luas_sertifikat_m2": "luas_sertifikat_m2"}
+        return {target: data[source] for source, target in mapping.items() if data.get(source) not in (None, "")}

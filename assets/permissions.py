@@ -1,0 +1,60 @@
+"""Roles and what each may do. Every view, the admin and the services ask here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from assets.models import LandAsset, User
+
+OFFICER = "pengurus_barang"  # asset officer of one agency: edits that agency's assets
+BPKAD = "bpkad"  # BPKAD officer: edits every asset
+AUDITOR = "auditor"  # reads everything, exports
+PLANNER = "perencana"  # reads and queries
+ADMIN = "admin"  # everything, including users and reference data
+
+ROLES = {
+    OFFICER: _("Asset officer (pengurus barang)"),
+    BPKAD: _("BPKAD officer"),
+    AUDITOR: _("Auditor"),
+    PLANNER: _("Planner"),
+    ADMIN: _("Administrator"),
+}
+
+
+def user_roles(user: User) -> frozenset[str]:
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_sipanah_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            cached = cached | {ADMIN}
+        user._sipanah_roles = cached
+    return cached
+
+
+def can_view_register(user: User) -> bool:
+    return bool(user_roles(user))
+
+
+def can_edit_all(user: User) -> bool:
+    return bool(user_roles(user) & {BPKAD, ADMIN})
+
+
+def can_create_asset(user: User) -> bool:
+    roles = user_roles(user)
+    return bool(roles & {BPKAD, ADMIN}) or (OFFICER in roles and user.agency_id is not None)
+
+
+def can_edit_asset(user: User, asset: LandAsset) -> bool:
+    roles = user_roles(user)
+    if roles & {BPKAD, ADMIN}:
+        return True
+    return OFFICER in roles and user.agency_id is not None and user.agency_id == asset.agency_id
+
+
+def can_export(user: User) -> bool:
+    return bool(user_roles(user) & {AUDITOR, BPKAD, ADMIN})

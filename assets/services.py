@@ -1,0 +1,301 @@
+"""Writes to the register. Every change of an asset or certificate goes through here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.gis.gdal import OGRGeometry
+from django.contrib.gis.geos import GEOSGeometry
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assets import permissions
+from assets.geo import AreaRef, GeometryError, KelurahanIndex, geodesic_area_m2, normalize_parcel_geometry
+from assets.models import (
+    DISPUTE_STAGES,
+    MAIN_STAGES,
+    AdministrativeArea,
+    Certificate,
+    CertificateStageEvent,
+    CertificateStatus,
+    LandAsset,
+    PlottingStatus,
+    Stage,
+    User,
+)
+
+ASSET_FIELDS = (
+    "kode_barang",
+    "nomor_register",
+    "nibar",
+    "nama_barang",
+    "alamat",
+    "agency",
+    "tanggal_perolehan",
+    "tahun_perolehan",
+    "asal_usul",
+    "nilai_perolehan",
+    "penggunaan",
+    "luas_kib_m2",
+    "keterangan",
+    "plotting_status",
+)
+
+_index_cache: dict[str, Any] = {"key": None, "index": None}
+
+
+def kelurahan_index() -> KelurahanIndex:
+    """The kelurahan assignment index, rebuilt only when the boundaries change."""
+    qs = AdministrativeArea.objects.filter(level=AdministrativeArea.Level.KELURAHAN)
+    key = tuple(qs.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id")).values())
+    if _index_cache["key"] != key:
+        areas = [(AreaRef(a.id, a.code, a.parent_id), a.geom) for a in qs.only("id", "code", "parent_id", "geom")]
+        _index_cache.update(key=key, index=KelurahanIndex(areas))
+    return _index_cache["index"]
+
+
+def _set_geometry(
+    asset: LandAsset, geom: GEOSGeometry | OGRGeometry | str | None, *, srid: int | None, index: KelurahanIndex | None
+) -> None:
+    """Apply the geometry rules and store everything derived from the geometry."""
+    if geom is None or (isinstance(geom, str) and not geom.strip()):
+        asset.geom = None
+        asset.luas_gis_m2 = None
+        asset.kelurahan_id = asset.kecamatan_id = None
+        asset.plotting_status = PlottingStatus.UNKNOWN
+        return
+    try:
+        asset.geom = normalize_parcel_geometry(geom, srid=srid)
+    except GeometryError as exc:
+        raise ValidationError({"geom": [str(exc)]}) from exc
+    asset.luas_gis_m2 = Decimal(str(geodesic_area_m2(asset.geom))).quantize(Decimal("0.01"))
+    ref = (index or kelurahan_index()).assign(asset.geom)
+    asset.kelurahan_id = ref.id if ref else None
+    asset.kecamatan_id = ref.parent_id if ref else None
+    if asset.plotting_status == PlottingStatus.UNKNOWN:
+        asset.plotting_status = PlottingStatus.LOCATED
+
+
+def _normalise_fields(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    if "nibar" in data:
+        data["nibar"] = (data["nibar"] or "").strip() or None
+    if data.get("nomor_register"):
+        data["nomor_register"] = str(data["nomor_register"]).strip().zfill(4)
+    if data.get("kode_barang"):
+        data["kode_barang"] = str(data["kode_barang"]).strip()
+    return data
+
+
+def _check_agency(user: User | None, asset: LandAsset) -> None:
+    if user is None:  # system writes: fixtures, demo generator, management commands
+        return
+    if not permissions.can_edit_asset(user, asset):
+        raise PermissionDenied(_("You may only change the assets of your own agency."))
+
+
+@transaction.atomic
+def asset_create(
+    *,
+    user: User | None,
+    geom: GEOSGeometry | OGRGeometry | str | None = None,
+    srid: int | None = None,
+    index: KelurahanIndex | None = None,
+    **fields: Any,
+) -> LandAsset:
+    unknown = set(fields) - set(ASSET_FIELDS) - {"agency_id"}
+    if unknown:
+        raise TypeError(f"asset_create() got unknown fields: {sorted(unknown)}")
+    asset = LandAsset(**_normalise_fields(fields))
+    _check_agency(user, asset)
+    _set_geometry(asset, geom, srid=srid, index=index)
+    asset.full_clean()
+    asset.save()
+    return asset
+
+
+@transaction.atomic
+def asset_update(
+    *,
+    asset: LandAsset,
+    user: User | None,
+    data: dict[str, Any],
+    geom: GEOSGeometry | OGRGeometry | str | None = ...,  # type: ignore[assignment]
+    srid: int | None = None,
+) -> LandAsset:
+    """Change an asset. ``geom`` left out keeps the geometry; ``None`` removes it."""
+    _check_agency(user, asset)  # may the user touch it as it is now ...
+    for name, value in _normalise_fields(data).items():
+        if name not in ASSET_FIELDS:
+            raise TypeError(f"asset_update() got an unknown field: {name}")
+        setattr(asset, name, value)
+    _check_agency(user, asset)  # ... and as it will be (no moving it to another agency)
+    if geom is not ...:
+        _set_geometry(asset, geom, srid=srid, index=None)
+    asset.version += 1
+    asset.full_clean()
+    asset.save()
+    return asset
+
+
+def derive_certificate_status(certificates: Iterable[tuple[str, bool]]) -> tuple[str, str, bool]:
+    """(status, leading stage, in dispute) from each certificate's (stage, has a number).
+
+    - terbit: some certificate is issued (or is disputed/blocked but carries a number);
+    - proses: some certificate is past BELUM in the pipeline, or disputed/blocked before issue;
+    - belum: no certificate, or only BELUM or rejected ones.
+    The leading stage is a dispute state when there is one, else the most advanced main stage,
+    else DITOLAK when everything was rejected.
+    """
+    items = list(certificates)
+    stages = {stage for stage, _numbered in items}
+    disputed = bool(stages & set(DISPUTE_STAGES))
+    if any(s == Stage.SERTIFIKAT_TERBIT or (s in DISPUTE_STAGES and numbered) for s, numbered in items):
+        status = CertificateStatus.TERBIT
+    elif stages & (set(MAIN_STAGES[1:]) | set(DISPUTE_STAGES)):
+        status = CertificateStatus.PROSES
+    else:
+        status = CertificateStatus.BELUM
+    if disputed:
+        leading = Stage.SENGKETA if Stage.SENGKETA in stages else Stage.DIBLOKIR
+    elif stages & set(MAIN_STAGES):
+        leading = max(stages & set(MAIN_STAGES), key=MAIN_STAGES.index)
+    elif Stage.DITOLAK in stages:
+        leading = Stage.DITOLAK
+    else:
+        leading = Stage.BELUM
+    return str(status), str(leading), disputed
+
+
+def asset_refresh_certificate_status(asset: LandAsset) -> None:
+    """Recompute the asset's derived certificate fields from its certificates."""
+    rows = asset.certificates.values_list("stage", "nomor")
+    status, leading, disputed = derive_certificate_status((stage, bool(nomor)) for stage, nomor in rows)
+    LandAsset.objects.filter(pk=asset.pk).update(
+        status_sertifikat=status, tahap_sertifikat=leading, bermasalah=disputed, updated_at=timezone.now()
+    )
+    asset.status_sertifikat, asset.tahap_sertifikat, asset.bermasalah = status, leading, disputed
+
+
+CERTIFICATE_FIELDS = (
+    "jenis_hak",
+    "nomor",
+    "tanggal",
+    "nib",
+    "atas_nama",
+    "luas_sertifikat_m2",
+    "nomor_surat_ukur",
+    "tanggal_surat_ukur",
+)
+
+
+@transaction.atomic
+def certificate_create(
+    *,
+    asset: LandAsset,
+    user: User | None,
+    stage: str = Stage.BELUM,
+    tanggal_tahap: dt.date | None = None,
+    nomor_dokumen: str = "",
+    catatan: str = "",
+    **fields: Any,
+) -> Certificate:
+    """Add a certificate (or a certification case) to an asset, with its first stage event."""
+    _check_agency(user, asset)
+    unknown = set(fields) - set(CERTIFICATE_FIELDS)
+    if unknown:
+        raise TypeError(f"certificate_create() got unknown fields: {sorted(unknown)}")
+    tanggal_tahap = tanggal_tahap or timezone.localdate()
+    _check_event_date(tanggal_tahap, None)
+    certificate = Certificate(asset=asset, stage=stage, stage_since=tanggal_tahap, **fields)
+    certificate.full_clean()
+    certificate.save()
+    CertificateStageEvent.objects.create(
+        certificate=certificate, from_stage="", to_stage=stage, tanggal=tanggal_tahap,
+        nomor_dokumen=nomor_dokumen, catatan=catatan, user=user,
+    )
+    asset_refresh_certificate_status(asset)
+    return certificate
+
+
+def allowed_next_stages(current: str) -> list[str]:
+    """The stages a certificate may move to from ``current``.
+
+    Forward along the pipeline (steps may be skipped when BPN merges them), into dispute or
+    blocking from anywhere, to rejection from anywhere before issue, and from a side state
+    back into the pipeline.
+    """
+    side_states = [Stage.DITOLAK, *DISPUTE_STAGES]
+    if current in MAIN_STAGES:
+        forward = list(MAIN_STAGES[MAIN_STAGES.index(current) + 1 :])
+        rejection = [] if current == Stage.SERTIFIKAT_TERBIT else [Stage.DITOLAK]
+        return [*forward, *rejection, *DISPUTE_STAGES]
+    return [s for s in [*MAIN_STAGES[1:], *side_states] if s != current]
+
+
+def _check_event_date(tanggal: dt.date, previous: dt.date | None) -> None:
+    if tanggal > timezone.localdate():
+        raise ValidationError({"tanggal": [_("The date %(date)s is in the future.") % {"date": tanggal.isoformat()}]})
+    if previous and tanggal < previous:
+        raise ValidationError(
+            {
+                "tanggal": [
+                    _("The date %(date)s is before the previous stage change (%(previous)s).")
+                    % {"date": tanggal.isoformat(), "previous": previous.isoformat()}
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def certificate_change_stage(
+    *,
+    certificate: Certificate,
+    user: User | None,
+    to_stage: str,
+    tanggal: dt.date,
+    nomor_dokumen: str = "",
+    catatan: str = "",
+    **fields: Any,
+) -> CertificateStageEvent:
+    """Move a certificate to another stage and record the event.
+
+    ``fields`` may complete the certificate on the way (number, date, right, NIB, area...),
+    which an issued certificate requires.
+    """
+    certificate = Certificate.objects.select_for_update().select_related("asset").get(pk=certificate.pk)
+    _check_agency(user, certificate.asset)
+    if to_stage not in Stage.values:
+        raise ValidationError({"to_stage": [_("Unknown stage %(stage)s.") % {"stage": to_stage}]})
+    if to_stage not in allowed_next_stages(certificate.stage):
+        raise ValidationError(
+            {
+                "to_stage": [
+                    _("A certificate cannot move from %(from)s to %(to)s.")
+                    % {"from": Stage(certificate.stage).label, "to": Stage(to_stage).label}
+                ]
+            }
+        )
+    unknown = set(fields) - set(CERTIFICATE_FIELDS)
+    if unknown:
+        raise TypeError(f"certificate_change_stage() got unknown fields: {sorted(unknown)}")
+    _check_event_date(tanggal, certificate.stage_since)
+    from_stage = certificate.stage
+    for name, value in fields.items():
+        setattr(certificate, name, value)
+    certificate.stage = to_stage
+    certificate.stage_since = tanggal
+    certificate.full_clean()
+    certificate.save()
+    event = CertificateStageEvent.objects.create(
+        certificate=certificate, from_stage=from_stage, to_stage=to_stage, tanggal=tanggal,
+        nomor_dokumen=nomor_dokumen, catatan=catatan, user=user,
+    )
+    asset_refresh_certificate_status(certificate.asset)
+    return event

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from assets import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("assets/", views.asset_list, name="asset-list"),
+    path("assets/new/", views.asset_create, name="asset-create"),
+    path("assets/<int:pk>/", views.asset_detail, name="asset-detail"),
+    path("assets/<int:pk>/edit/", views.asset_update, name="asset-update"),
+    path("assets/<int:pk>/certificates/new/", views.certificate_create, name="certificate-create"),
+    path("certificates/<int:pk>/stage/", views.certificate_stage, name="certificate-stage"),
+]

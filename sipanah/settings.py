@@ -1,0 +1,173 @@
+"""Sipanah settings: one module, every deployment choice read from the environment.
+
+Environment variables (all optional for a local run):
+
+- ``DATABASE_URL``: ``spatialite:///abs/path.sqlite3`` (default: ``var/sipanah.sqlite3``)
+  or ``postgis://user:pass@host:port/name``.
+- ``SIPANAH_DEBUG``: ``1`` for development (``make run`` sets it).
+- ``SIPANAH_SECRET_KEY`` (or ``SIPANAH_SECRET_KEY_FILE``): required when debug is off.
+- ``SIPANAH_ALLOWED_HOSTS``: comma-separated host names.
+- ``SIPANAH_DEMO``: ``1`` allows the demo users and data to be created (never in production).
+- ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """Read a secret from NAME, or from the file named by NAME_FILE (Docker secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return os.environ.get(name, default)
+
+
+DEBUG = env_bool("SIPANAH_DEBUG", False)
+SECRET_KEY = env_secret("SIPANAH_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SIPANAH_SECRET_KEY (or SIPANAH_SECRET_KEY_FILE) must be set when debug is off")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = [h.strip() for h in env_str("SIPANAH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+SIPANAH_DEMO = env_bool("SIPANAH_DEMO", False)
+SIPANAH_AREA_SRID = env_int("SIPANAH_AREA_SRID", 23837)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "django.contrib.humanize",
+    "django_filters",
+    "assets",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "sipanah.urls"
+WSGI_APPLICATION = "sipanah.wsgi.application"
+ASGI_APPLICATION = "sipanah.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "assets.context_processors.roles",
+            ],
+        },
+    },
+]
+
+
+def _database_config(url: str) -> dict:
+    if not (url.startswith("spatialite://") or url.startswith("postgis://")):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must start with spatialite:// or postgis://, got {url.split('://', 1)[0]}://"
+        )
+    config = dj_database_url.parse(url, conn_max_age=env_int("SIPANAH_CONN_MAX_AGE", 0))
+    if url.startswith("spatialite://"):
+        config["OPTIONS"] = {"timeout": 30}
+        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    return config
+
+
+DATABASES = {"default": _database_config(env_str("DATABASE_URL", f"spatialite:///{BASE_DIR / 'var' / 'sipanah.sqlite3'}"))}
+# GDAL < 3.9 cannot block network access while parsing spatial references (Debian 12 has 3.6).
+# Sipanah builds SpatialReference objects only from EPSG codes and from WKT that the importer
+# has already parsed with pyproj, so the warning is silenced here rather than on every command.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "assets.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", _("Indonesian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Makassar"  # WITA, Balikpapan's time zone
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = BASE_DIR / "var" / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("SIPANAH_LOG_LEVEL", "INFO")},
+}
