@@ -129,8 +129,9 @@ def _database_config(url: str) -> dict:
 
 DATABASES = {"default": _database_config(env_str("DATABASE_URL", f"spatialite:///{BASE_DIR / 'var' / 'sipanah.sqlite3'}"))}
 # GDAL < 3.9 cannot block network access while parsing spatial references (Debian 12 has 3.6).
-# Sipanah builds SpatialReference objects only from EPSG codes and from WKT that the importer
-# has already parsed with pyproj, so the warning is silenced here rather than on every command.
+# Sipanah builds SpatialReference objects only from EPSG codes (assets.geo); any code that
+# accepts user-supplied WKT must validate it with pyproj first. Silenced so that every
+# command does not repeat it.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "assets.User"
