@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,8 @@ class AssetsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "assets"
     verbose_name = _("Land assets")
+
+    def ready(self) -> None:
+        from assets.permissions import ensure_role_groups
+
+        post_migrate.connect(ensure_role_groups, sender=self)

@@ -58,3 +58,34 @@ def can_edit_asset(user: User, asset: LandAsset) -> bool:
 
 def can_export(user: User) -> bool:
     return bool(user_roles(user) & {AUDITOR, BPKAD, ADMIN})
+
+
+# Model permissions each role's Django group carries (used by the admin site).
+_GROUP_PERMISSIONS: dict[str, list[str]] = {
+    OFFICER: [],
+    BPKAD: [
+        "assets.add_landasset", "assets.change_landasset", "assets.view_landasset", "assets.export_landasset",
+        "assets.add_certificate", "assets.change_certificate", "assets.view_certificate",
+        "assets.view_certificatestageevent", "assets.view_agency", "assets.view_administrativearea",
+    ],
+    AUDITOR: ["assets.view_landasset", "assets.export_landasset", "assets.view_certificate",
+              "assets.view_certificatestageevent"],
+    PLANNER: ["assets.view_landasset", "assets.view_certificate"],
+    ADMIN: ["*"],
+}
+
+
+def ensure_role_groups(**_kwargs) -> None:
+    """Create the role groups with their permissions (post_migrate: production needs them too)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for name, codes in _GROUP_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        if codes == ["*"]:
+            perms = Permission.objects.filter(content_type__app_label__in=["assets", "auth"])
+        else:
+            perms = [
+                Permission.objects.get(content_type__app_label=code.split(".")[0], codename=code.split(".")[1])
+                for code in codes
+            ]
+        group.permissions.set(perms)

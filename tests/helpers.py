@@ -1,0 +1,57 @@
+"""Shared test helpers: reference data, users per role and parcels placed in Balikpapan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from itertools import count
+
+from django.contrib.auth.models import Group
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
+
+from assets import permissions, services
+from assets.models import AdministrativeArea, Agency, AsalUsul, LandAsset, User
+from assets.reference import load_agencies, load_boundaries
+
+_register = count(1)
+
+
+def load_reference() -> None:
+    load_boundaries()
+    load_agencies()
+    permissions.ensure_role_groups()
+
+
+def make_user(username: str, role: str | None, agency: Agency | None = None) -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username, agency=agency)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def square(lon: float, lat: float, half_side_deg: float = 0.0005, srid: int = 4326) -> MultiPolygon:
+    x0, y0, x1, y1 = lon - half_side_deg, lat - half_side_deg, lon + half_side_deg, lat + half_side_deg
+    return MultiPolygon(Polygon(((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))), srid=srid)
+
+
+def point_inside(code: str) -> tuple[float, float]:
+    """A point well inside the kelurahan with this Kemendagri code."""
+    geom: GEOSGeometry = AdministrativeArea.objects.get(code=code).geom
+    point = geom.point_on_surface
+    return point.x, point.y
+
+
+def make_asset(agency: Agency | None = None, geom: GEOSGeometry | None = None, **fields) -> LandAsset:
+    defaults = {
+        "kode_barang": "1.3.1.01.01.01.001",
+        "nomor_register": str(next(_register)),
+        "nama_barang": "Tanah Kantor Kelurahan",
+        "agency": agency or Agency.objects.order_by("code").first(),
+        "tahun_perolehan": 2010,
+        "tanggal_perolehan": dt.date(2010, 5, 17),
+        "asal_usul": AsalUsul.PEMBELIAN,
+        "nilai_perolehan": Decimal("1250000000"),
+        "luas_kib_m2": Decimal("1200.00"),
+    }
+    defaults.update(fields)
+    return services.asset_create(user=None, geom=geom, **defaults)
