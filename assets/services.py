@@ -259,7 +259,7 @@ def certificate_change_stage(
     certificate: Certificate,
     user: User | None,
     to_stage: str,
-    tanggal: dt.date,
+    tanggal_tahap: dt.date,
     nomor_dokumen: str = "",
     catatan: str = "",
     **fields: Any,
@@ -285,16 +285,16 @@ def certificate_change_stage(
     unknown = set(fields) - set(CERTIFICATE_FIELDS)
     if unknown:
         raise TypeError(f"certificate_change_stage() got unknown fields: {sorted(unknown)}")
-    _check_event_date(tanggal, certificate.stage_since)
+    _check_event_date(tanggal_tahap, certificate.stage_since)
     from_stage = certificate.stage
     for name, value in fields.items():
         setattr(certificate, name, value)
     certificate.stage = to_stage
-    certificate.stage_since = tanggal
+    certificate.stage_since = tanggal_tahap
     certificate.full_clean()
     certificate.save()
     event = CertificateStageEvent.objects.create(
-        certificate=certificate, from_stage=from_stage, to_stage=to_stage, tanggal=tanggal,
+        certificate=certificate, from_stage=from_stage, to_stage=to_stage, tanggal=tanggal_tahap,
         nomor_dokumen=nomor_dokumen, catatan=catatan, user=user,
     )
     asset_refresh_certificate_status(certificate.asset)

@@ -124,7 +124,7 @@ def certificate_stage(request: HttpRequest, pk: int) -> HttpResponse:
                 certificate=certificate,
                 user=request.user,
                 to_stage=data["to_stage"],
-                tanggal=data["tanggal"],
+                tanggal_tahap=data["tanggal"],
                 nomor_dokumen=data["nomor_dokumen"],
                 catatan=data["catatan"],
                 **form.certificate_fields(),
