@@ -56,7 +56,13 @@ class LandAssetAdmin(SipanahGISAdmin):
     search_fields = ("kode_barang", "nomor_register", "nibar", "nama_barang")
     list_select_related = ("agency", "kelurahan")
     readonly_fields = (
-        "luas_gis_m2", "kelurahan", "kecamatan", "status_sertifikat", "tahap_sertifikat", "bermasalah", "version",
+        "luas_gis_m2",
+        "kelurahan",
+        "kecamatan",
+        "status_sertifikat",
+        "tahap_sertifikat",
+        "bermasalah",
+        "version",
     )
     inlines = [CertificateInline]
 

@@ -24,9 +24,7 @@ class AssetFilter(django_filters.FilterSet):
         field_name="status_sertifikat", choices=CertificateStatus.choices, label=_("Certificate status")
     )
     tahap = django_filters.MultipleChoiceFilter(field_name="tahap_sertifikat", choices=Stage.choices, label=_("Stage"))
-    agency = django_filters.ModelChoiceFilter(
-        queryset=Agency.objects.all(), to_field_name="code", label=_("Agency")
-    )
+    agency = django_filters.ModelChoiceFilter(queryset=Agency.objects.all(), to_field_name="code", label=_("Agency"))
     kecamatan = django_filters.ModelChoiceFilter(
         queryset=AdministrativeArea.objects.filter(level=AdministrativeArea.Level.KECAMATAN).defer("geom"),
         to_field_name="code",
@@ -37,7 +35,9 @@ class AssetFilter(django_filters.FilterSet):
         to_field_name="code",
         label=_("Kelurahan"),
     )
-    jenis_hak = django_filters.ChoiceFilter(choices=JenisHak.choices, method="filter_jenis_hak", label=_("Type of right"))
+    jenis_hak = django_filters.ChoiceFilter(
+        choices=JenisHak.choices, method="filter_jenis_hak", label=_("Type of right")
+    )
     plotting = django_filters.ChoiceFilter(
         field_name="plotting_status", choices=PlottingStatus.choices, label=_("Plotting status")
     )

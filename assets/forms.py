@@ -58,8 +58,11 @@ class AssetForm(forms.ModelForm):
     class Meta:
         model = LandAsset
         fields = [*ASSET_FIELDS, "geom"]
-        widgets = {"tanggal_perolehan": DateInput(), "alamat": forms.Textarea(attrs={"rows": 2}),
-                   "keterangan": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "tanggal_perolehan": DateInput(),
+            "alamat": forms.Textarea(attrs={"rows": 2}),
+            "keterangan": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,6 +109,11 @@ class StageChangeForm(forms.Form):
     def certificate_fields(self) -> dict:
         """The certificate fields the user filled in, to complete the certificate on the way."""
         data = self.cleaned_data
-        mapping = {"jenis_hak": "jenis_hak", "nomor": "nomor", "tanggal_sertifikat": "tanggal", "nib": "nib",
-                   "luas_sertifikat_m2": "luas_sertifikat_m2"}
+        mapping = {
+            "jenis_hak": "jenis_hak",
+            "nomor": "nomor",
+            "tanggal_sertifikat": "tanggal",
+            "nib": "nib",
+            "luas_sertifikat_m2": "luas_sertifikat_m2",
+        }
         return {target: data[source] for source, target in mapping.items() if data.get(source) not in (None, "")}

@@ -96,9 +96,7 @@ def normalize_parcel_geometry(
         raise GeometryError(_("The geometry is empty."))
     geom = _drop_z(_to_geos(geom, srid))
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise GeometryError(
-            _("A parcel must be a Polygon or MultiPolygon, not a %(type)s.") % {"type": geom.geom_type}
-        )
+        raise GeometryError(_("A parcel must be a Polygon or MultiPolygon, not a %(type)s.") % {"type": geom.geom_type})
     if geom.empty:
         raise GeometryError(_("The geometry is empty."))
     if _is_geographic(geom.srid):
@@ -119,7 +117,8 @@ def normalize_parcel_geometry(
             geom = geom.transform(STORAGE_SRID, clone=True)
         except (GDALException, GEOSException) as exc:
             raise GeometryError(
-                _("The geometry cannot be transformed from EPSG:%(srid)s: %(error)s") % {"srid": geom.srid, "error": exc}
+                _("The geometry cannot be transformed from EPSG:%(srid)s: %(error)s")
+                % {"srid": geom.srid, "error": exc}
             ) from exc
         if not geom.valid:
             raise GeometryError(

@@ -42,14 +42,21 @@ def validate_kode_barang(value: str) -> None:
 
 
 validate_nomor_register = RegexValidator(r"^\d{1,6}$", _("The register number must be 1 to 6 digits."))
-validate_nib = RegexValidator(r"^(\d{13}|\d{14})$", _("NIB must be 13 digits (PMNA 3/1997) or 14 digits (ATR/BPN 1/2021)."))
+validate_nib = RegexValidator(
+    r"^(\d{13}|\d{14})$", _("NIB must be 13 digits (PMNA 3/1997) or 14 digits (ATR/BPN 1/2021).")
+)
 
 
 class User(AbstractUser):
     """A Sipanah user. Officers (pengurus barang) belong to one agency (OPD)."""
 
     agency = models.ForeignKey(
-        "assets.Agency", verbose_name=_("agency"), null=True, blank=True, on_delete=models.SET_NULL, related_name="users"
+        "assets.Agency",
+        verbose_name=_("agency"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="users",
     )
 
 
@@ -185,7 +192,9 @@ class LandAsset(models.Model):
     status_sertifikat = models.CharField(
         _("certificate status"), max_length=8, choices=CertificateStatus.choices, default=CertificateStatus.BELUM
     )
-    tahap_sertifikat = models.CharField(_("certificate stage"), max_length=24, choices=Stage.choices, default=Stage.BELUM)
+    tahap_sertifikat = models.CharField(
+        _("certificate stage"), max_length=24, choices=Stage.choices, default=Stage.BELUM
+    )
     bermasalah = models.BooleanField(_("in dispute or blocked"), default=False)
 
     version = models.PositiveIntegerField(default=1)
@@ -237,7 +246,11 @@ class Certificate(models.Model):
     nib = models.CharField(_("NIB"), max_length=14, blank=True, validators=[validate_nib])
     atas_nama = models.CharField(_("in the name of"), max_length=200, blank=True)
     luas_sertifikat_m2 = models.DecimalField(
-        _("certificate area (m²)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        _("certificate area (m²)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0)],
     )
     nomor_surat_ukur = models.CharField(_("survey certificate number"), max_length=64, blank=True)

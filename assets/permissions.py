@@ -64,12 +64,23 @@ def can_export(user: User) -> bool:
 _GROUP_PERMISSIONS: dict[str, list[str]] = {
     OFFICER: [],
     BPKAD: [
-        "assets.add_landasset", "assets.change_landasset", "assets.view_landasset", "assets.export_landasset",
-        "assets.add_certificate", "assets.change_certificate", "assets.view_certificate",
-        "assets.view_certificatestageevent", "assets.view_agency", "assets.view_administrativearea",
+        "assets.add_landasset",
+        "assets.change_landasset",
+        "assets.view_landasset",
+        "assets.export_landasset",
+        "assets.add_certificate",
+        "assets.change_certificate",
+        "assets.view_certificate",
+        "assets.view_certificatestageevent",
+        "assets.view_agency",
+        "assets.view_administrativearea",
     ],
-    AUDITOR: ["assets.view_landasset", "assets.export_landasset", "assets.view_certificate",
-              "assets.view_certificatestageevent"],
+    AUDITOR: [
+        "assets.view_landasset",
+        "assets.export_landasset",
+        "assets.view_certificate",
+        "assets.view_certificatestageevent",
+    ],
     PLANNER: ["assets.view_landasset", "assets.view_certificate"],
     ADMIN: ["*"],
 }

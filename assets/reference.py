@@ -33,7 +33,12 @@ def load_boundaries() -> int:
         for feature in data["features"]:
             props = feature["properties"]
             parent = AdministrativeArea.objects.get(code=props[parent_key]) if parent_key else None
-            defaults = {"level": level, "name": props["nama"], "parent": parent, "geom": _multipolygon(feature["geometry"])}
+            defaults = {
+                "level": level,
+                "name": props["nama"],
+                "parent": parent,
+                "geom": _multipolygon(feature["geometry"]),
+            }
             _area, created = AdministrativeArea.objects.update_or_create(code=props["kode"], defaults=defaults)
             created_count += created
     return created_count

@@ -217,8 +217,13 @@ def certificate_create(
     certificate.full_clean()
     certificate.save()
     CertificateStageEvent.objects.create(
-        certificate=certificate, from_stage="", to_stage=stage, tanggal=tanggal_tahap,
-        nomor_dokumen=nomor_dokumen, catatan=catatan, user=user,
+        certificate=certificate,
+        from_stage="",
+        to_stage=stage,
+        tanggal=tanggal_tahap,
+        nomor_dokumen=nomor_dokumen,
+        catatan=catatan,
+        user=user,
     )
     asset_refresh_certificate_status(asset)
     return certificate
@@ -294,8 +299,13 @@ def certificate_change_stage(
     certificate.full_clean()
     certificate.save()
     event = CertificateStageEvent.objects.create(
-        certificate=certificate, from_stage=from_stage, to_stage=to_stage, tanggal=tanggal_tahap,
-        nomor_dokumen=nomor_dokumen, catatan=catatan, user=user,
+        certificate=certificate,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        tanggal=tanggal_tahap,
+        nomor_dokumen=nomor_dokumen,
+        catatan=catatan,
+        user=user,
     )
     asset_refresh_certificate_status(certificate.asset)
     return event

@@ -60,7 +60,11 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except LandAsset.DoesNotExist as exc:
         raise Http404(_("No such asset.")) from exc
     certificates = [(c, selectors.stage_timeline(c)) for c in asset.certificates.all()]
-    context = {"asset": asset, "certificates": certificates, "can_edit": permissions.can_edit_asset(request.user, asset)}
+    context = {
+        "asset": asset,
+        "certificates": certificates,
+        "can_edit": permissions.can_edit_asset(request.user, asset),
+    }
     return render(request, "assets/asset_detail.html", context)
 
 

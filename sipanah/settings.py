@@ -61,7 +61,7 @@ SECRET_KEY = env_secret("SIPANAH_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SIPANAH_SECRET_KEY (or SIPANAH_SECRET_KEY_FILE) must be set when debug is off")
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105 - debug only
 
 ALLOWED_HOSTS = [h.strip() for h in env_str("SIPANAH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 SIPANAH_DEMO = env_bool("SIPANAH_DEMO", False)
@@ -82,7 +82,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,6 +91,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
 ]
+
+if not DEBUG:  # in development runserver serves static files from the apps
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "sipanah.urls"
 WSGI_APPLICATION = "sipanah.wsgi.application"
@@ -127,7 +129,9 @@ def _database_config(url: str) -> dict:
     return config
 
 
-DATABASES = {"default": _database_config(env_str("DATABASE_URL", f"spatialite:///{BASE_DIR / 'var' / 'sipanah.sqlite3'}"))}
+DATABASES = {
+    "default": _database_config(env_str("DATABASE_URL", f"spatialite:///{BASE_DIR / 'var' / 'sipanah.sqlite3'}"))
+}
 # GDAL < 3.9 cannot block network access while parsing spatial references (Debian 12 has 3.6).
 # Sipanah builds SpatialReference objects only from EPSG codes (assets.geo); any code that
 # accepts user-supplied WKT must validate it with pyproj first. Silenced so that every

@@ -33,7 +33,9 @@ def equal_area_reference(geom: GEOSGeometry) -> float:
     c = geom.centroid
     laea = CRS.from_proj4(f"+proj=laea +lat_0={c.y} +lon_0={c.x} +ellps=WGS84 +units=m")
     transformer = Transformer.from_crs(4326, laea, always_xy=True)
-    return shapely.transform(to_shapely(geom), lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))).area
+    return shapely.transform(
+        to_shapely(geom), lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    ).area
 
 
 class GeodesicAreaTests(TestCase):
@@ -52,8 +54,9 @@ class GeodesicAreaTests(TestCase):
                 srid=4326,
             ),
             # Clockwise shell, as in the shared Balikpapan data.
-            MultiPolygon(Polygon(((116.9, -1.2), (116.9, -1.199), (116.901, -1.199), (116.901, -1.2), (116.9, -1.2))),
-                         srid=4326),
+            MultiPolygon(
+                Polygon(((116.9, -1.2), (116.9, -1.199), (116.901, -1.199), (116.901, -1.2), (116.9, -1.2))), srid=4326
+            ),
         ]
         for geom in parcels:
             ours = geodesic_area_m2(geom)
@@ -153,7 +156,10 @@ def _first_overlap(index: KelurahanIndex) -> tuple[int, int, shapely.Geometry]:
 def _largest_share(index: KelurahanIndex, parcel: GEOSGeometry) -> str:
     metric = to_metric(to_shapely(parcel))
     shares = sorted(
-        ((-metric.intersection(g).area, ref.code) for ref, g in zip(index.refs, index.geoms, strict=True)
-         if metric.intersects(g)),
+        (
+            (-metric.intersection(g).area, ref.code)
+            for ref, g in zip(index.refs, index.geoms, strict=True)
+            if metric.intersects(g)
+        ),
     )
     return shares[0][1]

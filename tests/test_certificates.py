@@ -30,7 +30,9 @@ class DeriveStatusTests(SimpleTestCase):
         self.assertEqual(services.derive_certificate_status([("DIBLOKIR", False)]), ("proses", "DIBLOKIR", True))
 
     def test_allowed_moves(self):
-        self.assertEqual(services.allowed_next_stages("SK_HAK_TERBIT"), ["SERTIFIKAT_TERBIT", "DITOLAK", "SENGKETA", "DIBLOKIR"])
+        self.assertEqual(
+            services.allowed_next_stages("SK_HAK_TERBIT"), ["SERTIFIKAT_TERBIT", "DITOLAK", "SENGKETA", "DIBLOKIR"]
+        )
         self.assertNotIn("DITOLAK", services.allowed_next_stages("SERTIFIKAT_TERBIT"))
         self.assertIn("PERSIAPAN_BERKAS", services.allowed_next_stages("DITOLAK"))
         self.assertNotIn("BELUM", services.allowed_next_stages("PENGUKURAN"))
@@ -49,8 +51,12 @@ class CertificatePipelineTests(TestCase):
     def test_full_pipeline_records_every_stage_with_user_document_and_time_in_stage(self):
         start = timezone.localdate() - dt.timedelta(days=400)
         cert = services.certificate_create(
-            asset=self.asset, user=self.officer, stage=Stage.PERSIAPAN_BERKAS, tanggal_tahap=start,
-            nomor_dokumen="ND-1/2025", catatan="Berkas alas hak dikumpulkan",
+            asset=self.asset,
+            user=self.officer,
+            stage=Stage.PERSIAPAN_BERKAS,
+            tanggal_tahap=start,
+            nomor_dokumen="ND-1/2025",
+            catatan="Berkas alas hak dikumpulkan",
         )
         self.asset.refresh_from_db()
         self.assertEqual(self.asset.status_sertifikat, CertificateStatus.PROSES)
@@ -62,14 +68,23 @@ class CertificatePipelineTests(TestCase):
         ]
         for stage, day, doc in moves:
             services.certificate_change_stage(
-                certificate=cert, user=self.officer, to_stage=stage, tanggal_tahap=start + dt.timedelta(days=day),
+                certificate=cert,
+                user=self.officer,
+                to_stage=stage,
+                tanggal_tahap=start + dt.timedelta(days=day),
                 nomor_dokumen=doc,
             )
         services.certificate_change_stage(
-            certificate=cert, user=self.officer, to_stage=Stage.SERTIFIKAT_TERBIT,
+            certificate=cert,
+            user=self.officer,
+            to_stage=Stage.SERTIFIKAT_TERBIT,
             tanggal_tahap=start + dt.timedelta(days=380),
-            nomor_dokumen="SHP 00123", jenis_hak="HP", nomor="00123", tanggal=start + dt.timedelta(days=380),
-            nib="64710101000123", luas_sertifikat_m2=4400,
+            nomor_dokumen="SHP 00123",
+            jenis_hak="HP",
+            nomor="00123",
+            tanggal=start + dt.timedelta(days=380),
+            nib="64710101000123",
+            luas_sertifikat_m2=4400,
         )
         self.asset.refresh_from_db()
         self.assertEqual(self.asset.status_sertifikat, CertificateStatus.TERBIT)
@@ -97,7 +112,9 @@ class CertificatePipelineTests(TestCase):
 
     def test_issue_needs_number_date_and_right(self):
         cert = services.certificate_create(asset=self.asset, user=None, stage=Stage.SK_HAK_TERBIT)
-        with self.assertRaisesMessage(ValidationError, "An issued certificate needs its type of right, number and date."):
+        with self.assertRaisesMessage(
+            ValidationError, "An issued certificate needs its type of right, number and date."
+        ):
             services.certificate_change_stage(
                 certificate=cert, user=None, to_stage=Stage.SERTIFIKAT_TERBIT, tanggal_tahap=timezone.localdate()
             )
@@ -116,14 +133,19 @@ class CertificatePipelineTests(TestCase):
             )
         with self.assertRaisesMessage(ValidationError, "is in the future"):
             services.certificate_change_stage(
-                certificate=cert, user=None, to_stage=Stage.DIAJUKAN_KE_BPN,
+                certificate=cert,
+                user=None,
+                to_stage=Stage.DIAJUKAN_KE_BPN,
                 tanggal_tahap=timezone.localdate() + dt.timedelta(days=2),
             )
 
     def test_dispute_marks_the_asset(self):
         cert = services.certificate_create(asset=self.asset, user=None, stage=Stage.PENGUKURAN)
         services.certificate_change_stage(
-            certificate=cert, user=None, to_stage=Stage.SENGKETA, tanggal_tahap=timezone.localdate(),
+            certificate=cert,
+            user=None,
+            to_stage=Stage.SENGKETA,
+            tanggal_tahap=timezone.localdate(),
             catatan="Dikuasai warga",
         )
         self.asset.refresh_from_db()

@@ -51,7 +51,9 @@ class GeometryRulesTests(SimpleTestCase):
             normalize_parcel_geometry(None)
 
     def test_invalid_geometry_names_the_geos_reason_and_place(self):
-        bowtie = GEOSGeometry("POLYGON((116.85 -1.25, 116.86 -1.24, 116.86 -1.25, 116.85 -1.24, 116.85 -1.25))", srid=4326)
+        bowtie = GEOSGeometry(
+            "POLYGON((116.85 -1.25, 116.86 -1.24, 116.86 -1.25, 116.85 -1.24, 116.85 -1.25))", srid=4326
+        )
         with self.assertRaisesMessage(GeometryError, "Invalid geometry: Self-intersection[116.855 -1.245]"):
             normalize_parcel_geometry(bowtie)
 

@@ -29,14 +29,22 @@ class RegisterAccessTests(TestCase):
         cls.own_asset = make_asset(agency=cls.own, geom=square(116.83, -1.25), nama_barang="Tanah SDN 001")
         cls.other_asset = make_asset(agency=cls.other, geom=None, nama_barang="Tanah Puskesmas")
 
+    def setUp(self):
+        # Assertions below read messages in English; the default language is tested on its own.
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
     def get(self, who: str | None, name: str, **kwargs):
         if who:
             self.client.force_login(self.users[who])
         return self.client.get(reverse(name, kwargs=kwargs or None))
 
     def test_anonymous_sees_only_the_login_page(self):
-        for name, kwargs in [("home", {}), ("asset-list", {}), ("asset-detail", {"pk": self.own_asset.pk}),
-                             ("asset-create", {})]:
+        for name, kwargs in [
+            ("home", {}),
+            ("asset-list", {}),
+            ("asset-detail", {"pk": self.own_asset.pk}),
+            ("asset-create", {}),
+        ]:
             response = self.get(None, name, **kwargs)
             self.assertEqual(response.status_code, 302, name)
             self.assertTrue(response["Location"].startswith("/accounts/login/"), name)
@@ -67,19 +75,25 @@ class RegisterAccessTests(TestCase):
                 self.assertEqual(self.get(who, "asset-create").status_code, create)
                 self.assertEqual(self.get(who, "asset-update", pk=self.own_asset.pk).status_code, edit_own)
                 self.assertEqual(self.get(who, "asset-update", pk=self.other_asset.pk).status_code, edit_other)
-                self.assertEqual(
-                    self.get(who, "certificate-create", pk=self.other_asset.pk).status_code, edit_other
-                )
+                self.assertEqual(self.get(who, "certificate-create", pk=self.other_asset.pk).status_code, edit_other)
 
     def form_data(self, asset: LandAsset, **changes) -> dict:
         data = {
-            "kode_barang": asset.kode_barang, "nomor_register": asset.nomor_register, "nibar": asset.nibar or "",
-            "nama_barang": asset.nama_barang, "alamat": asset.alamat, "agency": asset.agency_id,
+            "kode_barang": asset.kode_barang,
+            "nomor_register": asset.nomor_register,
+            "nibar": asset.nibar or "",
+            "nama_barang": asset.nama_barang,
+            "alamat": asset.alamat,
+            "agency": asset.agency_id,
             "tanggal_perolehan": asset.tanggal_perolehan.isoformat() if asset.tanggal_perolehan else "",
-            "tahun_perolehan": asset.tahun_perolehan, "asal_usul": asset.asal_usul,
-            "nilai_perolehan": asset.nilai_perolehan, "penggunaan": asset.penggunaan,
-            "luas_kib_m2": asset.luas_kib_m2, "keterangan": asset.keterangan,
-            "plotting_status": asset.plotting_status, "geom": asset.geom.ewkt if asset.geom else "",
+            "tahun_perolehan": asset.tahun_perolehan,
+            "asal_usul": asset.asal_usul,
+            "nilai_perolehan": asset.nilai_perolehan,
+            "penggunaan": asset.penggunaan,
+            "luas_kib_m2": asset.luas_kib_m2,
+            "keterangan": asset.keterangan,
+            "plotting_status": asset.plotting_status,
+            "geom": asset.geom.ewkt if asset.geom else "",
         }
         data.update(changes)
         return data
@@ -106,9 +120,16 @@ class RegisterAccessTests(TestCase):
         self.client.force_login(self.users["officer"])
         lon, lat = point_inside("64.71.03.1003")
         template = LandAsset(
-            kode_barang="1.3.1.01.01.02.001", nomor_register="7", nama_barang="Tanah SMP 9", agency=self.own,
-            tahun_perolehan=2015, asal_usul="HIBAH", nilai_perolehan=500000000, luas_kib_m2=2500,
-            plotting_status="unknown", geom=None,
+            kode_barang="1.3.1.01.01.02.001",
+            nomor_register="7",
+            nama_barang="Tanah SMP 9",
+            agency=self.own,
+            tahun_perolehan=2015,
+            asal_usul="HIBAH",
+            nilai_perolehan=500000000,
+            luas_kib_m2=2500,
+            plotting_status="unknown",
+            geom=None,
         )
         drawn = square(lon, lat, 0.0002)
         drawn.transform(3857)  # the OpenLayers widget posts GeoJSON in the map's Web Mercator
@@ -170,11 +191,24 @@ class RegisterAccessTests(TestCase):
         response = self.client.get(reverse("asset-list"), {"plotting": "unknown"})
         self.assertEqual([a.pk for a in response.context["page"]], [self.other_asset.pk])
 
+    def test_indonesian_is_the_default_and_english_is_available(self):
+        self.client.force_login(self.users["planner"])
+        del self.client.defaults["HTTP_ACCEPT_LANGUAGE"]
+        response = self.client.get(reverse("home"))
+        self.assertContains(response, '<html lang="id">')
+        self.assertContains(response, "Beranda")
+        response = self.client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(response, '<html lang="en">')
+        self.assertContains(response, "Home")
+
     def test_names_are_escaped_on_every_page(self):
         asset = make_asset(agency=self.own, geom=None, nama_barang=XSS)
         self.client.force_login(self.users["bpkad"])
-        for url in (reverse("asset-list"), reverse("asset-detail", kwargs={"pk": asset.pk}),
-                    reverse("asset-update", kwargs={"pk": asset.pk})):
+        for url in (
+            reverse("asset-list"),
+            reverse("asset-detail", kwargs={"pk": asset.pk}),
+            reverse("asset-update", kwargs={"pk": asset.pk}),
+        ):
             response = self.client.get(url)
             self.assertNotContains(response, XSS)
             self.assertContains(response, "&lt;img src=x onerror=alert(1)&gt;")
