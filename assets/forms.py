@@ -81,6 +81,14 @@ class AssetForm(forms.ModelForm):
 
 
 class CertificateForm(forms.ModelForm):
+    tanggal_tahap = forms.DateField(
+        label=_("In this stage since"),
+        widget=DateInput(),
+        initial=timezone.localdate,
+        help_text=_("Date of the document that started the current stage."),
+    )
+    nomor_dokumen = forms.CharField(label=_("Document number"), required=False, max_length=100)
+
     class Meta:
         model = Certificate
         fields = [*CERTIFICATE_FIELDS, "stage"]

@@ -69,9 +69,11 @@ class AdministrativeArea(models.Model):
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
     code = models.CharField(_("Kemendagri code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent area"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     geom = models.MultiPolygonField(_("boundary"), srid=STORAGE_SRID)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["code"]
@@ -184,10 +186,20 @@ class LandAsset(models.Model):
     # Derived on every write by assets.services; never edited by hand.
     luas_gis_m2 = models.DecimalField(_("GIS area (m²)"), max_digits=14, decimal_places=2, null=True, blank=True)
     kelurahan = models.ForeignKey(
-        AdministrativeArea, null=True, blank=True, on_delete=models.PROTECT, related_name="kelurahan_assets"
+        AdministrativeArea,
+        verbose_name=_("kelurahan"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="kelurahan_assets",
     )
     kecamatan = models.ForeignKey(
-        AdministrativeArea, null=True, blank=True, on_delete=models.PROTECT, related_name="kecamatan_assets"
+        AdministrativeArea,
+        verbose_name=_("kecamatan"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="kecamatan_assets",
     )
     status_sertifikat = models.CharField(
         _("certificate status"), max_length=8, choices=CertificateStatus.choices, default=CertificateStatus.BELUM
@@ -286,7 +298,9 @@ class CertificateStageEvent(models.Model):
     tanggal = models.DateField(_("date"))
     nomor_dokumen = models.CharField(_("document number"), max_length=100, blank=True)
     catatan = models.TextField(_("note"), blank=True)
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

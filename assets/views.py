@@ -94,6 +94,7 @@ def asset_update(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.asset_update(asset=asset, user=request.user, data=data, geom=geom)
         except ValidationError as exc:
+            asset.refresh_from_db()  # the page title shows the saved asset, the form the posted values
             _add_service_errors(form, exc)
         else:
             messages.success(request, _("Asset %(asset)s was saved.") % {"asset": asset})

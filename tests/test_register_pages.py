@@ -160,9 +160,19 @@ class RegisterAccessTests(TestCase):
     def test_certificate_and_stage_change_through_the_pages(self):
         self.client.force_login(self.users["officer"])
         url = reverse("certificate-create", kwargs={"pk": self.own_asset.pk})
-        response = self.client.post(url, {"stage": "PERSIAPAN_BERKAS", "atas_nama": "Pemerintah Kota Balikpapan"})
+        response = self.client.post(
+            url,
+            {
+                "stage": "PERSIAPAN_BERKAS",
+                "atas_nama": "Pemerintah Kota Balikpapan",
+                "tanggal_tahap": "2025-01-06",
+                "nomor_dokumen": "ND-7",
+            },
+        )
         self.assertRedirects(response, reverse("asset-detail", kwargs={"pk": self.own_asset.pk}))
         cert = Certificate.objects.get(asset=self.own_asset)
+        self.assertEqual(cert.stage_since.isoformat(), "2025-01-06")
+        self.assertEqual(cert.events.get().nomor_dokumen, "ND-7")
         response = self.client.post(
             reverse("certificate-stage", kwargs={"pk": cert.pk}),
             {"to_stage": "DIAJUKAN_KE_BPN", "tanggal": cert.stage_since.isoformat(), "nomor_dokumen": "BRK-1"},
