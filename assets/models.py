@@ -9,6 +9,7 @@ from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from assets.geo import STORAGE_SRID
 
@@ -209,9 +210,15 @@ class LandAsset(models.Model):
     )
     bermasalah = models.BooleanField(_("in dispute or blocked"), default=False)
 
+    # Penghapusan (write-off): the record stays, marked removed with its SK; BPKAD can reverse it.
+    removed_at = models.DateField(_("removal date"), null=True, blank=True)
+    removal_sk_nomor = models.CharField(_("removal decree (SK) number"), max_length=100, blank=True)
+    removal_note = models.TextField(_("removal note"), blank=True)
+
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["kode_barang", "nomor_register"]
@@ -271,6 +278,7 @@ class Certificate(models.Model):
     stage_since = models.DateField(_("in this stage since"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["asset", "id"]
