@@ -45,16 +45,32 @@ class AssetFilter(django_filters.FilterSet):
     tahun_max = django_filters.NumberFilter(field_name="tahun_perolehan", lookup_expr="lte", label=_("Year to"))
     luas_min = django_filters.NumberFilter(field_name="luas_kib_m2", lookup_expr="gte", label=_("Area from (m²)"))
     luas_max = django_filters.NumberFilter(field_name="luas_kib_m2", lookup_expr="lte", label=_("Area to (m²)"))
+    # Removed (penghapusan) assets stay on record but leave the register unless asked for.
+    removed = django_filters.ChoiceFilter(
+        choices=[("include", _("Include removed assets")), ("only", _("Only removed assets"))],
+        method="filter_removed",
+        empty_label=_("Without removed assets"),
+        label=_("Removed assets"),
+    )
 
     class Meta:
         model = LandAsset
         fields: list[str] = []
 
+    def filter_queryset(self, queryset: QuerySet[LandAsset]) -> QuerySet[LandAsset]:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("removed"):
+            queryset = queryset.filter(removed_at__isnull=True)
+        return queryset
+
+    def filter_removed(self, queryset: QuerySet[LandAsset], name: str, value: str) -> QuerySet[LandAsset]:
+        return queryset.filter(removed_at__isnull=False) if value == "only" else queryset
+
     def filter_text(self, queryset: QuerySet[LandAsset], name: str, value: str) -> QuerySet[LandAsset]:
         value = value.strip()
         if not value:
             return queryset
-        nib_match = Certificate.objects.filter(asset=OuterRef("pk"), nib__icontains=value)
+        nib_match = Certificate.objects.filter(asset=OuterRef("id"), nib__icontains=value)
         return queryset.filter(
             Q(nama_barang__icontains=value)
             | Q(kode_barang__startswith=value)
@@ -66,4 +82,4 @@ class AssetFilter(django_filters.FilterSet):
     def filter_jenis_hak(self, queryset: QuerySet[LandAsset], name: str, value: str) -> QuerySet[LandAsset]:
         if not value:
             return queryset
-        return queryset.filter(Exists(Certificate.objects.filter(asset=OuterRef("pk"), jenis_hak=value)))
+        return queryset.filter(Exists(Certificate.objects.filter(asset=OuterRef("id"), jenis_hak=value)))

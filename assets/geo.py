@@ -166,6 +166,25 @@ def to_metric(geom: shapely.Geometry, srid: int | None = None) -> shapely.Geomet
     return shapely.transform(geom, _apply)
 
 
+def from_metric(geom: shapely.Geometry, srid: int | None = None) -> shapely.Geometry:
+    """Reproject a shapely geometry from the metric CRS (default: ``area_srid()``) back to lon/lat."""
+    transformer = _transformer(srid or area_srid(), STORAGE_SRID)
+
+    def _apply(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, _apply)
+
+
+def buffer_metres(geom: shapely.Geometry, metres: float, quad_segs: int = 64) -> shapely.Geometry:
+    """Buffer a lon/lat geometry by a distance in metres, in the metric CRS; the result is lon/lat.
+
+    With 64 segments per quarter circle the polygon lies within 0.008 % of the true circle.
+    """
+    return from_metric(shapely.buffer(to_metric(geom), metres, quad_segs=quad_segs))
+
+
 @dataclass(frozen=True)
 class AreaRef:
     """A kelurahan as the assignment rule sees it."""

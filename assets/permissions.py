@@ -60,6 +60,15 @@ def can_export(user: User) -> bool:
     return bool(user_roles(user) & {AUDITOR, BPKAD, ADMIN})
 
 
+def can_view_findings(user: User) -> bool:
+    """Every role reads the audit findings and the history; only exporters download them (can_export)."""
+    return bool(user_roles(user))
+
+
+def can_restore_asset(user: User) -> bool:
+    return can_edit_all(user)
+
+
 # Model permissions each role's Django group carries (used by the admin site).
 _GROUP_PERMISSIONS: dict[str, list[str]] = {
     OFFICER: [],

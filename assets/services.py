@@ -144,6 +144,38 @@ def asset_update(
     return asset
 
 
+def asset_prepare(
+    *,
+    user: User | None,
+    instance: LandAsset | None = None,
+    geom: GEOSGeometry | OGRGeometry | str | None = ...,  # type: ignore[assignment]
+    srid: int | None = None,
+    index: KelurahanIndex | None = None,
+    **fields: Any,
+) -> LandAsset:
+    """Build a new asset (or change ``instance``) exactly as asset_create/asset_update do, without saving.
+
+    For bulk imports: the caller checks uniqueness in bulk and saves in batches (bulk_create_with_history
+    or save()). ``geom`` left out keeps the geometry of ``instance``.
+    """
+    unknown = set(fields) - set(ASSET_FIELDS) - {"agency_id"}
+    if unknown:
+        raise TypeError(f"asset_prepare() got unknown fields: {sorted(unknown)}")
+    if instance is None:
+        asset = LandAsset(**_normalise_fields(fields))
+    else:
+        asset = instance
+        _check_agency(user, asset)
+        for name, value in _normalise_fields(fields).items():
+            setattr(asset, name, value)
+        asset.version += 1
+    _check_agency(user, asset)
+    if geom is not ... or instance is None:
+        _set_geometry(asset, None if geom is ... else geom, srid=srid, index=index)
+    asset.full_clean(validate_unique=False)
+    return asset
+
+
 def derive_certificate_status(certificates: Iterable[tuple[str, bool]]) -> tuple[str, str, bool]:
     """(status, leading stage, in dispute) from each certificate's (stage, has a number).
 
@@ -309,3 +341,47 @@ def certificate_change_stage(
     )
     asset_refresh_certificate_status(certificate.asset)
     return event
+
+
+@transaction.atomic
+def asset_remove(*, asset: LandAsset, user: User | None, sk_nomor: str, tanggal: dt.date, note: str = "") -> LandAsset:
+    """Record a removal (penghapusan): the asset keeps its record, marked with the SK and its date."""
+    asset = LandAsset.objects.select_for_update().get(pk=asset.pk)
+    _check_agency(user, asset)
+    errors: dict[str, list[str]] = {}
+    if asset.removed_at is not None:
+        errors["removed_at"] = [_("This asset was already removed on %(date)s.") % {"date": asset.removed_at.isoformat()}]
+    if not (sk_nomor or "").strip():
+        errors["removal_sk_nomor"] = [_("A removal needs the number of its decree (SK).")]
+    if tanggal is None:
+        errors["removed_at"] = [_("A removal needs the date of its decree (SK).")]
+    elif tanggal > timezone.localdate():
+        errors["removed_at"] = [_("The date %(date)s is in the future.") % {"date": tanggal.isoformat()}]
+    if errors:
+        raise ValidationError(errors)
+    asset.removed_at = tanggal
+    asset.removal_sk_nomor = sk_nomor.strip()
+    asset.removal_note = note
+    asset.version += 1
+    asset._change_reason = f"penghapusan SK {asset.removal_sk_nomor}"
+    asset.save()
+    return asset
+
+
+@transaction.atomic
+def asset_restore(*, asset: LandAsset, user: User | None, reason: str) -> LandAsset:
+    """Reverse a removal (BPKAD or administrator only); the removal stays visible in the history."""
+    asset = LandAsset.objects.select_for_update().get(pk=asset.pk)
+    if user is not None and not permissions.can_edit_all(user):
+        raise PermissionDenied(_("Only BPKAD may reverse a removal."))
+    if asset.removed_at is None:
+        raise ValidationError({"removed_at": [_("This asset is not removed.")]})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say why the removal is reversed.")]})
+    asset.removed_at = None
+    asset.removal_sk_nomor = ""
+    asset.removal_note = ""
+    asset.version += 1
+    asset._change_reason = reason.strip()
+    asset.save()
+    return asset

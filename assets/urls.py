@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from assets import views
 
@@ -10,4 +10,9 @@ urlpatterns = [
     path("assets/<int:pk>/edit/", views.asset_update, name="asset-update"),
     path("assets/<int:pk>/certificates/new/", views.certificate_create, name="certificate-create"),
     path("certificates/<int:pk>/stage/", views.certificate_stage, name="certificate-stage"),
+    path("", include("assets.api_urls")),
+    path("", include("assets.ogc_urls")),
+    path("", include("assets.query_urls")),
+    path("", include("assets.audit_urls")),
+    path("", include("assets.map_urls")),
 ]

@@ -32,13 +32,17 @@ def _add_service_errors(form: Form, exc: ValidationError) -> None:
 
 def home(request: HttpRequest) -> HttpResponse:
     _require(permissions.can_view_register(request.user))
-    qs = selectors.asset_list()
+    qs = selectors.asset_list().filter(removed_at__isnull=True)
     context = {"totals": selectors.register_totals(qs), "by_status": selectors.status_breakdown(qs)}
     return render(request, "assets/home.html", context)
 
 
 def asset_list(request: HttpRequest) -> HttpResponse:
     _require(permissions.can_view_register(request.user))
+    if request.GET.get("as_of"):  # the register as it stood on a past date, from the history
+        from assets.audit_views import register_as_of
+
+        return register_as_of(request)
     asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
     qs = asset_filter.qs
     page = Paginator(qs, 50).get_page(request.GET.get("page"))

@@ -1,0 +1,162 @@
+"""REST API /api/v1/: the register as GeoJSON, with the register filters plus spatial ones, and totals.
+
+Read-only: writes stay on the pages (assets.services behind the role checks there).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework_gis.pagination import GeoJsonPagination
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from assets import query
+from assets.models import LandAsset
+from assets.spatial_query import SpatialAssetFilter
+
+GEOJSON_PRECISION = 7  # ~1 cm at the equator; parcels are surveyed to centimetres at best
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "description": "GeoJSON MultiPolygon in CRS84 (null for an asset whose location is unknown)",
+        "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]}, "coordinates": {"type": "array"}},
+    }
+)
+class PrecomputedGeoJSONField(serializers.Field):
+    """The geometry as the database wrote it (ST_AsGeoJSON / AsGeoJSON): no GEOS object per row."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance: LandAsset) -> str | None:
+        return getattr(instance, "geom_json", None)
+
+    def to_representation(self, value: str | None) -> dict[str, Any] | None:
+        return json.loads(value) if value else None
+
+
+class AssetFeatureSerializer(GeoFeatureModelSerializer):
+    geom = PrecomputedGeoJSONField()
+    agency_code = serializers.CharField(source="agency.code", read_only=True)
+    agency_name = serializers.CharField(source="agency.name", read_only=True)
+    kelurahan_code = serializers.CharField(source="kelurahan.code", read_only=True, allow_null=True, default=None)
+    kecamatan_code = serializers.CharField(source="kecamatan.code", read_only=True, allow_null=True, default=None)
+    nilai_perolehan = serializers.DecimalField(max_digits=18, decimal_places=0, coerce_to_string=False)
+    luas_kib_m2 = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    luas_gis_m2 = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False, allow_null=True)
+
+    class Meta:
+        model = LandAsset
+        geo_field = "geom"
+        fields = [
+            "id",
+            "geom",
+            "kode_barang",
+            "nomor_register",
+            "nibar",
+            "nama_barang",
+            "alamat",
+            "agency_code",
+            "agency_name",
+            "tanggal_perolehan",
+            "tahun_perolehan",
+            "asal_usul",
+            "nilai_perolehan",
+            "penggunaan",
+            "luas_kib_m2",
+            "luas_gis_m2",
+            "kelurahan_code",
+            "kecamatan_code",
+            "plotting_status",
+            "status_sertifikat",
+            "tahap_sertifikat",
+            "bermasalah",
+            "removed_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AssetPagination(GeoJsonPagination):
+    page_size = 100
+    max_page_size = 10_000
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, plus a 400 for parameters nobody declared (a typo must not silently widen a query)."""
+
+    NON_FILTER_PARAMS = frozenset({"page", "page_size", "format"})
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        allowed = set(filterset_class.base_filters) | self.NON_FILTER_PARAMS
+        unknown = sorted(k for k in request.query_params if k not in allowed)
+        if unknown:
+            raise ValidationError(
+                {
+                    name: [f"Unknown parameter {name!r}; known parameters: {', '.join(sorted(allowed))}."]
+                    for name in unknown
+                }
+            )
+        return super().filter_queryset(request, queryset, view)
+
+
+def _decimal(value: Decimal) -> float:
+    return float(value)
+
+
+class AssetViewSet(viewsets.ReadOnlyModelViewSet):
+    """Land assets (KIB A) as GeoJSON features, filtered like the register pages."""
+
+    serializer_class = AssetFeatureSerializer
+    pagination_class = AssetPagination
+    filter_backends = [StrictFilterBackend]
+    filterset_class = SpatialAssetFilter
+
+    def get_queryset(self) -> QuerySet[LandAsset]:
+        return (
+            LandAsset.objects.select_related("agency", "kelurahan", "kecamatan")
+            .defer("geom", "kelurahan__geom", "kecamatan__geom")
+            .annotate(geom_json=AsGeoJSON("geom", precision=GEOJSON_PRECISION))
+            .order_by("id")
+        )
+
+    @extend_schema(
+        responses=inline_serializer(
+            "AssetTotals",
+            {
+                "count": serializers.IntegerField(),
+                "luas_kib_m2": serializers.FloatField(),
+                "luas_gis_m2": serializers.FloatField(),
+                "nilai_perolehan": serializers.FloatField(),
+                "by_status": serializers.DictField(child=serializers.IntegerField()),
+                "by_agency": serializers.ListField(child=serializers.DictField()),
+                "query_area_m2": serializers.FloatField(allow_null=True),
+                "area_inside_m2": serializers.FloatField(allow_null=True),
+            },
+        ),
+        parameters=[OpenApiParameter("page", OpenApiTypes.INT, exclude=True)],
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def aggregate(self, request: Request) -> Response:
+        """Totals for the same filters: count, areas, value, split by certificate status and agency."""
+        filterset = self.filterset_class(request.query_params, queryset=LandAsset.objects.all(), request=request)
+        backend = StrictFilterBackend()
+        qs = backend.filter_queryset(request, LandAsset.objects.all(), self)
+        totals = query.query_totals(qs, shape=filterset.query_shape() if filterset.is_valid() else None)
+        return Response(totals)

@@ -1,0 +1,24 @@
+"""URLs of the REST API (/api/v1/) and its OpenAPI schema and self-hosted documentation."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from assets.api import AssetViewSet
+from assets.api_auth import machine_view
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("assets", AssetViewSet, basename="api-asset")
+
+urlpatterns = [
+    # The schema answers machine clients (401, not a login redirect); the docs page is for signed-in people.
+    path("api/v1/schema/", machine_view(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+router_urls = router.urls
+for pattern in router_urls:
+    pattern.callback = machine_view(pattern.callback)
+urlpatterns.append(path("api/v1/", include(router_urls)))

@@ -1,0 +1,50 @@
+"""Export the register (or a filtered part): ``manage.py export_assets --format F -o PATH [filters]``."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.http import QueryDict
+
+from assets import exports, selectors
+from assets.filters import AssetFilter
+
+FILTERS = ("q", "status", "tahap", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
+           "tahun_min", "tahun_max", "luas_min", "luas_max")  # fmt: skip
+
+
+class Command(BaseCommand):
+    help = "Export land assets as GeoJSON, GeoPackage, Shapefile (zip), KML, CSV (WKT) or XLSX (KIB A layout)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--format", required=True, choices=sorted(exports.FORMATS))
+        parser.add_argument("-o", "--output", required=True, type=Path)
+        parser.add_argument("--srid", type=int, default=4326, choices=exports.EXPORT_SRIDS)
+        for name in FILTERS:
+            # The register's own filters (assets.filters.AssetFilter), so a selection means the same here as on the web.
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", help=f"register filter {name}")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        query = QueryDict(mutable=True)
+        for name in FILTERS:
+            for value in options[name] or []:
+                query.appendlist(name, value)
+        asset_filter = AssetFilter(query, queryset=selectors.asset_list())
+        if not asset_filter.is_valid():
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items())
+            raise CommandError(f"Invalid filter: {problems}")
+        path: Path = options["output"]
+        if not path.parent.is_dir():
+            raise CommandError(f"The folder {path.parent} does not exist.")
+        partial = path.with_name(f".{path.stem}.partial{path.suffix}")  # drivers pick the format by suffix
+        try:
+            count = exports.write_export(asset_filter.qs, fmt=options["format"], path=partial, srid=options["srid"])
+            partial.replace(path)
+        except exports.ExportError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            partial.unlink(missing_ok=True)
+        self.stdout.write(f"{count:,} assets written to {path} ({exports.FORMATS[options['format']].label}, EPSG:{options['srid']}).")

@@ -1,0 +1,62 @@
+"""Import land assets from a file: ``manage.py import_assets PATH [--layer L] [--srid N] [--mapping FILE] ...``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from assets import importers
+
+
+class Command(BaseCommand):
+    help = (
+        "Import KIB A land assets from a Shapefile (.zip or .shp), GeoPackage, GeoJSON/TopoJSON, KML/KMZ, DXF, CSV "
+        "or XLSX. All or nothing: any error leaves the register unchanged. Exit status 0 only when it imported "
+        "(or, with --dry-run, would import)."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--layer", help="Layer to read (GeoPackage, KML, DXF with several layers).")
+        parser.add_argument("--srid", help="Source CRS when the file declares none: EPSG code, WKT or a .prj file.")
+        parser.add_argument("--mapping", type=Path, help="JSON mapping file: fields, constants, defaults.")
+        parser.add_argument("--dry-run", action="store_true", help="Check everything and report; write nothing.")
+        parser.add_argument("--repair", action="store_true", help="Repair invalid geometry with MakeValid.")
+        parser.add_argument("--report", type=Path, help="Also write the full report as JSON to this file.")
+        parser.add_argument("--max-bytes", type=int, help="Largest file accepted (default 200 MB).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["max_bytes"]:
+            importers.MAX_FILE_BYTES = options["max_bytes"]
+        try:
+            mapping = importers.FieldMapping.load(options["mapping"]) if options["mapping"] else None
+        except importers.ImportFileError as exc:
+            raise CommandError(str(exc)) from exc
+        report = importers.run_import(
+            options["path"],
+            layer=options["layer"],
+            srid=options["srid"],
+            mapping=mapping,
+            dry_run=options["dry_run"],
+            repair=options["repair"],
+            progress=self._progress if sys.stderr.isatty() else None,
+        )
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+        if options["report"]:
+            options["report"].write_text(json.dumps(report.as_dict(), indent=1, default=str), encoding="utf-8")
+        self.stdout.write(importers.format_report(report))
+        if not report.ok:
+            raise CommandError(f"{report.error_count} error(s); nothing was written.", returncode=1)
+
+    def _progress(self, done: int, total: int) -> None:
+        width = 30
+        share = done / total if total > 0 else 0
+        bar = "#" * int(width * share)
+        sys.stderr.write(f"\r[{bar:<{width}}] {done:,}/{max(total, done):,}")
+        sys.stderr.flush()

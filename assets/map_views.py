@@ -1,0 +1,102 @@
+"""Map page, vector tiles and the map popup: thin views over assets.maps, assets.tiles and the selectors."""
+
+from __future__ import annotations
+
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from assets import maps, permissions, selectors, tiles
+from assets.filters import AssetFilter
+from assets.models import LandAsset
+from assets.views import _require
+
+MAP_ONLY_PARAMS = ("basemap",)
+
+
+def _filter_query(request: HttpRequest) -> str:
+    """The register filters of the request, URL-encoded, without the map's own parameters (sorted: one ETag each)."""
+    query = request.GET.copy()
+    for name in (*MAP_ONLY_PARAMS, "page"):
+        query.pop(name, None)
+    return "&".join(sorted(query.urlencode().split("&"))) if query else ""
+
+
+def _export_url() -> str | None:
+    """The export link, only once the export view (another issue) exists."""
+    try:
+        return reverse("asset-export")
+    except NoReverseMatch:
+        return None
+
+
+def asset_map(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_view_register(request.user))
+    asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
+    query = _filter_query(request)
+    basemap = request.GET.get("basemap") != "none"
+    context = {
+        "filter": asset_filter,
+        "totals": selectors.register_totals(asset_filter.qs),
+        "query": query,
+        "basemap": basemap,
+        "map": maps.overview_map(query=query if asset_filter.is_valid() else "", basemap=basemap),
+        "export_url": _export_url() if permissions.can_export(request.user) else None,
+    }
+    return render(request, "assets/asset_map.html", context)
+
+
+def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
+    _require(permissions.can_view_register(request.user))
+    try:
+        tiles.check_tile(z, x, y)
+    except tiles.TileOutOfRange as exc:
+        raise Http404(str(exc)) from exc
+    asset_filter = AssetFilter(request.GET, queryset=LandAsset.objects.all())
+    if not asset_filter.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in asset_filter.errors.items())
+        return HttpResponseBadRequest(
+            _("Invalid filter: %(problems)s") % {"problems": problems}, content_type="text/plain"
+        )
+    etag = tiles.tile_etag(z=z, x=x, y=y, query=_filter_query(request))
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(tiles.asset_tile(asset_filter.qs, z=z, x=x, y=y), content_type=tiles.MEDIA_TYPE)
+    response["ETag"] = etag
+    # Revalidate every time (cheap: 304 from the register version) so an edit shows on the next pan; private
+    # because tiles are for signed-in users only.
+    response["Cache-Control"] = "private, no-cache"
+    response["Vary"] = "Cookie"
+    return response
+
+
+def asset_popup(request: HttpRequest, pk: int) -> JsonResponse:
+    """What the map popup shows for one asset (the page puts it in with textContent)."""
+    _require(permissions.can_view_register(request.user))
+    try:
+        asset = selectors.asset_list().annotate(luas_sertifikat=Sum("certificates__luas_sertifikat_m2")).get(pk=pk)
+    except LandAsset.DoesNotExist as exc:
+        raise Http404(_("No such asset.")) from exc
+
+    def m2(value) -> str | None:
+        return None if value is None else f"{number_format(value, 0, force_grouping=True)} m²"
+
+    return JsonResponse(
+        {
+            "id": asset.pk,
+            "nama": asset.nama_barang,
+            "kode_barang": asset.kode_barang,
+            "nomor_register": asset.nomor_register,
+            "agency": asset.agency.name,
+            "luas_kib": m2(asset.luas_kib_m2),
+            "luas_sertifikat": m2(asset.luas_sertifikat),
+            "luas_gis": m2(asset.luas_gis_m2),
+            "status": asset.get_status_sertifikat_display(),
+            "stage": asset.get_tahap_sertifikat_display(),
+            "url": reverse("asset-detail", kwargs={"pk": asset.pk}),
+        }
+    )

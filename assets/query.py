@@ -1,0 +1,105 @@
+"""Reads for planners' spatial queries: totals and the part of each asset inside a query shape.
+
+Areas are geodesic (assets.geo.geodesic_area_m2), never planar degrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from django.contrib.gis.geos import GEOSGeometry
+from django.db.models import Count, Q, QuerySet, Sum
+
+from assets import geo, selectors
+from assets.models import CertificateStatus, LandAsset
+
+# Clipping each parcel to the query shape is done in Python (the same number on SpatiaLite and
+# PostGIS); above this many parcels the totals leave the clipped area out rather than stall.
+MAX_CLIPPED_ASSETS = 20_000
+
+
+def _float(value: Any) -> float:
+    return float(value or 0)
+
+
+def query_totals(qs: QuerySet[LandAsset], *, shape: GEOSGeometry | None = None) -> dict[str, Any]:
+    """Count, KIB and GIS area, value; split by certificate status and by agency; the area inside the shape."""
+    totals = selectors.register_totals(qs)
+    by_agency = (
+        qs.order_by()
+        .values("agency__code", "agency__name")
+        .annotate(
+            count=Count("id"),
+            luas_kib_m2=Sum("luas_kib_m2"),
+            nilai_perolehan=Sum("nilai_perolehan"),
+            certified=Count("id", filter=Q(status_sertifikat=CertificateStatus.TERBIT)),
+        )
+        .order_by("agency__code")
+    )
+    result: dict[str, Any] = {
+        "count": totals.count,
+        "luas_kib_m2": _float(totals.luas_kib_m2),
+        "luas_gis_m2": _float(totals.luas_gis_m2),
+        "nilai_perolehan": _float(totals.nilai_perolehan),
+        "by_status": selectors.status_breakdown(qs),
+        "by_agency": [
+            {
+                "agency_code": row["agency__code"],
+                "agency_name": row["agency__name"],
+                "count": row["count"],
+                "luas_kib_m2": _float(row["luas_kib_m2"]),
+                "nilai_perolehan": _float(row["nilai_perolehan"]),
+                "certified": row["certified"],
+            }
+            for row in by_agency
+        ],
+        "query_area_m2": None,
+        "area_inside_m2": None,
+    }
+    if shape is not None:
+        result["query_area_m2"] = geo.geodesic_area_m2(shape) if shape.dims == 2 else 0.0
+        if totals.located <= MAX_CLIPPED_ASSETS:
+            geoms = qs.filter(geom__isnull=False).order_by().values_list("geom", flat=True)
+            result["area_inside_m2"] = round(sum(area for _g, area in clip_areas(geoms, shape)), 2)
+    return result
+
+
+def clip_areas(geoms: Iterable[GEOSGeometry | None], shape: GEOSGeometry) -> Iterator[tuple[Any, float]]:
+    """(geometry, geodesic m² of it inside ``shape``) for each geometry; 0 outside or for a line/point shape."""
+    query = geo.to_shapely(shape)
+    shapely.prepare(query)
+    polygonal = query.area > 0
+    for geom in geoms:
+        if geom is None or not polygonal:
+            yield geom, 0.0
+            continue
+        parcel = geo.to_shapely(geom)
+        if query.contains(parcel):
+            inside = parcel
+        elif query.intersects(parcel):
+            inside = shapely.intersection(parcel, query)
+        else:
+            yield geom, 0.0
+            continue
+        polygons = [g for g in getattr(inside, "geoms", [inside]) if g.geom_type in ("Polygon", "MultiPolygon")]
+        yield geom, sum(geo.geodesic_area_m2(p) or 0.0 for p in polygons)
+
+
+@dataclass(frozen=True)
+class QueryRow:
+    asset: LandAsset
+    area_inside_m2: float
+
+
+def rows_with_area_inside(qs: QuerySet[LandAsset], shape: GEOSGeometry | None, *, limit: int) -> list[QueryRow]:
+    """The first ``limit`` assets of a query with the geodesic area of each that lies inside the shape."""
+    assets = list(
+        qs.select_related("agency", "kelurahan", "kecamatan").defer("kelurahan__geom", "kecamatan__geom")[:limit]
+    )
+    if shape is None:
+        return [QueryRow(asset=a, area_inside_m2=float(a.luas_gis_m2 or 0)) for a in assets]
+    areas = [area for _g, area in clip_areas((a.geom for a in assets), shape)]
+    return [QueryRow(asset=a, area_inside_m2=round(area, 2)) for a, area in zip(assets, areas, strict=True)]

@@ -1,0 +1,9 @@
+"""URLs of the planners' spatial query page."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from assets import query_views
+
+urlpatterns = [path("query/", query_views.query_page, name="asset-query")]

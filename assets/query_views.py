@@ -1,0 +1,122 @@
+"""The planners' query page /query/: draw a shape or pick an area, get the register inside it with totals."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import folium
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+from assets import maps, permissions, query, selectors
+from assets.spatial_query import SpatialAssetFilter
+
+MAX_TABLE_ROWS = 500  # the table and the map show this many; totals and exports cover every match
+SHAPE_PARAMS = ("bbox", "intersects", "point", "corridor", "area")
+
+
+class QueryDraw(JSCSSMixin, folium.MacroElement):
+    """Leaflet.draw (vendored) wired to the query form by js/sipanah-query.js."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}SipanahQuery.attach({{ this._parent.get_name() }}, "
+        "{{ this.labels|tojson }});{% endmacro %}"
+    )
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        super().__init__()
+        self.labels = labels
+
+    def render(self, **kwargs: Any) -> None:
+        # Resolved at render time like {% static %}; never a CDN (maps.render_map_parts checks).
+        self.default_js = [
+            ("leaflet_draw", static("vendor/leaflet-draw/leaflet.draw.js")),
+            ("sipanah_query", static("js/sipanah-query.js")),
+        ]
+        self.default_css = [("leaflet_draw_css", static("vendor/leaflet-draw/leaflet.draw.css"))]
+        super().render(**kwargs)
+
+
+def _result_map(shape_geojson: dict[str, Any] | None, features: list[dict[str, Any]]) -> maps.MapParts:
+    m = maps.SipanahMap(location=maps.CITY_CENTER, zoom_start=12, tiles=None, control_scale=True, max_zoom=20)
+    url = maps.basemap_url()
+    if url:
+        folium.TileLayer(url, name=_("Basemap (OpenStreetMap)"), attr="© OpenStreetMap contributors").add_to(m)
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name=_("Assets found"),
+            style_function=lambda _f: {"color": "#0d47a1", "weight": 2, "fillColor": "#1976d2", "fillOpacity": 0.4},
+        ).add_to(m)
+    if shape_geojson:
+        layer = folium.GeoJson(
+            shape_geojson,
+            name=_("Query shape"),
+            style_function=lambda _f: {"color": "#e65100", "weight": 2, "fillOpacity": 0.05, "dashArray": "6 4"},
+        )
+        layer.add_to(m)
+        m.fit_bounds(layer.get_bounds())
+    QueryDraw(
+        {
+            "needBuffer": _("Enter the corridor width (metres on each side of the line) first."),
+            "polygon": _("Draw a polygon"),
+            "rectangle": _("Draw a rectangle"),
+            "circle": _("Draw a circle"),
+            "line": _("Draw a road centre line"),
+        }
+    ).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return maps.render_map_parts(m)
+
+
+def _export_url() -> str | None:
+    try:
+        return reverse("asset-export")
+    except NoReverseMatch:
+        return None
+
+
+def query_page(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_view_register(request.user):
+        raise PermissionDenied(_("Your role does not allow this."))
+    asset_filter = SpatialAssetFilter(request.GET or None, queryset=selectors.asset_list())
+    context: dict[str, Any] = {
+        "filter": asset_filter,
+        "kecamatan": selectors.kecamatan_list(),
+        "kelurahan": selectors.kelurahan_list(),
+        "searched": False,
+        "max_rows": MAX_TABLE_ROWS,
+    }
+    shape_geojson = None
+    features: list[dict[str, Any]] = []
+    has_shape = any(request.GET.get(p) for p in SHAPE_PARAMS)
+    if asset_filter.is_bound and asset_filter.is_valid() and has_shape:
+        shape = asset_filter.query_shape()
+        qs = asset_filter.qs.order_by("kode_barang", "nomor_register")
+        rows = query.rows_with_area_inside(qs.defer(None), shape, limit=MAX_TABLE_ROWS)
+        totals = query.query_totals(qs, shape=shape)
+        shape_geojson = json.loads(shape.geojson) if shape is not None else None
+        features = [
+            {"type": "Feature", "geometry": json.loads(r.asset.geom.geojson), "properties": {}}
+            for r in rows
+            if r.asset.geom is not None
+        ]
+        export = _export_url()
+        context.update(
+            searched=True,
+            rows=rows,
+            totals=totals,
+            query=request.GET.urlencode(),
+            export_url=export if export and permissions.can_export(request.user) else None,
+        )
+    elif has_shape and not asset_filter.is_valid():
+        context["invalid"] = True
+    context["map"] = _result_map(shape_geojson, features)
+    return render(request, "assets/query.html", context)

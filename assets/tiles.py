@@ -1,0 +1,271 @@
+"""Mapbox Vector Tiles of the register, through the spatial index on both databases.
+
+Zoom bands (the numbers are what keeps a tile under ~500 KB at 1,000,000 demo assets, see README "Maps and tiles"):
+
+- z >= POLYGON_MIN_ZOOM: every asset as its clipped polygon (a parcel of ~1,300 m² is 7+ pixels wide from z15).
+- z == POINT_ZOOM: one point per asset (at z14 a parcel is 3-4 pixels; a polygon would cost more bytes for no detail).
+- z < POINT_ZOOM: grid aggregates: one point per AGG_CELL x AGG_CELL tile-pixel cell with the count per status class.
+
+Every feature sits in the layer ``assets``. Asset features carry ``id``, ``s`` (certificate status) and ``d`` (the
+dispute stage SENGKETA/DIBLOKIR, absent otherwise): what the style needs; the popup reads the rest by id. Aggregate
+features carry ``n`` (total), ``nb``/``np``/``nt`` (belum/proses/terbit) and ``nd`` (in dispute).
+
+PostGIS builds the tile in one SQL statement with ST_AsMVT, filtered by ``geom && ST_Transform(ST_TileEnvelope())`` so
+the GiST index is used. SpatiaLite has no MVT encoder and GeoDjango's lookups never consult its R*Tree, so the rows are
+pre-selected through the ``idx_assets_landasset_geom`` R*Tree explicitly and encoded with mapbox-vector-tile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from typing import Any
+
+import mapbox_vector_tile
+import numpy as np
+import shapely
+from django.db import connection
+from django.db.models import Count, Max, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.signals import post_delete, post_save
+
+from assets.models import LandAsset
+
+LAYER = "assets"
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 22
+POLYGON_MIN_ZOOM = 15
+POINT_ZOOM = 14
+AGG_CELL = 64  # tile units per aggregate cell: 64 x 64 cells per tile, 16 screen pixels each
+TILE_SCHEMA = "1"  # bump when the tile content changes shape, so cached ETags stop matching
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+_TABLE = LandAsset._meta.db_table
+_RTREE = f"idx_{_TABLE}_geom"
+
+
+class TileOutOfRange(ValueError):
+    pass
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    if not 0 <= z <= MAX_ZOOM:
+        raise TileOutOfRange(f"zoom {z} is outside 0..{MAX_ZOOM}")
+    n = 1 << z
+    if not (0 <= x < n and 0 <= y < n):
+        raise TileOutOfRange(f"tile {x}/{y} does not exist at zoom {z} (0..{n - 1})")
+
+
+def tile_bounds_lonlat(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a Web Mercator tile in degrees."""
+    n = 1 << z
+
+    def lat(row: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360.0 - 180.0, lat(y + 1), (x + 1) / n * 360.0 - 180.0, lat(y)
+
+
+# --- register version: the ETag's invalidation rule -------------------------------------------------------------
+
+_version_lock = threading.Lock()
+_version_cache: dict[str, tuple[float, str]] = {}
+VERSION_TTL_S = 2.0  # other processes' writes show within this; this process's own writes show at once (signals)
+
+
+def register_version() -> str:
+    """A string that changes whenever an asset is added, changed or deleted.
+
+    count + max(updated_at) + max(id) catch inserts, updates and deletes. The query scans the table, so it is memoised
+    for VERSION_TTL_S per process and dropped at once when this process saves or deletes an asset.
+    """
+    alias = connection.alias
+    now = time.monotonic()
+    with _version_lock:
+        cached = _version_cache.get(alias)
+        if cached and now - cached[0] < VERSION_TTL_S:
+            return cached[1]
+    row = LandAsset.objects.order_by().aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
+    version = f"{row['n']}-{row['last'].isoformat() if row['last'] else '0'}-{row['top'] or 0}"
+    with _version_lock:
+        _version_cache[alias] = (now, version)
+    return version
+
+
+def forget_register_version(**_kwargs: Any) -> None:
+    with _version_lock:
+        _version_cache.clear()
+
+
+post_save.connect(forget_register_version, sender=LandAsset, dispatch_uid="tiles-version-save")
+post_delete.connect(forget_register_version, sender=LandAsset, dispatch_uid="tiles-version-delete")
+
+
+def tile_etag(*, z: int, x: int, y: int, query: str) -> str:
+    digest = hashlib.sha256(f"{TILE_SCHEMA}|{register_version()}|{z}/{x}/{y}|{query}".encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+# --- tile building ----------------------------------------------------------------------------------------------
+
+
+def asset_tile(qs: QuerySet[LandAsset], *, z: int, x: int, y: int) -> bytes:
+    """The MVT of the assets in ``qs`` (already filtered) on tile z/x/y."""
+    check_tile(z, x, y)
+    qs = qs.order_by().filter(geom__isnull=False)
+    if connection.vendor == "postgresql":
+        return _postgis_tile(qs, z, x, y)
+    return _spatialite_tile(qs, z, x, y)
+
+
+def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
+    """SQL for the tile-pixel position of each asset's bounding-box centre (cheap: read from the bbox)."""
+    lon = "((ST_XMin(a.geom) + ST_XMax(a.geom)) / 2)"
+    lat = "radians((ST_YMin(a.geom) + ST_YMax(a.geom)) / 2)"
+    scale = float((1 << z) * EXTENT)
+    px = f"(({lon} + 180.0) / 360.0 * {scale} - {x * EXTENT})"
+    py = f"((1 - ln(tan({lat}) + 1 / cos({lat})) / pi()) / 2 * {scale} - {y * EXTENT})"
+    return px, py
+
+
+def _postgis_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
+    qs = qs.extra(  # noqa: S610 - constant SQL, integer params
+        where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
+    )
+    inner, params = qs.values(
+        "id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom"
+    ).query.sql_with_params()
+    dispute = "CASE WHEN a.bermasalah THEN a.tahap_sertifikat END"
+    if z >= POLYGON_MIN_ZOOM:
+        sql = f"""
+            SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
+              SELECT a.id, a.status_sertifikat AS s, {dispute} AS d,
+                     ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true)
+                       AS geom
+              FROM ({inner}) a
+            ) t WHERE t.geom IS NOT NULL"""
+        params = (z, x, y, *params)
+    elif z == POINT_ZOOM:
+        px, py = _mercator_sql(z, x, y)
+        sql = f"""
+            SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
+              SELECT id, s, d, ST_MakePoint(round(px), round(py)) AS geom FROM (
+                SELECT a.id, a.status_sertifikat AS s, {dispute} AS d, {px} AS px, {py} AS py FROM ({inner}) a
+              ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+            ) t"""
+    else:
+        px, py = _mercator_sql(z, x, y)
+        half = AGG_CELL // 2
+        sql = f"""
+            SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
+              SELECT ST_MakePoint(cx * {AGG_CELL} + {half}, cy * {AGG_CELL} + {half}) AS geom, count(*) AS n,
+                     count(*) FILTER (WHERE s = 'belum') AS nb, count(*) FILTER (WHERE s = 'proses') AS np,
+                     count(*) FILTER (WHERE s = 'terbit') AS nt, count(*) FILTER (WHERE b) AS nd
+              FROM (
+                SELECT floor(px / {AGG_CELL}) AS cx, floor(py / {AGG_CELL}) AS cy, s, b FROM (
+                  SELECT a.status_sertifikat AS s, a.bermasalah AS b, {px} AS px, {py} AS py FROM ({inner}) a
+                ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+              ) c GROUP BY cx, cy
+            ) t"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+def _spatialite_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
+    west, south, east, north = tile_bounds_lonlat(z, x, y)
+    if z >= POLYGON_MIN_ZOOM:  # take the clipping buffer's neighbours too
+        pad_x, pad_y = (east - west) * BUFFER / EXTENT, (north - south) * BUFFER / EXTENT
+        west, east, south, north = west - pad_x, east + pad_x, south - pad_y, north + pad_y
+    # The R*Tree stores float32 boxes rounded outwards, so this pre-selection never misses a parcel.
+    qs = qs.extra(  # noqa: S610 - constant SQL, float params
+        where=[
+            f'"{_TABLE}"."id" IN (SELECT pkid FROM "{_RTREE}" WHERE xmax >= %s AND xmin <= %s AND ymax >= %s AND '
+            "ymin <= %s)"
+        ],
+        params=[west, east, south, north],
+    )
+    if z >= POLYGON_MIN_ZOOM:
+        features = _spatialite_polygons(qs, z, x, y)
+    else:
+        bbox = qs.annotate(
+            x0=RawSQL(f'MbrMinX("{_TABLE}"."geom")', []),
+            x1=RawSQL(f'MbrMaxX("{_TABLE}"."geom")', []),
+            y0=RawSQL(f'MbrMinY("{_TABLE}"."geom")', []),
+            y1=RawSQL(f'MbrMaxY("{_TABLE}"."geom")', []),
+        ).values_list("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "x0", "x1", "y0", "y1")
+        rows = list(bbox)
+        if not rows:
+            return b""
+        ids = np.array([r[0] for r in rows])
+        lon = np.array([(r[4] + r[5]) / 2 for r in rows])
+        lat = np.radians(np.array([(r[6] + r[7]) / 2 for r in rows]))
+        px, py = _lonlat_to_tile(lon, lat, z, x, y)
+        inside = (px >= 0) & (px < EXTENT) & (py >= 0) & (py < EXTENT)
+        if z == POINT_ZOOM:
+            features = [
+                {
+                    "geometry": shapely.Point(round(px[i]), round(py[i])),
+                    "properties": _asset_properties(int(ids[i]), rows[i][1], rows[i][2], rows[i][3]),
+                }
+                for i in np.flatnonzero(inside)
+            ]
+        else:
+            features = _aggregate(rows, px, py, inside)
+    if not features:
+        return b""
+    return mapbox_vector_tile.encode(
+        [{"name": LAYER, "features": features}], default_options={"y_coord_down": True, "extents": EXTENT}
+    )
+
+
+def _lonlat_to_tile(lon: np.ndarray, lat_rad: np.ndarray, z: int, x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+    scale = (1 << z) * EXTENT
+    px = (lon + 180.0) / 360.0 * scale - x * EXTENT
+    py = (1 - np.log(np.tan(lat_rad) + 1 / np.cos(lat_rad)) / math.pi) / 2 * scale - y * EXTENT
+    return px, py
+
+
+def _asset_properties(pk: int, status: str, stage: str, disputed: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {"id": pk, "s": status}
+    if disputed:
+        props["d"] = stage
+    return props
+
+
+def _spatialite_polygons(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> list[dict[str, Any]]:
+    lo, hi = -BUFFER, EXTENT + BUFFER
+
+    def to_tile(coords: np.ndarray) -> np.ndarray:
+        px, py = _lonlat_to_tile(coords[:, 0], np.radians(coords[:, 1]), z, x, y)
+        return np.column_stack([px, py])
+
+    features = []
+    for pk, status, stage, disputed, geom in qs.values_list(
+        "id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom"
+    ).iterator(chunk_size=2000):
+        shape = shapely.from_wkb(bytes(geom.wkb))
+        shape = shapely.clip_by_rect(shapely.transform(shape, to_tile), lo, lo, hi, hi)
+        if shape.is_empty:
+            continue
+        features.append({"geometry": shape, "properties": _asset_properties(pk, status, stage, disputed)})
+    return features
+
+
+def _aggregate(rows: list[tuple], px: np.ndarray, py: np.ndarray, inside: np.ndarray) -> list[dict[str, Any]]:
+    cells: dict[tuple[int, int], dict[str, int]] = {}
+    for i in np.flatnonzero(inside):
+        key = (int(px[i] // AGG_CELL), int(py[i] // AGG_CELL))
+        cell = cells.setdefault(key, {"n": 0, "nb": 0, "np": 0, "nt": 0, "nd": 0})
+        cell["n"] += 1
+        cell[{"belum": "nb", "proses": "np", "terbit": "nt"}[rows[i][1]]] += 1
+        cell["nd"] += 1 if rows[i][3] else 0
+    half = AGG_CELL // 2
+    return [
+        {"geometry": shapely.Point(cx * AGG_CELL + half, cy * AGG_CELL + half), "properties": counts}
+        for (cx, cy), counts in cells.items()
+    ]

@@ -1,0 +1,151 @@
+"""Vector tiles: decoded features and attributes, filters, permissions, caching headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import mapbox_vector_tile
+from django.test import TestCase
+from django.urls import reverse
+from django.utils import timezone
+
+from assets import permissions, services, tiles
+from assets.models import Agency, Stage
+from tests.helpers import load_reference, make_asset, make_user, point_inside, square
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 1 << z
+    x = int((lon + 180.0) / 360.0 * n)
+    lat_r = math.radians(lat)
+    y = int((1 - math.log(math.tan(lat_r) + 1 / math.cos(lat_r)) / math.pi) / 2 * n)
+    return x, y
+
+
+class TileTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        cls.agency = Agency.objects.get(code="1.01.01")
+        cls.other_agency = Agency.objects.get(code="1.02.01")
+        cls.lon, cls.lat = point_inside("64.71.01.1001")
+        cls.a = make_asset(agency=cls.agency, geom=square(cls.lon, cls.lat, 0.0002), nama_barang="Tanah A")
+        cls.b = make_asset(
+            agency=cls.other_agency,
+            geom=square(cls.lon + 0.0006, cls.lat, 0.0002),
+            nama_barang="Tanah B",
+        )
+        services.certificate_create(
+            asset=cls.b,
+            user=None,
+            stage=Stage.SERTIFIKAT_TERBIT,
+            jenis_hak="HP",
+            nomor="00123",
+            tanggal=dt.date(2020, 1, 2),
+        )
+        cls.far = make_asset(agency=cls.agency, geom=square(cls.lon + 0.5, cls.lat, 0.0002), nama_barang="Far")
+        cls.auditor = make_user("auditor", permissions.AUDITOR)
+        cls.norole = make_user("norole", None)
+
+    def setUp(self):
+        self.client.force_login(self.auditor)
+
+    def get_tile(self, z: int, query: str = "", **headers):
+        x, y = tile_of(self.lon, self.lat, z)
+        url = reverse("asset-tile", kwargs={"z": z, "x": x, "y": y}) + (f"?{query}" if query else "")
+        return self.client.get(url, **headers)
+
+    def decode(self, response) -> list[dict]:
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response["Content-Type"], tiles.MEDIA_TYPE)
+        data = mapbox_vector_tile.decode(response.content)
+        return data["assets"]["features"] if data else []
+
+    def test_polygon_tile_carries_ids_status_and_clipped_polygons(self):
+        features = self.decode(self.get_tile(17))
+        by_id = {f["properties"]["id"]: f for f in features}
+        self.assertEqual(set(by_id), {self.a.pk, self.b.pk})
+        self.assertEqual(by_id[self.a.pk]["properties"]["s"], "belum")
+        self.assertEqual(by_id[self.b.pk]["properties"]["s"], "terbit")
+        self.assertNotIn("d", by_id[self.a.pk]["properties"])
+        self.assertIn(by_id[self.a.pk]["geometry"]["type"], {"Polygon", "MultiPolygon"})
+        ring = by_id[self.a.pk]["geometry"]["coordinates"]
+        while isinstance(ring[0][0], list):
+            ring = ring[0]
+        for x, y in ring:
+            self.assertTrue(-tiles.BUFFER <= x <= tiles.EXTENT + tiles.BUFFER and -tiles.BUFFER <= y <= 4096 + 64)
+
+    def test_point_zoom_has_one_point_per_asset(self):
+        features = self.decode(self.get_tile(tiles.POINT_ZOOM))
+        self.assertEqual({f["properties"]["id"] for f in features}, {self.a.pk, self.b.pk})
+        self.assertTrue(all(f["geometry"]["type"] == "Point" for f in features))
+
+    def test_low_zoom_aggregates_count_by_status(self):
+        features = self.decode(self.get_tile(10))
+        self.assertEqual(sum(f["properties"]["n"] for f in features), 2)
+        self.assertEqual(sum(f["properties"].get("nt", 0) for f in features), 1)
+        self.assertEqual(sum(f["properties"].get("nb", 0) for f in features), 1)
+
+    def test_dispute_is_marked(self):
+        certificate = services.certificate_create(asset=self.a, user=None, stage=Stage.PERSIAPAN_BERKAS)
+        services.certificate_change_stage(
+            certificate=certificate, user=None, to_stage=Stage.SENGKETA, tanggal_tahap=timezone.localdate()
+        )
+        features = self.decode(self.get_tile(17))
+        props = {f["properties"]["id"]: f["properties"] for f in features}
+        self.assertEqual(props[self.a.pk]["d"], "SENGKETA")
+        aggregates = self.decode(self.get_tile(10))
+        self.assertEqual(sum(f["properties"].get("nd", 0) for f in aggregates), 1)
+
+    def test_filters_are_the_register_filters(self):
+        features = self.decode(self.get_tile(17, "status=terbit"))
+        self.assertEqual([f["properties"]["id"] for f in features], [self.b.pk])
+        features = self.decode(self.get_tile(17, f"agency={self.agency.code}"))
+        self.assertEqual([f["properties"]["id"] for f in features], [self.a.pk])
+        features = self.decode(self.get_tile(17, "q=Tanah+B"))
+        self.assertEqual([f["properties"]["id"] for f in features], [self.b.pk])
+
+    def test_invalid_filter_is_a_clear_400(self):
+        response = self.get_tile(17, "status=nonsense")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn(b"status", response.content)
+
+    def test_empty_tile_and_out_of_range(self):
+        response = self.client.get(reverse("asset-tile", kwargs={"z": 17, "x": 0, "y": 0}))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, b"")
+        response = self.client.get(reverse("asset-tile", kwargs={"z": 3, "x": 8, "y": 0}))
+        self.assertEqual(response.status_code, 404)
+
+    def test_permissions(self):
+        self.client.logout()
+        response = self.get_tile(17)
+        self.assertEqual(response.status_code, 302)  # to the login page
+        self.client.force_login(self.norole)
+        self.assertEqual(self.get_tile(17).status_code, 403)
+        for role in (permissions.OFFICER, permissions.BPKAD, permissions.PLANNER, permissions.ADMIN):
+            self.client.force_login(make_user(f"u-{role}", role, self.agency))
+            self.assertEqual(len(self.decode(self.get_tile(17))), 2, role)
+
+    def test_etag_revalidates_and_changes_when_assets_change(self):
+        first = self.get_tile(17)
+        etag = first["ETag"]
+        self.assertIn("no-cache", first["Cache-Control"])
+        self.assertIn("private", first["Cache-Control"])
+        again = self.get_tile(17, HTTP_IF_NONE_MATCH=etag)
+        self.assertEqual(again.status_code, 304)
+        self.assertNotEqual(self.get_tile(17, "status=terbit")["ETag"], etag)
+        services.asset_update(asset=self.a, user=None, data={"nama_barang": "Tanah A baru"}, geom=self.a.geom)
+        changed = self.get_tile(17, HTTP_IF_NONE_MATCH=etag)
+        self.assertEqual(changed.status_code, 200)
+        self.assertNotEqual(changed["ETag"], etag)
+
+    def test_low_zoom_tiles_stay_small(self):
+        # 400 parcels in one z10 cell grid area: aggregates, not 400 features.
+        lon, lat = self.lon, self.lat
+        for i in range(400):
+            make_asset(agency=self.agency, geom=square(lon + (i % 20) * 0.001, lat + (i // 20) * 0.001, 0.0002))
+        features = self.decode(self.get_tile(10))
+        self.assertLess(len(features), 20)
+        self.assertEqual(sum(f["properties"]["n"] for f in features), 402)
