@@ -15,10 +15,12 @@ demo: setup
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py load_reference_data
 	SIPANAH_DEMO=1 $(PY) manage.py create_demo_users
-	$(PY) manage.py generate_demo_assets --count $(DEMO_COUNT) --seed 1 --if-empty
+	SIPANAH_DEMO=1 $(PY) manage.py generate_demo_assets --count $(DEMO_COUNT) --seed 1 --if-empty
 
 run: demo
 	@echo "Sipanah on http://$(HOST):$(PORT)/  (demo users: officer, bpkad, auditor, planner, admin; password sipanah-demo)"
+	@# The import worker (web uploads) runs in the background and stops when runserver does.
+	@$(PY) manage.py run_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup

@@ -10,19 +10,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.core.paginator import InvalidPage
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from assets import query
+from assets import geojson_out, query
 from assets.models import LandAsset
 from assets.spatial_query import SpatialAssetFilter
 
@@ -87,9 +89,18 @@ class AssetFeatureSerializer(GeoFeatureModelSerializer):
             "tahap_sertifikat",
             "bermasalah",
             "removed_at",
-            "updated_at",
         ]
         read_only_fields = fields
+
+
+# The serializer's properties as (name, queryset path), for geojson_out.
+API_PROPERTIES: tuple[tuple[str, str], ...] = tuple(
+    (name, AssetFeatureSerializer._declared_fields[name].source.replace(".", "__"))
+    if name in AssetFeatureSerializer._declared_fields and AssetFeatureSerializer._declared_fields[name].source
+    else (name, name)
+    for name in AssetFeatureSerializer.Meta.fields
+    if name not in ("id", "geom")
+)
 
 
 class AssetPagination(GeoJsonPagination):
@@ -127,6 +138,31 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = AssetPagination
     filter_backends = [StrictFilterBackend]
     filterset_class = SpatialAssetFilter
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """GeoJSON FeatureCollection with count/next/previous (GeoJsonPagination's shape).
+
+        The features are written by geojson_out (the database on PostGIS) rather than by the
+        serializer: the serializer stays the definition (schema, single asset) and a test checks
+        that both write the same feature.
+        """
+        qs = self.filter_queryset(self.get_queryset())
+        paginator = self.paginator
+        django_paginator = paginator.django_paginator_class(qs, paginator.get_page_size(request))
+        number = paginator.get_page_number(request, django_paginator)
+        try:
+            paginator.page = django_paginator.page(number)
+        except InvalidPage as exc:
+            raise NotFound(f"Invalid page {number!r}: {exc}") from None
+        paginator.request = request
+        head = {
+            "type": "FeatureCollection",
+            "count": django_paginator.count,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+        }
+        features = geojson_out.feature_texts(paginator.page.object_list, API_PROPERTIES)
+        return HttpResponse(geojson_out.feature_collection_text(head, features), content_type="application/json")
 
     def get_queryset(self) -> QuerySet[LandAsset]:
         return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -16,7 +17,7 @@ router.register("assets", AssetViewSet, basename="api-asset")
 urlpatterns = [
     # The schema answers machine clients (401, not a login redirect); the docs page is for signed-in people.
     path("api/v1/schema/", machine_view(SpectacularAPIView.as_view()), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
 ]
 router_urls = router.urls
 for pattern in router_urls:

@@ -12,3 +12,6 @@ class AssetsConfig(AppConfig):
         from assets.permissions import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)
+        from assets.spatialite import ensure_spatial_indexes
+
+        post_migrate.connect(ensure_spatial_indexes, sender=self, dispatch_uid="assets-spatial-indexes")

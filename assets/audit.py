@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import logging
 import re
 import unicodedata
 from collections import defaultdict
@@ -48,6 +49,8 @@ from assets.models import (
     Stage,
 )
 from assets.services import derive_certificate_status
+
+logger = logging.getLogger(__name__)
 
 # Defaults; each finding page lets the user change them in the URL.
 STUCK_DAYS_DEFAULT = 180
@@ -494,8 +497,32 @@ WHERE a.geom IS NOT NULL AND a.removed_at IS NULL AND b.removed_at IS NULL
 """
 
 
+def spatialite_index_ready(conn: Any = connection) -> bool:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT spatial_index_enabled FROM geometry_columns "
+            "WHERE f_table_name = 'assets_landasset' AND f_geometry_column = 'geom'"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def repair_spatialite_index(conn: Any = connection) -> None:
+    """Rebuild the R*Tree of assets_landasset.geom and its triggers when a table rebuild dropped them."""
+    if conn.vendor != "sqlite" or spatialite_index_ready(conn):
+        return
+    with conn.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS idx_assets_landasset_geom")
+        cursor.execute("SELECT CreateSpatialIndex('assets_landasset', 'geom')")
+        cursor.execute("SELECT RecoverSpatialIndex('assets_landasset', 'geom')")
+
+
 def overlap_pairs_sql(min_m2: float = OVERLAP_MIN_M2_DEFAULT) -> list[tuple[int, int, float]]:
     """(id_a, id_b, overlap m²) of the current register, a.id < b.id, through the spatial index."""
+    if connection.vendor != "postgresql" and not spatialite_index_ready():
+        # A later table rebuild disabled the R*Tree (see migration 0004): stay correct, in memory.
+        logger.warning("SpatiaLite spatial index of assets_landasset.geom is disabled; overlaps computed in memory")
+        return overlap_pairs_snapshot(snapshot(with_geom=True), min_m2)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_OVERLAP_SQL_POSTGIS)

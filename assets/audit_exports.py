@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -117,13 +117,15 @@ def report_meta(*, user: Any, as_of: dt.date | None, generated: dt.datetime | No
     ]
 
 
-def xlsx_bytes(results: dict[str, list[FindingRow]], n: Names, meta: list[tuple[str, str]]) -> bytes:
-    buffer = io.BytesIO()
+def xlsx_file(results: dict[str, list[FindingRow]], n: Names, meta: list[tuple[str, str]]) -> IO[bytes]:
+    """The findings workbook in a temporary file (rewound), so a large workbook never sits in memory."""
+    target = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
     sheets = [
         (str(FINDINGS[slug].title), finding_rows(slug, rows, n), finding_header(slug)) for slug, rows in results.items()
     ]
-    write_xlsx(buffer, sheets, summary=summary_rows(results), meta=meta)
-    return buffer.getvalue()
+    write_xlsx(target, sheets, summary=summary_rows(results), meta=meta)
+    target.seek(0)
+    return target
 
 
 def pdf_bytes(context: dict[str, Any]) -> bytes:

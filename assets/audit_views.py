@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy
 from assets import audit, audit_exports, audit_svg, permissions, services
 from assets.filters import AssetFilter
 from assets.models import CertificateStatus, LandAsset
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _require(allowed: bool) -> None:
@@ -119,10 +121,7 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
             )
         else:
             meta = audit_exports.report_meta(user=request.user, as_of=as_of)
-            content = audit_exports.xlsx_bytes({slug: rows}, names, meta)
-            response = HttpResponse(
-                content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            )
+            response = FileResponse(audit_exports.xlsx_file({slug: rows}, names, meta), content_type=XLSX_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{_filename(slug, as_of, fmt)}"'
         return response
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
@@ -159,8 +158,7 @@ def report_xlsx(request: HttpRequest) -> HttpResponse:
     except (ValueError, audit.FilterError) as exc:
         return _bad_request(request, str(exc))
     meta = audit_exports.report_meta(user=request.user, as_of=as_of)
-    content = audit_exports.xlsx_bytes(results, audit.names(), meta)
-    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = FileResponse(audit_exports.xlsx_file(results, audit.names(), meta), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{_filename("audit", as_of, "xlsx")}"'
     return response
 

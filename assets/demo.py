@@ -786,16 +786,26 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def generate_assets(context: DemoContext, *, count: int, seed: int) -> Iterator[DemoAsset]:
-    """Exactly ``count`` demo assets, the same ones for the same seed, in grid order."""
+    """Exactly ``count`` demo assets, the same ones for the same seed, in grid order.
+
+    The grid is planned at the call (a count too large for the city fails before anything is written);
+    the assets come as the iterator is consumed.
+    """
     city = city_from_context(context)
     grid, capacity = plan_grid(city, count)
     quotas = allocate(capacity, city.weights, count)
     cells = select_cells(grid, city, capacity, quotas, np.random.default_rng([seed, 0]))
+    return _assets_in(cells, grid.cell, context, seed)
+
+
+def _assets_in(
+    cells: Iterator[tuple[float, float]], cell: float, context: DemoContext, seed: int
+) -> Iterator[DemoAsset]:
     # Separate streams: the attributes drawn for a parcel do not depend on how parcels are chunked.
     shape_rng, attribute_rng = random.Random(f"{seed}:shapes"), random.Random(f"{seed}:attributes")
     numbers = Numbering(context.register_after, context.nibar_after)
     for chunk in _batched(cells, PARCEL_CHUNK):
-        for use, parcel in parcels_in_cells(chunk, grid.cell, shape_rng):
+        for use, parcel in parcels_in_cells(chunk, cell, shape_rng):
             yield make_asset(use, parcel, context, attribute_rng, numbers)
 
 
@@ -962,10 +972,10 @@ def export_geopackage(*, count: int, seed: int, path: Path, progress: Progress |
     _check_arguments(count, seed)
     if path.exists():
         raise DemoError(f"{path} already exists: remove it or choose another file.")
-    context = build_context()
+    assets = generate_assets(build_context(), count=count, seed=seed)
     partial = path.with_name(f"{path.stem}.partial{path.suffix or '.gpkg'}")  # renamed only when complete
     try:
-        summary = _write_gpkg(generate_assets(context, count=count, seed=seed), partial, count, progress)
+        summary = _write_gpkg(assets, partial, count, progress)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -987,11 +997,14 @@ def _write_gpkg(assets: Iterable[DemoAsset], path: Path, count: int, progress: P
         srs = osr.SpatialReference()
         srs.ImportFromEPSG(STORAGE_SRID)
         srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-        layer = dataset.CreateLayer(GPKG_LAYER, srs, ogr.wkbMultiPolygon, ["GEOMETRY_NAME=geom", "FID=fid"])
-        for name, kind in GPKG_COLUMNS:
-            layer.CreateField(ogr.FieldDefn(name, getattr(ogr, kind)))
-        summary = _write_features(dataset, layer, assets, count, progress)
-        dataset = None  # closing flushes the file
+        try:
+            layer = dataset.CreateLayer(GPKG_LAYER, srs, ogr.wkbMultiPolygon, ["GEOMETRY_NAME=geom", "FID=fid"])
+            for name, kind in GPKG_COLUMNS:
+                layer.CreateField(ogr.FieldDefn(name, getattr(ogr, kind)))
+            summary = _write_features(dataset, layer, assets, count, progress)
+        finally:
+            # Close now, also on failure: a traceback would keep it open while the partial file is removed.
+            dataset.Destroy()
     finally:
         for key, value in previous.items():
             gdal.SetConfigOption(key, value)

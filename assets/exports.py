@@ -44,9 +44,11 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("geojson", "GeoJSON", ".geojson", "application/geo+json", "GeoJSON"),
         ExportFormat("gpkg", "GeoPackage", ".gpkg", "application/geopackage+sqlite3", "GPKG"),
         ExportFormat("shp", "Shapefile (zip)", ".zip", "application/zip", "ESRI Shapefile"),
-        ExportFormat("kml", "KML", ".kml", "application/vnd.google-earth.kml+xml", "KML"),
+        ExportFormat("kml", "KML", ".kml", "application/vnd.google-earth.kml+xml", "LIBKML"),
         ExportFormat("csv", "CSV (WKT)", ".csv", "text/csv", "CSV"),
-        ExportFormat("xlsx", "XLSX (KIB A)", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", None),
+        ExportFormat(
+            "xlsx", "XLSX (KIB A)", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", None
+        ),
     )
 }
 
@@ -149,7 +151,9 @@ def _srs(srid: int) -> osr.SpatialReference:
 def write_export(qs: QuerySet[LandAsset], *, fmt: str, path: Path, srid: int = 4326) -> int:
     """Write the selection to ``path`` in ``fmt``; returns the number of assets written."""
     if fmt not in FORMATS:
-        raise ExportError(_("Unknown export format %(format)s (known: %(known)s).") % {"format": fmt, "known": ", ".join(FORMATS)})
+        raise ExportError(
+            _("Unknown export format %(format)s (known: %(known)s).") % {"format": fmt, "known": ", ".join(FORMATS)}
+        )
     if srid not in EXPORT_SRIDS:
         raise ExportError(_("Exports are in EPSG:4326 or EPSG:23837, not EPSG:%(srid)s.") % {"srid": srid})
     if fmt == "kml" and srid != 4326:
@@ -185,7 +189,7 @@ def _write_ogr(qs: QuerySet[LandAsset], fmt: ExportFormat, path: Path, srid: int
     if csv:
         layer.CreateField(ogr.FieldDefn(f"wkt_epsg_{srid}", ogr.OFTString))
     for long_name, short_name, kind in COLUMNS:
-        if fmt.key == "csv" and kind == ogr.OFTDate:
+        if fmt.key in ("csv", "kml") and kind == ogr.OFTDate:  # neither has a date type: ISO text
             kind = ogr.OFTString
         definition = ogr.FieldDefn(short_name if short else long_name, kind)
         if short and kind == ogr.OFTString:

@@ -15,6 +15,7 @@ their encodings (.cpg) and CRS declarations, so the importer only adds the Sipan
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -30,7 +31,7 @@ from typing import Any
 
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,10 +39,10 @@ from osgeo import gdal, ogr, osr
 from simple_history.utils import bulk_create_with_history
 
 from assets import permissions, services
-from assets.geo import STORAGE_SRID, GeometryError, normalize_parcel_geometry
+from assets.geo import STORAGE_SRID
 from assets.models import (
-    AsalUsul,
     Agency,
+    AsalUsul,
     Certificate,
     CertificateStageEvent,
     JenisHak,
@@ -142,7 +143,7 @@ def _check_archive(path: Path, *, max_uncompressed: int, max_ratio: int) -> list
     except (zipfile.BadZipFile, OSError) as exc:
         raise ImportFileError(
             _("%(file)s is not a readable zip archive: %(error)s") % {"file": path.name, "error": exc}
-        )
+        ) from exc
     if len(members) > MAX_ARCHIVE_MEMBERS:
         raise ImportFileError(
             _("The archive holds %(count)s files; at most %(max)s are accepted.")
@@ -353,10 +354,8 @@ def _describe_srs(srs: Any) -> SourceCRS:
     srs = srs.Clone()
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     epsg = None
-    try:
+    with contextlib.suppress(RuntimeError):  # raises when the CRS matches no EPSG code: a custom WKT
         srs.AutoIdentifyEPSG()
-    except RuntimeError:
-        pass
     code = srs.GetAuthorityCode(None)
     if code and (srs.GetAuthorityName(None) or "").upper() == "EPSG":
         epsg = int(code)
@@ -399,7 +398,7 @@ def resolve_crs(layer: Any, user_crs: str | None, report: ImportReport) -> Sourc
     elif extent is None:
         crs = SourceCRS(None, "", None, True)  # no geometry column: nothing to transform
     else:
-        lonlat_possible = -180 <= extent[0] and extent[1] <= 180 and -90 <= extent[2] and extent[3] <= 90
+        lonlat_possible = extent[0] >= -180 and extent[1] <= 180 and extent[2] >= -90 and extent[3] <= 90
         hint = (
             _("the coordinates look like longitude/latitude (EPSG:4326)")
             if lonlat_possible
@@ -488,7 +487,28 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "wkt": ("wkt", "geometri_wkt", "geometry_wkt", "geometri", "geometry", "geom", "the_geom"),
 }
 # Columns a file may carry that the import derives itself: recognised so they are not reported as unmapped.
-DERIVED_COLUMNS = {"luas_gis_m2", "luas_gis", "no", "nomor", "kelurahan", "kecamatan", "status_sertifikat", "fid"}
+DERIVED_COLUMNS = {
+    "luas_gis_m2",
+    "luas_gis",
+    "no",
+    "nomor",
+    "kelurahan",
+    "kecamatan",
+    "status_sertifikat",
+    "status_srt",
+    "fid",
+    "name",
+    "description",
+    "timestamp",
+    "begin",
+    "end",
+    "altitudemode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "draworder",
+    "icon",
+}  # the last ones: KML's own columns
 REQUIRED = (
     "kode_barang",
     "nomor_register",
@@ -531,7 +551,9 @@ class FieldMapping:
             )
         return mapping
 
-    def resolve(self, source_columns: list[str], report: ImportReport) -> dict[str, int | str]:
+    def resolve(
+        self, source_columns: list[str], report: ImportReport, *, optional: tuple[str, ...] = ()
+    ) -> dict[str, int | str]:
         """field -> column index (or "$feature" / "=constant"); records which column fed which field."""
         by_norm = {normalise_name(name): i for i, name in reversed(list(enumerate(source_columns)))}
         by_name = {name: i for i, name in enumerate(source_columns)}
@@ -553,7 +575,7 @@ class FieldMapping:
             if name in plan or name in self.constants:
                 continue
             if name == "wkt":  # "Geometri WKT (EPSG:4326)": the column name may carry the CRS
-                for norm, i in by_norm.items():
+                for norm, i in list(by_norm.items()):
                     if any(norm.startswith(f"{s}_epsg_") for s in synonyms):
                         by_norm.setdefault(norm.split("_epsg_")[0], i)
             for synonym in synonyms:
@@ -567,7 +589,11 @@ class FieldMapping:
         report.unmapped_columns = [
             c for i, c in enumerate(source_columns) if i not in used and normalise_name(c) not in DERIVED_COLUMNS
         ]
-        missing = [f for f in REQUIRED if f not in plan and f not in self.constants and f not in self.defaults]
+        missing = [
+            f
+            for f in REQUIRED
+            if f not in plan and f not in self.constants and f not in self.defaults and f not in optional
+        ]
         if "tahun_perolehan" in missing and "tanggal_perolehan" in plan:
             missing.remove("tahun_perolehan")
         if missing:
@@ -924,7 +950,8 @@ class _Writer:
                 fields["nibar"] = target.nibar  # an empty NIBAR in the file does not erase the register's
             if target is not None and not match_key and key in by_key:
                 self.report.add_error(row.number, "nomor_register",
-                    _("Conflict: NIBAR %(nibar)s is asset %(a)s, but kode barang/register %(k)s/%(r)s is another asset.")
+                    _("Conflict: NIBAR %(nibar)s is asset %(a)s, but kode barang/register %(k)s/%(r)s is another "
+                      "asset.")
                     % {"nibar": fields["nibar"], "a": target, "k": key[0], "r": key[1]})  # fmt: skip
                 continue
             geom: Any = row.geom
@@ -936,14 +963,9 @@ class _Writer:
                         % {"n": row.number, "a": target}
                     )
             try:
-                if row.has_geometry:
-                    normalize_parcel_geometry(row.geom)  # the rule's own message, before the service wraps it
                 asset = services.asset_prepare(
                     user=self.user, instance=target, geom=geom, srid=STORAGE_SRID, index=self.index, **fields
                 )
-            except GeometryError as exc:
-                self.report.add_error(row.number, "geom", str(exc))
-                continue
             except PermissionDenied as exc:
                 self.report.add_error(row.number, "agency", str(exc))
                 continue
@@ -1032,7 +1054,8 @@ def run_import(
         crs = resolve_crs(source_layer, srid, report)
         definition = source_layer.GetLayerDefn()
         columns = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-        plan = (mapping or FieldMapping()).resolve(columns, report)
+        own_agency_only = user is not None and not permissions.can_edit_all(user)  # the officer's agency is implied
+        plan = (mapping or FieldMapping()).resolve(columns, report, optional=("agency",) if own_agency_only else ())
         if "wkt" in plan and crs.srs is None:
             crs = _wkt_column_crs(columns, plan, srid, report)
         total = source_layer.GetFeatureCount()
@@ -1048,6 +1071,7 @@ def run_import(
                     if len(rows) >= BATCH_SIZE:
                         writer.batch(rows)
                         rows = []
+                        reset_queries()  # with DEBUG on, Django keeps every SQL string: memory would grow with N
                     if progress and number % 1000 == 0:
                         progress(number, total)
                     report.features = number
@@ -1068,7 +1092,9 @@ def run_import(
     return report
 
 
-def _wkt_column_crs(columns: list[str], plan: dict[str, int | str], user_crs: str | None, report: ImportReport) -> SourceCRS:
+def _wkt_column_crs(
+    columns: list[str], plan: dict[str, int | str], user_crs: str | None, report: ImportReport
+) -> SourceCRS:
     """The CRS of geometry given as WKT in a plain column (XLSX): named by the user or in the column's name."""
     named = re.search(r"epsg_?(\d{4,6})", normalise_name(columns[plan["wkt"]]) if isinstance(plan["wkt"], int) else "")
     if not user_crs and not named:

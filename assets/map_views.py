@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from assets import maps, permissions, selectors, tiles
 from assets.filters import AssetFilter
 from assets.models import LandAsset
+from assets.templatetags import sipanah as sipanah_filters
 from assets.views import _require
 
 MAP_ONLY_PARAMS = ("basemap",)
@@ -38,9 +39,10 @@ def asset_map(request: HttpRequest) -> HttpResponse:
     asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
     query = _filter_query(request)
     basemap = request.GET.get("basemap") != "none"
+    totals_url = reverse("map-totals") + (f"?{query}" if query else "")
     context = {
         "filter": asset_filter,
-        "totals": selectors.register_totals(asset_filter.qs),
+        "totals_url": totals_url,
         "query": query,
         "basemap": basemap,
         "map": maps.overview_map(query=query if asset_filter.is_valid() else "", basemap=basemap),
@@ -49,23 +51,47 @@ def asset_map(request: HttpRequest) -> HttpResponse:
     return render(request, "assets/asset_map.html", context)
 
 
+def map_totals(request: HttpRequest) -> JsonResponse:
+    """The headline numbers of the filtered register, formatted for the page.
+
+    Fetched by the map page after it renders: summing a million rows takes longer than painting the first tiles.
+    """
+    _require(permissions.can_view_register(request.user))
+    asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
+    if not asset_filter.is_valid():
+        return JsonResponse({"error": _("Some filters are not valid.")}, status=400)
+    totals = selectors.register_totals(asset_filter.qs)
+    return JsonResponse(
+        {
+            "count": sipanah_filters.number(totals.count),
+            "luas_kib": sipanah_filters.area(totals.luas_kib_m2),
+            "nilai": sipanah_filters.rupiah(totals.nilai_perolehan),
+            "certified": sipanah_filters.percent(totals.certified_share),
+        }
+    )
+
+
 def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     _require(permissions.can_view_register(request.user))
     try:
         tiles.check_tile(z, x, y)
     except tiles.TileOutOfRange as exc:
         raise Http404(str(exc)) from exc
-    asset_filter = AssetFilter(request.GET, queryset=LandAsset.objects.all())
-    if not asset_filter.is_valid():
-        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in asset_filter.errors.items())
-        return HttpResponseBadRequest(
-            _("Invalid filter: %(problems)s") % {"problems": problems}, content_type="text/plain"
-        )
-    etag = tiles.tile_etag(z=z, x=x, y=y, query=_filter_query(request))
+    query = _filter_query(request)
+    qs = None  # the whole register: no filter to build
+    if query:
+        asset_filter = AssetFilter(request.GET, queryset=LandAsset.objects.all())
+        if not asset_filter.is_valid():
+            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in asset_filter.errors.items())
+            return HttpResponseBadRequest(
+                _("Invalid filter: %(problems)s") % {"problems": problems}, content_type="text/plain"
+            )
+        qs = asset_filter.qs
+    etag = tiles.tile_etag(z=z, x=x, y=y, query=query)
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(tiles.asset_tile(asset_filter.qs, z=z, x=x, y=y), content_type=tiles.MEDIA_TYPE)
+        response = HttpResponse(tiles.asset_tile(qs, z=z, x=x, y=y), content_type=tiles.MEDIA_TYPE)
     response["ETag"] = etag
     # Revalidate every time (cheap: 304 from the register version) so an edit shows on the next pan; private
     # because tiles are for signed-in users only.

@@ -16,6 +16,8 @@ from typing import Any
 import folium
 from branca.element import CssLink, JavascriptLink, MacroElement
 from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max, QuerySet
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -229,10 +231,27 @@ def _base_map(*, basemap: bool, **kwargs: Any) -> SipanahMap:
     return m
 
 
+_boundary_cache: dict[tuple, dict[str, Any]] = {}
+
+
 def _boundaries(level: str) -> dict[str, Any]:
-    """Simplified boundaries as GeoJSON (names HTML-escaped: folium's tooltip inserts them as HTML)."""
+    """Simplified boundaries as GeoJSON (names HTML-escaped: folium's tooltip inserts them as HTML).
+
+    Simplifying every kelurahan on each page view costs more than the rest of the page: kept per process until an
+    area changes (count and last update are part of the key).
+    """
+    qs = AdministrativeArea.objects.filter(level=level)
+    key = (connection.alias, level, *qs.aggregate(n=Count("id"), last=Max("updated_at")).values())
+    if key not in _boundary_cache:
+        if len(_boundary_cache) > 8:
+            _boundary_cache.clear()
+        _boundary_cache[key] = _build_boundaries(qs)
+    return _boundary_cache[key]
+
+
+def _build_boundaries(qs: QuerySet[AdministrativeArea]) -> dict[str, Any]:
     features = []
-    for area in AdministrativeArea.objects.filter(level=level).only("name", "code", "geom"):
+    for area in qs.only("name", "code", "geom"):
         geom = area.geom.simplify(0.0003, preserve_topology=True)
         shape = json.loads(geom.geojson)
         shape["coordinates"] = _round(shape["coordinates"])
@@ -292,7 +311,7 @@ def detail_map(asset: LandAsset, *, basemap: bool = True) -> MapParts | None:
         style_function=lambda _f: {"color": "#0d47a1", "weight": 3, "fillColor": "#1976d2", "fillOpacity": 0.45},
     ).add_to(m)
     x0, y0, x1, y1 = asset.geom.extent
-    m.fit_bounds([[y0, x0], [y1, x1]], max_zoom=18)
+    m.fit_bounds([[y0, x0], [y1, x1]], max_zoom=17)
     Legend().add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return render_map_parts(m)

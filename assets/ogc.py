@@ -10,23 +10,22 @@ text made by the database (ST_AsGeoJSON / AsGeoJSON) so no GEOS object is built 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.cache import cache
 from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from assets import geojson_out
 from assets.models import AdministrativeArea, LandAsset
 from assets.spatial_query import QueryError, bbox_geometry, parse_bbox
 
@@ -39,7 +38,6 @@ CONFORMANCE = [
 ]
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
-GEOJSON_PRECISION = 7
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
@@ -175,7 +173,7 @@ def parse_datetime(text: str) -> tuple[dt.date | None, dt.date | None]:
     if "/" in text:
         start_text, _sep, end_text = text.partition("/")
         start, end = _parse_instant(start_text), _parse_instant(end_text)
-        if start is None and end is None and start_text == end_text == "":
+        if start is None and end is None:
             raise OgcError(400, "InvalidParameterValue", _("datetime: an interval needs at least one end."))
         if start and end and start > end:
             raise OgcError(400, "InvalidParameterValue", _("datetime: the interval starts after it ends."))
@@ -227,14 +225,6 @@ def _respond(request: HttpRequest, data: dict[str, Any], *, title: str, content_
     return JsonResponse(data, content_type=content_type, json_dumps_params={"ensure_ascii": False})
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 def _city_bbox() -> list[float]:
     bbox = cache.get("ogc:city_bbox")
     if bbox is None:
@@ -280,30 +270,24 @@ def _collection_json(request: HttpRequest, collection: Collection) -> dict[str, 
     }
 
 
-def _feature_rows(collection: Collection, qs: QuerySet) -> list[dict[str, Any]]:
-    paths = [path for _name, path in collection.properties]
-    return list(
-        qs.annotate(geometry_json=AsGeoJSON("geom", precision=GEOJSON_PRECISION)).values("id", "geometry_json", *paths)
-    )
-
-
-def _feature(collection: Collection, row: dict[str, Any]) -> dict[str, Any]:
-    geometry = row["geometry_json"]
-    return {
-        "type": "Feature",
-        "id": row["id"],
-        "geometry": json.loads(geometry) if geometry else None,
-        "properties": {name: _json_value(row[path]) for name, path in collection.properties},
-    }
-
-
 # --- views -----------------------------------------------------------------------------------
+
+
+class _FormatByView(BaseContentNegotiation):
+    """The views choose JSON or HTML themselves (f= or Accept); DRF only renders its own errors, as JSON."""
+
+    def select_parser(self, request: Request, parsers: list) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: str | None = None) -> tuple:
+        return renderers[0], renderers[0].media_type
 
 
 class OgcView(APIView):
     """Authentication and roles as the REST API; errors as OGC exception JSON."""
 
     renderer_classes = [JSONRenderer]
+    content_negotiation_class = _FormatByView
     schema = None  # described by its own OpenAPI document at /ogc/api, not in the REST API's schema
     allowed_params: frozenset[str] = frozenset({"f"})
 
@@ -413,12 +397,18 @@ class ItemsView(OgcView):
                 qs = qs.filter(**{f"{field}__lte": end})
         qs = qs.order_by("id")
         matched = qs.count()
-        rows = _feature_rows(collection, qs[offset : offset + limit]) if offset < matched else []
-        features = [_feature(collection, row) for row in rows]
+        page_qs = qs[offset : offset + limit]
+        html = _wants_html(request)
+        features: list[Any]
+        if offset >= matched:
+            features = []
+        elif html:
+            features = geojson_out.feature_dicts(page_qs, collection.properties)
+        else:
+            features = geojson_out.feature_texts(page_qs, collection.properties)
 
         url = _url(request, "ogc-items", collection_id=collection.id)
         base = {k: v for k, v in request.GET.items() if k not in ("offset", "limit", "f")}
-        html = _wants_html(request)
 
         def page(new_offset: int, fmt: str) -> str:
             return f"{url}?{urlencode({**base, 'limit': limit, 'offset': new_offset, 'f': fmt})}"
@@ -457,15 +447,17 @@ class ItemsView(OgcView):
                     "title": "Previous page",
                 }
             )
-        data = {
+        head = {
             "type": "FeatureCollection",
             "numberMatched": matched,
             "numberReturned": len(features),
             "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "links": links,
-            "features": features,
         }
-        return _respond(request, data, title=collection.title, content_type=GEOJSON)
+        if html:
+            return _respond(request, {**head, "features": features}, title=collection.title)
+        # The features are JSON text already (from the database on PostGIS): spliced, not parsed again.
+        return HttpResponse(geojson_out.feature_collection_text(head, features), content_type=GEOJSON)
 
 
 class ItemView(OgcView):
@@ -473,14 +465,13 @@ class ItemView(OgcView):
         self, request: HttpRequest, collection_id: str = "", feature_id: str = "", **kwargs: Any
     ) -> HttpResponse:
         collection = _collection(collection_id)
-        rows = (
-            _feature_rows(collection, collection.queryset().filter(pk=int(feature_id))) if feature_id.isdigit() else []
-        )
+        qs = collection.queryset().filter(pk=int(feature_id)) if feature_id.isdigit() else None
+        rows = geojson_out.feature_dicts(qs, collection.properties) if qs is not None else []
         if not rows:
             raise OgcError(
                 404, "NotFound", _("No feature %(fid)s in %(id)s.") % {"fid": feature_id, "id": collection.id}
             )
-        feature = _feature(collection, rows[0])
+        feature = rows[0]
         url = _url(request, "ogc-item", collection_id=collection.id, feature_id=feature_id)
         feature["links"] = [
             *_self_links(request, url, GEOJSON, f"{collection.title} {feature_id}"),

@@ -172,7 +172,9 @@ def asset_prepare(
     _check_agency(user, asset)
     if geom is not ... or instance is None:
         _set_geometry(asset, None if geom is ... else geom, srid=srid, index=index)
-    asset.full_clean(validate_unique=False)
+    # Foreign keys are not looked up one query per asset: the caller resolves the agency from the Agency table,
+    # kelurahan/kecamatan come from the index built from the database, and the FK constraints hold at insert.
+    asset.full_clean(validate_unique=False, exclude=["agency", "kelurahan", "kecamatan"])
     return asset
 
 

@@ -101,15 +101,17 @@ def parse_geojson_geometry(value: str | dict[str, Any], param: str = "intersects
             ) from None
     if isinstance(value, dict) and value.get("type") == "Feature":
         value = value.get("geometry")
-    if not isinstance(value, dict) or "type" not in value or "coordinates" not in value:
+    if not isinstance(value, dict) or "type" not in value:
         raise QueryError(
             _('%(param)s must be a GeoJSON geometry object with "type" and "coordinates".') % {"param": param}
         )
-    if value["type"] not in QUERY_GEOMETRY_TYPES:
+    if str(value["type"]) not in QUERY_GEOMETRY_TYPES:
         raise QueryError(
             _("%(param)s: geometry type %(type)r is not supported; use one of %(types)s.")
             % {"param": param, "type": str(value["type"])[:40], "types": ", ".join(QUERY_GEOMETRY_TYPES)}
         )
+    if "coordinates" not in value:
+        raise QueryError(_('%(param)s: the %(type)s has no "coordinates".') % {"param": param, "type": value["type"]})
     try:
         shp = shapely.geometry.shape(value)
     except Exception as exc:  # shapely raises several types for malformed coordinate arrays

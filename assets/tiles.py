@@ -26,8 +26,8 @@ from typing import Any
 import mapbox_vector_tile
 import numpy as np
 import shapely
-from django.db import connection
-from django.db.models import Count, Max, QuerySet
+from django.db import connection, transaction
+from django.db.models import Max, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_delete, post_save
 
@@ -45,6 +45,9 @@ MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 _TABLE = LandAsset._meta.db_table
 _RTREE = f"idx_{_TABLE}_geom"
+_RTREE_WHERE = (
+    f'"{_TABLE}"."id" IN (SELECT pkid FROM "{_RTREE}" WHERE xmax >= %s AND xmin <= %s AND ymax >= %s AND ymin <= %s)'  # noqa: S608
+)
 
 
 class TileOutOfRange(ValueError):
@@ -79,8 +82,11 @@ VERSION_TTL_S = 2.0  # other processes' writes show within this; this process's 
 def register_version() -> str:
     """A string that changes whenever an asset is added, changed or deleted.
 
-    count + max(updated_at) + max(id) catch inserts, updates and deletes. The query scans the table, so it is memoised
-    for VERSION_TTL_S per process and dropped at once when this process saves or deletes an asset.
+    Every write through assets.services (and the admin, imports with bulk_create_with_history, deletes) appends a
+    row to the asset history, so the newest history id moves on each change; the newest asset id is added for
+    writes that skip history. Both are index lookups (a count or max(updated_at) scans the table: ~1.5 s at 1M).
+    Writes that bypass both (raw SQL, QuerySet.update) are not seen: use the services. Memoised for VERSION_TTL_S
+    per process, and dropped at once when this process saves or deletes an asset.
     """
     alias = connection.alias
     now = time.monotonic()
@@ -88,8 +94,9 @@ def register_version() -> str:
         cached = _version_cache.get(alias)
         if cached and now - cached[0] < VERSION_TTL_S:
             return cached[1]
-    row = LandAsset.objects.order_by().aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
-    version = f"{row['n']}-{row['last'].isoformat() if row['last'] else '0'}-{row['top'] or 0}"
+    last_change = LandAsset.history.model.objects.aggregate(top=Max("history_id"))["top"] or 0
+    last_asset = LandAsset.objects.order_by().aggregate(top=Max("id"))["top"] or 0
+    version = f"{last_change}-{last_asset}"
     with _version_lock:
         _version_cache[alias] = (now, version)
     return version
@@ -112,13 +119,13 @@ def tile_etag(*, z: int, x: int, y: int, query: str) -> str:
 # --- tile building ----------------------------------------------------------------------------------------------
 
 
-def asset_tile(qs: QuerySet[LandAsset], *, z: int, x: int, y: int) -> bytes:
-    """The MVT of the assets in ``qs`` (already filtered) on tile z/x/y."""
+def asset_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> bytes:
+    """The MVT of the assets in ``qs`` (already filtered; None: the whole register) on tile z/x/y."""
     check_tile(z, x, y)
-    qs = qs.order_by().filter(geom__isnull=False)
     if connection.vendor == "postgresql":
         return _postgis_tile(qs, z, x, y)
-    return _spatialite_tile(qs, z, x, y)
+    qs = LandAsset.objects.all() if qs is None else qs
+    return _spatialite_tile(qs.order_by().filter(geom__isnull=False), z, x, y)
 
 
 def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
@@ -131,13 +138,40 @@ def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
     return px, py
 
 
-def _postgis_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
-    qs = qs.extra(  # noqa: S610 - constant SQL, integer params
-        where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
-    )
-    inner, params = qs.values(
-        "id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom"
-    ).query.sql_with_params()
+def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> bytes:
+    sql, params = postgis_tile_sql(qs, z=z, x=x, y=y)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if z < 16:
+            # A tile reads a few thousand index hits: starting parallel workers costs more than the scan (3-4x
+            # slower at z12/z14 with them, see README "Maps and tiles"). From z16 the planner never goes parallel,
+            # so the extra round trip is skipped. SET LOCAL ends with this transaction.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+_UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters
+    "SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, geom FROM assets_landasset "
+    "WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)"
+)
+
+
+def postgis_tile_sql(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tuple[str, tuple]:
+    """The one SQL statement that builds the tile on PostGIS (the bench runs it raw to measure our overhead).
+
+    The whole register (qs None: the usual map) skips the ORM, whose compilation costs more than a small tile's SQL.
+    Filters go through the ORM so that they mean exactly what AssetFilter says.
+    """
+    if qs is None:
+        inner, params = _UNFILTERED_SQL, (z, x, y)
+    else:
+        qs = qs.order_by().filter(geom__isnull=False)
+        qs = qs.extra(  # noqa: S610 - constant SQL, integer params
+            where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
+        )
+        fields = ("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom")
+        inner, params = qs.values(*fields).query.sql_with_params()
     dispute = "CASE WHEN a.bermasalah THEN a.tahap_sertifikat END"
     if z >= POLYGON_MIN_ZOOM:
         sql = f"""
@@ -146,7 +180,7 @@ def _postgis_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
                      ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true)
                        AS geom
               FROM ({inner}) a
-            ) t WHERE t.geom IS NOT NULL"""
+            ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - constants and the ORM's SQL; values are params
         params = (z, x, y, *params)
     elif z == POINT_ZOOM:
         px, py = _mercator_sql(z, x, y)
@@ -155,7 +189,7 @@ def _postgis_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
               SELECT id, s, d, ST_MakePoint(round(px), round(py)) AS geom FROM (
                 SELECT a.id, a.status_sertifikat AS s, {dispute} AS d, {px} AS px, {py} AS py FROM ({inner}) a
               ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
-            ) t"""
+            ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
     else:
         px, py = _mercator_sql(z, x, y)
         half = AGG_CELL // 2
@@ -169,11 +203,8 @@ def _postgis_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
                   SELECT a.status_sertifikat AS s, a.bermasalah AS b, {px} AS px, {py} AS py FROM ({inner}) a
                 ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
               ) c GROUP BY cx, cy
-            ) t"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else b""
+            ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
+    return sql, tuple(params)
 
 
 def _spatialite_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
@@ -183,20 +214,17 @@ def _spatialite_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
         west, east, south, north = west - pad_x, east + pad_x, south - pad_y, north + pad_y
     # The R*Tree stores float32 boxes rounded outwards, so this pre-selection never misses a parcel.
     qs = qs.extra(  # noqa: S610 - constant SQL, float params
-        where=[
-            f'"{_TABLE}"."id" IN (SELECT pkid FROM "{_RTREE}" WHERE xmax >= %s AND xmin <= %s AND ymax >= %s AND '
-            "ymin <= %s)"
-        ],
+        where=[_RTREE_WHERE],
         params=[west, east, south, north],
     )
     if z >= POLYGON_MIN_ZOOM:
         features = _spatialite_polygons(qs, z, x, y)
     else:
         bbox = qs.annotate(
-            x0=RawSQL(f'MbrMinX("{_TABLE}"."geom")', []),
-            x1=RawSQL(f'MbrMaxX("{_TABLE}"."geom")', []),
-            y0=RawSQL(f'MbrMinY("{_TABLE}"."geom")', []),
-            y1=RawSQL(f'MbrMaxY("{_TABLE}"."geom")', []),
+            x0=RawSQL(f'MbrMinX("{_TABLE}"."geom")', []),  # noqa: S611 - constant
+            x1=RawSQL(f'MbrMaxX("{_TABLE}"."geom")', []),  # noqa: S611 - constant
+            y0=RawSQL(f'MbrMinY("{_TABLE}"."geom")', []),  # noqa: S611 - constant
+            y1=RawSQL(f'MbrMaxY("{_TABLE}"."geom")', []),  # noqa: S611 - constant
         ).values_list("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "x0", "x1", "y0", "y1")
         rows = list(bbox)
         if not rows:

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("assets.query_urls")),
     path("", include("assets.audit_urls")),
     path("", include("assets.map_urls")),
+    path("", include("assets.io_urls")),
 ]

@@ -92,12 +92,15 @@ class FindingTests(TestCase):
         gis = Decimal(str(round(geodesic_area_m2(geom), 2)))
         within = make_asset(geom=geom, luas_kib_m2=gis + Decimal("4.5"))  # under the 5 m² floor
         lon2, lat2 = point_inside("64.71.01.1004")
-        off = make_asset(geom=square(lon2, lat2, HALF), luas_kib_m2=(gis * Decimal("1.05")).quantize(Decimal("0.01")))  # 5 % > 1 %
+        off = make_asset(
+            geom=square(lon2, lat2, HALF), luas_kib_m2=(gis * Decimal("1.05")).quantize(Decimal("0.01"))
+        )  # 5 % > 1 %
         self.assertEqual(self.reported_ids("area-mismatch"), {off.id})
         self.assertEqual(self.reported_ids("area-mismatch", tolerance_pct=Decimal("10")), set())
         self.assertEqual(
-            self.reported_ids("area-mismatch", tolerance_m2=Decimal("1")), {off.id, within.id}
-        )  # the 4.5 m² difference is now beyond the floor (1 % of ~1,970 m² is ~20 m² though)
+            self.reported_ids("area-mismatch", tolerance_pct=Decimal("0"), tolerance_m2=Decimal("1")),
+            {off.id, within.id},
+        )  # the 4.5 m² difference is beyond a 1 m² floor without the percentage
 
     def test_certificate_area_mismatch(self):
         services.certificate_create(
@@ -174,7 +177,9 @@ class FindingTests(TestCase):
             certificate=case, user=None, to_stage=Stage.DIBLOKIR, tanggal_tahap=timezone.localdate()
         )
         rows = findings("disputes")
-        self.assertEqual({(r.asset.id, r.values["stage"]) for r in rows}, {(self.clean.id, "In dispute"), (blocked.id, "Blocked")})
+        self.assertEqual(
+            {(r.asset.id, r.values["stage"]) for r in rows}, {(self.clean.id, "In dispute"), (blocked.id, "Blocked")}
+        )
 
     def test_removed_assets_leave_the_findings(self):
         planted = make_asset(geom=None)

@@ -12,7 +12,7 @@ from django.http import QueryDict
 from assets import exports, selectors
 from assets.filters import AssetFilter
 
-FILTERS = ("q", "status", "tahap", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
+FILTERS = ("q", "removed", "status", "tahap", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
            "tahun_min", "tahun_max", "luas_min", "luas_max")  # fmt: skip
 
 
@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--srid", type=int, default=4326, choices=exports.EXPORT_SRIDS)
         for name in FILTERS:
             # The register's own filters (assets.filters.AssetFilter), so a selection means the same here as on the web.
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", help=f"register filter {name}")
+            parser.add_argument(
+                f"--{name.replace('_', '-')}", dest=name, action="append", help=f"register filter {name}"
+            )
 
     def handle(self, *args: Any, **options: Any) -> None:
         query = QueryDict(mutable=True)
@@ -47,4 +49,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         finally:
             partial.unlink(missing_ok=True)
-        self.stdout.write(f"{count:,} assets written to {path} ({exports.FORMATS[options['format']].label}, EPSG:{options['srid']}).")
+        self.stdout.write(
+            f"{count:,} assets written to {path} ({exports.FORMATS[options['format']].label}, EPSG:{options['srid']})."
+        )

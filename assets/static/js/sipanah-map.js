@@ -1,5 +1,5 @@
 /* Sipanah maps: styles, popups and the basemap fallback shared by the overview and the detail map.
- * Every value from the server reaches the page through textContent, never innerHTML. */
+ * Every value from the server reaches the page through textContent, never as HTML. */
 (function () {
   "use strict";
   // Leaflet 1.8 removed DomEvent.fakeStop, which VectorGrid 1.3's canvas renderer still calls on click.

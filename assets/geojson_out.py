@@ -1,0 +1,102 @@
+"""GeoJSON features as text, for the REST API lists and the OGC API items.
+
+On PostGIS the database writes each feature (json_build_object + ST_AsGeoJSON): no GEOS object and
+no Python dict per feature, which keeps a 1,000-feature page close to the cost of the SQL alone
+(bench/bench_api.py). On SpatiaLite the same features are written in Python from ``values()``
+rows with the geometry text from AsGeoJSON. Both give the same JSON (tests/test_ogc.py checks types):
+decimals as numbers, dates as ISO strings, booleans as booleans, no geometry as null.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db import connection
+from django.db.models import DecimalField, F, FloatField, Func, QuerySet, TextField, Value
+from django.db.models.functions import Cast
+
+GEOJSON_PRECISION = 7  # ~1 cm; parcels are surveyed to centimetres at best
+
+Properties = Sequence[tuple[str, str]]  # (output name, queryset value path)
+
+
+class _JsonBuildObjectText(Func):
+    """PostgreSQL json_build_object(...)::text (json, not jsonb: no re-parsing, keys kept in order)."""
+
+    function = "json_build_object"
+    template = "%(function)s(%(expressions)s)::text"
+    output_field = TextField()
+
+
+class _AsJson(Func):
+    template = "(%(expressions)s)::json"
+    output_field = TextField()
+
+
+def _field_for(model: Any, path: str) -> Any:
+    *joins, last = path.split("__")
+    for join in joins:
+        model = model._meta.get_field(join).related_model
+    return model._meta.get_field(last)
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def feature_dicts(qs: QuerySet, properties: Properties) -> list[dict[str, Any]]:
+    """Features as dicts (for HTML pages and single features)."""
+    paths = [path for _name, path in properties]
+    rows = qs.annotate(geometry_json=AsGeoJSON("geom", precision=GEOJSON_PRECISION)).values(
+        "id", "geometry_json", *paths
+    )
+    return [
+        {
+            "type": "Feature",
+            "id": row["id"],
+            "geometry": json.loads(row["geometry_json"]) if row["geometry_json"] else None,
+            "properties": {name: json_value(row[path]) for name, path in properties},
+        }
+        for row in rows
+    ]
+
+
+def feature_texts(qs: QuerySet, properties: Properties) -> list[str]:
+    """Features as GeoJSON text, written by PostgreSQL on PostGIS, by Python elsewhere."""
+    if connection.vendor != "postgresql":
+        return [dumps(feature) for feature in feature_dicts(qs, properties)]
+    args: list[Any] = []
+    for name, path in properties:
+        value: Any = F(path)
+        if isinstance(_field_for(qs.model, path), DecimalField):
+            value = Cast(value, FloatField())  # numeric would print as 500.00; float8 prints 500
+        args += [Value(name), value]
+    feature = _JsonBuildObjectText(
+        Value("type"),
+        Value("Feature"),
+        Value("id"),
+        F("id"),
+        Value("geometry"),
+        _AsJson(AsGeoJSON("geom", precision=GEOJSON_PRECISION)),
+        Value("properties"),
+        Func(*args, function="json_build_object", output_field=TextField()),
+    )
+    return list(qs.annotate(feature_text=feature).values_list("feature_text", flat=True))
+
+
+def feature_collection_text(head: dict[str, Any], features: list[str]) -> str:
+    """``head`` (type, counts, links...) followed by the features, spliced as text without parsing them."""
+    return dumps(head)[:-1] + ',"features":[' + ",".join(features) + "]}"

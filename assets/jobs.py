@@ -1,0 +1,207 @@
+"""Background imports for web uploads, with no extra server: jobs live in the database (ImportJob), and
+``manage.py run_worker`` (started by ``make run`` beside runserver) claims and runs them.
+
+Claiming is one conditional UPDATE (status queued -> running), atomic on SQLite and PostgreSQL alike; on
+PostgreSQL the candidate is also picked with ``select_for_update(skip_locked=True)`` so that several workers
+do not queue behind each other's locks.
+
+Progress and heartbeat during a run go to a small JSON file beside the upload, not to the database: the
+import holds its transaction open until the end (all or nothing), and on SQLite a second writer would wait
+for that lock. The status endpoint and the stale-job check read that file; the row gets the final result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assets import importers
+from assets.models import ImportJob, User
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=2)  # no heartbeat for this long: the worker died
+MAX_ATTEMPTS = 2
+POLL_SECONDS = 1.0
+UPLOAD_SUFFIXES = tuple(importers.SUFFIX_FORMATS)
+
+
+def job_create(*, user: User, upload: UploadedFile, layer: str = "", srid: str = "", repair: bool = False) -> ImportJob:
+    """Keep the uploaded file and queue its check (a dry run); the import itself waits for confirmation."""
+    name = Path(upload.name or "upload").name
+    job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair)
+    job.file.save(name, upload, save=False)
+    job.save()
+    return job
+
+
+def job_confirm(*, job: ImportJob) -> ImportJob:
+    """Queue the real import of a file whose check found no error."""
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED, error_count=0).update(
+        status=ImportJob.Status.QUEUED, commit=True, attempts=0, progress_done=0
+    )
+    job.refresh_from_db()
+    if not updated:
+        raise ValueError(_("Only a checked file without errors can be imported."))
+    return job
+
+
+def progress_path(job: ImportJob) -> Path:
+    return Path(job.file.path).with_suffix(".progress.json")
+
+
+def read_progress(job: ImportJob) -> dict[str, Any]:
+    try:
+        return json.loads(progress_path(job).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_progress(job: ImportJob, done: int, total: int) -> None:
+    path = progress_path(job)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({"done": done, "total": total, "at": time.time()}), encoding="utf-8")
+    os.replace(partial, path)  # readers never see half a file
+
+
+def claim_next() -> ImportJob | None:
+    queued = ImportJob.objects.filter(status=ImportJob.Status.QUEUED).order_by("created_at", "id")
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            queued = queued.select_for_update(skip_locked=True)
+        candidate = queued.values_list("pk", flat=True).first()
+        if candidate is None:
+            return None
+        now = timezone.now()
+        claimed = ImportJob.objects.filter(pk=candidate, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
+        )
+    return ImportJob.objects.get(pk=candidate) if claimed else None
+
+
+def recover_stale(now: Any = None) -> int:
+    """Jobs left running by a dead worker are queued again (or failed after MAX_ATTEMPTS): never silently lost."""
+    now = now or timezone.now()
+    recovered = 0
+    for job in ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER):
+        beat = read_progress(job).get("at")
+        if beat and now.timestamp() - beat < STALE_AFTER.total_seconds():
+            continue  # still beating through its progress file
+        if job.attempts >= MAX_ATTEMPTS:
+            fields = {
+                "status": ImportJob.Status.FAILED,
+                "finished_at": now,
+                "report": {
+                    "errors": [{"feature": 0, "field": "", "message": _("The worker stopped during this job.")}]
+                },
+            }
+        else:
+            fields = {"status": ImportJob.Status.QUEUED}
+        recovered += ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(**fields)
+    return recovered
+
+
+def run_job(job: ImportJob) -> ImportJob:
+    def progress(done: int, total: int) -> None:
+        _write_progress(job, done, total)
+
+    _write_progress(job, 0, -1)
+    try:
+        report = importers.run_import(
+            Path(job.file.path),
+            user=job.user,
+            layer=job.layer or None,
+            srid=job.srid or None,
+            dry_run=not job.commit,
+            repair=job.repair,
+            progress=progress,
+        )
+    except Exception as exc:  # a bug must not leave the job "running" forever: record it, keep the worker alive
+        log.exception("import job %s failed", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=timezone.now(),
+            report={"errors": [{"feature": 0, "field": "", "message": _("Internal error: %(e)s") % {"e": exc}}]},
+        )
+        return ImportJob.objects.get(pk=job.pk)
+    if not report.ok:
+        status = ImportJob.Status.REFUSED
+    elif report.committed:
+        status = ImportJob.Status.DONE
+    else:
+        status = ImportJob.Status.PREVIEWED
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=status,
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        progress_done=report.features,
+        progress_total=report.features,
+        created=report.created,
+        updated=report.updated,
+        error_count=report.error_count,
+        report=json.loads(json.dumps(report.as_dict(), default=str)),
+    )
+    progress_path(job).unlink(missing_ok=True)
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def work(*, once: bool = False, poll: float = POLL_SECONDS) -> int:
+    """Run queued jobs until stopped (or, with ``once``, until the queue is empty); returns the jobs run."""
+    done = 0
+    while True:
+        recover_stale()
+        job = claim_next()
+        if job is not None:
+            run_job(job)
+            done += 1
+            continue
+        if once:
+            return done
+        time.sleep(poll)  # idle polling of the job table: the only wait, and only when there is nothing to do
+
+
+def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> str:
+    """A small map of the previewed features (their outlines), drawn as SVG: no tiles, works offline."""
+    from django.utils.html import escape
+
+    rings: list[tuple[str, list[list[float]]]] = []
+    for item in report.get("preview", []):
+        geometry = item.get("geometry") or {}
+        polygons = (
+            geometry.get("coordinates", [])
+            if geometry.get("type") == "MultiPolygon"
+            else [geometry.get("coordinates", [])]
+        )
+        for polygon in polygons:
+            for ring in polygon[:1]:
+                rings.append((str(item.get("label", "")), ring))
+    points = [p for _label, ring in rings for p in ring]
+    if not points:
+        return ""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    span = max(x1 - x0, y1 - y0, 1e-9)
+    scale = min(width, height) / span * 0.95
+    paths = []
+    for label, ring in rings:
+        d = " ".join(
+            f"{'M' if i == 0 else 'L'}{(x - x0) * scale:.1f},{(y1 - y) * scale:.1f}"
+            for i, (x, y, *_z) in enumerate(ring)
+        )
+        paths.append(f'<path d="{d} Z"><title>{escape(label)}</title></path>')
+    return (
+        f'<svg class="import-preview" viewBox="0 0 {(x1 - x0) * scale + 2:.0f} {(y1 - y0) * scale + 2:.0f}" '
+        f'width="{width}" role="img" aria-label="{escape(_("Map of the features in the file"))}">'
+        f'<g fill="#3b82f6" fill-opacity="0.35" stroke="#1d4ed8" stroke-width="1">{"".join(paths)}</g></svg>'
+    )
