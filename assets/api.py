@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.core.paginator import InvalidPage
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
@@ -21,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -146,22 +146,34 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
         serializer: the serializer stays the definition (schema, single asset) and a test checks
         that both write the same feature.
         """
-        qs = self.filter_queryset(self.get_queryset())
+        qs = self.filter_queryset(LandAsset.objects.order_by("id"))
         paginator = self.paginator
-        django_paginator = paginator.django_paginator_class(qs, paginator.get_page_size(request))
-        number = paginator.get_page_number(request, django_paginator)
+        size = paginator.get_page_size(request)
+        raw_number = request.query_params.get(paginator.page_query_param, "1")
         try:
-            paginator.page = django_paginator.page(number)
-        except InvalidPage as exc:
-            raise NotFound(f"Invalid page {number!r}: {exc}") from None
-        paginator.request = request
+            number = int(raw_number)
+            if number < 1:
+                raise ValueError
+        except ValueError:
+            raise NotFound(f"Invalid page {raw_number!r}: pages are numbered from 1.") from None
+        features, count = geojson_out.feature_page(qs, API_PROPERTIES, offset=(number - 1) * size, limit=size)
+        if number > 1 and not features:
+            raise NotFound(f"Invalid page {number}: there are {count} assets, {size} per page.")
+        url = request.build_absolute_uri()
         head = {
             "type": "FeatureCollection",
-            "count": django_paginator.count,
-            "next": paginator.get_next_link(),
-            "previous": paginator.get_previous_link(),
+            "count": count,
+            "next": replace_query_param(url, paginator.page_query_param, number + 1) if number * size < count else None,
+            "previous": (
+                (
+                    replace_query_param(url, paginator.page_query_param, number - 1)
+                    if number > 2
+                    else remove_query_param(url, paginator.page_query_param)
+                )
+                if number > 1
+                else None
+            ),
         }
-        features = geojson_out.feature_texts(paginator.page.object_list, API_PROPERTIES)
         return HttpResponse(geojson_out.feature_collection_text(head, features), content_type="application/json")
 
     def get_queryset(self) -> QuerySet[LandAsset]:

@@ -31,7 +31,7 @@ from typing import Any
 import shapely
 from django.contrib.gis.db.models.functions import AsWKB
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -507,20 +507,11 @@ def spatialite_index_ready(conn: Any = connection) -> bool:
     return bool(row and row[0])
 
 
-def repair_spatialite_index(conn: Any = connection) -> None:
-    """Rebuild the R*Tree of assets_landasset.geom and its triggers when a table rebuild dropped them."""
-    if conn.vendor != "sqlite" or spatialite_index_ready(conn):
-        return
-    with conn.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS idx_assets_landasset_geom")
-        cursor.execute("SELECT CreateSpatialIndex('assets_landasset', 'geom')")
-        cursor.execute("SELECT RecoverSpatialIndex('assets_landasset', 'geom')")
-
-
 def overlap_pairs_sql(min_m2: float = OVERLAP_MIN_M2_DEFAULT) -> list[tuple[int, int, float]]:
     """(id_a, id_b, overlap m²) of the current register, a.id < b.id, through the spatial index."""
     if connection.vendor != "postgresql" and not spatialite_index_ready():
-        # A later table rebuild disabled the R*Tree (see migration 0004): stay correct, in memory.
+        # A table rebuild left the R*Tree disabled and assets.spatialite.ensure_spatial_indexes (post_migrate)
+        # has not run since: stay correct, in memory.
         logger.warning("SpatiaLite spatial index of assets_landasset.geom is disabled; overlaps computed in memory")
         return overlap_pairs_snapshot(snapshot(with_geom=True), min_m2)
     with connection.cursor() as cursor:
@@ -573,9 +564,10 @@ def find_overlaps(assets: list[AssetState], options: FindingOptions, as_of: dt.d
         pairs = [p for p in overlap_pairs_sql(options.overlap_min_m2) if p[0] in by_id or p[1] in by_id]
         missing = {i for p in pairs for i in p[:2] if i not in by_id}
         if missing:  # the partner of a filtered-in asset, outside the filter: show it anyway
-            for extra in snapshot(params={"removed": "include"}, with_geom=True):
-                if extra.id in missing:
-                    by_id[extra.id] = extra
+            qs = LandAsset.objects.filter(id__in=missing).annotate(wkb=AsWKB("geom")).order_by()
+            for row in qs.values(*ASSET_VALUES, "wkb"):
+                wkb = row.pop("wkb")
+                by_id[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **row)
     else:
         pairs = overlap_pairs_snapshot(assets, options.overlap_min_m2)
     rows = []
@@ -784,11 +776,37 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _chunks(qs: QuerySet, size: int = 500) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in qs.iterator(chunk_size=size):
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _history_activities(model: Any, qs: QuerySet, kind: str) -> Iterator[Activity]:
-    for record in qs.select_related("history_user").iterator(chunk_size=500):
+    history = model.history.model
+    # The previous record of each row, fetched per chunk in two queries (record.prev_record is one query per row).
+    previous_id = (
+        history.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    qs = qs.select_related("history_user").annotate(previous_id=Subquery(previous_id))
+    for chunk in _chunks(qs):
+        wanted = [r.previous_id for r in chunk if r.history_type == "~" and r.previous_id]
+        previous_rows = history.objects.in_bulk(wanted) if wanted else {}
+        yield from _history_chunk(model, chunk, previous_rows, kind)
+
+
+def _history_chunk(model: Any, chunk: list[Any], previous_rows: dict[int, Any], kind: str) -> Iterator[Activity]:
+    for record in chunk:
         changes: list[tuple[str, str, str]] = []
         if record.history_type == "~":
-            previous = record.prev_record
+            previous = previous_rows.get(record.previous_id)
             if previous is not None:
                 delta = record.diff_against(previous, excluded_fields=_SKIP_FIELDS)
                 changes = [(_field_label(model, c.field), _show(c.old), _show(c.new)) for c in delta.changes]

@@ -93,8 +93,13 @@ def write_xlsx(
         ws.append([_("Finding"), _("Rows"), _("Assets")])
         for row in summary:
             ws.append(list(row))
-    for title, rows, header in sheets:
-        ws = wb.create_sheet(_safe_sheet_title(title))
+    used: set[str] = set()
+    for i, (title, rows, header) in enumerate(sheets, start=1):
+        name = _safe_sheet_title(title)
+        if name.lower() in used:  # Excel sheet names are unique, case-insensitively, within 31 characters
+            name = f"{name[:27]} ({i})"
+        used.add(name.lower())
+        ws = wb.create_sheet(name)
         ws.append(header)
         for values in rows:
             ws.append(values)

@@ -69,7 +69,7 @@ def findings_map(layers: Sequence[tuple[str, Iterable[bytes | None]]], *, width:
     frame = _Frame(bounds, width, height)  # type: ignore[arg-type]
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 24 * len(parsed)}" '
-        f'width="{width}" role="img" class="findings-map"><title>{title}</title>',
+        f'width="{width}" role="img" class="findings-map" style="max-width:100%;height:auto"><title>{title}</title>',
         f'<rect width="{width}" height="{height}" fill="#f4f6f7"/>',
     ]
     for geom in kecamatan:
@@ -108,6 +108,7 @@ def stacked_bars(
     scale = (width - label_w - 60) / top
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" role="img" '
+        f'style="max-width:100%;height:auto" '
         f'class="chart"><title>{escape(title)}</title>'
     ]
     x = 0
@@ -142,6 +143,7 @@ def line_chart(
     height, left, bottom, top_pad = 260, 50, 30, 30
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" role="img" '
+        f'style="max-width:100%;height:auto" '
         f'class="chart"><title>{escape(title)}</title>'
     ]
     if not points:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.db import reset_queries
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from osgeo import gdal, ogr, osr
@@ -138,7 +139,10 @@ def asset_values(asset: LandAsset) -> dict[str, Any]:
 
 
 def _iter_assets(qs: QuerySet[LandAsset]) -> Iterator[LandAsset]:
-    yield from export_queryset(qs).iterator(chunk_size=CHUNK)
+    for n, asset in enumerate(export_queryset(qs).iterator(chunk_size=CHUNK), start=1):
+        yield asset
+        if n % CHUNK == 0:
+            reset_queries()  # with DEBUG on, Django keeps every SQL string (the prefetch lists 2,000 ids each)
 
 
 def _srs(srid: int) -> osr.SpatialReference:

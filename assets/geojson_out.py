@@ -16,8 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db import connection
-from django.db.models import DecimalField, F, FloatField, Func, QuerySet, TextField, Value
+from django.db import connection, transaction
+from django.db.models import DecimalField, F, FloatField, Func, IntegerField, QuerySet, TextField, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 GEOJSON_PRECISION = 7  # ~1 cm; parcels are surveyed to centimetres at best
@@ -74,10 +75,19 @@ def feature_dicts(qs: QuerySet, properties: Properties) -> list[dict[str, Any]]:
     ]
 
 
-def feature_texts(qs: QuerySet, properties: Properties) -> list[str]:
-    """Features as GeoJSON text, written by PostgreSQL on PostGIS, by Python elsewhere."""
+def feature_page(qs: QuerySet, properties: Properties, *, offset: int, limit: int) -> tuple[list[str], int]:
+    """One page of ``qs`` (ordered) as GeoJSON feature texts, and the number of all its matches.
+
+    On PostGIS one statement does both, like the raw SQL of bench/bench_api.py: the page's ids are
+    chosen first and the JSON written for those rows alone (otherwise each parallel worker writes
+    features for its own top-N before the merge keeps ``limit``), with the count as a sub-select.
+    Elsewhere: a count, then the page's rows written in Python.
+    """
     if connection.vendor != "postgresql":
-        return [dumps(feature) for feature in feature_dicts(qs, properties)]
+        matched = qs.count()
+        if offset >= matched:
+            return [], matched
+        return [dumps(f) for f in feature_dicts(qs[offset : offset + limit], properties)], matched
     args: list[Any] = []
     for name, path in properties:
         value: Any = F(path)
@@ -94,7 +104,31 @@ def feature_texts(qs: QuerySet, properties: Properties) -> list[str]:
         Value("properties"),
         Func(*args, function="json_build_object", output_field=TextField()),
     )
-    return list(qs.annotate(feature_text=feature).values_list("feature_text", flat=True))
+    # Django compiles the count's SQL from the queryset; user input stays in the parameters.
+    count_sql, count_params = qs.order_by().values("id").query.sql_with_params()
+    ordering = qs.query.order_by or ("id",)
+    page = (
+        qs.model._base_manager.filter(id__in=qs[offset : offset + limit].values("id"))
+        .order_by(*ordering)
+        .annotate(
+            feature_text=feature,
+            matched=RawSQL(  # noqa: S611
+                f"SELECT count(*) FROM ({count_sql}) AS matches",  # noqa: S608
+                count_params,
+                output_field=IntegerField(),
+            ),
+        )
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One page of an interactive request: JIT compilation (~60 ms) and parallel workers cost more
+        # than they save on an index scan of a few thousand rows, and workers take cores from other
+        # requests. SET LOCAL ends with this transaction.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        rows = list(page.values_list("feature_text", "matched"))
+    if not rows:
+        return [], qs.count() if offset else 0
+    return [text for text, _matched in rows], rows[0][1]
 
 
 def feature_collection_text(head: dict[str, Any], features: list[str]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -33,7 +34,7 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import reset_queries, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from osgeo import gdal, ogr, osr
 from simple_history.utils import bulk_create_with_history
@@ -663,16 +664,24 @@ def _date(value: Any) -> dt.date | None:
     raise ValueError_(_("%(value)s is not a date (expected YYYY-MM-DD or DD/MM/YYYY).") % {"value": text})
 
 
+@functools.lru_cache(maxsize=64)
+def _choice_labels(choices: Any, language: str | None) -> tuple[tuple[str, str], ...]:
+    return tuple((value, normalise_name(str(label)).upper()) for value, label in choices.choices)
+
+
 def _choice(value: Any, choices: Any, name: str) -> str | None:
     text = _text(value)
     if not text:
         return None
     key = normalise_name(text).upper()
-    for choice_value, label in choices.choices:
-        if key in (choice_value.upper(), normalise_name(str(label)).upper()):
+    labels = _choice_labels(choices, translation.get_language())
+    for choice_value, label in labels:
+        if key in (choice_value.upper(), label):
             return choice_value
-        if key and key in normalise_name(str(label)).upper().split("_"):
-            return choice_value
+    # One word of a label ("Pembelian" in "Purchase (pembelian)"), only when it points to a single choice.
+    words = [v for v, label in labels if key and key in label.split("_")]
+    if len(words) == 1:
+        return words[0]
     raise ValueError_(_("%(value)s is not one of %(choices)s.") % {"value": text, "choices": ", ".join(choices.values)})
 
 

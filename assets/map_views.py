@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
@@ -91,13 +92,26 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(tiles.asset_tile(qs, z=z, x=x, y=y), content_type=tiles.MEDIA_TYPE)
+        response = HttpResponse(_tile_bytes(qs, z=z, x=x, y=y, etag=etag), content_type=tiles.MEDIA_TYPE)
     response["ETag"] = etag
     # Revalidate every time (cheap: 304 from the register version) so an edit shows on the next pan; private
     # because tiles are for signed-in users only.
     response["Cache-Control"] = "private, no-cache"
     response["Vary"] = "Cookie"
     return response
+
+
+def _tile_bytes(qs, *, z: int, x: int, y: int, etag: str) -> bytes:
+    """Low-zoom tiles aggregate tens of thousands of rows and every visitor's first view asks for them: they are
+    kept in the cache under their ETag (which changes with the register, so nothing stale is served)."""
+    if z > tiles.CACHE_MAX_ZOOM:
+        return tiles.asset_tile(qs, z=z, x=x, y=y)
+    key = f"sipanah:tile:{etag}"
+    data = cache.get(key)
+    if data is None:
+        data = tiles.asset_tile(qs, z=z, x=x, y=y)
+        cache.set(key, data, timeout=24 * 3600)
+    return data
 
 
 def asset_popup(request: HttpRequest, pk: int) -> JsonResponse:

@@ -396,16 +396,13 @@ class ItemsView(OgcView):
             if end:
                 qs = qs.filter(**{f"{field}__lte": end})
         qs = qs.order_by("id")
-        matched = qs.count()
-        page_qs = qs[offset : offset + limit]
         html = _wants_html(request)
         features: list[Any]
-        if offset >= matched:
-            features = []
-        elif html:
-            features = geojson_out.feature_dicts(page_qs, collection.properties)
+        if html:
+            matched = qs.count()
+            features = geojson_out.feature_dicts(qs[offset : offset + limit], collection.properties)
         else:
-            features = geojson_out.feature_texts(page_qs, collection.properties)
+            features, matched = geojson_out.feature_page(qs, collection.properties, offset=offset, limit=limit)
 
         url = _url(request, "ogc-items", collection_id=collection.id)
         base = {k: v for k, v in request.GET.items() if k not in ("offset", "limit", "f")}

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import folium
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.templatetags.static import static
-from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from assets import maps, permissions, query, selectors
+from assets import exports, maps, permissions, query, selectors
 from assets.spatial_query import SpatialAssetFilter
 
 MAX_TABLE_ROWS = 500  # the table and the map show this many; totals and exports cover every match
@@ -63,24 +65,9 @@ def _result_map(shape_geojson: dict[str, Any] | None, features: list[dict[str, A
         )
         layer.add_to(m)
         m.fit_bounds(layer.get_bounds())
-    QueryDraw(
-        {
-            "needBuffer": _("Enter the corridor width (metres on each side of the line) first."),
-            "polygon": _("Draw a polygon"),
-            "rectangle": _("Draw a rectangle"),
-            "circle": _("Draw a circle"),
-            "line": _("Draw a road centre line"),
-        }
-    ).add_to(m)
+    QueryDraw({"needBuffer": _("Enter the corridor width (metres on each side of the line) first.")}).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return maps.render_map_parts(m)
-
-
-def _export_url() -> str | None:
-    try:
-        return reverse("asset-export")
-    except NoReverseMatch:
-        return None
 
 
 def query_page(request: HttpRequest) -> HttpResponse:
@@ -108,15 +95,44 @@ def query_page(request: HttpRequest) -> HttpResponse:
             for r in rows
             if r.asset.geom is not None
         ]
-        export = _export_url()
         context.update(
             searched=True,
             rows=rows,
             totals=totals,
             query=request.GET.urlencode(),
-            export_url=export if export and permissions.can_export(request.user) else None,
+            export_formats=exports.FORMATS.values() if permissions.can_export(request.user) else [],
         )
     elif has_shape and not asset_filter.is_valid():
         context["invalid"] = True
     context["map"] = _result_map(shape_geojson, features)
     return render(request, "assets/query.html", context)
+
+
+def query_export(request: HttpRequest) -> HttpResponse:
+    """The query's result in an export format (assets.exports writes it; asset-export takes no spatial filters)."""
+    if not permissions.can_export(request.user):
+        raise PermissionDenied(_("Your role does not allow exporting the register."))
+    params = request.GET.copy()
+    fmt = params.pop("format", ["geojson"])[-1]
+    srid_text = params.pop("srid", ["4326"])[-1]
+    asset_filter = SpatialAssetFilter(params, queryset=selectors.asset_list())
+    if fmt not in exports.FORMATS:
+        return HttpResponseBadRequest(_("Unknown export format %(format)s.") % {"format": fmt})
+    if not srid_text.isdigit():
+        return HttpResponseBadRequest(_("srid must be an EPSG code, got %(srid)s.") % {"srid": srid_text})
+    if not asset_filter.is_valid() or not any(params.get(p) for p in SHAPE_PARAMS):
+        errors = asset_filter.errors.as_text() or _("a query shape is missing")
+        return HttpResponseBadRequest(_("The query is not valid: %(errors)s") % {"errors": errors})
+    spec = exports.FORMATS[fmt]
+    with tempfile.NamedTemporaryFile(prefix="sipanah-query-", suffix=spec.suffix, delete=False) as handle:
+        path = Path(handle.name)
+    path.unlink()  # only the unique name was wanted: the drivers create the file themselves
+    try:
+        exports.write_export(asset_filter.qs, fmt=fmt, path=path, srid=int(srid_text))
+        stream = path.open("rb")
+    except exports.ExportError as exc:
+        return HttpResponseBadRequest(str(exc))
+    finally:
+        path.unlink(missing_ok=True)  # the open handle keeps the data readable while it streams
+    name = f"sipanah-query-{timezone.localdate():%Y%m%d}{spec.suffix}"
+    return FileResponse(stream, as_attachment=True, filename=name, content_type=spec.content_type)

@@ -174,7 +174,8 @@ def asset_prepare(
         _set_geometry(asset, None if geom is ... else geom, srid=srid, index=index)
     # Foreign keys are not looked up one query per asset: the caller resolves the agency from the Agency table,
     # kelurahan/kecamatan come from the index built from the database, and the FK constraints hold at insert.
-    asset.full_clean(validate_unique=False, exclude=["agency", "kelurahan", "kecamatan"])
+    # Uniqueness is checked by the caller for the whole batch at once (and by the database's constraint).
+    asset.full_clean(validate_unique=False, validate_constraints=False, exclude=["agency", "kelurahan", "kecamatan"])
     return asset
 
 
@@ -352,7 +353,9 @@ def asset_remove(*, asset: LandAsset, user: User | None, sk_nomor: str, tanggal:
     _check_agency(user, asset)
     errors: dict[str, list[str]] = {}
     if asset.removed_at is not None:
-        errors["removed_at"] = [_("This asset was already removed on %(date)s.") % {"date": asset.removed_at.isoformat()}]
+        errors["removed_at"] = [
+            _("This asset was already removed on %(date)s.") % {"date": asset.removed_at.isoformat()}
+        ]
     if not (sk_nomor or "").strip():
         errors["removal_sk_nomor"] = [_("A removal needs the number of its decree (SK).")]
     if tanggal is None:

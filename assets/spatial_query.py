@@ -19,7 +19,7 @@ from django import forms
 from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from shapely.validation import explain_validity
 
 from assets import geo
@@ -220,26 +220,28 @@ class SpatialAssetFilter(AssetFilter):
 
     bbox = _parsed_filter(parse_bbox, "bbox")(
         method="filter_bbox",
-        label=_lazy("Bounding box minLon,minLat,maxLon,maxLat (CRS84)"),
+        label=gettext_lazy("Bounding box minLon,minLat,maxLon,maxLat (CRS84)"),
     )
     intersects = _parsed_filter(parse_geojson_geometry, "intersects")(
         method="filter_intersects",
-        label=_lazy("Intersects a GeoJSON geometry (CRS84)"),
+        label=gettext_lazy("Intersects a GeoJSON geometry (CRS84)"),
     )
-    point = _parsed_filter(parse_point, "point")(method="filter_noop", label=_lazy("Point lon,lat"))
+    point = _parsed_filter(parse_point, "point")(method="filter_noop", label=gettext_lazy("Point lon,lat"))
     distance = _parsed_filter(parse_distance, "distance")(
         method="filter_noop",
-        label=_lazy("Within this many metres of the point"),
+        label=gettext_lazy("Within this many metres of the point"),
     )
     corridor = _parsed_filter(parse_geojson_geometry, "corridor")(
         method="filter_noop",
-        label=_lazy("Corridor centre line (GeoJSON LineString)"),
+        label=gettext_lazy("Corridor centre line (GeoJSON LineString)"),
     )
     buffer = _parsed_filter(parse_distance, "buffer")(
         method="filter_noop",
-        label=_lazy("Corridor width on each side of the line (m)"),
+        label=gettext_lazy("Corridor width on each side of the line (m)"),
     )
-    area = django_filters.CharFilter(method="filter_noop", label=_lazy("Inside the kecamatan or kelurahan (code)"))
+    area = django_filters.CharFilter(
+        method="filter_noop", label=gettext_lazy("Inside the kecamatan or kelurahan (code)")
+    )
 
     class Meta(AssetFilter.Meta):
         form = SpatialQueryForm

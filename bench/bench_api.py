@@ -6,11 +6,12 @@
 The bench DB is only read. Sipanah runs in a separate process (gunicorn, one worker, with
 bench/bench_api_settings.py: an in-memory planner, debug off); requests go over HTTP with keep-alive.
 The limit is one SQL statement on a psycopg connection that returns the whole FeatureCollection
-(numberMatched, features with ST_AsGeoJSON geometry and the same properties) as text: what any server
-built on PostGIS has to do at least. Peers (pygeoapi, tipg) are optional URLs of servers reading the same
-table, started from a separate virtualenv (see bench/run_peers.sh).
+(numberMatched, features with ST_AsGeoJSON geometry and the same properties as the endpoint) as text:
+what any server built on PostGIS has to do at least. Peers (pygeoapi, tipg) are optional URLs of servers
+reading the same table, started from a separate virtualenv (see bench/run_peers.sh). The arms take turns
+on each bbox, so a change in the load of the (shared) machine touches them all alike.
 
-Every arm gets the same bboxes (0.01° squares, ~1.1 km, around random parcels, fixed seed), each
+Every arm gets the same bboxes (--size squares, 0.01° ≈ 1.1 km, around random parcels, fixed seed), each
 holding at least --limit parcels, so every response carries exactly --limit features.
 """
 
@@ -31,13 +32,56 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8765
 
-RAW_SQL = """
+OGC_PROPERTIES = [
+    "kode_barang",
+    "nomor_register",
+    "nama_barang",
+    "agency_code",
+    "kelurahan_code",
+    "kecamatan_code",
+    "tanggal_perolehan",
+    "tahun_perolehan",
+    "nilai_perolehan",
+    "luas_kib_m2",
+    "luas_gis_m2",
+    "plotting_status",
+    "status_sertifikat",
+    "tahap_sertifikat",
+    "bermasalah",
+]
+API_PROPERTIES = [
+    "kode_barang",
+    "nomor_register",
+    "nibar",
+    "nama_barang",
+    "alamat",
+    "agency_code",
+    "agency_name",
+    "tanggal_perolehan",
+    "tahun_perolehan",
+    "asal_usul",
+    "nilai_perolehan",
+    "penggunaan",
+    "luas_kib_m2",
+    "luas_gis_m2",
+    "kelurahan_code",
+    "kecamatan_code",
+    "plotting_status",
+    "status_sertifikat",
+    "tahap_sertifikat",
+    "bermasalah",
+    "removed_at",
+]
+NUMERIC = {"nilai_perolehan", "luas_kib_m2", "luas_gis_m2"}
+
+
+def raw_sql(properties: list[str]) -> str:
+    """One statement returning the whole FeatureCollection as text: the limit any PostGIS server works against."""
+    props = ", ".join(f"'{p}', {p}::float8" if p in NUMERIC else f"'{p}', {p}" for p in properties)
+    return f"""
 WITH env AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AS g),
 page AS (
-  SELECT a.id, a.geom, a.kode_barang, a.nomor_register, a.nama_barang, ag.code AS agency_code,
-         kel.code AS kelurahan_code, kec.code AS kecamatan_code, a.tanggal_perolehan, a.tahun_perolehan,
-         a.nilai_perolehan, a.luas_kib_m2, a.luas_gis_m2, a.plotting_status, a.status_sertifikat,
-         a.tahap_sertifikat, a.bermasalah
+  SELECT a.*, ag.code AS agency_code, ag.name AS agency_name, kel.code AS kelurahan_code, kec.code AS kecamatan_code
   FROM assets_landasset a
   JOIN assets_agency ag ON ag.id = a.agency_id
   LEFT JOIN assets_administrativearea kel ON kel.id = a.kelurahan_id
@@ -51,19 +95,15 @@ SELECT json_build_object(
   'numberReturned', (SELECT count(*) FROM page),
   'features', COALESCE(json_agg(json_build_object(
     'type', 'Feature', 'id', id, 'geometry', ST_AsGeoJSON(geom, 7)::json,
-    'properties', json_build_object(
-      'kode_barang', kode_barang, 'nomor_register', nomor_register, 'nama_barang', nama_barang,
-      'agency_code', agency_code, 'kelurahan_code', kelurahan_code, 'kecamatan_code', kecamatan_code,
-      'tanggal_perolehan', tanggal_perolehan, 'tahun_perolehan', tahun_perolehan,
-      'nilai_perolehan', nilai_perolehan::float8, 'luas_kib_m2', luas_kib_m2::float8,
-      'luas_gis_m2', luas_gis_m2::float8, 'plotting_status', plotting_status,
-      'status_sertifikat', status_sertifikat, 'tahap_sertifikat', tahap_sertifikat, 'bermasalah', bermasalah)
+    'properties', json_build_object({props})
   ) ORDER BY id), '[]'::json))::text
 FROM page
-"""
+"""  # noqa: S608 - property names are the constants above
 
 
-def pick_bboxes(conn: psycopg.Connection, n: int, limit: int, seed: int) -> list[tuple[float, float, float, float]]:
+def pick_bboxes(
+    conn: psycopg.Connection, n: int, limit: int, seed: int, size: float
+) -> list[tuple[float, float, float, float]]:
     rng = random.Random(seed)  # noqa: S311 - workload, not security
     (max_id,) = conn.execute("SELECT max(id) FROM assets_landasset").fetchone()
     boxes = []
@@ -75,7 +115,8 @@ def pick_bboxes(conn: psycopg.Connection, n: int, limit: int, seed: int) -> list
         ).fetchone()
         if not row:
             continue
-        box = (row[0] - 0.005, row[1] - 0.005, row[0] + 0.005, row[1] + 0.005)
+        half = size / 2
+        box = (row[0] - half, row[1] - half, row[0] + half, row[1] + half)
         (count,) = conn.execute(
             "SELECT count(*) FROM (SELECT 1 FROM assets_landasset WHERE "
             "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) LIMIT %s) t",
@@ -92,33 +133,25 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
-def time_http(session: requests.Session, url: str, params_for, boxes, expect: int) -> tuple[list[float], int]:
-    samples, size = [], 0
-    for box in boxes:
-        params = params_for(box)
-        start = time.perf_counter()
-        response = session.get(url, params=params, timeout=120)
-        body = response.content
-        samples.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}: {body[:300]!r}")
-        data = response.json()
-        n = len(data["features"])
-        if n != expect:
-            raise SystemExit(f"{url} returned {n} features, expected {expect}")
-        size = len(body)
-    return samples, size
+def fetch_http(session: requests.Session, url: str, params: dict, expect: int) -> tuple[float, int]:
+    start = time.perf_counter()
+    response = session.get(url, params=params, timeout=120)
+    body = response.content
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"{url} answered {response.status_code}: {body[:300]!r}")
+    n = len(response.json()["features"])
+    if n != expect:
+        raise SystemExit(f"{url} returned {n} features, expected {expect}")
+    return elapsed, len(body)
 
 
-def time_sql(conn: psycopg.Connection, boxes, limit: int) -> tuple[list[float], int]:
-    samples, size = [], 0
-    for x0, y0, x1, y1 in boxes:
-        start = time.perf_counter()
-        (text,) = conn.execute(RAW_SQL, {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "limit": limit}).fetchone()
-        body = text.encode()
-        samples.append((time.perf_counter() - start) * 1000)
-        size = len(body)
-    return samples, size
+def fetch_sql(conn: psycopg.Connection, sql: str, box: tuple[float, ...], limit: int) -> tuple[float, int]:
+    x0, y0, x1, y1 = box
+    start = time.perf_counter()
+    (text,) = conn.execute(sql, {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "limit": limit}).fetchone()
+    body = text.encode()
+    return (time.perf_counter() - start) * 1000, len(body)
 
 
 def start_server(db: str, gunicorn: str | None) -> subprocess.Popen:
@@ -155,17 +188,23 @@ def start_server(db: str, gunicorn: str | None) -> subprocess.Popen:
     raise SystemExit("the Django server did not start: " + proc.stderr.read().decode()[-2000:])
 
 
+def _peers_gunicorn() -> str | None:
+    path = Path(os.environ.get("PEERS_VENV", "/tmp/h6peers")) / "bin" / "gunicorn"  # noqa: S108 - bench only
+    return str(path) if path.exists() else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sipanah_bench_1m")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--size", type=float, default=0.01, help="bbox side in degrees (0.01° ≈ 1.1 km)")
     parser.add_argument("--pygeoapi", help="base URL of pygeoapi serving the same table (collection 'assets')")
     parser.add_argument("--tipg", help="base URL of tipg serving the same database")
     parser.add_argument(
         "--gunicorn",
-        default="/tmp/h6peers/bin/gunicorn" if Path("/tmp/h6peers/bin/gunicorn").exists() else None,
+        default=_peers_gunicorn(),
         help="gunicorn executable to serve Sipanah with one worker (default: the peers' venv; else runserver)",
     )
     args = parser.parse_args()
@@ -173,7 +212,7 @@ def main() -> None:
     conn = psycopg.connect(f"host=127.0.0.1 user=postgres dbname={args.db}", autocommit=True)
     conn.execute("SET default_transaction_read_only = on")
     (total,) = conn.execute("SELECT count(*) FROM assets_landasset").fetchone()
-    boxes = pick_bboxes(conn, args.runs, args.limit, args.seed)
+    boxes = pick_bboxes(conn, args.runs, args.limit, args.seed, args.size)
     warm = boxes[:3]
 
     server = start_server(args.db, args.gunicorn)
@@ -185,46 +224,55 @@ def main() -> None:
         def bbox_text(box):
             return ",".join(f"{v:.6f}" for v in box)
 
+        limit = args.limit
+        ogc_sql, api_sql = raw_sql(OGC_PROPERTIES), raw_sql(API_PROPERTIES)
         arms = {
-            "raw SQL (one statement, FeatureCollection as text)": lambda b: time_sql(conn, b, args.limit),
-            "Sipanah /ogc/ items": lambda b: time_http(
-                session, ogc, lambda box: {"bbox": bbox_text(box), "limit": args.limit}, b, args.limit
+            "raw SQL, /ogc/ properties": lambda box: fetch_sql(conn, ogc_sql, box, limit),
+            "Sipanah /ogc/ items": lambda box: fetch_http(
+                session, ogc, {"bbox": bbox_text(box), "limit": limit}, limit
             ),
-            "Sipanah /api/v1/assets/": lambda b: time_http(
-                session, api, lambda box: {"bbox": bbox_text(box), "page_size": args.limit}, b, args.limit
+            "raw SQL, /api/v1/ properties": lambda box: fetch_sql(conn, api_sql, box, limit),
+            "Sipanah /api/v1/assets/": lambda box: fetch_http(
+                session, api, {"bbox": bbox_text(box), "page_size": limit}, limit
             ),
         }
         if args.pygeoapi:
-            arms["pygeoapi (PostgreSQL provider)"] = lambda b: time_http(
+            arms["pygeoapi (PostgreSQL provider)"] = lambda box: fetch_http(
                 session,
                 f"{args.pygeoapi}/collections/assets/items",
-                lambda box: {"bbox": bbox_text(box), "limit": args.limit, "f": "json"},
-                b,
-                args.limit,
+                {"bbox": bbox_text(box), "limit": limit, "f": "json"},
+                limit,
             )
         if args.tipg:
-            arms["tipg"] = lambda b: time_http(
+            arms["tipg"] = lambda box: fetch_http(
                 session,
                 f"{args.tipg}/collections/public.assets_landasset/items",
-                lambda box: {"bbox": bbox_text(box), "limit": args.limit, "f": "geojson"},
-                b,
-                args.limit,
+                {"bbox": bbox_text(box), "limit": limit, "f": "geojson"},
+                limit,
             )
-        results = {}
-        for name, run in arms.items():
-            run(warm)  # warm caches and connections
-            samples, size = run(boxes)
-            results[name] = (*percentiles(samples), size)
+        samples: dict[str, list[float]] = {name: [] for name in arms}
+        sizes: dict[str, int] = {}
+        for box in warm:  # warm caches and connections
+            for run in arms.values():
+                run(box)
+        for box in boxes:
+            for name, run in arms.items():
+                elapsed, sizes[name] = run(box)
+                samples[name].append(elapsed)
+        results = {name: (*percentiles(samples[name]), sizes[name]) for name in arms}
     finally:
         server.terminate()
         server.wait(timeout=10)
 
-    sql_p50, sql_p95, _size = results["raw SQL (one statement, FeatureCollection as text)"]
-    print(f"\nbbox items, limit {args.limit}, {args.runs} bboxes of 0.01°, {args.db} ({total:,} assets)\n")
-    print(f"| {'arm':<52} | {'p50 ms':>8} | {'p95 ms':>8} | {'p50 / SQL':>9} | {'bytes':>9} |")
-    print(f"|{'-' * 54}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 11}|")
+    sql_p50 = results["raw SQL, /ogc/ properties"][0]
+    api_sql_p50 = results["raw SQL, /api/v1/ properties"][0]
+    print(f"\nbbox items, limit {args.limit}, {args.runs} bboxes of {args.size}°, {args.db} ({total:,} assets)\n")
+    print("p50 / SQL: against the raw SQL with the same properties (the /ogc/ one for the peers).\n")
+    print(f"| {'arm':<34} | {'p50 ms':>8} | {'p95 ms':>8} | {'p50 / SQL':>9} | {'bytes':>9} |")
+    print(f"|{'-' * 36}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 11}|")
     for name, (p50, p95, size) in results.items():
-        print(f"| {name:<52} | {p50:8.1f} | {p95:8.1f} | {p50 / sql_p50:8.2f}x | {size:9,} |")
+        base = api_sql_p50 if "/api/v1/" in name else sql_p50
+        print(f"| {name:<34} | {p50:8.1f} | {p95:8.1f} | {p50 / base:8.2f}x | {size:9,} |")
 
 
 if __name__ == "__main__":

@@ -132,8 +132,14 @@ class OutputTests(ApiTestCase):
         self.assertIn("page=2", data["next"])
         second = self.client.get(data["next"]).json()
         self.assertEqual(len(second["features"]), 1)
+        self.assertIsNone(second["next"])
+        self.assertNotIn("page=", second["previous"])
         ids = [f["id"] for f in data["features"] + second["features"]]
         self.assertEqual(ids, sorted(a.pk for a in self.assets.values()))
+        self.assertEqual(self.client.get(URL, {"page": 3, "page_size": 3}).status_code, 404)
+        self.assertEqual(self.client.get(URL, {"page": "zero"}).status_code, 404)
+        empty = self.client.get(URL, {"bbox": "100,10,101,11"}).json()
+        self.assertEqual((empty["count"], empty["features"], empty["next"]), (0, [], None))
 
 
 class RegisterFilterTests(ApiTestCase):
@@ -215,7 +221,10 @@ class SpatialFilterTests(ApiTestCase):
         self.bad("intersects", "{not json", "not valid JSON")
         self.bad("intersects", '{"type": "Polygon"}', "coordinates")
         self.bad("intersects", '{"type": "Polygon", "coordinates": [[[1, 2], [3]]]}', "malformed")
-        bowtie = {"type": "Polygon", "coordinates": [[[116.8, -1.2], [116.9, -1.3], [116.9, -1.2], [116.8, -1.3], [116.8, -1.2]]]}
+        bowtie = {
+            "type": "Polygon",
+            "coordinates": [[[116.8, -1.2], [116.9, -1.3], [116.9, -1.2], [116.8, -1.3], [116.8, -1.2]]],
+        }
         self.bad("intersects", json.dumps(bowtie), "Self-intersection")
         self.bad("intersects", '{"type": "Point", "coordinates": [500, 0]}', "outside longitude")
         self.bad("intersects", '{"type": "GeometryCollection", "geometries": []}', "not supported")
@@ -263,7 +272,9 @@ class AggregateTests(ApiTestCase):
         # The western half of the parcel.
         data = self.client.get(AGG, {"bbox": f"{x0 - 0.01},{y0 - 0.01},{xm},{y1 + 0.01}"}).json()
         self.assertEqual(data["count"], 1)
-        self.assertAlmostEqual(data["area_inside_m2"], float(kota.luas_gis_m2) / 2, delta=float(kota.luas_gis_m2) * 0.005)
+        self.assertAlmostEqual(
+            data["area_inside_m2"], float(kota.luas_gis_m2) / 2, delta=float(kota.luas_gis_m2) * 0.005
+        )
         self.assertGreater(data["query_area_m2"], data["area_inside_m2"])
 
     def test_bad_input_is_400(self):

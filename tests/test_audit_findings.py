@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db import connection
 from django.test import TestCase
 from django.utils import timezone
 
@@ -119,7 +120,13 @@ class FindingTests(TestCase):
         self.assertEqual([(r.asset.id, r.other.id) for r in rows], [(a.id, b.id)])
         expected = geodesic_area_m2(square(lon + HALF / 2, lat, HALF / 2)) * 2  # the shared 1×2 half-square
         self.assertAlmostEqual(rows[0].values["overlap_m2"], expected, delta=expected * 0.001)
-        # The SQL through the spatial index and the in-memory join agree.
+        # The join goes through the spatial index (SpatiaLite: its R*Tree is live and holds the parcels) ...
+        if connection.vendor == "sqlite":
+            self.assertTrue(audit.spatialite_index_ready())
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM idx_assets_landasset_geom")
+                self.assertEqual(cursor.fetchone()[0], 4)
+        # ... and agrees with the in-memory join.
         snap = audit.snapshot(with_geom=True)
         self.assertEqual(
             [p[:2] for p in audit.overlap_pairs_snapshot(snap, 1.0)], [p[:2] for p in audit.overlap_pairs_sql(1.0)]
@@ -186,3 +193,12 @@ class FindingTests(TestCase):
         self.assertIn(planted.id, self.reported_ids("location"))
         services.asset_remove(asset=planted, user=None, sk_nomor="SK 1/2025", tanggal=dt.date(2025, 1, 2))
         self.assertNotIn(planted.id, self.reported_ids("location"))
+
+    def test_an_overlap_partner_outside_the_filter_is_still_named(self):
+        lon, lat = point_inside("64.71.02.1001")
+        mine = make_asset(agency=Agency.objects.get(code="1.01.01"), geom=square(lon, lat, HALF))
+        theirs = make_asset(agency=Agency.objects.get(code="1.02.01"), geom=square(lon + HALF, lat, HALF))
+        assets = audit.snapshot(params={"agency": "1.01.01"}, with_geom=True)
+        self.assertNotIn(theirs.id, {a.id for a in assets})
+        rows = audit.run_finding("overlaps", assets)
+        self.assertEqual([(r.asset.id, r.other.id) for r in rows], [(mine.id, theirs.id)])

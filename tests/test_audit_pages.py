@@ -176,3 +176,38 @@ class AuditPageTests(TestCase):
         self.assertEqual(self.client.get(reverse("audit-log"), {"from": "2025-13-01"}).status_code, 400)
         nothing = self.client.get(reverse("audit-log"), {"user": "nobody"})
         self.assertEqual(nothing.context["entries"], [])
+
+    def test_the_options_form_keeps_the_register_filters(self):
+        self.login("planner")
+        response = self.client.get(reverse("audit-finding", args=["uncertified"]), {"agency": "1.01.01", "days": "30"})
+        self.assertContains(response, '<input type="hidden" name="agency" value="1.01.01">', html=False)
+        self.assertNotContains(response, '<input type="hidden" name="days"')
+        other = self.client.get(reverse("audit-finding", args=["uncertified"]), {"agency": "1.02.01"})
+        self.assertEqual(other.context["page"].paginator.count, 0)
+        self.assertEqual(
+            self.client.get(reverse("audit-finding", args=["uncertified"]), {"agency": "1.01.01"})
+            .context["page"]
+            .paginator.count,
+            2,
+        )
+
+    def test_dashboard_as_of_a_date_before_any_asset(self):
+        self.login("auditor")
+        response = self.client.get(reverse("audit-dashboard"), {"as_of": "2020-01-01"})
+        self.assertEqual(response.context["totals"].count, 0)
+        self.assertEqual(response.context["progress"], [])
+        findings = self.client.get(reverse("audit-findings"), {"as_of": "2020-01-01"})
+        self.assertEqual(findings.context["asset_count"], 0)
+        future = self.client.get(reverse("audit-dashboard"), {"as_of": "2999-01-01"})
+        self.assertContains(future, "is in the future", status_code=400)
+
+
+def test_workbook_sheet_names_stay_unique_and_short():
+    from assets.audit_exports import write_xlsx
+
+    buffer = io.BytesIO()
+    long = "Sertifikat bukan atas nama Pemerintah Kota: [a/b]"
+    write_xlsx(buffer, [(long, [[1]], ["x"]), (long, [[2]], ["x"])], summary=[("t", 1, 1)])
+    names = load_workbook(io.BytesIO(buffer.getvalue()), read_only=True).sheetnames
+    assert len(names) == 3 and len(set(names)) == 3, names
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names), names

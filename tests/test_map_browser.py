@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
+from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
-from assets import permissions
+from assets import permissions, tiles
 from assets.models import Agency
 from tests import browser
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
@@ -44,6 +45,8 @@ class MapBrowserTests(StaticLiveServerTestCase):
         super().tearDownClass()
 
     def setUp(self):
+        tiles.forget_register_version()  # the database was flushed after the previous test
+        cache.clear()
         load_reference()
         self.agency = Agency.objects.get(code="1.01.01")
         self.lon, self.lat = point_inside("64.71.01.1001")

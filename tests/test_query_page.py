@@ -49,7 +49,10 @@ class QueryPageTests(TestCase):
 
     def test_drawn_polygon(self):
         x, y = self.assets["timur"].geom.centroid.coords
-        polygon = {"type": "Polygon", "coordinates": [[[x - 0.01, y - 0.01], [x + 0.01, y - 0.01], [x, y + 0.01], [x - 0.01, y - 0.01]]]}
+        polygon = {
+            "type": "Polygon",
+            "coordinates": [[[x - 0.01, y - 0.01], [x + 0.01, y - 0.01], [x, y + 0.01], [x - 0.01, y - 0.01]]],
+        }
         response = self.client.get("/query/", {"intersects": json.dumps(polygon)})
         self.assertEqual(self.rows(response), ["Tanah Puskesmas Manggar"])
         self.assertContains(response, '<dd id="total-count">1</dd>', html=False)
@@ -71,7 +74,10 @@ class QueryPageTests(TestCase):
     def test_road_corridor_with_buffer(self):
         barat = self.assets["barat"]
         x, y = barat.geom.centroid.coords
-        line = {"type": "LineString", "coordinates": [list(offset_point(x, y, 0, -800)), list(offset_point(x, y, 0, 800))]}
+        line = {
+            "type": "LineString",
+            "coordinates": [list(offset_point(x, y, 0, -800)), list(offset_point(x, y, 0, 800))],
+        }
         response = self.client.get("/query/", {"corridor": json.dumps(line), "buffer": "20"})
         self.assertEqual(self.rows(response), ["Tanah SDN Kariangau"])
 
@@ -79,9 +85,22 @@ class QueryPageTests(TestCase):
         kota = self.assets["kota"]
         x0, y0, x1, y1 = kota.geom.extent
         xm = (x0 + x1) / 2
-        polygon = {"type": "Polygon", "coordinates": [[[x0 - 0.01, y0 - 0.01], [xm, y0 - 0.01], [xm, y1 + 0.01], [x0 - 0.01, y1 + 0.01], [x0 - 0.01, y0 - 0.01]]]}
+        polygon = {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [x0 - 0.01, y0 - 0.01],
+                    [xm, y0 - 0.01],
+                    [xm, y1 + 0.01],
+                    [x0 - 0.01, y1 + 0.01],
+                    [x0 - 0.01, y0 - 0.01],
+                ]
+            ],
+        }
         response = self.client.get("/query/", {"intersects": json.dumps(polygon)})
-        inside = float(re.search(r'<dd id="total-inside">([\d,.]+)</dd>', response.content.decode()).group(1).replace(",", ""))
+        inside = float(
+            re.search(r'<dd id="total-inside">([\d,.]+)</dd>', response.content.decode()).group(1).replace(",", "")
+        )
         self.assertAlmostEqual(inside, float(kota.luas_gis_m2) / 2, delta=float(kota.luas_gis_m2) * 0.005)
         self.assertContains(response, "By agency")
         self.assertContains(response, kota.agency.name)
@@ -91,11 +110,49 @@ class QueryPageTests(TestCase):
         self.assertEqual(self.rows(response), ["Tanah Puskesmas Manggar"])
 
     def test_bad_shape_is_reported_on_the_page(self):
-        bowtie = {"type": "Polygon", "coordinates": [[[116.8, -1.2], [116.9, -1.3], [116.9, -1.2], [116.8, -1.3], [116.8, -1.2]]]}
+        bowtie = {
+            "type": "Polygon",
+            "coordinates": [[[116.8, -1.2], [116.9, -1.3], [116.9, -1.2], [116.8, -1.3], [116.8, -1.2]]],
+        }
         response = self.client.get("/query/", {"intersects": json.dumps(bowtie)})
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "The query is not valid")
         self.assertContains(response, "Self-intersection")
         self.assertNotContains(response, 'id="query-results"')
-        response = self.client.get("/query/", {"corridor": json.dumps({"type": "LineString", "coordinates": [[116.8, -1.2], [116.81, -1.2]]})})
+        response = self.client.get(
+            "/query/", {"corridor": json.dumps({"type": "LineString", "coordinates": [[116.8, -1.2], [116.81, -1.2]]})}
+        )
         self.assertContains(response, "buffer is missing")
+
+
+class QueryExportTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        cls.assets = build_register()
+        cls.auditor = make_user("auditor", permissions.AUDITOR)
+        cls.planner = make_user("planner", permissions.PLANNER)
+
+    def setUp(self):
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def test_export_holds_exactly_the_query_result(self):
+        self.client.force_login(self.auditor)
+        page = self.client.get("/query/", {"bbox": "116.5,-1.5,117.5,-0.9", "agency": "1.01.01"})
+        self.assertContains(page, "/query/export/?bbox=")
+        response = self.client.get(
+            "/query/export/", {"bbox": "116.5,-1.5,117.5,-0.9", "agency": "1.01.01", "format": "geojson"}
+        )
+        self.assertEqual(response.status_code, 200)
+        data = json.loads(b"".join(response.streaming_content))
+        names = sorted(f["properties"]["nama_barang"] for f in data["features"])
+        self.assertEqual(names, ["Tanah Kantor Walikota", "Tanah SDN Kariangau"])
+
+    def test_export_refuses_bad_input_and_roles_without_export(self):
+        self.client.force_login(self.auditor)
+        self.assertEqual(self.client.get("/query/export/", {"area": "64.71.06", "format": "doc"}).status_code, 400)
+        self.assertEqual(self.client.get("/query/export/", {"format": "geojson"}).status_code, 400)  # no shape
+        self.assertEqual(self.client.get("/query/export/", {"bbox": "1,2", "format": "csv"}).status_code, 400)
+        self.client.force_login(self.planner)
+        self.assertNotContains(self.client.get("/query/", {"area": "64.71.06"}), "/query/export/")
+        self.assertEqual(self.client.get("/query/export/", {"area": "64.71.06"}).status_code, 403)

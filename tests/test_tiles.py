@@ -6,6 +6,7 @@ import datetime as dt
 import math
 
 import mapbox_vector_tile
+from django.core.cache import cache
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
@@ -49,6 +50,9 @@ class TileTests(TestCase):
         cls.norole = make_user("norole", None)
 
     def setUp(self):
+        # Each test rolls the database back: forget the register version and the cached tiles of the previous one.
+        tiles.forget_register_version()
+        cache.clear()
         self.client.force_login(self.auditor)
 
     def get_tile(self, z: int, query: str = "", **headers):
@@ -140,6 +144,14 @@ class TileTests(TestCase):
         changed = self.get_tile(17, HTTP_IF_NONE_MATCH=etag)
         self.assertEqual(changed.status_code, 200)
         self.assertNotEqual(changed["ETag"], etag)
+
+    def test_low_zoom_tiles_are_cached_until_the_register_changes(self):
+        first = self.decode(self.get_tile(10))
+        self.assertEqual(sum(f["properties"]["n"] for f in first), 2)
+        make_asset(agency=self.agency, geom=square(self.lon + 0.002, self.lat, 0.0002))
+        tiles.forget_register_version()  # as another process would see it after VERSION_TTL_S
+        again = self.decode(self.get_tile(10))
+        self.assertEqual(sum(f["properties"]["n"] for f in again), 3)
 
     def test_low_zoom_tiles_stay_small(self):
         # 100 more parcels within ~1.1 km: a handful of ~600 m aggregate cells at z10, not 102 features.
