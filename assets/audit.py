@@ -32,6 +32,7 @@ import shapely
 from django.contrib.gis.db.models.functions import AsWKB
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -223,9 +224,13 @@ def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -
                 yield row
 
 
-def _filter_params(params: Mapping[str, Any] | None) -> tuple[dict[str, Any], set[str], set[str]]:
+class FilterError(ValueError):
+    """The register filter in the URL is not valid; the message names the fields."""
+
+
+def _filter_params(params: Mapping[str, Any] | None) -> tuple[QueryDict, set[str], set[str]]:
     """Split the AssetFilter parameters: status and stage are applied after the as-of status is derived."""
-    data: dict[str, Any] = {}
+    data = QueryDict(mutable=True)
     statuses: set[str] = set()
     stages: set[str] = set()
     if params is None:
@@ -237,12 +242,11 @@ def _filter_params(params: Mapping[str, Any] | None) -> tuple[dict[str, Any], se
         elif key == "tahap":
             stages.update(v for v in values if v)
         elif key not in ("as_of", "page", "format"):
-            data[key] = values if len(values) > 1 else values[0]
+            data.setlist(key, values)
+    unknown = sorted((statuses - set(CertificateStatus.values)) | (stages - set(Stage.values)))
+    if unknown:
+        raise FilterError(_("Unknown certificate status or stage: %(values)s.") % {"values": ", ".join(unknown)})
     return data, statuses, stages
-
-
-class FilterError(ValueError):
-    """The register filter in the URL is not valid; the message names the fields."""
 
 
 def snapshot(

@@ -598,10 +598,15 @@ class FieldMapping:
         if "tahun_perolehan" in missing and "tanggal_perolehan" in plan:
             missing.remove("tahun_perolehan")
         if missing:
-            raise ImportFileError(
-                _("No column gives %(fields)s (columns found: %(columns)s); rename them or use a mapping file.")
-                % {"fields": ", ".join(missing), "columns": ", ".join(source_columns) or "-"}
-            )
+            message = _(
+                "No column gives %(fields)s (columns found: %(columns)s); rename them or use a mapping file."
+            ) % {
+                "fields": ", ".join(missing),
+                "columns": ", ".join(source_columns) or "-",
+            }
+            if report.format == "XLSX":  # SIMDA prints title rows above the table; GDAL reads row 1 as the header
+                message += " " + _("In a spreadsheet the column names must be in the first row: remove title rows.")
+            raise ImportFileError(message)
         return plan
 
 

@@ -58,8 +58,8 @@ class Collection:
     datetime_field: str | None
 
     def queryset(self) -> QuerySet:
-        if self.id == "assets":
-            return LandAsset.objects.all()
+        if self.id == "assets":  # removed (penghapusan) assets leave the register, as on the pages
+            return LandAsset.objects.filter(removed_at__isnull=True)
         return AdministrativeArea.objects.filter(level=self.id)
 
 

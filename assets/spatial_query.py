@@ -163,6 +163,12 @@ def metric_buffer(shp: shapely.Geometry, metres: float) -> GEOSGeometry:
     return _to_geos(geo.buffer_metres(shp, metres))
 
 
+def _error(message: str) -> forms.ValidationError:
+    """A finished message as a ValidationError: passed as a parameter, because django-filter applies
+    ``message % params`` again and a '%' typed by the user would break that."""
+    return forms.ValidationError("%(message)s", code="invalid", params={"message": message})
+
+
 class _ParsedField(forms.CharField):
     """A form field whose cleaned value is produced by one of the parsers above."""
 
@@ -175,7 +181,7 @@ class _ParsedField(forms.CharField):
         try:
             return type(self).parser(value, self.param_name)
         except QueryError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
+            raise _error(str(exc)) from None
 
     param_name = ""
 
@@ -209,7 +215,9 @@ class SpatialQueryForm(forms.Form):
         if code:
             area = AdministrativeArea.objects.filter(code=code).only("id", "geom", "level", "name").first()
             if area is None:
-                self.add_error("area", _("area: no kecamatan or kelurahan has the code %(code)s.") % {"code": code})
+                self.add_error(
+                    "area", _error(_("area: no kecamatan or kelurahan has the code %(code)s.") % {"code": code})
+                )
             else:
                 self.area_obj = area  # not in cleaned_data: django-filter runs a filter per cleaned value
         return data

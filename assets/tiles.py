@@ -40,7 +40,7 @@ MAX_ZOOM = 22
 POLYGON_MIN_ZOOM = 15
 POINT_ZOOM = 14
 CACHE_MAX_ZOOM = 13  # the views cache the aggregate tiles (costly, few: 4^13 at most, ~100 cover the city at z13)
-AGG_CELL = 64  # tile units per aggregate cell: 64 x 64 cells per tile, 16 screen pixels each
+AGG_CELL = 128  # tile units per aggregate cell: 32 x 32 cells per tile, 8 screen pixels each
 TILE_SCHEMA = "1"  # bump when the tile content changes shape, so cached ETags stop matching
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -141,17 +141,12 @@ def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
 
 def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> bytes:
     sql, params = postgis_tile_sql(qs, z=z, x=x, y=y)
-    if z >= 16:  # small tiles: the planner never goes parallel, so no transaction and setting round trips
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    else:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            # A tile reads a few thousand index hits: starting parallel workers costs more than the scan (3-4x
-            # slower at z12/z14 with them, see README "Maps and tiles"). SET LOCAL ends with this transaction.
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        # A tile reads a few thousand index hits: starting parallel workers costs more than the scan (3-4x slower
+        # at z12/z14, 3x at z16 on 1M assets, see README "Maps and tiles"). SET LOCAL ends with this transaction.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
 
 

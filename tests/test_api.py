@@ -234,6 +234,10 @@ class SpatialFilterTests(ApiTestCase):
         self.bad("bbox", "a,b,c,d", "not a number")
         self.bad("point", "116.8", "lon,lat")
         self.bad("area", "99.99", "no kecamatan or kelurahan")
+        # A '%' typed by the user once broke django-filter's message formatting (found by tests/test_api_schema.py).
+        self.bad("area", "%", "no kecamatan or kelurahan has the code %")
+        self.bad("intersects", "%(x)s", "not valid JSON")
+        self.bad("distance", "5%", "not a number")
         for absurd in ("0", "-5", "1e9", "nan"):
             response = self.client.get(URL, {"point": "116.8,-1.2", "distance": absurd})
             self.assertEqual(response.status_code, 400, absurd)

@@ -211,3 +211,16 @@ class AsOfTests(TestCase):
     def test_certificate_rows_deleted_leave_the_snapshot(self):
         Certificate.objects.filter(pk=self.certificate.pk).delete()
         self.assertEqual(self.state(dt.date.today(), removed="include").certificates, [])
+
+    def test_an_unknown_status_in_the_url_is_a_clear_error(self):
+        with self.assertRaisesMessage(audit.FilterError, "Unknown certificate status or stage: nope"):
+            audit.snapshot(as_of=dt.date(2025, 1, 1), params={"status": "nope"})
+
+    def test_register_filters_apply_to_the_history(self):
+        day = dt.date(2024, 12, 31)
+        code = self.asset.agency.code
+        self.assertIsNotNone(self.state(day, agency=code))
+        self.assertIsNone(self.state(day, agency="1.02.01" if code != "1.02.01" else "1.01.01"))
+        self.assertIsNotNone(self.state(day, q="Nama Lama"))
+        self.assertIsNone(self.state(day, q="Nama Baru"))  # the name it had then, not today's
+        self.assertIsNotNone(self.state(day, kecamatan=self.asset.kecamatan.code))

@@ -403,6 +403,11 @@ class FormatTests(ImportTestCase):
             (asset.nomor_register, asset.plotting_status, asset.status_sertifikat), ("0012", "unknown", "terbit")
         )
         self.assertEqual(report.mapping["alamat"], "Letak / Alamat")
+        sheet.insert_rows(1)
+        sheet["A1"] = "KARTU INVENTARIS BARANG (KIB) A - TANAH"
+        workbook.save(path)
+        report = importers.run_import(path)
+        self.assertIn("the column names must be in the first row", report.errors[0].message)
 
     def test_latin1_dbf_without_cpg(self):
         folder = self.tmp / "shp"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 from django.test import TestCase
 
-from assets import permissions
+from assets import permissions, services
 from assets.models import AdministrativeArea
 from tests.api_fixtures import build_register
 from tests.helpers import load_reference, make_user
@@ -146,6 +147,13 @@ class ItemsTests(OgcTestCase):
         self.assertIsNone(unplotted["geometry"])
         self.assertIsNone(unplotted["properties"]["kelurahan_code"])
         self.assertIsNone(unplotted["properties"]["luas_gis_m2"])
+
+    def test_removed_assets_leave_the_collection_and_stay_in_the_api_on_request(self):
+        services.asset_remove(asset=self.assets["barat"], user=None, sk_nomor="SK 1/2024", tanggal=dt.date(2024, 1, 2))
+        self.assertEqual(self.ids(), {"kota", "timur", "unplotted"})
+        self.assertEqual(self.client.get(f"{ITEMS}/{self.assets['barat'].pk}").status_code, 404)
+        api = self.client.get("/api/v1/assets/", {"removed": "only"}).json()
+        self.assertEqual([f["id"] for f in api["features"]], [self.assets["barat"].pk])
 
     def test_default_limit_is_10(self):
         data = self.get_json("/ogc/collections/kelurahan/items")

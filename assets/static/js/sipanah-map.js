@@ -61,9 +61,10 @@
   }
 
   // Counts what the vector layers painted: the browser tests and the bench read window.sipanahMapStats.
-  var stats = window.sipanahMapStats = { tilesLoaded: 0, painted: 0, firstPaintMs: null, popups: 0 };
+  var stats = window.sipanahMapStats = { tilesLoaded: 0, painted: 0, firstPaintMs: null, allLoadedMs: null, popups: 0 };
 
   function watchPaint(layer) {
+    layer.on("load", function () { stats.allLoadedMs = performance.now(); });
     layer.on("tileload", function (e) {
       stats.tilesLoaded += 1;
       var n = e.tile && e.tile.querySelectorAll ? e.tile.querySelectorAll("path").length : 0;
