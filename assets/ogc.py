@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from assets import geojson_out
 from assets.models import AdministrativeArea, LandAsset
-from assets.spatial_query import QueryError, bbox_geometry, parse_bbox
+from assets.spatial_query import QueryError, bbox_geometry, intersecting, parse_bbox
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
@@ -380,7 +380,7 @@ class ItemsView(OgcView):
                 bbox = parse_bbox(request.GET["bbox"])
             except QueryError as exc:
                 raise OgcError(400, "InvalidParameterValue", str(exc)) from None
-            qs = qs.filter(geom__intersects=bbox_geometry(bbox))
+            qs = intersecting(qs, bbox_geometry(bbox))
         if "datetime" in request.GET:
             if collection.datetime_field is None:
                 raise OgcError(

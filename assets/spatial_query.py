@@ -17,6 +17,7 @@ import django_filters
 import shapely
 from django import forms
 from django.contrib.gis.geos import GEOSGeometry
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -158,6 +159,24 @@ def parse_distance(text: str | float, param: str = "distance") -> float:
     return value
 
 
+# GeoDjango's SpatiaLite backend never consults the R*Tree that Django creates for a geometry column, so
+# every spatial filter would scan the table; the parcels are pre-selected through the R*Tree explicitly
+# (assets/spatialite.py keeps it alive across migrations). Its float32 boxes are rounded outwards: no miss.
+_RTREE_WHERE = (
+    '"assets_landasset"."id" IN (SELECT pkid FROM "idx_assets_landasset_geom" '
+    "WHERE xmax >= %s AND xmin <= %s AND ymax >= %s AND ymin <= %s)"
+)
+
+
+def intersecting(queryset: QuerySet, shape: GEOSGeometry) -> QuerySet:
+    """Parcels of ``queryset`` whose geometry intersects ``shape`` (lon/lat), using the spatial index on both DBs."""
+    queryset = queryset.filter(geom__intersects=shape)
+    if connection.vendor == "sqlite" and queryset.model is LandAsset:
+        xmin, ymin, xmax, ymax = shape.extent
+        queryset = queryset.extra(where=[_RTREE_WHERE], params=[xmin, xmax, ymin, ymax])  # noqa: S610 - constant SQL
+    return queryset
+
+
 def metric_buffer(shp: shapely.Geometry, metres: float) -> GEOSGeometry:
     """The area within ``metres`` of a lon/lat shape, computed in the metric CRS (assets.geo)."""
     return _to_geos(geo.buffer_metres(shp, metres))
@@ -258,10 +277,10 @@ class SpatialAssetFilter(AssetFilter):
         return queryset  # applied together in filter_queryset, which needs pairs of values
 
     def filter_bbox(self, queryset: QuerySet[LandAsset], name: str, value: Any) -> QuerySet[LandAsset]:
-        return queryset.filter(geom__intersects=bbox_geometry(value)) if value else queryset
+        return intersecting(queryset, bbox_geometry(value)) if value else queryset
 
     def filter_intersects(self, queryset: QuerySet[LandAsset], name: str, value: Any) -> QuerySet[LandAsset]:
-        return queryset.filter(geom__intersects=_to_geos(value)) if value else queryset
+        return intersecting(queryset, _to_geos(value)) if value else queryset
 
     def query_shape(self) -> GEOSGeometry | None:
         """The shape the spatial parameters describe (intersection of all of them), or None."""
@@ -288,11 +307,11 @@ class SpatialAssetFilter(AssetFilter):
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         if data.get("point") is not None and data.get("distance"):
-            queryset = queryset.filter(geom__intersects=metric_buffer(data["point"], data["distance"]))
+            queryset = intersecting(queryset, metric_buffer(data["point"], data["distance"]))
         if data.get("corridor") is not None and data.get("buffer"):
-            queryset = queryset.filter(geom__intersects=metric_buffer(data["corridor"], data["buffer"]))
+            queryset = intersecting(queryset, metric_buffer(data["corridor"], data["buffer"]))
         if self.form.area_obj is not None:
-            queryset = queryset.filter(geom__intersects=self.form.area_obj.geom)
+            queryset = intersecting(queryset, self.form.area_obj.geom)
         return queryset
 
 

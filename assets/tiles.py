@@ -40,7 +40,7 @@ MAX_ZOOM = 22
 POLYGON_MIN_ZOOM = 15
 POINT_ZOOM = 14
 CACHE_MAX_ZOOM = 13  # the views cache the aggregate tiles (costly, few: 4^13 at most, ~100 cover the city at z13)
-AGG_CELL = 128  # tile units per aggregate cell: 32 x 32 cells per tile, 8 screen pixels each
+AGG_CELL = 256  # tile units per aggregate cell: 16 x 16 cells per tile, 16 screen pixels each
 TILE_SCHEMA = "1"  # bump when the tile content changes shape, so cached ETags stop matching
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 

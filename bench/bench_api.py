@@ -86,12 +86,13 @@ page AS (
   JOIN assets_agency ag ON ag.id = a.agency_id
   LEFT JOIN assets_administrativearea kel ON kel.id = a.kelurahan_id
   LEFT JOIN assets_administrativearea kec ON kec.id = a.kecamatan_id, env
-  WHERE ST_Intersects(a.geom, env.g)
+  WHERE ST_Intersects(a.geom, env.g) AND a.removed_at IS NULL
   ORDER BY a.id LIMIT %(limit)s
 )
 SELECT json_build_object(
   'type', 'FeatureCollection',
-  'numberMatched', (SELECT count(*) FROM assets_landasset, env WHERE ST_Intersects(geom, env.g)),
+  'numberMatched', (SELECT count(*) FROM assets_landasset, env WHERE ST_Intersects(geom, env.g)
+                    AND removed_at IS NULL),
   'numberReturned', (SELECT count(*) FROM page),
   'features', COALESCE(json_agg(json_build_object(
     'type', 'Feature', 'id', id, 'geometry', ST_AsGeoJSON(geom, 7)::json,

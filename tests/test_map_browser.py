@@ -106,8 +106,9 @@ class MapBrowserTests(StaticLiveServerTestCase):
         self.open_map_at_parcels(reverse("asset-map") + "?basemap=none")
         self.assert_no_alert()
         self.driver.find_element(By.CSS_SELECTOR, ".leaflet-tile path.leaflet-interactive").click()
-        popup = self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".map-popup strong"))
-        self.assertEqual(popup[0].text, XSS)
+        title = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".map-popup strong"))
+        self.wait.until(lambda d: title.is_displayed())  # the popup fades in
+        self.assertEqual(title.get_attribute("textContent"), XSS)
         self.assertFalse(self.driver.find_elements(By.CSS_SELECTOR, ".map-popup img"))
         self.assert_no_alert()
         self.driver.find_element(By.CSS_SELECTOR, ".map-popup a").click()

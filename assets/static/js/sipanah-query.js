@@ -13,6 +13,7 @@
   }
   window.SipanahQuery = {
     attach: function (map, labels) {
+      window.sipanahQueryMap = map;  // tests drive the drawing tools through it
       var drawn = new L.FeatureGroup();
       map.addLayer(drawn);
       var control = new L.Control.Draw({
