@@ -9,10 +9,11 @@ As-of rule (documented in the README, section "Audit"):
 - The derived certificate status of an asset is recomputed from its certificates as of D
   (services.derive_certificate_status), never read from LandAsset.status_sertifikat, because that field is
   written with a queryset update that leaves no history row.
-- Rows written with bulk_create (the demo generator) have no history. Such a row is taken to have existed
-  in its current state since its created_at. We chose this fallback over back-filling history rows in the
-  generator because it costs nothing at 1M rows and stays correct for any other bulk loader; the first
-  change through the services writes a real history row, from which point the history is exact.
+- Rows written with a plain bulk_create have no history. Such a row is taken to have existed in its
+  current state since its created_at: this costs nothing at 1M rows and holds for any bulk loader. Once it
+  is changed through the services it has history rows but no "created" one; before its first change its
+  earliest recorded state stands in (its state before that change was never recorded).
+  (The demo generator writes its own "created" rows with bulk_create_with_history, dated when it ran.)
 """
 
 from __future__ import annotations
@@ -204,20 +205,33 @@ def _without_history(model: Any, before: dt.datetime) -> QuerySet:
     return model.objects.filter(created_at__lt=before).filter(~Exists(history.objects.filter(id=OuterRef("id"))))
 
 
+def _first_history_after(model: Any, before: dt.datetime) -> QuerySet:
+    """Rows bulk-created without history and changed only after ``before``: their earliest recorded state
+    stands in for the unrecorded state at ``before`` (the closest one known)."""
+    history = model.history.model
+    earlier = history.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
+    created = history.objects.filter(id=OuterRef("id"), history_type="+")
+    return (
+        history.objects.filter(history_date__gte=before, created_at__lt=before)
+        .filter(~Exists(earlier), ~Exists(created))
+        .exclude(history_type="-")
+    )
+
+
+def _as_of_sources(model: Any, as_of: dt.date) -> list[QuerySet]:
+    before = end_of_day(as_of)
+    return [_latest_history(model, before), _without_history(model, before), _first_history_after(model, before)]
+
+
 def asset_querysets(as_of: dt.date | None) -> list[QuerySet]:
     """The querysets whose rows together are the register at ``as_of`` (now when None)."""
     if as_of is None:
         return [LandAsset.objects.all()]
-    before = end_of_day(as_of)
-    return [_latest_history(LandAsset, before), _without_history(LandAsset, before)]
+    return _as_of_sources(LandAsset, as_of)
 
 
 def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -> Iterator[dict[str, Any]]:
-    if as_of is None:
-        sources = [Certificate.objects.all()]
-    else:
-        before = end_of_day(as_of)
-        sources = [_latest_history(Certificate, before), _without_history(Certificate, before)]
+    sources = [Certificate.objects.all()] if as_of is None else _as_of_sources(Certificate, as_of)
     for qs in sources:
         for row in qs.order_by().values(*CERT_VALUES).iterator(chunk_size=5000):
             if asset_ids is None or row["asset_id"] in asset_ids:

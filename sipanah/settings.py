@@ -9,6 +9,7 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_ALLOWED_HOSTS``: comma-separated host names.
 - ``SIPANAH_DEMO``: ``1`` allows the demo users and data to be created (never in production).
 - ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
+- ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = [h.strip() for h in env_str("SIPANAH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 SIPANAH_DEMO = env_bool("SIPANAH_DEMO", False)
 SIPANAH_AREA_SRID = env_int("SIPANAH_AREA_SRID", 23837)
+# Basemap tile template of the maps (the only outside URL a page may load); empty: maps without a basemap.
+SIPANAH_BASEMAP_URL = env_str("SIPANAH_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

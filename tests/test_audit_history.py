@@ -185,6 +185,15 @@ class AsOfTests(TestCase):
         self.assertFalse(bulk.history.exists())
         self.assertNotIn(bulk.id, ids(dt.date(2025, 1, 14)))
         self.assertIn(bulk.id, ids(dt.date(2025, 1, 15)))
+        # Changed later through the services: it has history now, but no "created" row. Before the change
+        # it still exists, in its earliest recorded state; before its created_at it still does not.
+        bulk.refresh_from_db()
+        services.asset_update(asset=bulk, user=None, data={"nama_barang": "Diubah"})
+        backdate(bulk, dt.date(2025, 3, 1))
+        self.assertNotIn(bulk.id, ids(dt.date(2025, 1, 14)))
+        self.assertIn(bulk.id, ids(dt.date(2025, 2, 1)))
+        self.assertIn(bulk.id, ids(dt.date(2025, 3, 2)))
+        self.assertEqual(len([a for a in audit.snapshot(as_of=dt.date(2025, 3, 2)) if a.id == bulk.id]), 1)
 
     def _copy_fields(self, **changes):
         fields = {
