@@ -60,6 +60,11 @@ def can_export(user: User) -> bool:
     return bool(user_roles(user) & {AUDITOR, BPKAD, ADMIN})
 
 
+def can_export_query(user: User) -> bool:
+    """Planners take the result of their own spatial query with them, besides everyone who exports."""
+    return can_export(user) or PLANNER in user_roles(user)
+
+
 def can_view_findings(user: User) -> bool:
     """Every role reads the audit findings and the history; only exporters download them (can_export)."""
     return bool(user_roles(user))

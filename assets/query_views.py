@@ -100,7 +100,7 @@ def query_page(request: HttpRequest) -> HttpResponse:
             rows=rows,
             totals=totals,
             query=request.GET.urlencode(),
-            export_formats=exports.FORMATS.values() if permissions.can_export(request.user) else [],
+            export_formats=exports.FORMATS.values() if permissions.can_export_query(request.user) else [],
         )
     elif has_shape and not asset_filter.is_valid():
         context["invalid"] = True
@@ -110,7 +110,7 @@ def query_page(request: HttpRequest) -> HttpResponse:
 
 def query_export(request: HttpRequest) -> HttpResponse:
     """The query's result in an export format (assets.exports writes it; asset-export takes no spatial filters)."""
-    if not permissions.can_export(request.user):
+    if not permissions.can_export_query(request.user):
         raise PermissionDenied(_("Your role does not allow exporting the register."))
     params = request.GET.copy()
     fmt = params.pop("format", ["geojson"])[-1]

@@ -132,6 +132,7 @@ class QueryExportTests(TestCase):
         cls.assets = build_register()
         cls.auditor = make_user("auditor", permissions.AUDITOR)
         cls.planner = make_user("planner", permissions.PLANNER)
+        cls.officer = make_user("officer", permissions.OFFICER)
 
     def setUp(self):
         self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
@@ -153,6 +154,12 @@ class QueryExportTests(TestCase):
         self.assertEqual(self.client.get("/query/export/", {"area": "64.71.06", "format": "doc"}).status_code, 400)
         self.assertEqual(self.client.get("/query/export/", {"format": "geojson"}).status_code, 400)  # no shape
         self.assertEqual(self.client.get("/query/export/", {"bbox": "1,2", "format": "csv"}).status_code, 400)
-        self.client.force_login(self.planner)
+        self.client.force_login(self.officer)
         self.assertNotContains(self.client.get("/query/", {"area": "64.71.06"}), "/query/export/")
         self.assertEqual(self.client.get("/query/export/", {"area": "64.71.06"}).status_code, 403)
+
+    def test_planners_export_their_query_result(self):
+        self.client.force_login(self.planner)
+        self.assertContains(self.client.get("/query/", {"area": "64.71.06"}), "/query/export/")
+        response = self.client.get("/query/export/", {"area": "64.71.06", "format": "csv"})
+        self.assertEqual(response.status_code, 200)
