@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.admin import GISModelAdmin
@@ -49,8 +50,35 @@ class CertificateInline(admin.TabularInline):
         return False
 
 
+class LandAssetAdminForm(forms.ModelForm):
+    """The admin's asset form, with the same optimistic version check as the register's edit page."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    class Meta:
+        model = LandAsset
+        fields = [*services.ASSET_FIELDS, "geom"]  # the admin passes its own field list; this is the default
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        loaded = cleaned.get("loaded_version")
+        if self.instance.pk and loaded is not None:
+            # An early, unlocked look so the admin shows the refusal on the form; services.asset_update
+            # repeats the check under a row lock when saving.
+            stored = LandAsset.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            if stored != loaded:
+                services.raise_stale_version(expected=loaded, stored=stored)
+        return cleaned
+
+
 @admin.register(LandAsset)
 class LandAssetAdmin(SipanahGISAdmin):
+    form = LandAssetAdminForm
     list_display = ("kode_barang", "nomor_register", "nama_barang", "agency", "kelurahan", "status_sertifikat")
     list_filter = ("status_sertifikat", "tahap_sertifikat", "plotting_status", "agency", "kecamatan")
     search_fields = ("kode_barang", "nomor_register", "nibar", "nama_barang")
@@ -77,7 +105,13 @@ class LandAssetAdmin(SipanahGISAdmin):
         try:
             if change:
                 fresh = LandAsset.objects.get(pk=obj.pk)
-                saved = services.asset_update(asset=fresh, user=request.user, data=data, geom=geom)
+                saved = services.asset_update(
+                    asset=fresh,
+                    user=request.user,
+                    data=data,
+                    geom=geom,
+                    expected_version=form.cleaned_data.get("loaded_version"),
+                )
             else:
                 saved = services.asset_create(user=request.user, geom=geom, **data)
         except ValidationError as exc:

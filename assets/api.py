@@ -5,6 +5,7 @@ Read-only: writes stay on the pages (assets.services behind the role checks ther
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from assets import geojson_out, query
+from assets import as_of_reads, audit, geojson_out, query
 from assets.models import LandAsset
 from assets.spatial_query import SpatialAssetFilter
 
@@ -131,6 +132,38 @@ def _decimal(value: Decimal) -> float:
     return float(value)
 
 
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description=(
+        "YYYY-MM-DD: the register as it stood at the end of that day (Asia/Makassar), rebuilt from the change "
+        "history, with the certificate status as of that date (README, section Audit). Removed assets leave it "
+        "once their removal was recorded."
+    ),
+)
+
+
+def _as_of_param(request: Request, view: Any) -> dt.date | None:
+    """``as_of`` from the query (None when absent), after the same checks the live path makes: unknown
+    parameters and invalid filters are a 400 naming them."""
+    if "as_of" not in request.query_params:
+        return None
+    try:
+        as_of = audit.parse_as_of(request.query_params["as_of"] or "?")
+    except ValueError as exc:
+        raise ValidationError({"as_of": [str(exc)]}) from None
+    allowed = set(view.filterset_class.base_filters) | StrictFilterBackend.NON_FILTER_PARAMS | {"as_of"}
+    unknown = sorted(k for k in request.query_params if k not in allowed)
+    if unknown:
+        raise ValidationError(
+            {k: [f"Unknown parameter {k!r}; known parameters: {', '.join(sorted(allowed))}."] for k in unknown}
+        )
+    filterset = view.filterset_class(request.query_params, queryset=LandAsset.objects.none(), request=request)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return as_of
+
+
 class AssetViewSet(viewsets.ReadOnlyModelViewSet):
     """Land assets (KIB A) as GeoJSON features, filtered like the register pages."""
 
@@ -139,6 +172,7 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends = [StrictFilterBackend]
     filterset_class = SpatialAssetFilter
 
+    @extend_schema(parameters=[AS_OF_PARAMETER])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         """GeoJSON FeatureCollection with count/next/previous (GeoJsonPagination's shape).
 
@@ -146,7 +180,8 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
         serializer: the serializer stays the definition (schema, single asset) and a test checks
         that both write the same feature.
         """
-        qs = self.filter_queryset(LandAsset.objects.order_by("id"))
+        as_of = _as_of_param(request, self)
+        qs = None if as_of is not None else self.filter_queryset(LandAsset.objects.order_by("id"))
         paginator = self.paginator
         size = paginator.get_page_size(request)
         raw_number = request.query_params.get(paginator.page_query_param, "1")
@@ -156,7 +191,18 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
                 raise ValueError
         except ValueError:
             raise NotFound(f"Invalid page {raw_number!r}: pages are numbered from 1.") from None
-        features, count = geojson_out.feature_page(qs, API_PROPERTIES, offset=(number - 1) * size, limit=size)
+        if as_of is not None:  # the register as of a date, from the change history
+            dicts, count = as_of_reads.feature_page(
+                as_of=as_of,
+                params=request.query_params,
+                properties=API_PROPERTIES,
+                offset=(number - 1) * size,
+                limit=size,
+                filterset_class=self.filterset_class,
+            )
+            features = [geojson_out.dumps(feature) for feature in dicts]
+        else:
+            features, count = geojson_out.feature_page(qs, API_PROPERTIES, offset=(number - 1) * size, limit=size)
         if number > 1 and not features:
             raise NotFound(f"Invalid page {number}: there are {count} assets, {size} per page.")
         url = request.build_absolute_uri()
@@ -198,12 +244,21 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
                 "area_inside_m2": serializers.FloatField(allow_null=True),
             },
         ),
-        parameters=[OpenApiParameter("page", OpenApiTypes.INT, exclude=True)],
+        parameters=[OpenApiParameter("page", OpenApiTypes.INT, exclude=True), AS_OF_PARAMETER],
     )
     @action(detail=False, methods=["get"], pagination_class=None)
-    def aggregate(self, request: Request) -> Response:
+    def aggregate(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - DRF's name (aggregate.json)
         """Totals for the same filters: count, areas, value, split by certificate status and agency."""
+        as_of = _as_of_param(request, self)
         filterset = self.filterset_class(request.query_params, queryset=LandAsset.objects.all(), request=request)
+        if as_of is not None:  # the register as of a date, from the change history
+            filterset.is_valid()  # checked by _as_of_param
+            shape = filterset.query_shape()
+            return Response(
+                as_of_reads.totals(
+                    as_of=as_of, params=request.query_params, shape=shape, filterset_class=self.filterset_class
+                )
+            )
         backend = StrictFilterBackend()
         qs = backend.filter_queryset(request, LandAsset.objects.all(), self)
         totals = query.query_totals(qs, shape=filterset.query_shape() if filterset.is_valid() else None)

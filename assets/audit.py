@@ -24,7 +24,7 @@ import logging
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -230,9 +230,15 @@ def asset_querysets(as_of: dt.date | None) -> list[QuerySet]:
     return _as_of_sources(LandAsset, as_of)
 
 
+def certificate_querysets(as_of: dt.date | None) -> list[QuerySet]:
+    """The querysets whose rows together are the certificates at ``as_of`` (now when None)."""
+    if as_of is None:
+        return [Certificate.objects.all()]
+    return _as_of_sources(Certificate, as_of)
+
+
 def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -> Iterator[dict[str, Any]]:
-    sources = [Certificate.objects.all()] if as_of is None else _as_of_sources(Certificate, as_of)
-    for qs in sources:
+    for qs in certificate_querysets(as_of):
         for row in qs.order_by().values(*CERT_VALUES).iterator(chunk_size=5000):
             if asset_ids is None or row["asset_id"] in asset_ids:
                 yield row
@@ -264,14 +270,21 @@ def _filter_params(params: Mapping[str, Any] | None) -> tuple[QueryDict, set[str
 
 
 def snapshot(
-    *, as_of: dt.date | None = None, params: Mapping[str, Any] | None = None, with_geom: bool = False
+    *,
+    as_of: dt.date | None = None,
+    params: Mapping[str, Any] | None = None,
+    with_geom: bool = False,
+    filterset_class: type[AssetFilter] = AssetFilter,
+    refine: Callable[[QuerySet], QuerySet] | None = None,
 ) -> list[AssetState]:
-    """The register at ``as_of`` (now when None), filtered by the register's AssetFilter parameters."""
+    """The register at ``as_of`` (now when None), filtered by the register's AssetFilter parameters (or those
+    of a subclass such as the API's SpatialAssetFilter); ``refine`` adds a caller's own filters (OGC's bbox
+    and datetime) to each source queryset."""
     data, statuses, stages = _filter_params(params)
     assets: dict[int, AssetState] = {}
     values = ASSET_VALUES + (("wkb",) if with_geom else ())
     for base in asset_querysets(as_of):
-        asset_filter = AssetFilter(data, queryset=base)
+        asset_filter = filterset_class(data, queryset=refine(base) if refine else base)
         if not asset_filter.is_valid():
             raise FilterError("; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items()))
         qs = asset_filter.qs.order_by()
@@ -294,6 +307,64 @@ def snapshot(
         result.append(asset)
     result.sort(key=lambda a: (a.kode_barang, a.nomor_register))
     return result
+
+
+class AsOfRecord:
+    """One asset of the register as of a date with every column (history rows carry them all): reads like a
+    LandAsset, so the exports write it unchanged. The certificate status is the one derived as of the date."""
+
+    def __init__(self, row: Any, state: AssetState, certificates: list[Any]) -> None:
+        self._row = row
+        self.status_sertifikat = state.status
+        self.tahap_sertifikat = state.tahap
+        self.bermasalah = state.bermasalah
+        self._certificates = certificates
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+    @property
+    def certificates(self) -> AsOfRecord:
+        return self
+
+    def all(self) -> list[Any]:  # asset.certificates.all(), as on a LandAsset
+        return self._certificates
+
+
+def as_of_records(
+    *,
+    as_of: dt.date,
+    params: Mapping[str, Any] | None = None,
+    chunk: int = 500,
+    states: list[AssetState] | None = None,
+    annotate: Mapping[str, Any] | None = None,
+) -> Iterator[AsOfRecord]:
+    """The register as of ``as_of`` (filtered like snapshot()), every column and the geometry, in register
+    order. Built on snapshot() and the same as-of querysets, fetched again in chunks for the full rows. The
+    snapshot is taken at once, so a bad filter raises FilterError here rather than halfway through a file.
+    ``states`` (a snapshot already taken, e.g. one page of it) replaces the snapshot; ``annotate`` is added to
+    the row querysets (the API's GeoJSON text)."""
+    if states is None:
+        states = snapshot(as_of=as_of, params=params)
+    return _as_of_full_rows(as_of, states, chunk, dict(annotate or {}))
+
+
+def _as_of_full_rows(
+    as_of: dt.date, states: list[AssetState], chunk: int, annotate: dict[str, Any]
+) -> Iterator[AsOfRecord]:
+    for start in range(0, len(states), chunk):
+        part = {s.id: s for s in states[start : start + chunk]}
+        rows: dict[int, Any] = {}
+        for base in asset_querysets(as_of):
+            qs = base.filter(id__in=list(part)).select_related("agency", "kelurahan", "kecamatan")
+            for row in qs.annotate(**annotate) if annotate else qs:
+                rows[row.id] = row
+        certificates: dict[int, list[Any]] = defaultdict(list)
+        for base in certificate_querysets(as_of):
+            for cert in base.filter(asset_id__in=list(part)):
+                certificates[cert.asset_id].append(cert)
+        for pk, state in part.items():
+            yield AsOfRecord(rows[pk], state, sorted(certificates[pk], key=lambda c: c.id))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,10 @@ def asset_values(asset: LandAsset) -> dict[str, Any]:
     }
 
 
-def _iter_assets(qs: QuerySet[LandAsset]) -> Iterator[LandAsset]:
+def _iter_assets(qs: QuerySet[LandAsset] | Iterable[Any]) -> Iterator[LandAsset]:
+    if not isinstance(qs, QuerySet):  # the register as of a date (audit.as_of_records), already in order
+        yield from qs
+        return
     for n, asset in enumerate(export_queryset(qs).iterator(chunk_size=CHUNK), start=1):
         yield asset
         if n % CHUNK == 0:
@@ -152,8 +155,9 @@ def _srs(srid: int) -> osr.SpatialReference:
     return srs
 
 
-def write_export(qs: QuerySet[LandAsset], *, fmt: str, path: Path, srid: int = 4326) -> int:
-    """Write the selection to ``path`` in ``fmt``; returns the number of assets written."""
+def write_export(qs: QuerySet[LandAsset] | Iterable[Any], *, fmt: str, path: Path, srid: int = 4326) -> int:
+    """Write the selection to ``path`` in ``fmt``; returns the number of assets written. ``qs`` is a queryset
+    of the register now or the records of the register as of a date (audit.as_of_records)."""
     if fmt not in FORMATS:
         raise ExportError(
             _("Unknown export format %(format)s (known: %(known)s).") % {"format": fmt, "known": ", ".join(FORMATS)}
@@ -177,7 +181,7 @@ def write_export(qs: QuerySet[LandAsset], *, fmt: str, path: Path, srid: int = 4
     return _write_ogr(qs, FORMATS[fmt], path, srid)
 
 
-def _write_ogr(qs: QuerySet[LandAsset], fmt: ExportFormat, path: Path, srid: int) -> int:
+def _write_ogr(qs: QuerySet[LandAsset] | Iterable[Any], fmt: ExportFormat, path: Path, srid: int) -> int:
     short = fmt.key == "shp"
     driver = ogr.GetDriverByName(fmt.driver)
     dataset = driver.CreateDataSource(str(path))
@@ -244,7 +248,7 @@ XLSX_HEADER = (
 )  # fmt: skip
 
 
-def _write_xlsx(qs: QuerySet[LandAsset], path: Path, srid: int) -> int:
+def _write_xlsx(qs: QuerySet[LandAsset] | Iterable[Any], path: Path, srid: int) -> int:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)

@@ -54,6 +54,9 @@ class DateInput(forms.DateInput):
 
 class AssetForm(forms.ModelForm):
     geom = ParcelGeometryField(label=_("Geometry"), required=False, srid=4326)
+    # The version the form was loaded with, for the optimistic check in services.asset_update. Not the model
+    # field itself: a refused save re-renders the form with the user's input and the version they started from.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     class Meta:
         model = LandAsset
@@ -66,6 +69,8 @@ class AssetForm(forms.ModelForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
         if not permissions.can_edit_all(user):
             self.fields["agency"].queryset = Agency.objects.filter(pk=user.agency_id)
             self.fields["agency"].initial = user.agency_id

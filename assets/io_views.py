@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets import exports, importers, jobs, permissions, selectors
+from assets import audit, exports, importers, jobs, permissions, selectors
 from assets.filters import AssetFilter
 from assets.models import ImportJob
 
@@ -30,27 +30,40 @@ def asset_export(request: HttpRequest) -> HttpResponse:
         srid = int(request.GET.get("srid", "4326"))
     except ValueError:
         srid = 0
-    asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
     if fmt not in exports.FORMATS:
         return HttpResponseBadRequest(_("Unknown export format %(format)s.") % {"format": fmt})
-    if not asset_filter.is_valid():
-        return HttpResponseBadRequest(
-            _("Some filters are not valid: %(errors)s") % {"errors": asset_filter.errors.as_text()}
-        )
+    try:
+        as_of = audit.parse_as_of(request.GET.get("as_of"))
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    if as_of is not None:
+        # The register as it stood at the end of that day, rebuilt from the change history (README "Audit").
+        try:
+            selection: Any = audit.as_of_records(as_of=as_of, params=request.GET)
+        except audit.FilterError as exc:
+            return HttpResponseBadRequest(_("Some filters are not valid: %(errors)s") % {"errors": exc})
+    else:
+        asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
+        if not asset_filter.is_valid():
+            return HttpResponseBadRequest(
+                _("Some filters are not valid: %(errors)s") % {"errors": asset_filter.errors.as_text()}
+            )
+        selection = asset_filter.qs
     spec = exports.FORMATS[fmt]
     folder = Path(getattr(settings, "FILE_UPLOAD_TEMP_DIR", None) or tempfile.gettempdir())
     with tempfile.NamedTemporaryFile(prefix="sipanah-export-", suffix=spec.suffix, dir=folder, delete=False) as handle:
         path = Path(handle.name)
     path.unlink()  # only the unique name was wanted: the drivers create the file themselves
     try:
-        exports.write_export(asset_filter.qs, fmt=fmt, path=path, srid=srid)
+        exports.write_export(selection, fmt=fmt, path=path, srid=srid)
         stream = path.open("rb")
     except exports.ExportError as exc:
         return HttpResponseBadRequest(str(exc))
     finally:
         # The open handle keeps the data readable while FileResponse streams it in blocks; the name goes now.
         path.unlink(missing_ok=True)
-    name = f"sipanah-kib-a-{timezone.localdate():%Y%m%d}-epsg{srid}{spec.suffix}"
+    day = f"{timezone.localdate():%Y%m%d}" if as_of is None else f"per-{as_of:%Y%m%d}"
+    name = f"sipanah-kib-a-{day}-epsg{srid}{spec.suffix}"
     response = FileResponse(stream, as_attachment=True, filename=name, content_type=spec.content_type)
     return response
 

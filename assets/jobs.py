@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assets import importers
+from assets import health, importers
 from assets.models import ImportJob, User
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ def recover_stale(now: Any = None) -> int:
 def run_job(job: ImportJob) -> ImportJob:
     def progress(done: int, total: int) -> None:
         _write_progress(job, done, total)
+        health.worker_beat()  # a long import is the worker being busy, not dead
 
     _write_progress(job, 0, -1)
     try:
@@ -160,6 +161,7 @@ def work(*, once: bool = False, poll: float = POLL_SECONDS) -> int:
     """Run queued jobs until stopped (or, with ``once``, until the queue is empty); returns the jobs run."""
     done = 0
     while True:
+        health.worker_beat()
         recover_stale()
         job = claim_next()
         if job is not None:

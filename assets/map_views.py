@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from django.core.cache import cache
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -10,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from assets import maps, permissions, selectors, tiles
+from assets import audit, maps, permissions, selectors, tiles
 from assets.filters import AssetFilter
 from assets.models import LandAsset
 from assets.templatetags import sipanah as sipanah_filters
@@ -35,8 +38,19 @@ def _export_url() -> str | None:
         return None
 
 
+def _as_of(request: HttpRequest) -> tuple[dt.date | None, str | None]:
+    """(as_of date or None, the error message for a bad one)."""
+    try:
+        return audit.parse_as_of(request.GET.get("as_of")), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
 def asset_map(request: HttpRequest) -> HttpResponse:
     _require(permissions.can_view_register(request.user))
+    as_of, problem = _as_of(request)
+    if problem:
+        return HttpResponseBadRequest(problem, content_type="text/plain")
     asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
     query = _filter_query(request)
     basemap = request.GET.get("basemap") != "none"
@@ -48,6 +62,7 @@ def asset_map(request: HttpRequest) -> HttpResponse:
         "basemap": basemap,
         "map": maps.overview_map(query=query if asset_filter.is_valid() else "", basemap=basemap),
         "export_url": _export_url() if permissions.can_export(request.user) else None,
+        "as_of": as_of,  # the tiles, totals and exports get it through the query
     }
     return render(request, "assets/asset_map.html", context)
 
@@ -61,7 +76,16 @@ def map_totals(request: HttpRequest) -> JsonResponse:
     asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
     if not asset_filter.is_valid():
         return JsonResponse({"error": _("Some filters are not valid.")}, status=400)
-    totals = selectors.register_totals(asset_filter.qs)
+    as_of, problem = _as_of(request)
+    if problem:
+        return JsonResponse({"error": problem}, status=400)
+    if as_of is not None:  # the register as of a date, from the change history
+        try:
+            totals = audit.snapshot_totals(audit.snapshot(as_of=as_of, params=request.GET))
+        except audit.FilterError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+    else:
+        totals = selectors.register_totals(asset_filter.qs)
     return JsonResponse(
         {
             "count": sipanah_filters.number(totals.count),
@@ -88,11 +112,27 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
                 _("Invalid filter: %(problems)s") % {"problems": problems}, content_type="text/plain"
             )
         qs = asset_filter.qs
+    as_of, problem = _as_of(request)
+    if problem:
+        return HttpResponseBadRequest(problem, content_type="text/plain")
+    if as_of is not None:  # the register as of a date, from the change history; as_of is in the ETag's query
+
+        def build() -> bytes:
+            return tiles.as_of_tile(as_of=as_of, params=request.GET, z=z, x=x, y=y)
+    else:
+
+        def build() -> bytes:
+            return tiles.asset_tile(qs, z=z, x=x, y=y)
+
     etag = tiles.tile_etag(z=z, x=x, y=y, query=query)
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(_tile_bytes(qs, z=z, x=x, y=y, etag=etag), content_type=tiles.MEDIA_TYPE)
+        try:
+            data = _tile_bytes(build, z=z, etag=etag)
+        except audit.FilterError as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain")
+        response = HttpResponse(data, content_type=tiles.MEDIA_TYPE)
     response["ETag"] = etag
     # Revalidate every time (cheap: 304 from the register version) so an edit shows on the next pan; private
     # because tiles are for signed-in users only.
@@ -101,15 +141,15 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     return response
 
 
-def _tile_bytes(qs, *, z: int, x: int, y: int, etag: str) -> bytes:
+def _tile_bytes(build: Callable[[], bytes], *, z: int, etag: str) -> bytes:
     """Low-zoom tiles aggregate tens of thousands of rows and every visitor's first view asks for them: they are
     kept in the cache under their ETag (which changes with the register, so nothing stale is served)."""
     if z > tiles.CACHE_MAX_ZOOM:
-        return tiles.asset_tile(qs, z=z, x=x, y=y)
+        return build()
     key = f"sipanah:tile:{etag}"
     data = cache.get(key)
     if data is None:
-        data = tiles.asset_tile(qs, z=z, x=x, y=y)
+        data = build()
         cache.set(key, data, timeout=24 * 3600)
     return data
 

@@ -25,7 +25,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from assets import geojson_out
+from assets import as_of_reads, audit, geojson_out
 from assets.models import AdministrativeArea, LandAsset
 from assets.spatial_query import QueryError, bbox_geometry, intersecting, parse_bbox
 
@@ -367,14 +367,52 @@ class CollectionView(OgcView):
         return _respond(request, _collection_json(request, collection), title=collection.title)
 
 
+def _as_of(request: HttpRequest, collection: Collection) -> dt.date | None:
+    if "as_of" not in request.GET:
+        return None
+    if collection.id != "assets":
+        raise OgcError(
+            400, "InvalidParameterValue", _("as_of: the collection %(id)s has no history.") % {"id": collection.id}
+        )
+    try:
+        return audit.parse_as_of(request.GET["as_of"] or "?")
+    except ValueError as exc:
+        raise OgcError(400, "InvalidParameterValue", str(exc)) from None
+
+
 class ItemsView(OgcView):
-    allowed_params = frozenset({"f", "bbox", "limit", "offset", "datetime"})
+    # as_of (an extension): the register as of that date, from the change history; datetime stays the
+    # acquisition date (tanggal_perolehan).
+    allowed_params = frozenset({"f", "bbox", "limit", "offset", "datetime", "as_of"})
 
     def respond(self, request: HttpRequest, collection_id: str = "", **kwargs: Any) -> HttpResponse:
         collection = _collection(collection_id)
         limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         offset = _int_param(request, "offset", 0, 0, None)
-        qs = collection.queryset()
+        as_of = _as_of(request, collection)
+        qs = self.filtered(request, collection, collection.queryset()).order_by("id")
+        html = _wants_html(request)
+        features: list[Any]
+        if as_of is not None:
+            # The bbox and datetime filters are applied to each history source of the as-of snapshot.
+            features, matched = as_of_reads.feature_page(
+                as_of=as_of,
+                params=None,
+                properties=collection.properties,
+                offset=offset,
+                limit=limit,
+                refine=lambda base: self.filtered(request, collection, base),
+            )
+            if not html:
+                features = [geojson_out.dumps(feature) for feature in features]
+        elif html:
+            matched = qs.count()
+            features = geojson_out.feature_dicts(qs[offset : offset + limit], collection.properties)
+        else:
+            features, matched = geojson_out.feature_page(qs, collection.properties, offset=offset, limit=limit)
+        return self.page_response(request, collection, features, matched, offset=offset, limit=limit, html=html)
+
+    def filtered(self, request: HttpRequest, collection: Collection, qs: QuerySet) -> QuerySet:
         if "bbox" in request.GET:
             try:
                 bbox = parse_bbox(request.GET["bbox"])
@@ -395,15 +433,19 @@ class ItemsView(OgcView):
                 qs = qs.filter(**{f"{field}__gte": start})
             if end:
                 qs = qs.filter(**{f"{field}__lte": end})
-        qs = qs.order_by("id")
-        html = _wants_html(request)
-        features: list[Any]
-        if html:
-            matched = qs.count()
-            features = geojson_out.feature_dicts(qs[offset : offset + limit], collection.properties)
-        else:
-            features, matched = geojson_out.feature_page(qs, collection.properties, offset=offset, limit=limit)
+        return qs
 
+    def page_response(
+        self,
+        request: HttpRequest,
+        collection: Collection,
+        features: list[Any],
+        matched: int,
+        *,
+        offset: int,
+        limit: int,
+        html: bool,
+    ) -> HttpResponse:
         url = _url(request, "ogc-items", collection_id=collection.id)
         base = {k: v for k, v in request.GET.items() if k not in ("offset", "limit", "f")}
 
@@ -525,6 +567,16 @@ def openapi_document(request: HttpRequest) -> dict[str, Any]:
             "style": "form",
             "explode": False,
             "schema": {"type": "string"},
+        },
+        {
+            "name": "as_of",
+            "in": "query",
+            "required": False,
+            "description": (
+                "Extension, collection assets only: YYYY-MM-DD, the register as it stood at the end of that day "
+                "(Asia/Makassar), rebuilt from the change history. datetime stays the acquisition date."
+            ),
+            "schema": {"type": "string", "format": "date"},
         },
         f_param,
     ]

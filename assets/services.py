@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets import permissions
-from assets.geo import AreaRef, GeometryError, KelurahanIndex, geodesic_area_m2, normalize_parcel_geometry
+from assets.geo import AreaRef, GeometryError, KelurahanIndex, geodesic_area_m2, normalize_parcel_geometry, to_shapely
 from assets.models import (
     DISPUTE_STAGES,
     MAIN_STAGES,
@@ -74,8 +74,9 @@ def _set_geometry(
         asset.geom = normalize_parcel_geometry(geom, srid=srid)
     except GeometryError as exc:
         raise ValidationError({"geom": [str(exc)]}) from exc
-    asset.luas_gis_m2 = Decimal(str(geodesic_area_m2(asset.geom))).quantize(Decimal("0.01"))
-    ref = (index or kelurahan_index()).assign(asset.geom)
+    shp = to_shapely(asset.geom)  # converted once for both (bulk imports do this per feature)
+    asset.luas_gis_m2 = Decimal(str(geodesic_area_m2(shp))).quantize(Decimal("0.01"))
+    ref = (index or kelurahan_index()).assign(shp)
     asset.kelurahan_id = ref.id if ref else None
     asset.kecamatan_id = ref.parent_id if ref else None
     if asset.plotting_status == PlottingStatus.UNKNOWN:
@@ -109,13 +110,8 @@ def asset_create(
     index: KelurahanIndex | None = None,
     **fields: Any,
 ) -> LandAsset:
-    unknown = set(fields) - set(ASSET_FIELDS) - {"agency_id"}
-    if unknown:
-        raise TypeError(f"asset_create() got unknown fields: {sorted(unknown)}")
-    asset = LandAsset(**_normalise_fields(fields))
-    _check_agency(user, asset)
-    _set_geometry(asset, geom, srid=srid, index=index)
-    asset.full_clean()
+    asset = asset_prepare(user=user, geom=geom, srid=srid, index=index, **fields)
+    asset.full_clean()  # a single write also checks the foreign keys and uniqueness here
     asset.save()
     return asset
 
@@ -128,20 +124,43 @@ def asset_update(
     data: dict[str, Any],
     geom: GEOSGeometry | OGRGeometry | str | None = ...,  # type: ignore[assignment]
     srid: int | None = None,
+    expected_version: int | None = None,
 ) -> LandAsset:
-    """Change an asset. ``geom`` left out keeps the geometry; ``None`` removes it."""
-    _check_agency(user, asset)  # may the user touch it as it is now ...
-    for name, value in _normalise_fields(data).items():
-        if name not in ASSET_FIELDS:
-            raise TypeError(f"asset_update() got an unknown field: {name}")
-        setattr(asset, name, value)
-    _check_agency(user, asset)  # ... and as it will be (no moving it to another agency)
-    if geom is not ...:
-        _set_geometry(asset, geom, srid=srid, index=None)
-    asset.version += 1
+    """Change an asset. ``geom`` left out keeps the geometry; ``None`` removes it.
+
+    ``expected_version`` is the version the user's form was loaded with (optimistic locking): when someone else
+    saved the asset in between, the change is refused instead of silently overwriting theirs.
+    """
+    if expected_version is not None:
+        check_version(asset=asset, expected_version=expected_version)
+    asset_prepare(user=user, instance=asset, geom=geom, srid=srid, **data)
     asset.full_clean()
     asset.save()
     return asset
+
+
+def check_version(*, asset: LandAsset, expected_version: int) -> None:
+    """Lock the asset's row and refuse when its stored version is not the one the user loaded.
+
+    Must run inside a transaction: the row lock holds until the caller's save commits, so two saves from the
+    same loaded version cannot both pass the check.
+    """
+    stored = LandAsset.objects.select_for_update().filter(pk=asset.pk).values_list("version", flat=True).first()
+    if stored != expected_version:
+        raise_stale_version(expected=expected_version, stored=stored)
+    asset.version = stored
+
+
+def raise_stale_version(*, expected: int, stored: int | None) -> None:
+    """Raise the refusal of a save made from a stale version (shared by the register form and the admin)."""
+    raise ValidationError(
+        _(
+            "This asset was changed by someone else after you opened it (you loaded version %(expected)s, "
+            "it is now version %(stored)s). Your changes were not saved: open the asset again and redo them."
+        ),
+        code="stale_version",
+        params={"expected": expected, "stored": stored},
+    )
 
 
 def asset_prepare(
@@ -153,10 +172,10 @@ def asset_prepare(
     index: KelurahanIndex | None = None,
     **fields: Any,
 ) -> LandAsset:
-    """Build a new asset (or change ``instance``) exactly as asset_create/asset_update do, without saving.
+    """Build a new asset (or change ``instance``) by the register's rules, without saving.
 
-    For bulk imports: the caller checks uniqueness in bulk and saves in batches (bulk_create_with_history
-    or save()). ``geom`` left out keeps the geometry of ``instance``.
+    asset_create and asset_update are built on it; bulk imports call it directly, check uniqueness for a whole
+    batch at once and save in batches. ``geom`` left out keeps the geometry of ``instance``.
     """
     unknown = set(fields) - set(ASSET_FIELDS) - {"agency_id"}
     if unknown:

@@ -17,20 +17,24 @@ pre-selected through the ``idx_assets_landasset_geom`` R*Tree explicitly and enc
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import mapbox_vector_tile
 import numpy as np
 import shapely
+from django.contrib.gis.geos import Polygon
 from django.db import connection, transaction
 from django.db.models import Max, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_delete, post_save
 
+from assets import audit
 from assets.models import LandAsset
 
 LAYER = "assets"
@@ -206,11 +210,41 @@ def postgis_tile_sql(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) 
     return sql, tuple(params)
 
 
-def _spatialite_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
+def _selection_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in lon/lat of the parcels a tile may show."""
     west, south, east, north = tile_bounds_lonlat(z, x, y)
     if z >= POLYGON_MIN_ZOOM:  # take the clipping buffer's neighbours too
         pad_x, pad_y = (east - west) * BUFFER / EXTENT, (north - south) * BUFFER / EXTENT
         west, east, south, north = west - pad_x, east + pad_x, south - pad_y, north + pad_y
+    return west, south, east, north
+
+
+def as_of_tile(*, as_of: dt.date, params: Mapping[str, Any] | None, z: int, x: int, y: int) -> bytes:
+    """The tile of the register as of a date (README "Audit"), same layer and properties as the live tiles.
+
+    The rows are the audit snapshot's (assets.audit: the history tables, with the certificate status derived
+    as of the date), each source pre-selected by the tile's envelope (``geom && envelope`` on PostGIS). They are
+    encoded in Python on both databases: the live PostGIS statement reads status columns that have no history.
+    Correctness over speed: the history tables are not tuned for tiles.
+    """
+    check_tile(z, x, y)
+    west, south, east, north = _selection_bounds(z, x, y)
+    envelope = Polygon.from_bbox((west, south, east, north))
+    envelope.srid = 4326
+    lookup = "geom__bboverlaps" if connection.vendor == "postgresql" else "geom__intersects"
+    states = audit.snapshot(
+        as_of=as_of, params=params, with_geom=True, refine=lambda qs: qs.filter(**{lookup: envelope})
+    )
+    rows = [(a.id, a.status, a.tahap, a.bermasalah, a.wkb) for a in states if a.wkb is not None]
+    if z >= POLYGON_MIN_ZOOM:
+        return _encode(_polygon_features(rows, z, x, y))
+    bounds = shapely.bounds(shapely.from_wkb([r[4] for r in rows])) if rows else np.empty((0, 4))
+    boxes = [(*r[:4], b[0], b[2], b[1], b[3]) for r, b in zip(rows, bounds, strict=True)]
+    return _encode(_point_features(boxes, z, x, y))
+
+
+def _spatialite_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
+    west, south, east, north = _selection_bounds(z, x, y)
     # The R*Tree stores float32 boxes rounded outwards, so this pre-selection never misses a parcel.
     qs = qs.extra(  # noqa: S610 - constant SQL, float params
         where=[_RTREE_WHERE],
@@ -225,24 +259,31 @@ def _spatialite_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
             y0=RawSQL(f'MbrMinY("{_TABLE}"."geom")', []),  # noqa: S611 - constant
             y1=RawSQL(f'MbrMaxY("{_TABLE}"."geom")', []),  # noqa: S611 - constant
         ).values_list("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "x0", "x1", "y0", "y1")
-        rows = list(bbox)
-        if not rows:
-            return b""
-        ids = np.array([r[0] for r in rows])
-        lon = np.array([(r[4] + r[5]) / 2 for r in rows])
-        lat = np.radians(np.array([(r[6] + r[7]) / 2 for r in rows]))
-        px, py = _lonlat_to_tile(lon, lat, z, x, y)
-        inside = (px >= 0) & (px < EXTENT) & (py >= 0) & (py < EXTENT)
-        if z == POINT_ZOOM:
-            features = [
-                {
-                    "geometry": shapely.Point(round(px[i]), round(py[i])),
-                    "properties": _asset_properties(int(ids[i]), rows[i][1], rows[i][2], rows[i][3]),
-                }
-                for i in np.flatnonzero(inside)
-            ]
-        else:
-            features = _aggregate(rows, px, py, inside)
+        features = _point_features(list(bbox), z, x, y)
+    return _encode(features)
+
+
+def _point_features(rows: list[tuple], z: int, x: int, y: int) -> list[dict[str, Any]]:
+    """Points (z == POINT_ZOOM) or grid aggregates (lower) of rows (id, status, stage, disputed, x0, x1, y0, y1)."""
+    if not rows:
+        return []
+    ids = np.array([r[0] for r in rows])
+    lon = np.array([(r[4] + r[5]) / 2 for r in rows])
+    lat = np.radians(np.array([(r[6] + r[7]) / 2 for r in rows]))
+    px, py = _lonlat_to_tile(lon, lat, z, x, y)
+    inside = (px >= 0) & (px < EXTENT) & (py >= 0) & (py < EXTENT)
+    if z == POINT_ZOOM:
+        return [
+            {
+                "geometry": shapely.Point(round(px[i]), round(py[i])),
+                "properties": _asset_properties(int(ids[i]), rows[i][1], rows[i][2], rows[i][3]),
+            }
+            for i in np.flatnonzero(inside)
+        ]
+    return _aggregate(rows, px, py, inside)
+
+
+def _encode(features: list[dict[str, Any]]) -> bytes:
     if not features:
         return b""
     return mapbox_vector_tile.encode(
@@ -265,6 +306,12 @@ def _asset_properties(pk: int, status: str, stage: str, disputed: bool) -> dict[
 
 
 def _spatialite_polygons(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> list[dict[str, Any]]:
+    rows = qs.values_list("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom").iterator(chunk_size=2000)
+    return _polygon_features(((pk, s, t, d, bytes(geom.wkb)) for pk, s, t, d, geom in rows), z, x, y)
+
+
+def _polygon_features(rows: Iterable[tuple], z: int, x: int, y: int) -> list[dict[str, Any]]:
+    """Clipped polygons of rows (id, status, stage, disputed, WKB in lon/lat)."""
     lo, hi = -BUFFER, EXTENT + BUFFER
 
     def to_tile(coords: np.ndarray) -> np.ndarray:
@@ -272,10 +319,8 @@ def _spatialite_polygons(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> lis
         return np.column_stack([px, py])
 
     features = []
-    for pk, status, stage, disputed, geom in qs.values_list(
-        "id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom"
-    ).iterator(chunk_size=2000):
-        shape = shapely.from_wkb(bytes(geom.wkb))
+    for pk, status, stage, disputed, wkb in rows:
+        shape = shapely.from_wkb(wkb)
         shape = shapely.clip_by_rect(shapely.transform(shape, to_tile), lo, lo, hi, hi)
         if shape.is_empty:
             continue

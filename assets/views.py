@@ -78,6 +78,7 @@ def asset_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         geom = data.pop("geom")
+        data.pop("loaded_version", None)
         try:
             asset = services.asset_create(user=request.user, geom=geom, **data)
         except ValidationError as exc:
@@ -95,8 +96,11 @@ def asset_update(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         geom = data.pop("geom")
+        loaded_version = data.pop("loaded_version")
         try:
-            services.asset_update(asset=asset, user=request.user, data=data, geom=geom)
+            services.asset_update(
+                asset=asset, user=request.user, data=data, geom=geom, expected_version=loaded_version or asset.version
+            )
         except ValidationError as exc:
             asset.refresh_from_db()  # the page title shows the saved asset, the form the posted values
             _add_service_errors(form, exc)

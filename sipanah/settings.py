@@ -7,6 +7,10 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_DEBUG``: ``1`` for development (``make run`` sets it).
 - ``SIPANAH_SECRET_KEY`` (or ``SIPANAH_SECRET_KEY_FILE``): required when debug is off.
 - ``SIPANAH_ALLOWED_HOSTS``: comma-separated host names.
+- ``SIPANAH_HTTPS`` (default: on unless debug), ``SIPANAH_SSL_REDIRECT``, ``SIPANAH_HSTS_SECONDS``,
+  ``SIPANAH_HSTS_INCLUDE_SUBDOMAINS``, ``SIPANAH_HSTS_PRELOAD``, ``SIPANAH_PROXY_SSL_HEADER`` (e.g.
+  ``X-Forwarded-Proto``, only behind a proxy that sets it): HTTPS hardening.
+- ``SIPANAH_LOGIN_FAILURE_LIMIT`` (5), ``SIPANAH_LOGIN_COOLOFF_MINUTES`` (15): login throttling.
 - ``SIPANAH_DEMO``: ``1`` allows the demo users and data to be created (never in production).
 - ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
 - ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none).
@@ -66,6 +70,19 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = [h.strip() for h in env_str("SIPANAH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 SIPANAH_DEMO = env_bool("SIPANAH_DEMO", False)
+
+# HTTPS (on by default outside debug): secure cookies, redirect to https, HSTS. Behind a TLS-terminating proxy
+# set SIPANAH_PROXY_SSL_HEADER to the header it sets (e.g. X-Forwarded-Proto); only then, since Django must not
+# trust a header that clients could send straight to it.
+SIPANAH_HTTPS = env_bool("SIPANAH_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SIPANAH_HTTPS
+SECURE_SSL_REDIRECT = env_bool("SIPANAH_SSL_REDIRECT", SIPANAH_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # container and load-balancer probes speak plain HTTP inside
+SECURE_HSTS_SECONDS = env_int("SIPANAH_HSTS_SECONDS", 31_536_000 if SIPANAH_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SIPANAH_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SIPANAH_HSTS_PRELOAD", True)
+if env_str("SIPANAH_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + env_str("SIPANAH_PROXY_SSL_HEADER").upper().replace("-", "_"), "https")
 SIPANAH_AREA_SRID = env_int("SIPANAH_AREA_SRID", 23837)
 # Basemap tile template of the maps (the only outside URL a page may load); empty: maps without a basemap.
 SIPANAH_BASEMAP_URL = env_str("SIPANAH_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
@@ -86,6 +103,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "assets",
 ]
 
@@ -100,6 +118,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: turns a locked-out login into its page
 ]
 
 if not DEBUG:  # in development runserver serves static files from the apps
@@ -180,6 +199,21 @@ SPECTACULAR_SETTINGS = {
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes): after SIPANAH_LOGIN_FAILURE_LIMIT wrong passwords for one user name, that
+# account cannot sign in (pages or API) for SIPANAH_LOGIN_COOLOFF_MINUTES; `manage.py axes_reset_username NAME`
+# unlocks it early. Counted per user name, not per address: the whole office reaches the server from one address.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("SIPANAH_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("SIPANAH_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed sign-in stays listed in the admin (axes' failure log)
+AXES_LOCKOUT_CALLABLE = "assets.throttle.lockout_response"
+AXES_VERBOSE = False  # no start-up banner on every management command
+# axes.W006 asks to count per address too; per address alone would lock the whole office out together, and per
+# (user name, address) would let a guesser go on from the next address. The account is what is protected.
+SILENCED_SYSTEM_CHECKS.append("axes.W006")
 
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Indonesian")), ("en", _("English"))]

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
-from assets import exports, selectors
+from assets import audit, exports, selectors
 from assets.filters import AssetFilter
 
 FILTERS = ("q", "removed", "status", "tahap", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--format", required=True, choices=sorted(exports.FORMATS))
         parser.add_argument("-o", "--output", required=True, type=Path)
         parser.add_argument("--srid", type=int, default=4326, choices=exports.EXPORT_SRIDS)
+        parser.add_argument(
+            "--as-of", dest="as_of", help="YYYY-MM-DD: the register as of the end of that day, from the history"
+        )
         for name in FILTERS:
             # The register's own filters (assets.filters.AssetFilter), so a selection means the same here as on the web.
             parser.add_argument(
@@ -34,16 +37,28 @@ class Command(BaseCommand):
         for name in FILTERS:
             for value in options[name] or []:
                 query.appendlist(name, value)
-        asset_filter = AssetFilter(query, queryset=selectors.asset_list())
-        if not asset_filter.is_valid():
-            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items())
-            raise CommandError(f"Invalid filter: {problems}")
         path: Path = options["output"]
         if not path.parent.is_dir():
             raise CommandError(f"The folder {path.parent} does not exist.")
+        try:
+            as_of = audit.parse_as_of(options["as_of"])
+        except ValueError as exc:
+            raise CommandError(f"--as-of: {exc}") from exc
+        selection: Any
+        if as_of is not None:
+            try:
+                selection = audit.as_of_records(as_of=as_of, params=query)
+            except audit.FilterError as exc:
+                raise CommandError(f"Invalid filter: {exc}") from exc
+        else:
+            asset_filter = AssetFilter(query, queryset=selectors.asset_list())
+            if not asset_filter.is_valid():
+                problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items())
+                raise CommandError(f"Invalid filter: {problems}")
+            selection = asset_filter.qs
         partial = path.with_name(f".{path.stem}.partial{path.suffix}")  # drivers pick the format by suffix
         try:
-            count = exports.write_export(asset_filter.qs, fmt=options["format"], path=partial, srid=options["srid"])
+            count = exports.write_export(selection, fmt=options["format"], path=partial, srid=options["srid"])
             partial.replace(path)
         except exports.ExportError as exc:
             raise CommandError(str(exc)) from exc
