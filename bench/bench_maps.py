@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -206,11 +207,10 @@ def plain_folium_html(cap: int, center: tuple[float, float]) -> str:
     ).add_to(m)
     html = m.get_root().render()
     # Same vendored Leaflet as ours; folium's other CDN files (jQuery, Bootstrap, Font Awesome) are dropped.
-    html = html.replace(
-        "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js", static("vendor/leaflet/leaflet.js")
-    )
-    html = html.replace(
-        "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css", static("vendor/leaflet/leaflet.css")
+    html = re.sub(
+        r'"https?://[^"]*/leaflet@[^"/]*/dist/leaflet\.(js|css)"',
+        lambda match: '"' + static(f"vendor/leaflet/leaflet.{match.group(1)}") + '"',
+        html,
     )
     lines = [
         line
