@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from assets import audit, maps, permissions, selectors, tiles
 from assets.filters import AssetFilter
-from assets.models import LandAsset
+from assets.models import CertificateStatus, LandAsset, Stage
 from assets.templatetags import sipanah as sipanah_filters
 from assets.views import _require
 
@@ -60,7 +60,7 @@ def asset_map(request: HttpRequest) -> HttpResponse:
         "totals_url": totals_url,
         "query": query,
         "basemap": basemap,
-        "map": maps.overview_map(query=query if asset_filter.is_valid() else "", basemap=basemap),
+        "map": maps.overview_map(query=query if asset_filter.is_valid() else "", basemap=basemap, as_of=as_of),
         "export_url": _export_url() if permissions.can_export(request.user) else None,
         "as_of": as_of,  # the tiles, totals and exports get it through the query
     }
@@ -155,28 +155,40 @@ def _tile_bytes(build: Callable[[], bytes], *, z: int, etag: str) -> bytes:
 
 
 def asset_popup(request: HttpRequest, pk: int) -> JsonResponse:
-    """What the map popup shows for one asset (the page puts it in with textContent)."""
+    """What the map popup shows for one asset (the page puts it in with textContent); with ``as_of``, the asset
+    as recorded at the end of that day, as the as-of map draws it."""
     _require(permissions.can_view_register(request.user))
-    try:
-        asset = selectors.asset_list().annotate(luas_sertifikat=Sum("certificates__luas_sertifikat_m2")).get(pk=pk)
-    except LandAsset.DoesNotExist as exc:
-        raise Http404(_("No such asset.")) from exc
+    as_of, problem = _as_of(request)
+    if problem:
+        return JsonResponse({"error": problem}, status=400)
+    if as_of is None:
+        try:
+            asset = selectors.asset_list().annotate(luas_sertifikat=Sum("certificates__luas_sertifikat_m2")).get(pk=pk)
+        except LandAsset.DoesNotExist as exc:
+            raise Http404(_("No such asset.")) from exc
+        return JsonResponse(_popup_data(asset, asset.luas_sertifikat))
+    states = audit.snapshot(as_of=as_of, params={"removed": "include"}, refine=lambda qs: qs.filter(id=pk))
+    if not states:
+        raise Http404(_("No such asset."))
+    [record] = audit.as_of_records(as_of=as_of, states=states)
+    areas = [c.luas_sertifikat_m2 for c in record.certificates.all() if c.luas_sertifikat_m2 is not None]
+    return JsonResponse(_popup_data(record, sum(areas) if areas else None))
 
+
+def _popup_data(asset: LandAsset | audit.AsOfRecord, luas_sertifikat) -> dict:
     def m2(value) -> str | None:
         return None if value is None else f"{number_format(value, 0, force_grouping=True)} m²"
 
-    return JsonResponse(
-        {
-            "id": asset.pk,
-            "nama": asset.nama_barang,
-            "kode_barang": asset.kode_barang,
-            "nomor_register": asset.nomor_register,
-            "agency": asset.agency.name,
-            "luas_kib": m2(asset.luas_kib_m2),
-            "luas_sertifikat": m2(asset.luas_sertifikat),
-            "luas_gis": m2(asset.luas_gis_m2),
-            "status": asset.get_status_sertifikat_display(),
-            "stage": asset.get_tahap_sertifikat_display(),
-            "url": reverse("asset-detail", kwargs={"pk": asset.pk}),
-        }
-    )
+    return {
+        "id": asset.id,  # not .pk: on a history row that is the history id
+        "nama": asset.nama_barang,
+        "kode_barang": asset.kode_barang,
+        "nomor_register": asset.nomor_register,
+        "agency": asset.agency.name,
+        "luas_kib": m2(asset.luas_kib_m2),
+        "luas_sertifikat": m2(luas_sertifikat),
+        "luas_gis": m2(asset.luas_gis_m2),
+        "status": CertificateStatus(asset.status_sertifikat).label,
+        "stage": Stage(asset.tahap_sertifikat).label,
+        "url": reverse("asset-detail", kwargs={"pk": asset.id}),
+    }

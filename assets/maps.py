@@ -7,11 +7,13 @@ an outside host, so a new element cannot bring a CDN back silently.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import folium
 from branca.element import CssLink, JavascriptLink, MacroElement
@@ -86,12 +88,15 @@ class AssetTiles(_LocalAssets, plugins.VectorGridProtobuf):
         """
     )
 
-    def __init__(self, url: str, *, name: str, interactive: bool, style_name: str = "assetStyle") -> None:
+    def __init__(
+        self, url: str, *, name: str, interactive: bool, style_name: str = "assetStyle", popup_query: str = ""
+    ) -> None:
         super().__init__(url=url, name=name)
         self.interactive = interactive
         self.style_name = style_name
+        popup_url = reverse("map-asset-popup", kwargs={"pk": 0})
         self.client = {
-            "popupUrl": reverse("map-asset-popup", kwargs={"pk": 0}),
+            "popupUrl": f"{popup_url}?{popup_query}" if popup_query else popup_url,
             "labels": {
                 "code": _("Kode barang / register"),
                 "agency": _("Agency"),
@@ -290,10 +295,11 @@ def tile_url(query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
-def overview_map(*, query: str, basemap: bool) -> MapParts:
+def overview_map(*, query: str, basemap: bool, as_of: dt.date | None = None) -> MapParts:
     m = _base_map(basemap=basemap, zoom_start=12)
     _add_boundaries(m)
-    AssetTiles(tile_url(query), name=_("Land assets"), interactive=True).add_to(m)
+    popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
+    AssetTiles(tile_url(query), name=_("Land assets"), interactive=True, popup_query=popup_query).add_to(m)
     Legend().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_map_parts(m)

@@ -88,3 +88,14 @@ class AsOfMapTests(AsOfLife, TestCase):
         self.assertContains(page, "as_of=2024-12-31")  # the tile URL and the totals URL carry it
         self.assertNotContains(self.client.get(reverse("asset-map")), "rebuilt from the change history")
         self.assertEqual(self.client.get(reverse("asset-map"), {"as_of": "2024-31-12"}).status_code, 400)
+
+    def test_popup_shows_the_asset_as_of_the_map_date(self):
+        url = reverse("map-asset-popup", kwargs={"pk": self.asset.id})
+        before = self.client.get(url, {"as_of": "2024-12-31"}).json()
+        self.assertEqual((before["id"], before["nama"], before["status"]), (self.asset.id, "Nama Lama", "In process"))
+        after = self.client.get(url, {"as_of": "2025-06-30"}).json()
+        self.assertEqual((after["nama"], after["status"]), ("Nama Baru", "Certified"))
+        self.assertEqual(self.client.get(url, {"as_of": "2024-05-31"}).status_code, 404)  # not yet created
+        self.assertEqual(self.client.get(url, {"as_of": "31-12-2024"}).status_code, 400)
+        page = self.client.get(reverse("asset-map"), {"as_of": "2024-12-31"})
+        self.assertContains(page, "/map/assets/0/popup/?as_of=2024-12-31")  # its popups ask for the same date
