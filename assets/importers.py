@@ -1013,27 +1013,30 @@ class _Writer:
         self.report.updated += len(updates)
         if not self.write or self.report.error_count:
             return  # nothing more will be written: the transaction is rolled back anyway
+        reason = _("Imported from %(file)s") % {"file": self.report.source}
+        certificates = [(a, r.certificate["object"]) for a, r in new_assets + updates if r.certificate]
+        for obj in [a for a, _row in new_assets + updates] + [c for _a, c in certificates]:
+            obj._history_user, obj._change_reason = self.user, reason  # read by simple_history and copy_insert
         if new_assets and copy_insert.supported():
             copy_insert.copy_insert_with_history(LandAsset, [a for a, _row in new_assets])
         elif new_assets:
             bulk_create_with_history([a for a, _row in new_assets], LandAsset, batch_size=500)
         for asset, _row in updates:
             asset.save()
-        certificates = [(a, r.certificate["object"]) for a, r in new_assets + updates if r.certificate]
         for asset, certificate in certificates:
             certificate.asset = asset
         events = [
             CertificateStageEvent(certificate=c, from_stage="", to_stage=c.stage, tanggal=c.stage_since, user=self.user,
-                                  catatan=_("Imported from %(file)s") % {"file": self.report.source})
+                                  catatan=reason)
             for _a, c in certificates
         ]  # fmt: skip
         if copy_insert.supported():  # PostgreSQL: COPY (assets/copy_insert.py); the same rows, much faster
-            copy_insert.copy_insert(Certificate, [c for _a, c in certificates])
+            copy_insert.copy_insert_with_history(Certificate, [c for _a, c in certificates])
             for event in events:
                 event.certificate_id = event.certificate.pk  # the pk was set after the event was built
             copy_insert.copy_insert(CertificateStageEvent, events)
         else:
-            Certificate.objects.bulk_create([c for _a, c in certificates])
+            bulk_create_with_history([c for _a, c in certificates], Certificate, batch_size=500)
             for event in events:
                 event.certificate_id = event.certificate.pk
             CertificateStageEvent.objects.bulk_create(events)

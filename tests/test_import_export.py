@@ -280,6 +280,18 @@ class ImportRuleTests(ImportTestCase):
         self.assertEqual((asset.status_sertifikat, asset.tahap_sertifikat), ("terbit", Stage.SERTIFIKAT_TERBIT))
         self.assertEqual(certificate.events.get().to_stage, Stage.SERTIFIKAT_TERBIT)
 
+    def test_imported_assets_and_certificates_have_their_history_with_user_and_file(self):
+        user = make_user("bpkad-importer", permissions.BPKAD)
+        path = self.write_geojson(
+            [self.feature("1", None, hak="Hak Pakai", no_sertifikat="9", tgl_sertifikat="02/03/2015")]
+        )
+        report = importers.run_import(path, user=user)
+        self.assertTrue(report.committed, _messages(report))
+        for model in (LandAsset, Certificate):
+            [record] = model.history.all()
+            self.assertEqual((record.history_type, record.history_user_id), ("+", user.id))
+            self.assertIn(path.name, record.history_change_reason)
+
 
 class CrsTests(ImportTestCase):
     def write_csv(self, text: str) -> Path:
