@@ -24,7 +24,6 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import lru_cache
 from itertools import accumulate, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -36,10 +35,9 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import reset_queries, transaction
 from django.db.models import IntegerField, Max
 from django.db.models.functions import Cast
-from pyproj import Transformer
 from simple_history.utils import bulk_create_with_history
 
-from assets.geo import STORAGE_SRID, KelurahanIndex, area_srid, geodesic_area_m2
+from assets.geo import STORAGE_SRID, KelurahanIndex, area_srid, geodesic_area_m2, transformer
 from assets.models import (
     AdministrativeArea,
     Agency,
@@ -523,11 +521,6 @@ def _fit(ring: Ring, half: float, rng: random.Random) -> Ring:
     return ring if _signed_area(ring) > 0 else ring[::-1]
 
 
-@lru_cache(maxsize=4)
-def _to_lonlat(source_srid: int) -> Transformer:
-    return Transformer.from_crs(source_srid, STORAGE_SRID, always_xy=True)
-
-
 def parcels_in_cells(
     cells: Sequence[tuple[float, float]], cell: float, rng: random.Random
 ) -> list[tuple[LandUse, shapely.MultiPolygon]]:
@@ -541,7 +534,7 @@ def parcels_in_cells(
         coords.extend((cx + x, cy + y) for x, y in ring)
         ring_ids.extend([i] * len(ring))
     xy = np.array(coords)
-    lon, lat = _to_lonlat(area_srid()).transform(xy[:, 0], xy[:, 1])
+    lon, lat = transformer(area_srid(), STORAGE_SRID).transform(xy[:, 0], xy[:, 1])
     polygons = shapely.polygons(shapely.linearrings(np.column_stack([lon, lat]), indices=ring_ids))
     if not shapely.is_valid(polygons).all():
         raise DemoError("The generator drew an invalid parcel.")  # a bug guard: the shapes are simple by construction

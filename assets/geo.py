@@ -153,30 +153,30 @@ def geodesic_area_m2(geom: GEOSGeometry | shapely.Geometry | None) -> float | No
 
 
 @lru_cache(maxsize=8)
-def _transformer(source: int, target: int) -> Transformer:
+def transformer(source: int, target: int) -> Transformer:
+    """A cached lon/lat-ordered (always_xy) transformer between two EPSG codes."""
     return Transformer.from_crs(source, target, always_xy=True)
+
+
+def reproject(geom: shapely.Geometry, source: int, target: int) -> shapely.Geometry:
+    """Reproject a shapely geometry between two EPSG codes (x = longitude/easting)."""
+    tr = transformer(source, target)
+
+    def _apply(coords: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, _apply)
 
 
 def to_metric(geom: shapely.Geometry, srid: int | None = None) -> shapely.Geometry:
     """Reproject a lon/lat shapely geometry to the metric CRS (default: ``area_srid()``)."""
-    transformer = _transformer(STORAGE_SRID, srid or area_srid())
-
-    def _apply(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    return shapely.transform(geom, _apply)
+    return reproject(geom, STORAGE_SRID, srid or area_srid())
 
 
 def from_metric(geom: shapely.Geometry, srid: int | None = None) -> shapely.Geometry:
     """Reproject a shapely geometry from the metric CRS (default: ``area_srid()``) back to lon/lat."""
-    transformer = _transformer(srid or area_srid(), STORAGE_SRID)
-
-    def _apply(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    return shapely.transform(geom, _apply)
+    return reproject(geom, srid or area_srid(), STORAGE_SRID)
 
 
 def buffer_metres(geom: shapely.Geometry, metres: float, quad_segs: int = 64) -> shapely.Geometry:
