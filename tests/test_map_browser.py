@@ -5,60 +5,28 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-import pytest
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.core.cache import cache
-from django.test import override_settings
 from django.urls import reverse
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
 
 from assets import permissions, tiles
 from assets.models import Agency
-from tests import browser
+from tests.browser_case import BrowserTestCase
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 XSS = "<img src=x onerror=alert(1)>"
 
-if not browser.available():  # scripts/setup.sh installs both
-    pytest.fail(
-        f"{browser.CHROMIUM} and {browser.CHROMEDRIVER} are required (apt-get install chromium chromium-driver)",
-        pytrace=False,
-    )
 
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-# The basemap points at this server, where it does not exist: every tile fails, which also exercises the quiet
-# fallback to "no basemap", and no request can leave the machine.
-@override_settings(SIPANAH_BASEMAP_URL="/no-basemap-here/{z}/{x}/{y}.png")
-class MapBrowserTests(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.driver = browser.chromium()
-        cls.driver.set_page_load_timeout(30)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.driver.quit()
-        super().tearDownClass()
-
+class MapBrowserTests(BrowserTestCase):
     def setUp(self):
+        super().setUp()
         tiles.forget_register_version()  # the database was flushed after the previous test
         cache.clear()
         load_reference()
         self.agency = Agency.objects.get(code="1.01.01")
         self.lon, self.lat = point_inside("64.71.01.1001")
         self.user = make_user("auditor", permissions.AUDITOR)
-        self.wait = WebDriverWait(self.driver, 20)
-
-    def login(self):
-        self.driver.get(self.live_server_url + reverse("login"))
-        self.driver.find_element(By.NAME, "username").send_keys("auditor")
-        self.driver.find_element(By.NAME, "password").send_keys("pw-auditor")
-        self.driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
-        self.wait.until(lambda d: "/accounts/login/" not in d.current_url)
 
     def open_map_at_parcels(self, path: str) -> None:
         self.driver.get(self.live_server_url + path)
@@ -87,7 +55,7 @@ class MapBrowserTests(StaticLiveServerTestCase):
     def test_map_paints_parcels_and_nothing_leaves_the_server(self):
         for i in range(3):
             make_asset(agency=self.agency, geom=square(self.lon + i * 0.0006, self.lat, 0.0002))
-        self.login()
+        self.login("auditor")
         self.driver.get_log("performance")  # start counting from the map page
         self.open_map_at_parcels(reverse("asset-map"))
         self.wait.until(lambda d: self.painted_parcels() >= 3)
@@ -102,7 +70,7 @@ class MapBrowserTests(StaticLiveServerTestCase):
 
     def test_xss_name_stays_text_on_map_popup_and_detail_page(self):
         asset = make_asset(agency=self.agency, geom=square(self.lon, self.lat, 0.0004), nama_barang=XSS)
-        self.login()
+        self.login("auditor")
         self.open_map_at_parcels(reverse("asset-map") + "?basemap=none")
         self.assert_no_alert()
         self.driver.find_element(By.CSS_SELECTOR, ".leaflet-tile path.leaflet-interactive").click()

@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
-from django.test import override_settings
 from django.urls import reverse
+from selenium.webdriver.common.by import By
 
 from assets import permissions
-from tests import browser
 from tests.api_fixtures import build_register
+from tests.browser_case import BrowserTestCase
 from tests.helpers import load_reference, make_user
 
-if not browser.available():  # scripts/setup.sh installs both
-    pytest.fail(
-        f"{browser.CHROMIUM} and {browser.CHROMEDRIVER} are required (apt-get install chromium chromium-driver)",
-        pytrace=False,
-    )
 
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-@override_settings(SIPANAH_BASEMAP_URL="/no-basemap-here/{z}/{x}/{y}.png")
-class QueryBrowserTests(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.driver = browser.chromium()
-        cls.driver.set_page_load_timeout(30)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.driver.quit()
-        super().tearDownClass()
-
+class QueryBrowserTests(BrowserTestCase):
     def setUp(self):
+        super().setUp()
         load_reference()
         self.assets = build_register()
         make_user("planner", permissions.PLANNER)
-        self.wait = WebDriverWait(self.driver, 20)
-        self.driver.get(self.live_server_url + reverse("login"))
-        self.driver.find_element(By.NAME, "username").send_keys("planner")
-        self.driver.find_element(By.NAME, "password").send_keys("pw-planner")
-        self.driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
-        self.wait.until(lambda d: "/accounts/login/" not in d.current_url)
+        self.login("planner")
 
     def draw(self, layer_js: str, layer_type: str) -> None:
         self.driver.get(self.live_server_url + reverse("asset-query"))

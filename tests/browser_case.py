@@ -1,0 +1,46 @@
+"""Base class of the browser tests: a live server and one headless Debian Chromium per test class."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.staticfiles.testing import StaticLiveServerTestCase
+from django.test import override_settings
+from django.urls import reverse
+
+from tests import browser
+
+if not browser.available():  # scripts/setup.sh installs both
+    pytest.fail(
+        f"{browser.CHROMIUM} and {browser.CHROMEDRIVER} are required (apt-get install chromium chromium-driver)",
+        pytrace=False,
+    )
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+# The basemap points at this server, where it does not exist: every tile fails, which also exercises the quiet
+# fallback to "no basemap", and no request can leave the machine.
+@override_settings(SIPANAH_BASEMAP_URL="/no-basemap-here/{z}/{x}/{y}.png")
+class BrowserTestCase(StaticLiveServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.driver = browser.chromium()
+        cls.driver.set_page_load_timeout(30)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.wait = WebDriverWait(self.driver, 20)
+
+    def login(self, username: str) -> None:
+        """Sign in through the login page (tests.helpers.make_user gives the password pw-<username>)."""
+        self.driver.get(self.live_server_url + reverse("login"))
+        self.driver.find_element(By.NAME, "username").send_keys(username)
+        self.driver.find_element(By.NAME, "password").send_keys(f"pw-{username}")
+        self.driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+        self.wait.until(lambda d: "/accounts/login/" not in d.current_url)
