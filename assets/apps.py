@@ -15,3 +15,6 @@ class AssetsConfig(AppConfig):
         from assets.spatialite import ensure_spatial_indexes
 
         post_migrate.connect(ensure_spatial_indexes, sender=self, dispatch_uid="assets-spatial-indexes")
+        from assets.tile_cells import ensure_triggers
+
+        post_migrate.connect(ensure_triggers, sender=self, dispatch_uid="assets-tile-cell-triggers")

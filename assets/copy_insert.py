@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,8 @@ from django.contrib.gis.db.models import GeometryField
 from django.db import connection, models
 from django.utils import timezone
 from simple_history.utils import get_change_reason_from_object, get_history_manager_for_model
+
+_HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
 def supported() -> bool:
@@ -44,27 +47,36 @@ def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
 
 def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> list[models.Model]:
     """Insert ``objs`` (new, unsaved instances of ``model``) with COPY; sets their pk as bulk_create does."""
+    _copy_objects(model, objs)
+    return list(objs)
+
+
+def _copy_objects(model: type[models.Model], objs: Sequence[models.Model]) -> list[list[Any]]:
+    """copy_insert's work; returns the rows written (one value per concrete field), for the history rows."""
     if not objs:
-        return list(objs)
-    opts = model._meta
-    fields = list(opts.concrete_fields)
+        return []
     missing = [obj for obj in objs if obj.pk is None]
     if missing:
         for obj, pk in zip(missing, _reserve_ids(model, len(missing)), strict=True):
             obj.pk = pk
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = f"COPY {connection.ops.quote_name(opts.db_table)} ({columns}) FROM STDIN"
+    values = _row_builders(model)
+    rows = [[value(obj) for value in values] for obj in objs]
+    _copy_rows(model, [f.column for f in model._meta.concrete_fields], rows)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return rows
+
+
+def _copy_rows(model: type[models.Model], columns: list[str], rows: list[list[Any]]) -> None:
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper: same connection, same transaction
         # wrap_database_errors: a failing COPY raises django.db's IntegrityError & co, as bulk_create would
         with connection.wrap_database_errors, raw.copy(sql) as copy:
-            values = _row_builders(model)
-            for obj in objs:
-                copy.write_row([value(obj) for value in values])
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    return list(objs)
+            for row in rows:
+                copy.write_row(row)
 
 
 # On PostgreSQL, get_db_prep_save returns a value of these exact types unchanged for these exact field classes
@@ -97,6 +109,9 @@ def _value_builder(field: models.Field) -> Callable[[models.Model], Any]:
     if isinstance(field, GeometryField):
 
         def geometry(obj: models.Model) -> str | None:
+            stored = obj.__dict__.get(field.attname)
+            if isinstance(stored, str) and _HEX.fullmatch(stored):
+                return stored  # hex EWKB as services.prepare_parcels gives it: sent as it is, no GEOS round trip
             value = read(obj)
             if value is None:
                 return None
@@ -106,11 +121,14 @@ def _value_builder(field: models.Field) -> Callable[[models.Model], Any]:
 
         return geometry
     unchanged = _pass_through_types(field)
+    aware_datetime = isinstance(field, models.DateTimeField)
 
     def value(obj: models.Model) -> Any:
         value = read(obj)
         if value is None or type(value) in unchanged:
             return value
+        if aware_datetime and type(value) is dt.datetime and value.tzinfo is not None:
+            return value  # what DateTimeField.get_db_prep_save returns for an aware datetime on PostgreSQL
         return field.get_db_prep_save(value, connection)
 
     return value
@@ -122,22 +140,32 @@ def _row_builders(model: type[models.Model]) -> list[Callable[[models.Model], An
 
 
 def copy_insert_with_history(model: type[models.Model], objs: Sequence[models.Model]) -> list[models.Model]:
-    """copy_insert plus one "+" history row per object, built exactly as simple_history's
-    ``bulk_history_create`` (called by bulk_create_with_history) builds them."""
-    created = copy_insert(model, objs)
-    history_manager = get_history_manager_for_model(model)
-    history_model = history_manager.model
-    rows = []
-    for instance in created:
-        row = history_model(
-            history_date=getattr(instance, "_history_date", timezone.now()),
-            history_user=getattr(instance, "_history_user", history_model.get_default_history_user(instance)),
-            history_change_reason=get_change_reason_from_object(instance) or None,
-            history_type="+",
-            **{field.attname: getattr(instance, field.attname) for field in history_model.tracked_fields},
-        )
-        if hasattr(history_model, "history_relation"):
-            row.history_relation_id = instance.pk
-        rows.append(row)
-    copy_insert(history_model, rows)
-    return created
+    """copy_insert plus one "+" history row per object, with the values simple_history's ``bulk_history_create``
+    (called by bulk_create_with_history) gives them.
+
+    The history row repeats the object's tracked columns, so it is built from the row just written to the
+    model's table (the same values through the same field classes), not from a second model instance.
+    """
+    rows = _copy_objects(model, objs)
+    if not rows:
+        return list(objs)
+    history_model = get_history_manager_for_model(model).model
+    if hasattr(history_model, "history_relation"):  # not used by Sipanah's models: take simple_history's own path
+        raise NotImplementedError("copy_insert_with_history does not write history_relation")
+    position = {f.attname: i for i, f in enumerate(model._meta.concrete_fields)}
+    history_fields = list(history_model._meta.concrete_fields)
+    history_ids = _reserve_ids(history_model, len(objs))
+    now = timezone.now()
+    out = []
+    for obj, row, history_id in zip(objs, rows, history_ids, strict=True):
+        user = obj._history_user if hasattr(obj, "_history_user") else history_model.get_default_history_user(obj)
+        special = {
+            "history_id": history_id,
+            "history_date": getattr(obj, "_history_date", now),
+            "history_change_reason": get_change_reason_from_object(obj) or None,
+            "history_type": "+",
+            "history_user_id": user.pk if user is not None else None,
+        }
+        out.append([row[position[f.attname]] if f.attname in position else special[f.attname] for f in history_fields])
+    _copy_rows(history_model, [f.column for f in history_fields], out)
+    return list(objs)

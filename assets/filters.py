@@ -20,10 +20,17 @@ from assets.models import (
 
 class AssetFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_text", label=_("Search"))
+    # distinct=False: a column of the asset itself cannot repeat a row, and django-filter's default SELECT DISTINCT
+    # over every column made the filtered list, its count and its totals 3-4x slower.
     status = django_filters.MultipleChoiceFilter(
-        field_name="status_sertifikat", choices=CertificateStatus.choices, label=_("Certificate status")
+        field_name="status_sertifikat",
+        choices=CertificateStatus.choices,
+        distinct=False,
+        label=_("Certificate status"),
     )
-    tahap = django_filters.MultipleChoiceFilter(field_name="tahap_sertifikat", choices=Stage.choices, label=_("Stage"))
+    tahap = django_filters.MultipleChoiceFilter(
+        field_name="tahap_sertifikat", choices=Stage.choices, distinct=False, label=_("Stage")
+    )
     agency = django_filters.ModelChoiceFilter(queryset=Agency.objects.all(), to_field_name="code", label=_("Agency"))
     kecamatan = django_filters.ModelChoiceFilter(
         queryset=AdministrativeArea.objects.filter(level=AdministrativeArea.Level.KECAMATAN).defer("geom"),

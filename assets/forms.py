@@ -16,10 +16,12 @@ from assets.services import ASSET_FIELDS, CERTIFICATE_FIELDS, allowed_next_stage
 class ParcelMapWidget(gis_forms.OSMWidget):
     """GeoDjango's OpenLayers widget, with OpenLayers served by Sipanah instead of a CDN.
 
-    The OpenStreetMap base layer is optional: without network the map stays blank behind
-    the parcel, and drawing and editing still work.
+    Its template has no inline script (the Content-Security-Policy allows none): the options go into the page as
+    JSON and js/sipanah-parcel-widget.js starts the map. The basemap is the maps' SIPANAH_BASEMAP_URL and optional:
+    without it or without network the map stays blank behind the parcel, and drawing and editing still work.
     """
 
+    template_name = "gis/sipanah_parcel_widget.html"
     default_lon = 116.87
     default_lat = -1.20
     default_zoom = 12
@@ -27,7 +29,27 @@ class ParcelMapWidget(gis_forms.OSMWidget):
     class Media:
         extend = False
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
-        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js", "js/sipanah-parcel-widget.js")
+
+    def get_context(self, name, value, attrs):
+        from assets.maps import basemap_url  # folium is imported only where a map is drawn
+
+        context = super().get_context(name, value, attrs)
+        context["options_id"] = f"{context['id']}_options"
+        # What GeoDjango's template writes into its inline script, as data.
+        context["widget_options"] = {
+            "geom_name": context["geom_type"],
+            "id": context["id"],
+            "map_id": f"{context['id']}_map",
+            "map_srid": context["map_srid"],
+            "name": context["name"],
+            "module": context["module"],
+            "default_lon": context["default_lon"],
+            "default_lat": context["default_lat"],
+            "default_zoom": context["default_zoom"],
+            "basemap_url": basemap_url(),
+        }
+        return context
 
 
 class ParcelGeometryField(gis_forms.GeometryField):
@@ -36,7 +58,11 @@ class ParcelGeometryField(gis_forms.GeometryField):
     widget = ParcelMapWidget(attrs={"geom_type": "MultiPolygon"})
 
     def clean(self, value):  # type: ignore[override]
-        geom = super().clean(value)
+        # Parsed (to_python) but not transformed by GeometryField.clean: its transform goes through GDAL, which
+        # never returns for huge projected coordinates (GDAL 3.6 wraps the longitude in a loop; found by
+        # tests/test_fuzz_forms.py with SRID=3857 and 1e20) and raises GDALException, a 500, for others.
+        # assets.geo reprojects with pyproj and words every refusal.
+        geom = forms.Field.clean(self, value)
         if geom is None:
             return None
         try:

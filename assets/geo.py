@@ -28,10 +28,9 @@ import shapely
 from django.conf import settings
 from django.contrib.gis.gdal import OGRGeometry, SpatialReference
 from django.contrib.gis.gdal.error import GDALException
-from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon, WKBWriter
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
 from django.utils.translation import gettext as _
 from pyproj import Geod, Transformer
-from shapely.geometry.polygon import orient
 
 STORAGE_SRID = 4326
 # A parcel that touches no kelurahan but lies within this distance of one (piers, reclaimed
@@ -76,59 +75,112 @@ def _to_geos(geom: GEOSGeometry | OGRGeometry | str, srid: int | None) -> GEOSGe
     return geom
 
 
-def _drop_z(geom: GEOSGeometry) -> GEOSGeometry:
-    if not geom.hasz:
-        return geom
-    writer = WKBWriter()
-    writer.outdim = 2
-    flat = GEOSGeometry(writer.write(geom))
-    flat.srid = geom.srid
-    return flat
-
-
 def normalize_parcel_geometry(
     geom: GEOSGeometry | OGRGeometry | str | None, *, srid: int | None = None
 ) -> MultiPolygon:
     """Apply every geometry rule and return a 2D MultiPolygon in SRID 4326.
 
     ``srid`` is used only when the geometry carries none. Raises :class:`GeometryError`.
+    A thin wrapper over :func:`normalize_parcel_geometries`, which decides.
     """
     if geom is None:
         raise GeometryError(_("The geometry is empty."))
-    geom = _drop_z(_to_geos(geom, srid))
-    if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise GeometryError(_("A parcel must be a Polygon or MultiPolygon, not a %(type)s.") % {"type": geom.geom_type})
-    if geom.empty:
-        raise GeometryError(_("The geometry is empty."))
-    if _is_geographic(geom.srid):
-        # shapely's bounds: the same GEOS envelope as geom.extent, without GeoDjango's per-vertex Python (5x faster)
-        xmin, ymin, xmax, ymax = (float(v) for v in shapely.bounds(to_shapely(geom)))
-        if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
-            raise GeometryError(
-                _(
-                    "Coordinates spanning (%(xmin).6g, %(ymin).6g) to (%(xmax).6g, %(ymax).6g) are not valid "
-                    "longitude/latitude for EPSG:%(srid)s; projected data needs its own CRS (Balikpapan: "
-                    "TM-3 zone 50.1 = EPSG:23837, UTM 50S = EPSG:23880 or EPSG:32750)."
-                )
-                % {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": geom.srid}
-            )
-    if not geom.valid:
-        raise GeometryError(_("Invalid geometry: %(reason)s.") % {"reason": geom.valid_reason})
-    if geom.srid != STORAGE_SRID:
+    geom = _to_geos(geom, srid)
+    (result,), (error,) = normalize_parcel_geometries([to_shapely(geom)], geom.srid)
+    if error is not None:
+        raise GeometryError(error)
+    return GEOSGeometry(memoryview(shapely.to_wkb(result)), srid=STORAGE_SRID)
+
+
+_POLYGON, _MULTIPOLYGON = shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON
+
+
+def normalize_parcel_geometries(
+    geoms: Sequence[shapely.Geometry | None] | np.ndarray, srid: int
+) -> tuple[np.ndarray, list[str | None]]:
+    """The geometry rules for a whole batch of shapely geometries, all in ``srid``: the one implementation.
+
+    Returns the 2D MultiPolygons in SRID 4326 (None where refused) and, per geometry, None or the message
+    saying which rule it broke (the messages of :class:`GeometryError`). Vectorised with shapely 2 (GEOS
+    runs over the whole array); only the refused geometries get Python work, to word their message.
+    """
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = list(geoms)  # a 1-D copy: the caller's array is never changed
+    errors: list[str | None] = [None] * len(arr)
+    ok = ~shapely.is_missing(arr)
+    for i in np.flatnonzero(~ok):
+        errors[i] = _("The geometry is empty.")
+    arr = shapely.force_2d(arr)  # rule 2: Z and M dropped
+    types = shapely.get_type_id(arr)
+    bad_type = ok & (types != _POLYGON) & (types != _MULTIPOLYGON)
+    for i in np.flatnonzero(bad_type):
+        errors[i] = _("A parcel must be a Polygon or MultiPolygon, not a %(type)s.") % {"type": arr[i].geom_type}
+    ok &= ~bad_type
+    empty = ok & shapely.is_empty(arr)
+    for i in np.flatnonzero(empty):
+        errors[i] = _("The geometry is empty.")
+    ok &= ~empty
+    if _is_geographic(srid):
+        bounds = shapely.bounds(arr)
+        with np.errstate(invalid="ignore"):
+            outside = ok & ((bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) | (bounds[:, 3] > 90))
+        for i in np.flatnonzero(outside):
+            xmin, ymin, xmax, ymax = (float(v) for v in bounds[i])
+            errors[i] = _(
+                "Coordinates spanning (%(xmin).6g, %(ymin).6g) to (%(xmax).6g, %(ymax).6g) are not valid "
+                "longitude/latitude for EPSG:%(srid)s; projected data needs its own CRS (Balikpapan: "
+                "TM-3 zone 50.1 = EPSG:23837, UTM 50S = EPSG:23880 or EPSG:32750)."
+            ) % {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": srid}
+        ok &= ~outside
+    invalid = ok.copy()
+    invalid[ok] = ~shapely.is_valid(arr[ok])
+    for i in np.flatnonzero(invalid):
+        errors[i] = _("Invalid geometry: %(reason)s.") % {"reason": shapely.is_valid_reason(arr[i])}
+    ok &= ~invalid
+    if srid != STORAGE_SRID and ok.any():
         try:
-            geom = geom.transform(STORAGE_SRID, clone=True)
-        except (GDALException, GEOSException) as exc:
-            raise GeometryError(
-                _("The geometry cannot be transformed from EPSG:%(srid)s: %(error)s")
-                % {"srid": geom.srid, "error": exc}
-            ) from exc
-        if not geom.valid:
-            raise GeometryError(
-                _("Invalid geometry after transformation to EPSG:4326: %(reason)s.") % {"reason": geom.valid_reason}
-            )
-    if isinstance(geom, Polygon):
-        geom = MultiPolygon(geom, srid=STORAGE_SRID)
-    return geom
+            arr[ok] = reproject(arr[ok], srid, STORAGE_SRID)
+        except Exception as exc:  # noqa: BLE001 - PROJ's errors have no common class; the message names it
+            for i in np.flatnonzero(ok):
+                errors[i] = _("The geometry cannot be transformed from EPSG:%(srid)s: %(error)s") % {
+                    "srid": srid,
+                    "error": exc,
+                }
+            ok[:] = False
+        invalid = ok.copy()
+        invalid[ok] = ~shapely.is_valid(arr[ok])
+        for i in np.flatnonzero(invalid):
+            errors[i] = _("Invalid geometry after transformation to EPSG:4326: %(reason)s.") % {
+                "reason": shapely.is_valid_reason(arr[i])
+            }
+        ok &= ~invalid
+    polygons = ok & (types == _POLYGON)
+    if polygons.any():
+        arr[polygons] = shapely.multipolygons(arr[polygons][:, np.newaxis])  # rule 5: always a MultiPolygon
+    arr[~ok] = None
+    return arr, errors
+
+
+def repair_parcel_geometries(geoms: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """MakeValid for the invalid Polygons/MultiPolygons of a batch (``--repair``), keeping their polygonal parts.
+
+    Returns the geometries (repaired where needed) and, per geometry, None or GEOS's reason for the repair.
+    """
+    arr = np.array(geoms, dtype=object)
+    reasons: list[str | None] = [None] * len(arr)
+    types = shapely.get_type_id(arr)
+    candidates = (types == _POLYGON) | (types == _MULTIPOLYGON)
+    candidates[candidates] = ~shapely.is_valid(arr[candidates])
+    for i in np.flatnonzero(candidates):
+        reasons[i] = shapely.is_valid_reason(arr[i])
+        repaired = shapely.make_valid(arr[i])
+        if repaired.geom_type not in ("Polygon", "MultiPolygon"):
+            parts = shapely.get_parts(repaired)
+            polygons = [p for part in parts if part.geom_type in ("Polygon", "MultiPolygon") for p in
+                        (shapely.get_parts(part) if part.geom_type == "MultiPolygon" else [part])]  # fmt: skip
+            repaired = shapely.MultiPolygon(polygons) if polygons else repaired
+        arr[i] = repaired
+    return arr, reasons
 
 
 def to_shapely(geom: GEOSGeometry) -> shapely.Geometry:
@@ -136,20 +188,41 @@ def to_shapely(geom: GEOSGeometry) -> shapely.Geometry:
 
 
 def geodesic_area_m2(geom: GEOSGeometry | shapely.Geometry | None) -> float | None:
-    """Area on the WGS84 ellipsoid in m², rounded to 0.01 m² (None for no geometry).
-
-    The input must be lon/lat (SRID 4326). Rings are oriented first because pyproj returns
-    a signed area, and the shared Balikpapan data has clockwise shells.
-    """
+    """Area on the WGS84 ellipsoid in m², rounded to 0.01 m² (None for no geometry); wraps :func:`geodesic_areas_m2`."""
     if geom is None:
         return None
-    shp = to_shapely(geom) if isinstance(geom, GEOSGeometry) else geom
-    polygons = shp.geoms if hasattr(shp, "geoms") else [shp]
-    total = 0.0
-    for polygon in polygons:
-        area, _perimeter = _GEOD.geometry_area_perimeter(orient(polygon, sign=1.0))
-        total += area
-    return round(abs(total), 2)
+    return geodesic_areas_m2([to_shapely(geom) if isinstance(geom, GEOSGeometry) else geom])[0]
+
+
+def geodesic_areas_m2(geoms: Sequence[shapely.Geometry | None] | np.ndarray) -> list[float | None]:
+    """Areas on the WGS84 ellipsoid in m², rounded to 0.01 m², of lon/lat (SRID 4326) polygonal geometries.
+
+    Each ring is measured with pyproj's ``Geod.polygon_area_perimeter`` (Karney's algorithm) on its raw
+    coordinate arrays, taken for the whole batch at once with shapely. pyproj's area is signed by the ring's
+    orientation, and the shared Balikpapan data has clockwise shells: a polygon is |shell| - sum |holes|
+    (what measuring it after orienting its rings would give). pyproj has no array form of the polygon area,
+    so the loop is per ring, without any shapely object in it.
+    """
+    arr = np.asarray(geoms, dtype=object).ravel()
+    out: list[float | None] = [None] * len(arr)
+    present = np.flatnonzero(~shapely.is_missing(arr))
+    if not len(present):
+        return out
+    polygons, polygon_owner = shapely.get_parts(arr[present], return_index=True)
+    rings, ring_polygon = shapely.get_rings(polygons, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    starts = np.searchsorted(coord_ring, np.arange(len(rings) + 1))
+    lons, lats = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
+    shell = np.ones(len(rings), dtype=bool)
+    shell[1:] = ring_polygon[1:] != ring_polygon[:-1]  # get_rings gives each polygon's shell first
+    area_of = _GEOD.polygon_area_perimeter
+    ring_areas = np.array([abs(area_of(lons[s:e], lats[s:e])[0]) for s, e in zip(starts[:-1], starts[1:], strict=True)])
+    signed = np.where(shell, ring_areas, -ring_areas)
+    totals = np.zeros(len(present))
+    np.add.at(totals, polygon_owner[ring_polygon], signed)
+    for i, total in zip(present, totals, strict=True):
+        out[i] = round(abs(float(total)), 2)
+    return out
 
 
 @lru_cache(maxsize=8)
@@ -218,22 +291,47 @@ class KelurahanIndex:
         for geom in self.geoms:
             shapely.prepare(geom)
         self.tree = shapely.STRtree(self.geoms)
+        self.geoms_array = np.array(self.geoms, dtype=object)
 
     def assign(self, parcel: GEOSGeometry | shapely.Geometry | None) -> AreaRef | None:
         if parcel is None:
             return None
-        shp = to_shapely(parcel) if isinstance(parcel, GEOSGeometry) else parcel
-        metric = to_metric(shp)
-        candidates = sorted(self.tree.query(metric, predicate="intersects"))
-        if len(candidates) == 1:
-            return self.refs[candidates[0]]
-        if candidates:
-            best = max(candidates, key=lambda i: (round(metric.intersection(self.geoms[i]).area, 6), -i))
-            return self.refs[best]
-        nearest = self.tree.query_nearest(metric, max_distance=NEAREST_KELURAHAN_TOLERANCE_M, all_matches=True)
-        if len(nearest):
-            return self.refs[int(min(nearest))]
-        return None
+        return self.assign_many([to_shapely(parcel) if isinstance(parcel, GEOSGeometry) else parcel])[0]
 
     def assign_many(self, parcels: Iterable[GEOSGeometry | shapely.Geometry | None]) -> list[AreaRef | None]:
-        return [self.assign(p) for p in parcels]
+        """The rule for a whole batch of lon/lat parcels (STRtree queries on the array): the one implementation."""
+        arr = np.array(
+            [to_shapely(p) if isinstance(p, GEOSGeometry) else p for p in parcels], dtype=object
+        ).ravel()  # fmt: skip
+        chosen = np.full(len(arr), -1)
+        present = np.flatnonzero(~shapely.is_missing(arr))
+        if not len(present):
+            return [None] * len(arr)
+        metric = to_metric(arr[present])
+        # (1) the kelurahan the parcel intersects; with several, the largest shared area, ties to the lowest code
+        inp, tree_idx = self.tree.query(metric, predicate="intersects")
+        order = np.lexsort((tree_idx, inp))
+        inp, tree_idx = inp[order], tree_idx[order]
+        counts = np.bincount(inp, minlength=len(present))
+        single = counts[inp] == 1
+        chosen[present[inp[single]]] = tree_idx[single]
+        multi = ~single
+        if multi.any():
+            overlap = shapely.area(shapely.intersection(metric[inp[multi]], self.geoms_array[tree_idx[multi]]))
+            shared = np.array([round(float(a), 6) for a in overlap])  # Python's round, as the rule always had
+            m_inp, m_tree = inp[multi], tree_idx[multi]
+            best = np.lexsort((m_tree, -shared, m_inp))  # per parcel: largest area first, then lowest code
+            first = np.ones(len(best), dtype=bool)
+            first[1:] = m_inp[best][1:] != m_inp[best][:-1]
+            chosen[present[m_inp[best][first]]] = m_tree[best][first]
+        # (2) none: the nearest within the tolerance, ties to the lowest code; (3) else outside the city
+        none = np.flatnonzero(counts == 0)
+        if len(none):
+            n_inp, n_tree = self.tree.query_nearest(
+                metric[none], max_distance=NEAREST_KELURAHAN_TOLERANCE_M, all_matches=True
+            )
+            nearest = np.full(len(none), len(self.refs))
+            np.minimum.at(nearest, n_inp, n_tree)  # ties: the lowest index is the lowest code
+            found = nearest < len(self.refs)
+            chosen[present[none[found]]] = nearest[found]
+        return [self.refs[c] if c >= 0 else None for c in chosen]

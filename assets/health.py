@@ -15,9 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-# The worker touches the heartbeat at every poll (1 s) and at every progress step of an import; a quiet
-# minute means it is stopped, stuck or dead.
-WORKER_STALE_SECONDS = 60.0
+
+def worker_stale_seconds() -> float:
+    """The worker touches the heartbeat at every poll (1 s) and at every progress step of an import; a quiet
+    minute (``SIPANAH_WORKER_STALE_SECONDS``) means it is stopped, stuck or dead."""
+    return float(getattr(settings, "SIPANAH_WORKER_STALE_SECONDS", 60))
 
 
 def heartbeat_path() -> Path:
@@ -39,10 +41,10 @@ def worker_status(now: float | None = None) -> dict[str, Any]:
         beat = float(heartbeat_path().read_text(encoding="utf-8").split()[0])
     except (OSError, ValueError, IndexError):
         return {"ok": False, "error": "no heartbeat: the worker (manage.py run_worker) has not run"}
-    age = max(0.0, now - beat)
-    status: dict[str, Any] = {"ok": age <= WORKER_STALE_SECONDS, "last_heartbeat_seconds_ago": round(age, 1)}
+    age, limit = max(0.0, now - beat), worker_stale_seconds()
+    status: dict[str, Any] = {"ok": age <= limit, "last_heartbeat_seconds_ago": round(age, 1)}
     if not status["ok"]:
-        status["error"] = f"no heartbeat for {age:.0f} s (limit {WORKER_STALE_SECONDS:.0f} s)"
+        status["error"] = f"no heartbeat for {age:.0f} s (limit {limit:.0f} s)"
     return status
 
 

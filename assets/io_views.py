@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets import audit, exports, importers, jobs, permissions, selectors
+from assets import audit, exports, importers, jobs, permissions, private_files, selectors
 from assets.filters import AssetFilter
 from assets.models import ImportJob
 
@@ -153,6 +153,9 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
     })  # fmt: skip
 
 
-def import_file(request: HttpRequest, pk: int) -> FileResponse:
-    job = _job_for(request, pk)
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.original_name)
+def import_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The import's original file, for its uploader, BPKAD, auditors and admins (assets/private_files.py)."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    if not permissions.can_download_import(request.user, job):
+        raise PermissionDenied(_("This import belongs to another user."))
+    return private_files.file_response(job.file, filename=job.original_name)

@@ -20,9 +20,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +32,6 @@ from assets.models import ImportJob, User
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=2)  # no heartbeat for this long: the worker died
 MAX_ATTEMPTS = 2
 POLL_SECONDS = 1.0
 UPLOAD_SUFFIXES = tuple(importers.SUFFIX_FORMATS)
@@ -46,11 +46,19 @@ def job_create(*, user: User, upload: UploadedFile, layer: str = "", srid: str =
     return job
 
 
+def stale_after() -> timedelta:
+    """No heartbeat for this long: the worker died (``SIPANAH_JOB_STALE_SECONDS``, default 2 minutes)."""
+    return timedelta(seconds=getattr(settings, "SIPANAH_JOB_STALE_SECONDS", 120))
+
+
 def job_confirm(*, job: ImportJob) -> ImportJob:
-    """Queue the real import of a file whose check found no error."""
-    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED, error_count=0).update(
-        status=ImportJob.Status.QUEUED, commit=True, attempts=0, progress_done=0
-    )
+    """Queue the real import of a file whose check found no error, or again after the import failed (the worker
+    died or the database connection was lost: nothing was written, and the import checks everything again)."""
+    confirmable = Q(status=ImportJob.Status.PREVIEWED) | Q(status=ImportJob.Status.FAILED, commit=True)
+    updated = (
+        ImportJob.objects.filter(confirmable, pk=job.pk, error_count=0)
+        .update(status=ImportJob.Status.QUEUED, commit=True, attempts=0, progress_done=0, finished_at=None)
+    )  # fmt: skip
     job.refresh_from_db()
     if not updated:
         raise ValueError(_("Only a checked file without errors can be imported."))
@@ -93,17 +101,24 @@ def claim_next() -> ImportJob | None:
 def recover_stale(now: Any = None) -> int:
     """Jobs left running by a dead worker are queued again (or failed after MAX_ATTEMPTS): never silently lost."""
     now = now or timezone.now()
+    stale = stale_after()
     recovered = 0
-    for job in ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER):
+    for job in ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale):
         beat = read_progress(job).get("at")
-        if beat and now.timestamp() - beat < STALE_AFTER.total_seconds():
+        if beat and now.timestamp() - beat < stale.total_seconds():
             continue  # still beating through its progress file
         if job.attempts >= MAX_ATTEMPTS:
             fields = {
                 "status": ImportJob.Status.FAILED,
                 "finished_at": now,
                 "report": {
-                    "errors": [{"feature": 0, "field": "", "message": _("The worker stopped during this job.")}]
+                    "errors": [
+                        {
+                            "feature": 0,
+                            "field": "",
+                            "message": _("The worker stopped during this job; nothing was written."),
+                        }
+                    ]
                 },
             }
         else:
@@ -130,11 +145,20 @@ def run_job(job: ImportJob) -> ImportJob:
         )
     except Exception as exc:  # a bug must not leave the job "running" forever: record it, keep the worker alive
         log.exception("import job %s failed", job.pk)
+        if isinstance(exc, DatabaseError):
+            # The import's transaction was rolled back (or died with its connection): nothing was written.
+            # The driver's text can name the host and user, so the user is told what happened instead.
+            message = _("The connection to the database was lost during the import; nothing was written. "
+                        "Run the import again.")  # fmt: skip
+            _drop_broken_connection()
+        else:
+            message = _("Internal error: %(e)s") % {"e": exc}
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED,
             finished_at=timezone.now(),
-            report={"errors": [{"feature": 0, "field": "", "message": _("Internal error: %(e)s") % {"e": exc}}]},
+            report={"errors": [{"feature": 0, "field": "", "message": message}]},
         )
+        progress_path(job).unlink(missing_ok=True)
         return ImportJob.objects.get(pk=job.pk)
     if not report.ok:
         status = ImportJob.Status.REFUSED
@@ -157,15 +181,34 @@ def run_job(job: ImportJob) -> ImportJob:
     return ImportJob.objects.get(pk=job.pk)
 
 
+def _drop_broken_connection() -> None:
+    """After a database error: close the connection, which may be broken (a dead server, a terminated backend),
+    so that the next query opens a new one instead of failing on the old one for ever. Not inside a transaction
+    (the tests run the worker inside theirs)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def work(*, once: bool = False, poll: float = POLL_SECONDS) -> int:
     """Run queued jobs until stopped (or, with ``once``, until the queue is empty); returns the jobs run."""
     done = 0
     while True:
         health.worker_beat()
-        recover_stale()
-        job = claim_next()
+        try:
+            recover_stale()
+            job = claim_next()
+            if job is not None:
+                run_job(job)
+        except DatabaseError:
+            # The database is down or the connection broke: keep polling (a new connection each time) rather
+            # than die; /healthz reports the database meanwhile. A job left running is recovered as stale.
+            if once:
+                raise
+            log.exception("the job queue cannot be read or written; trying again in %s s", poll)
+            _drop_broken_connection()
+            time.sleep(poll)
+            continue
         if job is not None:
-            run_job(job)
             done += 1
             continue
         if once:

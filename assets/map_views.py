@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db.models import Sum
@@ -60,7 +59,9 @@ def asset_map(request: HttpRequest) -> HttpResponse:
         "totals_url": totals_url,
         "query": query,
         "basemap": basemap,
-        "map": maps.overview_map(query=query if asset_filter.is_valid() else "", basemap=basemap, as_of=as_of),
+        "map": maps.overview_map(
+            query=query if asset_filter.is_valid() else "", basemap=basemap, as_of=as_of, nonce=request.csp_nonce
+        ),
         "export_url": _export_url() if permissions.can_export(request.user) else None,
         "as_of": as_of,  # the tiles, totals and exports get it through the query
     }
@@ -115,43 +116,45 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     as_of, problem = _as_of(request)
     if problem:
         return HttpResponseBadRequest(problem, content_type="text/plain")
-    if as_of is not None:  # the register as of a date, from the change history; as_of is in the ETag's query
 
-        def build() -> bytes:
-            return tiles.as_of_tile(as_of=as_of, params=request.GET, z=z, x=x, y=y)
-    else:
-
-        def build() -> bytes:
-            return tiles.asset_tile(qs, z=z, x=x, y=y)
-
-    etag = tiles.tile_etag(z=z, x=x, y=y, query=query)
-    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        response = HttpResponse(status=304)
-    else:
+    # The ETag is hash(tile schema, register version, z/x/y, filters) (tiles.tile_etag). The version is read from
+    # the database on every request, so any process's write changes it at once. Round trips: a revalidation or a
+    # cached low-zoom tile reads the version alone; building a tile reads it in the tile's own statement.
+    revalidate = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",") if tag.strip()]
+    cache_key = tiles.cache_key(z=z, x=x, y=y, query=query) if z <= tiles.CACHE_MAX_ZOOM else None
+    cached = cache.get(cache_key) if cache_key else None  # (version, bytes)
+    data = None
+    if revalidate or cached:
+        version = tiles.register_version()
+        etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query=query)
+        if etag in revalidate:
+            return _tile_response(HttpResponse(status=304), etag)
+        if cached and cached[0] == version:
+            data = cached[1]
+    if data is None:
         try:
-            data = _tile_bytes(build, z=z, etag=etag)
+            if as_of is not None:  # the register as of a date, from the change history; as_of is in the query
+                version = tiles.register_version()
+                data = tiles.as_of_tile(as_of=as_of, params=request.GET, z=z, x=x, y=y)
+            else:
+                version, data = tiles.versioned_tile(qs, z=z, x=x, y=y)
         except audit.FilterError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain")
-        response = HttpResponse(data, content_type=tiles.MEDIA_TYPE)
+        etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query=query)
+        if cache_key:
+            # Low-zoom tiles aggregate tens of thousands of rows and every visitor's first view asks for them: kept
+            # with the version they were built from, served only while the register still has that version.
+            cache.set(cache_key, (version, data), timeout=24 * 3600)
+    return _tile_response(HttpResponse(data, content_type=tiles.MEDIA_TYPE), etag)
+
+
+def _tile_response(response: HttpResponse, etag: str) -> HttpResponse:
     response["ETag"] = etag
     # Revalidate every time (cheap: 304 from the register version) so an edit shows on the next pan; private
     # because tiles are for signed-in users only.
     response["Cache-Control"] = "private, no-cache"
     response["Vary"] = "Cookie"
     return response
-
-
-def _tile_bytes(build: Callable[[], bytes], *, z: int, etag: str) -> bytes:
-    """Low-zoom tiles aggregate tens of thousands of rows and every visitor's first view asks for them: they are
-    kept in the cache under their ETag (which changes with the register, so nothing stale is served)."""
-    if z > tiles.CACHE_MAX_ZOOM:
-        return build()
-    key = f"sipanah:tile:{etag}"
-    data = cache.get(key)
-    if data is None:
-        data = build()
-        cache.set(key, data, timeout=24 * 3600)
-    return data
 
 
 def asset_popup(request: HttpRequest, pk: int) -> JsonResponse:

@@ -197,13 +197,32 @@ class MapParts:
 _PAGE_STYLES = re.compile(r"<style>\s*html, body \{.*?</style>\s*<style>\s*#map \{.*?</style>", re.S)
 _VIEWPORT = re.compile(r'<meta name="viewport".*?/>', re.S)
 _META = re.compile(r"<meta http-equiv=.*?/>", re.S)
+# An opening <script> tag without src: folium's inline code (its templates escape "<" inside values with tojson, so
+# the text "<script" occurs only as a tag).
+_INLINE_SCRIPT_TAG = re.compile(r"<script(?=[\s>])(?![^>]*\ssrc=)", re.I)
+_NONCE = re.compile(r"^[A-Za-z0-9+/=_-]+$")
 
 
-def render_map_parts(m: folium.Map) -> MapParts:
-    """The map's links and styles, its div and its script, for {% block head %}, the content and {% block scripts %}."""
+def with_nonce(markup: str, nonce: str) -> str:
+    """Give every inline <script> of ``markup`` the response's CSP nonce (request.csp_nonce, django-csp).
+
+    The Content-Security-Policy allows no inline script without it (sipanah/security.py); folium writes its map as
+    inline code, so every map passes through here.
+    """
+    nonce = str(nonce)
+    if not _NONCE.match(nonce):
+        raise ValueError("a CSP nonce is base64 text")
+    return _INLINE_SCRIPT_TAG.sub(f'<script nonce="{nonce}"', markup)
+
+
+def render_map_parts(m: folium.Map, *, nonce: str) -> MapParts:
+    """The map's links and styles, its div and its script, for {% block head %}, the content and {% block scripts %}.
+
+    ``nonce`` is the request's CSP nonce (``request.csp_nonce``): every inline script of the map carries it.
+    """
     figure = m.get_root()
     figure.render()
-    local = static("")
+    local = settings.STATIC_URL  # not static(""): the manifest storage of production has no entry for ""
     for child in figure.header._children.values():
         if isinstance(child, (JavascriptLink, CssLink)) and not child.url.startswith(local):
             raise ValueError(f"map element links an outside file: {child.url}")
@@ -211,9 +230,9 @@ def render_map_parts(m: folium.Map) -> MapParts:
     # folium writes page-wide rules for a standalone HTML file (html/body at 100%, #map absolute): not in our pages.
     head = _META.sub("", _VIEWPORT.sub("", _PAGE_STYLES.sub("", head)))
     return MapParts(
-        head=mark_safe(head),  # noqa: S308 - folium output, values escaped by its templates (tojson)
-        body=mark_safe(figure.html.render()),  # noqa: S308
-        script=mark_safe(f"<script>{figure.script.render()}</script>"),  # noqa: S308
+        head=mark_safe(with_nonce(head, nonce)),  # noqa: S308 - folium output, values escaped by its templates (tojson)
+        body=mark_safe(with_nonce(figure.html.render(), nonce)),  # noqa: S308
+        script=mark_safe(with_nonce(f"<script>{figure.script.render()}</script>", nonce)),  # noqa: S308
     )
 
 
@@ -295,17 +314,17 @@ def tile_url(query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
-def overview_map(*, query: str, basemap: bool, as_of: dt.date | None = None) -> MapParts:
+def overview_map(*, query: str, basemap: bool, nonce: str, as_of: dt.date | None = None) -> MapParts:
     m = _base_map(basemap=basemap, zoom_start=12)
     _add_boundaries(m)
     popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
     AssetTiles(tile_url(query), name=_("Land assets"), interactive=True, popup_query=popup_query).add_to(m)
     Legend().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    return render_map_parts(m)
+    return render_map_parts(m, nonce=nonce)
 
 
-def detail_map(asset: LandAsset, *, basemap: bool = True) -> MapParts | None:
+def detail_map(asset: LandAsset, *, nonce: str, basemap: bool = True) -> MapParts | None:
     """The asset's own parcel, its neighbours faint behind it."""
     if asset.geom is None:
         return None
@@ -320,4 +339,4 @@ def detail_map(asset: LandAsset, *, basemap: bool = True) -> MapParts | None:
     m.fit_bounds([[y0, x0], [y1, x1]], max_zoom=17)
     Legend().add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    return render_map_parts(m)
+    return render_map_parts(m, nonce=nonce)

@@ -240,9 +240,12 @@ class LandAsset(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
-        if self.geom is None and self.plotting_status != PlottingStatus.UNKNOWN:
+        # the stored value (a GEOS geometry, or hex EWKB from services.prepare_parcels): only its presence matters,
+        # so no GEOS object is built here from the hex text (a bulk import would pay for it once per asset)
+        has_geom = self.__dict__.get("geom") is not None
+        if not has_geom and self.plotting_status != PlottingStatus.UNKNOWN:
             errors.setdefault("plotting_status", []).append(_("An asset without geometry has an unknown location."))
-        if self.geom is not None and self.plotting_status == PlottingStatus.UNKNOWN:
+        if has_geom and self.plotting_status == PlottingStatus.UNKNOWN:
             errors.setdefault("plotting_status", []).append(
                 _("An asset with geometry is located or approximately located.")
             )
@@ -359,3 +362,24 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.get_status_display()})"
+
+
+class AssetCell(models.Model):
+    """Asset counts per z17 Web Mercator tile, for the low-zoom vector tiles (assets.tile_cells).
+
+    Written only by the database triggers on the assets table, never by Django.
+    """
+
+    x17 = models.IntegerField()
+    y17 = models.IntegerField()
+    n = models.IntegerField(default=0)
+    nb = models.IntegerField(default=0)
+    np = models.IntegerField(default=0)
+    nt = models.IntegerField(default=0)
+    nd = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["x17", "y17"], name="assets_assetcell_xy")]
+
+    def __str__(self) -> str:
+        return f"{self.x17}/{self.y17}: {self.n}"

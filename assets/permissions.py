@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    from assets.models import LandAsset, User
+    from assets.models import ImportJob, LandAsset, User
 
 OFFICER = "pengurus_barang"  # asset officer of one agency: edits that agency's assets
 BPKAD = "bpkad"  # BPKAD officer: edits every asset
@@ -74,6 +74,12 @@ def can_restore_asset(user: User) -> bool:
     return can_edit_all(user)
 
 
+def can_download_import(user: User, job: ImportJob) -> bool:
+    """An import's original file: its uploader (while they still hold a role), BPKAD, auditors and admins."""
+    roles = user_roles(user)
+    return bool(roles & {BPKAD, AUDITOR, ADMIN}) or (bool(roles) and job.user_id == user.pk)
+
+
 # Model permissions each role's Django group carries (used by the admin site).
 _GROUP_PERMISSIONS: dict[str, list[str]] = {
     OFFICER: [],
@@ -100,17 +106,17 @@ _GROUP_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def ensure_role_groups(**_kwargs) -> None:
+def ensure_role_groups(using: str = "default", **_kwargs) -> None:
     """Create the role groups with their permissions (post_migrate: production needs them too)."""
     from django.contrib.auth.models import Group, Permission
 
     for name, codes in _GROUP_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=name)
+        group, _created = Group.objects.using(using).get_or_create(name=name)
         if codes == ["*"]:
-            perms = Permission.objects.filter(content_type__app_label__in=["assets", "auth"])
+            perms = Permission.objects.using(using).filter(content_type__app_label__in=["assets", "auth"])
         else:
             perms = [
-                Permission.objects.get(content_type__app_label=code.split(".")[0], codename=code.split(".")[1])
-                for code in codes
+                Permission.objects.using(using).get(content_type__app_label=app_label, codename=codename)
+                for app_label, codename in (code.split(".") for code in codes)
             ]
         group.permissions.set(perms)

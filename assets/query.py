@@ -27,7 +27,7 @@ def _float(value: Any) -> float:
 
 def query_totals(qs: QuerySet[LandAsset], *, shape: GEOSGeometry | None = None) -> dict[str, Any]:
     """Count, KIB and GIS area, value; split by certificate status and by agency; the area inside the shape."""
-    totals = selectors.register_totals(qs)
+    totals, by_status = selectors.register_totals_by_status(qs)
     by_agency = (
         qs.order_by()
         .values("agency__code", "agency__name")
@@ -44,7 +44,7 @@ def query_totals(qs: QuerySet[LandAsset], *, shape: GEOSGeometry | None = None) 
         "luas_kib_m2": _float(totals.luas_kib_m2),
         "luas_gis_m2": _float(totals.luas_gis_m2),
         "nilai_perolehan": _float(totals.nilai_perolehan),
-        "by_status": selectors.status_breakdown(qs),
+        "by_status": by_status,
         "by_agency": [
             {
                 "agency_code": row["agency__code"],

@@ -46,7 +46,7 @@ class QueryDraw(JSCSSMixin, folium.MacroElement):
         super().render(**kwargs)
 
 
-def _result_map(shape_geojson: dict[str, Any] | None, features: list[dict[str, Any]]) -> maps.MapParts:
+def _result_map(shape_geojson: dict[str, Any] | None, features: list[dict[str, Any]], *, nonce: str) -> maps.MapParts:
     m = maps.SipanahMap(location=maps.CITY_CENTER, zoom_start=12, tiles=None, control_scale=True, max_zoom=20)
     url = maps.basemap_url()
     if url:
@@ -67,7 +67,7 @@ def _result_map(shape_geojson: dict[str, Any] | None, features: list[dict[str, A
         m.fit_bounds(layer.get_bounds())
     QueryDraw({"needBuffer": _("Enter the corridor width (metres on each side of the line) first.")}).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    return maps.render_map_parts(m)
+    return maps.render_map_parts(m, nonce=nonce)
 
 
 def query_page(request: HttpRequest) -> HttpResponse:
@@ -104,7 +104,7 @@ def query_page(request: HttpRequest) -> HttpResponse:
         )
     elif has_shape and not asset_filter.is_valid():
         context["invalid"] = True
-    context["map"] = _result_map(shape_geojson, features)
+    context["map"] = _result_map(shape_geojson, features, nonce=request.csp_nonce)
     return render(request, "assets/query.html", context)
 
 

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import shapely
+from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.gdal import OGRGeometry
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Max
+from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets import permissions
-from assets.geo import AreaRef, GeometryError, KelurahanIndex, geodesic_area_m2, normalize_parcel_geometry, to_shapely
+from assets.geo import (
+    AreaRef,
+    GeometryError,
+    KelurahanIndex,
+    geodesic_areas_m2,
+    normalize_parcel_geometries,
+    normalize_parcel_geometry,
+    to_shapely,
+)
 from assets.models import (
     DISPUTE_STAGES,
     MAIN_STAGES,
@@ -60,8 +74,41 @@ def kelurahan_index() -> KelurahanIndex:
     return _index_cache["index"]
 
 
+@dataclass(frozen=True)
+class PreparedParcel:
+    """A geometry that passed the rules, with everything derived from it (see :func:`prepare_parcels`)."""
+
+    hexewkb: str  # the MultiPolygon in SRID 4326, as hex EWKB (what the geometry field accepts and PostGIS reads)
+    luas_gis_m2: Decimal
+    kelurahan: AreaRef | None
+
+
+def prepare_parcels(
+    geoms: np.ndarray | list, *, srid: int, index: KelurahanIndex | None = None
+) -> tuple[list[PreparedParcel | None], list[str | None]]:
+    """The geometry rules and the derived fields (GIS area, kelurahan) for a batch of shapely geometries in ``srid``.
+
+    The one implementation: a single write goes through it with a batch of one (via :func:`_set_geometry`),
+    the importer with whole batches. Returns, per geometry, the prepared parcel or None, and None or the
+    message of the rule it broke.
+    """
+    normalized, errors = normalize_parcel_geometries(geoms, srid)
+    areas = geodesic_areas_m2(normalized)
+    refs = (index or kelurahan_index()).assign_many(normalized)
+    hexes = shapely.to_wkb(shapely.set_srid(normalized, 4326), hex=True, include_srid=True)
+    prepared: list[PreparedParcel | None] = [
+        None if error is not None else PreparedParcel(hexewkb, Decimal(str(area)).quantize(Decimal("0.01")), ref)
+        for hexewkb, area, ref, error in zip(hexes, areas, refs, errors, strict=True)
+    ]
+    return prepared, errors
+
+
 def _set_geometry(
-    asset: LandAsset, geom: GEOSGeometry | OGRGeometry | str | None, *, srid: int | None, index: KelurahanIndex | None
+    asset: LandAsset,
+    geom: GEOSGeometry | OGRGeometry | str | PreparedParcel | GeometryError | None,
+    *,
+    srid: int | None,
+    index: KelurahanIndex | None,
 ) -> None:
     """Apply the geometry rules and store everything derived from the geometry."""
     if geom is None or (isinstance(geom, str) and not geom.strip()):
@@ -70,13 +117,17 @@ def _set_geometry(
         asset.kelurahan_id = asset.kecamatan_id = None
         asset.plotting_status = PlottingStatus.UNKNOWN
         return
-    try:
-        asset.geom = normalize_parcel_geometry(geom, srid=srid)
-    except GeometryError as exc:
-        raise ValidationError({"geom": [str(exc)]}) from exc
-    shp = to_shapely(asset.geom)  # converted once for both (bulk imports do this per feature)
-    asset.luas_gis_m2 = Decimal(str(geodesic_area_m2(shp))).quantize(Decimal("0.01"))
-    ref = (index or kelurahan_index()).assign(shp)
+    if isinstance(geom, GeometryError):  # refused by prepare_parcels for a whole batch
+        raise ValidationError({"geom": [str(geom)]})
+    if not isinstance(geom, PreparedParcel):
+        try:
+            geos = normalize_parcel_geometry(geom, srid=srid)  # reads GEOS/OGR/WKT input, raises the rule's message
+        except GeometryError as exc:
+            raise ValidationError({"geom": [str(exc)]}) from exc
+        (geom,), _errors = prepare_parcels([to_shapely(geos)], srid=geos.srid, index=index)
+    asset.geom = geom.hexewkb  # the field reads hex EWKB lazily; a bulk import never needs the GEOS object
+    asset.luas_gis_m2 = geom.luas_gis_m2
+    ref = geom.kelurahan
     asset.kelurahan_id = ref.id if ref else None
     asset.kecamatan_id = ref.parent_id if ref else None
     if asset.plotting_status == PlottingStatus.UNKNOWN:
@@ -170,6 +221,7 @@ def asset_prepare(
     geom: GEOSGeometry | OGRGeometry | str | None = ...,  # type: ignore[assignment]
     srid: int | None = None,
     index: KelurahanIndex | None = None,
+    clean_cache: dict | None = None,
     **fields: Any,
 ) -> LandAsset:
     """Build a new asset (or change ``instance``) by the register's rules, without saving.
@@ -194,8 +246,75 @@ def asset_prepare(
     # Foreign keys are not looked up one query per asset: the caller resolves the agency from the Agency table,
     # kelurahan/kecamatan come from the index built from the database, and the FK constraints hold at insert.
     # Uniqueness is checked by the caller for the whole batch at once (and by the database's constraint).
-    asset.full_clean(validate_unique=False, validate_constraints=False, exclude=["agency", "kelurahan", "kecamatan"])
+    clean_asset(asset, cache=clean_cache)
     return asset
+
+
+_CLEAN_EXCLUDE = frozenset({"agency", "kelurahan", "kecamatan"})
+_CLEAN_CACHE_MAX = 20_000
+
+
+def clean_asset(asset: LandAsset, *, cache: dict | None = None) -> None:
+    """``asset.full_clean(validate_unique=False, validate_constraints=False, exclude=[agency, kelurahan, kecamatan])``,
+    through :func:`clean_instance`."""
+    clean_instance(asset, exclude=_CLEAN_EXCLUDE, cache=cache)
+
+
+@functools.cache
+def _clean_plan(model: type, exclude: frozenset[str]) -> tuple[tuple[Any, ...], ...]:
+    """The fields clean_fields visits: (cache key, field, name, attname, is a geometry, empty values when blank)."""
+    return tuple(
+        ((model._meta.label, i), f, f.name, f.attname, isinstance(f, GeometryField), f.empty_values if f.blank else ())
+        for i, f in enumerate(model._meta.fields)
+        if not f.generated and f.name not in exclude
+    )
+
+
+def clean_instance(obj: Any, *, exclude: frozenset[str], cache: dict | None = None) -> None:
+    """``obj.clean_fields(exclude)`` then ``obj.clean()``, as ``full_clean`` runs them (same validators, same
+    messages, errors merged the same way), with an optional ``cache`` of each field's ``clean()`` result per
+    distinct value: a bulk import passes one cache for the whole file, so a kode barang, a date or a choice met
+    10,000 times is checked once. Caching is sound because these fields' ``clean`` depends on the value only
+    (the instance is read by foreign keys alone, which callers exclude). The cache is bounded.
+    """
+    errors: dict[str, list] = {}
+    stored = obj.__dict__
+    for position, f, name, attname, geometry, empty in _clean_plan(type(obj), exclude):
+        raw_value = stored.get(attname) if geometry else getattr(obj, attname)  # geometry: no lazy GEOS load
+        if (empty and raw_value in empty) or isinstance(raw_value, DatabaseDefault):
+            continue
+        if geometry and isinstance(raw_value, str):
+            continue  # hex EWKB from prepare_parcels: a MultiPolygon in SRID 4326 by the geometry rules already
+        key = None
+        if cache is not None and not geometry:
+            key = (position, type(raw_value), str(raw_value) if isinstance(raw_value, Decimal) else raw_value)
+            try:
+                hit = cache.get(key)
+            except TypeError:  # an unhashable value: no caching
+                key, hit = None, None
+            if hit is not None:
+                if type(hit) is tuple:
+                    setattr(obj, attname, hit[0])
+                else:
+                    errors[name] = hit.error_list
+                continue
+        try:
+            value = f.clean(raw_value, obj)
+        except ValidationError as e:
+            errors[name] = e.error_list
+            value = e
+        else:
+            setattr(obj, attname, value)
+        if key is not None:
+            if len(cache) > _CLEAN_CACHE_MAX:  # bounded: memory must not grow with the size of an import
+                cache.clear()
+            cache[key] = value if isinstance(value, ValidationError) else (value,)
+    try:
+        obj.clean()
+    except ValidationError as e:
+        errors = e.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 def derive_certificate_status(certificates: Iterable[tuple[str, bool]]) -> tuple[str, str, bool]:

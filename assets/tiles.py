@@ -13,6 +13,8 @@ features carry ``n`` (total), ``nb``/``np``/``nt`` (belum/proses/terbit) and ``n
 PostGIS builds the tile in one SQL statement with ST_AsMVT, filtered by ``geom && ST_Transform(ST_TileEnvelope())`` so
 the GiST index is used. SpatiaLite has no MVT encoder and GeoDjango's lookups never consult its R*Tree, so the rows are
 pre-selected through the ``idx_assets_landasset_geom`` R*Tree explicitly and encoded with mapbox-vector-tile.
+The aggregate tiles of the whole register (no filter, not as of a date) sum per-cell counts kept by triggers
+(assets.tile_cells) instead of reading every parcel: the same numbers, a few thousand rows at most.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import threading
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,12 +29,11 @@ import mapbox_vector_tile
 import numpy as np
 import shapely
 from django.contrib.gis.geos import Polygon
-from django.db import connection, transaction
-from django.db.models import Max, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.signals import post_delete, post_save
 
-from assets import audit
+from assets import audit, tile_cells
 from assets.models import LandAsset
 
 LAYER = "assets"
@@ -79,46 +78,37 @@ def tile_bounds_lonlat(z: int, x: int, y: int) -> tuple[float, float, float, flo
 
 # --- register version: the ETag's invalidation rule -------------------------------------------------------------
 
-_version_lock = threading.Lock()
-_version_cache: dict[str, tuple[float, str]] = {}
-VERSION_TTL_S = 2.0  # other processes' writes show within this; this process's own writes show at once (signals)
+_HISTORY_TABLE = LandAsset.history.model._meta.db_table
+# Two index lookups (a count or max(updated_at) would scan the table: ~1.5 s at 1M). Spelled ORDER BY ... LIMIT 1
+# rather than max(): the same index scan, planned in 0.05 instead of 0.08 ms (a tenth of a small tile's SQL).
+_VERSION_SQL = (
+    f"coalesce((SELECT history_id FROM \"{_HISTORY_TABLE}\" ORDER BY history_id DESC LIMIT 1), 0) || '-' || "  # noqa: S608
+    f'coalesce((SELECT id FROM "{_TABLE}" ORDER BY id DESC LIMIT 1), 0)'
+)
 
 
 def register_version() -> str:
-    """A string that changes whenever an asset is added, changed or deleted.
+    """A string that changes whenever an asset is added, changed or deleted: "<newest history id>-<newest asset id>".
 
     Every write through assets.services (and the admin, imports with bulk_create_with_history, deletes) appends a
     row to the asset history, so the newest history id moves on each change; the newest asset id is added for
-    writes that skip history. Both are index lookups (a count or max(updated_at) scans the table: ~1.5 s at 1M).
-    Writes that bypass both (raw SQL, QuerySet.update) are not seen: use the services. Memoised for VERSION_TTL_S
-    per process, and dropped at once when this process saves or deletes an asset.
+    writes that skip history. Writes that bypass both (raw SQL, QuerySet.update) are not seen: use the services.
+    Read from the database on every request (no per-process memo), so a write made by any process shows in the
+    next ETag; on PostGIS the tile statement reads it itself (``versioned_tile``), which costs no extra round trip.
     """
-    alias = connection.alias
-    now = time.monotonic()
-    with _version_lock:
-        cached = _version_cache.get(alias)
-        if cached and now - cached[0] < VERSION_TTL_S:
-            return cached[1]
-    last_change = LandAsset.history.model.objects.aggregate(top=Max("history_id"))["top"] or 0
-    last_asset = LandAsset.objects.order_by().aggregate(top=Max("id"))["top"] or 0
-    version = f"{last_change}-{last_asset}"
-    with _version_lock:
-        _version_cache[alias] = (now, version)
-    return version
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_VERSION_SQL}")  # noqa: S608 - constant
+        return cursor.fetchone()[0]
 
 
-def forget_register_version(**_kwargs: Any) -> None:
-    with _version_lock:
-        _version_cache.clear()
-
-
-post_save.connect(forget_register_version, sender=LandAsset, dispatch_uid="tiles-version-save")
-post_delete.connect(forget_register_version, sender=LandAsset, dispatch_uid="tiles-version-delete")
-
-
-def tile_etag(*, z: int, x: int, y: int, query: str) -> str:
-    digest = hashlib.sha256(f"{TILE_SCHEMA}|{register_version()}|{z}/{x}/{y}|{query}".encode()).hexdigest()[:32]
+def tile_etag(*, version: str, z: int, x: int, y: int, query: str) -> str:
+    digest = hashlib.sha256(f"{TILE_SCHEMA}|{version}|{z}/{x}/{y}|{query}".encode()).hexdigest()[:32]
     return f'"{digest}"'
+
+
+def cache_key(*, z: int, x: int, y: int, query: str) -> str:
+    """The server cache key of a low-zoom tile (its value: (version, bytes), so a stale entry is never served)."""
+    return "sipanah:tile:" + hashlib.sha256(f"{TILE_SCHEMA}|{z}/{x}/{y}|{query}".encode()).hexdigest()[:32]
 
 
 # --- tile building ----------------------------------------------------------------------------------------------
@@ -126,11 +116,40 @@ def tile_etag(*, z: int, x: int, y: int, query: str) -> str:
 
 def asset_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> bytes:
     """The MVT of the assets in ``qs`` (already filtered; None: the whole register) on tile z/x/y."""
+    return versioned_tile(qs, z=z, x=x, y=y)[1]
+
+
+def versioned_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tuple[str, bytes]:
+    """(register_version(), the tile): the version the tile was built from, for its ETag.
+
+    PostGIS: one statement reads both, from the same snapshot, in one round trip. SpatiaLite: the version is read
+    first, so a tile is never labelled with a version newer than its content (a newer content under an older
+    version only costs the client one more download after the next change).
+    """
     check_tile(z, x, y)
     if connection.vendor == "postgresql":
         return _postgis_tile(qs, z, x, y)
+    version = register_version()
+    if qs is None and z < POINT_ZOOM:
+        return version, _encode(_cell_features(z, x, y))
     qs = LandAsset.objects.all() if qs is None else qs
-    return _spatialite_tile(qs.order_by().filter(geom__isnull=False), z, x, y)
+    return version, _spatialite_tile(qs.order_by().filter(geom__isnull=False), z, x, y)
+
+
+def _cell_features(z: int, x: int, y: int) -> list[dict[str, Any]]:
+    """The aggregate features of the whole register from the per-cell counts (assets.tile_cells)."""
+    sql, params = tile_cells.tile_sql(z, x, y)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    half = AGG_CELL // 2
+    return [
+        {
+            "geometry": shapely.Point(cx * AGG_CELL + half, cy * AGG_CELL + half),
+            "properties": dict(zip(tile_cells.COUNTS, map(int, counts), strict=True)),
+        }
+        for cx, cy, *counts in rows
+    ]
 
 
 def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
@@ -143,15 +162,27 @@ def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
     return px, py
 
 
-def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> bytes:
+def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tuple[str, bytes]:
     sql, params = postgis_tile_sql(qs, z=z, x=x, y=y)
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        # A tile reads a few thousand index hits: starting parallel workers costs more than the scan (3-4x slower
-        # at z12/z14, 3x at z16 on 1M assets, see README "Maps and tiles"). SET LOCAL ends with this transaction.
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else b""
+    # One query string, one round trip (Django's psycopg cursors bind client-side and send it with the simple
+    # query protocol, which runs its statements as one implicit transaction):
+    # - SET LOCAL: a tile reads a few thousand index hits, and starting parallel workers costs more than the scan
+    #   (3-4x slower at z12/z14, 3x at z16 on 1M assets, see README "Maps and tiles"). It ends with the implicit
+    #   transaction. Inside the caller's transaction a savepoint rolled back after the SELECT ends it instead.
+    # - the register version and the tile in one SELECT: the same snapshot, so the ETag matches the content.
+    # An explicit BEGIN / SET LOCAL / SELECT / COMMIT cost 3 more round trips, a constant 0.5-5 ms per tile on a
+    # loaded machine: more than a whole small tile takes to build.
+    script = f"SET LOCAL max_parallel_workers_per_gather = 0; SELECT {_VERSION_SQL}, ({sql})"  # noqa: S608
+    results_before = 1
+    if not connection.get_autocommit():
+        script = f"SAVEPOINT sipanah_tile; {script}; ROLLBACK TO SAVEPOINT sipanah_tile; RELEASE SAVEPOINT sipanah_tile"
+        results_before = 2
+    with connection.cursor() as cursor:
+        cursor.execute(script, params)
+        for _ in range(results_before):
+            cursor.nextset()
+        version, data = cursor.fetchone()
+    return version, bytes(data) if data is not None else b""
 
 
 _UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters
@@ -160,12 +191,24 @@ _UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters
 )
 
 
-def postgis_tile_sql(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tuple[str, tuple]:
+def postgis_tile_sql(
+    qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int, cells: bool = True
+) -> tuple[str, tuple]:
     """The one SQL statement that builds the tile on PostGIS (the bench runs it raw to measure our overhead).
 
-    The whole register (qs None: the usual map) skips the ORM, whose compilation costs more than a small tile's SQL.
-    Filters go through the ORM so that they mean exactly what AssetFilter says.
+    The whole register (qs None: the usual map) skips the ORM, whose compilation costs more than a small tile's SQL,
+    and its aggregate tiles sum the per-cell counts (assets.tile_cells; cells=False: count the parcels, as filtered
+    tiles do). Filters go through the ORM so that they mean exactly what AssetFilter says.
     """
+    if qs is None and z < POINT_ZOOM and cells:
+        cell_sql, params = tile_cells.tile_sql(z, x, y)
+        half = AGG_CELL // 2
+        sql = f"""
+            SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
+              SELECT ST_MakePoint(cx * {AGG_CELL} + {half}, cy * {AGG_CELL} + {half}) AS geom, n, nb, np, nt, nd
+              FROM ({cell_sql}) c
+            ) t"""  # noqa: S608 - constants; values are params
+        return sql, params
     if qs is None:
         inner, params = _UNFILTERED_SQL, (z, x, y)
     else:
@@ -251,16 +294,29 @@ def _spatialite_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
         params=[west, east, south, north],
     )
     if z >= POLYGON_MIN_ZOOM:
-        features = _spatialite_polygons(qs, z, x, y)
-    else:
-        bbox = qs.annotate(
-            x0=RawSQL(f'MbrMinX("{_TABLE}"."geom")', []),  # noqa: S611 - constant
-            x1=RawSQL(f'MbrMaxX("{_TABLE}"."geom")', []),  # noqa: S611 - constant
-            y0=RawSQL(f'MbrMinY("{_TABLE}"."geom")', []),  # noqa: S611 - constant
-            y1=RawSQL(f'MbrMaxY("{_TABLE}"."geom")', []),  # noqa: S611 - constant
-        ).values_list("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "x0", "x1", "y0", "y1")
-        features = _point_features(list(bbox), z, x, y)
-    return _encode(features)
+        rows = _raw_rows(qs, wkb=f'AsBinary("{_TABLE}"."geom")')
+        return _encode(_polygon_features(rows, z, x, y))
+    rows = _raw_rows(
+        qs,
+        x0=f'MbrMinX("{_TABLE}"."geom")',
+        x1=f'MbrMaxX("{_TABLE}"."geom")',
+        y0=f'MbrMinY("{_TABLE}"."geom")',
+        y1=f'MbrMaxY("{_TABLE}"."geom")',
+    )
+    return _encode(_point_features(rows, z, x, y))
+
+
+def _raw_rows(qs: QuerySet[LandAsset], **columns: str) -> list[tuple]:
+    """(id, status, stage, disputed, *columns) of qs, compiled by the ORM (the filters mean what AssetFilter says)
+    but fetched on a plain cursor: Django's row conversion (a GEOS geometry per parcel, then its WKB again) took
+    longer than encoding the tile."""
+    qs = qs.annotate(**{name: RawSQL(sql, []) for name, sql in columns.items()})  # noqa: S611 - constants
+    sql, params = qs.values_list(
+        "id", "status_sertifikat", "tahap_sertifikat", "bermasalah", *columns
+    ).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _point_features(rows: list[tuple], z: int, x: int, y: int) -> list[dict[str, Any]]:
@@ -305,39 +361,47 @@ def _asset_properties(pk: int, status: str, stage: str, disputed: bool) -> dict[
     return props
 
 
-def _spatialite_polygons(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> list[dict[str, Any]]:
-    rows = qs.values_list("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom").iterator(chunk_size=2000)
-    return _polygon_features(((pk, s, t, d, bytes(geom.wkb)) for pk, s, t, d, geom in rows), z, x, y)
-
-
 def _polygon_features(rows: Iterable[tuple], z: int, x: int, y: int) -> list[dict[str, Any]]:
-    """Clipped polygons of rows (id, status, stage, disputed, WKB in lon/lat)."""
+    """Clipped polygons of rows (id, status, stage, disputed, WKB in lon/lat), transformed and clipped as one array."""
+    rows = list(rows)
+    if not rows:
+        return []
     lo, hi = -BUFFER, EXTENT + BUFFER
 
     def to_tile(coords: np.ndarray) -> np.ndarray:
         px, py = _lonlat_to_tile(coords[:, 0], np.radians(coords[:, 1]), z, x, y)
         return np.column_stack([px, py])
 
-    features = []
-    for pk, status, stage, disputed, wkb in rows:
-        shape = shapely.from_wkb(wkb)
-        shape = shapely.clip_by_rect(shapely.transform(shape, to_tile), lo, lo, hi, hi)
-        if shape.is_empty:
-            continue
-        features.append({"geometry": shape, "properties": _asset_properties(pk, status, stage, disputed)})
-    return features
+    shapes = shapely.from_wkb([r[4] for r in rows])
+    shapes = shapely.clip_by_rect(shapely.transform(shapes, to_tile), lo, lo, hi, hi)
+    return [
+        {"geometry": shapes[i], "properties": _asset_properties(rows[i][0], rows[i][1], rows[i][2], rows[i][3])}
+        for i in np.flatnonzero(~shapely.is_empty(shapes))
+    ]
 
 
 def _aggregate(rows: list[tuple], px: np.ndarray, py: np.ndarray, inside: np.ndarray) -> list[dict[str, Any]]:
-    cells: dict[tuple[int, int], dict[str, int]] = {}
-    for i in np.flatnonzero(inside):
-        key = (int(px[i] // AGG_CELL), int(py[i] // AGG_CELL))
-        cell = cells.setdefault(key, {"n": 0, "nb": 0, "np": 0, "nt": 0, "nd": 0})
-        cell["n"] += 1
-        cell[{"belum": "nb", "proses": "np", "terbit": "nt"}[rows[i][1]]] += 1
-        cell["nd"] += 1 if rows[i][3] else 0
+    """The grid aggregates of the rows inside the tile: counts per AGG_CELL cell, summed with numpy."""
+    keep = np.flatnonzero(inside)
+    if not len(keep):
+        return []
+    per_side = EXTENT // AGG_CELL
+    cell = (px[keep] // AGG_CELL).astype(np.int64) * per_side + (py[keep] // AGG_CELL).astype(np.int64)
+    cells, slot = np.unique(cell, return_inverse=True)
+    status = np.array([rows[i][1] for i in keep])
+    disputed = np.array([bool(rows[i][3]) for i in keep])
+    counts = {
+        "n": np.bincount(slot, minlength=len(cells)),
+        "nb": np.bincount(slot, weights=status == "belum", minlength=len(cells)),
+        "np": np.bincount(slot, weights=status == "proses", minlength=len(cells)),
+        "nt": np.bincount(slot, weights=status == "terbit", minlength=len(cells)),
+        "nd": np.bincount(slot, weights=disputed, minlength=len(cells)),
+    }
     half = AGG_CELL // 2
     return [
-        {"geometry": shapely.Point(cx * AGG_CELL + half, cy * AGG_CELL + half), "properties": counts}
-        for (cx, cy), counts in cells.items()
+        {
+            "geometry": shapely.Point((c // per_side) * AGG_CELL + half, (c % per_side) * AGG_CELL + half),
+            "properties": {name: int(values[j]) for name, values in counts.items()},
+        }
+        for j, c in enumerate(cells.tolist())
     ]

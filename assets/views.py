@@ -33,7 +33,8 @@ def _add_service_errors(form: Form, exc: ValidationError) -> None:
 def home(request: HttpRequest) -> HttpResponse:
     _require(permissions.can_view_register(request.user))
     qs = selectors.asset_list().filter(removed_at__isnull=True)
-    context = {"totals": selectors.register_totals(qs), "by_status": selectors.status_breakdown(qs)}
+    totals, by_status = selectors.register_totals_by_status(qs)
+    context = {"totals": totals, "by_status": by_status}
     return render(request, "assets/home.html", context)
 
 
@@ -45,13 +46,16 @@ def asset_list(request: HttpRequest) -> HttpResponse:
         return register_as_of(request)
     asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
     qs = asset_filter.qs
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    totals = selectors.register_totals(qs)
+    paginator = Paginator(qs, 50)
+    paginator.count = totals.count  # the totals counted these very rows: no second COUNT(*) over the register
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "filter": asset_filter,
         "page": page,
-        "totals": selectors.register_totals(qs),
+        "totals": totals,
         "query": query.urlencode(),
     }
     return render(request, "assets/asset_list.html", context)

@@ -1,11 +1,16 @@
-"""Maps and tiles bench (PostGIS bench databases, read-only).
+"""Maps and tiles bench (PostGIS bench databases and SpatiaLite files, read-only).
 
     .venv/bin/python bench/bench_maps.py --db sipanah_bench_10k --db sipanah_bench_100k [--browser] [--reps 5]
+    .venv/bin/python bench/bench_maps.py --db var/bench/s100k.sqlite3 --reps 5     # SpatiaLite tile path
 
-Tiles: for z12, z14 and z16, the 3 x 3 tiles around the densest z14 tile. Each tile is fetched through the tile view
-(filters, permissions, ETag, SQL, response; a RequestFactory request with an in-memory auditor, so nothing is written
-to the bench database) and, as the floor, by running the same SQL statement raw on a psycopg connection. As a third
-column, the canonical "naive" ST_AsMVT of every polygon (no points, no aggregation) shows what the zoom bands save.
+Tiles: for z12, z14 and z16, the 3 x 3 tiles around the densest z14 tile, each round every tile through every arm,
+the arms' order rotated each round (so none always runs on buffers another just warmed). PostGIS arms: the tile
+view called with a request ("view": filters, permissions, ETag, SQL, response; a RequestFactory request with an
+in-memory auditor, so nothing is written to the bench database), the same request through Django's whole handler
+("endpoint": routing and every middleware), and the floor: the same SQL statement run raw on a psycopg connection
+with the same settings (bench_tiles says what "the same" covers). Also the canonical "naive" ST_AsMVT of every
+polygon (no points, no aggregation), and for z12 the aggregate counted from the parcels as before the per-cell
+counts (assets.tile_cells). SpatiaLite: see bench_spatialite for its floor.
 
 Map page (--browser): headless Chromium opens /map/ served by a threaded WSGI server in this process, then zooms to
 the densest area at z16. Reported: bytes of the page with its scripts and styles, bytes of the tiles of the first
@@ -31,7 +36,11 @@ os.environ.setdefault("SIPANAH_DEBUG", "1")
 
 
 def setup_django(db: str) -> None:
-    os.environ["DATABASE_URL"] = f"postgis://postgres@127.0.0.1:5432/{db}"
+    """db: a PostGIS database name, or the path of a SpatiaLite file (ending in .sqlite3)."""
+    if db.endswith(".sqlite3"):
+        os.environ["DATABASE_URL"] = f"spatialite:///{Path(db).resolve()}"
+    else:
+        os.environ["DATABASE_URL"] = f"postgis://postgres@127.0.0.1:5432/{db}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bench_settings"
     import django
 
@@ -83,78 +92,278 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _summary(db: str, z: int, n_tiles: int, arms: dict[str, list[float]], sizes: list[int]) -> dict:
+    """p50/p95 of each arm, the ratios of ours to the floor, and the median of the paired ratios (same tile, same
+    round: robust to the machine's load moving between rounds)."""
+    row = {"db": db, "z": z, "tiles": n_tiles, "n": len(arms["raw"]), "max_kb": max(sizes) / 1024}
+    for arm, values in arms.items():
+        row[f"{arm}_p50"], row[f"{arm}_p95"] = pct(values, 0.5), pct(values, 0.95)
+    for arm in ("view", "endpoint"):
+        if arm in arms:
+            row[f"{arm}_ratio_p50"] = row[f"{arm}_p50"] / row["raw_p50"]
+            row[f"{arm}_ratio_p95"] = row[f"{arm}_p95"] / row["raw_p95"]
+            row[f"{arm}_paired"] = pct([a / b for a, b in zip(arms[arm], arms["raw"], strict=True)], 0.5)
+    return row
+
+
 def bench_tiles(db: str, reps: int) -> list[dict]:
+    """Our tile view and endpoint against the same SQL run raw, interleaved per tile, the order rotated per round.
+
+    Like with like: both sides on a persistent TCP connection to 127.0.0.1 (Django's with DEBUG off: no query
+    log), both binding values client-side (psycopg's ClientCursor, as Django does), both with parallel workers off
+    (the raw connection once per session, the view per statement, see tiles._postgis_tile), both on the same
+    buffers (every arm runs each tile once before the timing). The raw side sends only the tile's SELECT; ours also
+    reads the register version (two index lookups in the same statement) and does all the Python around it.
+    "view": the view function called with a request (filters, permission, ETag, SQL, response). "endpoint": the
+    same request through Django's whole handler: URL routing and every middleware (sessions in signed cookies and
+    an in-memory auditor, so no session or user row is read: the bench databases are read-only, and a real
+    deployment reads those rows once per request for every view, with or without tiles).
+    """
     import psycopg
     from django.core.cache import cache
+    from django.core.handlers.wsgi import WSGIHandler
     from django.test import RequestFactory
 
     from assets import map_views, tiles
 
-    factory = RequestFactory()
+    factory = RequestFactory(SERVER_NAME="127.0.0.1")
+    handler = WSGIHandler()
     user = auditor()
-    raw = psycopg.connect(f"host=127.0.0.1 user=postgres dbname={db}", autocommit=True)
+    raw = psycopg.connect(
+        f"host=127.0.0.1 user=postgres dbname={db}", autocommit=True, cursor_factory=psycopg.ClientCursor
+    )
     raw.execute("SET max_parallel_workers_per_gather = 0")  # as the tile view does (and so for the naive query)
     x14, y14 = densest_z14()
+
+    def view(z: int, x: int, y: int) -> bytes:
+        request = factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf")
+        request.user = user
+        return map_views.asset_tile(request, z, x, y).content
+
+    def endpoint(z: int, x: int, y: int) -> bytes:
+        response = handler.get_response(factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf"))
+        assert response.status_code == 200, response.status_code  # noqa: S101 - a bench sanity check
+        return response.content
+
+    def floor(z: int, x: int, y: int) -> bytes:
+        sql, params = tiles.postgis_tile_sql(None, z=z, x=x, y=y)
+        with raw.cursor() as cursor:
+            cursor.execute(sql, params)
+            return bytes(cursor.fetchone()[0] or b"")
+
+    def naive(z: int, x: int, y: int) -> bytes:
+        with raw.cursor() as cursor:
+            cursor.execute(NAIVE_SQL, (z, x, y, z, x, y))
+            return bytes(cursor.fetchone()[0] or b"")
+
+    def live(z: int, x: int, y: int) -> bytes:
+        """The aggregate tile counted from the parcels (as before assets.tile_cells, and as filtered maps do)."""
+        sql, params = tiles.postgis_tile_sql(None, z=z, x=x, y=y, cells=False)
+        with raw.cursor() as cursor:
+            cursor.execute(sql, params)
+            return bytes(cursor.fetchone()[0] or b"")
+
     rows = []
     for z in (12, 14, 16):
+        arms = {"view": view, "endpoint": endpoint, "raw": floor, "naive": naive}
+        if z < tiles.POINT_ZOOM:
+            arms["live"] = live
         coords = tiles_around(x14, y14, z)
-        ours, floor, naive, sizes, naive_sizes = [], [], [], [], []
-        for _z, x, y in coords:  # warm the caches (shared buffers, version memo) once per tile
-            request = factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf")
-            request.user = user
-            map_views.asset_tile(request, z, x, y)
-        for _rep in range(reps):
+        times: dict[str, list[float]] = {name: [] for name in arms}
+        cpu: dict[str, list[float]] = {}  # this process's CPU: Python's share, unlike wall time hardly moved by load
+        sizes, naive_sizes = [], []
+        for _z, x, y in coords:  # warm: buffers, code paths; and the view's tile equals the raw SQL's
+            cache.clear()
+            assert view(z, x, y) == floor(z, x, y)  # noqa: S101 - a bench sanity check
+            endpoint(z, x, y)
+            naive(z, x, y)
+            if "live" in arms:
+                assert len(live(z, x, y)) == len(floor(z, x, y))  # noqa: S101 - the same counts, another order
+        order = list(arms)
+        for rep in range(reps):
             for _z, x, y in coords:
-                request = factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf")
-                request.user = user
-                cache.clear()  # measure building the tile, not the low-zoom cache
-                t0 = time.perf_counter()
-                response = map_views.asset_tile(request, z, x, y)
-                ours.append((time.perf_counter() - t0) * 1000)
-                sizes.append(len(response.content))
-                sql, params = tiles.postgis_tile_sql(None, z=z, x=x, y=y)
-                t0 = time.perf_counter()
-                with raw.cursor() as cursor:
-                    cursor.execute(sql.replace("%s", "%s"), params)
-                    cursor.fetchone()
-                floor.append((time.perf_counter() - t0) * 1000)
-                t0 = time.perf_counter()
-                with raw.cursor() as cursor:
-                    cursor.execute(NAIVE_SQL, (z, x, y, z, x, y))
-                    data = cursor.fetchone()[0]
-                naive.append((time.perf_counter() - t0) * 1000)
-                naive_sizes.append(len(data or b""))
-        rows.append(
-            {
-                "db": db,
-                "z": z,
-                "tiles": len(coords),
-                "ours_p50": pct(ours, 0.5),
-                "ours_p95": pct(ours, 0.95),
-                "raw_p50": pct(floor, 0.5),
-                "raw_p95": pct(floor, 0.95),
-                "ratio_p50": pct(ours, 0.5) / pct(floor, 0.5),
-                "ratio_p95": pct(ours, 0.95) / pct(floor, 0.95),
-                "max_kb": max(sizes) / 1024,
-                "naive_p50": pct(naive, 0.5),
-                "naive_max_kb": max(naive_sizes) / 1024,
-            }
-        )
+                for name in order[rep % len(order) :] + order[: rep % len(order)]:
+                    cache.clear()  # measure building the tile, not the low-zoom cache
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    data = arms[name](z, x, y)
+                    times[name].append((time.perf_counter() - t0) * 1000)
+                    cpu.setdefault(name, []).append((time.thread_time() - c0) * 1000)
+                    if name == "view":
+                        sizes.append(len(data))
+                    elif name == "naive":
+                        naive_sizes.append(len(data))
+        row = _summary(db, z, len(coords), {k: v for k, v in times.items() if k in ("view", "endpoint", "raw")}, sizes)
+        row["naive_p50"], row["naive_max_kb"] = pct(times["naive"], 0.5), max(naive_sizes) / 1024
+        row["cpu_view"], row["cpu_endpoint"], row["cpu_raw"] = (pct(cpu[a], 0.5) for a in ("view", "endpoint", "raw"))
+        row["live_p50"] = pct(times["live"], 0.5) if "live" in times else None
+        row["live_p95"] = pct(times["live"], 0.95) if "live" in times else None
+        rows.append(row)
     raw.close()
     return rows
 
 
 def print_tiles(rows: list[dict]) -> None:
     print(
-        "| DB | zoom | tiles x reps | ours p50 / p95 ms | same SQL raw p50 / p95 ms | ratio p50 / p95 | max tile KB "
-        "| naive ST_AsMVT p50 ms / max KB |"
+        "| DB | zoom | tiles x rounds | view p50 / p95 ms | endpoint p50 / p95 ms | same SQL raw p50 / p95 ms "
+        "| view / raw p50, p95 (paired) | endpoint / raw p50, p95 (paired) | max tile KB "
+        "| naive ST_AsMVT p50 ms / max KB | aggregates counted live p50 / p95 ms "
+        "| client CPU p50 ms view / endpoint / raw |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['db']} | z{r['z']} | {r['tiles']} x reps | {r['ours_p50']:.1f} / {r['ours_p95']:.1f} "
-            f"| {r['raw_p50']:.1f} / {r['raw_p95']:.1f} | {r['ratio_p50']:.2f} / {r['ratio_p95']:.2f} "
-            f"| {r['max_kb']:.1f} | {r['naive_p50']:.1f} / {r['naive_max_kb']:.1f} |"
+            f"| {r['db']} | z{r['z']} | {r['tiles']} x {r['n'] // r['tiles']} "
+            f"| {r['view_p50']:.1f} / {r['view_p95']:.1f} | {r['endpoint_p50']:.1f} / {r['endpoint_p95']:.1f} "
+            f"| {r['raw_p50']:.1f} / {r['raw_p95']:.1f} "
+            f"| {r['view_ratio_p50']:.2f}, {r['view_ratio_p95']:.2f} ({r['view_paired']:.2f}) "
+            f"| {r['endpoint_ratio_p50']:.2f}, {r['endpoint_ratio_p95']:.2f} ({r['endpoint_paired']:.2f}) "
+            f"| {r['max_kb']:.1f} | {r['naive_p50']:.1f} / {r['naive_max_kb']:.1f} "
+            + (f"| {r['live_p50']:.1f} / {r['live_p95']:.1f} " if r["live_p50"] is not None else "| – ")
+            + f"| {r['cpu_view']:.2f} / {r['cpu_endpoint']:.2f} / {r['cpu_raw']:.2f} |"
+        )
+
+
+# --- SpatiaLite -----------------------------------------------------------------------------------------------------
+
+
+def spatialite_densest_z14() -> tuple[int, int]:
+    """The densest z14 tile, counted in Python (SpatiaLite's SQL math depends on how SQLite was built)."""
+    from collections import Counter
+
+    from django.db import connection
+
+    from assets import tiles
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (MbrMinX(geom) + MbrMaxX(geom)) / 2, (MbrMinY(geom) + MbrMaxY(geom)) / 2 "
+            "FROM assets_landasset WHERE geom IS NOT NULL"
+        )
+        points = cursor.fetchall()
+    import numpy as np
+
+    lon = np.array([p[0] for p in points])
+    lat = np.radians(np.array([p[1] for p in points]))
+    px, py = tiles._lonlat_to_tile(lon, lat, 14, 0, 0)
+    counts = Counter(zip((px // tiles.EXTENT).astype(int), (py // tiles.EXTENT).astype(int), strict=True))
+    (x, y), _n = counts.most_common(1)[0]
+    return int(x), int(y)
+
+
+def bench_spatialite(path: str, reps: int) -> list[dict]:
+    """SpatiaLite: our view and endpoint against the floor of the same selection run raw, encoded the same way.
+
+    SpatiaLite has no MVT encoder, so there is no "raw SQL tile" to compare with. The floor is the least any
+    SpatiaLite tile server built on this encoder must do: one SQL statement on Python's sqlite3 (mod_spatialite
+    loaded) selecting the tile's rows through the same R*Tree (the same bounds, geometry as WKB), or for z12 the
+    same per-cell counts, and the same numpy/shapely/mapbox-vector-tile encoding (tiles._polygon_features /
+    _point_features / _encode). "live" is the z12 aggregate counted from the parcels instead. What ours
+    adds: the ORM, the register version, the view and the middleware. GDAL's MVT driver (ogr2ogr -f MVT) was not
+    taken as the floor: it writes a directory of tiles for a whole extent and zoom range, so a per-tile time
+    would mostly measure its file output, and its tiles would not have our attributes or aggregates.
+    """
+    import sqlite3
+
+    import shapely
+    from django.core.cache import cache
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    from assets import map_views, tile_cells, tiles
+
+    factory = RequestFactory(SERVER_NAME="127.0.0.1")
+    handler = WSGIHandler()
+    user = auditor()
+    raw = sqlite3.connect(path)
+    raw.enable_load_extension(True)
+    raw.load_extension("mod_spatialite")
+    x14, y14 = spatialite_densest_z14()
+    select = (
+        'SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, {cols} FROM "assets_landasset" '
+        'WHERE geom IS NOT NULL AND id IN (SELECT pkid FROM "idx_assets_landasset_geom" '
+        "WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?)"
+    )
+    polygon_sql = select.format(cols="AsBinary(geom)")
+    box_sql = select.format(cols="MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom)")
+
+    def view(z: int, x: int, y: int) -> bytes:
+        request = factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf")
+        request.user = user
+        return map_views.asset_tile(request, z, x, y).content
+
+    def endpoint(z: int, x: int, y: int) -> bytes:
+        response = handler.get_response(factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf"))
+        assert response.status_code == 200, response.status_code  # noqa: S101 - a bench sanity check
+        return response.content
+
+    def counted(z: int, x: int, y: int) -> bytes:
+        west, south, east, north = tiles._selection_bounds(z, x, y)
+        bounds = (west, east, south, north)
+        if z >= tiles.POLYGON_MIN_ZOOM:
+            rows = raw.execute(polygon_sql, bounds)
+            return tiles._encode(tiles._polygon_features(rows, z, x, y))
+        return tiles._encode(tiles._point_features(raw.execute(box_sql, bounds).fetchall(), z, x, y))
+
+    def floor(z: int, x: int, y: int) -> bytes:
+        if z >= tiles.POINT_ZOOM:
+            return counted(z, x, y)
+        sql, params = tile_cells.tile_sql(z, x, y)  # the unfiltered map's aggregates: from the per-cell counts
+        half = tiles.AGG_CELL // 2
+        features = [
+            {
+                "geometry": shapely.Point(cx * tiles.AGG_CELL + half, cy * tiles.AGG_CELL + half),
+                "properties": dict(zip(tile_cells.COUNTS, map(int, counts), strict=True)),
+            }
+            for cx, cy, *counts in raw.execute(sql.replace("%s", "?"), params)
+        ]
+        return tiles._encode(features)
+
+    rows = []
+    for z in (12, 14, 16):
+        arms = {"view": view, "endpoint": endpoint, "raw": floor}
+        if z < tiles.POINT_ZOOM:
+            arms["live"] = counted  # the aggregates counted from the parcels (filtered maps still do)
+        coords = tiles_around(x14, y14, z)
+        times: dict[str, list[float]] = {name: [] for name in arms}
+        sizes = []
+        for _z, x, y in coords:  # warm, and check that the floor builds the same tile
+            cache.clear()
+            assert len(view(z, x, y)) == len(floor(z, x, y))  # noqa: S101 - a bench sanity check
+            endpoint(z, x, y)
+        order = list(arms)
+        for rep in range(reps):
+            for _z, x, y in coords:
+                for name in order[rep % len(order) :] + order[: rep % len(order)]:
+                    cache.clear()
+                    t0 = time.perf_counter()
+                    data = arms[name](z, x, y)
+                    times[name].append((time.perf_counter() - t0) * 1000)
+                    if name == "view":
+                        sizes.append(len(data))
+        row = _summary(Path(path).name, z, len(coords), {k: v for k, v in times.items() if k != "live"}, sizes)
+        row["live_p50"] = pct(times["live"], 0.5) if "live" in times else None
+        row["live_p95"] = pct(times["live"], 0.95) if "live" in times else None
+        rows.append(row)
+    raw.close()
+    return rows
+
+
+def print_spatialite(rows: list[dict]) -> None:
+    print(
+        "| DB | zoom | tiles x rounds | view p50 / p95 ms | endpoint p50 / p95 ms "
+        "| raw select + same encoder p50 / p95 ms | view / floor p50, p95 (paired) "
+        "| endpoint / floor p50, p95 (paired) | max tile KB | aggregates counted live p50 / p95 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['db']} | z{r['z']} | {r['tiles']} x {r['n'] // r['tiles']} "
+            f"| {r['view_p50']:.1f} / {r['view_p95']:.1f} | {r['endpoint_p50']:.1f} / {r['endpoint_p95']:.1f} "
+            f"| {r['raw_p50']:.1f} / {r['raw_p95']:.1f} "
+            f"| {r['view_ratio_p50']:.2f}, {r['view_ratio_p95']:.2f} ({r['view_paired']:.2f}) "
+            f"| {r['endpoint_ratio_p50']:.2f}, {r['endpoint_ratio_p95']:.2f} ({r['endpoint_paired']:.2f}) "
+            f"| {r['max_kb']:.1f} "
+            + (f"| {r['live_p50']:.1f} / {r['live_p95']:.1f} |" if r["live_p50"] is not None else "| – |")
         )
 
 
@@ -324,7 +533,12 @@ def print_browser(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", action="append", required=True, help="bench database name (repeatable)")
+    parser.add_argument(
+        "--db",
+        action="append",
+        required=True,
+        help="PostGIS bench database name, or a SpatiaLite file path ending in .sqlite3 (tiles only); repeatable",
+    )
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--browser", action="store_true", help="also measure the map page in headless Chromium")
     parser.add_argument("--plain-cap", type=int, default=20_000, help="assets embedded in the plain folium map")
@@ -343,6 +557,9 @@ def main() -> None:
     static_dir = tempfile.mkdtemp(prefix="sipanah-bench-")
     os.environ["SIPANAH_BENCH_STATIC"] = static_dir
     setup_django(db)
+    if db.endswith(".sqlite3"):
+        print_spatialite(bench_spatialite(db, args.reps))
+        return
     if not args.skip_tiles:
         print_tiles(bench_tiles(db, args.reps))
     if args.browser:

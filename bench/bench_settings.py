@@ -10,6 +10,9 @@ import os
 from sipanah.settings import *  # noqa: F403
 from sipanah.settings import MIDDLEWARE
 
+# As in production (the import above computed the rest with SIPANAH_DEBUG=1: no HTTPS redirect, no whitenoise):
+# with DEBUG on, every query would also be logged in connection.queries, which the raw-SQL arm does not pay.
+DEBUG = False
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 MIDDLEWARE = [*MIDDLEWARE, "bench.bench_settings.BenchAuditorMiddleware"]
 STATIC_ROOT_BENCH = os.environ["SIPANAH_BENCH_STATIC"]

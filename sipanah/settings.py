@@ -6,6 +6,9 @@ Environment variables (all optional for a local run):
   or ``postgis://user:pass@host:port/name``.
 - ``SIPANAH_DEBUG``: ``1`` for development (``make run`` sets it).
 - ``SIPANAH_SECRET_KEY`` (or ``SIPANAH_SECRET_KEY_FILE``): required when debug is off.
+- ``DATABASE_URL_FILE``, ``SIPANAH_DB_PASSWORD`` / ``SIPANAH_DB_PASSWORD_FILE``: the URL or the PostGIS password
+  from a file (Docker secrets); the password replaces the URL's.
+- ``SIPANAH_X_ACCEL_REDIRECT``: ``1`` behind the nginx of docker-compose.yml (it sends the uploaded files).
 - ``SIPANAH_ALLOWED_HOSTS``: comma-separated host names.
 - ``SIPANAH_HTTPS`` (default: on unless debug), ``SIPANAH_SSL_REDIRECT``, ``SIPANAH_HSTS_SECONDS``,
   ``SIPANAH_HSTS_INCLUDE_SUBDOMAINS``, ``SIPANAH_HSTS_PRELOAD``, ``SIPANAH_PROXY_SSL_HEADER`` (e.g.
@@ -14,6 +17,12 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_DEMO``: ``1`` allows the demo users and data to be created (never in production).
 - ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
 - ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none).
+- ``SIPANAH_MEDIA_ROOT``: uploaded files (default ``var/media``); the web app and the worker must share it.
+- ``SIPANAH_CONN_MAX_AGE`` (0), ``SIPANAH_CONN_HEALTH_CHECKS`` (1): persistent database connections.
+- ``SIPANAH_PG_OPTIONS``: libpq ``options`` of the PostGIS connections (default ``-c jit=off``).
+- ``SIPANAH_STATIC_ROOT``: where ``collectstatic`` puts the static files (default ``var/staticfiles``).
+- ``SIPANAH_JOB_STALE_SECONDS`` (120), ``SIPANAH_WORKER_STALE_SECONDS`` (60): when a running import job is
+  queued again for want of a heartbeat, and when /healthz calls the worker stale.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from sipanah.security import content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,7 +68,10 @@ def env_secret(name: str, default: str = "") -> str:
     """Read a secret from NAME, or from the file named by NAME_FILE (Docker secrets)."""
     path = os.environ.get(f"{name}_FILE")
     if path:
-        return Path(path).read_text().strip()
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path}: the file cannot be read ({exc.strerror})") from exc
     return os.environ.get(name, default)
 
 
@@ -123,6 +137,9 @@ MIDDLEWARE = [
 
 if not DEBUG:  # in development runserver serves static files from the apps
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# Content-Security-Policy on every response (django-csp; the policy and why: sipanah/security.py).
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = content_security_policy(SIPANAH_BASEMAP_URL)
 
 ROOT_URLCONF = "sipanah.urls"
 WSGI_APPLICATION = "sipanah.wsgi.application"
@@ -151,16 +168,29 @@ def _database_config(url: str) -> dict:
         raise ImproperlyConfigured(
             f"DATABASE_URL must start with spatialite:// or postgis://, got {url.split('://', 1)[0]}://"
         )
-    config = dj_database_url.parse(url, conn_max_age=env_int("SIPANAH_CONN_MAX_AGE", 0))
+    config = dj_database_url.parse(
+        url,
+        conn_max_age=env_int("SIPANAH_CONN_MAX_AGE", 0),
+        # a kept connection is tested before each request reuses it (a restarted PostgreSQL costs no request)
+        conn_health_checks=env_bool("SIPANAH_CONN_HEALTH_CHECKS", True),
+    )
     if url.startswith("spatialite://"):
         config["OPTIONS"] = {"timeout": 30}
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    elif env_str("SIPANAH_PG_OPTIONS", "-c jit=off"):
+        # JIT off: the web app's queries are short, and PostgreSQL's JIT compile (0.1-0.4 s, set off by cost
+        # estimates like the register search's) cost more than it saved (bench/load).
+        config["OPTIONS"] = {"options": env_str("SIPANAH_PG_OPTIONS", "-c jit=off")}
     return config
 
 
 DATABASES = {
-    "default": _database_config(env_str("DATABASE_URL", f"spatialite:///{BASE_DIR / 'var' / 'sipanah.sqlite3'}"))
+    "default": _database_config(env_secret("DATABASE_URL", f"spatialite:///{BASE_DIR / 'var' / 'sipanah.sqlite3'}"))
 }
+# The PostGIS password may come apart from the URL (docker-compose.yml: one secret file serves the postgis image's
+# POSTGRES_PASSWORD_FILE and SIPANAH_DB_PASSWORD_FILE); it replaces any password written in DATABASE_URL.
+if env_secret("SIPANAH_DB_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = env_secret("SIPANAH_DB_PASSWORD")
 # GDAL < 3.9 cannot block network access while parsing spatial references (Debian 12 has 3.6).
 # Sipanah builds SpatialReference objects only from EPSG codes (assets.geo); any code that
 # accepts user-supplied WKT must validate it with pyproj first. Silenced so that every
@@ -223,15 +253,24 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = Path(env_str("SIPANAH_STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")  # collectstatic target
 MEDIA_URL = "media/"
-MEDIA_ROOT = BASE_DIR / "var" / "media"
+# Uploaded files are never served from a URL of their own: a permission-checked view hands them out
+# (assets/private_files.py). Behind nginx (SIPANAH_X_ACCEL_REDIRECT=1) the view answers with X-Accel-Redirect to
+# this internal location (deploy/nginx/nginx.conf), and nginx sends the file; otherwise Django streams it.
+SIPANAH_X_ACCEL_REDIRECT = env_bool("SIPANAH_X_ACCEL_REDIRECT", False)
+SIPANAH_X_ACCEL_PREFIX = "/_protected/media/"
+MEDIA_ROOT = Path(env_str("SIPANAH_MEDIA_ROOT") or BASE_DIR / "var" / "media")  # uploads; shared with the worker
+# Background worker (assets/jobs.py, assets/health.py): a running job without a heartbeat for this long is
+# queued again (its worker died); /healthz calls the worker stale after this long without a heartbeat.
+SIPANAH_JOB_STALE_SECONDS = env_int("SIPANAH_JOB_STALE_SECONDS", 120)
+SIPANAH_WORKER_STALE_SECONDS = env_int("SIPANAH_WORKER_STALE_SECONDS", 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "sipanah.storage.ManifestStaticFilesStorage"  # whitenoise's, tolerating unshipped source maps
     },
 }
 

@@ -48,6 +48,7 @@ EDIT_A = rule(officer_b=403, auditor=403, planner=403)  # changes to agency A's 
 EDIT_ALL = rule(officer_a=403, officer_b=403, auditor=403, planner=403)  # BPKAD and admin only
 EXPORT = rule(officer_a=403, officer_b=403, planner=403)  # auditors, BPKAD, admin
 OWN_IMPORT = rule(officer_b=403, auditor=403, planner=403)  # the uploader (officer_a), BPKAD and admin
+IMPORT_FILE = rule(officer_b=403, planner=403)  # an import's original file: the uploader, BPKAD, auditors, admin
 STAFF = rule(others=ADMIN_LOGIN, admin=200)  # the admin site: staff only
 
 # pattern (as get_resolver shows it, fnmatch wildcards allowed) -> (expected outcome per role, path parameters)
@@ -88,7 +89,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "imports/": (CREATE, {}),
     "imports/<int:pk>/": (OWN_IMPORT, {"pk": "job"}),
     "imports/<int:pk>/status/": (OWN_IMPORT, {"pk": "job"}),
-    "imports/<int:pk>/file/": (OWN_IMPORT, {"pk": "job"}),
+    "imports/<int:pk>/file/": (IMPORT_FILE, {"pk": "job"}),
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others

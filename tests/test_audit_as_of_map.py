@@ -18,7 +18,6 @@ def tile_px(lon: float, z: int, x: int) -> float:
 
 class AsOfMapTests(AsOfLife, TestCase):
     def setUp(self):
-        tiles.forget_register_version()
         cache.clear()
         self.client.force_login(self.auditor)
         self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"

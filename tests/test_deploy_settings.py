@@ -7,6 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -81,3 +82,74 @@ class DeploySettingsTests(SimpleTestCase):
         result = manage("check", env=env)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("SIPANAH_SECRET_KEY", result.stderr)
+
+    def test_production_has_the_csp_and_hashed_static_files(self):
+        show = (
+            "import json; from django.conf import settings as s; print(json.dumps({"
+            "'csp': 'csp.middleware.CSPMiddleware' in s.MIDDLEWARE, "
+            "'storage': s.STORAGES['staticfiles']['BACKEND'], "
+            "'directives': {k: [str(v) for v in vs] for k, vs in s.CONTENT_SECURITY_POLICY['DIRECTIVES'].items()}}))"
+        )
+        env = production_env(SIPANAH_BASEMAP_URL="https://{s}.tiles.example.go.id/{z}/{x}/{y}.png")
+        shown = json.loads(manage("shell", "-c", show, env=env).stdout.strip().splitlines()[-1])
+        self.assertTrue(shown["csp"])
+        self.assertEqual(shown["storage"], "sipanah.storage.ManifestStaticFilesStorage")
+        self.assertEqual(shown["directives"]["script-src"], ["'self'", "csp.constants.NONCE"])
+        self.assertIn("https://*.tiles.example.go.id", shown["directives"]["img-src"])
+
+
+SHOW_DB = (
+    "import json; from django.conf import settings as s; d = s.DATABASES['default']; "
+    "print(json.dumps({k: d[k] for k in ['ENGINE', 'HOST', 'PORT', 'NAME', 'USER', 'PASSWORD']}))"
+)
+
+
+class SecretFileTests(SimpleTestCase):
+    """Docker secrets: DATABASE_URL and the PostGIS password may come from files (``*_FILE``), like the secret key."""
+
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.folder = Path(folder.name)
+
+    def secret(self, name: str, text: str) -> str:
+        path = self.folder / name
+        path.write_text(text)
+        return str(path)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = production_env()
+        env.pop("DATABASE_URL", None)  # the suite's own database must not leak into these
+        env.update(extra)
+        return env
+
+    def test_database_url_and_password_from_files_the_password_file_winning(self):
+        env = self.env(
+            DATABASE_URL_FILE=self.secret("database_url", "postgis://sipanah:in-the-url@db:5432/sipanah\n"),
+            SIPANAH_DB_PASSWORD_FILE=self.secret("db_password", "from the secret file\n"),
+        )
+        result = manage("shell", "-c", SHOW_DB, env=env)
+        shown = json.loads(result.stdout.strip().splitlines()[-1])
+        self.assertEqual(
+            shown,
+            {
+                "ENGINE": "django.contrib.gis.db.backends.postgis",
+                "HOST": "db",
+                "PORT": 5432,
+                "NAME": "sipanah",
+                "USER": "sipanah",
+                "PASSWORD": "from the secret file",  # trailing newline of the file dropped
+            },
+        )
+        # Without the password file the URL's own password stays.
+        env = self.env(DATABASE_URL="postgis://sipanah:in-the-url@db:5432/sipanah")
+        shown = json.loads(manage("shell", "-c", SHOW_DB, env=env).stdout.strip().splitlines()[-1])
+        self.assertEqual(shown["PASSWORD"], "in-the-url")
+
+    def test_an_unreadable_secret_file_stops_the_start_naming_the_variable(self):
+        missing = str(self.folder / "no-such-file")
+        for name in ("DATABASE_URL_FILE", "SIPANAH_DB_PASSWORD_FILE", "SIPANAH_SECRET_KEY_FILE"):
+            with self.subTest(name=name):
+                result = manage("check", env=self.env(**{name: missing}))
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(f"{name}={missing}: the file cannot be read (No such file or directory)", result.stderr)

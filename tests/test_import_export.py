@@ -633,7 +633,7 @@ class ImportJobTests(ImportTestCase):
         job = self.upload([self.good_feature()])
         self.assertEqual(jobs.claim_next().pk, job.pk)
         self.assertIsNone(jobs.claim_next())  # claimed once only
-        later = timezone.now() + jobs.STALE_AFTER * 2
+        later = timezone.now() + jobs.stale_after() * 2
         self.assertEqual(jobs.recover_stale(now=later), 1)
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.QUEUED)

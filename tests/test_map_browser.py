@@ -10,7 +10,7 @@ from django.urls import reverse
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
-from assets import permissions, tiles
+from assets import permissions
 from assets.models import Agency
 from tests.browser_case import BrowserTestCase
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
@@ -21,7 +21,6 @@ XSS = "<img src=x onerror=alert(1)>"
 class MapBrowserTests(BrowserTestCase):
     def setUp(self):
         super().setUp()
-        tiles.forget_register_version()  # the database was flushed after the previous test
         cache.clear()
         load_reference()
         self.agency = Agency.objects.get(code="1.01.01")

@@ -11,9 +11,9 @@ from assets.models import LandAsset
 register = template.Library()
 
 
-@register.simple_tag
-def asset_map(asset: LandAsset) -> SafeString:
-    parts = maps.detail_map(asset)
+@register.simple_tag(takes_context=True)
+def asset_map(context: template.Context, asset: LandAsset) -> SafeString:
+    parts = maps.detail_map(asset, nonce=context["request"].csp_nonce)
     if parts is None:
         return mark_safe("")
     # Links, the map div and its script in one place: this tag is the only map on the page.

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from assets import importers
 
@@ -37,15 +38,23 @@ class Command(BaseCommand):
             mapping = importers.FieldMapping.load(options["mapping"]) if options["mapping"] else None
         except importers.ImportFileError as exc:
             raise CommandError(str(exc)) from exc
-        report = importers.run_import(
-            options["path"],
-            layer=options["layer"],
-            srid=options["srid"],
-            mapping=mapping,
-            dry_run=options["dry_run"],
-            repair=options["repair"],
-            progress=self._progress if sys.stderr.isatty() else None,
-        )
+        try:
+            report = importers.run_import(
+                options["path"],
+                layer=options["layer"],
+                srid=options["srid"],
+                mapping=mapping,
+                dry_run=options["dry_run"],
+                repair=options["repair"],
+                progress=self._progress if sys.stderr.isatty() else None,
+            )
+        except DatabaseError as exc:
+            # The import runs in one transaction, rolled back (or gone with the connection): nothing was written.
+            raise CommandError(
+                f"The connection to the database was lost during the import ({type(exc).__name__}); nothing was "
+                "written. Run the import again.",
+                returncode=2,
+            ) from exc
         if sys.stderr.isatty():
             sys.stderr.write("\n")
         if options["report"]:
