@@ -99,30 +99,36 @@ class ImportUploadForm(forms.Form):
 
 def _job_for(request: HttpRequest, pk: int) -> ImportJob:
     job = get_object_or_404(ImportJob.objects.select_related("user"), pk=pk)
-    if job.user_id != request.user.pk and not permissions.can_edit_all(request.user):
+    if not permissions.can_view_import(request.user, job):
         raise PermissionDenied(_("This import belongs to another user."))
     return job
 
 
 def import_list(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_create_asset(request.user):
+    if not permissions.can_view_imports(request.user):
         raise PermissionDenied(_("Your role does not allow importing assets."))
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    may_import = permissions.can_create_asset(request.user)
+    if request.method == "POST" and not may_import:
+        raise PermissionDenied(_("Your role does not allow importing assets."))
+    form = ImportUploadForm(request.POST or None, request.FILES or None) if may_import else None
+    if form is not None and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         job = jobs.job_create(
             user=request.user, upload=data["file"], layer=data["layer"], srid=data["srid"], repair=data["repair"]
         )
         return redirect("import-detail", pk=job.pk)
     visible = ImportJob.objects.select_related("user")
-    if not permissions.can_edit_all(request.user):
+    if not permissions.can_view_all_imports(request.user):
         visible = visible.filter(user=request.user)
     return render(request, "assets/import_list.html", {"form": form, "jobs": visible[:50]})
 
 
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
+    may_confirm = permissions.can_confirm_import(request.user, job)
     if request.method == "POST":
+        if not may_confirm:
+            raise PermissionDenied(_("Your role does not allow importing assets."))
         try:
             jobs.job_confirm(job=job)
         except ValueError as exc:
@@ -131,6 +137,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = job.report or {}
     context = {
         "job": job,
+        "may_confirm": may_confirm,
         "report": report,
         "progress": jobs.read_progress(job),
         "active": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
@@ -156,6 +163,6 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
 def import_file(request: HttpRequest, pk: int) -> HttpResponse:
     """The import's original file, for its uploader, BPKAD, auditors and admins (assets/private_files.py)."""
     job = get_object_or_404(ImportJob, pk=pk)
-    if not permissions.can_download_import(request.user, job):
+    if not permissions.can_view_import(request.user, job):
         raise PermissionDenied(_("This import belongs to another user."))
     return private_files.file_response(job.file, filename=job.original_name)

@@ -74,10 +74,25 @@ def can_restore_asset(user: User) -> bool:
     return can_edit_all(user)
 
 
-def can_download_import(user: User, job: ImportJob) -> bool:
-    """An import's original file: its uploader (while they still hold a role), BPKAD, auditors and admins."""
-    roles = user_roles(user)
-    return bool(roles & {BPKAD, AUDITOR, ADMIN}) or (bool(roles) and job.user_id == user.pk)
+def can_view_imports(user: User) -> bool:
+    """The import log: whoever may import sees their own imports; auditors read every import (not upload)."""
+    return can_create_asset(user) or AUDITOR in user_roles(user)
+
+
+def can_view_all_imports(user: User) -> bool:
+    return bool(user_roles(user) & {BPKAD, AUDITOR, ADMIN})
+
+
+def can_view_import(user: User, job: ImportJob) -> bool:
+    """An import's page, report and original file: its uploader (while they still hold a role), BPKAD, auditors
+    and admins."""
+    return can_view_all_imports(user) or (bool(user_roles(user)) and job.user_id == user.pk)
+
+
+def can_confirm_import(user: User, job: ImportJob) -> bool:
+    """Confirming (or re-running) an import writes to the register: its uploader while they may still import,
+    BPKAD and admins; auditors only read."""
+    return can_edit_all(user) or (job.user_id == user.pk and can_create_asset(user))
 
 
 # Model permissions each role's Django group carries (used by the admin site).

@@ -47,8 +47,8 @@ CREATE = rule(auditor=403, planner=403)  # officers (own agency), BPKAD and admi
 EDIT_A = rule(officer_b=403, auditor=403, planner=403)  # changes to agency A's objects
 EDIT_ALL = rule(officer_a=403, officer_b=403, auditor=403, planner=403)  # BPKAD and admin only
 EXPORT = rule(officer_a=403, officer_b=403, planner=403)  # auditors, BPKAD, admin
-OWN_IMPORT = rule(officer_b=403, auditor=403, planner=403)  # the uploader (officer_a), BPKAD and admin
-IMPORT_FILE = rule(officer_b=403, planner=403)  # an import's original file: the uploader, BPKAD, auditors, admin
+IMPORT_LOG = rule(planner=403)  # importers see their imports, auditors read every import (without the upload form)
+OWN_IMPORT = rule(officer_b=403, planner=403)  # an import's page and file: the uploader, BPKAD, auditors, admin
 STAFF = rule(others=ADMIN_LOGIN, admin=200)  # the admin site: staff only
 
 # pattern (as get_resolver shows it, fnmatch wildcards allowed) -> (expected outcome per role, path parameters)
@@ -86,10 +86,10 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "audit/log/": (READ, {}),
     # Import and export.
     "assets/export/": (EXPORT, {}),
-    "imports/": (CREATE, {}),
+    "imports/": (IMPORT_LOG, {}),
     "imports/<int:pk>/": (OWN_IMPORT, {"pk": "job"}),
     "imports/<int:pk>/status/": (OWN_IMPORT, {"pk": "job"}),
-    "imports/<int:pk>/file/": (IMPORT_FILE, {"pk": "job"}),
+    "imports/<int:pk>/file/": (OWN_IMPORT, {"pk": "job"}),
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others

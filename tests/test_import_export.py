@@ -646,8 +646,24 @@ class ImportJobTests(ImportTestCase):
         job = self.upload([self.good_feature()])
         self.client.force_login(make_user("other", permissions.OFFICER, Agency.objects.get(code="1.02.01")))
         self.assertEqual(self.client.get(reverse("import-detail", args=[job.pk])).status_code, 403)
-        self.client.force_login(make_user("auditor", permissions.AUDITOR))
+        self.client.force_login(make_user("planner", permissions.PLANNER))
         self.assertEqual(self.client.get(reverse("import-list")).status_code, 403)
+        jobs.work(once=True)  # previewed: the uploader could confirm it now
+        # Auditors read the import log, every import's report and file, but neither upload nor confirm.
+        self.client.force_login(make_user("auditor", permissions.AUDITOR))
+        log = self.client.get(reverse("import-list"))
+        self.assertContains(log, "parcels.geojson")
+        self.assertNotContains(log, 'type="file"')
+        self.assertEqual(
+            self.client.post(reverse("import-list"), {"file": SimpleUploadedFile("p.geojson", b"{}")}).status_code, 403
+        )
+        page = self.client.get(reverse("import-detail", args=[job.pk]))
+        self.assertContains(page, "parcels.geojson")
+        self.assertNotContains(page, "Confirm the import")
+        self.assertEqual(self.client.post(reverse("import-detail", args=[job.pk])).status_code, 403)
+        job.refresh_from_db()
+        self.assertEqual(job.status, ImportJob.Status.PREVIEWED)
+        self.assertEqual(ImportJob.objects.count(), 1)
         self.client.force_login(self.officer)
         response = self.client.post(reverse("import-list"), {"file": SimpleUploadedFile("x.exe", b"MZ")})
         self.assertContains(response, "this format is not accepted")
