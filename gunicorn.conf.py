@@ -5,7 +5,7 @@
     GUNICORN_WORKERS   processes (default 2 x cores + 1)
     GUNICORN_THREADS   threads per process (default 4: requests wait on PostGIS more than they compute)
     GUNICORN_TIMEOUT   seconds before a silent worker is restarted (default 120: XLSX/PDF reports of the whole register)
-    GUNICORN_MAX_REQUESTS  restart a process after this many requests, +-10 % (default 2000; 0: never)
+    GUNICORN_MAX_REQUESTS  restart a process after this many requests, +-10 % (default 0: never)
     GUNICORN_FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers gunicorn trusts (default 127.0.0.1,::1)
     GUNICORN_CONTROL_SOCKET  path of gunicorn's control socket (default: none)
 """
@@ -30,7 +30,9 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = 30
 keepalive = 5
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+# No recycling by default: a replaced worker boots Django again (1-3 s of GDAL, shapely, folium imports) while its
+# share of requests waits, which alone took the load bench's p95 from 270 ms to 550 ms. Set it if a leak shows up.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # gunicorn 26's control socket defaults to $HOME/.gunicorn/gunicorn.ctl: shared by every gunicorn of a user (the
