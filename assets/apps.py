@@ -18,3 +18,6 @@ class AssetsConfig(AppConfig):
         from assets.tile_cells import ensure_triggers
 
         post_migrate.connect(ensure_triggers, sender=self, dispatch_uid="assets-tile-cell-triggers")
+        from assets import tile_version
+
+        post_migrate.connect(tile_version.ensure_triggers, sender=self, dispatch_uid="assets-version-triggers")

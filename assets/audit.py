@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import logging
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -494,23 +495,27 @@ class FindingOptions:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> FindingOptions:
-        def number(key: str, kind: type, default: Any, minimum: Any) -> Any:
+        def number(key: str, kind: type, default: Any, minimum: Any, maximum: Any) -> Any:
             raw = params.get(key)
             if raw in (None, ""):
                 return default
             try:
                 value = kind(str(raw).strip())
+                if not math.isfinite(value):  # NaN and Infinity: comparing or printing them fails
+                    raise ValueError(raw)
             except (ValueError, ArithmeticError) as exc:
                 raise ValueError(_("%(key)s must be a number, got “%(value)s”.") % {"key": key, "value": raw}) from exc
             if value < minimum:
                 raise ValueError(_("%(key)s must be at least %(min)s.") % {"key": key, "min": minimum})
+            if value > maximum:  # beyond these the date and area arithmetic overflows (found by fuzzing)
+                raise ValueError(_("%(key)s must be at most %(max)s.") % {"key": key, "max": maximum})
             return value
 
         return cls(
-            stuck_days=number("days", int, STUCK_DAYS_DEFAULT, 0),
-            tolerance_pct=number("tol_pct", Decimal, AREA_TOLERANCE_PCT_DEFAULT, 0),
-            tolerance_m2=number("tol_m2", Decimal, AREA_TOLERANCE_M2_DEFAULT, 0),
-            overlap_min_m2=number("min_overlap", float, OVERLAP_MIN_M2_DEFAULT, 0),
+            stuck_days=number("days", int, STUCK_DAYS_DEFAULT, 0, 36500),
+            tolerance_pct=number("tol_pct", Decimal, AREA_TOLERANCE_PCT_DEFAULT, 0, 100),
+            tolerance_m2=number("tol_m2", Decimal, AREA_TOLERANCE_M2_DEFAULT, 0, 10**9),
+            overlap_min_m2=number("min_overlap", float, OVERLAP_MIN_M2_DEFAULT, 0, 10**9),
         )
 
 

@@ -92,7 +92,7 @@ class BackupError(Exception):
 
 # Tables the database fills itself from other tables (triggers): not saved; emptied by a restore and recounted at its
 # end by the module's ``install(using=..., fill=True)``.
-DERIVED = {"assets.assetcell": "assets.tile_cells"}
+DERIVED = {"assets.assetcell": "assets.tile_cells", "assets.registerversion": "assets.tile_version"}
 
 
 def _managed_models() -> list[type[models.Model]]:

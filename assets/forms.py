@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.gis import forms as gis_forms
+from django.contrib.gis.gdal import GDALException
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,14 @@ class ParcelMapWidget(gis_forms.OSMWidget):
     default_lon = 116.87
     default_lat = -1.20
     default_zoom = 12
+
+    def deserialize(self, value):
+        # A refused form shows the posted geometry again. GeoDjango catches GEOS's parse errors here but not
+        # OGR's (malformed GeoJSON raises GDALException): that was a 500 (found by tests/test_fuzz_forms.py).
+        try:
+            return super().deserialize(value)
+        except GDALException:
+            return None
 
     class Media:
         extend = False
@@ -69,6 +78,17 @@ class ParcelGeometryField(gis_forms.GeometryField):
             return normalize_parcel_geometry(geom)
         except GeometryError as exc:
             raise forms.ValidationError(str(exc), code="geometry") from exc
+
+    def has_changed(self, initial, data):  # type: ignore[override]
+        # The same reason: GeometryField.has_changed transforms the raw input with GDAL (the admin calls it).
+        try:
+            data = self.clean(data)
+            initial = self.to_python(initial)
+        except forms.ValidationError:
+            return True
+        if initial is None or data is None:
+            return (initial is None) != (data is None)
+        return not initial.equals_exact(data, tolerance=0.000001)
 
 
 class DateInput(forms.DateInput):

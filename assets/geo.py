@@ -86,6 +86,8 @@ def normalize_parcel_geometry(
     if geom is None:
         raise GeometryError(_("The geometry is empty."))
     geom = _to_geos(geom, srid)
+    if geom.empty:  # an empty Point has no WKB for to_shapely: a ValueError, a 500 on the form (fuzzing found it)
+        raise GeometryError(_("The geometry is empty."))
     (result,), (error,) = normalize_parcel_geometries([to_shapely(geom)], geom.srid)
     if error is not None:
         raise GeometryError(error)
@@ -226,9 +228,42 @@ def geodesic_areas_m2(geoms: Sequence[shapely.Geometry | None] | np.ndarray) -> 
 
 
 @lru_cache(maxsize=8)
-def transformer(source: int, target: int) -> Transformer:
-    """A cached lon/lat-ordered (always_xy) transformer between two EPSG codes."""
+def transformer(source: int | str, target: int | str) -> Transformer:
+    """A cached lon/lat-ordered (always_xy) transformer between two CRS (EPSG codes, or WKT for a custom CRS)."""
     return Transformer.from_crs(source, target, always_xy=True)
+
+
+def reproject_to_lonlat(geom: shapely.Geometry, source: int | str, label: str) -> shapely.Geometry:
+    """Reproject one 2D shapely geometry from ``source`` (EPSG code or WKT) to lon/lat, refusing absurd input.
+
+    pyproj, not OGR's ``Geometry.Transform``: GDAL 3.6 loops forever on huge coordinates (x = 1e20 in Web
+    Mercator). PROJ instead folds them into plausible lon/lat (121.36, 90), so the result must be finite, in
+    lon/lat range AND transform back to the source coordinates (1e-4 + 1e-7 x |value|, in the source's unit:
+    far below any survey error, far above PROJ's round-trip error); otherwise :class:`GeometryError` names
+    the coordinates. ``label`` names the source CRS in the message.
+    """
+    coords = shapely.get_coordinates(geom)
+    if not len(coords):
+        return geom
+    x, y = coords[:, 0], coords[:, 1]
+    with np.errstate(invalid="ignore", over="ignore"):
+        lon, lat = transformer(source, STORAGE_SRID).transform(x, y)
+        ok = bool(np.isfinite(lon).all() and np.isfinite(lat).all())
+        ok = ok and bool((np.abs(lon) <= 180).all() and (np.abs(lat) <= 90).all())
+        if ok:
+            back_x, back_y = transformer(STORAGE_SRID, source).transform(lon, lat)
+            for back, source_values in ((back_x, x), (back_y, y)):
+                ok = ok and bool((np.abs(back - source_values) <= 1e-4 + 1e-7 * np.abs(source_values)).all())
+    if not ok:
+        raise GeometryError(
+            _(
+                "Coordinates spanning (%(xmin).6g, %(ymin).6g) to (%(xmax).6g, %(ymax).6g) are outside what %(crs)s "
+                "can describe: they give no valid longitude/latitude. The file's CRS is wrong or the coordinates are "
+                "damaged (Balikpapan: TM-3 zone 50.1 = EPSG:23837, UTM 50S = EPSG:23880 or EPSG:32750)."
+            )
+            % dict(zip(("xmin", "ymin", "xmax", "ymax"), shapely.bounds(geom).tolist(), strict=True), crs=label)
+        )
+    return shapely.transform(geom, lambda _coords: np.column_stack([lon, lat]))
 
 
 def reproject(geom: shapely.Geometry, source: int, target: int) -> shapely.Geometry:

@@ -63,7 +63,8 @@ MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 MAX_ARCHIVE_MEMBERS = 1000
 MAX_REPORTED_ERRORS = 1000
-BATCH_SIZE = 2000
+MAX_UNREADABLE_IN_A_ROW = 100  # features GDAL cannot read, one after the other, before the file counts as damaged
+BATCH_SIZE = 10_000  # features read, checked and written together (bigger batches: fewer statements per import)
 
 # Kota Balikpapan's extent (lon/lat) with a margin: where a register's parcels must be to be "in the city".
 BALIKPAPAN_BBOX = (116.6, -1.45, 117.15, -0.85)
@@ -751,11 +752,12 @@ class Record:
     MultiPolygon (anything else goes through OGR as before).
     """
 
-    __slots__ = ("values", "feature", "wkb", "shape")
+    __slots__ = ("values", "feature", "wkb", "shape", "error")
 
     def __init__(self, values: dict[int, Any], *, feature: Any = None, wkb: bytes | None = None,
-                 shape: shapely.Geometry | None = None):  # fmt: skip
+                 shape: shapely.Geometry | None = None, error: str | None = None):  # fmt: skip
         self.values, self.feature, self.wkb, self.shape = values, feature, wkb, shape
+        self.error = error  # GDAL could not read this feature (see _features): its message, maybe ""
 
     def ogr_geometry(self) -> Any:
         if self.feature is not None:
@@ -785,7 +787,10 @@ def _ogr_value(feature: Any, where: int) -> Any:
 def _records(layer: Any, columns: list[int], report: ImportReport) -> Iterator[Record]:
     """The layer's features one by one, as records (the general path, every format)."""
     for feature in _features(layer, report):
-        yield Record({where: _ogr_value(feature, where) for where in columns}, feature=feature)
+        if isinstance(feature, RuntimeError):
+            yield Record({}, error=str(feature).strip())
+        else:
+            yield Record({where: _ogr_value(feature, where) for where in columns}, feature=feature)
 
 
 # Arrow types whose Python values are those of OGR's typed getters (dates are turned into the same text)
@@ -861,12 +866,11 @@ class _Reader:
         )  # fmt: skip
         self.agencies = _agency_lookup()
         self.language = translation.get_language()  # choice labels are matched in the import's language
-        self.transform = None
+        # The source CRS for geo.reproject_to_lonlat (pyproj): its full WKT, as GDAL read or built it
+        self.source_crs: str | None = None
+        self.crs_label = crs.label
         if crs.srs is not None and crs.epsg != STORAGE_SRID:
-            target = osr.SpatialReference()
-            target.ImportFromEPSG(STORAGE_SRID)
-            target.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-            self.transform = osr.CoordinateTransformation(crs.srs, target)
+            self.source_crs = crs.srs.ExportToWkt(["FORMAT=WKT2_2019"])
         self.forced_agency = None
         if user is not None and not permissions.can_edit_all(user):
             self.forced_agency = user.agency_id  # officers import for their own agency only
@@ -885,10 +889,10 @@ class _Reader:
         return self.mapping.defaults.get(name)
 
     def geometry(self, feature: Record, number: int) -> tuple[shapely.Geometry | None, bool]:
-        if feature.shape is not None and self.transform is None:  # a Polygon/MultiPolygon read as a batch (Arrow)
+        if feature.shape is not None:  # a Polygon/MultiPolygon read as a batch (Arrow)
             if shapely.is_empty(feature.shape):
                 return None, False
-            return self._repaired(feature.shape, number), True
+            return self._repaired(self._lonlat(feature.shape), number), True
         ogr_geom = feature.ogr_geometry()
         if ogr_geom is None and "wkt" in self.plan:
             text = _text(self.raw(feature, number, "wkt"))
@@ -911,9 +915,7 @@ class _Reader:
                 ogr.GT_Flatten(p.GetGeometryType()) in (ogr.wkbPolygon, ogr.wkbMultiPolygon) for p in parts
             ):
                 ogr_geom = ogr.ForceToMultiPolygon(ogr_geom)
-        if self.transform is not None:
-            ogr_geom.Transform(self.transform)
-        geom = shapely.from_wkb(bytes(ogr_geom.ExportToIsoWkb()))
+        geom = self._lonlat(shapely.from_wkb(bytes(ogr_geom.ExportToIsoWkb())))
         if kind in (ogr.wkbPoint, ogr.wkbMultiPoint):
             centroid = shapely.centroid(geom)
             raise ValueError_(
@@ -921,6 +923,12 @@ class _Reader:
                   "empty for an asset whose location is unknown.") % {"x": centroid.x, "y": centroid.y}
             )  # fmt: skip
         return self._repaired(geom, number), True
+
+    def _lonlat(self, geom: shapely.Geometry) -> shapely.Geometry:
+        """The geometry in lon/lat (2D); geo's pyproj reprojection refuses absurd coordinates (GeometryError)."""
+        if self.source_crs is None:
+            return geom
+        return geo.reproject_to_lonlat(geom, self.source_crs, self.crs_label)
 
     def _repaired(self, geom: shapely.Geometry, number: int) -> shapely.Geometry:
         if self.repair:
@@ -933,6 +941,10 @@ class _Reader:
         return geom
 
     def read(self, feature: Record, number: int) -> Row | None:
+        if feature.error is not None:
+            reason = feature.error or _("GDAL gives no reason (in a CSV, check the row's WKT geometry).")
+            self.report.add_error(number, "", _("This feature cannot be read: %(error)s") % {"error": reason})
+            return None
         errors_before = self.report.error_count
 
         def fail(name: str, message: str) -> None:
@@ -995,8 +1007,11 @@ class _Reader:
             values["nibar"] = None
         try:
             geom, has_geometry = self.geometry(feature, number)
-        except ValueError_ as exc:
+        except (ValueError_, GeometryError) as exc:
             fail("geom", str(exc))
+            geom, has_geometry = None, False
+        except (RuntimeError, shapely.errors.GEOSException) as exc:  # GDAL's or GEOS's own refusal of this geometry
+            fail("geom", _("The geometry cannot be read: %(error)s") % {"error": str(exc).strip()})
             geom, has_geometry = None, False
         certificate = self._certificate(feature, number, fail)
         if self.report.error_count > errors_before:
@@ -1261,6 +1276,12 @@ def run_import(
         dataset = None  # noqa: F841 - closes the file
     except ImportFileError as exc:
         report.add_error(0, "", str(exc))
+    except RuntimeError as exc:
+        if type(exc) is not RuntimeError:  # GDAL raises plain RuntimeError; its subclasses are Python's own bugs
+            raise
+        # A GDAL error the steps above did not word (a damaged XLSX: "XML parsing of ... failed"): the file as a
+        # whole is refused; raised inside the transaction, so nothing was written.
+        report.add_error(0, "", _("The file could not be read: %(error)s") % {"error": str(exc).strip()})
     report.seconds = round(time.monotonic() - started, 2)
     return report
 
@@ -1282,14 +1303,25 @@ def _wkt_column_crs(
 
 
 def _features(layer: Any, report: ImportReport) -> Iterator[Any]:
+    """The layer's OGR features; one GDAL cannot read is yielded as its RuntimeError, to be reported by number.
+
+    GDAL's CSV driver raises (with no message) on a row whose WKT does not parse, then reads on from the next
+    row. A driver that cannot go on raises again: after ``MAX_UNREADABLE_IN_A_ROW`` in a row the file is damaged.
+    """
     layer.ResetReading()
+    failures = 0
     while True:
         try:
             feature = layer.GetNextFeature()
         except RuntimeError as exc:
-            raise ImportFileError(
-                _("The file is damaged after feature %(n)s: %(error)s") % {"n": report.features, "error": exc}
-            ) from exc
+            failures += 1
+            if failures >= MAX_UNREADABLE_IN_A_ROW:
+                raise ImportFileError(
+                    _("The file is damaged after feature %(n)s: %(error)s") % {"n": report.features, "error": exc}
+                ) from exc
+            yield exc
+            continue
+        failures = 0
         if feature is None:
             return
         yield feature

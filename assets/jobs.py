@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,7 +41,10 @@ def job_create(*, user: User, upload: UploadedFile, layer: str = "", srid: str =
     """Keep the uploaded file and queue its check (a dry run); the import itself waits for confirmation."""
     name = Path(upload.name or "upload").name
     job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair)
-    job.file.save(name, upload, save=False)
+    # Stored under a shortened name (the suffix tells the format): a 300-character name is beyond what the
+    # file system takes, a 500 before (found by tests/test_fuzz_forms.py); the page shows the original name.
+    stored = Path(name)
+    job.file.save(f"{stored.stem[:100]}{stored.suffix[:16]}", upload, save=False)
     job.save()
     return job
 
@@ -146,17 +149,14 @@ def run_job(job: ImportJob) -> ImportJob:
     except Exception as exc:  # a bug must not leave the job "running" forever: record it, keep the worker alive
         log.exception("import job %s failed", job.pk)
         if isinstance(exc, DatabaseError):
-            # The import's transaction was rolled back (or died with its connection): nothing was written.
-            # The driver's text can name the host and user, so the user is told what happened instead.
-            message = _("The connection to the database was lost during the import; nothing was written. "
-                        "Run the import again.")  # fmt: skip
+            message = database_failure_message(exc)
             _drop_broken_connection()
         else:
             message = _("Internal error: %(e)s") % {"e": exc}
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED,
             finished_at=timezone.now(),
-            report={"errors": [{"feature": 0, "field": "", "message": message}]},
+            report=_json_safe({"errors": [{"feature": 0, "field": "", "message": message}]}),
         )
         progress_path(job).unlink(missing_ok=True)
         return ImportJob.objects.get(pk=job.pk)
@@ -175,10 +175,46 @@ def run_job(job: ImportJob) -> ImportJob:
         created=report.created,
         updated=report.updated,
         error_count=report.error_count,
-        report=json.loads(json.dumps(report.as_dict(), default=str)),
+        report=_json_safe(json.loads(json.dumps(report.as_dict(), default=str))),
     )
     progress_path(job).unlink(missing_ok=True)
     return ImportJob.objects.get(pk=job.pk)
+
+
+def _json_safe(value: Any) -> Any:
+    """The report as PostgreSQL's jsonb takes it: a damaged file's column names and values can carry lone
+    surrogates (GDAL's undecodable bytes) or NUL characters, which jsonb refuses (a DataError, found by
+    tests/test_fuzz_forms.py); they become U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def database_failure_message(exc: DatabaseError) -> str:
+    """What to tell the user when the database failed during an import (the worker's job page, import_assets).
+
+    The import's transaction was rolled back, or died with its connection: nothing was written. The driver's
+    text can name the host and user, so only the error's class is shown.
+    """
+    if _connection_lost(exc):
+        return _("The connection to the database was lost during the import; nothing was written. "
+                 "Run the import again.")  # fmt: skip
+    return _("The database stopped the import (%(error)s); nothing was written. Run the import again once "
+             "the database is working.") % {"error": type(exc).__name__}  # fmt: skip
+
+
+def _connection_lost(exc: DatabaseError) -> bool:
+    """The server went away or dropped the session (PostgreSQL: no SQLSTATE for a broken socket, class 08
+    "connection exception", 57P0x "terminated by the administrator / crash / shutdown"). Django has already
+    opened a new connection by then (leaving the transaction re-enables autocommit), so the error tells."""
+    if connection.vendor != "postgresql" or not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return not sqlstate or sqlstate.startswith(("08", "57P"))
 
 
 def _drop_broken_connection() -> None:

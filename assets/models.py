@@ -383,3 +383,15 @@ class AssetCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.x17}/{self.y17}: {self.n}"
+
+
+class RegisterVersion(models.Model):
+    """One row: a value that changes with every transaction writing assets, in commit order (assets.tile_version).
+
+    Written only by the database triggers on the assets table, never by Django.
+    """
+
+    v = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.v)

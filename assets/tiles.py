@@ -33,7 +33,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from assets import audit, tile_cells
+from assets import audit, tile_cells, tile_version
 from assets.models import LandAsset
 
 LAYER = "assets"
@@ -79,22 +79,25 @@ def tile_bounds_lonlat(z: int, x: int, y: int) -> tuple[float, float, float, flo
 # --- register version: the ETag's invalidation rule -------------------------------------------------------------
 
 _HISTORY_TABLE = LandAsset.history.model._meta.db_table
-# Two index lookups (a count or max(updated_at) would scan the table: ~1.5 s at 1M). Spelled ORDER BY ... LIMIT 1
-# rather than max(): the same index scan, planned in 0.05 instead of 0.08 ms (a tenth of a small tile's SQL).
+# The write counter (assets.tile_version: a new value per writing transaction, in commit order, whatever writes),
+# then, for writes before migration 0005 and history-only changes that as-of tiles read, the newest history id and
+# the newest asset id: index lookups (a count or max(updated_at) would scan the table: ~1.5 s at 1M), spelled
+# ORDER BY ... LIMIT 1 rather than max() (the same index scan, planned in 0.05 instead of 0.08 ms).
 _VERSION_SQL = (
-    f"coalesce((SELECT history_id FROM \"{_HISTORY_TABLE}\" ORDER BY history_id DESC LIMIT 1), 0) || '-' || "  # noqa: S608
+    f"{tile_version.current_sql()} || '-' || "  # noqa: S608 - constants
+    f"coalesce((SELECT history_id FROM \"{_HISTORY_TABLE}\" ORDER BY history_id DESC LIMIT 1), 0) || '-' || "
     f'coalesce((SELECT id FROM "{_TABLE}" ORDER BY id DESC LIMIT 1), 0)'
 )
 
 
 def register_version() -> str:
-    """A string that changes whenever an asset is added, changed or deleted: "<newest history id>-<newest asset id>".
+    """A string that changes whenever an asset is added, changed or deleted: "<counter>-<history id>-<asset id>".
 
-    Every write through assets.services (and the admin, imports with bulk_create_with_history, deletes) appends a
-    row to the asset history, so the newest history id moves on each change; the newest asset id is added for
-    writes that skip history. Writes that bypass both (raw SQL, QuerySet.update) are not seen: use the services.
-    Read from the database on every request (no per-process memo), so a write made by any process shows in the
-    next ETag; on PostGIS the tile statement reads it itself (``versioned_tile``), which costs no extra round trip.
+    The counter (assets.tile_version) changes with every committed transaction that writes assets, in commit
+    order, however it writes; the newest asset-history id and asset id are kept beside it (history-only changes,
+    and databases written before the counter existed). Read from the database on every request (no per-process
+    memo), so a write made by any process shows in the next ETag; on PostGIS the tile statement reads it itself
+    (``versioned_tile``), which costs no extra round trip.
     """
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_VERSION_SQL}")  # noqa: S608 - constant

@@ -7,13 +7,16 @@ import io
 import json
 import shutil
 import tempfile
+import threading
 import zipfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -667,3 +670,158 @@ class ImportJobTests(ImportTestCase):
         self.client.force_login(self.officer)
         response = self.client.post(reverse("import-list"), {"file": SimpleUploadedFile("x.exe", b"MZ")})
         self.assertContains(response, "this format is not accepted")
+
+
+class FuzzFoundInputTests(ImportTestCase):
+    """Inputs a fuzz run found: each is refused per feature or per file, never a hang, traceback or Internal error."""
+
+    HEADER = CrsTests.HEADER
+    good_feature = ImportJobTests.good_feature
+
+    def setUp(self):
+        super().setUp()
+        media = override_settings(MEDIA_ROOT=str(self.tmp / "media"))
+        media.enable()
+        self.addCleanup(media.disable)
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        self.client.force_login(make_user("officer", permissions.OFFICER, self.agency))
+
+    def row(self, wkt: str, register: str) -> str:
+        return f'"{wkt}",1.3.1.01.01.01.001,{register},Tanah,1.01.01,2010,HIBAH,0,100\n'
+
+    def run_import_guarded(self, *args: Any, seconds: float = 60, **kwargs: Any) -> importers.ImportReport:
+        """run_import in a thread on this test's connection: a hang (GDAL 3.6's Transform looped forever on
+        huge coordinates) fails the test after ``seconds`` instead of stalling the suite."""
+        conn = connections[DEFAULT_DB_ALIAS]
+        result: dict[str, Any] = {}
+
+        def target() -> None:
+            connections[DEFAULT_DB_ALIAS] = conn  # as LiveServerTestCase shares its connection with its thread
+            try:
+                result["report"] = importers.run_import(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+                result["error"] = exc
+
+        conn.inc_thread_sharing()
+        try:
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            thread.join(seconds)
+        finally:
+            conn.dec_thread_sharing()
+        self.assertFalse(thread.is_alive(), f"the import still runs after {seconds} s: it hangs")
+        if "error" in result:
+            raise result["error"]
+        return result["report"]
+
+    def test_absurd_projected_coordinates_are_refused_not_hanging(self):
+        good = self.good_feature()
+        lon, lat = point_inside("64.71.05.1002")
+        x0, y0, _z = osr.CoordinateTransformation(_srs(4326), _srs(3857)).TransformPoint(lon, lat)
+        good["geometry"] = {"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 30, y0], [x0 + 30, y0 + 30], [x0, y0]]]}
+        absurd = self.good_feature()
+        absurd["properties"]["no_register"] = "4"
+        absurd["geometry"] = {
+            "type": "Polygon",
+            "coordinates": [[[1e20, 1e20], [2e20, 1e20], [2e20, 2e20], [1e20, 2e20], [1e20, 1e20]]],
+        }
+        path = self.tmp / "mercator.geojson"
+        crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+        path.write_text(json.dumps({"type": "FeatureCollection", "crs": crs, "features": [good, absurd]}))
+        mapping = importers.FieldMapping(constants={"agency": "1.01.01"})
+        report = self.run_import_guarded(path, mapping=mapping)
+        self.assertEqual(report.crs, "EPSG:3857")
+        self.assertEqual([(i.feature, i.field) for i in report.errors], [(2, "geom")], _messages(report))
+        self.assertIn("(1e+20, 1e+20) to (2e+20, 2e+20) are outside what EPSG:3857 can describe",
+                      report.errors[0].message)  # fmt: skip
+        self.assertFalse(report.committed)
+        self.assertEqual(LandAsset.objects.count(), 0)
+        path.write_text(json.dumps({"type": "FeatureCollection", "crs": crs, "features": [good]}))
+        report = self.run_import_guarded(path, mapping=mapping)  # the same reprojection keeps the sane feature
+        self.assertTrue(report.committed, _messages(report))
+        self.assertEqual(LandAsset.objects.get().kelurahan.code, "64.71.05.1002")
+
+    def test_unclosed_wkt_ring_is_a_feature_error(self):
+        lon, lat = point_inside("64.71.05.1002")
+        closed = f"POLYGON(({lon} {lat},{lon + 0.0004} {lat},{lon + 0.0004} {lat + 0.0004},{lon} {lat}))"
+        unclosed = f"POLYGON(({lon} {lat},{lon + 0.0004} {lat},{lon + 0.0004} {lat + 0.0004}))"
+        csv = self.tmp / "parcels.csv"
+        csv.write_text(self.HEADER + self.row(closed, "1") + self.row(unclosed, "2"))
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(["Geometri WKT (EPSG:4326)", "kode_barang", "no_reg", "nama_barang", "opd", "tahun", "asal_usul",
+                      "nilai", "luas"])  # fmt: skip
+        sheet.append([closed, "1.3.1.01.01.01.001", "1", "Tanah", "1.01.01", 2010, "HIBAH", 0, 100])
+        sheet.append([unclosed, "1.3.1.01.01.01.001", "2", "Tanah", "1.01.01", 2010, "HIBAH", 0, 100])
+        xlsx = self.tmp / "parcels.xlsx"
+        workbook.save(xlsx)
+        for path in (csv, xlsx):
+            report = importers.run_import(path, srid="4326")
+            self.assertEqual([(i.feature, i.field) for i in report.errors], [(2, "geom")], f"{path}: {report}")
+            self.assertIn("The geometry cannot be read", report.errors[0].message)
+            self.assertIn("do not form a closed linestring", report.errors[0].message)
+            self.assertEqual(LandAsset.objects.count(), 0)
+        out = io.StringIO()
+        with self.assertRaises(CommandError):
+            call_command("import_assets", str(csv), "--srid", "4326", stdout=out)
+        self.assertIn("Feature 2 [geom]: The geometry cannot be read", out.getvalue())
+        self.assertNotIn("Traceback", out.getvalue())
+        self.assertEqual(LandAsset.objects.count(), 0)
+
+    def test_unparseable_csv_wkt_rows_are_feature_errors(self):
+        lon, lat = point_inside("64.71.05.1002")
+        closed = f"POLYGON(({lon} {lat},{lon + 0.0004} {lat},{lon + 0.0004} {lat + 0.0004},{lon} {lat}))"
+        rows = [closed, "POLYGON((", closed.replace(str(lon), "nan"), closed]
+        csv = self.tmp / "parcels.csv"
+        csv.write_text(self.HEADER + "".join(self.row(wkt, str(n)) for n, wkt in enumerate(rows, start=1)))
+        report = importers.run_import(csv, srid="4326")  # GDAL's CSV driver raises on rows 2 and 3, reads on
+        self.assertEqual(report.features, 4)
+        self.assertEqual([(i.feature, i.field) for i in report.errors], [(2, ""), (3, "")], _messages(report))
+        self.assertIn("This feature cannot be read", report.errors[0].message)
+        self.assertFalse(report.committed)
+        self.assertEqual(LandAsset.objects.count(), 0)
+
+    def damaged_xlsx(self) -> bytes:
+        """A valid zip whose worksheet XML is cut in the middle of a tag."""
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(["kode_barang", "no_reg", "nama_barang", "opd", "tahun", "asal_usul", "nilai", "luas"])
+        for n in range(1, 20):
+            sheet.append(["1.3.1.01.01.01.001", str(n), "Tanah", "1.01.01", 2010, "HIBAH", 0, 100])
+        good, damaged = io.BytesIO(), io.BytesIO()
+        workbook.save(good)
+        with zipfile.ZipFile(good) as source, zipfile.ZipFile(damaged, "w") as target:
+            for member in source.infolist():
+                data = source.read(member.filename)
+                if member.filename == "xl/worksheets/sheet1.xml":
+                    data = data[: len(data) * 2 // 3]
+                target.writestr(member, data)
+        return damaged.getvalue()
+
+    def test_damaged_xlsx_is_a_file_error(self):
+        path = self.tmp / "kib_a.xlsx"
+        path.write_bytes(self.damaged_xlsx())
+        report = importers.run_import(path)
+        self.assertEqual([(i.feature, i.field) for i in report.errors], [(0, "")], _messages(report))
+        self.assertIn("could not be read", report.errors[0].message)
+        self.assertIn("XML parsing", report.errors[0].message)
+        out = io.StringIO()
+        with self.assertRaises(CommandError):
+            call_command("import_assets", str(path), stdout=out)
+        self.assertIn("File: The file could not be read", out.getvalue())
+        self.assertNotIn("Traceback", out.getvalue())
+        response = self.client.post(
+            reverse("import-list"), {"file": SimpleUploadedFile("kib_a.xlsx", self.damaged_xlsx())}
+        )
+        self.assertEqual(response.status_code, 302)
+        jobs.work(once=True)
+        job = ImportJob.objects.get()
+        self.assertEqual(job.status, ImportJob.Status.REFUSED)
+        page = self.client.get(reverse("import-detail", args=[job.pk]))
+        self.assertContains(page, "could not be read")
+        self.assertNotContains(page, "Internal error")
+        self.assertEqual(LandAsset.objects.count(), 0)

@@ -8,6 +8,7 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 
 from assets import permissions
+from assets.models import User
 from tests.browser_case import BrowserTestCase, By
 from tests.helpers import load_reference, make_user
 
@@ -35,6 +36,12 @@ class BasemapNoteTests(TestCase):
         self.assertIn(NOTE, html)
         self.assertNotIn("hidden", note_tag(html))
         self.assertIn('name="geom"', html)  # the form and its geometry field are still there
+
+    @override_settings(SIPANAH_BASEMAP_URL="")
+    def test_the_admin_widget_shows_it_too(self):
+        self.client.force_login(User.objects.create_superuser("root", password="pw-root"))
+        html = self.client.get(reverse("admin:assets_landasset_add")).content.decode()
+        self.assertNotIn("hidden", note_tag(html))
 
     @override_settings(SIPANAH_BASEMAP_URL="https://tile.example.org/{z}/{x}/{y}.png")
     def test_a_configured_basemap_keeps_the_note_hidden_until_its_tiles_fail(self):

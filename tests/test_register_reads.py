@@ -3,12 +3,13 @@ for filters on the asset's own columns, and PostGIS connections without JIT (ben
 
 from __future__ import annotations
 
+from django.contrib.gis.geos import LineString, MultiPolygon, Polygon
 from django.db import connection
-from django.test import TestCase
+from django.test import SimpleTestCase, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from assets import permissions, selectors
+from assets import geo, permissions, query, selectors
 from assets.models import Agency, CertificateStatus, LandAsset
 from tests.helpers import load_reference, make_asset, make_user, square
 
@@ -97,3 +98,36 @@ class RegisterReadTests(TestCase):
         with connection.cursor() as cursor:
             cursor.execute("SHOW jit")
             self.assertEqual(cursor.fetchone()[0], "off")
+
+
+class ClipAreaTests(SimpleTestCase):
+    """query.clip_areas measures whole arrays at once; each parcel's area must stay what it was one by one."""
+
+    def test_inside_partly_inside_outside_missing_and_mixed_intersections(self):
+        shape = Polygon.from_bbox((116.80, -1.30, 116.81, -1.29))
+        shape.srid = 4326
+        inside = square(116.805, -1.295)
+        half = square(116.81, -1.295)  # the shape's east edge cuts it in two
+        outside = square(116.85, -1.25)
+        west, east = square(116.8050, -1.2850, 0.0005), square(116.8060, -1.2850, 0.0005)
+        # one square inside the shape, the other only touching its north edge at y = -1.29 from outside
+        touching = MultiPolygon(
+            Polygon.from_bbox((116.804, -1.2905, 116.805, -1.2901)),
+            Polygon.from_bbox((116.806, -1.2900, 116.807, -1.2890)),
+        )
+        touching.srid = 4326
+        geoms = [inside, None, half, outside, touching, west, east]
+        result = list(query.clip_areas(geoms, shape))
+        self.assertEqual([g for g, _a in result], geoms)
+        areas = [a for _g, a in result]
+        self.assertEqual(areas[0], geo.geodesic_area_m2(inside))
+        self.assertEqual(areas[1], 0.0)
+        self.assertEqual(areas[2], geo.geodesic_area_m2(half.intersection(shape)))
+        self.assertAlmostEqual(areas[2], geo.geodesic_area_m2(half) / 2, delta=1)
+        self.assertEqual(areas[3], 0.0)
+        self.assertEqual(areas[4], geo.geodesic_area_m2(touching[0]))  # the line where the other square touches: 0
+        self.assertEqual(areas[5:], [0.0, 0.0])  # both above the shape
+
+    def test_a_line_shape_has_no_area_inside(self):
+        line = LineString((116.80, -1.30), (116.81, -1.29), srid=4326)
+        self.assertEqual([a for _g, a in query.clip_areas([square(116.805, -1.295), None], line)], [0.0, 0.0])

@@ -1,4 +1,4 @@
-"""Per-cell counts of the low-zoom tiles (assets.tile_cells): kept by triggers, equal to counting the parcels."""
+"""Per-cell counts of the low-zoom tiles (assets.tile_cells) and the ETag's write counter (assets.tile_version)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import TestCase, TransactionTestCase
 from django.urls import reverse
 
-from assets import permissions, services, tile_cells, tiles
+from assets import permissions, services, tile_cells, tile_version, tiles
 from assets.models import Agency, AssetCell, CertificateStatus, LandAsset
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
@@ -115,5 +115,65 @@ class CellFlushTests(TransactionTestCase):
         if connection.vendor != "sqlite":
             self.skipTest("SQLite only: Django rebuilds tables there (dropping their triggers); PostgreSQL alters them")
         tile_cells.uninstall()
+        tile_version.uninstall()
         self.assertTrue(tile_cells.ensure_triggers())
         self.assertFalse(tile_cells.ensure_triggers())
+        self.assertTrue(tile_version.ensure_triggers())
+        self.assertFalse(tile_version.ensure_triggers())
+
+
+class WriteCounterTests(TransactionTestCase):
+    """The ETag's write counter (assets.tile_version): committed writes of any kind, in commit order."""
+
+    def setUp(self):
+        cache.clear()
+        load_reference()
+        agency = Agency.objects.get(code="1.01.01")
+        self.lon, self.lat = point_inside("64.71.01.1001")
+        # Far apart: different tile cells, so two writers do not wait for each other at a cell's row.
+        self.a = make_asset(agency=agency, geom=square(self.lon, self.lat, 0.0002))
+        self.b = make_asset(agency=agency, geom=square(self.lon + 0.2, self.lat, 0.0002))
+        self.client.force_login(make_user("auditor", permissions.AUDITOR))
+
+    def etag(self) -> str:
+        x, y = tile_of(self.lon, self.lat, 17)
+        return self.client.get(reverse("asset-tile", kwargs={"z": 17, "x": x, "y": y}))["ETag"]
+
+    def test_a_raw_sql_write_changes_the_etag(self):
+        before = self.etag()
+        with connection.cursor() as cursor:  # no history row, no new asset, no Django signal
+            cursor.execute("UPDATE assets_landasset SET status_sertifikat = 'terbit' WHERE id = %s", [self.a.pk])
+        self.assertNotEqual(self.etag(), before)
+
+    def test_writers_committing_out_of_id_order_both_change_the_etag(self):
+        if connection.vendor != "postgresql":
+            self.skipTest("PostGIS only: SQLite has one writer at a time, so it commits in the order of its ids")
+        import psycopg
+
+        settings = connection.settings_dict
+        dsn = {"host": settings["HOST"], "port": settings["PORT"] or 5432, "user": settings["USER"]}
+        first, second = (psycopg.connect(dbname=settings["NAME"], password=settings["PASSWORD"], **dsn) for _ in "ab")
+        try:
+            history = LandAsset.history.model._meta.db_table
+            copy_row = (
+                f"INSERT INTO {history} (id, kode_barang, nomor_register, nama_barang, alamat, tahun_perolehan, "  # noqa: S608
+                "asal_usul, nilai_perolehan, penggunaan, luas_kib_m2, keterangan, plotting_status, status_sertifikat, "
+                "tahap_sertifikat, bermasalah, version, created_at, agency_id, removal_note, removal_sk_nomor, "
+                "history_date, history_type, history_change_reason, geom) "
+                "SELECT id, kode_barang, nomor_register, nama_barang, alamat, tahun_perolehan, asal_usul, "
+                "nilai_perolehan, penggunaan, luas_kib_m2, keterangan, plotting_status, status_sertifikat, "
+                "tahap_sertifikat, bermasalah, version, created_at, agency_id, removal_note, removal_sk_nomor, "
+                "now(), '~', 'test', geom FROM assets_landasset WHERE id = %s"
+            )
+            # As a service write: a history row (its id handed out now) and the asset row.
+            first.execute(copy_row, [self.a.pk])  # the lower history id...
+            first.execute("UPDATE assets_landasset SET nama_barang = 'first' WHERE id = %s", [self.a.pk])
+            second.execute(copy_row, [self.b.pk])  # ...the higher one, committed first
+            second.execute("UPDATE assets_landasset SET nama_barang = 'second' WHERE id = %s", [self.b.pk])
+            second.commit()
+            between = self.etag()
+            first.commit()  # the newest history id stays the second's: only the counter moves
+            self.assertNotEqual(self.etag(), between)
+        finally:
+            first.close()
+            second.close()

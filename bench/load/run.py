@@ -1,7 +1,7 @@
 """Load test: 50 signed-in users for 60 s against gunicorn and PostGIS on this machine (bench/load/locustfile.py).
 
     .venv/bin/python bench/load/run.py [--template sipanah_bench_100k] [--users 50] [--seconds 60]
-                                       [--workers 3] [--threads 4] [--warm 30] [--keep-db]
+                                       [--workers 5] [--threads 4] [--warm 30] [--keep-db]
 
 1. Copies the bench database (``createdb -T``, never writing to the template) to ``--db`` (sipanah_load), migrates
    it and creates the demo users (officer, auditor, planner, bpkad) there.
@@ -48,6 +48,7 @@ ORDER = [
     "tile z12",
     "tile z14",
     "tile z16",
+    "tile z17",
     "map popup",
     "api bbox",
     "ogc bbox",
@@ -326,7 +327,12 @@ def main() -> None:
     parser.add_argument("--spawn-rate", type=float, default=10)
     parser.add_argument("--seconds", type=float, default=60, help="measured window, after every user signed in")
     parser.add_argument("--warm", type=float, default=0, help="warm-up run of this many seconds first (0: cold)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (GUNICORN_WORKERS)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn worker processes (GUNICORN_WORKERS; default as gunicorn.conf.py: 2 x cores + 1)",
+    )
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (GUNICORN_THREADS)")
     parser.add_argument("--conn-max-age", type=int, default=600, help="SIPANAH_CONN_MAX_AGE (persistent connections)")
     parser.add_argument("--port", type=int, default=8765)
@@ -369,6 +375,8 @@ def main() -> None:
         if not args.keep_db:
             drop_database(args.db)
 
+    if not data["gate_opened"]:
+        sys.exit(f"Not every user signed in, so the measured window never opened; see {out}")
     total = data["total"]
     seconds = data["measured_seconds"]
     cache = f"warm ({args.warm:.0f} s warm-up run)" if args.warm else "cold (fresh workers, empty tile cache)"
@@ -393,7 +401,7 @@ def main() -> None:
     verdict = (
         f"throughput {total['requests'] / (seconds or 1):.1f} req/s, p50 {total['p50_ms']:.0f} ms, "
         f"p95 {total['p95_ms']:.0f} ms, errors {total['failures']} — target (0 errors, p95 <= 300 ms) "
-        + ("MET" if total["failures"] == 0 and total["p95_ms"] <= 300 and data["gate_opened"] else "NOT MET")
+        + ("MET" if total["failures"] == 0 == data["login"]["failures"] and total["p95_ms"] <= 300 else "NOT MET")
     )
     report = "\n".join([*header, "", table, "", verdict])
     if data["errors"]:

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from assets import importers
+from assets import importers, jobs
 
 
 class Command(BaseCommand):
@@ -50,11 +50,7 @@ class Command(BaseCommand):
             )
         except DatabaseError as exc:
             # The import runs in one transaction, rolled back (or gone with the connection): nothing was written.
-            raise CommandError(
-                f"The connection to the database was lost during the import ({type(exc).__name__}); nothing was "
-                "written. Run the import again.",
-                returncode=2,
-            ) from exc
+            raise CommandError(jobs.database_failure_message(exc), returncode=2) from exc
         if sys.stderr.isatty():
             sys.stderr.write("\n")
         if options["report"]:
