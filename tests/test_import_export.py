@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import TestCase, override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from osgeo import gdal, ogr, osr
 
 from assets import exports, importers, jobs, permissions, services
@@ -694,11 +694,13 @@ class FuzzFoundInputTests(ImportTestCase):
         huge coordinates) fails the test after ``seconds`` instead of stalling the suite."""
         conn = connections[DEFAULT_DB_ALIAS]
         result: dict[str, Any] = {}
+        language = translation.get_language()  # the active language is per thread
 
         def target() -> None:
             connections[DEFAULT_DB_ALIAS] = conn  # as LiveServerTestCase shares its connection with its thread
             try:
-                result["report"] = importers.run_import(*args, **kwargs)
+                with translation.override(language):
+                    result["report"] = importers.run_import(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
                 result["error"] = exc
 
