@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +115,31 @@ def _summary(db: str, z: int, n_tiles: int, arms: dict[str, list[float]], sizes:
     return row
 
 
+def django_arms() -> tuple[Callable[[int, int, int], bytes], Callable[[int, int, int], bytes]]:
+    """Our two arms for a tile: "view", the view function called with a request (filters, permission, ETag, SQL,
+    response), and "endpoint", the same request through Django's whole handler (URL routing, every middleware)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    from assets import map_views
+
+    factory = RequestFactory(SERVER_NAME="127.0.0.1")
+    handler = WSGIHandler()
+    user = auditor()
+
+    def view(z: int, x: int, y: int) -> bytes:
+        request = factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf")
+        request.user = user
+        return map_views.asset_tile(request, z, x, y).content
+
+    def endpoint(z: int, x: int, y: int) -> bytes:
+        response = handler.get_response(factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf"))
+        assert response.status_code == 200, response.status_code  # noqa: S101 - a bench sanity check
+        return response.content
+
+    return view, endpoint
+
+
 def bench_tiles(db: str, reps: int) -> list[dict]:
     """Our tile view and endpoint against the same SQL run raw, interleaved per tile, the order rotated per round.
 
@@ -129,29 +155,15 @@ def bench_tiles(db: str, reps: int) -> list[dict]:
     """
     import psycopg
     from django.core.cache import cache
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.test import RequestFactory
 
-    from assets import map_views, tiles
+    from assets import tiles
 
-    factory = RequestFactory(SERVER_NAME="127.0.0.1")
-    handler = WSGIHandler()
-    user = auditor()
+    view, endpoint = django_arms()
     raw = psycopg.connect(
         f"host=127.0.0.1 user=postgres dbname={db}", autocommit=True, cursor_factory=psycopg.ClientCursor
     )
     raw.execute("SET max_parallel_workers_per_gather = 0")  # as the tile view does (and so for the naive query)
     x14, y14 = densest_z14()
-
-    def view(z: int, x: int, y: int) -> bytes:
-        request = factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf")
-        request.user = user
-        return map_views.asset_tile(request, z, x, y).content
-
-    def endpoint(z: int, x: int, y: int) -> bytes:
-        response = handler.get_response(factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf"))
-        assert response.status_code == 200, response.status_code  # noqa: S101 - a bench sanity check
-        return response.content
 
     def floor(z: int, x: int, y: int) -> bytes:
         sql, params = tiles.postgis_tile_sql(None, z=z, x=x, y=y)
@@ -274,14 +286,10 @@ def bench_spatialite(path: str, reps: int) -> list[dict]:
 
     import shapely
     from django.core.cache import cache
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.test import RequestFactory
 
-    from assets import map_views, tile_cells, tiles
+    from assets import tile_cells, tiles
 
-    factory = RequestFactory(SERVER_NAME="127.0.0.1")
-    handler = WSGIHandler()
-    user = auditor()
+    view, endpoint = django_arms()
     raw = sqlite3.connect(path)
     raw.enable_load_extension(True)
     raw.load_extension("mod_spatialite")
@@ -293,16 +301,6 @@ def bench_spatialite(path: str, reps: int) -> list[dict]:
     )
     polygon_sql = select.format(cols="AsBinary(geom)")
     box_sql = select.format(cols="MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom)")
-
-    def view(z: int, x: int, y: int) -> bytes:
-        request = factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf")
-        request.user = user
-        return map_views.asset_tile(request, z, x, y).content
-
-    def endpoint(z: int, x: int, y: int) -> bytes:
-        response = handler.get_response(factory.get(f"/tiles/assets/{z}/{x}/{y}.pbf"))
-        assert response.status_code == 200, response.status_code  # noqa: S101 - a bench sanity check
-        return response.content
 
     def counted(z: int, x: int, y: int) -> bytes:
         west, south, east, north = tiles._selection_bounds(z, x, y)

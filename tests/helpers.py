@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import count
+from pathlib import Path
 
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
+from django.test import override_settings
 
 from assets import permissions, services
 from assets.models import AdministrativeArea, Agency, AsalUsul, LandAsset, User
 from assets.reference import load_agencies, load_boundaries
 
 _register = count(1)
+
+
+def temp_media_root(add_cleanup: Callable[..., None]) -> Path:
+    """A throw-away MEDIA_ROOT (import files, the worker's heartbeat) until ``add_cleanup``'s cleanups run: pass a
+    test's ``self.addCleanup``, or ``cls.addClassCleanup`` in ``setUpClass``."""
+    folder = tempfile.TemporaryDirectory()
+    add_cleanup(folder.cleanup)
+    override = override_settings(MEDIA_ROOT=folder.name)
+    override.enable()
+    add_cleanup(override.disable)
+    return Path(folder.name)
 
 
 def load_reference() -> None:

@@ -10,20 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.test import Client, TestCase, override_settings
+from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 
 from assets import health, permissions, services
 from assets.models import Agency, ImportJob
-from tests.helpers import load_reference, make_asset, make_user, square
+from tests.helpers import load_reference, make_asset, make_user, square, temp_media_root
 
 ROLES = ("anonymous", "officer_a", "officer_b", "bpkad", "auditor", "planner", "admin")
 STAFF_ROLES = {"admin"}
@@ -190,16 +189,8 @@ class AccessWalkTests(TestCase):
     @classmethod
     def setUpClass(cls):
         # The import's file and the worker heartbeat go to a throw-away MEDIA_ROOT.
-        cls._media = tempfile.TemporaryDirectory()
-        cls._media_override = override_settings(MEDIA_ROOT=cls._media.name)
-        cls._media_override.enable()
+        temp_media_root(cls.addClassCleanup)
         super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        cls._media_override.disable()
-        cls._media.cleanup()
 
     def setUp(self):
         # The walk fills the process-wide cache (OGC extents, tiles) from this test's objects: leave none behind.

@@ -19,9 +19,10 @@ from unittest import mock
 import pytest
 import yaml
 from django.conf import settings
-from django.test import SimpleTestCase, override_settings
+from django.test import SimpleTestCase
 
 from assets import health, importers
+from tests.helpers import temp_media_root
 
 REPO = Path(settings.BASE_DIR)
 COMPOSE = REPO / "docker-compose.yml"
@@ -223,12 +224,7 @@ class HealthcheckScriptTests(SimpleTestCase):
     """deploy/healthcheck.py reads the worker's heartbeat without Django; it must agree with /healthz's rule."""
 
     def setUp(self):
-        folder = tempfile.TemporaryDirectory()
-        self.addCleanup(folder.cleanup)
-        self.media = Path(folder.name)
-        override = override_settings(MEDIA_ROOT=folder.name)
-        override.enable()
-        self.addCleanup(override.disable)
+        self.media = temp_media_root(self.addCleanup)
         self.script = load_healthcheck()
 
     def test_the_worker_check_agrees_with_the_app_on_missing_fresh_and_stale_heartbeats(self):

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.test import TestCase, override_settings
+from django.test import TestCase
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from assets import exports, importers, jobs, permissions, services
 from assets.models import Agency, Certificate, CertificateStageEvent, ImportJob, LandAsset, Stage
 from tests.api_fixtures import build_register
-from tests.helpers import load_reference, make_user, point_inside, square
+from tests.helpers import load_reference, make_user, point_inside, square, temp_media_root
 
 FUZZ_EXAMPLES = int(os.environ.get("SIPANAH_FUZZ_EXAMPLES", "12"))
 FUZZ = settings(
@@ -465,11 +465,7 @@ class UploadFuzzTests(TestCase):
     def setUp(self):
         self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
         self.client.force_login(self.bpkad)
-        media = tempfile.TemporaryDirectory()
-        self.addCleanup(media.cleanup)
-        override = override_settings(MEDIA_ROOT=media.name)
-        override.enable()
-        self.addCleanup(override.disable)
+        temp_media_root(self.addCleanup)
 
     def test_upload_of_hostile_files(self):
         suffixes = [*importers.SUFFIX_FORMATS, ".exe", ".geojson.exe", "", ".GPKG", ".Zip"]

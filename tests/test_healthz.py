@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 from unittest import mock
 
 from django.db import OperationalError
-from django.test import TestCase, override_settings
+from django.test import TestCase
 
 from assets import health, jobs
+from tests.helpers import temp_media_root
 
 
 class HealthzTests(TestCase):
     def setUp(self):
-        media = tempfile.TemporaryDirectory()
-        self.addCleanup(media.cleanup)
-        self.media = Path(media.name)
-        settings_override = override_settings(MEDIA_ROOT=media.name)
-        settings_override.enable()
-        self.addCleanup(settings_override.disable)
+        self.media = temp_media_root(self.addCleanup)
 
     def test_no_worker_ever_is_unhealthy_and_needs_no_login(self):
         response = self.client.get("/healthz")

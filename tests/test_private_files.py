@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from assets import permissions
 from assets.models import Agency, ImportJob
-from tests.helpers import make_user
+from tests.helpers import make_user, temp_media_root
 
 CONTENT = b'{"type": "FeatureCollection", "features": []}\n'
 NAME = "Bidang Tanah Klandasan 2024 (revisi).geojson"  # spaces and brackets: kept in the download's name
@@ -42,12 +42,7 @@ class ImportFileTests(TestCase):
         }
 
     def setUp(self):
-        media = tempfile.TemporaryDirectory()
-        self.addCleanup(media.cleanup)
-        self.media = Path(media.name)
-        override = override_settings(MEDIA_ROOT=media.name)
-        override.enable()
-        self.addCleanup(override.disable)
+        self.media = temp_media_root(self.addCleanup)
         self.job = ImportJob(user=self.users["officer_a"], original_name=NAME)
         self.job.file.save("unggahan é.geojson", ContentFile(CONTENT), save=True)  # stored as unggahan_é.geojson
         self.url = reverse("import-file", args=[self.job.pk])
