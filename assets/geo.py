@@ -1,7 +1,9 @@
 """The geometry rules of Sipanah: the one place that decides what a parcel geometry may be.
 
-Forms, admin, API, importers and the demo generator all call :func:`normalize_parcel_geometry`
-and :func:`geodesic_area_m2`; nothing else validates or measures geometry.
+Forms, admin and API call :func:`normalize_parcel_geometry` (one geometry), the importers
+:func:`normalize_parcel_geometries` (a batch, through ``services.prepare_parcels``); the first is a
+batch of one of the second, so both apply the same rules. Areas: :func:`geodesic_areas_m2` (and
+:func:`geodesic_area_m2` for one); nothing else validates or measures geometry.
 
 Rules for a parcel geometry:
 
@@ -140,15 +142,21 @@ def normalize_parcel_geometries(
         errors[i] = _("Invalid geometry: %(reason)s.") % {"reason": shapely.is_valid_reason(arr[i])}
     ok &= ~invalid
     if srid != STORAGE_SRID and ok.any():
-        try:
-            arr[ok] = reproject(arr[ok], srid, STORAGE_SRID)
-        except Exception as exc:  # noqa: BLE001 - PROJ's errors have no common class; the message names it
-            for i in np.flatnonzero(ok):
+        # One geometry at a time through the same checked reprojection as the importers (absurd coordinates
+        # are refused, not folded into a made-up place); importers hand over lon/lat already, so this is the
+        # forms', admin's and API's path: a few geometries at a time.
+        for i in np.flatnonzero(ok):
+            try:
+                arr[i] = reproject_to_lonlat(arr[i], srid, f"EPSG:{srid}")
+            except GeometryError as exc:
+                errors[i] = str(exc)
+                ok[i] = False
+            except Exception as exc:  # noqa: BLE001 - PROJ's errors have no common class; the message names it
                 errors[i] = _("The geometry cannot be transformed from EPSG:%(srid)s: %(error)s") % {
                     "srid": srid,
                     "error": exc,
                 }
-            ok[:] = False
+                ok[i] = False
         invalid = ok.copy()
         invalid[ok] = ~shapely.is_valid(arr[ok])
         for i in np.flatnonzero(invalid):

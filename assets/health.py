@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection
 def worker_stale_seconds() -> float:
     """The worker touches the heartbeat at every poll (1 s) and at every progress step of an import; a quiet
     minute (``SIPANAH_WORKER_STALE_SECONDS``) means it is stopped, stuck or dead."""
-    return float(getattr(settings, "SIPANAH_WORKER_STALE_SECONDS", 60))
+    return float(settings.SIPANAH_WORKER_STALE_SECONDS)
 
 
 def heartbeat_path() -> Path:

@@ -162,7 +162,5 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 def import_file(request: HttpRequest, pk: int) -> HttpResponse:
     """The import's original file, for its uploader, BPKAD, auditors and admins (assets/private_files.py)."""
-    job = get_object_or_404(ImportJob, pk=pk)
-    if not permissions.can_view_import(request.user, job):
-        raise PermissionDenied(_("This import belongs to another user."))
+    job = _job_for(request, pk)
     return private_files.file_response(job.file, filename=job.original_name)

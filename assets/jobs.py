@@ -51,7 +51,7 @@ def job_create(*, user: User, upload: UploadedFile, layer: str = "", srid: str =
 
 def stale_after() -> timedelta:
     """No heartbeat for this long: the worker died (``SIPANAH_JOB_STALE_SECONDS``, default 2 minutes)."""
-    return timedelta(seconds=getattr(settings, "SIPANAH_JOB_STALE_SECONDS", 120))
+    return timedelta(seconds=settings.SIPANAH_JOB_STALE_SECONDS)
 
 
 def job_confirm(*, job: ImportJob) -> ImportJob:

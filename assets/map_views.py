@@ -123,7 +123,7 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     revalidate = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",") if tag.strip()]
     cache_key = tiles.cache_key(z=z, x=x, y=y, query=query) if z <= tiles.CACHE_MAX_ZOOM else None
     cached = cache.get(cache_key) if cache_key else None  # (version, bytes)
-    data = None
+    data, version = None, None
     if revalidate or cached:
         version = tiles.register_version()
         etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query=query)
@@ -134,7 +134,7 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     if data is None:
         try:
             if as_of is not None:  # the register as of a date, from the change history; as_of is in the query
-                version = tiles.register_version()
+                version = version or tiles.register_version()
                 data = tiles.as_of_tile(as_of=as_of, params=request.GET, z=z, x=x, y=y)
             else:
                 version, data = tiles.versioned_tile(qs, z=z, x=x, y=y)

@@ -56,7 +56,7 @@ def register_totals(qs: QuerySet[LandAsset]) -> RegisterTotals:
 
 
 def register_totals_by_status(qs: QuerySet[LandAsset]) -> tuple[RegisterTotals, dict[str, int]]:
-    """register_totals and status_breakdown of the same rows, read in one pass instead of two."""
+    """register_totals and the count per certificate status of the same rows, read in one pass."""
     by_status = {f"status_{s}": Count("id", filter=Q(status_sertifikat=s)) for s in CertificateStatus.values}
     row = qs.order_by().aggregate(**_TOTALS, **by_status)
     return _totals(row), {s: row[f"status_{s}"] for s in CertificateStatus.values}
@@ -71,11 +71,6 @@ def _totals(row: dict) -> RegisterTotals:
         certified=row["certified"],
         located=row["located"],
     )
-
-
-def status_breakdown(qs: QuerySet[LandAsset]) -> dict[str, int]:
-    counts = dict(qs.order_by().values_list("status_sertifikat").annotate(n=Count("id")))
-    return {status: counts.get(status, 0) for status in CertificateStatus.values}
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,9 @@ def _set_geometry(
             geos = normalize_parcel_geometry(geom, srid=srid)  # reads GEOS/OGR/WKT input, raises the rule's message
         except GeometryError as exc:
             raise ValidationError({"geom": [str(exc)]}) from exc
-        (geom,), _errors = prepare_parcels([to_shapely(geos)], srid=geos.srid, index=index)
+        (geom,), (error,) = prepare_parcels([to_shapely(geos)], srid=geos.srid, index=index)
+        if error is not None:  # a normalised geometry passes again; never store one that does not
+            raise ValidationError({"geom": [str(error)]})
     asset.geom = geom.hexewkb  # the field reads hex EWKB lazily; a bulk import never needs the GEOS object
     asset.luas_gis_m2 = geom.luas_gis_m2
     ref = geom.kelurahan

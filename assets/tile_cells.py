@@ -11,8 +11,10 @@ Triggers on ``assets_landasset`` keep the counts in the writing transaction itse
 admin, importers' COPY, raw SQL): a tile read in a snapshot sees the counts of that snapshot, which is what the
 ETag's register version also reads. PostGIS: statement-level triggers with transition tables (one upsert per
 statement and cell, so a COPY of 100k rows costs one grouped upsert). SpatiaLite: row-level triggers (it has no
-other kind). Empty cells are deleted. Two transactions writing parcels of the same ~300 m cell wait for each other
-at the cell's row; a large import holds its cells until it commits.
+other kind). Empty cells are deleted. Updates move counts only where the geometry, the status or the dispute flag
+changed. Two transactions writing such changes in the same ~300 m cell wait for each other at the cell's row; a
+large import holds its cells until it commits (cells are upserted in (x17, y17) order, so two imports wait rather
+than deadlock within one statement each).
 
 Only the unfiltered register uses the cells (the usual map): filtered and as-of tiles keep the live SQL.
 """
@@ -80,10 +82,24 @@ def _postgis_forget_empty(rows: str) -> str:
         WHERE c.x17 = r.x17 AND c.y17 = r.y17 AND c.n <= 0;"""
 
 
+# An update moves counts only for the rows whose cell or counted columns changed: most edits (value, notes,
+# removal dates) touch none, and must not lock a cell's row (writers of one cell wait for each other until commit).
+_CHANGED = (
+    "o.geom IS DISTINCT FROM n.geom OR o.status_sertifikat IS DISTINCT FROM n.status_sertifikat "
+    "OR o.bermasalah IS DISTINCT FROM n.bermasalah"
+)
+
+
+def _changed(side: str) -> str:
+    return f"(SELECT {side}.* FROM old_rows o JOIN new_rows n ON o.id = n.id WHERE {_CHANGED}) changed_{side}"
+
+
 def _postgis_install() -> list[str]:
     bodies = {
         "insert": _postgis_apply("new_rows", ""),
-        "update": _postgis_apply("old_rows", "-") + _postgis_apply("new_rows", "") + _postgis_forget_empty("old_rows"),
+        "update": _postgis_apply(_changed("o"), "-")
+        + _postgis_apply(_changed("n"), "")
+        + _postgis_forget_empty(_changed("o")),
         "delete": _postgis_apply("old_rows", "-") + _postgis_forget_empty("old_rows"),
         "truncate": f"\n        DELETE FROM {TABLE};",
     }
@@ -121,6 +137,13 @@ def _spatialite_forget_empty() -> str:
     return f"DELETE FROM {TABLE} WHERE OLD.geom IS NOT NULL AND x17 = {x} AND y17 = {y} AND n <= 0;"
 
 
+# As _CHANGED: SQLite compares the geometry blobs with IS NOT (NULL-safe).
+_SPATIALITE_WHEN = {
+    "update": " WHEN OLD.geom IS NOT NEW.geom OR OLD.status_sertifikat IS NOT NEW.status_sertifikat "
+    "OR OLD.bermasalah IS NOT NEW.bermasalah"
+}
+
+
 def _spatialite_install() -> list[str]:
     bodies = {
         "insert": _spatialite_row("NEW", ""),
@@ -132,7 +155,8 @@ def _spatialite_install() -> list[str]:
         trigger = f"{TABLE}_{op}"
         statements += [
             f"DROP TRIGGER IF EXISTS {trigger}",
-            f"CREATE TRIGGER {trigger} AFTER {op.upper()} ON {ASSETS} FOR EACH ROW BEGIN {body} END",
+            f"CREATE TRIGGER {trigger} AFTER {op.upper()} ON {ASSETS} FOR EACH ROW{_SPATIALITE_WHEN.get(op, '')} "
+            f"BEGIN {body} END",
         ]
     return statements
 

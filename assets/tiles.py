@@ -117,11 +117,6 @@ def cache_key(*, z: int, x: int, y: int, query: str) -> str:
 # --- tile building ----------------------------------------------------------------------------------------------
 
 
-def asset_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> bytes:
-    """The MVT of the assets in ``qs`` (already filtered; None: the whole register) on tile z/x/y."""
-    return versioned_tile(qs, z=z, x=x, y=y)[1]
-
-
 def versioned_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tuple[str, bytes]:
     """(register_version(), the tile): the version the tile was built from, for its ETag.
 

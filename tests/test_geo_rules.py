@@ -65,6 +65,11 @@ class GeometryRulesTests(SimpleTestCase):
             normalize_parcel_geometry(metres)
         self.assertIn("EPSG:23837", str(ctx.exception))
 
+    def test_absurd_projected_coordinates_are_refused_not_folded_into_a_place(self):
+        # PROJ folds x = 1e20 in Web Mercator into a plausible lon/lat; a form must refuse it as an import does.
+        with self.assertRaisesMessage(GeometryError, "outside what EPSG:3857 can describe"):
+            normalize_parcel_geometry("SRID=3857;POLYGON((1e20 0, 1e20 1, 1.0000001e20 1, 1e20 0))")
+
     def test_missing_crs_is_refused_unless_named(self):
         with self.assertRaisesMessage(GeometryError, "has no coordinate reference system"):
             normalize_parcel_geometry(GEOSGeometry(SQUARE))

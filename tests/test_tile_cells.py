@@ -84,6 +84,35 @@ class CellCountTests(TestCase):
         self.assertTrue(all(c[0] > 0 for c in self.cells().values()), "empty cells are deleted")
         self.assert_tiles_match_live_counts()
 
+    def test_an_edit_that_moves_no_count_leaves_the_cells_alone(self):
+        # Most edits (value, notes) change no cell: they must not write (and so lock) a cell row.
+        asset = make_asset(agency=self.agency, geom=square(self.lon, self.lat, 0.0002))
+        unlocated = make_asset(agency=self.agency, geom=None)
+
+        def cell_writes(update: dict) -> int:
+            if connection.vendor == "postgresql":  # a written row gets a new xmin
+                query = f"SELECT xmin::text FROM {tile_cells.TABLE} ORDER BY x17, y17"  # noqa: S608 - a constant
+                with connection.cursor() as cursor:
+                    cursor.execute(query)
+                    before = cursor.fetchall()
+                    LandAsset.objects.filter(pk=asset.pk).update(**update)
+                    cursor.execute(query)
+                    return sum(a != b for a, b in zip(before, cursor.fetchall(), strict=True))
+            # SQLite counts every row its triggers write in total_changes (the register version, SpatiaLite's
+            # own bookkeeping too): the cells' share is what the same update of an unlocated asset does not write.
+            raw = connection.connection
+
+            def changes(pk: int) -> int:
+                before = raw.total_changes
+                LandAsset.objects.filter(pk=pk).update(**update)
+                return raw.total_changes - before
+
+            return changes(asset.pk) - changes(unlocated.pk)
+
+        self.assertEqual(cell_writes({"nama_barang": "Tanah lain", "keterangan": "catatan"}), 0)
+        self.assertGreater(cell_writes({"bermasalah": True}), 0)
+        self.assertEqual(self.cells(), recount())
+
     def test_the_map_serves_the_cells_and_their_changes(self):
         self.client.force_login(make_user("auditor", permissions.AUDITOR))
         make_asset(agency=self.agency, geom=square(self.lon, self.lat, 0.0002))
