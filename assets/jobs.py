@@ -137,15 +137,20 @@ def run_job(job: ImportJob) -> ImportJob:
 
     _write_progress(job, 0, -1)
     try:
-        report = importers.run_import(
-            Path(job.file.path),
-            user=job.user,
-            layer=job.layer or None,
-            srid=job.srid or None,
-            dry_run=not job.commit,
-            repair=job.repair,
-            progress=progress,
-        )
+        # The import's rows and the job's final status commit together (run_import's own transaction becomes a
+        # savepoint): a worker killed in between leaves neither, so a job queued again never imports twice and
+        # "nothing was written" stays true.
+        with transaction.atomic():
+            report = importers.run_import(
+                Path(job.file.path),
+                user=job.user,
+                layer=job.layer or None,
+                srid=job.srid or None,
+                dry_run=not job.commit,
+                repair=job.repair,
+                progress=progress,
+            )
+            _record_report(job, report)
     except Exception as exc:  # a bug must not leave the job "running" forever: record it, keep the worker alive
         log.exception("import job %s failed", job.pk)
         if isinstance(exc, DatabaseError):
@@ -158,8 +163,11 @@ def run_job(job: ImportJob) -> ImportJob:
             finished_at=timezone.now(),
             report=_json_safe({"errors": [{"feature": 0, "field": "", "message": message}]}),
         )
-        progress_path(job).unlink(missing_ok=True)
-        return ImportJob.objects.get(pk=job.pk)
+    progress_path(job).unlink(missing_ok=True)
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def _record_report(job: ImportJob, report: importers.ImportReport) -> None:
     if not report.ok:
         status = ImportJob.Status.REFUSED
     elif report.committed:
@@ -177,8 +185,6 @@ def run_job(job: ImportJob) -> ImportJob:
         error_count=report.error_count,
         report=_json_safe(json.loads(json.dumps(report.as_dict(), default=str))),
     )
-    progress_path(job).unlink(missing_ok=True)
-    return ImportJob.objects.get(pk=job.pk)
 
 
 def _json_safe(value: Any) -> Any:

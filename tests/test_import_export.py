@@ -12,11 +12,12 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -631,6 +632,22 @@ class ImportJobTests(ImportTestCase):
         self.client.post(reverse("import-detail", args=[job.pk]))
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.REFUSED)
+
+    def test_a_job_that_dies_before_recording_its_result_writes_nothing(self):
+        # The rows and the job's final status commit together: a job queued again never imports twice.
+        job = self.upload([self.good_feature()])
+        jobs.work(once=True)
+        self.client.post(reverse("import-detail", args=[job.pk]))  # confirm: the next run writes
+        with mock.patch.object(jobs, "_record_report", side_effect=OperationalError("the worker's connection died")):
+            jobs.work(once=True)
+        job.refresh_from_db()
+        self.assertEqual(job.status, ImportJob.Status.FAILED)
+        self.assertEqual(LandAsset.objects.count(), 0)
+        self.assertEqual(LandAsset.history.count(), 0)
+        self.client.post(reverse("import-detail", args=[job.pk]))  # "Run the import again"
+        jobs.work(once=True)
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.created, LandAsset.objects.count()), (ImportJob.Status.DONE, 1, 1))
 
     def test_stale_job_is_requeued_then_failed(self):
         job = self.upload([self.good_feature()])
