@@ -77,6 +77,8 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.models.sql import InsertQuery
 from django.utils.duration import duration_iso_string
 
+from assets import copy_insert
+
 FORMAT = "sipanah-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -630,18 +632,18 @@ def _insert_rows(archive: Archive, table: dict[str, Any], model: type[models.Mod
         # COPY, the archived text as it is where PostgreSQL parses it the same way (geometry as hex EWKB); every
         # value is still decoded once in Python so that a bad one is named with its line.
         as_text = [isinstance(f, _COPY_AS_TEXT) and not isinstance(f, models.BinaryField) for f in fields]
-        quote = connection.ops.quote_name
-        sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN"
-        with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+
+        def copied() -> Iterator[list[Any]]:
+            nonlocal count
             for lineno, values in _rows(archive, member, len(fields)):
                 decoded = _decode_values(decoders, values, f"{member}, line {lineno}")
-                copy.write_row(
-                    [
-                        v if text or v is None else f.get_db_prep_save(d, connection)
-                        for f, text, v, d in zip(fields, as_text, values, decoded, strict=True)
-                    ]
-                )
+                yield [
+                    v if text or v is None else f.get_db_prep_save(d, connection)
+                    for f, text, v, d in zip(fields, as_text, values, decoded, strict=True)
+                ]
                 count += 1
+
+        copy_insert.copy_rows(model, [f.column for f in fields], copied(), using=using)
         return count
     # SQLite: Django's own INSERT for one row, compiled once with raw=True (the values as they are, as loaddata
     # saves them; bulk_create would renew auto_now fields), run with executemany over batches of rows. Each value

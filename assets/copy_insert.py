@@ -19,12 +19,12 @@ import datetime as dt
 import functools
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.gis.db.models import GeometryField
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 from simple_history.utils import get_change_reason_from_object, get_history_manager_for_model
 
@@ -61,20 +61,25 @@ def _copy_objects(model: type[models.Model], objs: Sequence[models.Model]) -> li
             obj.pk = pk
     values = _row_builders(model)
     rows = [[value(obj) for value in values] for obj in objs]
-    _copy_rows(model, [f.column for f in model._meta.concrete_fields], rows)
+    copy_rows(model, [f.column for f in model._meta.concrete_fields], rows)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
     return rows
 
 
-def _copy_rows(model: type[models.Model], columns: list[str], rows: list[list[Any]]) -> None:
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
-    with connection.cursor() as cursor:
+def copy_rows(
+    model: type[models.Model], columns: list[str], rows: Iterable[Sequence[Any]], *, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """COPY ``rows`` (values ready for PostgreSQL, in ``columns`` order) into the model's table, in the current
+    transaction. ``rows`` may be a generator: it is consumed as it is sent (backups restore through it)."""
+    conn = connections[using]
+    names = ", ".join(conn.ops.quote_name(c) for c in columns)
+    sql = f"COPY {conn.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
+    with conn.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper: same connection, same transaction
         # wrap_database_errors: a failing COPY raises django.db's IntegrityError & co, as bulk_create would
-        with connection.wrap_database_errors, raw.copy(sql) as copy:
+        with conn.wrap_database_errors, raw.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
 
@@ -167,5 +172,5 @@ def copy_insert_with_history(model: type[models.Model], objs: Sequence[models.Mo
             "history_user_id": user.pk if user is not None else None,
         }
         out.append([row[position[f.attname]] if f.attname in position else special[f.attname] for f in history_fields])
-    _copy_rows(history_model, [f.column for f in history_fields], out)
+    copy_rows(history_model, [f.column for f in history_fields], out)
     return list(objs)
