@@ -12,16 +12,19 @@ for that lock. The status endpoint and the stale-job check read that file; the r
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
+import tempfile
 import time
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -37,7 +40,7 @@ POLL_SECONDS = 1.0
 UPLOAD_SUFFIXES = tuple(importers.SUFFIX_FORMATS)
 
 
-def job_create(*, user: User, upload: UploadedFile, layer: str = "", srid: str = "", repair: bool = False) -> ImportJob:
+def job_create(*, user: User, upload: File, layer: str = "", srid: str = "", repair: bool = False) -> ImportJob:
     """Keep the uploaded file and queue its check (a dry run); the import itself waits for confirmation."""
     name = Path(upload.name or "upload").name
     job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair)
@@ -46,6 +49,32 @@ def job_create(*, user: User, upload: UploadedFile, layer: str = "", srid: str =
     stored = Path(name)
     job.file.save(f"{stored.stem[:100]}{stored.suffix[:16]}", upload, save=False)
     job.save()
+    return job
+
+
+def record_command_import(
+    *, user: User, path: Path, layer: str, srid: str, repair: bool, report: importers.ImportReport
+) -> ImportJob:
+    """An ``import_assets --user`` run in the import log, as a web upload's would be: its file (a Shapefile's .shp
+    with its side files, zipped), user, time, counts and report. Called inside the import's transaction."""
+    files = [path]
+    if path.suffix.lower() == ".shp":
+        files = sorted(p for p in path.parent.glob(f"{glob.escape(path.stem)}.*") if p.is_file())
+    if len(files) == 1:
+        with path.open("rb") as handle:
+            job = job_create(user=user, upload=File(handle, name=path.name), layer=layer, srid=srid, repair=repair)
+    else:
+        with tempfile.SpooledTemporaryFile(max_size=64 << 20) as archive:
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+                for member in files:
+                    zipped.write(member, member.name)
+            archive.seek(0)
+            upload = File(archive, name=f"{path.stem}.zip")
+            job = job_create(user=user, upload=upload, layer=layer, srid=srid, repair=repair)
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(commit=True, attempts=1, started_at=now)
+    _record_report(job, report)
+    job.refresh_from_db()
     return job
 
 

@@ -649,6 +649,32 @@ class ImportJobTests(ImportTestCase):
         job.refresh_from_db()
         self.assertEqual((job.status, job.created, LandAsset.objects.count()), (ImportJob.Status.DONE, 1, 1))
 
+    def test_command_line_import_with_a_user_is_kept_in_the_import_log(self):
+        source = self.tmp / "parcels.geojson"
+        source.write_text(json.dumps({"type": "FeatureCollection", "features": [self.good_feature()]}))
+        call_command("import_assets", str(source), "--dry-run", "--user", "officer", stdout=io.StringIO())
+        self.assertFalse(ImportJob.objects.exists())  # a check is not an import
+        call_command("import_assets", str(source), "--user", "officer", stdout=io.StringIO(), stderr=io.StringIO())
+        job = ImportJob.objects.get()
+        done = (self.officer, ImportJob.Status.DONE, 1, True)
+        self.assertEqual((job.user, job.status, job.created, job.commit), done)
+        self.assertEqual(Path(job.file.path).read_bytes(), source.read_bytes())
+        self.assertEqual(LandAsset.history.get().history_user, self.officer)
+        self.assertContains(self.client.get(reverse("import-detail", args=[job.pk])), "parcels.geojson")
+        # A Shapefile given as its .shp is kept with its side files, zipped.
+        exports.write_export(LandAsset.objects.all(), fmt="shp", path=self.tmp / "export.zip", srid=4326)
+        with zipfile.ZipFile(self.tmp / "export.zip") as archive:
+            archive.extractall(self.tmp / "shp")
+            members = sorted(archive.namelist())
+        shp = next((self.tmp / "shp").glob("*.shp"))
+        call_command("import_assets", str(shp), "--user", "officer", stdout=io.StringIO(), stderr=io.StringIO())
+        job = ImportJob.objects.order_by("-id").first()
+        self.assertEqual((job.status, job.updated), (ImportJob.Status.DONE, 1))
+        with zipfile.ZipFile(job.file.path) as kept:
+            self.assertEqual(sorted(kept.namelist()), members)
+        with self.assertRaisesMessage(CommandError, "No user 'nobody'"):
+            call_command("import_assets", str(source), "--user", "nobody", stdout=io.StringIO())
+
     def test_stale_job_is_requeued_then_failed(self):
         job = self.upload([self.good_feature()])
         self.assertEqual(jobs.claim_next().pk, job.pk)

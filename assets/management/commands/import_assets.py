@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from assets import importers, jobs
+from assets.models import User
 
 
 class Command(BaseCommand):
@@ -30,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--repair", action="store_true", help="Repair invalid geometry with MakeValid.")
         parser.add_argument("--report", type=Path, help="Also write the full report as JSON to this file.")
         parser.add_argument("--max-bytes", type=int, help="Largest file accepted (default 200 MB).")
+        parser.add_argument(
+            "--user",
+            help="Import as this user (their agency and permissions, named in the history) and keep the run in the "
+            "import log (/imports/) with its file and report, as a web upload is.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["max_bytes"]:
@@ -38,16 +44,34 @@ class Command(BaseCommand):
             mapping = importers.FieldMapping.load(options["mapping"]) if options["mapping"] else None
         except importers.ImportFileError as exc:
             raise CommandError(str(exc)) from exc
+        user = None
+        if options["user"]:
+            user = User.objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"No user {options['user']!r}.")
         try:
-            report = importers.run_import(
-                options["path"],
-                layer=options["layer"],
-                srid=options["srid"],
-                mapping=mapping,
-                dry_run=options["dry_run"],
-                repair=options["repair"],
-                progress=self._progress if sys.stderr.isatty() else None,
-            )
+            # The rows and the import log's entry commit together (run_import's transaction is a savepoint here).
+            with transaction.atomic():
+                report = importers.run_import(
+                    options["path"],
+                    user=user,
+                    layer=options["layer"],
+                    srid=options["srid"],
+                    mapping=mapping,
+                    dry_run=options["dry_run"],
+                    repair=options["repair"],
+                    progress=self._progress if sys.stderr.isatty() else None,
+                )
+                if user is not None and not options["dry_run"]:
+                    job = jobs.record_command_import(
+                        user=user,
+                        path=options["path"],
+                        layer=options["layer"] or "",
+                        srid=options["srid"] or "",
+                        repair=options["repair"],
+                        report=report,
+                    )
+                    self.stderr.write(f"Import log: /imports/{job.pk}/")
         except DatabaseError as exc:
             # The import runs in one transaction, rolled back (or gone with the connection): nothing was written.
             raise CommandError(jobs.database_failure_message(exc), returncode=2) from exc
