@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import TestCase
 
-from tests.test_audit_as_of_exports import AsOfLife
+from tests.test_audit_history import AsOfLife
 
 URL = "/api/v1/assets/"
 AGG = "/api/v1/assets/aggregate/"

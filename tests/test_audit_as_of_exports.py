@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.gis.geos import GEOSGeometry
@@ -15,46 +14,9 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.urls import reverse
 
-from assets import audit, permissions, services
+from assets import audit
 from assets.models import Stage
-from tests.helpers import load_reference, make_asset, make_user, point_inside, square
-from tests.test_audit_history import backdate
-
-
-class AsOfLife:
-    """Created mid-2024 (certificate in measurement), renamed and moved in February 2025, certified in March
-    2025, removed in August 2025."""
-
-    @classmethod
-    def setUpTestData(cls):
-        load_reference()
-        lon, lat = point_inside("64.71.05.1002")
-        cls.old_geom = square(lon, lat, 0.0002)
-        cls.new_geom = square(lon + 0.001, lat, 0.0003)
-        cls.asset = make_asset(geom=cls.old_geom, nama_barang="Nama Lama", luas_kib_m2=Decimal("1000"))
-        backdate(cls.asset, dt.date(2024, 6, 1))
-        cls.certificate = services.certificate_create(
-            asset=cls.asset, user=None, stage=Stage.PENGUKURAN, tanggal_tahap=dt.date(2024, 6, 2)
-        )
-        backdate(cls.certificate, dt.date(2024, 6, 2))
-        services.asset_update(
-            asset=cls.asset, user=None, data={"nama_barang": "Nama Baru", "alamat": "Jl. Baru"}, geom=cls.new_geom
-        )
-        backdate(cls.asset, dt.date(2025, 2, 1))
-        services.certificate_change_stage(
-            certificate=cls.certificate,
-            user=None,
-            to_stage=Stage.SERTIFIKAT_TERBIT,
-            tanggal_tahap=dt.date(2025, 3, 1),
-            jenis_hak="HP",
-            nomor="77",
-            tanggal=dt.date(2025, 3, 1),
-            atas_nama="PT Lain",
-        )
-        backdate(cls.certificate, dt.date(2025, 3, 1))
-        services.asset_remove(asset=cls.asset, user=None, sk_nomor="SK 9/2025", tanggal=dt.date(2025, 8, 1))
-        backdate(cls.asset, dt.date(2025, 8, 1))
-        cls.auditor = make_user("auditor", permissions.AUDITOR)
+from tests.test_audit_history import AsOfLife
 
 
 class AsOfExportTests(AsOfLife, TestCase):

@@ -8,7 +8,7 @@ from django.test import TestCase
 from django.urls import reverse
 
 from assets import tiles
-from tests.test_audit_as_of_exports import AsOfLife
+from tests.test_audit_history import AsOfLife
 from tests.test_tiles import tile_of
 
 

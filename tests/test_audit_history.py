@@ -110,20 +110,25 @@ class RemovalTests(TestCase):
         self.assertContains(detail, "dibatalkan")
 
 
-class AsOfTests(TestCase):
-    """One asset's life: created mid-2024, renamed and certified in 2025, removed in August 2025."""
+class AsOfLife:
+    """Created mid-2024 (certificate in measurement), renamed and moved in February 2025, certified in March
+    2025, removed in August 2025."""
 
     @classmethod
     def setUpTestData(cls):
         load_reference()
         lon, lat = point_inside("64.71.05.1002")
-        cls.asset = make_asset(geom=square(lon, lat, 0.0002), nama_barang="Nama Lama", luas_kib_m2=Decimal("1000"))
+        cls.old_geom = square(lon, lat, 0.0002)
+        cls.new_geom = square(lon + 0.001, lat, 0.0003)
+        cls.asset = make_asset(geom=cls.old_geom, nama_barang="Nama Lama", luas_kib_m2=Decimal("1000"))
         backdate(cls.asset, dt.date(2024, 6, 1))
         cls.certificate = services.certificate_create(
             asset=cls.asset, user=None, stage=Stage.PENGUKURAN, tanggal_tahap=dt.date(2024, 6, 2)
         )
         backdate(cls.certificate, dt.date(2024, 6, 2))
-        services.asset_update(asset=cls.asset, user=None, data={"nama_barang": "Nama Baru"})
+        services.asset_update(
+            asset=cls.asset, user=None, data={"nama_barang": "Nama Baru", "alamat": "Jl. Baru"}, geom=cls.new_geom
+        )
         backdate(cls.asset, dt.date(2025, 2, 1))
         services.certificate_change_stage(
             certificate=cls.certificate,
@@ -138,6 +143,11 @@ class AsOfTests(TestCase):
         backdate(cls.certificate, dt.date(2025, 3, 1))
         services.asset_remove(asset=cls.asset, user=None, sk_nomor="SK 9/2025", tanggal=dt.date(2025, 8, 1))
         backdate(cls.asset, dt.date(2025, 8, 1))
+        cls.auditor = make_user("auditor", permissions.AUDITOR)
+
+
+class AsOfTests(AsOfLife, TestCase):
+    """One asset's life (AsOfLife) read back as of dates."""
 
     def state(self, as_of: dt.date, **params) -> audit.AssetState | None:
         found = [a for a in audit.snapshot(as_of=as_of, params=params or None) if a.id == self.asset.id]
@@ -204,7 +214,7 @@ class AsOfTests(TestCase):
         return fields
 
     def test_the_register_page_as_of_a_date(self):
-        user = make_user("auditor", permissions.AUDITOR)
+        user = self.auditor
         self.client.force_login(user)
         self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
         response = self.client.get(reverse("asset-list"), {"as_of": "2024-12-31"})
