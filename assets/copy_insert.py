@@ -47,12 +47,6 @@ def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
 
 def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> list[models.Model]:
     """Insert ``objs`` (new, unsaved instances of ``model``) with COPY; sets their pk as bulk_create does."""
-    _copy_objects(model, objs)
-    return list(objs)
-
-
-def _copy_objects(model: type[models.Model], objs: Sequence[models.Model]) -> list[list[Any]]:
-    """copy_insert's work; returns the rows written (one value per concrete field), for the history rows."""
     if not objs:
         return []
     missing = [obj for obj in objs if obj.pk is None]
@@ -65,7 +59,7 @@ def _copy_objects(model: type[models.Model], objs: Sequence[models.Model]) -> li
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
-    return rows
+    return list(objs)
 
 
 def copy_rows(
@@ -148,29 +142,45 @@ def copy_insert_with_history(model: type[models.Model], objs: Sequence[models.Mo
     """copy_insert plus one "+" history row per object, with the values simple_history's ``bulk_history_create``
     (called by bulk_create_with_history) gives them.
 
-    The history row repeats the object's tracked columns, so it is built from the row just written to the
-    model's table (the same values through the same field classes), not from a second model instance.
+    The history row repeats the object's tracked columns, so PostgreSQL copies them from the rows just written
+    (``INSERT INTO history SELECT ... FROM table WHERE id = ANY(...)``, in id order, so history ids follow the
+    objects' order as bulk_history_create gives them): the same values, not built in Python and sent a second
+    time (at 100k assets that was a quarter of the client's work and 58 MB more COPY text for the server to parse).
     """
-    rows = _copy_objects(model, objs)
-    if not rows:
-        return list(objs)
+    copy_insert(model, objs)
+    if not objs:
+        return []
     history_model = get_history_manager_for_model(model).model
     if hasattr(history_model, "history_relation"):  # not used by Sipanah's models: take simple_history's own path
         raise NotImplementedError("copy_insert_with_history does not write history_relation")
-    position = {f.attname: i for i, f in enumerate(model._meta.concrete_fields)}
+    tracked = {f.attname: f.column for f in model._meta.concrete_fields}
     history_fields = list(history_model._meta.concrete_fields)
-    history_ids = _reserve_ids(history_model, len(objs))
     now = timezone.now()
-    out = []
-    for obj, row, history_id in zip(objs, rows, history_ids, strict=True):
+    groups: dict[tuple[Any, ...], list[Any]] = {}  # one statement per (date, reason, user): one for an import
+    for obj in objs:
         user = obj._history_user if hasattr(obj, "_history_user") else history_model.get_default_history_user(obj)
-        special = {
-            "history_id": history_id,
-            "history_date": getattr(obj, "_history_date", now),
-            "history_change_reason": get_change_reason_from_object(obj) or None,
-            "history_type": "+",
-            "history_user_id": user.pk if user is not None else None,
-        }
-        out.append([row[position[f.attname]] if f.attname in position else special[f.attname] for f in history_fields])
-    copy_rows(history_model, [f.column for f in history_fields], out)
+        key = (getattr(obj, "_history_date", now), get_change_reason_from_object(obj) or None,
+               user.pk if user is not None else None)  # fmt: skip
+        groups.setdefault(key, []).append(obj.pk)
+    quote = connection.ops.quote_name
+    columns = [f for f in history_fields if f.attname != "history_id"]  # the history table's sequence numbers them
+    names = ", ".join(quote(f.column) for f in columns)
+    for (date, reason, user_id), ids in groups.items():
+        special = {"history_date": date, "history_change_reason": reason, "history_type": "+",
+                   "history_user_id": user_id}  # fmt: skip
+        select, params = [], []
+        for f in columns:
+            if f.attname in tracked:
+                select.append(quote(tracked[f.attname]))
+            else:
+                select.append("%s")
+                params.append(special[f.attname])
+        pk = quote(model._meta.pk.column)
+        # identifiers from the models' meta, quoted; values are parameters
+        sql = (
+            f"INSERT INTO {quote(history_model._meta.db_table)} ({names}) SELECT {', '.join(select)} "  # noqa: S608
+            f"FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s) ORDER BY {pk}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, ids])
     return list(objs)

@@ -1105,25 +1105,26 @@ class _Writer:
             )
             for i, parcel, message in zip(located, prepared, messages, strict=True):
                 prepared_geoms[i] = parcel if message is None else GeometryError(message)
-        new_assets: list[tuple[LandAsset, Row]] = []
-        updates: list[tuple[LandAsset, Row]] = []
+        # First every row's asset is built (conflicts, agency, geometry); then the field checks run for the whole
+        # batch at once (services.clean_assets, then the certificates'), and the rows are reported in file order.
+        prepared: list[tuple[Row, LandAsset | None, LandAsset | None, list[tuple[str, str]]]] = []
         for position, row in enumerate(rows):
             fields = dict(row.asset_fields)
             key = (fields["kode_barang"], str(fields["nomor_register"]).zfill(4))
             match_key, match_nibar = by_key.get(key), by_nibar.get(fields["nibar"]) if fields["nibar"] else None
             if match_key and match_nibar and match_key.pk != match_nibar.pk:
-                self.report.add_error(row.number, "nibar",
+                prepared.append((row, None, None, [("nibar",
                     _("Conflict: kode barang/register match asset %(a)s but NIBAR %(nibar)s belongs to asset %(b)s.")
-                    % {"a": match_key, "nibar": fields["nibar"], "b": match_nibar})  # fmt: skip
+                    % {"a": match_key, "nibar": fields["nibar"], "b": match_nibar})]))  # fmt: skip
                 continue
             target = match_key or match_nibar
             if target is not None and target.nibar and fields["nibar"] is None:
                 fields["nibar"] = target.nibar  # an empty NIBAR in the file does not erase the register's
             if target is not None and not match_key and key in by_key:
-                self.report.add_error(row.number, "nomor_register",
+                prepared.append((row, None, None, [("nomor_register",
                     _("Conflict: NIBAR %(nibar)s is asset %(a)s, but kode barang/register %(k)s/%(r)s is another "
                       "asset.")
-                    % {"nibar": fields["nibar"], "a": target, "k": key[0], "r": key[1]})  # fmt: skip
+                    % {"nibar": fields["nibar"], "a": target, "k": key[0], "r": key[1]})]))  # fmt: skip
                 continue
             geom: Any = prepared_geoms.get(position)
             if target is not None and not row.has_geometry:
@@ -1135,20 +1136,36 @@ class _Writer:
                     )
             try:
                 asset = services.asset_prepare(user=self.user, instance=target, geom=geom, srid=STORAGE_SRID,
-                                               index=self.index, clean_cache=self.clean_cache, **fields)  # fmt: skip
+                                               index=self.index, clean=False, **fields)  # fmt: skip
             except PermissionDenied as exc:
-                self.report.add_error(row.number, "agency", str(exc))
+                prepared.append((row, None, None, [("agency", str(exc))]))
                 continue
             except ValidationError as exc:
-                for name, messages in exc.message_dict.items():
-                    for message in messages:
-                        self.report.add_error(row.number, name, message)
+                prepared.append((row, None, None, _messages(exc)))
                 continue
-            certificate = None
-            if row.certificate and (target is None or not target.certificates.exists()):
-                certificate = self._certificate(asset, row)
-                if certificate is None:
-                    continue
+            prepared.append((row, asset, target, []))
+        checked = [entry for entry in prepared if entry[1] is not None]
+        for entry, error in zip(checked, services.clean_assets([e[1] for e in checked], cache=self.clean_cache),
+                                strict=True):  # fmt: skip
+            if error is not None:
+                entry[3].extend(_messages(error))
+        wanted = [entry for entry in checked if not entry[3] and entry[0].certificate
+                  and (entry[2] is None or not entry[2].certificates.exists())]  # fmt: skip
+        built = {id(entry): self._certificate(entry[0]) for entry in wanted}
+        cert_errors = services.clean_instances(list(built.values()), exclude=frozenset({"asset"}),
+                                               cache=self.clean_cache)  # fmt: skip
+        for entry, error in zip(wanted, cert_errors, strict=True):
+            if error is not None:
+                entry[3].extend((f"certificate.{name}", message) for name, message in _messages(error))
+        new_assets: list[tuple[LandAsset, Row]] = []
+        updates: list[tuple[LandAsset, Row]] = []
+        for entry in prepared:
+            row, asset, target, failures = entry
+            for name, message in failures:
+                self.report.add_error(row.number, name, message)
+            if failures:
+                continue
+            certificate = built.get(id(entry))
             if target is None:
                 new_assets.append((asset, row))
             else:
@@ -1187,31 +1204,30 @@ class _Writer:
         else:
             bulk_create_with_history([c for _a, c in certificates], Certificate, batch_size=500)
         user_id = self.user.pk if self.user is not None else None
-        events = [  # built once the certificates have their ids (by id: no related-object lookups per event)
-            CertificateStageEvent(certificate_id=c.pk, from_stage="", to_stage=c.stage, tanggal=c.stage_since,
-                                  user_id=user_id, catatan=reason)
-            for _a, c in certificates
-        ]  # fmt: skip
+        # Each certificate's first stage event, built once the certificates have their ids: plain rows for COPY (no
+        # model instance per event), model instances only for bulk_create
+        columns = ["certificate_id", "from_stage", "to_stage", "tanggal", "nomor_dokumen", "catatan", "user_id",
+                   "created_at"]  # fmt: skip
+        now = timezone.now()
+        events = [(c.pk, "", c.stage, c.stage_since, "", reason, user_id, now) for _a, c in certificates]
         if copy_insert.supported():
-            copy_insert.copy_insert(CertificateStageEvent, events)
+            copy_insert.copy_rows(CertificateStageEvent, columns, events)
         else:
-            CertificateStageEvent.objects.bulk_create(events)
+            CertificateStageEvent.objects.bulk_create(
+                [CertificateStageEvent(**dict(zip(columns, event, strict=True))) for event in events]
+            )
         self.report.certificates += len(certificates)
 
-    def _certificate(self, asset: LandAsset, row: Row) -> Certificate | None:
+    def _certificate(self, row: Row) -> Certificate:
+        """The row's certificate, not yet checked (the batch's certificates are checked together)."""
         data = dict(row.certificate or {})
         stage_since = data.get("tanggal") if data["stage"] == Stage.SERTIFIKAT_TERBIT and data.get("tanggal") else None
-        certificate = Certificate(stage_since=stage_since or self.today, **data)
-        try:
-            # full_clean(exclude=["asset"]) with the file's cache; a Certificate has no unique field or constraint
-            # to check besides its (new) primary key
-            services.clean_instance(certificate, exclude=frozenset({"asset"}), cache=self.clean_cache)
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                for message in messages:
-                    self.report.add_error(row.number, f"certificate.{name}", message)
-            return None
-        return certificate
+        return Certificate(stage_since=stage_since or self.today, **data)
+
+
+def _messages(error: ValidationError) -> list[tuple[str, str]]:
+    """(field, message) for each message of a model's ValidationError."""
+    return [(name, message) for name, messages in error.message_dict.items() for message in messages]
 
 
 class _Rollback(Exception):
