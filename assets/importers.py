@@ -1048,39 +1048,78 @@ def _key(kode: str, register: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{kode}\x00{register}".encode(), digest_size=8).digest(), "big")
 
 
+class _SeenKeys:
+    """The keys met so far in the file and the number of the feature each was first met on.
+
+    Two sorted numpy arrays (8-byte digest, feature number): 16 bytes per key, where a dict of Python ints took
+    about 110 (at 1M features, 16 MB instead of 200 MB: the import's memory stays nearly flat in N).
+    """
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.numbers = np.empty(0, dtype=np.int64)
+
+    def first_seen(self, keys: list[int], numbers: list[int]) -> np.ndarray:
+        """For each (key, feature number) of a batch, in file order: the number of the feature the key was first
+        met on (itself when new); the batch's new keys are remembered."""
+        if not keys:
+            return np.empty(0, dtype=np.int64)
+        batch, own = np.array(keys, dtype=np.uint64), np.array(numbers, dtype=np.int64)
+        first = own.copy()
+        where = np.minimum(np.searchsorted(self.keys, batch), max(len(self.keys) - 1, 0))
+        known = (self.keys[where] == batch) if len(self.keys) else np.zeros(len(batch), dtype=bool)
+        first[known] = self.numbers[where[known]]
+        fresh = ~known
+        unique, at, inverse = np.unique(batch[fresh], return_index=True, return_inverse=True)
+        first[fresh] = own[fresh][at][inverse]  # a key met twice in the batch: its first feature in the batch
+        merged = np.concatenate([self.keys, unique])
+        order = np.argsort(merged, kind="stable")  # two sorted runs: merged in linear time
+        self.keys = merged[order]
+        self.numbers = np.concatenate([self.numbers, own[fresh][at]])[order]
+        return first
+
+
 class _Writer:
     """Checks rows against the register and writes them in batches (inside the caller's transaction)."""
 
     def __init__(self, *, user: User | None, report: ImportReport, write: bool):
         self.user, self.report, self.write = user, report, write
         self.index = services.kelurahan_index()
-        self.seen_keys: dict[int, int] = {}
-        self.seen_nibar: dict[int, int] = {}
+        self.seen_keys, self.seen_nibar = _SeenKeys(), _SeenKeys()
         self.today = timezone.localdate()
         self.clean_cache: dict = {}  # field checks per distinct value, for the whole file (services.clean_asset)
 
-    def _in_file_duplicate(self, row: Row) -> bool:
-        fields = row.asset_fields
-        register = str(fields["nomor_register"]).zfill(4)
-        key = _key(fields["kode_barang"], register)
-        first = self.seen_keys.setdefault(key, row.number)
-        duplicate = False
-        if first != row.number:
-            self.report.add_error(row.number, "nomor_register",
-                _("Duplicate of feature %(first)s inside the file (kode barang %(kode)s, register %(reg)s).")
-                % {"first": first, "kode": fields["kode_barang"], "reg": register})  # fmt: skip
-            duplicate = True
-        if fields["nibar"]:
-            first = self.seen_nibar.setdefault(_key("nibar", fields["nibar"]), row.number)
-            if first != row.number:
+    def _without_in_file_duplicates(self, rows: list[Row]) -> list[Row]:
+        """The rows whose kode barang/register and NIBAR no earlier feature of the file has; the others reported."""
+        numbers = [row.number for row in rows]
+        registers = [str(row.asset_fields["nomor_register"]).zfill(4) for row in rows]
+        first_key = self.seen_keys.first_seen(
+            [_key(row.asset_fields["kode_barang"], register) for row, register in zip(rows, registers, strict=True)],
+            numbers,
+        ).tolist()
+        with_nibar = [i for i, row in enumerate(rows) if row.asset_fields["nibar"]]
+        first_nibar = dict(zip(with_nibar, self.seen_nibar.first_seen(
+            [_key("nibar", rows[i].asset_fields["nibar"]) for i in with_nibar], [numbers[i] for i in with_nibar]
+        ).tolist(), strict=True))  # fmt: skip
+        kept = []
+        for i, row in enumerate(rows):
+            fields, duplicate = row.asset_fields, False
+            if first_key[i] != row.number:
+                self.report.add_error(row.number, "nomor_register",
+                    _("Duplicate of feature %(first)s inside the file (kode barang %(kode)s, register %(reg)s).")
+                    % {"first": first_key[i], "kode": fields["kode_barang"], "reg": registers[i]})  # fmt: skip
+                duplicate = True
+            if first_nibar.get(i, row.number) != row.number:
                 self.report.add_error(row.number, "nibar",
                     _("NIBAR %(nibar)s is also on feature %(first)s of the file.")
-                    % {"nibar": fields["nibar"], "first": first})  # fmt: skip
+                    % {"nibar": fields["nibar"], "first": first_nibar[i]})  # fmt: skip
                 duplicate = True
-        return duplicate
+            if not duplicate:
+                kept.append(row)
+        return kept
 
     def batch(self, rows: list[Row]) -> None:
-        rows = [r for r in rows if not self._in_file_duplicate(r)]
+        rows = self._without_in_file_duplicates(rows)
         if not rows:
             return
         pairs = {(r.asset_fields["kode_barang"], str(r.asset_fields["nomor_register"]).zfill(4)) for r in rows}

@@ -245,3 +245,77 @@ class KmzLayoutTests(TestCase):
             report.errors[0].message,
             "The KMZ two.kmz holds several KML files (a/one.kml, b/two.kml) and no doc.kml; send one per file.",
         )
+
+
+class BatchChecksTests(TestCase):
+    """The importer's batch checks against the one-object checks they replace."""
+
+    def test_batch_field_checks_equal_full_clean_object_by_object(self):
+        from decimal import Decimal
+
+        from django.core.exceptions import ValidationError
+
+        from assets.models import Certificate, Stage
+
+        good = {"kode_barang": KODE, "nomor_register": "0001", "nama_barang": "Tanah Kantor", "tahun_perolehan": 2012,
+                "asal_usul": "PEMBELIAN", "nilai_perolehan": Decimal("1250000"), "luas_kib_m2": Decimal("1200.50"),
+                "agency_id": 1}  # fmt: skip
+        variants = [
+            {},
+            {"nama_barang": "x" * 201},  # longer than max_length
+            {"nama_barang": "Tanah\x00Kantor"},  # NUL character (a model CharField accepts it; forms do not)
+            {"nama_barang": ""},  # required text
+            {"alamat": "Jl. Café " * 300},  # TextField: no length limit
+            {"kode_barang": "k" * 33, "nomor_register": "1234567"},  # two fields too long
+            {"asal_usul": "dicuri"},  # not a choice
+            {"nilai_perolehan": Decimal("1e20")},  # too many digits
+            {"luas_kib_m2": Decimal("12.345")},  # too many decimal places
+            {"tanggal_perolehan": dt.date(2011, 1, 1)},  # the year differs: the model's clean()
+            {"plotting_status": "located"},  # located without geometry: the model's clean()
+            {"nibar": ""},  # an empty optional value
+            {"keterangan": 42},  # not a str: the field's own clean
+        ]
+        batch = [LandAsset(**{**good, **variant}) for variant in variants]
+        reference = [LandAsset(**{**good, **variant}) for variant in variants]
+        cache: dict = {}
+        for _round in range(2):  # the second round answers from the cache
+            results = services.clean_assets(batch, cache=cache)
+            for variant, got, obj, ref in zip(variants, results, batch, reference, strict=True):
+                try:
+                    ref.full_clean(exclude=["agency", "kelurahan", "kecamatan"], validate_unique=False,
+                                   validate_constraints=False)  # fmt: skip
+                    expected = None
+                except ValidationError as exc:
+                    expected = exc.message_dict
+                self.assertEqual(None if got is None else got.message_dict, expected, variant)
+                for name in ("nama_barang", "keterangan", "nilai_perolehan", "luas_kib_m2", "asal_usul"):
+                    self.assertEqual(getattr(obj, name), getattr(ref, name), (variant, name))
+        self.assertIsNone(results[0])
+        self.assertEqual(sum(r is not None for r in results), 8)  # the variants full_clean refuses
+
+        certificates = [Certificate(stage=Stage.SERTIFIKAT_TERBIT, nomor="12", stage_since=dt.date(2020, 1, 1)),
+                        Certificate(stage=Stage.BELUM, stage_since=dt.date(2020, 1, 1)),
+                        Certificate(stage="bogus", stage_since=dt.date(2020, 1, 1))]  # fmt: skip
+        results = services.clean_instances(certificates, exclude=frozenset({"asset"}))
+        for certificate, got in zip(certificates, results, strict=True):
+            try:
+                certificate.full_clean(exclude=["asset"], validate_unique=False, validate_constraints=False)
+                expected = None
+            except ValidationError as exc:
+                expected = exc.message_dict
+            self.assertEqual(None if got is None else got.message_dict, expected)
+        self.assertEqual([r is None for r in results], [False, True, False])
+
+    def test_in_file_duplicates_across_batches_equal_a_dict_of_first_features(self):
+        rng = np.random.default_rng(7)
+        keys = rng.integers(0, 2**64 - 1, size=300, dtype=np.uint64)[rng.integers(0, 300, size=5000)].tolist()
+        seen, reference, number = importers._SeenKeys(), {}, 1
+        while number <= len(keys):
+            size = int(rng.integers(1, 700))
+            batch = keys[number - 1 : number - 1 + size]
+            numbers = list(range(number, number + len(batch)))
+            got = seen.first_seen(batch, numbers).tolist()
+            self.assertEqual(got, [reference.setdefault(k, n) for k, n in zip(batch, numbers, strict=True)])
+            number += len(batch)
+        self.assertEqual(len(seen.keys), len(reference))
+        self.assertEqual(seen.first_seen([], []).tolist(), [])
