@@ -6,7 +6,9 @@ their encodings (.cpg) and CRS declarations, so the importer only adds the Sipan
 1. :func:`open_source` refuses hostile files (size, zip bombs, paths escaping the archive) before GDAL sees them;
 2. :func:`resolve_crs` decides the source CRS (declared, or named by the user) and refuses a file whose
    coordinates cannot be in it, naming swapped lat/lon and suggesting the Balikpapan systems;
-3. :class:`FieldMapping` maps source columns to KIB A fields (known spellings, or a mapping file);
+3. :class:`FieldMapping` maps source columns to KIB A fields (known spellings, or a mapping file); a spreadsheet
+   printed as a report (title rows, a merged header, a footer: SIMDA BMD, e-BMD) has its table found by
+   :mod:`assets.printed_sheets`, and its errors name the spreadsheet's rows;
 4. :func:`run_import` validates every feature with the rules of assets.services/assets.geo (via
    ``services.asset_prepare``) and writes in batches inside ONE transaction, rolled back on any error
    or on a dry run. Memory stays bounded: features are read, checked and written batch by batch; only the
@@ -24,16 +26,16 @@ import re
 import time
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import reset_queries, transaction
+from django.db import connection, reset_queries, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from osgeo import gdal, ogr, osr
@@ -53,6 +55,9 @@ from assets.models import (
     User,
 )
 
+if TYPE_CHECKING:
+    from assets.printed_sheets import PrintedTable
+
 gdal.UseExceptions()
 ogr.UseExceptions()
 osr.UseExceptions()
@@ -64,6 +69,7 @@ MAX_COMPRESSION_RATIO = 100
 MAX_ARCHIVE_MEMBERS = 1000
 MAX_REPORTED_ERRORS = 1000
 MAX_UNREADABLE_IN_A_ROW = 100  # features GDAL cannot read, one after the other, before the file counts as damaged
+PRINTED_HEADER_SCAN_ROWS = 30  # a spreadsheet's header is looked for in these first rows (assets/printed_sheets.py)
 BATCH_SIZE = 10_000  # features read, checked and written together (bigger batches: fewer statements per import)
 
 # Kota Balikpapan's extent (lon/lat) with a margin: where a register's parcels must be to be "in the city".
@@ -117,11 +123,19 @@ class ImportReport:
     dry_run: bool = False
     committed: bool = False
     seconds: float = 0.0
+    layout: str = ""  # a printed spreadsheet: which rows were read as header and data (assets/printed_sheets.py)
+    numbering: str = "feature"  # what Issue.feature counts: "feature" (the file's features) or "row" (a sheet's rows)
     preview: list[dict[str, Any]] = field(default_factory=list)  # a few features (lon/lat GeoJSON) for the web page
 
     @property
     def ok(self) -> bool:
         return self.error_count == 0
+
+    def place(self, n: int, *, start: bool = True) -> str:
+        """Feature n, or Row n of a printed spreadsheet (its rows, as the user sees them); ``start``: capitalised."""
+        if self.numbering == "row":
+            return (_("Row %(n)s") if start else _("row %(n)s")) % {"n": n}
+        return (_("Feature %(n)s") if start else _("feature %(n)s")) % {"n": n}
 
     def add_error(self, feature: int, field_name: str, message: str) -> None:
         self.error_count += 1
@@ -328,6 +342,66 @@ def open_source(path: Path, *, layer_name: str | None, report: ImportReport) -> 
     return dataset, layer
 
 
+def open_printed_table(path: Path, layer: Any, *, mapping: FieldMapping, report: ImportReport) -> PrintedTable | None:
+    """A printed KIB sheet (title rows, a merged header, a footer): where its table is (assets/printed_sheets.py).
+
+    None for a plain sheet (the header in row 1), read as it is. Otherwise the sheet is read again through GDAL,
+    every row a feature numbered by its row, and the report counts spreadsheet rows.
+    """
+    from assets import printed_sheets  # it builds on this module's names
+
+    table = printed_sheets.find_table(path, layer, mapping.field_of)
+    if table is not None:
+        report.layout = table.describe()
+        report.numbering = "row"
+    return table
+
+
+# The title line of a printed KIB that names its agency, most specific organisation level first
+_TITLE_AGENCY = re.compile(
+    r"^\s*(?P<level>unit\s+organisasi|skpd|opd|pengguna\s+barang|sub\s+unit|upb|kuasa\s+pengguna\s+barang)\b"
+    r"\s*[:.]?\s*(?P<value>.+)$",
+    flags=re.IGNORECASE,
+)
+_TITLE_LEVELS = ("unit_organisasi", "skpd", "opd", "pengguna_barang", "sub_unit", "upb", "kuasa_pengguna_barang")
+
+
+def title_agency(
+    printed: PrintedTable, mapping: FieldMapping, columns: list[str], report: ImportReport
+) -> FieldMapping:
+    """The agency named by a printed sheet's title (Unit Organisasi : Dinas …), as the default of every row.
+
+    A printed KIB A has no agency column: the title says whose register it is. Only when neither the sheet nor
+    the mapping gives the agency; a title naming no known agency is reported (the agency then stays missing).
+    """
+    if "agency" in mapping.columns or "agency" in mapping.constants or "agency" in mapping.defaults:
+        return mapping
+    if any(mapping.field_of(column) == "agency" for column in columns):
+        return mapping
+    found: list[tuple[int, int, str]] = []  # (level, row, value)
+    for row, text in printed.title:
+        match = _TITLE_AGENCY.match(text)
+        if match:
+            level = _TITLE_LEVELS.index(normalise_name(match["level"]))
+            found.append((level, row, match["value"].strip(" :.")))
+    if not found:
+        return mapping
+    agencies = _agency_lookup()
+    for _level, row, value in sorted(found):
+        code = re.match(r"^(?P<code>\d+(?:\.\d+)+)\s*[-–:]?\s*(?P<name>.*)$", value)
+        for candidate in (value, *(code.group("name", "code") if code else ())):
+            if candidate and (agencies.get(candidate.lower()) or agencies.get(normalise_name(candidate))):
+                report.mapping["agency"] = _("(title, row %(row)s: %(text)s)") % {"row": row, "text": value}
+                return FieldMapping(dict(mapping.columns), dict(mapping.constants),
+                                    {**mapping.defaults, "agency": candidate})  # fmt: skip
+    _level, row, value = min(found)
+    report.warnings.append(
+        _("Row %(row)s of the title names %(text)s, which is not an agency in Sipanah (give its code or name).")
+        % {"row": row, "text": value}
+    )
+    return mapping
+
+
 # ---------------------------------------------------------------------------------------------- CRS
 
 
@@ -467,7 +541,7 @@ def normalise_name(name: str) -> str:
 
 # Column spellings met in SIMDA BMD / e-BMD KIB A exports, our own exports and survey files (normalised).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "kode_barang": ("kode_barang", "kd_barang", "kode_brg", "kodebarang", "kode", "kd_brg"),
+    "kode_barang": ("kode_barang", "kd_barang", "kode_brg", "kodebarang", "kode", "kd_brg", "nomor_kode_barang"),
     "nomor_register": (
         "nomor_register",
         "no_register",
@@ -479,7 +553,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "reg",
     ),
     "nibar": ("nibar", "nomor_induk_barang"),
-    "nama_barang": ("nama_barang", "nama_barang_jenis_barang", "jenis_barang", "nama", "nama_brg", "jenis_nama_barang"),
+    "nama_barang": (
+        "nama_barang",
+        "nama_barang_jenis_barang",
+        "jenis_barang",
+        "nama",
+        "nama_brg",
+        "jenis_nama_barang",
+        "jenis_barang_nama_barang",
+    ),
     "alamat": ("alamat", "letak_alamat", "letak", "lokasi", "letak_lokasi"),
     "agency": ("agency_code", "agency", "opd", "kode_opd", "skpd", "kode_skpd", "unit", "pengguna_barang"),
     "tanggal_perolehan": ("tanggal_perolehan", "tgl_perolehan", "tgl_oleh", "tanggal_pengadaan", "tgl_pengadaan"),
@@ -491,8 +573,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "keterangan": ("keterangan", "ket", "catatan"),
     "plotting_status": ("plotting_status", "plotting", "status_plotting"),
     "jenis_hak": ("jenis_hak", "hak", "status_tanah_hak", "status_hak"),
-    "nomor_sertifikat": ("nomor_sertifikat", "no_sertifikat", "no_sert", "sertifikat_nomor", "nomor_sert"),
-    "tanggal_sertifikat": ("tanggal_sertifikat", "tgl_sertifikat", "tgl_sert", "sertifikat_tanggal"),
+    "nomor_sertifikat": (
+        "nomor_sertifikat",
+        "no_sertifikat",
+        "no_sert",
+        "sertifikat_nomor",
+        "nomor_sert",
+        "sertifikat_no",
+    ),
+    "tanggal_sertifikat": ("tanggal_sertifikat", "tgl_sertifikat", "tgl_sert", "sertifikat_tanggal", "sertifikat_tgl"),
     "nib": ("nib", "nomor_identifikasi_bidang"),
     "atas_nama": ("atas_nama", "pemegang_hak"),
     "luas_sertifikat_m2": ("luas_sertifikat_m2", "luas_sertifikat", "luas_sert"),
@@ -564,6 +653,18 @@ class FieldMapping:
             )
         return mapping
 
+    def field_of(self, label: str) -> str | None:
+        """The field a column name gives (by this mapping, else by SYNONYMS); "" for a column the import derives
+        itself (No, Nomor), None for an unknown name. Used to find the header of a printed spreadsheet."""
+        norm = normalise_name(label)
+        for name, column in self.columns.items():
+            if column != "$feature" and (column == label or normalise_name(column) == norm):
+                return name
+        for name, synonyms in SYNONYMS.items():
+            if norm in synonyms or (name == "wkt" and norm.split("_epsg_")[0] in synonyms):
+                return name
+        return "" if norm in DERIVED_COLUMNS else None
+
     def resolve(
         self, source_columns: list[str], report: ImportReport, *, optional: tuple[str, ...] = ()
     ) -> dict[str, int | str]:
@@ -600,7 +701,7 @@ class FieldMapping:
             report.mapping[name] = _("(constant %(value)s)") % {"value": value}
         used = {v for v in plan.values() if isinstance(v, int)}
         report.unmapped_columns = [
-            c for i, c in enumerate(source_columns) if i not in used and normalise_name(c) not in DERIVED_COLUMNS
+            c for i, c in enumerate(source_columns) if c and i not in used and normalise_name(c) not in DERIVED_COLUMNS
         ]
         missing = [
             f
@@ -614,10 +715,15 @@ class FieldMapping:
                 "No column gives %(fields)s (columns found: %(columns)s); rename them or use a mapping file."
             ) % {
                 "fields": ", ".join(missing),
-                "columns": ", ".join(source_columns) or "-",
+                "columns": ", ".join(c for c in source_columns if c) or "-",
             }
-            if report.format == "XLSX":  # SIMDA prints title rows above the table; GDAL reads row 1 as the header
-                message += " " + _("In a spreadsheet the column names must be in the first row: remove title rows.")
+            if report.format == "XLSX" and not report.layout:  # no header found under title rows either
+                message += " " + _(
+                    "Sipanah looks for the column names in the first %(rows)s rows of the sheet %(sheet)s, in a header "
+                    "of one to three rows (a printed KIB A: No, Jenis/Nama Barang, Nomor Kode Barang, Nomor Register, "
+                    "Luas, Tahun Pengadaan, Letak/Alamat, Status Tanah Hak, Sertifikat Tanggal/Nomor, Penggunaan, "
+                    "Asal Usul, Harga, Keterangan)."
+                ) % {"rows": PRINTED_HEADER_SCAN_ROWS, "sheet": report.layer}
             raise ImportFileError(message)
         return plan
 
@@ -642,8 +748,13 @@ def _digits_text(value: Any) -> str:
     return text[:-2] if re.fullmatch(r"\d+\.0", text) else text
 
 
+_PRINTED_NUMBER = re.compile(r"^Rp\.?|(,-|\.-|m2|m²)$", flags=re.IGNORECASE)  # currency before, unit after
+
+
 def _decimal(value: Any, name: str) -> Decimal | None:
-    text = _text(value).replace("Rp", "").replace(" ", "")
+    text = _text(value)
+    if not text.replace(".", "").replace(",", "").isdigit():  # as printed: "Rp. 1.250.000,-", "1.250,5 m²"
+        text = _PRINTED_NUMBER.sub("", re.sub(r"\s+", "", text))  # (\s: no-break spaces too)
     if not text:
         return None
     if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?", text):  # Indonesian 1.250.000,50
@@ -686,7 +797,17 @@ def _parse_date(text: str) -> dt.date | None:
             return dt.datetime.strptime(text[:19], pattern).date()
         except ValueError:
             continue
+    # As printed in Indonesian: 12 Maret 2005, 1-Agu-2010, 03 Des. 1998 (strptime's %B is the C locale's English)
+    match = re.fullmatch(r"(\d{1,2})[\s.-]+([A-Za-z]{3,9})\.?[\s.,-]+(\d{4})", text.strip())
+    month = _MONTHS.get(match[2][:3].lower()) if match else None
+    if match and month:
+        with contextlib.suppress(ValueError):
+            return dt.date(int(match[3]), month, int(match[1]))
     return None
+
+
+_MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "mei": 5, "may": 5, "jun": 6, "jul": 7, "agu": 8, "agt": 8,
+           "ags": 8, "aug": 8, "sep": 9, "okt": 10, "oct": 10, "nov": 11, "nop": 11, "des": 12, "dec": 12}  # fmt: skip
 
 
 @functools.lru_cache(maxsize=64)
@@ -1048,6 +1169,20 @@ def _key(kode: str, register: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{kode}\x00{register}".encode(), digest_size=8).digest(), "big")
 
 
+def _existing_assets(equal: dict[str, str], column: str, values: list[str]) -> Iterable[LandAsset]:
+    """The register's assets with the ``equal`` column values whose ``column`` is one of ``values``.
+
+    On PostgreSQL with one array parameter (``= ANY(%s)``): Django builds an IN list value by value, which was a
+    twentieth of a 100k import's time (10,000 keys a batch); elsewhere the ORM's ``__in``.
+    """
+    if connection.vendor != "postgresql":
+        return LandAsset.objects.filter(**equal, **{f"{column}__in": values})
+    quote = connection.ops.quote_name
+    where = " AND ".join([*(f"{quote(name)} = %s" for name in equal), f"{quote(column)} = ANY(%s)"])
+    sql = f"SELECT * FROM {quote(LandAsset._meta.db_table)} WHERE {where}"  # noqa: S608 - quoted column names
+    return LandAsset.objects.raw(sql, [*equal.values(), values])
+
+
 class _SeenKeys:
     """The keys met so far in the file and the number of the feature each was first met on.
 
@@ -1106,13 +1241,14 @@ class _Writer:
             fields, duplicate = row.asset_fields, False
             if first_key[i] != row.number:
                 self.report.add_error(row.number, "nomor_register",
-                    _("Duplicate of feature %(first)s inside the file (kode barang %(kode)s, register %(reg)s).")
-                    % {"first": first_key[i], "kode": fields["kode_barang"], "reg": registers[i]})  # fmt: skip
+                    _("Duplicate of %(first)s inside the file (kode barang %(kode)s, register %(reg)s).")
+                    % {"first": self.report.place(first_key[i], start=False), "kode": fields["kode_barang"],
+                       "reg": registers[i]})  # fmt: skip
                 duplicate = True
             if first_nibar.get(i, row.number) != row.number:
                 self.report.add_error(row.number, "nibar",
-                    _("NIBAR %(nibar)s is also on feature %(first)s of the file.")
-                    % {"nibar": fields["nibar"], "first": first_nibar[i]})  # fmt: skip
+                    _("NIBAR %(nibar)s is also on %(first)s of the file.")
+                    % {"nibar": fields["nibar"], "first": self.report.place(first_nibar[i], start=False)})  # fmt: skip
                 duplicate = True
             if not duplicate:
                 kept.append(row)
@@ -1127,13 +1263,15 @@ class _Writer:
         by_key = {}
         # Two queries, each on its own unique index (an OR of both made PostgreSQL scan the table: ~1.6 s per
         # 10,000 features on a growing register)
-        for kode in {k for k, _r in pairs}:
-            registers = [r for k, r in pairs if k == kode]
-            for a in LandAsset.objects.filter(kode_barang=kode, nomor_register__in=registers):
+        registers_of: dict[str, list[str]] = {}
+        for kode, register in pairs:
+            registers_of.setdefault(kode, []).append(register)
+        for kode, registers in registers_of.items():
+            for a in _existing_assets({"kode_barang": kode}, "nomor_register", registers):
                 by_key[(a.kode_barang, a.nomor_register)] = a
         if nibars:
-            for a in LandAsset.objects.filter(nibar__in=nibars).exclude(pk__in=[a.pk for a in by_key.values()]):
-                by_key[(a.kode_barang, a.nomor_register)] = a
+            for a in _existing_assets({}, "nibar", list(nibars)):
+                by_key.setdefault((a.kode_barang, a.nomor_register), a)
         by_nibar = {a.nibar: a for a in by_key.values() if a.nibar}
         # The geometry rules, GIS area and kelurahan for the whole batch at once (vectorised, assets.geo)
         located = [i for i, r in enumerate(rows) if r.geom is not None]
@@ -1170,8 +1308,8 @@ class _Writer:
                 geom = ...  # never replace a located geometry with an empty one
                 if target.geom is not None:
                     self.report.warnings.append(
-                        _("Feature %(n)s has no geometry: asset %(a)s keeps its located geometry.")
-                        % {"n": row.number, "a": target}
+                        _("%(place)s has no geometry: asset %(a)s keeps its located geometry.")
+                        % {"place": self.report.place(row.number), "a": target}
                     )
             try:
                 asset = services.asset_prepare(user=self.user, instance=target, geom=geom, srid=STORAGE_SRID,
@@ -1292,9 +1430,17 @@ def run_import(
         return report
     try:
         dataset, source_layer = open_source(path, layer_name=layer, report=report)
+        printed = None
+        if report.format == "XLSX":
+            printed = open_printed_table(path, source_layer, mapping=mapping or FieldMapping(), report=report)
+        if printed is not None:  # the sheet read again, every row a feature; the columns named by its header
+            dataset, source_layer = printed.dataset, printed.layer
         crs = resolve_crs(source_layer, srid, report)
         definition = source_layer.GetLayerDefn()
         columns = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
+        if printed is not None:  # GDAL names these columns Field1, Field2 …: their labels come from the header
+            columns = printed.columns
+            mapping = title_agency(printed, mapping or FieldMapping(), columns, report)
         own_agency_only = user is not None and not permissions.can_edit_all(user)  # the officer's agency is implied
         plan = (mapping or FieldMapping()).resolve(columns, report, optional=("agency",) if own_agency_only else ())
         if "wkt" in plan and crs.srs is None:
@@ -1306,8 +1452,12 @@ def run_import(
                 writer = _Writer(user=user, report=report, write=not dry_run)
                 rows: list[Row] = []
                 used = sorted({where for where in plan.values() if isinstance(where, int)})
-                records = _arrow_records(source_layer, used, report) or _records(source_layer, used, report)
-                for number, record in enumerate(records, start=1):
+                if printed is not None:  # (spreadsheet row, record) for the rows of the table only
+                    numbered = printed.records(_features(source_layer, report), used, report)
+                else:
+                    records = _arrow_records(source_layer, used, report) or _records(source_layer, used, report)
+                    numbered = enumerate(records, start=1)
+                for count, (number, record) in enumerate(numbered, start=1):
                     row = reader.read(record, number)
                     if row is not None:
                         rows.append(row)
@@ -1315,9 +1465,9 @@ def run_import(
                         writer.batch(rows)
                         rows = []
                         reset_queries()  # with DEBUG on, Django keeps every SQL string: memory would grow with N
-                    if progress and number % 1000 == 0:
-                        progress(number, total)
-                    report.features = number
+                    if progress and count % 1000 == 0:
+                        progress(count, total)
+                    report.features = count
                 writer.batch(rows)
                 if progress:
                     progress(report.features, total)
@@ -1393,6 +1543,8 @@ def format_report(report: ImportReport, *, max_lines: int = 50) -> str:
             "crs": report.crs or "-",
         }
     ]
+    if report.layout:
+        lines.append(report.layout)
     if report.mapping:
         lines.append(_("Columns used:"))
         lines += [f"  {column} -> {name}" for name, column in report.mapping.items()]
@@ -1401,11 +1553,10 @@ def format_report(report: ImportReport, *, max_lines: int = 50) -> str:
     lines += [f"! {w}" for w in report.warnings[:max_lines]]
     if len(report.warnings) > max_lines:
         lines.append(_("... and %(n)s more warnings") % {"n": len(report.warnings) - max_lines})
-    lines += [
-        _("Feature %(n)s: %(message)s") % {"n": r.feature, "message": r.message} for r in report.repairs[:max_lines]
-    ]
+
+    lines += [f"{report.place(r.feature)}: {r.message}" for r in report.repairs[:max_lines]]
     for issue in report.errors[:max_lines]:
-        where = _("Feature %(n)s") % {"n": issue.feature} if issue.feature else _("File")
+        where = report.place(issue.feature) if issue.feature else _("File")
         lines.append(f"{where}{' [' + issue.field + ']' if issue.field else ''}: {issue.message}")
     if report.error_count > max_lines:
         lines.append(_("... and %(n)s more errors") % {"n": report.error_count - max_lines})

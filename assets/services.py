@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,7 +16,7 @@ from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.gdal import OGRGeometry
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
+from django.core.validators import DecimalValidator, MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Count, Max
 from django.db.models.expressions import DatabaseDefault
@@ -274,7 +274,7 @@ def clean_assets(assets: list[LandAsset], *, cache: dict | None = None) -> list[
 @functools.cache
 def _clean_plan(model: type, exclude: frozenset[str]) -> tuple[tuple[Any, ...], ...]:
     """The fields clean_fields visits: (cache key, field, name, attname, is a geometry, empty values when blank,
-    the longest text that surely passes or None)."""
+    a test of the values that surely pass unchanged, or None)."""
     return tuple(
         (
             (model._meta.label, i),
@@ -283,21 +283,38 @@ def _clean_plan(model: type, exclude: frozenset[str]) -> tuple[tuple[Any, ...], 
             f.attname,
             isinstance(f, GeometryField),
             f.empty_values if f.blank else (),
-            _plain_text_limit(f),
+            _passes_unchanged(f),
         )  # fmt: skip
         for i, f in enumerate(model._meta.fields)
         if not f.generated and f.name not in exclude
     )
 
 
-def _plain_text_limit(f: Any) -> float | None:
-    """For a plain CharField/TextField (no choices; validators only the length and NUL checks Django gives it), the
-    length up to which a non-empty str without NUL passes ``f.clean`` unchanged; None for any other field."""
-    if type(f) not in (models.CharField, models.TextField) or f.choices:
+def _passes_unchanged(f: Any) -> Callable[[Any], bool] | None:
+    """For a plain CharField/TextField/DecimalField (no choices; only the validators Django gives it, and for a
+    DecimalField fixed minimum and maximum values), a test of
+    a value that ``f.clean`` surely returns unchanged (or equal), so the call can be skipped; None for any other
+    field. A value the test does not pass still goes through ``f.clean`` (for its exact message)."""
+    if f.choices:
         return None
-    if any(type(v) not in (MaxLengthValidator, ProhibitNullCharactersValidator) for v in f.validators):
-        return None
-    return f.max_length if f.max_length is not None else math.inf
+    if type(f) in (models.CharField, models.TextField) and all(type(v) is MaxLengthValidator for v in f.validators):
+        limit = f.max_length if f.max_length is not None else math.inf
+        return lambda value: type(value) is str and value != "" and len(value) <= limit
+    bounds = [v for v in f.validators if type(v) in (MinValueValidator, MaxValueValidator)]
+    plain = all(type(v) is DecimalValidator or v in bounds for v in f.validators)
+    if type(f) is models.DecimalField and plain and not any(callable(v.limit_value) for v in bounds):
+        places, whole = -f.decimal_places, Decimal(10) ** (f.max_digits - f.decimal_places)
+        low = max((v.limit_value for v in bounds if type(v) is MinValueValidator), default=-whole)
+        high = min((v.limit_value for v in bounds if type(v) is MaxValueValidator), default=whole)
+
+        def decimal_passes(value: Any) -> bool:
+            # DecimalValidator's digit counts (at most decimal_places after the point, the rest before it) and the
+            # field's MinValueValidator/MaxValueValidator bounds
+            return type(value) is Decimal and value.is_finite() and value.as_tuple().exponent >= places \
+                and abs(value) < whole and low <= value <= high  # fmt: skip
+
+        return decimal_passes
+    return None
 
 
 def clean_instance(obj: Any, *, exclude: frozenset[str], cache: dict | None = None) -> None:
@@ -329,7 +346,7 @@ def clean_instances(
         return []
     errors: list[dict[str, list] | None] = [None] * len(objs)
     results = cache if cache is not None else {}
-    for position, f, name, attname, geometry, empty, text_limit in _clean_plan(type(objs[0]), exclude):
+    for position, f, name, attname, geometry, empty, passes in _clean_plan(type(objs[0]), exclude):
         # a geometry: its stored value, no lazy GEOS load (hex EWKB from prepare_parcels is a checked MultiPolygon)
         values = [obj.__dict__.get(attname) for obj in objs] if geometry else [getattr(obj, attname) for obj in objs]
         for i, raw_value in enumerate(values):
@@ -337,9 +354,8 @@ def clean_instances(
                 continue
             if geometry and isinstance(raw_value, str):
                 continue
-            plain = text_limit is not None and type(raw_value) is str and raw_value
-            if plain and len(raw_value) <= text_limit and "\x00" not in raw_value:
-                continue  # f.clean would return it unchanged: the call (and a cache entry per text) is skipped
+            if passes is not None and passes(raw_value):
+                continue  # f.clean would return it unchanged: the call (and a cache entry per value) is skipped
             key = None
             hit = _UNCACHED
             if not geometry:

@@ -270,6 +270,12 @@ class BatchChecksTests(TestCase):
             {"asal_usul": "dicuri"},  # not a choice
             {"nilai_perolehan": Decimal("1e20")},  # too many digits
             {"luas_kib_m2": Decimal("12.345")},  # too many decimal places
+            {"luas_kib_m2": Decimal("999999999999.99")},  # the most digits luas_kib_m2 takes
+            {"luas_kib_m2": Decimal("1000000000000.00")},  # one whole digit too many
+            {"luas_kib_m2": Decimal("1E+3"), "nilai_perolehan": Decimal("0E+5")},  # exponent notation
+            {"luas_kib_m2": Decimal("NaN")},  # not a number
+            {"luas_kib_m2": Decimal("-0.01"), "nilai_perolehan": Decimal("-5")},  # below the fields' minimum
+            {"luas_kib_m2": Decimal("0.00"), "nilai_perolehan": Decimal("0")},  # the minimum itself
             {"tanggal_perolehan": dt.date(2011, 1, 1)},  # the year differs: the model's clean()
             {"plotting_status": "located"},  # located without geometry: the model's clean()
             {"nibar": ""},  # an empty optional value
@@ -289,9 +295,9 @@ class BatchChecksTests(TestCase):
                     expected = exc.message_dict
                 self.assertEqual(None if got is None else got.message_dict, expected, variant)
                 for name in ("nama_barang", "keterangan", "nilai_perolehan", "luas_kib_m2", "asal_usul"):
-                    self.assertEqual(getattr(obj, name), getattr(ref, name), (variant, name))
+                    self.assertEqual(repr(getattr(obj, name)), repr(getattr(ref, name)), (variant, name))
         self.assertIsNone(results[0])
-        self.assertEqual(sum(r is not None for r in results), 8)  # the variants full_clean refuses
+        self.assertEqual(sum(r is not None for r in results), 11)  # the variants full_clean refuses
 
         certificates = [Certificate(stage=Stage.SERTIFIKAT_TERBIT, nomor="12", stage_since=dt.date(2020, 1, 1)),
                         Certificate(stage=Stage.BELUM, stage_since=dt.date(2020, 1, 1)),

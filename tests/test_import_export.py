@@ -419,11 +419,19 @@ class FormatTests(ImportTestCase):
             (asset.nomor_register, asset.plotting_status, asset.status_sertifikat), ("0012", "unknown", "terbit")
         )
         self.assertEqual(report.mapping["alamat"], "Letak / Alamat")
-        sheet.insert_rows(1)
+        sheet.insert_rows(1)  # a title row above the table, as SIMDA prints it: the header is found under it
         sheet["A1"] = "KARTU INVENTARIS BARANG (KIB) A - TANAH"
+        sheet["E3"] = "350 m2?"
         workbook.save(path)
         report = importers.run_import(path)
-        self.assertIn("the column names must be in the first row", report.errors[0].message)
+        self.assertEqual([(i.feature, i.field) for i in report.errors], [(3, "luas_kib_m2")], _messages(report))
+        layout = "Sheet Sheet: header on row 2, data on row 3 (1 row). Skipped: the title row 1."
+        self.assertEqual(report.layout, layout)
+        sheet["E3"] = "350"
+        workbook.save(path)
+        report = importers.run_import(path)
+        self.assertTrue(report.committed, _messages(report))
+        self.assertEqual((report.created, report.updated), (0, 1))
 
     def test_latin1_dbf_without_cpg(self):
         folder = self.tmp / "shp"
