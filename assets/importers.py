@@ -1169,18 +1169,36 @@ def _key(kode: str, register: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{kode}\x00{register}".encode(), digest_size=8).digest(), "big")
 
 
-def _existing_assets(equal: dict[str, str], column: str, values: list[str]) -> Iterable[LandAsset]:
-    """The register's assets with the ``equal`` column values whose ``column`` is one of ``values``.
+def _existing_assets(columns: tuple[str, ...], keys: Iterable[tuple[str, ...]]) -> Iterator[LandAsset]:
+    """The register's assets whose ``columns`` equal one of ``keys`` (a unique key of the register).
 
-    On PostgreSQL with one array parameter (``= ANY(%s)``): Django builds an IN list value by value, which was a
-    twentieth of a 100k import's time (10,000 keys a batch); elsewhere the ORM's ``__in``.
+    PostgreSQL: one statement for the batch, one unique-index lookup per key (``unnest`` of one array per column,
+    each key looked up in a LATERAL subquery that ``LIMIT 1`` keeps from being turned into a join). Not ``kode =
+    %s AND register IN (...)``: PostgreSQL took the index on kode alone and filtered every asset of that kode (its
+    statistics are those of the register before the import's own rows), so each batch read the whole register again
+    (at 300k assets the lookups of the last batches took longer than their COPY; superlinear in N). Elsewhere the
+    ORM, one ``__in`` query per value of the leading columns.
     """
-    if connection.vendor != "postgresql":
-        return LandAsset.objects.filter(**equal, **{f"{column}__in": values})
-    quote = connection.ops.quote_name
-    where = " AND ".join([*(f"{quote(name)} = %s" for name in equal), f"{quote(column)} = ANY(%s)"])
-    sql = f"SELECT * FROM {quote(LandAsset._meta.db_table)} WHERE {where}"  # noqa: S608 - quoted column names
-    return LandAsset.objects.raw(sql, [*equal.values(), values])
+    keys = list(keys)
+    if not keys:
+        return
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        names = [f"k{i}" for i in range(len(columns))]
+        match = " AND ".join(f"{quote(c)} = k.{n}" for c, n in zip(columns, names, strict=True))
+        sql = (
+            f"SELECT a.* FROM unnest({', '.join(['%s::text[]'] * len(columns))}) AS k({', '.join(names)}) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT * FROM {quote(LandAsset._meta.db_table)} WHERE {match} LIMIT 1) a"
+        )
+        yield from LandAsset.objects.raw(sql, [list(values) for values in zip(*keys, strict=True)])
+        return
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for key in keys:
+        groups.setdefault(key[:-1], []).append(key[-1])
+    for leading, lasts in groups.items():
+        yield from LandAsset.objects.filter(
+            **dict(zip(columns, leading, strict=False)), **{f"{columns[-1]}__in": lasts}
+        )
 
 
 class _SeenKeys:
@@ -1263,15 +1281,10 @@ class _Writer:
         by_key = {}
         # Two queries, each on its own unique index (an OR of both made PostgreSQL scan the table: ~1.6 s per
         # 10,000 features on a growing register)
-        registers_of: dict[str, list[str]] = {}
-        for kode, register in pairs:
-            registers_of.setdefault(kode, []).append(register)
-        for kode, registers in registers_of.items():
-            for a in _existing_assets({"kode_barang": kode}, "nomor_register", registers):
-                by_key[(a.kode_barang, a.nomor_register)] = a
-        if nibars:
-            for a in _existing_assets({}, "nibar", list(nibars)):
-                by_key.setdefault((a.kode_barang, a.nomor_register), a)
+        for a in _existing_assets(("kode_barang", "nomor_register"), pairs):
+            by_key[(a.kode_barang, a.nomor_register)] = a
+        for a in _existing_assets(("nibar",), [(nibar,) for nibar in nibars]):
+            by_key.setdefault((a.kode_barang, a.nomor_register), a)
         by_nibar = {a.nibar: a for a in by_key.values() if a.nibar}
         # The geometry rules, GIS area and kelurahan for the whole batch at once (vectorised, assets.geo)
         located = [i for i, r in enumerate(rows) if r.geom is not None]

@@ -8,5 +8,10 @@ urlpatterns = [
     path("map/", map_views.asset_map, name="asset-map"),
     path("map/totals/", map_views.map_totals, name="map-totals"),
     path("map/assets/<int:pk>/popup/", map_views.asset_popup, name="map-asset-popup"),
+]
+
+# The vector tiles come first in sipanah/urls.py: a map asks for dozens of them per view, and Django tries the URL
+# patterns in order (behind nearly every other route, finding the tile's took about as long as the tile view's code).
+tile_urlpatterns = [
     path("tiles/assets/<int:z>/<int:x>/<int:y>.pbf", map_views.asset_tile, name="asset-tile"),
 ]

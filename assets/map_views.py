@@ -23,6 +23,8 @@ MAP_ONLY_PARAMS = ("basemap",)
 
 def _filter_query(request: HttpRequest) -> str:
     """The register filters of the request, URL-encoded, without the map's own parameters (sorted: one ETag each)."""
+    if not request.META.get("QUERY_STRING"):  # most tiles: no filter, nothing to copy and parse
+        return ""
     query = request.GET.copy()
     for name in (*MAP_ONLY_PARAMS, "page"):
         query.pop(name, None)
@@ -113,14 +115,15 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
                 _("Invalid filter: %(problems)s") % {"problems": problems}, content_type="text/plain"
             )
         qs = asset_filter.qs
-    as_of, problem = _as_of(request)
+    as_of, problem = _as_of(request) if query else (None, None)  # as_of is one of the query's parameters
     if problem:
         return HttpResponseBadRequest(problem, content_type="text/plain")
 
     # The ETag is hash(tile schema, register version, z/x/y, filters) (tiles.tile_etag). The version is read from
     # the database on every request, so any process's write changes it at once. Round trips: a revalidation or a
     # cached low-zoom tile reads the version alone; building a tile reads it in the tile's own statement.
-    revalidate = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",") if tag.strip()]
+    # request.META rather than request.headers, which would first build a dict of every header of the request
+    revalidate = [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",") if tag.strip()]
     cache_key = tiles.cache_key(z=z, x=x, y=y, query=query) if z <= tiles.CACHE_MAX_ZOOM else None
     cached = cache.get(cache_key) if cache_key else None  # (version, bytes)
     data, version = None, None

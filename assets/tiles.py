@@ -78,17 +78,6 @@ def tile_bounds_lonlat(z: int, x: int, y: int) -> tuple[float, float, float, flo
 
 # --- register version: the ETag's invalidation rule -------------------------------------------------------------
 
-_HISTORY_TABLE = LandAsset.history.model._meta.db_table
-# The write counter (assets.tile_version: a new value per writing transaction, in commit order, whatever writes),
-# then, for writes before migration 0005 and history-only changes that as-of tiles read, the newest history id and
-# the newest asset id: index lookups (a count or max(updated_at) would scan the table: ~1.5 s at 1M), spelled
-# ORDER BY ... LIMIT 1 rather than max() (the same index scan, planned in 0.05 instead of 0.08 ms).
-_VERSION_SQL = (
-    f"{tile_version.current_sql()} || '-' || "  # noqa: S608 - constants
-    f"coalesce((SELECT history_id FROM \"{_HISTORY_TABLE}\" ORDER BY history_id DESC LIMIT 1), 0) || '-' || "
-    f'coalesce((SELECT id FROM "{_TABLE}" ORDER BY id DESC LIMIT 1), 0)'
-)
-
 
 def register_version() -> str:
     """A string that changes whenever an asset is added, changed or deleted: "<counter>-<history id>-<asset id>".
@@ -100,7 +89,7 @@ def register_version() -> str:
     (``versioned_tile``), which costs no extra round trip.
     """
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_VERSION_SQL}")  # noqa: S608 - constant
+        cursor.execute(f"SELECT {tile_version.read_sql(connection.vendor)}")  # noqa: S608 - constant
         return cursor.fetchone()[0]
 
 
@@ -162,23 +151,15 @@ def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
 
 def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tuple[str, bytes]:
     sql, params = postgis_tile_sql(qs, z=z, x=x, y=y)
-    # One query string, one round trip (Django's psycopg cursors bind client-side and send it with the simple
-    # query protocol, which runs its statements as one implicit transaction):
-    # - SET LOCAL: a tile reads a few thousand index hits, and starting parallel workers costs more than the scan
-    #   (3-4x slower at z12/z14, 3x at z16 on 1M assets, see README "Maps and tiles"). It ends with the implicit
-    #   transaction. Inside the caller's transaction a savepoint rolled back after the SELECT ends it instead.
-    # - the register version and the tile in one SELECT: the same snapshot, so the ETag matches the content.
-    # An explicit BEGIN / SET LOCAL / SELECT / COMMIT cost 3 more round trips, a constant 0.5-5 ms per tile on a
-    # loaded machine: more than a whole small tile takes to build.
-    script = f"SET LOCAL max_parallel_workers_per_gather = 0; SELECT {_VERSION_SQL}, ({sql})"  # noqa: S608
-    results_before = 1
-    if not connection.get_autocommit():
-        script = f"SAVEPOINT sipanah_tile; {script}; ROLLBACK TO SAVEPOINT sipanah_tile; RELEASE SAVEPOINT sipanah_tile"
-        results_before = 2
+    # One statement, one round trip: the register version and the tile in one SELECT, so from the same snapshot and
+    # the ETag matches the content. The version is read by the function assets_register_version() (migration 0006,
+    # assets.tile_version.install_function): its lookups' plans are kept per connection, and as PARALLEL UNSAFE it
+    # keeps PostgreSQL from planning parallel workers for the whole statement. A tile reads a few thousand index
+    # hits, and starting workers costs more than the scan (3-4x slower at z12/z14, 3x at z16 on 1M assets, see
+    # README "Maps and tiles"). That replaced a SET LOCAL statement sent with every tile (plus a savepoint inside a
+    # transaction), and the version's three lookups planned anew in every tile statement (0.07-0.15 ms).
     with connection.cursor() as cursor:
-        cursor.execute(script, params)
-        for _ in range(results_before):
-            cursor.nextset()
+        cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
         version, data = cursor.fetchone()
     return version, bytes(data) if data is not None else b""
 

@@ -145,9 +145,10 @@ def bench_tiles(db: str, reps: int) -> list[dict]:
 
     Like with like: both sides on a persistent TCP connection to 127.0.0.1 (Django's with DEBUG off: no query
     log), both binding values client-side (psycopg's ClientCursor, as Django does), both with parallel workers off
-    (the raw connection once per session, the view per statement, see tiles._postgis_tile), both on the same
-    buffers (every arm runs each tile once before the timing). The raw side sends only the tile's SELECT; ours also
-    reads the register version (two index lookups in the same statement) and does all the Python around it.
+    (the raw connection once per session; the view's statement calls the PARALLEL UNSAFE version function, see
+    tiles._postgis_tile), both on the same buffers (every arm runs each tile once before the timing). The raw side
+    sends only the tile's SELECT; ours also reads the register version in the same statement (assets_register_version():
+    three index lookups, planned once per connection) and does all the Python around it.
     "view": the view function called with a request (filters, permission, ETag, SQL, response). "endpoint": the
     same request through Django's whole handler: URL routing and every middleware (sessions in signed cookies and
     an in-memory auditor, so no session or user row is read: the bench databases are read-only, and a real

@@ -5,8 +5,10 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from assets.health_views import healthz
+from assets.map_urls import tile_urlpatterns
 
 urlpatterns = [
+    *tile_urlpatterns,  # first: the most frequent request (assets/map_urls.py)
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The language switch works before login too (the login page offers it).

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from assets import permissions, services, tiles
+from assets import permissions, services, tile_version, tiles
 from assets.models import Agency, LandAsset, Stage
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
@@ -176,9 +176,34 @@ class TileTests(TestCase):
         self.assertEqual(len(queries), 1)
         self.assertEqual(version, tiles.register_version())
         self.assertEqual(len(mapbox_vector_tile.decode(data)["assets"]["features"]), 2)
-        with connection.cursor() as cursor:  # the SET LOCAL ended with the statement
+        with connection.cursor() as cursor:  # the tile leaves the session's setting alone
             cursor.execute("SHOW max_parallel_workers_per_gather")
             self.assertNotEqual(cursor.fetchone()[0], "0")
+
+    def test_postgis_version_function_is_the_version_and_keeps_tile_statements_serial(self):
+        self.assertEqual(tile_version.HISTORY, LandAsset.history.model._meta.db_table)
+        if connection.vendor != "postgresql":
+            self.skipTest("PostGIS only: SpatiaLite selects tile_version.version_sql() itself")
+        services.asset_update(asset=self.a, user=None, data={"nama_barang": "Tanah A baru"}, geom=self.a.geom)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), {tile_version.version_sql()}")
+            by_function, inline = cursor.fetchone()
+        self.assertEqual(by_function, inline)
+        self.assertEqual(len(by_function.split("-")), 3)
+        # Parallel plans made free: the tile's SELECT alone gets workers, the statement calling the function none.
+        x, y = tile_of(self.lon, self.lat, 14)
+        sql, params = tiles.postgis_tile_sql(None, z=14, x=x, y=y)
+        with connection.cursor() as cursor:
+            for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size"):
+                cursor.execute(f"SET LOCAL {setting} = 0")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            plans = []
+            for statement in (sql, f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})"):
+                cursor.execute(f"EXPLAIN {statement}", params)
+                plans.append(" ".join(row[0] for row in cursor.fetchall()))
+        self.assertIn("Gather", plans[0])
+        self.assertNotIn("Gather", plans[1])
 
     def test_low_zoom_tiles_stay_small(self):
         # 100 more parcels within ~1.1 km: a handful of ~600 m aggregate cells at z10, not 102 features.
