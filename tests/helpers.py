@@ -70,3 +70,8 @@ def make_asset(agency: Agency | None = None, geom: GEOSGeometry | None = None, *
     }
     defaults.update(fields)
     return services.asset_create(user=None, geom=geom, **defaults)
+
+
+def import_messages(report) -> str:
+    """An import report's errors, one "feature:field:message" per line (what the import tests assert on)."""
+    return "\n".join(f"{i.feature}:{i.field}:{i.message}" for i in report.errors)

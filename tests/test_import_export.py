@@ -25,6 +25,7 @@ from osgeo import gdal, ogr, osr
 
 from assets import exports, importers, jobs, permissions, services
 from assets.models import Agency, Certificate, ImportJob, LandAsset, PlottingStatus, Stage
+from tests.helpers import import_messages as _messages
 from tests.helpers import load_reference, make_asset, make_user, point_inside
 
 DATA = Path(__file__).parent / "data"
@@ -33,10 +34,6 @@ MAPPINGS = DATA / "mappings"
 
 def _mapping(name: str) -> importers.FieldMapping:
     return importers.FieldMapping.load(MAPPINGS / f"{name}.json")
-
-
-def _messages(report: importers.ImportReport) -> str:
-    return "\n".join(f"{i.feature}:{i.field}:{i.message}" for i in report.errors)
 
 
 class ImportTestCase(TestCase):

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 
 from assets import importers, jobs, permissions
 from assets.models import Agency, Certificate, ImportJob, LandAsset, Stage
+from tests.helpers import import_messages as _messages
 from tests.helpers import load_reference, make_user
 
 DATA = Path(__file__).parent / "data"
@@ -96,10 +97,6 @@ def printed_kib_a(
 
 def _errors(report: importers.ImportReport) -> list[tuple[int, str]]:
     return [(i.feature, i.field) for i in report.errors]
-
-
-def _messages(report: importers.ImportReport) -> str:
-    return "\n".join(f"{i.feature}:{i.field}:{i.message}" for i in report.errors)
 
 
 class PrintedKibTestCase(TestCase):
