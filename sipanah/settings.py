@@ -233,7 +233,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Login throttling (django-axes): after SIPANAH_LOGIN_FAILURE_LIMIT wrong passwords for one user name, that
 # account cannot sign in (pages or API) for SIPANAH_LOGIN_COOLOFF_MINUTES; `manage.py axes_reset_username NAME`
 # unlocks it early. Counted per user name, not per address: the whole office reaches the server from one address.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# ModelBackend with the roles read in the user's own query (assets.permissions.RoleBackend)
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "assets.permissions.RoleBackend"]
 AXES_FAILURE_LIMIT = env_int("SIPANAH_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("SIPANAH_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]

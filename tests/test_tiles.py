@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assets import permissions, services, tile_version, tiles
-from assets.models import Agency, LandAsset, Stage
+from assets.models import Agency, LandAsset, Stage, User
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 
@@ -179,6 +179,22 @@ class TileTests(TestCase):
         with connection.cursor() as cursor:  # the tile leaves the session's setting alone
             cursor.execute("SHOW max_parallel_workers_per_gather")
             self.assertNotEqual(cursor.fetchone()[0], "0")
+
+    def test_a_signed_in_tile_reads_the_user_with_its_roles_in_one_query(self):
+        # permissions.RoleBackend: the roles ride in the user's own SELECT (ModelBackend needed a second query),
+        # read anew on every request.
+        user_table = User._meta.db_table
+        groups_table = User.groups.through._meta.db_table
+        with CaptureQueriesContext(connection) as queries:
+            self.assertEqual(len(self.decode(self.get_tile(16))), 2)
+        reading_groups = [q["sql"] for q in queries if groups_table in q["sql"]]
+        self.assertEqual(len(reading_groups), 1, reading_groups)
+        self.assertIn(f'FROM "{user_table}"', reading_groups[0])
+        self.auditor.groups.clear()  # a role taken away counts from the next request
+        self.assertEqual(self.get_tile(16).status_code, 403)
+        self.auditor.is_active = False
+        self.auditor.save()
+        self.assertEqual(self.get_tile(16).status_code, 302)  # an inactive user is signed out
 
     def test_postgis_version_function_is_the_version_and_keeps_tile_statements_serial(self):
         self.assertEqual(tile_version.HISTORY, LandAsset.history.model._meta.db_table)
