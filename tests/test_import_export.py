@@ -18,7 +18,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
-from django.test import TestCase, override_settings
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone, translation
 from osgeo import gdal, ogr, osr
@@ -26,7 +26,7 @@ from osgeo import gdal, ogr, osr
 from assets import exports, importers, jobs, permissions, services
 from assets.models import Agency, Certificate, ImportJob, LandAsset, PlottingStatus, Stage
 from tests.helpers import import_messages as _messages
-from tests.helpers import load_reference, make_asset, make_user, point_inside
+from tests.helpers import load_reference, make_asset, make_user, point_inside, temp_media_root
 
 DATA = Path(__file__).parent / "data"
 MAPPINGS = DATA / "mappings"
@@ -589,9 +589,7 @@ class ImportJobTests(ImportTestCase):
     def setUp(self):
         super().setUp()
         self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-        media = override_settings(MEDIA_ROOT=str(self.tmp / "media"))
-        media.enable()
-        self.addCleanup(media.disable)
+        temp_media_root(self.addCleanup)
         self.officer = make_user("officer", permissions.OFFICER, self.agency)
         self.client.force_login(self.officer)
 
@@ -728,9 +726,7 @@ class FuzzFoundInputTests(ImportTestCase):
 
     def setUp(self):
         super().setUp()
-        media = override_settings(MEDIA_ROOT=str(self.tmp / "media"))
-        media.enable()
-        self.addCleanup(media.disable)
+        temp_media_root(self.addCleanup)
         self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
         self.client.force_login(make_user("officer", permissions.OFFICER, self.agency))
 

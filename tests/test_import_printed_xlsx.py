@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from assets import importers, jobs, permissions
 from assets.models import Agency, Certificate, ImportJob, LandAsset, Stage
 from tests.helpers import import_messages as _messages
-from tests.helpers import load_reference, make_user
+from tests.helpers import load_reference, make_user, temp_media_root
 
 DATA = Path(__file__).parent / "data"
 KODE = "1.3.1.01.01.01.001"
@@ -350,9 +350,7 @@ class PrintedKibUploadTests(PrintedKibTestCase):
     def setUp(self):
         super().setUp()
         self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-        media = override_settings(MEDIA_ROOT=str(self.tmp / "media"))
-        media.enable()
-        self.addCleanup(media.disable)
+        temp_media_root(self.addCleanup)
         self.client.force_login(make_user("officer", permissions.OFFICER, self.agency))
 
     def test_upload_shows_rows_and_the_table(self):
