@@ -251,6 +251,17 @@ class FormFuzzTests(TestCase):
                 self.assertEqual(response.status_code, 200, f"{url} {data!r:.2000}")
                 self.assertEqual(register_state(), before, f"refused but written: {url} {data!r:.2000}")
 
+    def post_fuzz_all(self, url: str, data: st.SearchStrategy, examples: tuple[dict[str, str], ...] = ()) -> None:
+        """post_fuzz for every ``data`` hypothesis draws (FUZZ's settings), and for each of ``examples``."""
+
+        def check(data: dict[str, str]) -> None:
+            self.post_fuzz(url, data)
+
+        check = given(data=data)(check)
+        for case in examples:
+            check = example(data=case)(check)
+        FUZZ(check)()
+
     def get_fuzz(self, url: str, params: dict[str, Any]) -> None:
         with rolled_back():
             before = register_state()
@@ -283,32 +294,17 @@ class FormFuzzTests(TestCase):
         self.client.force_login(self.officer)
         base = self.asset_base()
         fields = [f for f in base if f != "geom"]
-
-        @FUZZ
-        @given(data=st.one_of(mutated(base, fields), mutated(base, ["geom"], GEOMETRY)))
-        @example(data={**base, "geom": HUGE_MERCATOR})
-        @example(data={**base, "geom": BAD_GEOJSON})
-        @example(data={**base, "geom": EMPTY_POINT})
-        def check(data: dict[str, str]) -> None:
-            self.post_fuzz(reverse("asset-create"), data)
-
-        check()
+        geometries = tuple({**base, "geom": geom} for geom in (HUGE_MERCATOR, BAD_GEOJSON, EMPTY_POINT))
+        url = reverse("asset-create")
+        self.post_fuzz_all(url, st.one_of(mutated(base, fields), mutated(base, ["geom"], GEOMETRY)), geometries)
 
     def test_asset_edit_form(self):
         self.client.force_login(self.officer)
         base = {**self.asset_base(), "loaded_version": str(self.asset.version)}
         fields = [f for f in base if f != "geom"]
         url = reverse("asset-update", args=[self.asset.pk])
-
-        @FUZZ
-        @given(data=st.one_of(mutated(base, fields), mutated(base, ["geom"], GEOMETRY)))
-        @example(data={**base, "geom": HUGE_MERCATOR})
-        @example(data={**base, "geom": BAD_GEOJSON})
-        @example(data={**base, "geom": EMPTY_POINT})
-        def check(data: dict[str, str]) -> None:
-            self.post_fuzz(url, data)
-
-        check()
+        geometries = tuple({**base, "geom": geom} for geom in (HUGE_MERCATOR, BAD_GEOJSON, EMPTY_POINT))
+        self.post_fuzz_all(url, st.one_of(mutated(base, fields), mutated(base, ["geom"], GEOMETRY)), geometries)
 
     def test_certificate_create_form(self):
         self.client.force_login(self.officer)
@@ -326,13 +322,7 @@ class FormFuzzTests(TestCase):
             "tanggal_tahap": "2020-01-02",
             "nomor_dokumen": "ND-1",
         }
-
-        @FUZZ
-        @given(data=mutated(base, list(base)))
-        def check(data: dict[str, str]) -> None:
-            self.post_fuzz(url, data)
-
-        check()
+        self.post_fuzz_all(url, mutated(base, list(base)))
 
     def test_stage_change_form(self):
         self.client.force_login(self.officer)
@@ -354,13 +344,7 @@ class FormFuzzTests(TestCase):
             "nib": "16010502000998",
             "luas_sertifikat_m2": "100",
         }
-
-        @FUZZ
-        @given(data=mutated(base, list(base)))
-        def check(data: dict[str, str]) -> None:
-            self.post_fuzz(url, data)
-
-        check()
+        self.post_fuzz_all(url, mutated(base, list(base)))
 
     def test_removal_and_restore_forms(self):
         self.client.force_login(self.bpkad)
