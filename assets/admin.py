@@ -9,9 +9,9 @@ from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from assets import services
-from assets.forms import ParcelGeometryField, ParcelMapWidget
-from assets.models import AdministrativeArea, Agency, Certificate, CertificateStageEvent, LandAsset, User
+from assets.register import services
+from assets.register.forms import ParcelGeometryField, ParcelMapWidget
+from assets.register.models import AdministrativeArea, Agency, Certificate, CertificateStageEvent, LandAsset, User
 
 
 class SipanahGISAdmin(GISModelAdmin):

@@ -9,15 +9,15 @@ class AssetsConfig(AppConfig):
     verbose_name = _("Land assets")
 
     def ready(self) -> None:
-        from assets.permissions import ensure_role_groups
+        from assets.register.permissions import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)
-        from assets.spatialite import ensure_spatial_indexes
+        from assets.lib.spatialite import ensure_spatial_indexes
 
         post_migrate.connect(ensure_spatial_indexes, sender=self, dispatch_uid="assets-spatial-indexes")
-        from assets.tile_cells import ensure_triggers
+        from assets.maps.tile_cells import ensure_triggers
 
         post_migrate.connect(ensure_triggers, sender=self, dispatch_uid="assets-tile-cell-triggers")
-        from assets import tile_version
+        from assets.maps import tile_version
 
         post_migrate.connect(tile_version.ensure_triggers, sender=self, dispatch_uid="assets-version-triggers")

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from assets import views
+from assets.register import views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,10 +10,10 @@ urlpatterns = [
     path("assets/<int:pk>/edit/", views.asset_update, name="asset-update"),
     path("assets/<int:pk>/certificates/new/", views.certificate_create, name="certificate-create"),
     path("certificates/<int:pk>/stage/", views.certificate_stage, name="certificate-stage"),
-    path("", include("assets.api_urls")),
-    path("", include("assets.ogc_urls")),
-    path("", include("assets.query_urls")),
-    path("", include("assets.audit_urls")),
-    path("", include("assets.map_urls")),
-    path("", include("assets.io_urls")),
+    path("", include("assets.interop.urls")),
+    path("", include("assets.interop.ogc_urls")),
+    path("", include("assets.query.urls")),
+    path("", include("assets.audit.urls")),
+    path("", include("assets.maps.urls")),
+    path("", include("assets.transfer.urls")),
 ]

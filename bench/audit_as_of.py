@@ -25,7 +25,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from assets import audit  # noqa: E402
+from assets.register import history  # noqa: E402
 
 AS_OF = dt.date(2025, 12, 31)
 RAW_SQL = """
@@ -45,12 +45,12 @@ def timed(fn):
 
 def raw() -> int:
     with connection.cursor() as cursor:
-        cursor.execute(RAW_SQL, [audit.end_of_day(AS_OF)])
+        cursor.execute(RAW_SQL, [history.end_of_day(AS_OF)])
         rows = cursor.fetchall()
         cursor.execute(
             "SELECT DISTINCT ON (id) id, asset_id, stage, nomor FROM assets_historicalcertificate "
             "WHERE history_date < %s ORDER BY id, history_date DESC",
-            [audit.end_of_day(AS_OF)],
+            [history.end_of_day(AS_OF)],
         )
         cursor.fetchall()
     return len(rows)
@@ -58,13 +58,13 @@ def raw() -> int:
 
 def main() -> None:
     t_raw, n_raw = timed(raw)
-    t_as_of, snap = timed(lambda: audit.snapshot(as_of=AS_OF))
-    t_now, now = timed(lambda: audit.snapshot())
+    t_as_of, snap = timed(lambda: history.snapshot(as_of=AS_OF))
+    t_now, now = timed(lambda: history.snapshot())
     assert n_raw == len(snap), (n_raw, len(snap))
     print(f"{'step':<48}{'assets':>9}{'seconds':>9}")
     print(f"{'hand-written DISTINCT ON (assets + certificates)':<48}{n_raw:>9,}{t_raw:>9.2f}")
-    print(f"{'audit.snapshot(as_of=2025-12-31)':<48}{len(snap):>9,}{t_as_of:>9.2f}")
-    print(f"{'audit.snapshot() (current register)':<48}{len(now):>9,}{t_now:>9.2f}")
+    print(f"{'history.snapshot(as_of=2025-12-31)':<48}{len(snap):>9,}{t_as_of:>9.2f}")
+    print(f"{'history.snapshot() (current register)':<48}{len(now):>9,}{t_now:>9.2f}")
 
 
 if __name__ == "__main__":

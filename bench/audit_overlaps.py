@@ -12,7 +12,7 @@ Run (prints a table; best of --repeat runs each):
         .venv/bin/python bench/audit_overlaps.py --repeat 3
 
 Columns: `raw SQL` is the hand-written query run through psycopg and fetched; `overlap_pairs_sql` is the
-finding's spatial join through Django's connection; `finding` is audit.find_overlaps on an already loaded
+finding's spatial join through Django's connection; `finding` is findings.find_overlaps on an already loaded
 snapshot (the snapshot is shared by all findings of a report and timed on its own line).
 """
 
@@ -33,7 +33,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from assets import audit  # noqa: E402
+from assets.audit import findings  # noqa: E402
+from assets.register import history  # noqa: E402
 
 # What a DBA would write by hand: the index-driven join (a.geom && b.geom spelled out) and the area filter.
 RAW_SQL = """
@@ -83,17 +84,17 @@ def main() -> None:
         cursor.execute("SHOW jit")
         jit = cursor.fetchone()[0]
     t_raw, raw_rows = best(raw, args.repeat)
-    t_sql, pairs = best(lambda: audit.overlap_pairs_sql(1.0), args.repeat)
-    t_snap, snap = best(lambda: audit.snapshot(with_geom=True), 1)
-    t_find, rows = best(lambda: audit.find_overlaps(snap, audit.FindingOptions(), None), args.repeat)
+    t_sql, pairs = best(lambda: findings.overlap_pairs_sql(1.0), args.repeat)
+    t_snap, snap = best(lambda: history.snapshot(with_geom=True), 1)
+    t_find, rows = best(lambda: findings.find_overlaps(snap, findings.FindingOptions(), None), args.repeat)
     assert len(raw_rows) == len(pairs) == len(rows), (len(raw_rows), len(pairs), len(rows))
     print(f"assets: {count:,} ({located:,} with geometry); overlapping pairs: {len(pairs):,}; jit={jit}")
     print(f"{'step':<40}{'seconds':>10}{'× raw SQL':>12}")
     for label, seconds in (
         ("hand-written SQL (psycopg, fetch all)", t_raw),
-        ("audit.overlap_pairs_sql", t_sql),
-        ("audit.find_overlaps (snapshot loaded)", t_find),
-        ("audit.snapshot (shared by all findings)", t_snap),
+        ("findings.overlap_pairs_sql", t_sql),
+        ("findings.find_overlaps (snapshot loaded)", t_find),
+        ("history.snapshot (shared by all findings)", t_snap),
     ):
         print(f"{label:<40}{seconds:>10.3f}{seconds / t_raw:>12.2f}")
     if args.naive:

@@ -54,7 +54,7 @@ def child(kind: str, n: int) -> dict:
     import csv
     import tempfile
 
-    from assets.audit_exports import write_xlsx
+    from assets.audit.exports import write_xlsx
     from assets.models import LandAsset
 
     def rows():
@@ -79,12 +79,14 @@ def child(kind: str, n: int) -> dict:
         elif kind == "report":
             from django.contrib.auth.models import AnonymousUser  # noqa: F401 - user only named in the meta
 
-            from assets import audit, audit_exports
+            from assets.audit import exports as audit_exports
+            from assets.audit import findings
+            from assets.register import history
 
-            assets = audit.snapshot(with_geom=True)
-            results = audit.run_all(assets)
+            assets = history.snapshot(with_geom=True)
+            results = findings.run_all(assets)
             meta = [("Report", "bench")]
-            out = audit_exports.xlsx_file(results, audit.names(), meta)
+            out = audit_exports.xlsx_file(results, history.names(), meta)
             target.write(out.read())
         size = target.tell()
     return {"seconds": time.perf_counter() - start, "peak_mb": _rss_mb(), "base_mb": base, "bytes": size}

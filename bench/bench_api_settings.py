@@ -19,8 +19,8 @@ class BenchPlannerMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from assets import permissions
         from assets.models import User
+        from assets.register import permissions
 
         user = User(username="bench-planner")
         user._sipanah_roles = frozenset({permissions.PLANNER})

@@ -49,8 +49,8 @@ def setup_django(db: str) -> None:
 
 
 def auditor():
-    from assets import permissions
     from assets.models import User
+    from assets.register import permissions
 
     user = User(username="bench-auditor")
     user._sipanah_roles = frozenset({permissions.AUDITOR})
@@ -121,7 +121,7 @@ def django_arms() -> tuple[Callable[[int, int, int], bytes], Callable[[int, int,
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import RequestFactory
 
-    from assets import map_views
+    from assets.maps import views as map_views
 
     factory = RequestFactory(SERVER_NAME="127.0.0.1")
     handler = WSGIHandler()
@@ -157,7 +157,7 @@ def bench_tiles(db: str, reps: int) -> list[dict]:
     import psycopg
     from django.core.cache import cache
 
-    from assets import tiles
+    from assets.maps import tiles
 
     view, endpoint = django_arms()
     raw = psycopg.connect(
@@ -253,7 +253,7 @@ def spatialite_densest_z14() -> tuple[int, int]:
 
     from django.db import connection
 
-    from assets import tiles
+    from assets.maps import tiles
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -288,7 +288,7 @@ def bench_spatialite(path: str, reps: int) -> list[dict]:
     import shapely
     from django.core.cache import cache
 
-    from assets import tile_cells, tiles
+    from assets.maps import tile_cells, tiles
 
     view, endpoint = django_arms()
     raw = sqlite3.connect(path)

@@ -25,8 +25,8 @@ class BenchAuditorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from assets import permissions
         from assets.models import User
+        from assets.register import permissions
 
         user = User(username="bench-auditor", first_name="Bench")
         user._sipanah_roles = frozenset({permissions.AUDITOR})

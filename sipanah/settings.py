@@ -156,7 +156,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "assets.context_processors.roles",
+                "assets.register.context_processors.roles",
             ],
         },
     },
@@ -213,7 +213,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["assets.api_auth.CanViewRegister"],
+    "DEFAULT_PERMISSION_CLASSES": ["assets.interop.auth.CanViewRegister"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -224,7 +224,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # self-hosted (drf-spectacular-sidecar), no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "SERVE_PERMISSIONS": ["assets.api_auth.CanViewRegister"],
+    "SERVE_PERMISSIONS": ["assets.interop.auth.CanViewRegister"],
 }
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -234,13 +234,13 @@ LOGOUT_REDIRECT_URL = "login"
 # account cannot sign in (pages or API) for SIPANAH_LOGIN_COOLOFF_MINUTES; `manage.py axes_reset_username NAME`
 # unlocks it early. Counted per user name, not per address: the whole office reaches the server from one address.
 # ModelBackend with the roles read in the user's own query (assets.permissions.RoleBackend)
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "assets.permissions.RoleBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "assets.register.permissions.RoleBackend"]
 AXES_FAILURE_LIMIT = env_int("SIPANAH_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("SIPANAH_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed sign-in stays listed in the admin (axes' failure log)
-AXES_LOCKOUT_CALLABLE = "assets.throttle.lockout_response"
+AXES_LOCKOUT_CALLABLE = "assets.ops.throttle.lockout_response"
 AXES_VERBOSE = False  # no start-up banner on every management command
 # axes.W006 asks to count per address too; per address alone would lock the whole office out together, and per
 # (user name, address) would let a guesser go on from the next address. The account is what is protected.

@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from assets.health_views import healthz
-from assets.map_urls import tile_urlpatterns
+from assets.maps.urls import tile_urlpatterns
+from assets.ops.views import healthz
 
 urlpatterns = [
     *tile_urlpatterns,  # first: the most frequent request (assets/map_urls.py)

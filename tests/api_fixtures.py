@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import shapely
 
-from assets import geo, services
 from assets.models import Agency, JenisHak, LandAsset, Stage
+from assets.register import geo, services
 from tests.helpers import make_asset, point_inside, square
 
 

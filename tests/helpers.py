@@ -13,9 +13,9 @@ from django.contrib.auth.models import Group
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.test import override_settings
 
-from assets import permissions, services
 from assets.models import AdministrativeArea, Agency, AsalUsul, LandAsset, User
-from assets.reference import load_agencies, load_boundaries
+from assets.register import permissions, services
+from assets.register.reference import load_agencies, load_boundaries
 
 _register = count(1)
 

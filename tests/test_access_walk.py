@@ -20,8 +20,9 @@ from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 
-from assets import health, permissions, services
 from assets.models import Agency, ImportJob
+from assets.ops import health
+from assets.register import permissions, services
 from tests.helpers import load_reference, make_asset, make_user, square, temp_media_root
 
 ROLES = ("anonymous", "officer_a", "officer_b", "bpkad", "auditor", "planner", "admin")
@@ -200,14 +201,14 @@ class AccessWalkTests(TestCase):
     def values(self, params: dict[str, str], route: str) -> dict[str, str]:
         from django.contrib.contenttypes.models import ContentType
 
-        from assets import audit
+        from assets.audit import findings
 
         objects = {
             "asset": str(self.asset.pk),
             "removed": str(self.removed.pk),
             "certificate": str(self.certificate.pk),
             "job": str(self.job.pk),
-            "finding": next(iter(audit.FINDINGS)),
+            "finding": next(iter(findings.FINDINGS)),
             "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
         }
         values = {name: objects.get(value, value) for name, value in params.items()}

@@ -8,7 +8,7 @@ import json
 from django.test import TestCase
 from rest_framework.authtoken.models import Token
 
-from assets import permissions
+from assets.register import permissions
 from tests.api_fixtures import build_register, metres_between, offset_point
 from tests.helpers import load_reference, make_user
 

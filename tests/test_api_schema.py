@@ -11,7 +11,7 @@ from django.test import TestCase
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
 
-from assets import permissions
+from assets.register import permissions
 from tests.api_fixtures import build_register
 from tests.helpers import load_reference, make_user
 

@@ -12,9 +12,9 @@ from django.db.models import Count
 from django.test import TestCase
 from pyproj import CRS, Transformer
 
-from assets.geo import AreaRef, KelurahanIndex, area_srid, geodesic_area_m2, to_metric, to_shapely
 from assets.models import AdministrativeArea, LandAsset
-from assets.services import kelurahan_index
+from assets.register.geo import AreaRef, KelurahanIndex, area_srid, geodesic_area_m2, to_metric, to_shapely
+from assets.register.services import kelurahan_index
 from tests.helpers import load_reference, make_asset, point_inside, square
 
 

@@ -14,8 +14,8 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.urls import reverse
 
-from assets import audit
 from assets.models import Stage
+from assets.register import history
 from tests.test_audit_history import AsOfLife
 
 
@@ -94,7 +94,7 @@ class AsOfExportTests(AsOfLife, TestCase):
             call_command("export_assets", "--format", "csv", "-o", str(path), "--as-of", "yesterday")
 
     def test_as_of_records_reuse_the_snapshot(self):
-        [record] = list(audit.as_of_records(as_of=dt.date(2024, 12, 31)))
+        [record] = list(history.as_of_records(as_of=dt.date(2024, 12, 31)))
         self.assertEqual(record.id, self.asset.id)
         self.assertEqual(record.agency.code, self.asset.agency.code)
         self.assertEqual([c.stage for c in record.certificates.all()], [Stage.PENGUKURAN])

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test import TestCase
 from django.urls import reverse
 
-from assets import tiles
+from assets.maps import tiles
 from tests.test_audit_history import AsOfLife
 from tests.test_tiles import tile_of
 

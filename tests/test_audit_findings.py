@@ -9,9 +9,10 @@ from django.db import connection
 from django.test import TestCase
 from django.utils import timezone
 
-from assets import audit, services
-from assets.geo import geodesic_area_m2
+from assets.audit import findings
 from assets.models import Agency, PlottingStatus, Stage
+from assets.register import history, services
+from assets.register.geo import geodesic_area_m2
 from tests.helpers import load_reference, make_asset, point_inside, square
 
 HALF = 0.0002  # a parcel of about 44 m × 44 m
@@ -36,9 +37,9 @@ def clean_asset(lon: float, lat: float, **fields):
     return asset
 
 
-def findings(slug: str, **options) -> list[audit.FindingRow]:
-    assets = audit.snapshot(with_geom=True)
-    return audit.run_finding(slug, assets, options=audit.FindingOptions(**options))
+def found(slug: str, **options) -> list[findings.FindingRow]:
+    assets = history.snapshot(with_geom=True)
+    return findings.run_finding(slug, assets, options=findings.FindingOptions(**options))
 
 
 class FindingTests(TestCase):
@@ -49,12 +50,12 @@ class FindingTests(TestCase):
         cls.clean = clean_asset(cls.lon, cls.lat, nama_barang="Tanah Bersih")
 
     def reported_ids(self, slug: str, **options) -> set[int]:
-        return {row.asset.id for row in findings(slug, **options)}
+        return {row.asset.id for row in found(slug, **options)}
 
     def test_a_clean_register_reports_nothing(self):
-        assets = audit.snapshot(with_geom=True)
+        assets = history.snapshot(with_geom=True)
         self.assertEqual([a.id for a in assets], [self.clean.id])
-        for slug, rows in audit.run_all(assets).items():
+        for slug, rows in findings.run_all(assets).items():
             with self.subTest(slug=slug):
                 self.assertEqual(rows, [])
 
@@ -62,9 +63,9 @@ class FindingTests(TestCase):
         lon, lat = point_inside("64.71.01.1001")
         agency = Agency.objects.get(code="1.02.01")
         planted = make_asset(agency=agency, geom=square(lon, lat, HALF), nama_barang="Tanah Belum")
-        rows = findings("uncertified")
+        rows = found("uncertified")
         self.assertEqual([r.asset.id for r in rows], [planted.id])
-        groups = audit.uncertified_by_agency_kecamatan(rows, audit.names())
+        groups = findings.uncertified_by_agency_kecamatan(rows, history.names())
         self.assertEqual(len(groups), 1)
         self.assertEqual(groups[0][0], "Dinas Kesehatan")
         self.assertEqual(groups[0][1], planted.kecamatan.name)
@@ -81,7 +82,7 @@ class FindingTests(TestCase):
         services.certificate_create(
             asset=recent, user=None, stage=Stage.PENGUKURAN, tanggal_tahap=today - dt.timedelta(days=30)
         )
-        rows = findings("stuck", stuck_days=180)
+        rows = found("stuck", stuck_days=180)
         self.assertEqual([r.asset.id for r in rows], [stuck.id])
         self.assertEqual(rows[0].values["days"], 400)
         self.assertEqual(self.reported_ids("stuck", stuck_days=10), {stuck.id, recent.id})
@@ -107,7 +108,7 @@ class FindingTests(TestCase):
         services.certificate_create(
             asset=self.clean, user=None, stage=Stage.PERSIAPAN_BERKAS, luas_sertifikat_m2=Decimal("100")
         )
-        rows = findings("area-mismatch")
+        rows = found("area-mismatch")
         self.assertEqual([r.asset.id for r in rows], [self.clean.id])
         self.assertIn("KIB–certificate", rows[0].detail)
 
@@ -116,25 +117,26 @@ class FindingTests(TestCase):
         a = make_asset(geom=square(lon, lat, HALF), nama_barang="A")
         b = make_asset(geom=square(lon + HALF, lat, HALF), nama_barang="B")  # half of A
         make_asset(geom=square(lon - 2 * HALF, lat, HALF), nama_barang="Neighbour")  # shares A's west edge
-        rows = findings("overlaps")
+        rows = found("overlaps")
         self.assertEqual([(r.asset.id, r.other.id) for r in rows], [(a.id, b.id)])
         expected = geodesic_area_m2(square(lon + HALF / 2, lat, HALF / 2)) * 2  # the shared 1×2 half-square
         self.assertAlmostEqual(rows[0].values["overlap_m2"], expected, delta=expected * 0.001)
         # The join goes through the spatial index (SpatiaLite: its R*Tree is live and holds the parcels) ...
         if connection.vendor == "sqlite":
-            self.assertTrue(audit.spatialite_index_ready())
+            self.assertTrue(findings.spatialite_index_ready())
             with connection.cursor() as cursor:
                 cursor.execute("SELECT count(*) FROM idx_assets_landasset_geom")
                 self.assertEqual(cursor.fetchone()[0], 4)
         # ... and agrees with the in-memory join.
-        snap = audit.snapshot(with_geom=True)
+        snap = history.snapshot(with_geom=True)
         self.assertEqual(
-            [p[:2] for p in audit.overlap_pairs_snapshot(snap, 1.0)], [p[:2] for p in audit.overlap_pairs_sql(1.0)]
+            [p[:2] for p in findings.overlap_pairs_snapshot(snap, 1.0)],
+            [p[:2] for p in findings.overlap_pairs_sql(1.0)],
         )
 
     def test_outside_the_city_boundary(self):
         outside = make_asset(geom=square(117.6, -1.0, HALF), nama_barang="Di luar kota")
-        rows = findings("outside")
+        rows = found("outside")
         self.assertEqual([r.asset.id for r in rows], [outside.id])
         self.assertEqual(rows[0].detail, "wholly outside")
         self.assertGreater(rows[0].values["outside_m2"], 1000)
@@ -153,9 +155,9 @@ class FindingTests(TestCase):
             "Pemerintah Kota Balikpapan c.q. Dinas Pendidikan",
             "pemerintah  kota   balikpapan.",
         ):
-            self.assertTrue(audit.is_city_holder(name), name)
+            self.assertTrue(findings.is_city_holder(name), name)
         for name in ("PT Maju Jaya", "Pemerintah Kota Samarinda", "Pemerintah Provinsi Kalimantan Timur", ""):
-            self.assertFalse(audit.is_city_holder(name), name)
+            self.assertFalse(findings.is_city_holder(name), name)
 
     def test_certificates_not_in_the_name_of_the_city(self):
         lon, lat = point_inside("64.71.01.1002")
@@ -168,7 +170,7 @@ class FindingTests(TestCase):
         certificate = pemkot.certificates.get()
         certificate.atas_nama = "Pemkot Balikpapan"
         certificate.save()
-        rows = findings("holder")
+        rows = found("holder")
         self.assertEqual([r.asset.id for r in rows], [other.id])
         self.assertEqual(rows[0].values["atas_nama"], "PT Maju Jaya")
 
@@ -183,7 +185,7 @@ class FindingTests(TestCase):
         services.certificate_change_stage(
             certificate=case, user=None, to_stage=Stage.DIBLOKIR, tanggal_tahap=timezone.localdate()
         )
-        rows = findings("disputes")
+        rows = found("disputes")
         self.assertEqual(
             {(r.asset.id, r.values["stage"]) for r in rows}, {(self.clean.id, "In dispute"), (blocked.id, "Blocked")}
         )
@@ -198,7 +200,7 @@ class FindingTests(TestCase):
         lon, lat = point_inside("64.71.02.1001")
         mine = make_asset(agency=Agency.objects.get(code="1.01.01"), geom=square(lon, lat, HALF))
         theirs = make_asset(agency=Agency.objects.get(code="1.02.01"), geom=square(lon + HALF, lat, HALF))
-        assets = audit.snapshot(params={"agency": "1.01.01"}, with_geom=True)
+        assets = history.snapshot(params={"agency": "1.01.01"}, with_geom=True)
         self.assertNotIn(theirs.id, {a.id for a in assets})
-        rows = audit.run_finding("overlaps", assets)
+        rows = findings.run_finding("overlaps", assets)
         self.assertEqual([(r.asset.id, r.other.id) for r in rows], [(mine.id, theirs.id)])

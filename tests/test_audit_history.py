@@ -10,8 +10,9 @@ from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from assets import audit, permissions, services
+from assets.audit import findings
 from assets.models import Agency, Certificate, LandAsset, Stage
+from assets.register import history, permissions, services
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 
@@ -23,7 +24,7 @@ def backdate(obj, when: dt.date) -> None:
 
 
 def ids(as_of: dt.date | None, **params) -> set[int]:
-    return {a.id for a in audit.snapshot(as_of=as_of, params=params or None)}
+    return {a.id for a in history.snapshot(as_of=as_of, params=params or None)}
 
 
 class RemovalTests(TestCase):
@@ -149,8 +150,8 @@ class AsOfLife:
 class AsOfTests(AsOfLife, TestCase):
     """One asset's life (AsOfLife) read back as of dates."""
 
-    def state(self, as_of: dt.date, **params) -> audit.AssetState | None:
-        found = [a for a in audit.snapshot(as_of=as_of, params=params or None) if a.id == self.asset.id]
+    def state(self, as_of: dt.date, **params) -> history.AssetState | None:
+        found = [a for a in history.snapshot(as_of=as_of, params=params or None) if a.id == self.asset.id]
         return found[0] if found else None
 
     def test_before_creation_the_asset_is_absent(self):
@@ -172,19 +173,19 @@ class AsOfTests(AsOfLife, TestCase):
         self.assertIsNone(self.state(dt.date(2025, 12, 31)))
         self.assertEqual(self.state(dt.date(2025, 12, 31), removed="include").removal_sk_nomor, "SK 9/2025")
         # The findings as of a date see the certificate as it was: in the name of a company after March 2025.
-        mid = audit.snapshot(as_of=dt.date(2025, 6, 30), with_geom=True)
-        self.assertEqual([r.asset.id for r in audit.run_finding("holder", mid)], [self.asset.id])
-        early = audit.snapshot(as_of=dt.date(2024, 12, 31), with_geom=True)
-        self.assertEqual(audit.run_finding("holder", early), [])
-        self.assertEqual([r.asset.id for r in audit.run_finding("area-mismatch", early)], [self.asset.id])
-        late = audit.snapshot(as_of=dt.date(2025, 12, 31), with_geom=True)
-        self.assertEqual(audit.run_all(late)["holder"], [])
+        mid = history.snapshot(as_of=dt.date(2025, 6, 30), with_geom=True)
+        self.assertEqual([r.asset.id for r in findings.run_finding("holder", mid)], [self.asset.id])
+        early = history.snapshot(as_of=dt.date(2024, 12, 31), with_geom=True)
+        self.assertEqual(findings.run_finding("holder", early), [])
+        self.assertEqual([r.asset.id for r in findings.run_finding("area-mismatch", early)], [self.asset.id])
+        late = history.snapshot(as_of=dt.date(2025, 12, 31), with_geom=True)
+        self.assertEqual(findings.run_all(late)["holder"], [])
 
     def test_stuck_days_are_counted_to_the_as_of_date(self):
-        rows = audit.run_finding(
+        rows = findings.run_finding(
             "stuck",
-            audit.snapshot(as_of=dt.date(2024, 12, 31)),
-            options=audit.FindingOptions(stuck_days=180),
+            history.snapshot(as_of=dt.date(2024, 12, 31)),
+            options=findings.FindingOptions(stuck_days=180),
             as_of=dt.date(2024, 12, 31),
         )
         self.assertEqual([(r.asset.id, r.values["days"]) for r in rows], [(self.asset.id, 212)])
@@ -203,7 +204,7 @@ class AsOfTests(AsOfLife, TestCase):
         self.assertNotIn(bulk.id, ids(dt.date(2025, 1, 14)))
         self.assertIn(bulk.id, ids(dt.date(2025, 2, 1)))
         self.assertIn(bulk.id, ids(dt.date(2025, 3, 2)))
-        self.assertEqual(len([a for a in audit.snapshot(as_of=dt.date(2025, 3, 2)) if a.id == bulk.id]), 1)
+        self.assertEqual(len([a for a in history.snapshot(as_of=dt.date(2025, 3, 2)) if a.id == bulk.id]), 1)
 
     def _copy_fields(self, **changes):
         fields = {
@@ -232,8 +233,8 @@ class AsOfTests(AsOfLife, TestCase):
         self.assertEqual(self.state(dt.date.today(), removed="include").certificates, [])
 
     def test_an_unknown_status_in_the_url_is_a_clear_error(self):
-        with self.assertRaisesMessage(audit.FilterError, "Unknown certificate status or stage: nope"):
-            audit.snapshot(as_of=dt.date(2025, 1, 1), params={"status": "nope"})
+        with self.assertRaisesMessage(history.FilterError, "Unknown certificate status or stage: nope"):
+            history.snapshot(as_of=dt.date(2025, 1, 1), params={"status": "nope"})
 
     def test_register_filters_apply_to_the_history(self):
         day = dt.date(2024, 12, 31)

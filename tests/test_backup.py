@@ -32,8 +32,9 @@ from django.db import connections
 from django.test import Client, TestCase, TransactionTestCase, override_settings
 from rest_framework.authtoken.models import Token
 
-from assets import backup, permissions, services
 from assets.models import AdministrativeArea, Agency, Certificate, ImportJob, JenisHak, LandAsset, Stage
+from assets.ops import backup
+from assets.register import permissions, services
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 GEOM = [f.attname for f in LandAsset._meta.concrete_fields].index("geom")

@@ -8,34 +8,34 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import SimpleTestCase, TestCase
 from django.utils import timezone
 
-from assets import permissions, selectors, services
 from assets.models import Agency, CertificateStageEvent, CertificateStatus, Stage
+from assets.register import permissions, rules, selectors, services
 from tests.helpers import load_reference, make_asset, make_user, square
 
 
 class DeriveStatusTests(SimpleTestCase):
     def test_no_certificate_is_belum(self):
-        self.assertEqual(services.derive_certificate_status([]), ("belum", "BELUM", False))
+        self.assertEqual(rules.derive_certificate_status([]), ("belum", "BELUM", False))
 
     def test_issued_wins_over_in_process(self):
-        status = services.derive_certificate_status([("PENGUKURAN", False), ("SERTIFIKAT_TERBIT", True)])
+        status = rules.derive_certificate_status([("PENGUKURAN", False), ("SERTIFIKAT_TERBIT", True)])
         self.assertEqual(status, ("terbit", "SERTIFIKAT_TERBIT", False))
 
     def test_in_process_and_rejected(self):
-        self.assertEqual(services.derive_certificate_status([("DIAJUKAN_KE_BPN", False)])[0], "proses")
-        self.assertEqual(services.derive_certificate_status([("DITOLAK", False)]), ("belum", "DITOLAK", False))
+        self.assertEqual(rules.derive_certificate_status([("DIAJUKAN_KE_BPN", False)])[0], "proses")
+        self.assertEqual(rules.derive_certificate_status([("DITOLAK", False)]), ("belum", "DITOLAK", False))
 
     def test_dispute_marks_the_asset_and_keeps_an_issued_certificate_issued(self):
-        self.assertEqual(services.derive_certificate_status([("SENGKETA", True)]), ("terbit", "SENGKETA", True))
-        self.assertEqual(services.derive_certificate_status([("DIBLOKIR", False)]), ("proses", "DIBLOKIR", True))
+        self.assertEqual(rules.derive_certificate_status([("SENGKETA", True)]), ("terbit", "SENGKETA", True))
+        self.assertEqual(rules.derive_certificate_status([("DIBLOKIR", False)]), ("proses", "DIBLOKIR", True))
 
     def test_allowed_moves(self):
         self.assertEqual(
-            services.allowed_next_stages("SK_HAK_TERBIT"), ["SERTIFIKAT_TERBIT", "DITOLAK", "SENGKETA", "DIBLOKIR"]
+            rules.allowed_next_stages("SK_HAK_TERBIT"), ["SERTIFIKAT_TERBIT", "DITOLAK", "SENGKETA", "DIBLOKIR"]
         )
-        self.assertNotIn("DITOLAK", services.allowed_next_stages("SERTIFIKAT_TERBIT"))
-        self.assertIn("PERSIAPAN_BERKAS", services.allowed_next_stages("DITOLAK"))
-        self.assertNotIn("BELUM", services.allowed_next_stages("PENGUKURAN"))
+        self.assertNotIn("DITOLAK", rules.allowed_next_stages("SERTIFIKAT_TERBIT"))
+        self.assertIn("PERSIAPAN_BERKAS", rules.allowed_next_stages("DITOLAK"))
+        self.assertNotIn("BELUM", rules.allowed_next_stages("PENGUKURAN"))
 
 
 class CertificatePipelineTests(TestCase):

@@ -17,8 +17,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, TestCase
 from django.urls import reverse
 
-from assets import maps, permissions
+from assets.maps import builders
 from assets.models import Agency
+from assets.register import permissions
 from sipanah.security import basemap_source, content_security_policy
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
@@ -85,14 +86,14 @@ class PolicyTests(SimpleTestCase):
 
     def test_with_nonce_marks_inline_scripts_only(self):
         markup = '<script src="/static/a.js"></script><script>x()</script><SCRIPT type="module">y()</SCRIPT><scripts>'
-        marked = maps.with_nonce(markup, "abc123+/=")
+        marked = builders.with_nonce(markup, "abc123+/=")
         self.assertEqual(
             marked,
             '<script src="/static/a.js"></script><script nonce="abc123+/=">x()</script>'
             '<script nonce="abc123+/=" type="module">y()</SCRIPT><scripts>',
         )
         with self.assertRaises(ValueError):
-            maps.with_nonce(markup, '"><script>alert(1)</script>')
+            builders.with_nonce(markup, '"><script>alert(1)</script>')
 
     def test_templates_have_no_inline_event_handlers_or_unmarked_scripts(self):
         # Pages not rendered below are covered too: every template of the project, as written.
@@ -225,5 +226,5 @@ class PageTests(TestCase):
             self.assertEqual(options["map_id"], "id_geom_map")
             self.assertIn(options["geom_name"], ("Geometry", "MultiPolygon"))  # what GeoDjango's template would write
             self.assertEqual((options["map_srid"], options["default_zoom"]), (3857, 12))
-            self.assertEqual(options["basemap_url"], maps.basemap_url())
+            self.assertEqual(options["basemap_url"], builders.basemap_url())
         self.assertIn("new MapWidget(options)", Path(finders.find("js/sipanah-parcel-widget.js")).read_text())

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from assets import permissions
 from assets.models import Agency
+from assets.register import permissions
 from tests.browser_case import BrowserTestCase
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 

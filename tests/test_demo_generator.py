@@ -15,8 +15,7 @@ from django.core.management.base import CommandError
 from django.test import TestCase, override_settings
 from osgeo import ogr
 
-from assets import demo
-from assets.geo import geodesic_area_m2, to_shapely
+from assets.demo import generator
 from assets.models import (
     AdministrativeArea,
     Agency,
@@ -26,17 +25,19 @@ from assets.models import (
     Stage,
     validate_kode_barang,
 )
-from assets.reference import load_agencies, load_boundaries
-from assets.services import derive_certificate_status, kelurahan_index
+from assets.register.geo import geodesic_area_m2, to_shapely
+from assets.register.reference import load_agencies, load_boundaries
+from assets.register.rules import derive_certificate_status
+from assets.register.services import kelurahan_index
 
 
-def fingerprint(asset: demo.DemoAsset) -> tuple[demo.DemoAsset, bytes | None]:
+def fingerprint(asset: generator.DemoAsset) -> tuple[generator.DemoAsset, bytes | None]:
     """Every attribute, and the geometry as WKB bytes (exact coordinates, not a tolerance)."""
     return replace(asset, geom=None), None if asset.geom is None else shapely.to_wkb(asset.geom)
 
 
-def generate(count: int, seed: int) -> list[demo.DemoAsset]:
-    return list(demo.generate_assets(demo.build_context(), count=count, seed=seed))
+def generate(count: int, seed: int) -> list[generator.DemoAsset]:
+    return list(generator.generate_assets(generator.build_context(), count=count, seed=seed))
 
 
 class GeneratorTests(TestCase):
@@ -146,7 +147,7 @@ class GeneratorTests(TestCase):
             for cert in asset.certificates:
                 dates = [e.tanggal for e in cert.events]
                 self.assertEqual(dates, sorted(dates))
-                self.assertTrue(asset.tanggal_perolehan <= dates[0] and dates[-1] <= demo.AS_OF)
+                self.assertTrue(asset.tanggal_perolehan <= dates[0] and dates[-1] <= generator.AS_OF)
                 self.assertEqual([e.from_stage for e in cert.events], ["", *[e.to_stage for e in cert.events[:-1]]])
                 self.assertEqual((cert.events[-1].to_stage, cert.events[-1].tanggal), (cert.stage, cert.stage_since))
                 if cert.stage == Stage.SERTIFIKAT_TERBIT:
@@ -163,7 +164,7 @@ class DatabaseTests(TestCase):
         load_agencies()
 
     def test_writes_exactly_the_generated_records_with_consistent_derived_fields(self) -> None:
-        summary = demo.populate_database(count=300, seed=5, batch_size=64)
+        summary = generator.populate_database(count=300, seed=5, batch_size=64)
         self.assertEqual((summary.assets, LandAsset.objects.count()), (300, 300))
         self.assertEqual(LandAsset.history.filter(history_type="+").count(), 300)
         self.assertEqual(Certificate.history.count(), Certificate.objects.count())
@@ -187,11 +188,11 @@ class DatabaseTests(TestCase):
     def test_a_register_with_assets_is_refused_left_alone_or_appended_to(self) -> None:
         call_command("generate_demo_assets", count=40, seed=1, if_empty=True, verbosity=0)
         self.assertEqual(LandAsset.objects.count(), 40, "--if-empty generates into an empty register")
-        with self.assertRaisesMessage(demo.DemoError, "--append"):
-            demo.populate_database(count=40, seed=1)
+        with self.assertRaisesMessage(generator.DemoError, "--append"):
+            generator.populate_database(count=40, seed=1)
         call_command("generate_demo_assets", count=40, seed=1, if_empty=True, verbosity=0)
         self.assertEqual(LandAsset.objects.count(), 40, "--if-empty leaves a register with assets alone")
-        demo.populate_database(count=40, seed=1, existing="append")  # same seed: the same codes, numbers continue
+        generator.populate_database(count=40, seed=1, existing="append")  # same seed: the same codes, numbers continue
         self.assertEqual(LandAsset.objects.count(), 80)
         keys = list(LandAsset.objects.values_list("kode_barang", "nomor_register"))
         self.assertEqual(len(set(keys)), 80)

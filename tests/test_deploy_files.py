@@ -21,7 +21,8 @@ import yaml
 from django.conf import settings
 from django.test import SimpleTestCase
 
-from assets import health, importers
+from assets.ops import health
+from assets.transfer.importing import importers
 from tests.helpers import temp_media_root
 
 REPO = Path(settings.BASE_DIR)

@@ -23,8 +23,8 @@ from django.core.files.base import ContentFile
 from django.test import LiveServerTestCase, override_settings
 from django.urls import reverse
 
-from assets import permissions
 from assets.models import Agency, ImportJob
+from assets.register import permissions
 from tests.helpers import make_asset, make_user, square
 from tests.nginx_local import LocalNginx, nginx_binary
 

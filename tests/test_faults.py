@@ -35,8 +35,10 @@ from django.test import TransactionTestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from assets import importers, jobs, permissions
 from assets.models import Certificate, CertificateStageEvent, ImportJob, LandAsset
+from assets.register import permissions
+from assets.transfer import jobs
+from assets.transfer.importing import importers
 from tests.helpers import load_reference, make_user
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,8 +36,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assets import exports, importers, jobs, permissions, services
 from assets.models import Agency, Certificate, CertificateStageEvent, ImportJob, LandAsset, Stage
+from assets.register import permissions, services
+from assets.transfer import exports, jobs
+from assets.transfer.importing import importers
 from tests.api_fixtures import build_register
 from tests.helpers import load_reference, make_user, point_inside, square, temp_media_root
 

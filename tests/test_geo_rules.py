@@ -6,7 +6,7 @@ from django.contrib.gis.gdal import OGRGeometry
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.test import SimpleTestCase
 
-from assets.geo import GeometryError, normalize_parcel_geometry
+from assets.register.geo import GeometryError, normalize_parcel_geometry
 
 SQUARE = "POLYGON((116.85 -1.25, 116.851 -1.25, 116.851 -1.249, 116.85 -1.249, 116.85 -1.25))"
 

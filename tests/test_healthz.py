@@ -8,7 +8,8 @@ from unittest import mock
 from django.db import OperationalError
 from django.test import TestCase
 
-from assets import health, jobs
+from assets.ops import health
+from assets.transfer import jobs
 from tests.helpers import temp_media_root
 
 
@@ -36,12 +37,12 @@ class HealthzTests(TestCase):
         health.worker_beat()
         later = time.time() + health.worker_stale_seconds() + 5
         self.assertEqual(health.worker_status(now=later)["ok"], False)
-        with mock.patch("assets.health.time.time", return_value=later):
+        with mock.patch("assets.ops.health.time.time", return_value=later):
             self.assertEqual(self.client.get("/healthz").status_code, 503)
 
     def test_a_lost_database_is_unhealthy_without_leaking_its_message(self):
         health.worker_beat()
-        with mock.patch("assets.health.connection.cursor", side_effect=OperationalError("host db.secret user x")):
+        with mock.patch("assets.ops.health.connection.cursor", side_effect=OperationalError("host db.secret user x")):
             response = self.client.get("/healthz")
         self.assertEqual(response.status_code, 503)
         self.assertEqual(response.json()["database"], {"ok": False, "error": "OperationalError"})

@@ -17,8 +17,9 @@ import shapely
 from django.test import TestCase
 from osgeo import ogr, osr
 
-from assets import geo, importers, services
 from assets.models import LandAsset
+from assets.register import geo, services
+from assets.transfer.importing import importers
 from tests.helpers import load_reference, point_inside
 
 KODE = "1.3.1.01.01.01.001"
@@ -211,8 +212,8 @@ class KmzLayoutTests(TestCase):
         """Not the LIBKML layout (doc.kml at the root): the KML elsewhere in the archive, beside other files."""
         import zipfile
 
-        from assets import exports
         from assets.models import Agency
+        from assets.transfer import exports
         from tests.helpers import make_asset, square
 
         tmp = Path(tempfile.mkdtemp(prefix="sipanah-test-"))

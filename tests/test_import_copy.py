@@ -13,8 +13,9 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import IntegrityError, connection, transaction
 from django.test import TestCase
 
-from assets import copy_insert, importers
+from assets.lib import copy_insert
 from assets.models import Agency, Certificate, CertificateStageEvent, LandAsset
+from assets.transfer.importing import importers
 from tests.helpers import load_reference, make_asset, point_inside
 
 VOLATILE = {"id", "created_at", "updated_at", "history_id", "history_date", "asset_id", "certificate_id"}

@@ -23,8 +23,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from osgeo import gdal, ogr, osr
 
-from assets import exports, importers, jobs, permissions, services
 from assets.models import Agency, Certificate, ImportJob, LandAsset, PlottingStatus, Stage
+from assets.register import permissions, services
+from assets.transfer import exports, jobs
+from assets.transfer.importing import importers
 from tests.helpers import import_messages as _messages
 from tests.helpers import load_reference, make_asset, make_user, point_inside, temp_media_root
 

@@ -17,8 +17,10 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 from openpyxl import Workbook
 
-from assets import importers, jobs, permissions
 from assets.models import Agency, Certificate, ImportJob, LandAsset, Stage
+from assets.register import permissions
+from assets.transfer import jobs
+from assets.transfer.importing import importers
 from tests.helpers import import_messages as _messages
 from tests.helpers import load_reference, make_user, temp_media_root
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import TestCase
 from django.urls import reverse
 
-from assets import permissions
+from assets.register import permissions
 from tests.helpers import load_reference, make_user
 
 LOGIN = reverse("login")

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.test import TestCase
 from django.urls import reverse
 
-from assets import permissions, services
 from assets.models import Agency, LandAsset
+from assets.register import permissions, services
 from tests.helpers import load_reference, make_asset, make_user
 
 

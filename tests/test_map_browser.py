@@ -10,8 +10,8 @@ from django.urls import reverse
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
-from assets import permissions
 from assets.models import Agency
+from assets.register import permissions
 from tests.browser_case import BrowserTestCase
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 

@@ -9,8 +9,9 @@ from django.contrib.staticfiles import finders
 from django.test import TestCase
 from django.urls import NoReverseMatch, reverse
 
-from assets import maps, permissions
+from assets.maps import builders
 from assets.models import Agency
+from assets.register import permissions
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -34,7 +35,7 @@ class MapPageTests(TestCase):
     def test_page_references_no_outside_host_but_the_basemap(self):
         html = self.client.get(reverse("asset-map")).content.decode()
         hosts = set(URL_RE.findall(html))
-        self.assertEqual(hosts, {maps.basemap_url()} - {""})  # the basemap may be switched off
+        self.assertEqual(hosts, {builders.basemap_url()} - {""})  # the basemap may be switched off
         for path in re.findall(r'(?:src|href)="/static/([^"]+)"', html):
             self.assertIsNotNone(finders.find(path), path)  # every linked file is vendored
         self.assertIn("/static/vendor/leaflet/leaflet.js", html)
@@ -101,7 +102,7 @@ class MapPageTests(TestCase):
         self.assertIn("&lt;img src=x onerror=alert(1)&gt;", html)
         self.assertIn("SipanahMap.faintStyle", html)
         self.assertIn("fitBounds", html)
-        self.assertEqual(set(URL_RE.findall(html)), {maps.basemap_url()} - {""})
+        self.assertEqual(set(URL_RE.findall(html)), {builders.basemap_url()} - {""})
         html = self.client.get(reverse("asset-detail", kwargs={"pk": self.other.pk})).content.decode()
         self.assertNotIn("L.map(", html)
 

@@ -7,8 +7,8 @@ import datetime as dt
 
 from django.test import TestCase
 
-from assets import permissions, services
 from assets.models import AdministrativeArea
+from assets.register import permissions, services
 from tests.api_fixtures import build_register
 from tests.helpers import load_reference, make_user
 

@@ -14,8 +14,8 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.test import LiveServerTestCase
 from rest_framework.authtoken.models import Token
 
-from assets import permissions
 from assets.models import LandAsset
+from assets.register import permissions
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 KELURAHAN = ["64.71.01.1001", "64.71.02.1004", "64.71.03.1001", "64.71.04.1003", "64.71.05.1002", "64.71.06.1003"]

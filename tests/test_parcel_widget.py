@@ -7,8 +7,8 @@ import re
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
-from assets import permissions
 from assets.models import User
+from assets.register import permissions
 from tests.browser_case import BrowserTestCase, By
 from tests.helpers import load_reference, make_user
 

@@ -16,8 +16,8 @@ from django.core.files.base import ContentFile
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
-from assets import permissions
 from assets.models import Agency, ImportJob
+from assets.register import permissions
 from tests.helpers import make_user, temp_media_root
 
 CONTENT = b'{"type": "FeatureCollection", "features": []}\n'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 
-from assets import permissions
+from assets.register import permissions
 from tests.api_fixtures import build_register
 from tests.browser_case import BrowserTestCase
 from tests.helpers import load_reference, make_user

@@ -7,7 +7,7 @@ import re
 
 from django.test import TestCase
 
-from assets import permissions
+from assets.register import permissions
 from tests.api_fixtures import build_register, metres_between, offset_point
 from tests.helpers import load_reference, make_user
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.test import TestCase
 from django.urls import reverse
 
-from assets import permissions
 from assets.models import Agency, Certificate, LandAsset
+from assets.register import permissions
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 XSS = "<img src=x onerror=alert(1)>"

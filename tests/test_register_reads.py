@@ -10,8 +10,8 @@ from django.test import SimpleTestCase, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from assets import geo, permissions, query, selectors
 from assets.models import Agency, CertificateStatus, LandAsset
+from assets.register import geo, permissions, selectors
 from tests.helpers import load_reference, make_asset, make_user, square
 
 
@@ -103,7 +103,7 @@ class RegisterReadTests(TestCase):
 
 
 class ClipAreaTests(SimpleTestCase):
-    """query.clip_areas measures whole arrays at once; each parcel's area must stay what it was one by one."""
+    """geo.clip_areas measures whole arrays at once; each parcel's area must stay what it was one by one."""
 
     def test_inside_partly_inside_outside_missing_and_mixed_intersections(self):
         shape = Polygon.from_bbox((116.80, -1.30, 116.81, -1.29))
@@ -119,7 +119,7 @@ class ClipAreaTests(SimpleTestCase):
         )
         touching.srid = 4326
         geoms = [inside, None, half, outside, touching, west, east]
-        result = list(query.clip_areas(geoms, shape))
+        result = list(geo.clip_areas(geoms, shape))
         self.assertEqual([g for g, _a in result], geoms)
         areas = [a for _g, a in result]
         self.assertEqual(areas[0], geo.geodesic_area_m2(inside))
@@ -132,4 +132,4 @@ class ClipAreaTests(SimpleTestCase):
 
     def test_a_line_shape_has_no_area_inside(self):
         line = LineString((116.80, -1.30), (116.81, -1.29), srid=4326)
-        self.assertEqual([a for _g, a in query.clip_areas([square(116.805, -1.295), None], line)], [0.0, 0.0])
+        self.assertEqual([a for _g, a in geo.clip_areas([square(116.805, -1.295), None], line)], [0.0, 0.0])

@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
-from assets import permissions
 from assets.models import Agency
+from assets.register import permissions
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 PRODUCTION_STORAGES = {

@@ -10,8 +10,9 @@ from django.db import connection
 from django.test import TestCase, TransactionTestCase
 from django.urls import reverse
 
-from assets import permissions, services, tile_cells, tile_version, tiles
+from assets.maps import tile_cells, tile_version, tiles
 from assets.models import Agency, AssetCell, CertificateStatus, LandAsset
+from assets.register import permissions, services
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 

@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from assets import permissions, services, tile_version, tiles
+from assets.maps import tile_version, tiles
 from assets.models import Agency, LandAsset, Stage, User
+from assets.register import permissions, services
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 

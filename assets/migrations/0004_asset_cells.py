@@ -4,13 +4,13 @@ from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    from assets import tile_cells
+    from assets.maps import tile_cells
 
     tile_cells.install(using=schema_editor.connection.alias)
 
 
 def uninstall(apps, schema_editor):
-    from assets import tile_cells
+    from assets.maps import tile_cells
 
     tile_cells.uninstall(using=schema_editor.connection.alias)
 

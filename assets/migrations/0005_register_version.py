@@ -4,13 +4,13 @@ from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    from assets import tile_version
+    from assets.maps import tile_version
 
     tile_version.install(using=schema_editor.connection.alias)
 
 
 def uninstall(apps, schema_editor):
-    from assets import tile_version
+    from assets.maps import tile_version
 
     tile_version.uninstall(using=schema_editor.connection.alias)
 

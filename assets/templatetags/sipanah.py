@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils.formats import number_format
 
-from assets import permissions
+from assets.register import permissions
 
 register = template.Library()
 

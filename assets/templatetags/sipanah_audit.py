@@ -6,7 +6,8 @@ from typing import Any
 
 from django import template
 
-from assets import audit, permissions
+from assets.audit import activity
+from assets.register import permissions
 
 register = template.Library()
 
@@ -18,7 +19,7 @@ def asset_timeline(context: dict[str, Any], asset: Any) -> dict[str, Any]:
     user = context["request"].user
     return {
         "asset": asset,
-        "entries": audit.activity_log(audit.LogFilter(asset_id=asset.pk), limit=TIMELINE_LIMIT),
+        "entries": activity.activity_log(activity.LogFilter(asset_id=asset.pk), limit=TIMELINE_LIMIT),
         "limit": TIMELINE_LIMIT,
         "can_remove": asset.removed_at is None and permissions.can_edit_asset(user, asset),
         "can_restore": asset.removed_at is not None and permissions.can_restore_asset(user),

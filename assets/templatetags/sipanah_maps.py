@@ -5,15 +5,15 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from assets import maps
-from assets.models import LandAsset
+from assets.maps import builders
+from assets.register.models import LandAsset
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def asset_map(context: template.Context, asset: LandAsset) -> SafeString:
-    parts = maps.detail_map(asset, nonce=context["request"].csp_nonce)
+    parts = builders.detail_map(asset, nonce=context["request"].csp_nonce)
     if parts is None:
         return mark_safe("")
     # Links, the map div and its script in one place: this tag is the only map on the page.

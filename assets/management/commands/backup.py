@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
-from assets import backup
+from assets.ops import backup
 
 
 class Command(BaseCommand):

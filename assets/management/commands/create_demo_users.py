@@ -1,7 +1,7 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from assets.demo_users import DEMO_PASSWORD, create_demo_users
+from assets.demo.users import DEMO_PASSWORD, create_demo_users
 
 
 class Command(BaseCommand):

@@ -9,8 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
-from assets import audit, exports, selectors
-from assets.filters import AssetFilter
+from assets.register import history, selectors
+from assets.register.filters import AssetFilter
+from assets.transfer import exports
 
 FILTERS = ("q", "removed", "status", "tahap", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
            "tahun_min", "tahun_max", "luas_min", "luas_max")  # fmt: skip
@@ -41,14 +42,14 @@ class Command(BaseCommand):
         if not path.parent.is_dir():
             raise CommandError(f"The folder {path.parent} does not exist.")
         try:
-            as_of = audit.parse_as_of(options["as_of"])
+            as_of = history.parse_as_of(options["as_of"])
         except ValueError as exc:
             raise CommandError(f"--as-of: {exc}") from exc
         selection: Any
         if as_of is not None:
             try:
-                selection = audit.as_of_records(as_of=as_of, params=query)
-            except audit.FilterError as exc:
+                selection = history.as_of_records(as_of=as_of, params=query)
+            except history.FilterError as exc:
                 raise CommandError(f"Invalid filter: {exc}") from exc
         else:
             asset_filter = AssetFilter(query, queryset=selectors.asset_list())

@@ -11,8 +11,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
 
-from assets import importers, jobs
-from assets.models import User
+from assets.register.models import User
+from assets.transfer import jobs
+from assets.transfer.importing import importers
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from assets.reference import load_agencies, load_boundaries
+from assets.register.reference import load_agencies, load_boundaries
 
 
 class Command(BaseCommand):

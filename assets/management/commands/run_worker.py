@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from assets import jobs
+from assets.transfer import jobs
 
 
 class Command(BaseCommand):

@@ -1,0 +1,430 @@
+"""The findings an annual land-asset audit looks for, on a snapshot of the register (assets.register.history).
+
+Each finder takes the snapshot's AssetStates and returns FindingRows; FINDINGS describes them for the pages,
+exports and the PDF. Reads only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import shapely
+from django.contrib.gis.db.models.functions import AsWKB
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from assets.register.geo import geodesic_area_m2
+from assets.register.history import ASSET_VALUES, AssetState, Names, snapshot
+from assets.register.models import (
+    DISPUTE_STAGES,
+    AdministrativeArea,
+    CertificateStatus,
+    LandAsset,
+    PlottingStatus,
+    Stage,
+)
+
+logger = logging.getLogger(__name__)
+
+# Defaults; each finding page lets the user change them in the URL.
+STUCK_DAYS_DEFAULT = 180
+AREA_TOLERANCE_PCT_DEFAULT = Decimal("1")
+AREA_TOLERANCE_M2_DEFAULT = Decimal("5")
+# Parcels sharing an edge "intersect"; only an overlap larger than this counts.
+OVERLAP_MIN_M2_DEFAULT = 1.0
+# Stages of a certification case still moving through BPN (disputes are their own finding).
+PIPELINE_STAGES: tuple[str, ...] = (
+    Stage.PERSIAPAN_BERKAS,
+    Stage.DIAJUKAN_KE_BPN,
+    Stage.PENGUKURAN,
+    Stage.PETA_BIDANG_TERBIT,
+    Stage.SK_HAK_TERBIT,
+)
+
+
+# --- Findings --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FindingRow:
+    asset: AssetState
+    detail: str
+    values: dict[str, Any] = field(default_factory=dict)
+    other: AssetState | None = None  # the second asset of an overlap
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    slug: str
+    title: Any
+    description: Any
+    columns: tuple[tuple[str, Any], ...]  # extra value columns: (key, label)
+
+
+FINDINGS: dict[str, FindingSpec] = {
+    spec.slug: spec
+    for spec in (
+        FindingSpec(
+            "uncertified",
+            _("Uncertified assets"),
+            _("Assets with no issued certificate, by agency and kecamatan."),
+            (("tahap", _("Stage")),),
+        ),
+        FindingSpec(
+            "stuck",
+            _("Certification cases stuck in a stage"),
+            _("Certificates in a BPN pipeline stage for longer than the given number of days."),
+            (("stage", _("Stage")), ("since", _("Since")), ("days", _("Days"))),
+        ),
+        FindingSpec(
+            "area-mismatch",
+            _("Area mismatch"),
+            _(
+                "KIB, certificate and GIS areas differing by more than the tolerance "
+                "(the larger of a percentage and m²)."
+            ),
+            (("luas_kib", _("KIB (m²)")), ("luas_sertifikat", _("Certificate (m²)")), ("luas_gis", _("GIS (m²)"))),
+        ),
+        FindingSpec(
+            "overlaps",
+            _("Overlapping assets"),
+            _("Pairs of assets whose geometries overlap, with the overlap area (geodesic)."),
+            (("other", _("Overlaps with")), ("overlap_m2", _("Overlap (m²)"))),
+        ),
+        FindingSpec(
+            "outside",
+            _("Outside the city boundary"),
+            _("Assets whose geometry lies wholly or partly outside the boundary of Kota Balikpapan."),
+            (("outside_m2", _("Area outside (m²)")),),
+        ),
+        FindingSpec(
+            "location",
+            _("Without location or approximate"),
+            _("Assets without a geometry, or with an approximately plotted one."),
+            (("plotting", _("Plotting status")),),
+        ),
+        FindingSpec(
+            "holder",
+            _("Certificates not in the name of the city"),
+            _("Certificates whose holder (atas nama) is not the Pemerintah Kota Balikpapan."),
+            (("certificate", _("Certificate")), ("atas_nama", _("In the name of"))),
+        ),
+        FindingSpec(
+            "disputes",
+            _("Assets in dispute"),
+            _("Assets with a certificate in dispute (SENGKETA) or blocked (DIBLOKIR)."),
+            (("stage", _("Stage")), ("since", _("Since"))),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class FindingOptions:
+    stuck_days: int = STUCK_DAYS_DEFAULT
+    tolerance_pct: Decimal = AREA_TOLERANCE_PCT_DEFAULT
+    tolerance_m2: Decimal = AREA_TOLERANCE_M2_DEFAULT
+    overlap_min_m2: float = OVERLAP_MIN_M2_DEFAULT
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> FindingOptions:
+        def number(key: str, kind: type, default: Any, minimum: Any, maximum: Any) -> Any:
+            raw = params.get(key)
+            if raw in (None, ""):
+                return default
+            try:
+                value = kind(str(raw).strip())
+                if not math.isfinite(value):  # NaN and Infinity: comparing or printing them fails
+                    raise ValueError(raw)
+            except (ValueError, ArithmeticError) as exc:
+                raise ValueError(_("%(key)s must be a number, got “%(value)s”.") % {"key": key, "value": raw}) from exc
+            if value < minimum:
+                raise ValueError(_("%(key)s must be at least %(min)s.") % {"key": key, "min": minimum})
+            if value > maximum:  # beyond these the date and area arithmetic overflows (found by fuzzing)
+                raise ValueError(_("%(key)s must be at most %(max)s.") % {"key": key, "max": maximum})
+            return value
+
+        return cls(
+            stuck_days=number("days", int, STUCK_DAYS_DEFAULT, 0, 36500),
+            tolerance_pct=number("tol_pct", Decimal, AREA_TOLERANCE_PCT_DEFAULT, 0, 100),
+            tolerance_m2=number("tol_m2", Decimal, AREA_TOLERANCE_M2_DEFAULT, 0, 10**9),
+            overlap_min_m2=number("min_overlap", float, OVERLAP_MIN_M2_DEFAULT, 0, 10**9),
+        )
+
+
+def _fmt_m2(value: Decimal | float | None) -> str:
+    return "—" if value is None else f"{float(value):,.2f}"
+
+
+def find_uncertified(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    return [
+        FindingRow(a, a.get_status_display(), {"tahap": a.get_tahap_display()})
+        for a in assets
+        if a.status == CertificateStatus.BELUM
+    ]
+
+
+def find_stuck(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    today = as_of or timezone.localdate()
+    rows = []
+    for a in assets:
+        for c in a.certificates:
+            if c.stage in PIPELINE_STAGES and c.stage_since and (today - c.stage_since).days > options.stuck_days:
+                days = (today - c.stage_since).days
+                rows.append(
+                    FindingRow(
+                        a,
+                        str(Stage(c.stage).label),
+                        {"stage": str(Stage(c.stage).label), "since": c.stage_since, "days": days},
+                    )
+                )
+    rows.sort(key=lambda r: -r.values["days"])
+    return rows
+
+
+def area_tolerance(a: Decimal, b: Decimal, options: FindingOptions) -> Decimal:
+    """The larger of tolerance_pct % of the larger area and tolerance_m2."""
+    return max(max(a, b) * options.tolerance_pct / 100, options.tolerance_m2)
+
+
+def find_area_mismatch(
+    assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None
+) -> list[FindingRow]:
+    rows = []
+    for a in assets:
+        areas = {"KIB": a.luas_kib_m2, _("certificate"): a.luas_sertifikat_m2, "GIS": a.luas_gis_m2}
+        present = [(k, Decimal(v)) for k, v in areas.items() if v is not None]
+        problems = []
+        for i, (name_a, va) in enumerate(present):
+            for name_b, vb in present[i + 1 :]:
+                diff = abs(va - vb)
+                if diff > area_tolerance(va, vb, options):
+                    problems.append(f"{name_a}–{name_b}: {_fmt_m2(diff)} m²")
+        if problems:
+            values = {"luas_kib": a.luas_kib_m2, "luas_sertifikat": a.luas_sertifikat_m2, "luas_gis": a.luas_gis_m2}
+            rows.append(FindingRow(a, "; ".join(problems), values))
+    return rows
+
+
+# Overlaps: a spatial join through the spatial index on both databases. GeoDjango's SpatiaLite lookups never
+# use the R*Tree, so the SQL is written by hand for each backend (tech notes §4.2).
+_OVERLAP_SQL_POSTGIS = """
+SELECT a.id, b.id, ST_Area(ST_Intersection(a.geom, b.geom)::geography) AS area
+FROM assets_landasset a JOIN assets_landasset b ON a.geom && b.geom AND a.id < b.id AND ST_Intersects(a.geom, b.geom)
+WHERE a.removed_at IS NULL AND b.removed_at IS NULL AND NOT ST_Touches(a.geom, b.geom)
+"""
+_OVERLAP_SQL_SPATIALITE = """
+SELECT a.id, b.id, AsBinary(ST_Intersection(a.geom, b.geom))
+FROM assets_landasset a JOIN assets_landasset b ON b.id IN (
+    SELECT pkid FROM idx_assets_landasset_geom
+    WHERE xmin <= MbrMaxX(a.geom) AND xmax >= MbrMinX(a.geom) AND ymin <= MbrMaxY(a.geom) AND ymax >= MbrMinY(a.geom)
+) AND a.id < b.id
+WHERE a.geom IS NOT NULL AND a.removed_at IS NULL AND b.removed_at IS NULL
+  AND ST_Intersects(a.geom, b.geom) = 1 AND ST_Touches(a.geom, b.geom) = 0
+"""
+
+
+def spatialite_index_ready(conn: Any = connection) -> bool:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT spatial_index_enabled FROM geometry_columns "
+            "WHERE f_table_name = 'assets_landasset' AND f_geometry_column = 'geom'"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def overlap_pairs_sql(min_m2: float = OVERLAP_MIN_M2_DEFAULT) -> list[tuple[int, int, float]]:
+    """(id_a, id_b, overlap m²) of the current register, a.id < b.id, through the spatial index."""
+    if connection.vendor != "postgresql" and not spatialite_index_ready():
+        # A table rebuild left the R*Tree disabled and assets.spatialite.ensure_spatial_indexes (post_migrate)
+        # has not run since: stay correct, in memory.
+        logger.warning("SpatiaLite spatial index of assets_landasset.geom is disabled; overlaps computed in memory")
+        return overlap_pairs_snapshot(snapshot(with_geom=True), min_m2)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_OVERLAP_SQL_POSTGIS)
+            pairs = [(a, b, float(area)) for a, b, area in cursor.fetchall()]
+        else:
+            cursor.execute(_OVERLAP_SQL_SPATIALITE)
+            pairs = []
+            for a, b, wkb in cursor.fetchall():
+                area = _wkb_area(wkb)
+                pairs.append((a, b, area))
+    return [p for p in pairs if p[2] > min_m2]
+
+
+def _wkb_area(wkb: bytes | None) -> float:
+    if not wkb:
+        return 0.0
+    geom = shapely.from_wkb(bytes(wkb))
+    polygons = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not polygons:
+        return 0.0
+    from django.contrib.gis.geos import GEOSGeometry
+
+    return sum(geodesic_area_m2(GEOSGeometry(memoryview(shapely.to_wkb(p)), srid=4326)) for p in polygons)
+
+
+def overlap_pairs_snapshot(assets: list[AssetState], min_m2: float) -> list[tuple[int, int, float]]:
+    """The same join on a past snapshot, in memory through shapely's STRtree (history has no spatial index)."""
+    located = [a for a in assets if a.wkb]
+    if not located:
+        return []
+    geoms = shapely.from_wkb([a.wkb for a in located])
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    pairs = []
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        a, b = located[i], located[j]
+        if a.id >= b.id or shapely.touches(geoms[i], geoms[j]):
+            continue
+        area = _wkb_area(shapely.to_wkb(shapely.intersection(geoms[i], geoms[j])))
+        if area > min_m2:
+            pairs.append((a.id, b.id, area))
+    return pairs
+
+
+def find_overlaps(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    by_id = {a.id: a for a in assets}
+    if as_of is None:
+        pairs = [p for p in overlap_pairs_sql(options.overlap_min_m2) if p[0] in by_id or p[1] in by_id]
+        missing = {i for p in pairs for i in p[:2] if i not in by_id}
+        if missing:  # the partner of a filtered-in asset, outside the filter: show it anyway
+            qs = LandAsset.objects.filter(id__in=missing).annotate(wkb=AsWKB("geom")).order_by()
+            for row in qs.values(*ASSET_VALUES, "wkb"):
+                wkb = row.pop("wkb")
+                by_id[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **row)
+    else:
+        pairs = overlap_pairs_snapshot(assets, options.overlap_min_m2)
+    rows = []
+    for id_a, id_b, area in sorted(pairs, key=lambda p: -p[2]):
+        a, b = by_id[id_a], by_id[id_b]
+        other = f"{b.kode_barang}/{b.nomor_register} {b.nama_barang}"
+        rows.append(FindingRow(a, f"{_fmt_m2(area)} m²", {"other": other, "overlap_m2": round(area, 2)}, other=b))
+    return rows
+
+
+def city_boundary() -> shapely.Geometry | None:
+    kota = AdministrativeArea.objects.filter(level=AdministrativeArea.Level.KOTA).annotate(wkb=AsWKB("geom"))
+    geoms = [shapely.from_wkb(bytes(w)) for w in kota.values_list("wkb", flat=True)]
+    if not geoms:
+        return None
+    return shapely.union_all(geoms)
+
+
+def find_outside(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    boundary = city_boundary()
+    located = [a for a in assets if a.wkb]
+    if boundary is None or not located:
+        return []
+    shapely.prepare(boundary)
+    geoms = shapely.from_wkb([a.wkb for a in located])
+    inside = shapely.covers(boundary, geoms)
+    rows = []
+    for asset, geom, ok in zip(located, geoms, inside.tolist(), strict=True):
+        if ok:
+            continue
+        outside_area = _wkb_area(shapely.to_wkb(shapely.difference(geom, boundary)))
+        detail = _("wholly outside") if not shapely.intersects(boundary, geom) else _("partly outside")
+        rows.append(FindingRow(asset, str(detail), {"outside_m2": round(outside_area, 2)}))
+    return rows
+
+
+def find_location(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    return [
+        FindingRow(
+            a, str(PlottingStatus(a.plotting_status).label), {"plotting": PlottingStatus(a.plotting_status).label}
+        )
+        for a in assets
+        if a.plotting_status != PlottingStatus.LOCATED
+    ]
+
+
+_HOLDER_REWRITES = (
+    (r"\bPEMKOT\b", "PEMERINTAH KOTA"),
+    (r"\bPEMDA\b", "PEMERINTAH"),
+    (r"\bPEMERINTAH DAERAH\b", "PEMERINTAH"),
+    (r"\bKOTAMADYA\b", "KOTA"),
+    (r"\bKODYA\b", "KOTA"),
+    (r"\bDAERAH TINGKAT II\b|\bDATI II\b|\bDT II\b", " "),
+)
+
+
+def normalise_holder(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().upper()
+    text = re.sub(r"[^A-Z0-9 ]+", " ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    for pattern, replacement in _HOLDER_REWRITES:
+        text = re.sub(pattern, replacement, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def is_city_holder(name: str) -> bool:
+    """Whether a certificate's atas nama is the city: "Pemerintah Kota Balikpapan", "Pemkot Balikpapan",
+    "PEMERINTAH KOTAMADYA DAERAH TINGKAT II BALIKPAPAN", "Pemerintah Kota Balikpapan c.q. Dinas ..."."""
+    return "PEMERINTAH KOTA BALIKPAPAN" in normalise_holder(name)
+
+
+def find_holder(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    rows = []
+    for a in assets:
+        for c in a.certificates:
+            if not c.nomor or is_city_holder(c.atas_nama):
+                continue
+            label = f"{c.jenis_hak} {c.nomor}".strip()
+            detail = c.atas_nama or str(_("holder not recorded"))
+            rows.append(FindingRow(a, detail, {"certificate": label, "atas_nama": c.atas_nama or "—"}))
+    return rows
+
+
+def find_disputes(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    rows = []
+    for a in assets:
+        for c in a.certificates:
+            if c.stage in DISPUTE_STAGES:
+                label = str(Stage(c.stage).label)
+                rows.append(FindingRow(a, label, {"stage": label, "since": c.stage_since}))
+    return rows
+
+
+_FINDERS = {
+    "uncertified": find_uncertified,
+    "stuck": find_stuck,
+    "area-mismatch": find_area_mismatch,
+    "overlaps": find_overlaps,
+    "outside": find_outside,
+    "location": find_location,
+    "holder": find_holder,
+    "disputes": find_disputes,
+}
+
+
+def run_finding(
+    slug: str, assets: list[AssetState], *, options: FindingOptions | None = None, as_of: dt.date | None = None
+) -> list[FindingRow]:
+    return _FINDERS[slug](assets, options or FindingOptions(), as_of)
+
+
+def run_all(
+    assets: list[AssetState], *, options: FindingOptions | None = None, as_of: dt.date | None = None
+) -> dict[str, list[FindingRow]]:
+    return {slug: run_finding(slug, assets, options=options, as_of=as_of) for slug in FINDINGS}
+
+
+def uncertified_by_agency_kecamatan(rows: list[FindingRow], n: Names) -> list[tuple[str, str, int, Decimal]]:
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    for row in rows:
+        key = (n.agency(row.asset.agency_id), n.area(row.asset.kecamatan_id))
+        groups[key][0] += 1
+        groups[key][1] += row.asset.luas_kib_m2
+    return sorted(((a, k, c, m) for (a, k), (c, m) in groups.items()), key=lambda r: (-r[2], r[0], r[1]))

@@ -1,0 +1,372 @@
+"""Audit pages: findings, dashboard, activity log, the register as of a date, removal and restore."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from assets.audit import activity, dashboard, exports, findings, svg
+from assets.register import history, permissions, services
+from assets.register.filters import AssetFilter
+from assets.register.models import CertificateStatus, LandAsset
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied(_("Your role does not allow this."))
+
+
+def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "audit/bad_request.html", {"message": message}, status=400)
+
+
+def _query(request: HttpRequest, *drop: str) -> str:
+    query = request.GET.copy()
+    for key in ("page", "format", *drop):
+        query.pop(key, None)
+    return query.urlencode()
+
+
+def _common(request: HttpRequest, *, with_geom: bool) -> tuple[dt.date | None, list[history.AssetState]]:
+    as_of = history.parse_as_of(request.GET.get("as_of"))
+    return as_of, history.snapshot(as_of=as_of, params=request.GET, with_geom=with_geom)
+
+
+def _filename(stem: str, as_of: dt.date | None, ext: str) -> str:
+    day = as_of.isoformat() if as_of else timezone.localdate().isoformat()
+    return f"sipanah-{stem}-{day}.{ext}"
+
+
+# --- Register as of a date ------------------------------------------------------------------------------
+
+
+def register_as_of(request: HttpRequest) -> HttpResponse:
+    """The register page (same template and filters) computed from the history at ``as_of``."""
+    _require(permissions.can_view_register(request.user))
+    try:
+        as_of, assets = _common(request, with_geom=False)
+    except (ValueError, history.FilterError) as exc:
+        return _bad_request(request, str(exc))
+    asset_filter = AssetFilter(request.GET)
+    page = Paginator(assets, 50).get_page(request.GET.get("page"))
+    history.attach_related(page.object_list)
+    context = {
+        "filter": asset_filter,
+        "page": page,
+        "totals": history.snapshot_totals(assets),
+        "query": _query(request),
+        "as_of": as_of,
+    }
+    return render(request, "assets/asset_list.html", context)
+
+
+# --- Findings -------------------------------------------------------------------------------------------
+
+
+def findings_index(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_view_findings(request.user))
+    try:
+        options = findings.FindingOptions.from_params(request.GET)
+        as_of, assets = _common(request, with_geom=True)
+    except (ValueError, history.FilterError) as exc:
+        return _bad_request(request, str(exc))
+    results = findings.run_all(assets, options=options, as_of=as_of)
+    cards = [
+        {"spec": findings.FINDINGS[slug], "rows": len(rows), "assets": len({r.asset.id for r in rows})}
+        for slug, rows in results.items()
+    ]
+    layers = [
+        (str(findings.FINDINGS[slug].title), [r.asset.wkb for r in rows]) for slug, rows in results.items() if rows
+    ]
+    context = {
+        "cards": cards,
+        "as_of": as_of,
+        "query": _query(request),
+        "asset_count": len(assets),
+        "map_svg": mark_safe(svg.findings_map(layers)),  # noqa: S308 - built with escape() throughout
+        "can_export": permissions.can_export(request.user),
+        "options": options,
+    }
+    return render(request, "audit/findings_index.html", context)
+
+
+def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    _require(permissions.can_view_findings(request.user))
+    spec = findings.FINDINGS.get(slug)
+    if spec is None:
+        raise Http404(_("No such finding."))
+    try:
+        options = findings.FindingOptions.from_params(request.GET)
+        as_of, assets = _common(request, with_geom=True)
+    except (ValueError, history.FilterError) as exc:
+        return _bad_request(request, str(exc))
+    rows = findings.run_finding(slug, assets, options=options, as_of=as_of)
+    names = history.names()
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        _require(permissions.can_export(request.user))
+        if fmt == "csv":
+            response = StreamingHttpResponse(
+                exports.csv_lines(slug, rows, names), content_type="text/csv; charset=utf-8"
+            )
+        else:
+            meta = exports.report_meta(user=request.user, as_of=as_of)
+            response = FileResponse(exports.xlsx_file({slug: rows}, names, meta), content_type=XLSX_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{_filename(slug, as_of, fmt)}"'
+        return response
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    table = list(zip(page.object_list, exports.finding_rows(slug, page.object_list, names), strict=True))
+    affected = {r.asset.id: r.asset.wkb for r in rows}
+    if slug == "overlaps":
+        affected.update({r.other.id: r.other.wkb for r in rows if r.other})
+    context = {
+        "spec": spec,
+        "slug": slug,
+        "page": page,
+        "table": table,
+        "header": exports.finding_header(slug),
+        "as_of": as_of,
+        "options": options,
+        "query": _query(request),
+        "map_svg": mark_safe(svg.findings_map([(str(spec.title), affected.values())])),  # noqa: S308
+        "can_export": permissions.can_export(request.user),
+        "groups": findings.uncertified_by_agency_kecamatan(rows, names) if slug == "uncertified" else None,
+    }
+    return render(request, "audit/finding_detail.html", context)
+
+
+def _report_results(request: HttpRequest) -> tuple[dt.date | None, list[history.AssetState], dict[str, list]]:
+    options = findings.FindingOptions.from_params(request.GET)
+    as_of, assets = _common(request, with_geom=True)
+    return as_of, assets, findings.run_all(assets, options=options, as_of=as_of)
+
+
+def report_xlsx(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_export(request.user))
+    try:
+        as_of, _assets, results = _report_results(request)
+    except (ValueError, history.FilterError) as exc:
+        return _bad_request(request, str(exc))
+    meta = exports.report_meta(user=request.user, as_of=as_of)
+    response = FileResponse(exports.xlsx_file(results, history.names(), meta), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", as_of, "xlsx")}"'
+    return response
+
+
+PDF_ROWS_PER_FINDING = 50
+
+
+def report_pdf(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_export(request.user))
+    try:
+        as_of, assets, results = _report_results(request)
+    except (ValueError, history.FilterError) as exc:
+        return _bad_request(request, str(exc))
+    names = history.names()
+    layers = [(str(findings.FINDINGS[s].title), [r.asset.wkb for r in rows]) for s, rows in results.items() if rows]
+    sections = [
+        {
+            "spec": findings.FINDINGS[slug],
+            "count": len(rows),
+            "header": exports.finding_header(slug),
+            "rows": list(exports.finding_rows(slug, rows[:PDF_ROWS_PER_FINDING], names)),
+        }
+        for slug, rows in results.items()
+    ]
+    context = {
+        "meta": exports.report_meta(user=request.user, as_of=as_of),
+        "summary": exports.summary_rows(results),
+        "totals": history.snapshot_totals(assets),
+        "by_kecamatan": dashboard.breakdown(assets, "kecamatan", names),
+        "statuses": CertificateStatus.choices,
+        "map_svg": mark_safe(svg.findings_map(layers)),  # noqa: S308
+        "sections": sections,
+        "rows_per_finding": PDF_ROWS_PER_FINDING,
+    }
+    response = HttpResponse(exports.pdf_bytes(context), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", as_of, "pdf")}"'
+    return response
+
+
+# --- Dashboard ------------------------------------------------------------------------------------------
+
+
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_view_findings(request.user))
+    try:
+        as_of, assets = _common(request, with_geom=False)
+    except (ValueError, history.FilterError) as exc:
+        return _bad_request(request, str(exc))
+    names = history.names()
+    by_kecamatan = dashboard.breakdown(assets, "kecamatan", names)
+    by_agency = dashboard.breakdown(assets, "agency", names)
+    statuses = CertificateStatus.choices
+    series = [str(label) for _value, label in statuses]
+
+    def chart(rows: list, title: str) -> str:
+        data = [(label, [cells[s].count for s, _l in statuses]) for label, cells, _total in rows]
+        return mark_safe(svg.stacked_bars(data, series, title=title))  # noqa: S308
+
+    progress = dashboard.certification_progress(as_of)
+    context = {
+        "as_of": as_of,
+        "query": _query(request),
+        "totals": history.snapshot_totals(assets),
+        "statuses": statuses,
+        "by_kecamatan": by_kecamatan,
+        "by_agency": by_agency,
+        "kecamatan_chart": chart(by_kecamatan, _("Assets by kecamatan and certificate status")),
+        "agency_chart": chart(by_agency, _("Assets by agency and certificate status")),
+        "progress": progress,
+        "progress_chart": mark_safe(  # noqa: S308
+            svg.line_chart(
+                [(year, (started, issued)) for year, started, issued in progress],
+                [_("Cases started"), _("Certificates issued")],
+                title=_("Certification progress per year"),
+            )
+        ),
+    }
+    return render(request, "audit/dashboard.html", context)
+
+
+# --- Activity log ---------------------------------------------------------------------------------------
+
+LOG_PAGE_LIMIT = 500
+
+
+def activity_log(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_view_findings(request.user))
+    try:
+        flt = activity.LogFilter.from_params(request.GET)
+    except ValueError as exc:
+        return _bad_request(request, str(exc))
+    if request.GET.get("format") == "csv":
+        _require(permissions.can_export(request.user))
+        response = StreamingHttpResponse(_log_csv(activity.activity_log(flt)), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{_filename("activity", None, "csv")}"'
+        return response
+    entries = activity.activity_log(flt, limit=LOG_PAGE_LIMIT)
+    context = {
+        "entries": entries,
+        "flt": flt,
+        "limit": LOG_PAGE_LIMIT,
+        "query": _query(request),
+        "can_export": permissions.can_export(request.user),
+    }
+    return render(request, "audit/activity_log.html", context)
+
+
+def _log_csv(entries: list[activity.Activity]) -> Any:
+    import csv
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    writer = csv.writer(Echo())
+    yield "\ufeff" + writer.writerow(
+        [
+            _("Time"),
+            _("Kind"),
+            _("Action"),
+            _("Asset id"),
+            _("Object"),
+            _("User"),
+            _("Field"),
+            _("Before"),
+            _("After"),
+            _("Note"),
+        ]
+    )
+    for e in entries:
+        changes = e.changes or [("", "", "")]
+        for field_name, before, after in changes:
+            yield writer.writerow(
+                [
+                    e.when.isoformat(),
+                    e.kind,
+                    e.action,
+                    e.asset_id or "",
+                    e.object_label,
+                    e.user,
+                    field_name,
+                    before,
+                    after,
+                    e.note,
+                ]
+            )
+
+
+# --- Removal and restore --------------------------------------------------------------------------------
+
+
+class RemovalForm(forms.Form):
+    removal_sk_nomor = forms.CharField(label=gettext_lazy("Removal decree (SK) number"), max_length=100)
+    removed_at = forms.DateField(
+        label=gettext_lazy("Decree date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    removal_note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RestoreForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why is the removal reversed?"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+def _service_errors(form: forms.Form, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.error_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def asset_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = get_object_or_404(LandAsset, pk=pk)
+    _require(permissions.can_edit_asset(request.user, asset))
+    form = RemovalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.asset_remove(
+                asset=asset,
+                user=request.user,
+                sk_nomor=data["removal_sk_nomor"],
+                tanggal=data["removed_at"],
+                note=data["removal_note"],
+            )
+        except ValidationError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, _("Asset %(asset)s was removed from the register.") % {"asset": asset})
+            return redirect("asset-detail", pk=asset.pk)
+    return render(request, "audit/asset_remove.html", {"form": form, "asset": asset, "restore": False})
+
+
+def asset_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = get_object_or_404(LandAsset, pk=pk)
+    _require(permissions.can_restore_asset(request.user))
+    form = RestoreForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.asset_restore(asset=asset, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, _("The removal of %(asset)s was reversed.") % {"asset": asset})
+            return redirect("asset-detail", pk=asset.pk)
+    return render(request, "audit/asset_remove.html", {"form": form, "asset": asset, "restore": True})

@@ -1,0 +1,266 @@
+"""REST API /api/v1/: the register as GeoJSON, with the register filters plus spatial ones, and totals.
+
+Read-only: writes stay on the pages (assets.services behind the role checks there).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework_gis.pagination import GeoJsonPagination
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from assets.lib import geojson_out
+from assets.query import totals
+from assets.query.params import SpatialAssetFilter
+from assets.register import as_of_reads, history
+from assets.register.models import LandAsset
+
+GEOJSON_PRECISION = 7  # ~1 cm at the equator; parcels are surveyed to centimetres at best
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "description": "GeoJSON MultiPolygon in CRS84 (null for an asset whose location is unknown)",
+        "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]}, "coordinates": {"type": "array"}},
+    }
+)
+class PrecomputedGeoJSONField(serializers.Field):
+    """The geometry as the database wrote it (ST_AsGeoJSON / AsGeoJSON): no GEOS object per row."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance: LandAsset) -> str | None:
+        return getattr(instance, "geom_json", None)
+
+    def to_representation(self, value: str | None) -> dict[str, Any] | None:
+        return json.loads(value) if value else None
+
+
+class AssetFeatureSerializer(GeoFeatureModelSerializer):
+    geom = PrecomputedGeoJSONField()
+    agency_code = serializers.CharField(source="agency.code", read_only=True)
+    agency_name = serializers.CharField(source="agency.name", read_only=True)
+    kelurahan_code = serializers.CharField(source="kelurahan.code", read_only=True, allow_null=True, default=None)
+    kecamatan_code = serializers.CharField(source="kecamatan.code", read_only=True, allow_null=True, default=None)
+    nilai_perolehan = serializers.DecimalField(max_digits=18, decimal_places=0, coerce_to_string=False)
+    luas_kib_m2 = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    luas_gis_m2 = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False, allow_null=True)
+
+    class Meta:
+        model = LandAsset
+        geo_field = "geom"
+        fields = [
+            "id",
+            "geom",
+            "kode_barang",
+            "nomor_register",
+            "nibar",
+            "nama_barang",
+            "alamat",
+            "agency_code",
+            "agency_name",
+            "tanggal_perolehan",
+            "tahun_perolehan",
+            "asal_usul",
+            "nilai_perolehan",
+            "penggunaan",
+            "luas_kib_m2",
+            "luas_gis_m2",
+            "kelurahan_code",
+            "kecamatan_code",
+            "plotting_status",
+            "status_sertifikat",
+            "tahap_sertifikat",
+            "bermasalah",
+            "removed_at",
+        ]
+        read_only_fields = fields
+
+
+# The serializer's properties as (name, queryset path), for geojson_out.
+API_PROPERTIES: tuple[tuple[str, str], ...] = tuple(
+    (name, AssetFeatureSerializer._declared_fields[name].source.replace(".", "__"))
+    if name in AssetFeatureSerializer._declared_fields and AssetFeatureSerializer._declared_fields[name].source
+    else (name, name)
+    for name in AssetFeatureSerializer.Meta.fields
+    if name not in ("id", "geom")
+)
+
+
+class AssetPagination(GeoJsonPagination):
+    page_size = 100
+    max_page_size = 10_000
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, plus a 400 for parameters nobody declared (a typo must not silently widen a query)."""
+
+    NON_FILTER_PARAMS = frozenset({"page", "page_size", "format"})
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        allowed = set(filterset_class.base_filters) | self.NON_FILTER_PARAMS
+        unknown = sorted(k for k in request.query_params if k not in allowed)
+        if unknown:
+            raise ValidationError(
+                {
+                    name: [f"Unknown parameter {name!r}; known parameters: {', '.join(sorted(allowed))}."]
+                    for name in unknown
+                }
+            )
+        return super().filter_queryset(request, queryset, view)
+
+
+def _decimal(value: Decimal) -> float:
+    return float(value)
+
+
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description=(
+        "YYYY-MM-DD: the register as it stood at the end of that day (Asia/Makassar), rebuilt from the change "
+        "history, with the certificate status as of that date (README, section Audit). Removed assets leave it "
+        "once their removal was recorded."
+    ),
+)
+
+
+def _as_of_param(request: Request, view: Any) -> dt.date | None:
+    """``as_of`` from the query (None when absent), after the same checks the live path makes: unknown
+    parameters and invalid filters are a 400 naming them."""
+    if "as_of" not in request.query_params:
+        return None
+    try:
+        as_of = history.parse_as_of(request.query_params["as_of"] or "?")
+    except ValueError as exc:
+        raise ValidationError({"as_of": [str(exc)]}) from None
+    allowed = set(view.filterset_class.base_filters) | StrictFilterBackend.NON_FILTER_PARAMS | {"as_of"}
+    unknown = sorted(k for k in request.query_params if k not in allowed)
+    if unknown:
+        raise ValidationError(
+            {k: [f"Unknown parameter {k!r}; known parameters: {', '.join(sorted(allowed))}."] for k in unknown}
+        )
+    filterset = view.filterset_class(request.query_params, queryset=LandAsset.objects.none(), request=request)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return as_of
+
+
+class AssetViewSet(viewsets.ReadOnlyModelViewSet):
+    """Land assets (KIB A) as GeoJSON features, filtered like the register pages."""
+
+    serializer_class = AssetFeatureSerializer
+    pagination_class = AssetPagination
+    filter_backends = [StrictFilterBackend]
+    filterset_class = SpatialAssetFilter
+
+    @extend_schema(parameters=[AS_OF_PARAMETER])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """GeoJSON FeatureCollection with count/next/previous (GeoJsonPagination's shape).
+
+        The features are written by geojson_out (the database on PostGIS) rather than by the
+        serializer: the serializer stays the definition (schema, single asset) and a test checks
+        that both write the same feature.
+        """
+        as_of = _as_of_param(request, self)
+        qs = None if as_of is not None else self.filter_queryset(LandAsset.objects.order_by("id"))
+        paginator = self.paginator
+        size = paginator.get_page_size(request)
+        raw_number = request.query_params.get(paginator.page_query_param, "1")
+        try:
+            number = int(raw_number)
+            if number < 1:
+                raise ValueError
+        except ValueError:
+            raise NotFound(f"Invalid page {raw_number!r}: pages are numbered from 1.") from None
+        if as_of is not None:  # the register as of a date, from the change history
+            dicts, count = as_of_reads.feature_page(
+                as_of=as_of,
+                params=request.query_params,
+                properties=API_PROPERTIES,
+                offset=(number - 1) * size,
+                limit=size,
+                filterset_class=self.filterset_class,
+            )
+            features = [geojson_out.dumps(feature) for feature in dicts]
+        else:
+            features, count = geojson_out.feature_page(qs, API_PROPERTIES, offset=(number - 1) * size, limit=size)
+        if number > 1 and not features:
+            raise NotFound(f"Invalid page {number}: there are {count} assets, {size} per page.")
+        url = request.build_absolute_uri()
+        head = {
+            "type": "FeatureCollection",
+            "count": count,
+            "next": replace_query_param(url, paginator.page_query_param, number + 1) if number * size < count else None,
+            "previous": (
+                (
+                    replace_query_param(url, paginator.page_query_param, number - 1)
+                    if number > 2
+                    else remove_query_param(url, paginator.page_query_param)
+                )
+                if number > 1
+                else None
+            ),
+        }
+        return HttpResponse(geojson_out.feature_collection_text(head, features), content_type="application/json")
+
+    def get_queryset(self) -> QuerySet[LandAsset]:
+        return (
+            LandAsset.objects.select_related("agency", "kelurahan", "kecamatan")
+            .defer("geom", "kelurahan__geom", "kecamatan__geom")
+            .annotate(geom_json=AsGeoJSON("geom", precision=GEOJSON_PRECISION))
+            .order_by("id")
+        )
+
+    @extend_schema(
+        responses=inline_serializer(
+            "AssetTotals",
+            {
+                "count": serializers.IntegerField(),
+                "luas_kib_m2": serializers.FloatField(),
+                "luas_gis_m2": serializers.FloatField(),
+                "nilai_perolehan": serializers.FloatField(),
+                "by_status": serializers.DictField(child=serializers.IntegerField()),
+                "by_agency": serializers.ListField(child=serializers.DictField()),
+                "query_area_m2": serializers.FloatField(allow_null=True),
+                "area_inside_m2": serializers.FloatField(allow_null=True),
+            },
+        ),
+        parameters=[OpenApiParameter("page", OpenApiTypes.INT, exclude=True), AS_OF_PARAMETER],
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def aggregate(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - DRF's name (aggregate.json)
+        """Totals for the same filters: count, areas, value, split by certificate status and agency."""
+        as_of = _as_of_param(request, self)
+        filterset = self.filterset_class(request.query_params, queryset=LandAsset.objects.all(), request=request)
+        if as_of is not None:  # the register as of a date, from the change history
+            filterset.is_valid()  # checked by _as_of_param
+            shape = filterset.query_shape()
+            return Response(
+                as_of_reads.totals(
+                    as_of=as_of, params=request.query_params, shape=shape, filterset_class=self.filterset_class
+                )
+            )
+        backend = StrictFilterBackend()
+        qs = backend.filter_queryset(request, LandAsset.objects.all(), self)
+        return Response(totals.query_totals(qs, shape=filterset.query_shape() if filterset.is_valid() else None))

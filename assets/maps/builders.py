@@ -1,0 +1,342 @@
+"""folium maps rendered inside the Django templates, with every script and stylesheet served by Sipanah.
+
+folium's elements name their JavaScript/CSS as CDN URLs (``default_js``/``default_css``). The subclasses here swap
+them for the vendored copies under static/vendor/, and ``render_map_parts`` refuses to render a map that still links
+an outside host, so a new element cannot bring a CDN back silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import folium
+from branca.element import CssLink, JavascriptLink, MacroElement
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max, QuerySet
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from folium import plugins
+from jinja2 import Template
+
+from assets.register.models import AdministrativeArea, LandAsset
+
+CITY_CENTER = (-1.20, 116.87)  # Balikpapan
+DEFAULT_BASEMAP_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+def basemap_url() -> str:
+    """The basemap tile template; empty disables the basemap (set SIPANAH_BASEMAP_URL in settings)."""
+    return getattr(settings, "SIPANAH_BASEMAP_URL", DEFAULT_BASEMAP_URL)
+
+
+class _LocalAssets:
+    """Replace an element's CDN links by vendored static files (resolved at render time, like {% static %})."""
+
+    local_js: list[tuple[str, str]] = []
+    local_css: list[tuple[str, str]] = []
+
+    def render(self, **kwargs: Any) -> None:
+        self.default_js = [(name, static(path)) for name, path in self.local_js]
+        self.default_css = [(name, static(path)) for name, path in self.local_css]
+        super().render(**kwargs)  # type: ignore[misc]
+
+
+class SipanahMap(_LocalAssets, folium.Map):
+    # Only Leaflet: folium's default jQuery/Bootstrap/awesome-markers/Font Awesome are not used by these maps.
+    local_js = [("leaflet", "vendor/leaflet/leaflet.js"), ("sipanah_map", "js/sipanah-map.js")]
+    local_css = [("leaflet_css", "vendor/leaflet/leaflet.css"), ("sipanah_map_css", "css/sipanah-maps.css")]
+
+
+class Fullscreen(_LocalAssets, plugins.Fullscreen):
+    local_js = [("Control.Fullscreen.js", "vendor/leaflet.fullscreen/Control.FullScreen.js")]
+    local_css = [("Control.FullScreen.css", "vendor/leaflet.fullscreen/Control.FullScreen.css")]
+
+
+class MousePosition(_LocalAssets, plugins.MousePosition):
+    local_js = [("Control_MousePosition_js", "vendor/leaflet-mouse-position/L.Control.MousePosition.js")]
+    local_css = [("Control_MousePosition_css", "vendor/leaflet-mouse-position/L.Control.MousePosition.css")]
+
+
+class AssetTiles(_LocalAssets, plugins.VectorGridProtobuf):
+    """The register's vector tiles. The URL goes through tojson (folium puts it raw inside JS quotes)."""
+
+    local_js = [("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
+            rendererFactory: L.svg.tile,
+            interactive: {{ this.interactive|tojson }},
+            maxNativeZoom: 22,
+            vectorTileLayerStyles: {assets: SipanahMap.{{ this.style_name }}}
+        });
+        {%- if this.interactive %}
+        SipanahMap.attachAssets({{ this._parent.get_name() }}, {{ this.get_name() }}, {{ this.client|tojson }});
+        {%- else %}
+        SipanahMap.watchPaint({{ this.get_name() }});
+        {%- endif %}
+        {%- endmacro %}
+        """
+    )
+
+    def __init__(
+        self, url: str, *, name: str, interactive: bool, style_name: str = "assetStyle", popup_query: str = ""
+    ) -> None:
+        super().__init__(url=url, name=name)
+        self.interactive = interactive
+        self.style_name = style_name
+        popup_url = reverse("map-asset-popup", kwargs={"pk": 0})
+        self.client = {
+            "popupUrl": f"{popup_url}?{popup_query}" if popup_query else popup_url,
+            "labels": {
+                "code": _("Kode barang / register"),
+                "agency": _("Agency"),
+                "luas_kib": _("KIB area"),
+                "luas_sertifikat": _("Certificate area"),
+                "luas_gis": _("GIS area"),
+                "status": _("Certificate status"),
+                "stage": _("Stage"),
+                "open": _("Open the asset page"),
+                "unavailable": _("The asset could not be loaded."),
+            },
+        }
+
+
+class BlankBaseLayer(folium.map.Layer):
+    """The "no basemap" choice of the layer control."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.layerGroup();
+        {%- if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, name: str, show: bool) -> None:
+        super().__init__(name=name, overlay=False, control=True, show=show)
+
+
+class BasemapFallback(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        SipanahMap.basemapFallback({{ this._parent.get_name() }}, {{ this.basemap.get_name() }},
+            {{ this.blank.get_name() }}, {{ this.message|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, basemap: folium.TileLayer, blank: BlankBaseLayer, message: str) -> None:
+        super().__init__()
+        self.basemap, self.blank, self.message = basemap, blank, message
+
+
+class Legend(MacroElement):
+    """Status colours and the dispute marks; labels are escaped here because the control is built from HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+          var legend = L.control({position: "bottomright"});
+          legend.onAdd = function () {
+            var div = L.DomUtil.create("div", "map-legend");
+            div.innerHTML = {{ this.html|tojson }};
+            return div;
+          };
+          legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        rows = [
+            ("#d73027", "#d73027", "", _("Not certified (belum)")),
+            ("#f39c12", "#f39c12", "", _("In process (proses)")),
+            ("#1a9850", "#1a9850", "", _("Certified (terbit)")),
+            ("#ffffff", "#5e3c99", "", _("In dispute (SENGKETA)")),
+            ("#ffffff", "#5e3c99", "dashed", _("Blocked (DIBLOKIR)")),
+        ]
+        items = "".join(
+            f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'
+            f'border-style:{style or "solid"}"></span>{html.escape(label)}</li>'
+            for fill, edge, style, label in rows
+        )
+        note = html.escape(_("Zoomed out: circles count the assets around them."))
+        self.html = f"<strong>{html.escape(_('Certificate status'))}</strong><ul>{items}</ul><p>{note}</p>"
+
+
+class MapHook(MacroElement):
+    """Expose the Leaflet map as window.sipanahMap (tests and the bench reach it there)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}window.sipanahMap = {{ this._parent.get_name() }};{% endmacro %}"
+    )
+
+
+@dataclass(frozen=True)
+class MapParts:
+    head: SafeString
+    body: SafeString
+    script: SafeString
+
+
+_PAGE_STYLES = re.compile(r"<style>\s*html, body \{.*?</style>\s*<style>\s*#map \{.*?</style>", re.S)
+_VIEWPORT = re.compile(r'<meta name="viewport".*?/>', re.S)
+_META = re.compile(r"<meta http-equiv=.*?/>", re.S)
+# An opening <script> tag without src: folium's inline code (its templates escape "<" inside values with tojson, so
+# the text "<script" occurs only as a tag).
+_INLINE_SCRIPT_TAG = re.compile(r"<script(?=[\s>])(?![^>]*\ssrc=)", re.I)
+_NONCE = re.compile(r"^[A-Za-z0-9+/=_-]+$")
+
+
+def with_nonce(markup: str, nonce: str) -> str:
+    """Give every inline <script> of ``markup`` the response's CSP nonce (request.csp_nonce, django-csp).
+
+    The Content-Security-Policy allows no inline script without it (sipanah/security.py); folium writes its map as
+    inline code, so every map passes through here.
+    """
+    nonce = str(nonce)
+    if not _NONCE.match(nonce):
+        raise ValueError("a CSP nonce is base64 text")
+    return _INLINE_SCRIPT_TAG.sub(f'<script nonce="{nonce}"', markup)
+
+
+def render_map_parts(m: folium.Map, *, nonce: str) -> MapParts:
+    """The map's links and styles, its div and its script, for {% block head %}, the content and {% block scripts %}.
+
+    ``nonce`` is the request's CSP nonce (``request.csp_nonce``): every inline script of the map carries it.
+    """
+    figure = m.get_root()
+    figure.render()
+    local = settings.STATIC_URL  # not static(""): the manifest storage of production has no entry for ""
+    for child in figure.header._children.values():
+        if isinstance(child, (JavascriptLink, CssLink)) and not child.url.startswith(local):
+            raise ValueError(f"map element links an outside file: {child.url}")
+    head = figure.header.render()
+    # folium writes page-wide rules for a standalone HTML file (html/body at 100%, #map absolute): not in our pages.
+    head = _META.sub("", _VIEWPORT.sub("", _PAGE_STYLES.sub("", head)))
+    return MapParts(
+        head=mark_safe(with_nonce(head, nonce)),  # noqa: S308 - folium output, values escaped by its templates (tojson)
+        body=mark_safe(with_nonce(figure.html.render(), nonce)),  # noqa: S308
+        script=mark_safe(with_nonce(f"<script>{figure.script.render()}</script>", nonce)),  # noqa: S308
+    )
+
+
+def _base_map(*, basemap: bool, **kwargs: Any) -> SipanahMap:
+    m = SipanahMap(location=CITY_CENTER, tiles=None, control_scale=True, max_zoom=20, **kwargs)
+    url = basemap_url()
+    blank = BlankBaseLayer(name=_("No basemap"), show=not (basemap and url))
+    if url:
+        layer = folium.TileLayer(
+            url, name=_("Basemap (OpenStreetMap)"), attr="© OpenStreetMap contributors", show=basemap, max_zoom=20
+        )
+        layer.add_to(m)
+        blank.add_to(m)
+        BasemapFallback(layer, blank, _("The basemap could not be loaded; showing the map without it.")).add_to(m)
+    else:
+        blank.add_to(m)
+    Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
+    MousePosition(position="bottomleft", separator=" , ", empty_string="", prefix="Lat, Lon:", num_digits=6).add_to(m)
+    MapHook().add_to(m)
+    return m
+
+
+_boundary_cache: dict[tuple, dict[str, Any]] = {}
+
+
+def _boundaries(level: str) -> dict[str, Any]:
+    """Simplified boundaries as GeoJSON (names HTML-escaped: folium's tooltip inserts them as HTML).
+
+    Simplifying every kelurahan on each page view costs more than the rest of the page: kept per process until an
+    area changes (count and last update are part of the key).
+    """
+    qs = AdministrativeArea.objects.filter(level=level)
+    key = (connection.alias, level, *qs.aggregate(n=Count("id"), last=Max("updated_at")).values())
+    if key not in _boundary_cache:
+        if len(_boundary_cache) > 8:
+            _boundary_cache.clear()
+        _boundary_cache[key] = _build_boundaries(qs)
+    return _boundary_cache[key]
+
+
+def _build_boundaries(qs: QuerySet[AdministrativeArea]) -> dict[str, Any]:
+    features = []
+    for area in qs.only("name", "code", "geom"):
+        geom = area.geom.simplify(0.0003, preserve_topology=True)
+        shape = json.loads(geom.geojson)
+        shape["coordinates"] = _round(shape["coordinates"])
+        features.append({"type": "Feature", "geometry": shape, "properties": {"name": html.escape(area.name)}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _round(coords: Any) -> Any:
+    if isinstance(coords[0], (int, float)):
+        return [round(coords[0], 5), round(coords[1], 5)]
+    return [_round(c) for c in coords]
+
+
+def _add_boundaries(m: folium.Map) -> None:
+    for level, name, weight, show in (
+        (AdministrativeArea.Level.KECAMATAN, _("Kecamatan boundaries"), 2.5, True),
+        (AdministrativeArea.Level.KELURAHAN, _("Kelurahan boundaries"), 1, False),
+    ):
+        data = _boundaries(level)
+        if not data["features"]:
+            continue
+        folium.GeoJson(
+            data,
+            name=name,
+            show=show,
+            style_function=lambda _f, w=weight: {"color": "#37474f", "weight": w, "fill": False, "dashArray": "6 4"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name"], labels=False, permanent=True, direction="center", class_name=f"area-label-{level}"
+            ),
+            interactive=False,
+        ).add_to(m)
+
+
+def tile_url(query: str) -> str:
+    url = reverse("asset-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    return f"{url}?{query}" if query else url
+
+
+def overview_map(*, query: str, basemap: bool, nonce: str, as_of: dt.date | None = None) -> MapParts:
+    m = _base_map(basemap=basemap, zoom_start=12)
+    _add_boundaries(m)
+    popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
+    AssetTiles(tile_url(query), name=_("Land assets"), interactive=True, popup_query=popup_query).add_to(m)
+    Legend().add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return render_map_parts(m, nonce=nonce)
+
+
+def detail_map(asset: LandAsset, *, nonce: str, basemap: bool = True) -> MapParts | None:
+    """The asset's own parcel, its neighbours faint behind it."""
+    if asset.geom is None:
+        return None
+    m = _base_map(basemap=basemap, zoom_start=17)
+    AssetTiles(tile_url(""), name=_("Other assets"), interactive=False, style_name="faintStyle").add_to(m)
+    folium.GeoJson(
+        json.loads(asset.geom.geojson),
+        name=_("This asset"),
+        style_function=lambda _f: {"color": "#0d47a1", "weight": 3, "fillColor": "#1976d2", "fillOpacity": 0.45},
+    ).add_to(m)
+    x0, y0, x1, y1 = asset.geom.extent
+    m.fit_bounds([[y0, x0], [y1, x1]], max_zoom=17)
+    Legend().add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return render_map_parts(m, nonce=nonce)

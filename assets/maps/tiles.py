@@ -1,0 +1,387 @@
+"""Mapbox Vector Tiles of the register, through the spatial index on both databases.
+
+Zoom bands (the numbers are what keeps a tile under ~500 KB at 1,000,000 demo assets, see README "Maps and tiles"):
+
+- z >= POLYGON_MIN_ZOOM: every asset as its clipped polygon (a parcel of ~1,300 m² is 7+ pixels wide from z15).
+- z == POINT_ZOOM: one point per asset (at z14 a parcel is 3-4 pixels; a polygon would cost more bytes for no detail).
+- z < POINT_ZOOM: grid aggregates: one point per AGG_CELL x AGG_CELL tile-pixel cell with the count per status class.
+
+Every feature sits in the layer ``assets``. Asset features carry ``id``, ``s`` (certificate status) and ``d`` (the
+dispute stage SENGKETA/DIBLOKIR, absent otherwise): what the style needs; the popup reads the rest by id. Aggregate
+features carry ``n`` (total), ``nb``/``np``/``nt`` (belum/proses/terbit) and ``nd`` (in dispute).
+
+PostGIS builds the tile in one SQL statement with ST_AsMVT, filtered by ``geom && ST_Transform(ST_TileEnvelope())`` so
+the GiST index is used. SpatiaLite has no MVT encoder and GeoDjango's lookups never consult its R*Tree, so the rows are
+pre-selected through the ``idx_assets_landasset_geom`` R*Tree explicitly and encoded with mapbox-vector-tile.
+The aggregate tiles of the whole register (no filter, not as of a date) sum per-cell counts kept by triggers
+(assets.tile_cells) instead of reading every parcel: the same numbers, a few thousand rows at most.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import mapbox_vector_tile
+import numpy as np
+import shapely
+from django.contrib.gis.geos import Polygon
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from assets.maps import tile_cells, tile_version
+from assets.register import history
+from assets.register.models import LandAsset
+
+LAYER = "assets"
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 22
+POLYGON_MIN_ZOOM = 15
+POINT_ZOOM = 14
+CACHE_MAX_ZOOM = 13  # the views cache the aggregate tiles (costly, few: 4^13 at most, ~100 cover the city at z13)
+AGG_CELL = 256  # tile units per aggregate cell: 16 x 16 cells per tile, 16 screen pixels each
+TILE_SCHEMA = "1"  # bump when the tile content changes shape, so cached ETags stop matching
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+_TABLE = LandAsset._meta.db_table
+_RTREE = f"idx_{_TABLE}_geom"
+_RTREE_WHERE = (
+    f'"{_TABLE}"."id" IN (SELECT pkid FROM "{_RTREE}" WHERE xmax >= %s AND xmin <= %s AND ymax >= %s AND ymin <= %s)'  # noqa: S608
+)
+
+
+class TileOutOfRange(ValueError):
+    pass
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    if not 0 <= z <= MAX_ZOOM:
+        raise TileOutOfRange(f"zoom {z} is outside 0..{MAX_ZOOM}")
+    n = 1 << z
+    if not (0 <= x < n and 0 <= y < n):
+        raise TileOutOfRange(f"tile {x}/{y} does not exist at zoom {z} (0..{n - 1})")
+
+
+def tile_bounds_lonlat(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a Web Mercator tile in degrees."""
+    n = 1 << z
+
+    def lat(row: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360.0 - 180.0, lat(y + 1), (x + 1) / n * 360.0 - 180.0, lat(y)
+
+
+# --- register version: the ETag's invalidation rule -------------------------------------------------------------
+
+
+def register_version() -> str:
+    """A string that changes whenever an asset is added, changed or deleted: "<counter>-<history id>-<asset id>".
+
+    The counter (assets.tile_version) changes with every committed transaction that writes assets, in commit
+    order, however it writes; the newest asset-history id and asset id are kept beside it (history-only changes,
+    and databases written before the counter existed). Read from the database on every request (no per-process
+    memo), so a write made by any process shows in the next ETag; on PostGIS the tile statement reads it itself
+    (``versioned_tile``), which costs no extra round trip.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {tile_version.read_sql(connection.vendor)}")  # noqa: S608 - constant
+        return cursor.fetchone()[0]
+
+
+def tile_etag(*, version: str, z: int, x: int, y: int, query: str) -> str:
+    digest = hashlib.sha256(f"{TILE_SCHEMA}|{version}|{z}/{x}/{y}|{query}".encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def cache_key(*, z: int, x: int, y: int, query: str) -> str:
+    """The server cache key of a low-zoom tile (its value: (version, bytes), so a stale entry is never served)."""
+    return "sipanah:tile:" + hashlib.sha256(f"{TILE_SCHEMA}|{z}/{x}/{y}|{query}".encode()).hexdigest()[:32]
+
+
+# --- tile building ----------------------------------------------------------------------------------------------
+
+
+def versioned_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tuple[str, bytes]:
+    """(register_version(), the tile): the version the tile was built from, for its ETag.
+
+    PostGIS: one statement reads both, from the same snapshot, in one round trip. SpatiaLite: the version is read
+    first, so a tile is never labelled with a version newer than its content (a newer content under an older
+    version only costs the client one more download after the next change).
+    """
+    check_tile(z, x, y)
+    if connection.vendor == "postgresql":
+        return _postgis_tile(qs, z, x, y)
+    version = register_version()
+    if qs is None and z < POINT_ZOOM:
+        return version, _encode(_cell_features(z, x, y))
+    qs = LandAsset.objects.all() if qs is None else qs
+    return version, _spatialite_tile(qs.order_by().filter(geom__isnull=False), z, x, y)
+
+
+def _cell_features(z: int, x: int, y: int) -> list[dict[str, Any]]:
+    """The aggregate features of the whole register from the per-cell counts (assets.tile_cells)."""
+    sql, params = tile_cells.tile_sql(z, x, y)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    half = AGG_CELL // 2
+    return [
+        {
+            "geometry": shapely.Point(cx * AGG_CELL + half, cy * AGG_CELL + half),
+            "properties": dict(zip(tile_cells.COUNTS, map(int, counts), strict=True)),
+        }
+        for cx, cy, *counts in rows
+    ]
+
+
+def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
+    """SQL for the tile-pixel position of each asset's bounding-box centre (cheap: read from the bbox)."""
+    lon = "((ST_XMin(a.geom) + ST_XMax(a.geom)) / 2)"
+    lat = "radians((ST_YMin(a.geom) + ST_YMax(a.geom)) / 2)"
+    scale = float((1 << z) * EXTENT)
+    px = f"(({lon} + 180.0) / 360.0 * {scale} - {x * EXTENT})"
+    py = f"((1 - ln(tan({lat}) + 1 / cos({lat})) / pi()) / 2 * {scale} - {y * EXTENT})"
+    return px, py
+
+
+def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tuple[str, bytes]:
+    sql, params = postgis_tile_sql(qs, z=z, x=x, y=y)
+    # One statement, one round trip: the register version and the tile in one SELECT, so from the same snapshot and
+    # the ETag matches the content. The version is read by the function assets_register_version() (migration 0006,
+    # assets.tile_version.install_function): its lookups' plans are kept per connection, and as PARALLEL UNSAFE it
+    # keeps PostgreSQL from planning parallel workers for the whole statement. A tile reads a few thousand index
+    # hits, and starting workers costs more than the scan (3-4x slower at z12/z14, 3x at z16 on 1M assets, see
+    # README "Maps and tiles"). That replaced a SET LOCAL statement sent with every tile (plus a savepoint inside a
+    # transaction), and the version's three lookups planned anew in every tile statement (0.07-0.15 ms).
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
+        version, data = cursor.fetchone()
+    return version, bytes(data) if data is not None else b""
+
+
+_UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters
+    "SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, geom FROM assets_landasset "
+    "WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)"
+)
+
+
+def postgis_tile_sql(
+    qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int, cells: bool = True
+) -> tuple[str, tuple]:
+    """The one SQL statement that builds the tile on PostGIS (the bench runs it raw to measure our overhead).
+
+    The whole register (qs None: the usual map) skips the ORM, whose compilation costs more than a small tile's SQL,
+    and its aggregate tiles sum the per-cell counts (assets.tile_cells; cells=False: count the parcels, as filtered
+    tiles do). Filters go through the ORM so that they mean exactly what AssetFilter says.
+    """
+    if qs is None and z < POINT_ZOOM and cells:
+        cell_sql, params = tile_cells.tile_sql(z, x, y)
+        half = AGG_CELL // 2
+        sql = f"""
+            SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
+              SELECT ST_MakePoint(cx * {AGG_CELL} + {half}, cy * {AGG_CELL} + {half}) AS geom, n, nb, np, nt, nd
+              FROM ({cell_sql}) c
+            ) t"""  # noqa: S608 - constants; values are params
+        return sql, params
+    if qs is None:
+        inner, params = _UNFILTERED_SQL, (z, x, y)
+    else:
+        qs = qs.order_by().filter(geom__isnull=False)
+        qs = qs.extra(  # noqa: S610 - constant SQL, integer params
+            where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
+        )
+        fields = ("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom")
+        inner, params = qs.values(*fields).query.sql_with_params()
+    dispute = "CASE WHEN a.bermasalah THEN a.tahap_sertifikat END"
+    if z >= POLYGON_MIN_ZOOM:
+        sql = f"""
+            SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
+              SELECT a.id, a.status_sertifikat AS s, {dispute} AS d,
+                     ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true)
+                       AS geom
+              FROM ({inner}) a
+            ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - constants and the ORM's SQL; values are params
+        params = (z, x, y, *params)
+    elif z == POINT_ZOOM:
+        px, py = _mercator_sql(z, x, y)
+        sql = f"""
+            SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
+              SELECT id, s, d, ST_MakePoint(round(px), round(py)) AS geom FROM (
+                SELECT a.id, a.status_sertifikat AS s, {dispute} AS d, {px} AS px, {py} AS py FROM ({inner}) a
+              ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+            ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
+    else:
+        px, py = _mercator_sql(z, x, y)
+        half = AGG_CELL // 2
+        sql = f"""
+            SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
+              SELECT ST_MakePoint(cx * {AGG_CELL} + {half}, cy * {AGG_CELL} + {half}) AS geom, count(*) AS n,
+                     count(*) FILTER (WHERE s = 'belum') AS nb, count(*) FILTER (WHERE s = 'proses') AS np,
+                     count(*) FILTER (WHERE s = 'terbit') AS nt, count(*) FILTER (WHERE b) AS nd
+              FROM (
+                SELECT floor(px / {AGG_CELL}) AS cx, floor(py / {AGG_CELL}) AS cy, s, b FROM (
+                  SELECT a.status_sertifikat AS s, a.bermasalah AS b, {px} AS px, {py} AS py FROM ({inner}) a
+                ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+              ) c GROUP BY cx, cy
+            ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
+    return sql, tuple(params)
+
+
+def _selection_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in lon/lat of the parcels a tile may show."""
+    west, south, east, north = tile_bounds_lonlat(z, x, y)
+    if z >= POLYGON_MIN_ZOOM:  # take the clipping buffer's neighbours too
+        pad_x, pad_y = (east - west) * BUFFER / EXTENT, (north - south) * BUFFER / EXTENT
+        west, east, south, north = west - pad_x, east + pad_x, south - pad_y, north + pad_y
+    return west, south, east, north
+
+
+def as_of_tile(*, as_of: dt.date, params: Mapping[str, Any] | None, z: int, x: int, y: int) -> bytes:
+    """The tile of the register as of a date (README "Audit"), same layer and properties as the live tiles.
+
+    The rows are the audit snapshot's (assets.audit: the history tables, with the certificate status derived
+    as of the date), each source pre-selected by the tile's envelope (``geom && envelope`` on PostGIS). They are
+    encoded in Python on both databases: the live PostGIS statement reads status columns that have no history.
+    Correctness over speed: the history tables are not tuned for tiles.
+    """
+    check_tile(z, x, y)
+    west, south, east, north = _selection_bounds(z, x, y)
+    envelope = Polygon.from_bbox((west, south, east, north))
+    envelope.srid = 4326
+    lookup = "geom__bboverlaps" if connection.vendor == "postgresql" else "geom__intersects"
+    states = history.snapshot(
+        as_of=as_of, params=params, with_geom=True, refine=lambda qs: qs.filter(**{lookup: envelope})
+    )
+    rows = [(a.id, a.status, a.tahap, a.bermasalah, a.wkb) for a in states if a.wkb is not None]
+    if z >= POLYGON_MIN_ZOOM:
+        return _encode(_polygon_features(rows, z, x, y))
+    bounds = shapely.bounds(shapely.from_wkb([r[4] for r in rows])) if rows else np.empty((0, 4))
+    boxes = [(*r[:4], b[0], b[2], b[1], b[3]) for r, b in zip(rows, bounds, strict=True)]
+    return _encode(_point_features(boxes, z, x, y))
+
+
+def _spatialite_tile(qs: QuerySet[LandAsset], z: int, x: int, y: int) -> bytes:
+    west, south, east, north = _selection_bounds(z, x, y)
+    # The R*Tree stores float32 boxes rounded outwards, so this pre-selection never misses a parcel.
+    qs = qs.extra(  # noqa: S610 - constant SQL, float params
+        where=[_RTREE_WHERE],
+        params=[west, east, south, north],
+    )
+    if z >= POLYGON_MIN_ZOOM:
+        rows = _raw_rows(qs, wkb=f'AsBinary("{_TABLE}"."geom")')
+        return _encode(_polygon_features(rows, z, x, y))
+    rows = _raw_rows(
+        qs,
+        x0=f'MbrMinX("{_TABLE}"."geom")',
+        x1=f'MbrMaxX("{_TABLE}"."geom")',
+        y0=f'MbrMinY("{_TABLE}"."geom")',
+        y1=f'MbrMaxY("{_TABLE}"."geom")',
+    )
+    return _encode(_point_features(rows, z, x, y))
+
+
+def _raw_rows(qs: QuerySet[LandAsset], **columns: str) -> list[tuple]:
+    """(id, status, stage, disputed, *columns) of qs, compiled by the ORM (the filters mean what AssetFilter says)
+    but fetched on a plain cursor: Django's row conversion (a GEOS geometry per parcel, then its WKB again) took
+    longer than encoding the tile."""
+    qs = qs.annotate(**{name: RawSQL(sql, []) for name, sql in columns.items()})  # noqa: S611 - constants
+    sql, params = qs.values_list(
+        "id", "status_sertifikat", "tahap_sertifikat", "bermasalah", *columns
+    ).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _point_features(rows: list[tuple], z: int, x: int, y: int) -> list[dict[str, Any]]:
+    """Points (z == POINT_ZOOM) or grid aggregates (lower) of rows (id, status, stage, disputed, x0, x1, y0, y1)."""
+    if not rows:
+        return []
+    ids = np.array([r[0] for r in rows])
+    lon = np.array([(r[4] + r[5]) / 2 for r in rows])
+    lat = np.radians(np.array([(r[6] + r[7]) / 2 for r in rows]))
+    px, py = _lonlat_to_tile(lon, lat, z, x, y)
+    inside = (px >= 0) & (px < EXTENT) & (py >= 0) & (py < EXTENT)
+    if z == POINT_ZOOM:
+        return [
+            {
+                "geometry": shapely.Point(round(px[i]), round(py[i])),
+                "properties": _asset_properties(int(ids[i]), rows[i][1], rows[i][2], rows[i][3]),
+            }
+            for i in np.flatnonzero(inside)
+        ]
+    return _aggregate(rows, px, py, inside)
+
+
+def _encode(features: list[dict[str, Any]]) -> bytes:
+    if not features:
+        return b""
+    return mapbox_vector_tile.encode(
+        [{"name": LAYER, "features": features}], default_options={"y_coord_down": True, "extents": EXTENT}
+    )
+
+
+def _lonlat_to_tile(lon: np.ndarray, lat_rad: np.ndarray, z: int, x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+    scale = (1 << z) * EXTENT
+    px = (lon + 180.0) / 360.0 * scale - x * EXTENT
+    py = (1 - np.log(np.tan(lat_rad) + 1 / np.cos(lat_rad)) / math.pi) / 2 * scale - y * EXTENT
+    return px, py
+
+
+def _asset_properties(pk: int, status: str, stage: str, disputed: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {"id": pk, "s": status}
+    if disputed:
+        props["d"] = stage
+    return props
+
+
+def _polygon_features(rows: Iterable[tuple], z: int, x: int, y: int) -> list[dict[str, Any]]:
+    """Clipped polygons of rows (id, status, stage, disputed, WKB in lon/lat), transformed and clipped as one array."""
+    rows = list(rows)
+    if not rows:
+        return []
+    lo, hi = -BUFFER, EXTENT + BUFFER
+
+    def to_tile(coords: np.ndarray) -> np.ndarray:
+        px, py = _lonlat_to_tile(coords[:, 0], np.radians(coords[:, 1]), z, x, y)
+        return np.column_stack([px, py])
+
+    shapes = shapely.from_wkb([r[4] for r in rows])
+    shapes = shapely.clip_by_rect(shapely.transform(shapes, to_tile), lo, lo, hi, hi)
+    return [
+        {"geometry": shapes[i], "properties": _asset_properties(rows[i][0], rows[i][1], rows[i][2], rows[i][3])}
+        for i in np.flatnonzero(~shapely.is_empty(shapes))
+    ]
+
+
+def _aggregate(rows: list[tuple], px: np.ndarray, py: np.ndarray, inside: np.ndarray) -> list[dict[str, Any]]:
+    """The grid aggregates of the rows inside the tile: counts per AGG_CELL cell, summed with numpy."""
+    keep = np.flatnonzero(inside)
+    if not len(keep):
+        return []
+    per_side = EXTENT // AGG_CELL
+    cell = (px[keep] // AGG_CELL).astype(np.int64) * per_side + (py[keep] // AGG_CELL).astype(np.int64)
+    cells, slot = np.unique(cell, return_inverse=True)
+    status = np.array([rows[i][1] for i in keep])
+    disputed = np.array([bool(rows[i][3]) for i in keep])
+    counts = {
+        "n": np.bincount(slot, minlength=len(cells)),
+        "nb": np.bincount(slot, weights=status == "belum", minlength=len(cells)),
+        "np": np.bincount(slot, weights=status == "proses", minlength=len(cells)),
+        "nt": np.bincount(slot, weights=status == "terbit", minlength=len(cells)),
+        "nd": np.bincount(slot, weights=disputed, minlength=len(cells)),
+    }
+    half = AGG_CELL // 2
+    return [
+        {
+            "geometry": shapely.Point((c // per_side) * AGG_CELL + half, (c % per_side) * AGG_CELL + half),
+            "properties": {name: int(values[j]) for name, values in counts.items()},
+        }
+        for j, c in enumerate(cells.tolist())
+    ]

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from assets.maps import views
+
+urlpatterns = [
+    path("map/", views.asset_map, name="asset-map"),
+    path("map/totals/", views.map_totals, name="map-totals"),
+    path("map/assets/<int:pk>/popup/", views.asset_popup, name="map-asset-popup"),
+]
+
+# The vector tiles come first in sipanah/urls.py: a map asks for dozens of them per view, and Django tries the URL
+# patterns in order (behind nearly every other route, finding the tile's took about as long as the tile view's code).
+tile_urlpatterns = [
+    path("tiles/assets/<int:z>/<int:x>/<int:y>.pbf", views.asset_tile, name="asset-tile"),
+]

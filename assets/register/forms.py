@@ -1,0 +1,179 @@
+"""HTML forms. Geometry goes through assets.geo's rules, like every other entry point."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.gis import forms as gis_forms
+from django.contrib.gis.gdal import GDALException
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from assets.register import permissions
+from assets.register.geo import GeometryError, normalize_parcel_geometry
+from assets.register.models import Agency, Certificate, LandAsset, Stage, User
+from assets.register.rules import allowed_next_stages
+from assets.register.services import ASSET_FIELDS, CERTIFICATE_FIELDS
+
+
+class ParcelMapWidget(gis_forms.OSMWidget):
+    """GeoDjango's OpenLayers widget, with OpenLayers served by Sipanah instead of a CDN.
+
+    Its template has no inline script (the Content-Security-Policy allows none): the options go into the page as
+    JSON and js/sipanah-parcel-widget.js starts the map. The basemap is the maps' SIPANAH_BASEMAP_URL and optional:
+    without it or without network the map stays blank behind the parcel, and drawing and editing still work.
+    """
+
+    template_name = "gis/sipanah_parcel_widget.html"
+    default_lon = 116.87
+    default_lat = -1.20
+    default_zoom = 12
+
+    def deserialize(self, value):
+        # A refused form shows the posted geometry again. GeoDjango catches GEOS's parse errors here but not
+        # OGR's (malformed GeoJSON raises GDALException): that was a 500 (found by tests/test_fuzz_forms.py).
+        try:
+            return super().deserialize(value)
+        except GDALException:
+            return None
+
+    class Media:
+        extend = False
+        css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js", "js/sipanah-parcel-widget.js")
+
+    def get_context(self, name, value, attrs):
+        from assets.maps.builders import basemap_url  # folium is imported only where a map is drawn
+
+        context = super().get_context(name, value, attrs)
+        context["options_id"] = f"{context['id']}_options"
+        # What GeoDjango's template writes into its inline script, as data.
+        context["widget_options"] = {
+            "geom_name": context["geom_type"],
+            "id": context["id"],
+            "map_id": f"{context['id']}_map",
+            "map_srid": context["map_srid"],
+            "name": context["name"],
+            "module": context["module"],
+            "default_lon": context["default_lon"],
+            "default_lat": context["default_lat"],
+            "default_zoom": context["default_zoom"],
+            "basemap_url": basemap_url(),
+        }
+        return context
+
+
+class ParcelGeometryField(gis_forms.GeometryField):
+    """Accepts Polygon or MultiPolygon from the widget; the shared rules decide the rest."""
+
+    widget = ParcelMapWidget(attrs={"geom_type": "MultiPolygon"})
+
+    def clean(self, value):  # type: ignore[override]
+        # Parsed (to_python) but not transformed by GeometryField.clean: its transform goes through GDAL, which
+        # never returns for huge projected coordinates (GDAL 3.6 wraps the longitude in a loop; found by
+        # tests/test_fuzz_forms.py with SRID=3857 and 1e20) and raises GDALException, a 500, for others.
+        # assets.geo reprojects with pyproj and words every refusal.
+        geom = forms.Field.clean(self, value)
+        if geom is None:
+            return None
+        try:
+            return normalize_parcel_geometry(geom)
+        except GeometryError as exc:
+            raise forms.ValidationError(str(exc), code="geometry") from exc
+
+    def has_changed(self, initial, data):  # type: ignore[override]
+        # The same reason: GeometryField.has_changed transforms the raw input with GDAL (the admin calls it).
+        try:
+            data = self.clean(data)
+            initial = self.to_python(initial)
+        except forms.ValidationError:
+            return True
+        if initial is None or data is None:
+            return (initial is None) != (data is None)
+        return not initial.equals_exact(data, tolerance=0.000001)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class AssetForm(forms.ModelForm):
+    geom = ParcelGeometryField(label=_("Geometry"), required=False, srid=4326)
+    # The version the form was loaded with, for the optimistic check in services.asset_update. Not the model
+    # field itself: a refused save re-renders the form with the user's input and the version they started from.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    class Meta:
+        model = LandAsset
+        fields = [*ASSET_FIELDS, "geom"]
+        widgets = {
+            "tanggal_perolehan": DateInput(),
+            "alamat": forms.Textarea(attrs={"rows": 2}),
+            "keterangan": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+        if not permissions.can_edit_all(user):
+            self.fields["agency"].queryset = Agency.objects.filter(pk=user.agency_id)
+            self.fields["agency"].initial = user.agency_id
+            self.fields["agency"].empty_label = None
+        self.fields["plotting_status"].help_text = _(
+            "Set automatically to 'located' when a geometry is drawn; choose 'approximate' if it is only a sketch."
+        )
+
+    def _post_clean(self) -> None:
+        # Model validation runs in assets.services (which also derives area and kelurahan),
+        # so the form only checks its own fields here.
+        pass
+
+
+class CertificateForm(forms.ModelForm):
+    tanggal_tahap = forms.DateField(
+        label=_("In this stage since"),
+        widget=DateInput(),
+        initial=timezone.localdate,
+        help_text=_("Date of the document that started the current stage."),
+    )
+    nomor_dokumen = forms.CharField(label=_("Document number"), required=False, max_length=100)
+
+    class Meta:
+        model = Certificate
+        fields = [*CERTIFICATE_FIELDS, "stage"]
+        widgets = {"tanggal": DateInput(), "tanggal_surat_ukur": DateInput()}
+
+    def _post_clean(self) -> None:
+        pass
+
+
+class StageChangeForm(forms.Form):
+    to_stage = forms.ChoiceField(label=_("New stage"))
+    tanggal = forms.DateField(label=_("Date"), widget=DateInput(), initial=timezone.localdate)
+    nomor_dokumen = forms.CharField(label=_("Document number"), required=False, max_length=100)
+    catatan = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    jenis_hak = forms.ChoiceField(label=_("Type of right"), required=False)
+    nomor = forms.CharField(label=_("Certificate number"), required=False, max_length=64)
+    tanggal_sertifikat = forms.DateField(label=_("Certificate date"), required=False, widget=DateInput())
+    nib = forms.CharField(label=_("NIB"), required=False, max_length=14)
+    luas_sertifikat_m2 = forms.DecimalField(label=_("Certificate area (m²)"), required=False, min_value=0)
+
+    def __init__(self, *args, certificate: Certificate, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_stage"].choices = [(s, Stage(s).label) for s in allowed_next_stages(certificate.stage)]
+        self.fields["jenis_hak"].choices = [("", "—"), *Certificate._meta.get_field("jenis_hak").choices]
+
+    def certificate_fields(self) -> dict:
+        """The certificate fields the user filled in, to complete the certificate on the way."""
+        data = self.cleaned_data
+        mapping = {
+            "jenis_hak": "jenis_hak",
+            "nomor": "nomor",
+            "tanggal_sertifikat": "tanggal",
+            "nib": "nib",
+            "luas_sertifikat_m2": "luas_sertifikat_m2",
+        }
+        return {target: data[source] for source, target in mapping.items() if data.get(source) not in (None, "")}

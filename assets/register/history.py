@@ -1,0 +1,381 @@
+"""The register as of a date, rebuilt from the change history (django-simple-history). Reads only.
+
+As-of rule (documented in the README, section "Audit"):
+
+- The register "as of D" is the register as it was *recorded* at the end of day D (Asia/Makassar): for each
+  asset and certificate, the latest django-simple-history record dated before D+1 00:00; a deletion record
+  drops it. A removal (penghapusan) recorded by then takes the asset out of the register.
+- The derived certificate status of an asset is recomputed from its certificates as of D
+  (rules.derive_certificate_status), never read from LandAsset.status_sertifikat, because that field is
+  written with a queryset update that leaves no history row.
+- Rows written with a plain bulk_create have no history. Such a row is taken to have existed in its
+  current state since its created_at: this costs nothing at 1M rows and holds for any bulk loader. Once it
+  is changed through the services it has history rows but no "created" one; before its first change its
+  earliest recorded state stands in (its state before that change was never recorded).
+  (The demo generator writes its own "created" rows with bulk_create_with_history, dated when it ran.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.gis.db.models.functions import AsWKB
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from assets.register.filters import AssetFilter
+from assets.register.models import (
+    AdministrativeArea,
+    Agency,
+    Certificate,
+    CertificateStatus,
+    LandAsset,
+    PlottingStatus,
+    Stage,
+)
+from assets.register.rules import derive_certificate_status
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after ``day`` in the project's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def parse_as_of(value: str | None) -> dt.date | None:
+    """``as_of=YYYY-MM-DD`` from a URL; raises ValueError with a readable message."""
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(_("as_of must be a date written YYYY-MM-DD, got “%(value)s”.") % {"value": value}) from exc
+    if day > timezone.localdate():
+        raise ValueError(_("as_of %(date)s is in the future.") % {"date": day.isoformat()})
+    return day
+
+
+# --- Snapshots -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CertState:
+    id: int
+    asset_id: int
+    jenis_hak: str
+    nomor: str
+    tanggal: dt.date | None
+    atas_nama: str
+    luas_sertifikat_m2: Decimal | None
+    stage: str
+    stage_since: dt.date | None
+
+
+@dataclass
+class AssetState:
+    """An asset as it stood at the snapshot time, with its certificates then."""
+
+    id: int
+    kode_barang: str
+    nomor_register: str
+    nama_barang: str
+    agency_id: int
+    kecamatan_id: int | None
+    kelurahan_id: int | None
+    tahun_perolehan: int
+    nilai_perolehan: Decimal
+    luas_kib_m2: Decimal
+    luas_gis_m2: Decimal | None
+    plotting_status: str
+    removed_at: dt.date | None
+    removal_sk_nomor: str
+    wkb: bytes | None
+    certificates: list[CertState] = field(default_factory=list)
+    status: str = CertificateStatus.BELUM
+    tahap: str = Stage.BELUM
+    bermasalah: bool = False
+    # Filled by attach_related() so register templates can show a snapshot like a LandAsset.
+    agency: Any = None
+    kelurahan: Any = None
+    kecamatan: Any = None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def status_sertifikat(self) -> str:
+        return self.status
+
+    @property
+    def tahap_sertifikat(self) -> str:
+        return self.tahap
+
+    def get_status_sertifikat_display(self) -> str:
+        return self.get_status_display()
+
+    def get_tahap_sertifikat_display(self) -> str:
+        return self.get_tahap_display()
+
+    @property
+    def luas_sertifikat_m2(self) -> Decimal | None:
+        areas = [c.luas_sertifikat_m2 for c in self.certificates if c.luas_sertifikat_m2 is not None]
+        return sum(areas, Decimal(0)) if areas else None
+
+    def get_status_display(self) -> str:
+        return str(CertificateStatus(self.status).label)
+
+    def get_tahap_display(self) -> str:
+        return str(Stage(self.tahap).label)
+
+
+ASSET_VALUES = (
+    "id",
+    "kode_barang",
+    "nomor_register",
+    "nama_barang",
+    "agency_id",
+    "kecamatan_id",
+    "kelurahan_id",
+    "tahun_perolehan",
+    "nilai_perolehan",
+    "luas_kib_m2",
+    "luas_gis_m2",
+    "plotting_status",
+    "removed_at",
+    "removal_sk_nomor",
+)
+CERT_VALUES = (
+    "id",
+    "asset_id",
+    "jenis_hak",
+    "nomor",
+    "tanggal",
+    "atas_nama",
+    "luas_sertifikat_m2",
+    "stage",
+    "stage_since",
+)
+
+
+def _latest_history(model: Any, before: dt.datetime) -> QuerySet:
+    """The latest history row of each object dated before ``before``, deletions dropped."""
+    history = model.history.model
+    later = history.objects.filter(
+        id=OuterRef("id"), history_date__lt=before, history_date__gt=OuterRef("history_date")
+    )
+    return history.objects.filter(history_date__lt=before).filter(~Exists(later)).exclude(history_type="-")
+
+
+def _without_history(model: Any, before: dt.datetime) -> QuerySet:
+    history = model.history.model
+    return model.objects.filter(created_at__lt=before).filter(~Exists(history.objects.filter(id=OuterRef("id"))))
+
+
+def _first_history_after(model: Any, before: dt.datetime) -> QuerySet:
+    """Rows bulk-created without history and changed only after ``before``: their earliest recorded state
+    stands in for the unrecorded state at ``before`` (the closest one known)."""
+    history = model.history.model
+    earlier = history.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
+    created = history.objects.filter(id=OuterRef("id"), history_type="+")
+    return (
+        history.objects.filter(history_date__gte=before, created_at__lt=before)
+        .filter(~Exists(earlier), ~Exists(created))
+        .exclude(history_type="-")
+    )
+
+
+def _as_of_sources(model: Any, as_of: dt.date) -> list[QuerySet]:
+    before = end_of_day(as_of)
+    return [_latest_history(model, before), _without_history(model, before), _first_history_after(model, before)]
+
+
+def asset_querysets(as_of: dt.date | None) -> list[QuerySet]:
+    """The querysets whose rows together are the register at ``as_of`` (now when None)."""
+    if as_of is None:
+        return [LandAsset.objects.all()]
+    return _as_of_sources(LandAsset, as_of)
+
+
+def certificate_querysets(as_of: dt.date | None) -> list[QuerySet]:
+    """The querysets whose rows together are the certificates at ``as_of`` (now when None)."""
+    if as_of is None:
+        return [Certificate.objects.all()]
+    return _as_of_sources(Certificate, as_of)
+
+
+def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -> Iterator[dict[str, Any]]:
+    for qs in certificate_querysets(as_of):
+        for row in qs.order_by().values(*CERT_VALUES).iterator(chunk_size=5000):
+            if asset_ids is None or row["asset_id"] in asset_ids:
+                yield row
+
+
+class FilterError(ValueError):
+    """The register filter in the URL is not valid; the message names the fields."""
+
+
+def _filter_params(params: Mapping[str, Any] | None) -> tuple[QueryDict, set[str], set[str]]:
+    """Split the AssetFilter parameters: status and stage are applied after the as-of status is derived."""
+    data = QueryDict(mutable=True)
+    statuses: set[str] = set()
+    stages: set[str] = set()
+    if params is None:
+        return data, statuses, stages
+    for key in params:
+        values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
+        if key == "status":
+            statuses.update(v for v in values if v)
+        elif key == "tahap":
+            stages.update(v for v in values if v)
+        elif key not in ("as_of", "page", "format"):
+            data.setlist(key, values)
+    unknown = sorted((statuses - set(CertificateStatus.values)) | (stages - set(Stage.values)))
+    if unknown:
+        raise FilterError(_("Unknown certificate status or stage: %(values)s.") % {"values": ", ".join(unknown)})
+    return data, statuses, stages
+
+
+def snapshot(
+    *,
+    as_of: dt.date | None = None,
+    params: Mapping[str, Any] | None = None,
+    with_geom: bool = False,
+    filterset_class: type[AssetFilter] = AssetFilter,
+    refine: Callable[[QuerySet], QuerySet] | None = None,
+) -> list[AssetState]:
+    """The register at ``as_of`` (now when None), filtered by the register's AssetFilter parameters (or those
+    of a subclass such as the API's SpatialAssetFilter); ``refine`` adds a caller's own filters (OGC's bbox
+    and datetime) to each source queryset."""
+    data, statuses, stages = _filter_params(params)
+    assets: dict[int, AssetState] = {}
+    values = ASSET_VALUES + (("wkb",) if with_geom else ())
+    for base in asset_querysets(as_of):
+        asset_filter = filterset_class(data, queryset=refine(base) if refine else base)
+        if not asset_filter.is_valid():
+            raise FilterError("; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items()))
+        qs = asset_filter.qs.order_by()
+        if with_geom:
+            qs = qs.annotate(wkb=AsWKB("geom"))
+        for row in qs.values(*values).iterator(chunk_size=5000):
+            wkb = row.pop("wkb", None)
+            assets[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **row)
+    for row in certificate_rows(as_of, set(assets)):
+        assets[row["asset_id"]].certificates.append(CertState(**row))
+    result = []
+    for asset in assets.values():
+        asset.status, asset.tahap, asset.bermasalah = derive_certificate_status(
+            (c.stage, bool(c.nomor)) for c in asset.certificates
+        )
+        if statuses and asset.status not in statuses:
+            continue
+        if stages and asset.tahap not in stages:
+            continue
+        result.append(asset)
+    result.sort(key=lambda a: (a.kode_barang, a.nomor_register))
+    return result
+
+
+class AsOfRecord:
+    """One asset of the register as of a date with every column (history rows carry them all): reads like a
+    LandAsset, so the exports write it unchanged. The certificate status is the one derived as of the date."""
+
+    def __init__(self, row: Any, state: AssetState, certificates: list[Any]) -> None:
+        self._row = row
+        self.status_sertifikat = state.status
+        self.tahap_sertifikat = state.tahap
+        self.bermasalah = state.bermasalah
+        self._certificates = certificates
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+    @property
+    def certificates(self) -> AsOfRecord:
+        return self
+
+    def all(self) -> list[Any]:  # asset.certificates.all(), as on a LandAsset
+        return self._certificates
+
+
+def as_of_records(
+    *,
+    as_of: dt.date,
+    params: Mapping[str, Any] | None = None,
+    chunk: int = 500,
+    states: list[AssetState] | None = None,
+    annotate: Mapping[str, Any] | None = None,
+) -> Iterator[AsOfRecord]:
+    """The register as of ``as_of`` (filtered like snapshot()), every column and the geometry, in register
+    order. Built on snapshot() and the same as-of querysets, fetched again in chunks for the full rows. The
+    snapshot is taken at once, so a bad filter raises FilterError here rather than halfway through a file.
+    ``states`` (a snapshot already taken, e.g. one page of it) replaces the snapshot; ``annotate`` is added to
+    the row querysets (the API's GeoJSON text)."""
+    if states is None:
+        states = snapshot(as_of=as_of, params=params)
+    return _as_of_full_rows(as_of, states, chunk, dict(annotate or {}))
+
+
+def _as_of_full_rows(
+    as_of: dt.date, states: list[AssetState], chunk: int, annotate: dict[str, Any]
+) -> Iterator[AsOfRecord]:
+    for start in range(0, len(states), chunk):
+        part = {s.id: s for s in states[start : start + chunk]}
+        rows: dict[int, Any] = {}
+        for base in asset_querysets(as_of):
+            qs = base.filter(id__in=list(part)).select_related("agency", "kelurahan", "kecamatan")
+            for row in qs.annotate(**annotate) if annotate else qs:
+                rows[row.id] = row
+        certificates: dict[int, list[Any]] = defaultdict(list)
+        for base in certificate_querysets(as_of):
+            for cert in base.filter(asset_id__in=list(part)):
+                certificates[cert.asset_id].append(cert)
+        for pk, state in part.items():
+            yield AsOfRecord(rows[pk], state, sorted(certificates[pk], key=lambda c: c.id))
+
+
+@dataclass(frozen=True)
+class Names:
+    agencies: dict[int, str]
+    areas: dict[int, str]
+
+    def agency(self, pk: int | None) -> str:
+        return self.agencies.get(pk, "—") if pk else "—"
+
+    def area(self, pk: int | None) -> str:
+        return self.areas.get(pk, "—") if pk else "—"
+
+
+def attach_related(assets: Iterable[AssetState]) -> None:
+    agencies = {a.id: a for a in Agency.objects.all()}
+    areas = {a.id: a for a in AdministrativeArea.objects.defer("geom")}
+    for asset in assets:
+        asset.agency = agencies.get(asset.agency_id)
+        asset.kelurahan = areas.get(asset.kelurahan_id)
+        asset.kecamatan = areas.get(asset.kecamatan_id)
+
+
+def snapshot_totals(assets: list[AssetState]) -> Any:
+    from assets.register.selectors import RegisterTotals
+
+    return RegisterTotals(
+        count=len(assets),
+        luas_kib_m2=sum((a.luas_kib_m2 for a in assets), Decimal(0)),
+        luas_gis_m2=sum((a.luas_gis_m2 or Decimal(0) for a in assets), Decimal(0)),
+        nilai_perolehan=sum((a.nilai_perolehan for a in assets), Decimal(0)),
+        certified=sum(1 for a in assets if a.status == CertificateStatus.TERBIT),
+        located=sum(1 for a in assets if a.plotting_status != PlottingStatus.UNKNOWN),
+    )
+
+
+def names() -> Names:
+    return Names(
+        agencies=dict(Agency.objects.values_list("id", "name")),
+        areas=dict(AdministrativeArea.objects.values_list("id", "name")),
+    )

@@ -1,0 +1,114 @@
+"""Reads from the register: querysets and the numbers built on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from assets.register.models import (
+    AdministrativeArea,
+    Agency,
+    Certificate,
+    CertificateStageEvent,
+    CertificateStatus,
+    LandAsset,
+)
+
+
+def asset_list() -> QuerySet[LandAsset]:
+    """Assets for lists and tables: related names joined, geometry left out."""
+    return LandAsset.objects.select_related("agency", "kelurahan", "kecamatan").defer("geom")
+
+
+def asset_detail(*, pk: int) -> LandAsset:
+    events = CertificateStageEvent.objects.select_related("user").order_by("tanggal", "id")
+    certificates = Certificate.objects.prefetch_related(Prefetch("events", queryset=events))
+    return (
+        LandAsset.objects.select_related("agency", "kelurahan", "kecamatan")
+        .prefetch_related(Prefetch("certificates", queryset=certificates))
+        .get(pk=pk)
+    )
+
+
+@dataclass(frozen=True)
+class RegisterTotals:
+    count: int
+    luas_kib_m2: Decimal
+    luas_gis_m2: Decimal
+    nilai_perolehan: Decimal
+    certified: int
+    located: int
+
+    @property
+    def certified_share(self) -> float:
+        return self.certified / self.count if self.count else 0.0
+
+
+_TOTALS = {
+    "count": Count("id"),
+    "luas_kib": Sum("luas_kib_m2"),
+    "luas_gis": Sum("luas_gis_m2"),
+    "nilai": Sum("nilai_perolehan"),
+    "certified": Count("id", filter=Q(status_sertifikat=CertificateStatus.TERBIT)),
+    "located": Count("id", filter=Q(geom__isnull=False)),
+}
+
+
+def register_totals(qs: QuerySet[LandAsset]) -> RegisterTotals:
+    return _totals(qs.order_by().aggregate(**_TOTALS))
+
+
+def register_totals_by_status(qs: QuerySet[LandAsset]) -> tuple[RegisterTotals, dict[str, int]]:
+    """register_totals and the count per certificate status of the same rows, read in one pass."""
+    by_status = {f"status_{s}": Count("id", filter=Q(status_sertifikat=s)) for s in CertificateStatus.values}
+    row = qs.order_by().aggregate(**_TOTALS, **by_status)
+    return _totals(row), {s: row[f"status_{s}"] for s in CertificateStatus.values}
+
+
+def _totals(row: dict) -> RegisterTotals:
+    return RegisterTotals(
+        count=row["count"],
+        luas_kib_m2=Decimal(row["luas_kib"] or 0),
+        luas_gis_m2=Decimal(row["luas_gis"] or 0),
+        nilai_perolehan=Decimal(row["nilai"] or 0),
+        certified=row["certified"],
+        located=row["located"],
+    )
+
+
+@dataclass(frozen=True)
+class StageSpan:
+    stage: str
+    start: dt.date
+    end: dt.date | None  # None: still in this stage
+    event: CertificateStageEvent
+
+    @property
+    def days(self) -> int:
+        return ((self.end or timezone.localdate()) - self.start).days
+
+
+def stage_timeline(certificate: Certificate) -> list[StageSpan]:
+    """Each stage the certificate went through, with how long it stayed there."""
+    events = list(certificate.events.all())
+    spans = []
+    for i, event in enumerate(events):
+        end = events[i + 1].tanggal if i + 1 < len(events) else None
+        spans.append(StageSpan(stage=event.to_stage, start=event.tanggal, end=end, event=event))
+    return spans
+
+
+def kecamatan_list() -> QuerySet[AdministrativeArea]:
+    return AdministrativeArea.objects.filter(level=AdministrativeArea.Level.KECAMATAN).defer("geom")
+
+
+def kelurahan_list() -> QuerySet[AdministrativeArea]:
+    return AdministrativeArea.objects.filter(level=AdministrativeArea.Level.KELURAHAN).defer("geom")
+
+
+def agency_list() -> QuerySet[Agency]:
+    return Agency.objects.all()

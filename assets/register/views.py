@@ -1,0 +1,154 @@
+"""HTML views: thin wrappers around selectors, services and permissions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from assets.register import permissions, selectors, services
+from assets.register.filters import AssetFilter
+from assets.register.forms import AssetForm, CertificateForm, StageChangeForm
+from assets.register.models import Certificate, LandAsset
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied(_("Your role does not allow this."))
+
+
+def _add_service_errors(form: Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form, on the field when the form has it."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_view_register(request.user))
+    qs = selectors.asset_list().filter(removed_at__isnull=True)
+    totals, by_status = selectors.register_totals_by_status(qs)
+    context = {"totals": totals, "by_status": by_status}
+    return render(request, "assets/home.html", context)
+
+
+def asset_list(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_view_register(request.user))
+    if request.GET.get("as_of"):  # the register as it stood on a past date, from the history
+        from assets.audit.views import register_as_of
+
+        return register_as_of(request)
+    asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
+    qs = asset_filter.qs
+    totals = selectors.register_totals(qs)
+    paginator = Paginator(qs, 50)
+    paginator.count = totals.count  # the totals counted these very rows: no second COUNT(*) over the register
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": asset_filter,
+        "page": page,
+        "totals": totals,
+        "query": query.urlencode(),
+    }
+    return render(request, "assets/asset_list.html", context)
+
+
+def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(permissions.can_view_register(request.user))
+    try:
+        asset = selectors.asset_detail(pk=pk)
+    except LandAsset.DoesNotExist as exc:
+        raise Http404(_("No such asset.")) from exc
+    certificates = [(c, selectors.stage_timeline(c)) for c in asset.certificates.all()]
+    context = {
+        "asset": asset,
+        "certificates": certificates,
+        "can_edit": permissions.can_edit_asset(request.user, asset),
+    }
+    return render(request, "assets/asset_detail.html", context)
+
+
+def asset_create(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_create_asset(request.user))
+    form = AssetForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        geom = data.pop("geom")
+        data.pop("loaded_version", None)
+        try:
+            asset = services.asset_create(user=request.user, geom=geom, **data)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Asset %(asset)s was added.") % {"asset": asset})
+            return redirect("asset-detail", pk=asset.pk)
+    return render(request, "assets/asset_form.html", {"form": form, "asset": None})
+
+
+def asset_update(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = get_object_or_404(LandAsset, pk=pk)
+    _require(permissions.can_edit_asset(request.user, asset))
+    form = AssetForm(request.POST or None, instance=asset, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        geom = data.pop("geom")
+        loaded_version = data.pop("loaded_version")
+        try:
+            services.asset_update(
+                asset=asset, user=request.user, data=data, geom=geom, expected_version=loaded_version or asset.version
+            )
+        except ValidationError as exc:
+            asset.refresh_from_db()  # the page title shows the saved asset, the form the posted values
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Asset %(asset)s was saved.") % {"asset": asset})
+            return redirect("asset-detail", pk=asset.pk)
+    return render(request, "assets/asset_form.html", {"form": form, "asset": asset})
+
+
+def certificate_create(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = get_object_or_404(LandAsset, pk=pk)
+    _require(permissions.can_edit_asset(request.user, asset))
+    form = CertificateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+        try:
+            services.certificate_create(asset=asset, user=request.user, **data)
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The certificate was added."))
+            return redirect("asset-detail", pk=asset.pk)
+    return render(request, "assets/certificate_form.html", {"form": form, "asset": asset})
+
+
+def certificate_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = get_object_or_404(Certificate.objects.select_related("asset"), pk=pk)
+    _require(permissions.can_edit_asset(request.user, certificate.asset))
+    form = StageChangeForm(request.POST or None, certificate=certificate)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.certificate_change_stage(
+                certificate=certificate,
+                user=request.user,
+                to_stage=data["to_stage"],
+                tanggal_tahap=data["tanggal"],
+                nomor_dokumen=data["nomor_dokumen"],
+                catatan=data["catatan"],
+                **form.certificate_fields(),
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The stage was changed."))
+            return redirect("asset-detail", pk=certificate.asset_id)
+    return render(request, "assets/stage_form.html", {"form": form, "certificate": certificate})

@@ -1,0 +1,325 @@
+"""Background imports for web uploads, with no extra server: jobs live in the database (ImportJob), and
+``manage.py run_worker`` (started by ``make run`` beside runserver) claims and runs them.
+
+Claiming is one conditional UPDATE (status queued -> running), atomic on SQLite and PostgreSQL alike; on
+PostgreSQL the candidate is also picked with ``select_for_update(skip_locked=True)`` so that several workers
+do not queue behind each other's locks.
+
+Progress and heartbeat during a run go to a small JSON file beside the upload, not to the database: the
+import holds its transaction open until the end (all or nothing), and on SQLite a second writer would wait
+for that lock. The status endpoint and the stale-job check read that file; the row gets the final result.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import tempfile
+import time
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assets.ops import health
+from assets.register.models import User
+from assets.transfer.importing import importers
+from assets.transfer.models import ImportJob
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2
+POLL_SECONDS = 1.0
+UPLOAD_SUFFIXES = tuple(importers.SUFFIX_FORMATS)
+
+
+def job_create(*, user: User, upload: File, layer: str = "", srid: str = "", repair: bool = False) -> ImportJob:
+    """Keep the uploaded file and queue its check (a dry run); the import itself waits for confirmation."""
+    name = Path(upload.name or "upload").name
+    job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair)
+    # Stored under a shortened name (the suffix tells the format): a 300-character name is beyond what the
+    # file system takes, a 500 before (found by tests/test_fuzz_forms.py); the page shows the original name.
+    stored = Path(name)
+    job.file.save(f"{stored.stem[:100]}{stored.suffix[:16]}", upload, save=False)
+    job.save()
+    return job
+
+
+def record_command_import(
+    *, user: User, path: Path, layer: str, srid: str, repair: bool, report: importers.ImportReport
+) -> ImportJob:
+    """An ``import_assets --user`` run in the import log, as a web upload's would be: its file (a Shapefile's .shp
+    with its side files, zipped), user, time, counts and report. Called inside the import's transaction."""
+    files = [path]
+    if path.suffix.lower() == ".shp":
+        files = sorted(p for p in path.parent.glob(f"{glob.escape(path.stem)}.*") if p.is_file())
+    if len(files) == 1:
+        with path.open("rb") as handle:
+            job = job_create(user=user, upload=File(handle, name=path.name), layer=layer, srid=srid, repair=repair)
+    else:
+        with tempfile.SpooledTemporaryFile(max_size=64 << 20) as archive:
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+                for member in files:
+                    zipped.write(member, member.name)
+            archive.seek(0)
+            upload = File(archive, name=f"{path.stem}.zip")
+            job = job_create(user=user, upload=upload, layer=layer, srid=srid, repair=repair)
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(commit=True, attempts=1, started_at=now)
+    _record_report(job, report)
+    job.refresh_from_db()
+    return job
+
+
+def stale_after() -> timedelta:
+    """No heartbeat for this long: the worker died (``SIPANAH_JOB_STALE_SECONDS``, default 2 minutes)."""
+    return timedelta(seconds=settings.SIPANAH_JOB_STALE_SECONDS)
+
+
+def job_confirm(*, job: ImportJob) -> ImportJob:
+    """Queue the real import of a file whose check found no error, or again after the import failed (the worker
+    died or the database connection was lost: nothing was written, and the import checks everything again)."""
+    confirmable = Q(status=ImportJob.Status.PREVIEWED) | Q(status=ImportJob.Status.FAILED, commit=True)
+    updated = (
+        ImportJob.objects.filter(confirmable, pk=job.pk, error_count=0)
+        .update(status=ImportJob.Status.QUEUED, commit=True, attempts=0, progress_done=0, finished_at=None)
+    )  # fmt: skip
+    job.refresh_from_db()
+    if not updated:
+        raise ValueError(_("Only a checked file without errors can be imported."))
+    return job
+
+
+def progress_path(job: ImportJob) -> Path:
+    return Path(job.file.path).with_suffix(".progress.json")
+
+
+def read_progress(job: ImportJob) -> dict[str, Any]:
+    try:
+        return json.loads(progress_path(job).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_progress(job: ImportJob, done: int, total: int) -> None:
+    path = progress_path(job)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({"done": done, "total": total, "at": time.time()}), encoding="utf-8")
+    os.replace(partial, path)  # readers never see half a file
+
+
+def claim_next() -> ImportJob | None:
+    queued = ImportJob.objects.filter(status=ImportJob.Status.QUEUED).order_by("created_at", "id")
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            queued = queued.select_for_update(skip_locked=True)
+        candidate = queued.values_list("pk", flat=True).first()
+        if candidate is None:
+            return None
+        now = timezone.now()
+        claimed = ImportJob.objects.filter(pk=candidate, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
+        )
+    return ImportJob.objects.get(pk=candidate) if claimed else None
+
+
+def recover_stale(now: Any = None) -> int:
+    """Jobs left running by a dead worker are queued again (or failed after MAX_ATTEMPTS): never silently lost."""
+    now = now or timezone.now()
+    stale = stale_after()
+    recovered = 0
+    for job in ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale):
+        beat = read_progress(job).get("at")
+        if beat and now.timestamp() - beat < stale.total_seconds():
+            continue  # still beating through its progress file
+        if job.attempts >= MAX_ATTEMPTS:
+            fields = {
+                "status": ImportJob.Status.FAILED,
+                "finished_at": now,
+                "report": {
+                    "errors": [
+                        {
+                            "feature": 0,
+                            "field": "",
+                            "message": _("The worker stopped during this job; nothing was written."),
+                        }
+                    ]
+                },
+            }
+        else:
+            fields = {"status": ImportJob.Status.QUEUED}
+        recovered += ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(**fields)
+    return recovered
+
+
+def run_job(job: ImportJob) -> ImportJob:
+    def progress(done: int, total: int) -> None:
+        _write_progress(job, done, total)
+        health.worker_beat()  # a long import is the worker being busy, not dead
+
+    _write_progress(job, 0, -1)
+    try:
+        # The import's rows and the job's final status commit together (run_import's own transaction becomes a
+        # savepoint): a worker killed in between leaves neither, so a job queued again never imports twice and
+        # "nothing was written" stays true.
+        with transaction.atomic():
+            report = importers.run_import(
+                Path(job.file.path),
+                user=job.user,
+                layer=job.layer or None,
+                srid=job.srid or None,
+                dry_run=not job.commit,
+                repair=job.repair,
+                progress=progress,
+            )
+            _record_report(job, report)
+    except Exception as exc:  # a bug must not leave the job "running" forever: record it, keep the worker alive
+        log.exception("import job %s failed", job.pk)
+        if isinstance(exc, DatabaseError):
+            message = database_failure_message(exc)
+            _drop_broken_connection()
+        else:
+            message = _("Internal error: %(e)s") % {"e": exc}
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=timezone.now(),
+            report=_json_safe({"errors": [{"feature": 0, "field": "", "message": message}]}),
+        )
+    progress_path(job).unlink(missing_ok=True)
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def _record_report(job: ImportJob, report: importers.ImportReport) -> None:
+    if not report.ok:
+        status = ImportJob.Status.REFUSED
+    elif report.committed:
+        status = ImportJob.Status.DONE
+    else:
+        status = ImportJob.Status.PREVIEWED
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=status,
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        progress_done=report.features,
+        progress_total=report.features,
+        created=report.created,
+        updated=report.updated,
+        error_count=report.error_count,
+        report=_json_safe(json.loads(json.dumps(report.as_dict(), default=str))),
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """The report as PostgreSQL's jsonb takes it: a damaged file's column names and values can carry lone
+    surrogates (GDAL's undecodable bytes) or NUL characters, which jsonb refuses (a DataError, found by
+    tests/test_fuzz_forms.py); they become U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def database_failure_message(exc: DatabaseError) -> str:
+    """What to tell the user when the database failed during an import (the worker's job page, import_assets).
+
+    The import's transaction was rolled back, or died with its connection: nothing was written. The driver's
+    text can name the host and user, so only the error's class is shown.
+    """
+    if _connection_lost(exc):
+        return _("The connection to the database was lost during the import; nothing was written. "
+                 "Run the import again.")  # fmt: skip
+    return _("The database stopped the import (%(error)s); nothing was written. Run the import again once "
+             "the database is working.") % {"error": type(exc).__name__}  # fmt: skip
+
+
+def _connection_lost(exc: DatabaseError) -> bool:
+    """The server went away or dropped the session (PostgreSQL: no SQLSTATE for a broken socket, class 08
+    "connection exception", 57P0x "terminated by the administrator / crash / shutdown"). Django has already
+    opened a new connection by then (leaving the transaction re-enables autocommit), so the error tells."""
+    if connection.vendor != "postgresql" or not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return not sqlstate or sqlstate.startswith(("08", "57P"))
+
+
+def _drop_broken_connection() -> None:
+    """After a database error: close the connection, which may be broken (a dead server, a terminated backend),
+    so that the next query opens a new one instead of failing on the old one for ever. Not inside a transaction
+    (the tests run the worker inside theirs)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def work(*, once: bool = False, poll: float = POLL_SECONDS) -> int:
+    """Run queued jobs until stopped (or, with ``once``, until the queue is empty); returns the jobs run."""
+    done = 0
+    while True:
+        health.worker_beat()
+        try:
+            recover_stale()
+            job = claim_next()
+            if job is not None:
+                run_job(job)
+        except DatabaseError:
+            # The database is down or the connection broke: keep polling (a new connection each time) rather
+            # than die; /healthz reports the database meanwhile. A job left running is recovered as stale.
+            if once:
+                raise
+            log.exception("the job queue cannot be read or written; trying again in %s s", poll)
+            _drop_broken_connection()
+            time.sleep(poll)
+            continue
+        if job is not None:
+            done += 1
+            continue
+        if once:
+            return done
+        time.sleep(poll)  # idle polling of the job table: the only wait, and only when there is nothing to do
+
+
+def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> str:
+    """A small map of the previewed features (their outlines), drawn as SVG: no tiles, works offline."""
+    from django.utils.html import escape
+
+    rings: list[tuple[str, list[list[float]]]] = []
+    for item in report.get("preview", []):
+        geometry = item.get("geometry") or {}
+        polygons = (
+            geometry.get("coordinates", [])
+            if geometry.get("type") == "MultiPolygon"
+            else [geometry.get("coordinates", [])]
+        )
+        for polygon in polygons:
+            for ring in polygon[:1]:
+                rings.append((str(item.get("label", "")), ring))
+    points = [p for _label, ring in rings for p in ring]
+    if not points:
+        return ""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    span = max(x1 - x0, y1 - y0, 1e-9)
+    scale = min(width, height) / span * 0.95
+    paths = []
+    for label, ring in rings:
+        d = " ".join(
+            f"{'M' if i == 0 else 'L'}{(x - x0) * scale:.1f},{(y1 - y) * scale:.1f}"
+            for i, (x, y, *_z) in enumerate(ring)
+        )
+        paths.append(f'<path d="{d} Z"><title>{escape(label)}</title></path>')
+    return (
+        f'<svg class="import-preview" viewBox="0 0 {(x1 - x0) * scale + 2:.0f} {(y1 - y0) * scale + 2:.0f}" '
+        f'width="{width}" role="img" aria-label="{escape(_("Map of the features in the file"))}">'
+        f'<g fill="#3b82f6" fill-opacity="0.35" stroke="#1d4ed8" stroke-width="1">{"".join(paths)}</g></svg>'
+    )

@@ -1,0 +1,169 @@
+"""Views of the import/export feature: export download, upload with preview and confirmation, job status."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from assets.lib import private_files
+from assets.register import history, permissions, selectors
+from assets.register.filters import AssetFilter
+from assets.transfer import exports, jobs
+from assets.transfer.importing import importers
+from assets.transfer.models import ImportJob
+
+
+def asset_export(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_export(request.user):
+        raise PermissionDenied(_("Your role does not allow exporting the register."))
+    fmt = request.GET.get("format", "geojson")
+    try:
+        srid = int(request.GET.get("srid", "4326"))
+    except ValueError:
+        srid = 0
+    if fmt not in exports.FORMATS:
+        return HttpResponseBadRequest(_("Unknown export format %(format)s.") % {"format": fmt})
+    try:
+        as_of = history.parse_as_of(request.GET.get("as_of"))
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    if as_of is not None:
+        # The register as it stood at the end of that day, rebuilt from the change history (README "Audit").
+        try:
+            selection: Any = history.as_of_records(as_of=as_of, params=request.GET)
+        except history.FilterError as exc:
+            return HttpResponseBadRequest(_("Some filters are not valid: %(errors)s") % {"errors": exc})
+    else:
+        asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
+        if not asset_filter.is_valid():
+            return HttpResponseBadRequest(
+                _("Some filters are not valid: %(errors)s") % {"errors": asset_filter.errors.as_text()}
+            )
+        selection = asset_filter.qs
+    spec = exports.FORMATS[fmt]
+    folder = Path(getattr(settings, "FILE_UPLOAD_TEMP_DIR", None) or tempfile.gettempdir())
+    with tempfile.NamedTemporaryFile(prefix="sipanah-export-", suffix=spec.suffix, dir=folder, delete=False) as handle:
+        path = Path(handle.name)
+    path.unlink()  # only the unique name was wanted: the drivers create the file themselves
+    try:
+        exports.write_export(selection, fmt=fmt, path=path, srid=srid)
+        stream = path.open("rb")
+    except exports.ExportError as exc:
+        return HttpResponseBadRequest(str(exc))
+    finally:
+        # The open handle keeps the data readable while FileResponse streams it in blocks; the name goes now.
+        path.unlink(missing_ok=True)
+    day = f"{timezone.localdate():%Y%m%d}" if as_of is None else f"per-{as_of:%Y%m%d}"
+    name = f"sipanah-kib-a-{day}-epsg{srid}{spec.suffix}"
+    response = FileResponse(stream, as_attachment=True, filename=name, content_type=spec.content_type)
+    return response
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("Shapefile (.zip), GeoPackage, GeoJSON, TopoJSON, KML/KMZ, DXF, CSV or XLSX (KIB A)."),
+    )
+    layer = forms.CharField(label=gettext_lazy("Layer"), required=False, max_length=200)
+    srid = forms.CharField(
+        label=gettext_lazy("Coordinate system when the file declares none"),
+        required=False,
+        max_length=20,
+        help_text=gettext_lazy("For example 23837 (TM-3 zone 50.1), 23880 or 32750 (UTM 50S), 4326 (lon/lat)."),
+    )
+    repair = forms.BooleanField(label=gettext_lazy("Repair invalid geometry (MakeValid)"), required=False)
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(jobs.UPLOAD_SUFFIXES):
+            raise forms.ValidationError(
+                _("%(file)s: this format is not accepted (accepted: %(accepted)s).")
+                % {"file": upload.name, "accepted": ", ".join(jobs.UPLOAD_SUFFIXES)}
+            )
+        if upload.size > importers.MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size)s bytes; at most %(max)s are accepted.")
+                % {"size": upload.size, "max": importers.MAX_FILE_BYTES}
+            )
+        return upload
+
+
+def _job_for(request: HttpRequest, pk: int) -> ImportJob:
+    job = get_object_or_404(ImportJob.objects.select_related("user"), pk=pk)
+    if not permissions.can_view_import(request.user, job):
+        raise PermissionDenied(_("This import belongs to another user."))
+    return job
+
+
+def import_list(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_view_imports(request.user):
+        raise PermissionDenied(_("Your role does not allow importing assets."))
+    may_import = permissions.can_create_asset(request.user)
+    if request.method == "POST" and not may_import:
+        raise PermissionDenied(_("Your role does not allow importing assets."))
+    form = ImportUploadForm(request.POST or None, request.FILES or None) if may_import else None
+    if form is not None and request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        job = jobs.job_create(
+            user=request.user, upload=data["file"], layer=data["layer"], srid=data["srid"], repair=data["repair"]
+        )
+        return redirect("import-detail", pk=job.pk)
+    visible = ImportJob.objects.select_related("user")
+    if not permissions.can_view_all_imports(request.user):
+        visible = visible.filter(user=request.user)
+    return render(request, "assets/import_list.html", {"form": form, "jobs": visible[:50]})
+
+
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    may_confirm = permissions.can_confirm_import(request.user, job)
+    if request.method == "POST":
+        if not may_confirm:
+            raise PermissionDenied(_("Your role does not allow importing assets."))
+        try:
+            jobs.job_confirm(job=job)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        return redirect("import-detail", pk=job.pk)
+    report = job.report or {}
+    context = {
+        "job": job,
+        "may_confirm": may_confirm,
+        "report": report,
+        "progress": jobs.read_progress(job),
+        "active": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+        "preview_svg": mark_safe(jobs.preview_svg(report)),  # noqa: S308 - built from escaped labels and numbers only
+    }
+    return render(request, "assets/import_detail.html", context)
+
+
+def import_status(request: HttpRequest, pk: int) -> JsonResponse:
+    job = _job_for(request, pk)
+    progress = jobs.read_progress(job)
+    return JsonResponse({
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "done": progress.get("done", job.progress_done),
+        "total": progress.get("total", job.progress_total),
+        "created": job.created,
+        "updated": job.updated,
+        "errors": job.error_count,
+    })  # fmt: skip
+
+
+def import_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The import's original file, for its uploader, BPKAD, auditors and admins (assets/private_files.py)."""
+    job = _job_for(request, pk)
+    return private_files.file_response(job.file, filename=job.original_name)
