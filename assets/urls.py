@@ -1,19 +1,19 @@
+"""The site map: each room's pages under its prefix. URL names stay flat (templates and tests reverse them by name);
+the vector tiles are routed first, in sipanah/urls.py."""
+
 from django.urls import include, path
 
-from assets.register import views
+from assets.interop.ogc import urls as ogc_urls
+from assets.transfer.urls import export_patterns
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("assets/", views.asset_list, name="asset-list"),
-    path("assets/new/", views.asset_create, name="asset-create"),
-    path("assets/<int:pk>/", views.asset_detail, name="asset-detail"),
-    path("assets/<int:pk>/edit/", views.asset_update, name="asset-update"),
-    path("assets/<int:pk>/certificates/new/", views.certificate_create, name="certificate-create"),
-    path("certificates/<int:pk>/stage/", views.certificate_stage, name="certificate-stage"),
-    path("", include("assets.interop.urls")),
-    path("", include("assets.interop.ogc_urls")),
-    path("", include("assets.query.urls")),
-    path("", include("assets.audit.urls")),
-    path("", include("assets.maps.urls")),
-    path("", include("assets.transfer.urls")),
+    path("", include("assets.register.urls")),  # home, /assets/…, /certificates/…
+    path("assets/export/", include(export_patterns)),
+    path("imports/", include("assets.transfer.urls")),
+    path("map/", include("assets.maps.urls")),
+    path("query/", include("assets.query.urls")),
+    path("audit/", include("assets.audit.urls")),
+    path("api/v1/", include("assets.interop.urls")),
+    *ogc_urls.landing,  # /ogc/ and /ogc: every OGC path answers with and without its final slash (QGIS)
+    path("ogc/", include("assets.interop.ogc.urls")),
 ]

@@ -16,7 +16,8 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_LOGIN_FAILURE_LIMIT`` (5), ``SIPANAH_LOGIN_COOLOFF_MINUTES`` (15): login throttling.
 - ``SIPANAH_DEMO``: ``1`` allows the demo users and data to be created (never in production).
 - ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
-- ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none).
+- ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none);
+  ``SIPANAH_BASEMAP_ATTRIBUTION`` its credit line.
 - ``SIPANAH_MEDIA_ROOT``: uploaded files (default ``var/media``); the web app and the worker must share it.
 - ``SIPANAH_CONN_MAX_AGE`` (0), ``SIPANAH_CONN_HEALTH_CHECKS`` (1): persistent database connections.
 - ``SIPANAH_PG_OPTIONS``: libpq ``options`` of the PostGIS connections (default ``-c jit=off``).
@@ -100,6 +101,24 @@ if env_str("SIPANAH_PROXY_SSL_HEADER"):
 SIPANAH_AREA_SRID = env_int("SIPANAH_AREA_SRID", 23837)
 # Basemap tile template of the maps (the only outside URL a page may load); empty: maps without a basemap.
 SIPANAH_BASEMAP_URL = env_str("SIPANAH_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+SIPANAH_BASEMAP_ATTRIBUTION = env_str("SIPANAH_BASEMAP_ATTRIBUTION", "© OpenStreetMap contributors")
+# The city whose land Sipanah registers: every city-specific constant, read through assets.register.place (another
+# city is a change here, plus its boundaries in fixtures/). Areas and distances use SIPANAH_AREA_SRID.
+SIPANAH_CITY = {
+    "name": "Kota Balikpapan",
+    "government": "Pemerintah Kota Balikpapan",  # the holder certificates should name (atas nama)
+    "office": "BPKAD Kota Balikpapan",
+    "kemendagri_code": "64.71",
+    "center": (-1.20, 116.87),  # lat, lon of the maps' first view
+    "zoom": 12,
+    # lon/lat extent with a margin: where the register's parcels must lie (swapped lat/lon and wrong CRS checks)
+    "bbox": (116.6, -1.45, 117.15, -0.85),
+    # CRS an import may declare without a warning (DGN95/WGS84/SRGI2013 lon/lat, TM-3 50.1/50.2, UTM 50S)
+    "accepted_epsg": (4326, 4755, 9470, 23837, 23838, 23880, 32750, 9490),
+    # the projected systems suggested when a file's CRS is missing or wrong, with their names
+    "suggested_epsg": ((23837, "TM-3 zone 50.1"), (23880, "UTM 50S"), (32750, "UTM 50S")),
+    "export_srids": (4326, 23837),  # exports: lon/lat, and the BPN cadastral grid (TM-3)
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -218,7 +237,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sipanah API",
-    "DESCRIPTION": "Land asset register (KIB A) of BPKAD Kota Balikpapan: assets as GeoJSON, filters and totals.",
+    "DESCRIPTION": f"Land asset register (KIB A) of {SIPANAH_CITY['office']}: assets as GeoJSON, filters and totals.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # self-hosted (drf-spectacular-sidecar), no CDN

@@ -8,7 +8,7 @@ from assets.maps.urls import tile_urlpatterns
 from assets.ops.views import healthz
 
 urlpatterns = [
-    *tile_urlpatterns,  # first: the most frequent request (assets/map_urls.py)
+    *tile_urlpatterns,  # first: the most frequent request (assets/maps/urls.py)
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The language switch works before login too (the login page offers it).

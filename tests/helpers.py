@@ -75,3 +75,10 @@ def make_asset(agency: Agency | None = None, geom: GEOSGeometry | None = None, *
 def import_messages(report) -> str:
     """An import report's errors, one "feature:field:message" per line (what the import tests assert on)."""
     return "\n".join(f"{i.feature}:{i.field}:{i.message}" for i in report.errors)
+
+
+def every_record():
+    """Every asset of the live register, removed ones too, as the exports read them (assets.register.reads)."""
+    from assets.register.reads import RegisterSelection
+
+    return RegisterSelection.from_params({"removed": "include"}).records()

@@ -100,13 +100,14 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     r"api/v1/^assets/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "asset"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"pk": "asset", "format": "json"}),
     # OGC API Features.
-    "ogc/": (API_READ, {}),
-    "ogc/conformance": (API_READ, {}),
-    "ogc/api": (API_READ, {}),
-    "ogc/collections": (API_READ, {}),
-    "ogc/collections/<str:collection_id>": (API_READ, {"collection_id": "assets"}),
-    "ogc/collections/<str:collection_id>/items": (API_READ, {"collection_id": "assets"}),
-    "ogc/collections/<str:collection_id>/items/<str:feature_id>": (
+    "ogc/": (API_READ, {}),  # every OGC path with and without its final slash
+    "ogc": (API_READ, {}),
+    r"ogc/^conformance/?$": (API_READ, {}),
+    r"ogc/^api/?$": (API_READ, {}),
+    r"ogc/^collections/?$": (API_READ, {}),
+    r"ogc/^collections/(?P<collection_id>[^/]+)/?$": (API_READ, {"collection_id": "assets"}),
+    r"ogc/^collections/(?P<collection_id>[^/]+)/items/?$": (API_READ, {"collection_id": "assets"}),
+    r"ogc/^collections/(?P<collection_id>[^/]+)/items/(?P<feature_id>[^/]+)/?$": (
         API_READ,
         {"collection_id": "assets", "feature_id": "asset"},
     ),

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from assets.maps import builders
 from assets.models import Agency
-from assets.register import permissions
+from assets.register import permissions, place
 from sipanah.security import basemap_source, content_security_policy
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
@@ -226,5 +226,5 @@ class PageTests(TestCase):
             self.assertEqual(options["map_id"], "id_geom_map")
             self.assertIn(options["geom_name"], ("Geometry", "MultiPolygon"))  # what GeoDjango's template would write
             self.assertEqual((options["map_srid"], options["default_zoom"]), (3857, 12))
-            self.assertEqual(options["basemap_url"], builders.basemap_url())
+            self.assertEqual(options["basemap_url"], place.basemap_url())
         self.assertIn("new MapWidget(options)", Path(finders.find("js/sipanah-parcel-widget.js")).read_text())

@@ -41,7 +41,7 @@ from assets.register import permissions, services
 from assets.transfer import exports, jobs
 from assets.transfer.importing import importers
 from tests.api_fixtures import build_register
-from tests.helpers import load_reference, make_user, point_inside, square, temp_media_root
+from tests.helpers import every_record, load_reference, make_user, point_inside, square, temp_media_root
 
 FUZZ_EXAMPLES = int(os.environ.get("SIPANAH_FUZZ_EXAMPLES", "12"))
 FUZZ = settings(
@@ -444,7 +444,7 @@ class UploadFuzzTests(TestCase):
         cls.samples: dict[str, bytes] = {}
         for fmt in ("geojson", "gpkg", "shp", "kml", "csv", "xlsx"):
             path = folder / f"register{exports.FORMATS[fmt].suffix}"
-            exports.write_export(LandAsset.objects.all(), fmt=fmt, path=path, srid=4326)
+            exports.write_export(every_record(), fmt=fmt, path=path, srid=4326)
             cls.samples[path.name] = path.read_bytes()
         shutil.rmtree(folder)
 

@@ -24,11 +24,11 @@ from django.utils import timezone, translation
 from osgeo import gdal, ogr, osr
 
 from assets.models import Agency, Certificate, ImportJob, LandAsset, PlottingStatus, Stage
-from assets.register import permissions, services
+from assets.register import permissions, place, services
 from assets.transfer import exports, jobs
 from assets.transfer.importing import importers
+from tests.helpers import every_record, load_reference, make_asset, make_user, point_inside, temp_media_root
 from tests.helpers import import_messages as _messages
-from tests.helpers import load_reference, make_asset, make_user, point_inside, temp_media_root
 
 DATA = Path(__file__).parent / "data"
 MAPPINGS = DATA / "mappings"
@@ -87,7 +87,7 @@ class RoundTripTests(ImportTestCase):
         before = self.snapshot()
         geoms = {a.nomor_register: a.geom for a in LandAsset.objects.all()}
         path = self.tmp / f"export{exports.FORMATS[fmt].suffix}"
-        self.assertEqual(exports.write_export(LandAsset.objects.all(), fmt=fmt, path=path, srid=srid), 3)
+        self.assertEqual(exports.write_export(every_record(), fmt=fmt, path=path, srid=srid), 3)
         LandAsset.objects.all().delete()
         report = importers.run_import(path)
         self.assertTrue(report.committed, _messages(report))
@@ -128,7 +128,7 @@ class RoundTripTests(ImportTestCase):
     def test_shapefile_zip_has_prj_and_cpg(self):
         self.make_register()
         path = self.tmp / "e.zip"
-        exports.write_export(LandAsset.objects.all(), fmt="shp", path=path, srid=23837)
+        exports.write_export(every_record(), fmt="shp", path=path, srid=23837)
         with zipfile.ZipFile(path) as archive:
             names = sorted(archive.namelist())
             self.assertEqual([Path(n).suffix for n in names], [".cpg", ".dbf", ".prj", ".shp", ".shx"])
@@ -140,7 +140,7 @@ class RoundTripTests(ImportTestCase):
 
         self.make_register()
         path = self.tmp / "kib.xlsx"
-        exports.write_export(LandAsset.objects.all(), fmt="xlsx", path=path)
+        exports.write_export(every_record(), fmt="xlsx", path=path)
         header = [c.value for c in next(load_workbook(path, read_only=True)["KIB A"].iter_rows(max_row=1))]
         self.assertEqual(header[:4], ["No", "Nama Barang / Jenis Barang", "Kode Barang", "Nomor Register"])
         self.assertEqual(header[14:17], ["NIBAR", "Luas GIS (M2)", "Tahap Sertifikat"])
@@ -324,7 +324,7 @@ class CrsTests(ImportTestCase):
         path = self.write_csv(self.HEADER + self.row(wkt))
         report = importers.run_import(path, srid="4326")
         self.assertIn("Latitude and longitude are swapped", report.errors[0].message)
-        self.assertIn("fall in Balikpapan only when swapped", report.errors[0].message)
+        self.assertIn("fall in Kota Balikpapan only when swapped", report.errors[0].message)
 
     def test_custom_wkt_and_bad_wkt(self):
         from pyproj import CRS
@@ -340,7 +340,7 @@ class CrsTests(ImportTestCase):
 
     def test_accepted_epsg_codes_transform(self):
         lon, lat = point_inside("64.71.04.1001")
-        for epsg in importers.ACCEPTED_EPSG:
+        for epsg in place.city().accepted_epsg:
             transformer = osr.CoordinateTransformation(_srs(4326), _srs(epsg))
             x0, y0, _z = transformer.TransformPoint(lon, lat)
             x1, y1, _z = transformer.TransformPoint(lon + 0.0005, lat + 0.0005)
@@ -389,7 +389,7 @@ class FormatTests(ImportTestCase):
     def test_kmz(self):
         asset = make_asset(agency=self.agency, geom=self.parcel())
         kml = self.tmp / "doc.kml"
-        exports.write_export(LandAsset.objects.all(), fmt="kml", path=kml)
+        exports.write_export(every_record(), fmt="kml", path=kml)
         LandAsset.objects.all().delete()
         kmz = self.tmp / "parcels.kmz"
         gdal.VectorTranslate(str(kmz), str(kml), format="LIBKML")  # a KMZ as Google Earth writes it: zipped doc.kml
@@ -667,7 +667,7 @@ class ImportJobTests(ImportTestCase):
         self.assertEqual(LandAsset.history.get().history_user, self.officer)
         self.assertContains(self.client.get(reverse("import-detail", args=[job.pk])), "parcels.geojson")
         # A Shapefile given as its .shp is kept with its side files, zipped.
-        exports.write_export(LandAsset.objects.all(), fmt="shp", path=self.tmp / "export.zip", srid=4326)
+        exports.write_export(every_record(), fmt="shp", path=self.tmp / "export.zip", srid=4326)
         with zipfile.ZipFile(self.tmp / "export.zip") as archive:
             archive.extractall(self.tmp / "shp")
             members = sorted(archive.namelist())

@@ -9,9 +9,8 @@ from django.contrib.staticfiles import finders
 from django.test import TestCase
 from django.urls import NoReverseMatch, reverse
 
-from assets.maps import builders
 from assets.models import Agency
-from assets.register import permissions
+from assets.register import permissions, place
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -35,7 +34,7 @@ class MapPageTests(TestCase):
     def test_page_references_no_outside_host_but_the_basemap(self):
         html = self.client.get(reverse("asset-map")).content.decode()
         hosts = set(URL_RE.findall(html))
-        self.assertEqual(hosts, {builders.basemap_url()} - {""})  # the basemap may be switched off
+        self.assertEqual(hosts, {place.basemap_url()} - {""})  # the basemap may be switched off
         for path in re.findall(r'(?:src|href)="/static/([^"]+)"', html):
             self.assertIsNotNone(finders.find(path), path)  # every linked file is vendored
         self.assertIn("/static/vendor/leaflet/leaflet.js", html)
@@ -76,8 +75,7 @@ class MapPageTests(TestCase):
 
     def test_invalid_filter_is_shown_not_a_traceback(self):
         response = self.client.get(reverse("asset-map") + "?status=nonsense")
-        self.assertEqual(response.status_code, 200)
-        self.assertContains(response, "Some filters are not valid")
+        self.assertContains(response, "Some filters are not valid", status_code=400)  # the page, saying what
 
     def test_popup_data_is_plain_json_text(self):
         response = self.client.get(reverse("map-asset-popup", kwargs={"pk": self.asset.pk}))
@@ -102,7 +100,7 @@ class MapPageTests(TestCase):
         self.assertIn("&lt;img src=x onerror=alert(1)&gt;", html)
         self.assertIn("SipanahMap.faintStyle", html)
         self.assertIn("fitBounds", html)
-        self.assertEqual(set(URL_RE.findall(html)), {builders.basemap_url()} - {""})
+        self.assertEqual(set(URL_RE.findall(html)), {place.basemap_url()} - {""})
         html = self.client.get(reverse("asset-detail", kwargs={"pk": self.other.pk})).content.decode()
         self.assertNotIn("L.map(", html)
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from assets.maps import tile_version, tiles
 from assets.models import Agency, LandAsset, Stage, User
 from assets.register import permissions, services
+from assets.register.reads import RegisterSelection
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
 
@@ -173,7 +174,7 @@ class TileTests(TestCase):
             self.skipTest("PostGIS only: SpatiaLite runs in-process, round trips cost nothing there")
         x, y = tile_of(self.lon, self.lat, 17)
         with CaptureQueriesContext(connection) as queries:
-            version, data = tiles.versioned_tile(None, z=17, x=x, y=y)
+            version, data = tiles.versioned_tile(RegisterSelection.everything(), z=17, x=x, y=y)
         self.assertEqual(len(queries), 1)
         self.assertEqual(version, tiles.register_version())
         self.assertEqual(len(mapbox_vector_tile.decode(data)["assets"]["features"]), 2)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from assets.audit.findings import FINDINGS, FindingRow, Names
+from assets.register import place
 
 
 def finding_header(slug: str) -> list[str]:
@@ -137,5 +138,5 @@ def pdf_bytes(context: dict[str, Any]) -> bytes:
     """The PDF audit report (WeasyPrint): cover, summary tables, the findings map, the first rows of each."""
     from weasyprint import HTML  # imported here: WeasyPrint loads Pango at import, only the report needs it
 
-    html = render_to_string("audit/report_pdf.html", context)
+    html = render_to_string("audit/report_pdf.html", {"city": place.city(), **context})
     return HTML(string=html).write_pdf()

@@ -22,6 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from assets.register import place
 from assets.register.geo import geodesic_area_m2
 from assets.register.history import ASSET_VALUES, AssetState, Names, snapshot
 from assets.register.models import (
@@ -103,7 +104,7 @@ FINDINGS: dict[str, FindingSpec] = {
         FindingSpec(
             "outside",
             _("Outside the city boundary"),
-            _("Assets whose geometry lies wholly or partly outside the boundary of Kota Balikpapan."),
+            _("Assets whose geometry lies wholly or partly outside the city's boundary."),
             (("outside_m2", _("Area outside (m²)")),),
         ),
         FindingSpec(
@@ -115,7 +116,7 @@ FINDINGS: dict[str, FindingSpec] = {
         FindingSpec(
             "holder",
             _("Certificates not in the name of the city"),
-            _("Certificates whose holder (atas nama) is not the Pemerintah Kota Balikpapan."),
+            _("Certificates whose holder (atas nama) is not the city government."),
             (("certificate", _("Certificate")), ("atas_nama", _("In the name of"))),
         ),
         FindingSpec(
@@ -370,9 +371,10 @@ def normalise_holder(name: str) -> str:
 
 
 def is_city_holder(name: str) -> bool:
-    """Whether a certificate's atas nama is the city: "Pemerintah Kota Balikpapan", "Pemkot Balikpapan",
-    "PEMERINTAH KOTAMADYA DAERAH TINGKAT II BALIKPAPAN", "Pemerintah Kota Balikpapan c.q. Dinas ..."."""
-    return "PEMERINTAH KOTA BALIKPAPAN" in normalise_holder(name)
+    """Whether a certificate's atas nama is the city government (place.city().government), as written in practice:
+    "Pemerintah Kota Balikpapan", "Pemkot Balikpapan", "PEMERINTAH KOTAMADYA DAERAH TINGKAT II BALIKPAPAN",
+    "Pemerintah Kota Balikpapan c.q. Dinas ..."."""
+    return normalise_holder(place.city().government) in normalise_holder(name)
 
 
 def find_holder(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:

@@ -1,36 +1,30 @@
-"""Audit pages: findings, dashboard, activity log, the register as of a date, removal and restore."""
+"""Audit pages: findings (tables, maps, CSV/XLSX, the PDF report), dashboard, activity log."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from django import forms
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from assets.audit import activity, dashboard, exports, findings, svg
-from assets.register import history, permissions, services
-from assets.register.filters import AssetFilter
-from assets.register.models import CertificateStatus, LandAsset
+from assets.register import history, permissions
+from assets.register.models import CertificateStatus
+from assets.register.permissions import require, role_required
+from assets.register.reads import RegisterSelection, SelectionError
+from assets.register.views import bad_request
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
 def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "audit/bad_request.html", {"message": message}, status=400)
+    return bad_request(request, message, back=reverse("audit-findings"))
 
 
 def _query(request: HttpRequest, *drop: str) -> str:
@@ -41,8 +35,8 @@ def _query(request: HttpRequest, *drop: str) -> str:
 
 
 def _common(request: HttpRequest, *, with_geom: bool) -> tuple[dt.date | None, list[history.AssetState]]:
-    as_of = history.parse_as_of(request.GET.get("as_of"))
-    return as_of, history.snapshot(as_of=as_of, params=request.GET, with_geom=with_geom)
+    selection = RegisterSelection.from_params(request.GET)
+    return selection.as_of, selection.states(with_geom=with_geom)
 
 
 def _filename(stem: str, as_of: dt.date | None, ext: str) -> str:
@@ -50,38 +44,15 @@ def _filename(stem: str, as_of: dt.date | None, ext: str) -> str:
     return f"sipanah-{stem}-{day}.{ext}"
 
 
-# --- Register as of a date ------------------------------------------------------------------------------
-
-
-def register_as_of(request: HttpRequest) -> HttpResponse:
-    """The register page (same template and filters) computed from the history at ``as_of``."""
-    _require(permissions.can_view_register(request.user))
-    try:
-        as_of, assets = _common(request, with_geom=False)
-    except (ValueError, history.FilterError) as exc:
-        return _bad_request(request, str(exc))
-    asset_filter = AssetFilter(request.GET)
-    page = Paginator(assets, 50).get_page(request.GET.get("page"))
-    history.attach_related(page.object_list)
-    context = {
-        "filter": asset_filter,
-        "page": page,
-        "totals": history.snapshot_totals(assets),
-        "query": _query(request),
-        "as_of": as_of,
-    }
-    return render(request, "assets/asset_list.html", context)
-
-
 # --- Findings -------------------------------------------------------------------------------------------
 
 
+@role_required(permissions.can_view_findings)
 def findings_index(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_view_findings(request.user))
     try:
         options = findings.FindingOptions.from_params(request.GET)
         as_of, assets = _common(request, with_geom=True)
-    except (ValueError, history.FilterError) as exc:
+    except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
     results = findings.run_all(assets, options=options, as_of=as_of)
     cards = [
@@ -103,21 +74,21 @@ def findings_index(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/findings_index.html", context)
 
 
+@role_required(permissions.can_view_findings)
 def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    _require(permissions.can_view_findings(request.user))
     spec = findings.FINDINGS.get(slug)
     if spec is None:
         raise Http404(_("No such finding."))
     try:
         options = findings.FindingOptions.from_params(request.GET)
         as_of, assets = _common(request, with_geom=True)
-    except (ValueError, history.FilterError) as exc:
+    except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
     rows = findings.run_finding(slug, assets, options=options, as_of=as_of)
     names = history.names()
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
-        _require(permissions.can_export(request.user))
+        require(permissions.can_export(request.user))
         if fmt == "csv":
             response = StreamingHttpResponse(
                 exports.csv_lines(slug, rows, names), content_type="text/csv; charset=utf-8"
@@ -154,11 +125,11 @@ def _report_results(request: HttpRequest) -> tuple[dt.date | None, list[history.
     return as_of, assets, findings.run_all(assets, options=options, as_of=as_of)
 
 
+@role_required(permissions.can_export)
 def report_xlsx(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_export(request.user))
     try:
         as_of, _assets, results = _report_results(request)
-    except (ValueError, history.FilterError) as exc:
+    except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
     meta = exports.report_meta(user=request.user, as_of=as_of)
     response = FileResponse(exports.xlsx_file(results, history.names(), meta), content_type=XLSX_TYPE)
@@ -169,11 +140,11 @@ def report_xlsx(request: HttpRequest) -> HttpResponse:
 PDF_ROWS_PER_FINDING = 50
 
 
+@role_required(permissions.can_export)
 def report_pdf(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_export(request.user))
     try:
         as_of, assets, results = _report_results(request)
-    except (ValueError, history.FilterError) as exc:
+    except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
     names = history.names()
     layers = [(str(findings.FINDINGS[s].title), [r.asset.wkb for r in rows]) for s, rows in results.items() if rows]
@@ -204,11 +175,11 @@ def report_pdf(request: HttpRequest) -> HttpResponse:
 # --- Dashboard ------------------------------------------------------------------------------------------
 
 
+@role_required(permissions.can_view_findings)
 def dashboard_page(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_view_findings(request.user))
     try:
         as_of, assets = _common(request, with_geom=False)
-    except (ValueError, history.FilterError) as exc:
+    except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
     names = history.names()
     by_kecamatan = dashboard.breakdown(assets, "kecamatan", names)
@@ -247,14 +218,14 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 LOG_PAGE_LIMIT = 500
 
 
+@role_required(permissions.can_view_findings)
 def activity_log(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_view_findings(request.user))
     try:
         flt = activity.LogFilter.from_params(request.GET)
     except ValueError as exc:
         return _bad_request(request, str(exc))
     if request.GET.get("format") == "csv":
-        _require(permissions.can_export(request.user))
+        require(permissions.can_export(request.user))
         response = StreamingHttpResponse(_log_csv(activity.activity_log(flt)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{_filename("activity", None, "csv")}"'
         return response
@@ -308,65 +279,3 @@ def _log_csv(entries: list[activity.Activity]) -> Any:
                     e.note,
                 ]
             )
-
-
-# --- Removal and restore --------------------------------------------------------------------------------
-
-
-class RemovalForm(forms.Form):
-    removal_sk_nomor = forms.CharField(label=gettext_lazy("Removal decree (SK) number"), max_length=100)
-    removed_at = forms.DateField(
-        label=gettext_lazy("Decree date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    removal_note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class RestoreForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Why is the removal reversed?"), widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
-def _service_errors(form: forms.Form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for name, errors in exc.error_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
-def asset_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    asset = get_object_or_404(LandAsset, pk=pk)
-    _require(permissions.can_edit_asset(request.user, asset))
-    form = RemovalForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.asset_remove(
-                asset=asset,
-                user=request.user,
-                sk_nomor=data["removal_sk_nomor"],
-                tanggal=data["removed_at"],
-                note=data["removal_note"],
-            )
-        except ValidationError as exc:
-            _service_errors(form, exc)
-        else:
-            messages.success(request, _("Asset %(asset)s was removed from the register.") % {"asset": asset})
-            return redirect("asset-detail", pk=asset.pk)
-    return render(request, "audit/asset_remove.html", {"form": form, "asset": asset, "restore": False})
-
-
-def asset_restore(request: HttpRequest, pk: int) -> HttpResponse:
-    asset = get_object_or_404(LandAsset, pk=pk)
-    _require(permissions.can_restore_asset(request.user))
-    form = RestoreForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.asset_restore(asset=asset, user=request.user, reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            _service_errors(form, exc)
-        else:
-            messages.success(request, _("The removal of %(asset)s was reversed.") % {"asset": asset})
-            return redirect("asset-detail", pk=asset.pk)
-    return render(request, "audit/asset_remove.html", {"form": form, "asset": asset, "restore": True})

@@ -5,7 +5,6 @@ Read-only: writes stay on the pages (assets.services behind the role checks ther
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
@@ -26,10 +25,9 @@ from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from assets.lib import geojson_out
-from assets.query import totals
 from assets.query.params import SpatialAssetFilter
-from assets.register import as_of_reads, history
 from assets.register.models import LandAsset
+from assets.register.reads import RegisterSelection, SelectionError, parse_as_of
 
 GEOJSON_PRECISION = 7  # ~1 cm at the equator; parcels are surveyed to centimetres at best
 
@@ -145,25 +143,23 @@ AS_OF_PARAMETER = OpenApiParameter(
 )
 
 
-def _as_of_param(request: Request, view: Any) -> dt.date | None:
-    """``as_of`` from the query (None when absent), after the same checks the live path makes: unknown
-    parameters and invalid filters are a 400 naming them."""
-    if "as_of" not in request.query_params:
-        return None
-    try:
-        as_of = history.parse_as_of(request.query_params["as_of"] or "?")
-    except ValueError as exc:
-        raise ValidationError({"as_of": [str(exc)]}) from None
+def _selection(request: Request, view: Any) -> RegisterSelection:
+    """The request's selection of the register, after the checks of the REST API: unknown parameters, a bad
+    ``as_of`` (given, it must be a date) and invalid filters are a 400 naming them."""
     allowed = set(view.filterset_class.base_filters) | StrictFilterBackend.NON_FILTER_PARAMS | {"as_of"}
     unknown = sorted(k for k in request.query_params if k not in allowed)
     if unknown:
         raise ValidationError(
             {k: [f"Unknown parameter {k!r}; known parameters: {', '.join(sorted(allowed))}."] for k in unknown}
         )
+    try:
+        as_of = parse_as_of(request.query_params["as_of"] or "?") if "as_of" in request.query_params else None
+    except SelectionError as exc:
+        raise ValidationError({"as_of": [str(exc)]}) from None
     filterset = view.filterset_class(request.query_params, queryset=LandAsset.objects.none(), request=request)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
-    return as_of
+    return RegisterSelection.from_params(request.query_params, filterset_class=view.filterset_class, as_of=as_of)
 
 
 class AssetViewSet(viewsets.ReadOnlyModelViewSet):
@@ -182,8 +178,7 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
         serializer: the serializer stays the definition (schema, single asset) and a test checks
         that both write the same feature.
         """
-        as_of = _as_of_param(request, self)
-        qs = None if as_of is not None else self.filter_queryset(LandAsset.objects.order_by("id"))
+        selection = _selection(request, self)
         paginator = self.paginator
         size = paginator.get_page_size(request)
         raw_number = request.query_params.get(paginator.page_query_param, "1")
@@ -193,18 +188,7 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
                 raise ValueError
         except ValueError:
             raise NotFound(f"Invalid page {raw_number!r}: pages are numbered from 1.") from None
-        if as_of is not None:  # the register as of a date, from the change history
-            dicts, count = as_of_reads.feature_page(
-                as_of=as_of,
-                params=request.query_params,
-                properties=API_PROPERTIES,
-                offset=(number - 1) * size,
-                limit=size,
-                filterset_class=self.filterset_class,
-            )
-            features = [geojson_out.dumps(feature) for feature in dicts]
-        else:
-            features, count = geojson_out.feature_page(qs, API_PROPERTIES, offset=(number - 1) * size, limit=size)
+        features, count = selection.features(API_PROPERTIES, offset=(number - 1) * size, limit=size)
         if number > 1 and not features:
             raise NotFound(f"Invalid page {number}: there are {count} assets, {size} per page.")
         url = request.build_absolute_uri()
@@ -251,16 +235,5 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"], pagination_class=None)
     def aggregate(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - DRF's name (aggregate.json)
         """Totals for the same filters: count, areas, value, split by certificate status and agency."""
-        as_of = _as_of_param(request, self)
-        filterset = self.filterset_class(request.query_params, queryset=LandAsset.objects.all(), request=request)
-        if as_of is not None:  # the register as of a date, from the change history
-            filterset.is_valid()  # checked by _as_of_param
-            shape = filterset.query_shape()
-            return Response(
-                as_of_reads.totals(
-                    as_of=as_of, params=request.query_params, shape=shape, filterset_class=self.filterset_class
-                )
-            )
-        backend = StrictFilterBackend()
-        qs = backend.filter_queryset(request, LandAsset.objects.all(), self)
-        return Response(totals.query_totals(qs, shape=filterset.query_shape() if filterset.is_valid() else None))
+        selection = _selection(request, self)
+        return Response(selection.aggregate(shape=selection.query_shape()))

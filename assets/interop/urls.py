@@ -1,9 +1,9 @@
-"""URLs of the REST API (/api/v1/) and its OpenAPI schema and self-hosted documentation."""
+"""URLs of the REST API (under /api/v1/) and its OpenAPI schema and self-hosted documentation."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -16,12 +16,12 @@ router.register("assets", AssetViewSet, basename="api-asset")
 
 urlpatterns = [
     # The schema answers machine clients (401, not a login redirect); the docs page is for signed-in people.
-    path("api/v1/schema/", machine_view(SpectacularAPIView.as_view()), name="api-schema"),
+    path("schema/", machine_view(SpectacularAPIView.as_view()), name="api-schema"),
     # The split view serves Swagger UI's start-up code as a script of its own (?script): no inline script, which
     # the Content-Security-Policy would block.
-    path("api/v1/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]
 router_urls = router.urls
 for pattern in router_urls:
     pattern.callback = machine_view(pattern.callback)
-urlpatterns.append(path("api/v1/", include(router_urls)))
+urlpatterns += router_urls

@@ -131,6 +131,14 @@ def feature_page(qs: QuerySet, properties: Properties, *, offset: int, limit: in
     return [text for text, _matched in rows], rows[0][1]
 
 
+def page(qs: QuerySet, properties: Properties, *, offset: int, limit: int, as_text: bool) -> tuple[list[Any], int]:
+    """One page of ``qs`` (ordered) and the number of all its matches: feature texts (feature_page), or feature
+    dicts for HTML pages (feature_dicts)."""
+    if as_text:
+        return feature_page(qs, properties, offset=offset, limit=limit)
+    return feature_dicts(qs[offset : offset + limit], properties), qs.count()
+
+
 def feature_collection_text(head: dict[str, Any], features: list[str]) -> str:
     """``head`` (type, counts, links...) followed by the features, spliced as text without parsing them."""
     return dumps(head)[:-1] + ',"features":[' + ",".join(features) + "]}"

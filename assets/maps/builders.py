@@ -27,15 +27,8 @@ from django.utils.translation import gettext as _
 from folium import plugins
 from jinja2 import Template
 
+from assets.register import place
 from assets.register.models import AdministrativeArea, LandAsset
-
-CITY_CENTER = (-1.20, 116.87)  # Balikpapan
-DEFAULT_BASEMAP_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-
-
-def basemap_url() -> str:
-    """The basemap tile template; empty disables the basemap (set SIPANAH_BASEMAP_URL in settings)."""
-    return getattr(settings, "SIPANAH_BASEMAP_URL", DEFAULT_BASEMAP_URL)
 
 
 class _LocalAssets:
@@ -237,13 +230,12 @@ def render_map_parts(m: folium.Map, *, nonce: str) -> MapParts:
 
 
 def _base_map(*, basemap: bool, **kwargs: Any) -> SipanahMap:
-    m = SipanahMap(location=CITY_CENTER, tiles=None, control_scale=True, max_zoom=20, **kwargs)
-    url = basemap_url()
+    here = place.city()
+    m = SipanahMap(location=here.center, tiles=None, control_scale=True, max_zoom=20, **kwargs)
+    url = here.basemap_url
     blank = BlankBaseLayer(name=_("No basemap"), show=not (basemap and url))
     if url:
-        layer = folium.TileLayer(
-            url, name=_("Basemap (OpenStreetMap)"), attr="© OpenStreetMap contributors", show=basemap, max_zoom=20
-        )
+        layer = folium.TileLayer(url, name=_("Basemap"), attr=here.basemap_attribution, show=basemap, max_zoom=20)
         layer.add_to(m)
         blank.add_to(m)
         BasemapFallback(layer, blank, _("The basemap could not be loaded; showing the map without it.")).add_to(m)
@@ -315,7 +307,7 @@ def tile_url(query: str) -> str:
 
 
 def overview_map(*, query: str, basemap: bool, nonce: str, as_of: dt.date | None = None) -> MapParts:
-    m = _base_map(basemap=basemap, zoom_start=12)
+    m = _base_map(basemap=basemap, zoom_start=place.city().zoom)
     _add_boundaries(m)
     popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
     AssetTiles(tile_url(query), name=_("Land assets"), interactive=True, popup_query=popup_query).add_to(m)

@@ -19,10 +19,9 @@ The aggregate tiles of the whole register (no filter, not as of a date) sum per-
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import mapbox_vector_tile
@@ -34,8 +33,8 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from assets.maps import tile_cells, tile_version
-from assets.register import history
 from assets.register.models import LandAsset
+from assets.register.reads import RegisterSelection
 
 LAYER = "assets"
 EXTENT = 4096
@@ -107,14 +106,18 @@ def cache_key(*, z: int, x: int, y: int, query: str) -> str:
 # --- tile building ----------------------------------------------------------------------------------------------
 
 
-def versioned_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tuple[str, bytes]:
-    """(register_version(), the tile): the version the tile was built from, for its ETag.
+def versioned_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> tuple[str, bytes]:
+    """(register_version(), the tile of the selection): the version the tile was built from, for its ETag.
 
     PostGIS: one statement reads both, from the same snapshot, in one round trip. SpatiaLite: the version is read
     first, so a tile is never labelled with a version newer than its content (a newer content under an older
-    version only costs the client one more download after the next change).
+    version only costs the client one more download after the next change). As of a date the version is read
+    first too, and the tile built from the snapshot (as_of_tile).
     """
     check_tile(z, x, y)
+    if not selection.live:
+        return register_version(), as_of_tile(selection, z=z, x=x, y=y)
+    qs = None if selection.unfiltered else selection.queryset()  # None: the whole register, no ORM
     if connection.vendor == "postgresql":
         return _postgis_tile(qs, z, x, y)
     version = register_version()
@@ -242,7 +245,7 @@ def _selection_bounds(z: int, x: int, y: int) -> tuple[float, float, float, floa
     return west, south, east, north
 
 
-def as_of_tile(*, as_of: dt.date, params: Mapping[str, Any] | None, z: int, x: int, y: int) -> bytes:
+def as_of_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> bytes:
     """The tile of the register as of a date (README "Audit"), same layer and properties as the live tiles.
 
     The rows are the audit snapshot's (assets.audit: the history tables, with the certificate status derived
@@ -255,9 +258,7 @@ def as_of_tile(*, as_of: dt.date, params: Mapping[str, Any] | None, z: int, x: i
     envelope = Polygon.from_bbox((west, south, east, north))
     envelope.srid = 4326
     lookup = "geom__bboverlaps" if connection.vendor == "postgresql" else "geom__intersects"
-    states = history.snapshot(
-        as_of=as_of, params=params, with_geom=True, refine=lambda qs: qs.filter(**{lookup: envelope})
-    )
+    states = selection.states(with_geom=True, refine=lambda qs: qs.filter(**{lookup: envelope}))
     rows = [(a.id, a.status, a.tahap, a.bermasalah, a.wkb) for a in states if a.wkb is not None]
     if z >= POLYGON_MIN_ZOOM:
         return _encode(_polygon_features(rows, z, x, y))

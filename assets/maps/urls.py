@@ -1,3 +1,5 @@
+"""URLs of the map page (under /map/) and of the vector tiles (under /tiles/, first in sipanah/urls.py)."""
+
 from __future__ import annotations
 
 from django.urls import path
@@ -5,9 +7,9 @@ from django.urls import path
 from assets.maps import views
 
 urlpatterns = [
-    path("map/", views.asset_map, name="asset-map"),
-    path("map/totals/", views.map_totals, name="map-totals"),
-    path("map/assets/<int:pk>/popup/", views.asset_popup, name="map-asset-popup"),
+    path("", views.asset_map, name="asset-map"),
+    path("totals/", views.map_totals, name="map-totals"),
+    path("assets/<int:pk>/popup/", views.asset_popup, name="map-asset-popup"),
 ]
 
 # The vector tiles come first in sipanah/urls.py: a map asks for dozens of them per view, and Django tries the URL

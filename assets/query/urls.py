@@ -1,4 +1,4 @@
-"""URLs of the planners' spatial query page."""
+"""URLs of the planners' spatial query page (under /query/)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,6 @@ from django.urls import path
 from assets.query import views
 
 urlpatterns = [
-    path("query/", views.query_page, name="asset-query"),
-    path("query/export/", views.query_export, name="asset-query-export"),
+    path("", views.query_page, name="asset-query"),
+    path("export/", views.query_export, name="asset-query-export"),
 ]

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import folium
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from assets.lib.http import plain_error
 from assets.maps import builders
-from assets.query import totals
+from assets.query import inside
 from assets.query.params import SpatialAssetFilter
-from assets.register import permissions, selectors
+from assets.register import permissions, place, selectors
+from assets.register.permissions import role_required
+from assets.register.place import STORAGE_SRID
+from assets.register.reads import RegisterSelection, SelectionError
 from assets.transfer import exports
+from assets.transfer.views import export_response
 
 MAX_TABLE_ROWS = 500  # the table and the map show this many; totals and exports cover every match
 SHAPE_PARAMS = ("bbox", "intersects", "point", "corridor", "area")
@@ -52,10 +55,10 @@ class QueryDraw(JSCSSMixin, folium.MacroElement):
 def _result_map(
     shape_geojson: dict[str, Any] | None, features: list[dict[str, Any]], *, nonce: str
 ) -> builders.MapParts:
-    m = builders.SipanahMap(location=builders.CITY_CENTER, zoom_start=12, tiles=None, control_scale=True, max_zoom=20)
-    url = builders.basemap_url()
-    if url:
-        folium.TileLayer(url, name=_("Basemap (OpenStreetMap)"), attr="© OpenStreetMap contributors").add_to(m)
+    here = place.city()
+    m = builders.SipanahMap(location=here.center, zoom_start=here.zoom, tiles=None, control_scale=True, max_zoom=20)
+    if here.basemap_url:
+        folium.TileLayer(here.basemap_url, name=_("Basemap"), attr=here.basemap_attribution).add_to(m)
     if features:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},
@@ -75,9 +78,8 @@ def _result_map(
     return builders.render_map_parts(m, nonce=nonce)
 
 
+@role_required(permissions.can_view_register)
 def query_page(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_register(request.user):
-        raise PermissionDenied(_("Your role does not allow this."))
     asset_filter = SpatialAssetFilter(request.GET or None, queryset=selectors.asset_list())
     context: dict[str, Any] = {
         "filter": asset_filter,
@@ -90,10 +92,10 @@ def query_page(request: HttpRequest) -> HttpResponse:
     features: list[dict[str, Any]] = []
     has_shape = any(request.GET.get(p) for p in SHAPE_PARAMS)
     if asset_filter.is_bound and asset_filter.is_valid() and has_shape:
-        shape = asset_filter.query_shape()
-        qs = asset_filter.qs.order_by("kode_barang", "nomor_register")
-        rows = totals.rows_with_area_inside(qs.defer(None), shape, limit=MAX_TABLE_ROWS)
-        result_totals = totals.query_totals(qs, shape=shape)
+        selection = RegisterSelection.from_params(request.GET, filterset_class=SpatialAssetFilter, as_of=None)
+        shape = selection.query_shape()
+        qs = selection.queryset(selectors.asset_list()).order_by("kode_barang", "nomor_register")
+        rows = inside.rows_with_area_inside(qs.defer(None), shape, limit=MAX_TABLE_ROWS)
         shape_geojson = json.loads(shape.geojson) if shape is not None else None
         features = [
             {"type": "Feature", "geometry": json.loads(r.asset.geom.geojson), "properties": {}}
@@ -103,7 +105,7 @@ def query_page(request: HttpRequest) -> HttpResponse:
         context.update(
             searched=True,
             rows=rows,
-            totals=result_totals,
+            totals=selection.aggregate(shape=shape),
             query=request.GET.urlencode(),
             export_formats=exports.FORMATS.values() if permissions.can_export_query(request.user) else [],
         )
@@ -113,31 +115,15 @@ def query_page(request: HttpRequest) -> HttpResponse:
     return render(request, "assets/query.html", context)
 
 
+@role_required(permissions.can_export_query, gettext_lazy("Your role does not allow exporting the register."))
 def query_export(request: HttpRequest) -> HttpResponse:
-    """The query's result in an export format (assets.exports writes it; asset-export takes no spatial filters)."""
-    if not permissions.can_export_query(request.user):
-        raise PermissionDenied(_("Your role does not allow exporting the register."))
-    params = request.GET.copy()
-    fmt = params.pop("format", ["geojson"])[-1]
-    srid_text = params.pop("srid", ["4326"])[-1]
-    asset_filter = SpatialAssetFilter(params, queryset=selectors.asset_list())
-    if fmt not in exports.FORMATS:
-        return HttpResponseBadRequest(_("Unknown export format %(format)s.") % {"format": fmt})
-    if not srid_text.isdigit():
-        return HttpResponseBadRequest(_("srid must be an EPSG code, got %(srid)s.") % {"srid": srid_text})
-    if not asset_filter.is_valid() or not any(params.get(p) for p in SHAPE_PARAMS):
-        errors = asset_filter.errors.as_text() or _("a query shape is missing")
-        return HttpResponseBadRequest(_("The query is not valid: %(errors)s") % {"errors": errors})
-    spec = exports.FORMATS[fmt]
-    with tempfile.NamedTemporaryFile(prefix="sipanah-query-", suffix=spec.suffix, delete=False) as handle:
-        path = Path(handle.name)
-    path.unlink()  # only the unique name was wanted: the drivers create the file themselves
+    """The query's result in an export format (the register export's writer; asset-export takes no spatial filters)."""
+    if not any(request.GET.get(p) for p in SHAPE_PARAMS):
+        return plain_error(_("The query is not valid: %(errors)s") % {"errors": _("a query shape is missing")})
     try:
-        exports.write_export(asset_filter.qs, fmt=fmt, path=path, srid=int(srid_text))
-        stream = path.open("rb")
-    except exports.ExportError as exc:
-        return HttpResponseBadRequest(str(exc))
-    finally:
-        path.unlink(missing_ok=True)  # the open handle keeps the data readable while it streams
-    name = f"sipanah-query-{timezone.localdate():%Y%m%d}{spec.suffix}"
-    return FileResponse(stream, as_attachment=True, filename=name, content_type=spec.content_type)
+        srid = int(request.GET.get("srid", str(STORAGE_SRID)))
+        selection = RegisterSelection.from_params(request.GET, filterset_class=SpatialAssetFilter, as_of=None)
+    except ValueError as exc:  # SelectionError, or a srid that is not a number
+        return plain_error(str(exc) if isinstance(exc, SelectionError) else _("srid must be an EPSG code."))
+    stem = f"sipanah-query-{timezone.localdate():%Y%m%d}"
+    return export_response(selection.records(), fmt=request.GET.get("format", "geojson"), srid=srid, stem=stem)

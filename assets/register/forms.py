@@ -8,7 +8,7 @@ from django.contrib.gis.gdal import GDALException
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assets.register import permissions
+from assets.register import permissions, place
 from assets.register.geo import GeometryError, normalize_parcel_geometry
 from assets.register.models import Agency, Certificate, LandAsset, Stage, User
 from assets.register.rules import allowed_next_stages
@@ -24,9 +24,6 @@ class ParcelMapWidget(gis_forms.OSMWidget):
     """
 
     template_name = "gis/sipanah_parcel_widget.html"
-    default_lon = 116.87
-    default_lat = -1.20
-    default_zoom = 12
 
     def deserialize(self, value):
         # A refused form shows the posted geometry again. GeoDjango catches GEOS's parse errors here but not
@@ -42,9 +39,8 @@ class ParcelMapWidget(gis_forms.OSMWidget):
         js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js", "js/sipanah-parcel-widget.js")
 
     def get_context(self, name, value, attrs):
-        from assets.maps.builders import basemap_url  # folium is imported only where a map is drawn
-
         context = super().get_context(name, value, attrs)
+        here = place.city()
         context["options_id"] = f"{context['id']}_options"
         # What GeoDjango's template writes into its inline script, as data.
         context["widget_options"] = {
@@ -54,10 +50,10 @@ class ParcelMapWidget(gis_forms.OSMWidget):
             "map_srid": context["map_srid"],
             "name": context["name"],
             "module": context["module"],
-            "default_lon": context["default_lon"],
-            "default_lat": context["default_lat"],
-            "default_zoom": context["default_zoom"],
-            "basemap_url": basemap_url(),
+            "default_lon": here.center[1],
+            "default_lat": here.center[0],
+            "default_zoom": here.zoom,
+            "basemap_url": here.basemap_url,
         }
         return context
 
@@ -177,3 +173,15 @@ class StageChangeForm(forms.Form):
             "luas_sertifikat_m2": "luas_sertifikat_m2",
         }
         return {target: data[source] for source, target in mapping.items() if data.get(source) not in (None, "")}
+
+
+class RemovalForm(forms.Form):
+    removal_sk_nomor = forms.CharField(label=_("Removal decree (SK) number"), max_length=100)
+    removed_at = forms.DateField(
+        label=_("Decree date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    removal_note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RestoreForm(forms.Form):
+    reason = forms.CharField(label=_("Why is the removal reversed?"), widget=forms.Textarea(attrs={"rows": 3}))

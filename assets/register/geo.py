@@ -28,14 +28,15 @@ from typing import Any
 
 import numpy as np
 import shapely
-from django.conf import settings
 from django.contrib.gis.gdal import OGRGeometry, SpatialReference
 from django.contrib.gis.gdal.error import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
 from django.utils.translation import gettext as _
 from pyproj import Geod, Transformer
 
-STORAGE_SRID = 4326
+from assets.register import place
+from assets.register.place import STORAGE_SRID
+
 # A parcel that touches no kelurahan but lies within this distance of one (piers, reclaimed
 # coastal land, the slivers between the boundary polygons) is assigned to the nearest one.
 NEAREST_KELURAHAN_TOLERANCE_M = 1000.0
@@ -51,7 +52,7 @@ class GeometryError(ValueError):
 
 
 def area_srid() -> int:
-    return settings.SIPANAH_AREA_SRID
+    return place.area_srid()
 
 
 @lru_cache(maxsize=64)  # one SpatialReference per SRID, not per geometry (bulk imports call this per feature)
@@ -136,9 +137,8 @@ def normalize_parcel_geometries(
             xmin, ymin, xmax, ymax = (float(v) for v in bounds[i])
             errors[i] = _(
                 "Coordinates spanning (%(xmin).6g, %(ymin).6g) to (%(xmax).6g, %(ymax).6g) are not valid "
-                "longitude/latitude for EPSG:%(srid)s; projected data needs its own CRS (Balikpapan: "
-                "TM-3 zone 50.1 = EPSG:23837, UTM 50S = EPSG:23880 or EPSG:32750)."
-            ) % {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": srid}
+                "longitude/latitude for EPSG:%(srid)s; projected data needs its own CRS (%(city)s: %(systems)s)."
+            ) % {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": srid, **_city_systems()}
         ok &= ~outside
     invalid = ok.copy()
     invalid[ok] = ~shapely.is_valid(arr[ok])
@@ -195,6 +195,12 @@ def repair_parcel_geometries(geoms: np.ndarray) -> tuple[np.ndarray, list[str | 
             repaired = shapely.MultiPolygon(polygons) if polygons else repaired
         arr[i] = repaired
     return arr, reasons
+
+
+def _city_systems() -> dict[str, str]:
+    """The city's name and its suggested projected systems, for the messages about a wrong CRS."""
+    here = place.city()
+    return {"city": here.name, "systems": here.suggested_systems()}
 
 
 def to_shapely(geom: GEOSGeometry) -> shapely.Geometry:
@@ -271,9 +277,13 @@ def reproject_to_lonlat(geom: shapely.Geometry, source: int | str, label: str) -
             _(
                 "Coordinates spanning (%(xmin).6g, %(ymin).6g) to (%(xmax).6g, %(ymax).6g) are outside what %(crs)s "
                 "can describe: they give no valid longitude/latitude. The file's CRS is wrong or the coordinates are "
-                "damaged (Balikpapan: TM-3 zone 50.1 = EPSG:23837, UTM 50S = EPSG:23880 or EPSG:32750)."
+                "damaged (%(city)s: %(systems)s)."
             )
-            % dict(zip(("xmin", "ymin", "xmax", "ymax"), shapely.bounds(geom).tolist(), strict=True), crs=label)
+            % dict(
+                zip(("xmin", "ymin", "xmax", "ymax"), shapely.bounds(geom).tolist(), strict=True),
+                crs=label,
+                **_city_systems(),
+            )
         )
     return shapely.transform(geom, lambda _coords: np.column_stack([lon, lat]))
 

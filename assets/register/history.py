@@ -48,19 +48,6 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
-def parse_as_of(value: str | None) -> dt.date | None:
-    """``as_of=YYYY-MM-DD`` from a URL; raises ValueError with a readable message."""
-    if not value:
-        return None
-    try:
-        day = dt.date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise ValueError(_("as_of must be a date written YYYY-MM-DD, got “%(value)s”.") % {"value": value}) from exc
-    if day > timezone.localdate():
-        raise ValueError(_("as_of %(date)s is in the future.") % {"date": day.isoformat()})
-    return day
-
-
 # --- Snapshots -------------------------------------------------------------------------------------------
 
 

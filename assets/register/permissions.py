@@ -1,18 +1,35 @@
-"""Roles and what each may do. Every view, the admin and the services ask here."""
+"""Roles and what each may do. Every view, the admin and the services ask here.
+
+Rules are plain functions ``can_…(user[, object]) -> bool``. Views enforce them in one way: ``@role_required(rule)``
+for a rule about the user alone, ``require(rule(user, obj))`` once the object is loaded; both answer 403 with a
+message that names the real reason (``require_edit_asset`` says whose asset it is).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
     from assets.register.models import LandAsset, User
-    from assets.transfer.models import ImportJob
+
+
+class Owned(Protocol):
+    """Something a user made (an import job, later a document): the rules read only who made it."""
+
+    user_id: int | None
+
 
 OFFICER = "pengurus_barang"  # asset officer of one agency: edits that agency's assets
 BPKAD = "bpkad"  # BPKAD officer: edits every asset
@@ -107,16 +124,68 @@ def can_view_all_imports(user: User) -> bool:
     return bool(user_roles(user) & {BPKAD, AUDITOR, ADMIN})
 
 
-def can_view_import(user: User, job: ImportJob) -> bool:
+def can_view_import(user: User, job: Owned) -> bool:
     """An import's page, report and original file: its uploader (while they still hold a role), BPKAD, auditors
     and admins."""
     return can_view_all_imports(user) or (bool(user_roles(user)) and job.user_id == user.pk)
 
 
-def can_confirm_import(user: User, job: ImportJob) -> bool:
+def can_confirm_import(user: User, job: Owned) -> bool:
     """Confirming (or re-running) an import writes to the register: its uploader while they may still import,
     BPKAD and admins; auditors only read."""
     return can_edit_all(user) or (job.user_id == user.pk and can_create_asset(user))
+
+
+# --- enforcing the rules in views ------------------------------------------------------------------------------
+
+
+def deny(message: str | None = None) -> NoReturn:
+    """Answer 403 with the reason (the 403 page shows it)."""
+    raise PermissionDenied(message or gettext("Your role does not allow this."))
+
+
+def require(allowed: bool, message: str | None = None) -> None:
+    """403 unless ``allowed`` (a rule's answer for an object the view has loaded)."""
+    if not allowed:
+        deny(message)
+
+
+def role_required(
+    rule: Callable[[Any], bool], message: str | None = None
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """View decorator: 403 unless ``rule(request.user)``, before the view runs."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            require(rule(request.user), message)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def edit_asset_refusal(user: User, asset: LandAsset) -> str | None:
+    """Why ``user`` may not change ``asset`` (None when they may): their role, or the asset's agency."""
+    if can_edit_asset(user, asset):
+        return None
+    roles = user_roles(user)
+    if OFFICER in roles and user.agency_id is not None:
+        return gettext("This asset belongs to %(agency)s; you may change only the assets of %(yours)s.") % {
+            "agency": asset.agency,
+            "yours": user.agency,
+        }
+    if OFFICER in roles:
+        return gettext("Your account belongs to no agency: ask an administrator to assign yours.")
+    return gettext("Your role does not allow changing assets.")
+
+
+def require_edit_asset(user: User, asset: LandAsset) -> None:
+    """403 naming the reason unless ``user`` may change ``asset``."""
+    refusal = edit_asset_refusal(user, asset)
+    if refusal is not None:
+        deny(refusal)
 
 
 # Model permissions each role's Django group carries (used by the admin site).

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,13 +11,10 @@ from django.utils.translation import gettext as _
 
 from assets.register import permissions, selectors, services
 from assets.register.filters import AssetFilter
-from assets.register.forms import AssetForm, CertificateForm, StageChangeForm
+from assets.register.forms import AssetForm, CertificateForm, RemovalForm, RestoreForm, StageChangeForm
 from assets.register.models import Certificate, LandAsset
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("Your role does not allow this."))
+from assets.register.permissions import require_edit_asset, role_required
+from assets.register.reads import RegisterSelection, SelectionError
 
 
 def _add_service_errors(form: Form, exc: ValidationError) -> None:
@@ -30,39 +26,39 @@ def _add_service_errors(form: Form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+def bad_request(request: HttpRequest, message: str, *, back: str | None = None) -> HttpResponse:
+    """A 400 page that says what is wrong with the request (the message is escaped by the template)."""
+    return render(request, "bad_request.html", {"message": message, "back": back}, status=400)
+
+
+@role_required(permissions.can_view_register)
 def home(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_view_register(request.user))
-    qs = selectors.asset_list().filter(removed_at__isnull=True)
-    totals, by_status = selectors.register_totals_by_status(qs)
-    context = {"totals": totals, "by_status": by_status}
-    return render(request, "assets/home.html", context)
+    totals, by_status = RegisterSelection.everything().totals_by_status()
+    return render(request, "assets/home.html", {"totals": totals, "by_status": by_status})
 
 
+@role_required(permissions.can_view_register)
 def asset_list(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_view_register(request.user))
-    if request.GET.get("as_of"):  # the register as it stood on a past date, from the history
-        from assets.audit.views import register_as_of
-
-        return register_as_of(request)
-    asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
-    qs = asset_filter.qs
-    totals = selectors.register_totals(qs)
-    paginator = Paginator(qs, 50)
-    paginator.count = totals.count  # the totals counted these very rows: no second COUNT(*) over the register
-    page = paginator.get_page(request.GET.get("page"))
+    """The register, filtered; with ``as_of`` the register as it stood at the end of that day."""
+    try:
+        selection = RegisterSelection.from_params(request.GET)
+        page, totals = selection.page(request.GET.get("page"))
+    except SelectionError as exc:
+        return bad_request(request, str(exc))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "filter": asset_filter,
+        "filter": AssetFilter(request.GET),
         "page": page,
         "totals": totals,
         "query": query.urlencode(),
+        "as_of": selection.as_of,
     }
     return render(request, "assets/asset_list.html", context)
 
 
+@role_required(permissions.can_view_register)
 def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(permissions.can_view_register(request.user))
     try:
         asset = selectors.asset_detail(pk=pk)
     except LandAsset.DoesNotExist as exc:
@@ -76,8 +72,8 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assets/asset_detail.html", context)
 
 
+@role_required(permissions.can_create_asset)
 def asset_create(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_create_asset(request.user))
     form = AssetForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -94,8 +90,8 @@ def asset_create(request: HttpRequest) -> HttpResponse:
 
 
 def asset_update(request: HttpRequest, pk: int) -> HttpResponse:
-    asset = get_object_or_404(LandAsset, pk=pk)
-    _require(permissions.can_edit_asset(request.user, asset))
+    asset = get_object_or_404(LandAsset.objects.select_related("agency"), pk=pk)
+    require_edit_asset(request.user, asset)
     form = AssetForm(request.POST or None, instance=asset, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -115,8 +111,8 @@ def asset_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def certificate_create(request: HttpRequest, pk: int) -> HttpResponse:
-    asset = get_object_or_404(LandAsset, pk=pk)
-    _require(permissions.can_edit_asset(request.user, asset))
+    asset = get_object_or_404(LandAsset.objects.select_related("agency"), pk=pk)
+    require_edit_asset(request.user, asset)
     form = CertificateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
@@ -131,8 +127,8 @@ def certificate_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def certificate_stage(request: HttpRequest, pk: int) -> HttpResponse:
-    certificate = get_object_or_404(Certificate.objects.select_related("asset"), pk=pk)
-    _require(permissions.can_edit_asset(request.user, certificate.asset))
+    certificate = get_object_or_404(Certificate.objects.select_related("asset__agency"), pk=pk)
+    require_edit_asset(request.user, certificate.asset)
     form = StageChangeForm(request.POST or None, certificate=certificate)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -152,3 +148,40 @@ def certificate_stage(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The stage was changed."))
             return redirect("asset-detail", pk=certificate.asset_id)
     return render(request, "assets/stage_form.html", {"form": form, "certificate": certificate})
+
+
+def asset_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = get_object_or_404(LandAsset.objects.select_related("agency"), pk=pk)
+    require_edit_asset(request.user, asset)
+    form = RemovalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.asset_remove(
+                asset=asset,
+                user=request.user,
+                sk_nomor=data["removal_sk_nomor"],
+                tanggal=data["removed_at"],
+                note=data["removal_note"],
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Asset %(asset)s was removed from the register.") % {"asset": asset})
+            return redirect("asset-detail", pk=asset.pk)
+    return render(request, "assets/asset_remove.html", {"form": form, "asset": asset, "restore": False})
+
+
+@role_required(permissions.can_restore_asset)
+def asset_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = get_object_or_404(LandAsset, pk=pk)
+    form = RestoreForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.asset_restore(asset=asset, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The removal of %(asset)s was reversed.") % {"asset": asset})
+            return redirect("asset-detail", pk=asset.pk)
+    return render(request, "assets/asset_remove.html", {"form": form, "asset": asset, "restore": True})

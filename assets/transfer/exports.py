@@ -11,23 +11,21 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db import reset_queries
-from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from osgeo import gdal, ogr, osr
 
+from assets.register import place
 from assets.register.models import Certificate, LandAsset
 
 gdal.UseExceptions()
 ogr.UseExceptions()
 
 CHUNK = 2000
-EXPORT_SRIDS = (4326, 23837)
 
 
 @dataclass(frozen=True)
@@ -88,16 +86,6 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 
 
-def export_queryset(qs: QuerySet[LandAsset]) -> QuerySet[LandAsset]:
-    certificates = Certificate.objects.order_by("id")
-    return (
-        qs.select_related("agency", "kelurahan", "kecamatan")
-        .defer(None)
-        .prefetch_related(Prefetch("certificates", queryset=certificates))
-        .order_by("kode_barang", "nomor_register", "pk")
-    )
-
-
 def _leading_certificate(asset: LandAsset) -> Certificate | None:
     """The certificate whose stage the asset shows (the one an import would recreate)."""
     certificates = list(asset.certificates.all())
@@ -138,16 +126,6 @@ def asset_values(asset: LandAsset) -> dict[str, Any]:
     }
 
 
-def _iter_assets(qs: QuerySet[LandAsset] | Iterable[Any]) -> Iterator[LandAsset]:
-    if not isinstance(qs, QuerySet):  # the register as of a date (audit.as_of_records), already in order
-        yield from qs
-        return
-    for n, asset in enumerate(export_queryset(qs).iterator(chunk_size=CHUNK), start=1):
-        yield asset
-        if n % CHUNK == 0:
-            reset_queries()  # with DEBUG on, Django keeps every SQL string (the prefetch lists 2,000 ids each)
-
-
 def _srs(srid: int) -> osr.SpatialReference:
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(srid)
@@ -155,33 +133,37 @@ def _srs(srid: int) -> osr.SpatialReference:
     return srs
 
 
-def write_export(qs: QuerySet[LandAsset] | Iterable[Any], *, fmt: str, path: Path, srid: int = 4326) -> int:
-    """Write the selection to ``path`` in ``fmt``; returns the number of assets written. ``qs`` is a queryset
-    of the register now or the records of the register as of a date (audit.as_of_records)."""
+def write_export(records: Iterable[Any], *, fmt: str, path: Path, srid: int = 4326) -> int:
+    """Write ``records`` (a selection's, assets.register.reads: LandAssets, or as of a date records that read like
+    them) to ``path`` in ``fmt``; returns the number of assets written."""
     if fmt not in FORMATS:
         raise ExportError(
             _("Unknown export format %(format)s (known: %(known)s).") % {"format": fmt, "known": ", ".join(FORMATS)}
         )
-    if srid not in EXPORT_SRIDS:
-        raise ExportError(_("Exports are in EPSG:4326 or EPSG:23837, not EPSG:%(srid)s.") % {"srid": srid})
+    allowed = place.city().export_srids
+    if srid not in allowed:
+        raise ExportError(
+            _("Exports are in %(allowed)s, not EPSG:%(srid)s.")
+            % {"allowed": ", ".join(f"EPSG:{code}" for code in allowed), "srid": srid}
+        )
     if fmt == "kml" and srid != 4326:
         raise ExportError(_("KML is always longitude/latitude (EPSG:4326)."))
     if fmt == "xlsx":
-        return _write_xlsx(qs, path, srid)
+        return _write_xlsx(records, path, srid)
     if fmt == "shp":
         folder = Path(tempfile.mkdtemp(prefix="sipanah-shp-", dir=path.parent))
         try:
-            count = _write_ogr(qs, FORMATS[fmt], folder / "land_assets.shp", srid)
+            count = _write_ogr(records, FORMATS[fmt], folder / "land_assets.shp", srid)
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
                 for member in sorted(folder.iterdir()):
                     archive.write(member, member.name)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return count
-    return _write_ogr(qs, FORMATS[fmt], path, srid)
+    return _write_ogr(records, FORMATS[fmt], path, srid)
 
 
-def _write_ogr(qs: QuerySet[LandAsset] | Iterable[Any], fmt: ExportFormat, path: Path, srid: int) -> int:
+def _write_ogr(records: Iterable[Any], fmt: ExportFormat, path: Path, srid: int) -> int:
     short = fmt.key == "shp"
     driver = ogr.GetDriverByName(fmt.driver)
     dataset = driver.CreateDataSource(str(path))
@@ -211,7 +193,7 @@ def _write_ogr(qs: QuerySet[LandAsset] | Iterable[Any], fmt: ExportFormat, path:
     if transactions:
         dataset.StartTransaction()
     count = 0
-    for asset in _iter_assets(qs):
+    for asset in records:
         feature = ogr.Feature(definition)
         values = asset_values(asset)
         for i, (long_name, _short, _kind) in zip(indexes, COLUMNS, strict=True):
@@ -248,7 +230,7 @@ XLSX_HEADER = (
 )  # fmt: skip
 
 
-def _write_xlsx(qs: QuerySet[LandAsset] | Iterable[Any], path: Path, srid: int) -> int:
+def _write_xlsx(records: Iterable[Any], path: Path, srid: int) -> int:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -256,7 +238,7 @@ def _write_xlsx(qs: QuerySet[LandAsset] | Iterable[Any], path: Path, srid: int) 
     sheet.append([*XLSX_HEADER, f"Geometri WKT (EPSG:{srid})"])
     transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
     count = 0
-    for count, asset in enumerate(_iter_assets(qs), start=1):
+    for count, asset in enumerate(records, start=1):
         v = asset_values(asset)
         wkt = None
         if asset.geom is not None:

@@ -1,11 +1,16 @@
+"""URLs of import and export: the import log with upload, preview and confirmation (under /imports/), and the
+register's export (under /assets/export/)."""
+
+from __future__ import annotations
+
 from django.urls import path
 
 from assets.transfer import views
 
 urlpatterns = [
-    path("assets/export/", views.asset_export, name="asset-export"),
-    path("imports/", views.import_list, name="import-list"),
-    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
-    path("imports/<int:pk>/status/", views.import_status, name="import-status"),
-    path("imports/<int:pk>/file/", views.import_file, name="import-file"),
+    path("", views.import_list, name="import-list"),
+    path("<int:pk>/", views.import_detail, name="import-detail"),
+    path("<int:pk>/status/", views.import_status, name="import-status"),
+    path("<int:pk>/file/", views.import_file, name="import-file"),
 ]
+export_patterns = [path("", views.asset_export, name="asset-export")]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -18,57 +18,52 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from assets.lib import private_files
-from assets.register import history, permissions, selectors
-from assets.register.filters import AssetFilter
+from assets.lib.http import plain_error
+from assets.register import permissions, place
+from assets.register.permissions import require, role_required
+from assets.register.place import STORAGE_SRID
+from assets.register.reads import RegisterSelection, SelectionError
 from assets.transfer import exports, jobs
 from assets.transfer.importing import importers
 from assets.transfer.models import ImportJob
 
 
+@role_required(permissions.can_export, gettext_lazy("Your role does not allow exporting the register."))
 def asset_export(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_export(request.user):
-        raise PermissionDenied(_("Your role does not allow exporting the register."))
+    """The register (filtered, now or as of a date) in an export format, streamed from a temporary file."""
     fmt = request.GET.get("format", "geojson")
     try:
-        srid = int(request.GET.get("srid", "4326"))
-    except ValueError:
-        srid = 0
-    if fmt not in exports.FORMATS:
-        return HttpResponseBadRequest(_("Unknown export format %(format)s.") % {"format": fmt})
-    try:
-        as_of = history.parse_as_of(request.GET.get("as_of"))
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
-    if as_of is not None:
-        # The register as it stood at the end of that day, rebuilt from the change history (README "Audit").
-        try:
-            selection: Any = history.as_of_records(as_of=as_of, params=request.GET)
-        except history.FilterError as exc:
-            return HttpResponseBadRequest(_("Some filters are not valid: %(errors)s") % {"errors": exc})
-    else:
-        asset_filter = AssetFilter(request.GET, queryset=selectors.asset_list())
-        if not asset_filter.is_valid():
-            return HttpResponseBadRequest(
-                _("Some filters are not valid: %(errors)s") % {"errors": asset_filter.errors.as_text()}
-            )
-        selection = asset_filter.qs
-    spec = exports.FORMATS[fmt]
+        srid = int(request.GET.get("srid", str(STORAGE_SRID)))
+        selection = RegisterSelection.from_params(request.GET)
+    except ValueError as exc:  # SelectionError, or a srid that is not a number
+        return plain_error(str(exc) if isinstance(exc, SelectionError) else _("srid must be an EPSG code."))
+    day = f"{timezone.localdate():%Y%m%d}" if selection.live else f"per-{selection.as_of:%Y%m%d}"
+    return export_response(selection.records(), fmt=fmt, srid=srid, stem=f"sipanah-kib-a-{day}")
+
+
+def export_response(records: Iterable[Any], *, fmt: str, srid: int, stem: str) -> HttpResponse:
+    """Write ``records`` in ``fmt`` to a temporary file and stream it as a download (400, as text, for a bad
+    format or CRS)."""
+    spec = exports.FORMATS.get(fmt)
+    if spec is None:
+        return plain_error(
+            _("Unknown export format %(format)s (known: %(known)s).")
+            % {"format": fmt, "known": ", ".join(exports.FORMATS)}
+        )
     folder = Path(getattr(settings, "FILE_UPLOAD_TEMP_DIR", None) or tempfile.gettempdir())
     with tempfile.NamedTemporaryFile(prefix="sipanah-export-", suffix=spec.suffix, dir=folder, delete=False) as handle:
         path = Path(handle.name)
     path.unlink()  # only the unique name was wanted: the drivers create the file themselves
     try:
-        exports.write_export(selection, fmt=fmt, path=path, srid=srid)
+        exports.write_export(records, fmt=fmt, path=path, srid=srid)
         stream = path.open("rb")
     except exports.ExportError as exc:
-        return HttpResponseBadRequest(str(exc))
+        return plain_error(str(exc))
     finally:
         # The open handle keeps the data readable while FileResponse streams it in blocks; the name goes now.
         path.unlink(missing_ok=True)
-    day = f"{timezone.localdate():%Y%m%d}" if as_of is None else f"per-{as_of:%Y%m%d}"
-    name = f"sipanah-kib-a-{day}-epsg{srid}{spec.suffix}"
-    response = FileResponse(stream, as_attachment=True, filename=name, content_type=spec.content_type)
-    return response
+    name = f"{stem}-epsg{srid}{spec.suffix}"
+    return FileResponse(stream, as_attachment=True, filename=name, content_type=spec.content_type)
 
 
 class ImportUploadForm(forms.Form):
@@ -81,9 +76,13 @@ class ImportUploadForm(forms.Form):
         label=gettext_lazy("Coordinate system when the file declares none"),
         required=False,
         max_length=20,
-        help_text=gettext_lazy("For example 23837 (TM-3 zone 50.1), 23880 or 32750 (UTM 50S), 4326 (lon/lat)."),
     )
     repair = forms.BooleanField(label=gettext_lazy("Repair invalid geometry (MakeValid)"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        systems = [f"{code} ({name})" for code, name in place.city().suggested_epsg]
+        self.fields["srid"].help_text = _("For example %(systems)s, 4326 (lon/lat).") % {"systems": ", ".join(systems)}
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -102,17 +101,15 @@ class ImportUploadForm(forms.Form):
 
 def _job_for(request: HttpRequest, pk: int) -> ImportJob:
     job = get_object_or_404(ImportJob.objects.select_related("user"), pk=pk)
-    if not permissions.can_view_import(request.user, job):
-        raise PermissionDenied(_("This import belongs to another user."))
+    require(permissions.can_view_import(request.user, job), _("This import belongs to another user."))
     return job
 
 
+@role_required(permissions.can_view_imports, gettext_lazy("Your role does not allow importing assets."))
 def import_list(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_imports(request.user):
-        raise PermissionDenied(_("Your role does not allow importing assets."))
     may_import = permissions.can_create_asset(request.user)
-    if request.method == "POST" and not may_import:
-        raise PermissionDenied(_("Your role does not allow importing assets."))
+    if request.method == "POST":
+        require(may_import, _("Your role does not allow importing assets."))
     form = ImportUploadForm(request.POST or None, request.FILES or None) if may_import else None
     if form is not None and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -130,8 +127,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     may_confirm = permissions.can_confirm_import(request.user, job)
     if request.method == "POST":
-        if not may_confirm:
-            raise PermissionDenied(_("Your role does not allow importing assets."))
+        require(may_confirm, _("Your role does not allow importing assets."))
         try:
             jobs.job_confirm(job=job)
         except ValueError as exc:

@@ -149,7 +149,7 @@ def scenario_data(db: str) -> dict:
     return {
         "densest": [lon, lat],
         "densest_z14": [x, y],
-        "city_center": [116.87, -1.20],  # assets.maps.CITY_CENTER, where /map/ opens at z12
+        "city_center": [116.87, -1.20],  # settings.SIPANAH_CITY["center"], where /map/ opens at z12
         "asset_ids": column(
             db,
             "SELECT id FROM assets_landasset TABLESAMPLE SYSTEM (5) REPEATABLE (1) WHERE removed_at IS NULL LIMIT 3000",

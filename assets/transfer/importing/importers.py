@@ -42,7 +42,7 @@ from osgeo import gdal, ogr, osr
 from simple_history.utils import bulk_create_with_history
 
 from assets.lib import copy_insert
-from assets.register import geo, permissions, rules, services
+from assets.register import geo, permissions, place, rules, services
 from assets.register.geo import STORAGE_SRID, GeometryError
 from assets.register.models import (
     Agency,
@@ -73,10 +73,6 @@ MAX_UNREADABLE_IN_A_ROW = 100  # features GDAL cannot read, one after the other,
 PRINTED_HEADER_SCAN_ROWS = 30  # a spreadsheet's header is looked for in these first rows (assets/printed_sheets.py)
 BATCH_SIZE = 10_000  # features read, checked and written together (bigger batches: fewer statements per import)
 
-# Kota Balikpapan's extent (lon/lat) with a margin: where a register's parcels must be to be "in the city".
-BALIKPAPAN_BBOX = (116.6, -1.45, 117.15, -0.85)
-ACCEPTED_EPSG = (4326, 4755, 9470, 23837, 23838, 23880, 32750, 9490)
-SUGGESTED_SYSTEMS = "TM-3 zone 50.1 = EPSG:23837, UTM 50S = EPSG:23880 or EPSG:32750"
 
 SUFFIX_FORMATS = {
     ".zip": "Shapefile (zip)",
@@ -458,12 +454,8 @@ def _describe_srs(srs: Any) -> SourceCRS:
     return SourceCRS(srs, label, epsg, bool(srs.IsGeographic()))
 
 
-def _inside(extent: tuple[float, float, float, float], box: tuple[float, float, float, float]) -> bool:
-    xmin, xmax, ymin, ymax = extent
-    return box[0] <= xmin and xmax <= box[2] and box[1] <= ymin and ymax <= box[3]
-
-
 def resolve_crs(layer: Any, user_crs: str | None, report: ImportReport) -> SourceCRS:
+    here = place.city()
     declared = layer.GetSpatialRef()
     try:
         extent = layer.GetExtent() if layer.GetGeomType() != ogr.wkbNone else None
@@ -490,8 +482,8 @@ def resolve_crs(layer: Any, user_crs: str | None, report: ImportReport) -> Sourc
         hint = (
             _("the coordinates look like longitude/latitude (EPSG:4326)")
             if lonlat_possible
-            else _("the coordinates cannot be longitude/latitude; in Balikpapan try %(systems)s")
-            % {"systems": SUGGESTED_SYSTEMS}
+            else _("the coordinates cannot be longitude/latitude; in %(city)s try %(systems)s")
+            % {"city": here.name, "systems": here.suggested_systems()}
         )
         raise ImportFileError(
             _("The file declares no coordinate reference system: name one with --srid (%(hint)s).") % {"hint": hint}
@@ -500,20 +492,20 @@ def resolve_crs(layer: Any, user_crs: str | None, report: ImportReport) -> Sourc
     if crs.geographic and extent is not None and crs.srs is not None:
         xmin, xmax, ymin, ymax = extent
         swapped = (ymin, ymax, xmin, xmax)
-        if _inside(swapped, BALIKPAPAN_BBOX) and not _inside(extent, BALIKPAPAN_BBOX):
+        if here.contains_lonlat(*swapped) and not here.contains_lonlat(*extent):
             raise ImportFileError(
                 _(
                     "Latitude and longitude are swapped: the coordinates (x %(xmin).5f…%(xmax).5f, y %(ymin).5f…"
-                    "%(ymax).5f) fall in Balikpapan only when swapped. Export the file as longitude, latitude."
+                    "%(ymax).5f) fall in %(city)s only when swapped. Export the file as longitude, latitude."
                 )
-                % {"xmin": xmin, "xmax": xmax, "ymin": ymin, "ymax": ymax}
+                % {"xmin": xmin, "xmax": xmax, "ymin": ymin, "ymax": ymax, "city": here.name}
             )
         if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
             raise ImportFileError(
                 _(
                     "The coordinates (x %(xmin).0f…%(xmax).0f, y %(ymin).0f…%(ymax).0f) cannot be longitude/latitude "
                     "as %(crs)s says: the file's CRS is missing or wrong. Name the right one with --srid; in "
-                    "Balikpapan: %(systems)s."
+                    "%(city)s: %(systems)s."
                 )
                 % {
                     "xmin": xmin,
@@ -521,13 +513,14 @@ def resolve_crs(layer: Any, user_crs: str | None, report: ImportReport) -> Sourc
                     "ymin": ymin,
                     "ymax": ymax,
                     "crs": crs.label,
-                    "systems": SUGGESTED_SYSTEMS,
+                    "city": here.name,
+                    "systems": here.suggested_systems(),
                 }
             )
-    if crs.epsg is not None and crs.epsg not in ACCEPTED_EPSG:
+    if crs.epsg is not None and crs.epsg not in here.accepted_epsg:
         report.warnings.append(
-            _("%(crs)s is not a CRS used in Balikpapan; the parcels were transformed from it as declared.")
-            % {"crs": crs.label}
+            _("%(crs)s is not a CRS used in %(city)s; the parcels were transformed from it as declared.")
+            % {"crs": crs.label, "city": here.name}
         )
     return crs
 
@@ -1513,8 +1506,9 @@ def _wkt_column_crs(
     if not user_crs and not named:
         raise ImportFileError(
             _("The geometry column %(column)s declares no coordinate reference system: name one with --srid "
-              "(in Balikpapan: EPSG:4326 for longitude/latitude, or %(systems)s).")
-            % {"column": report.mapping.get("wkt", "?"), "systems": SUGGESTED_SYSTEMS}
+              "(in %(city)s: EPSG:4326 for longitude/latitude, or %(systems)s).")
+            % {"column": report.mapping.get("wkt", "?"), "city": place.city().name,
+               "systems": place.city().suggested_systems()}
         )  # fmt: skip
     crs = parse_user_crs(user_crs or named.group(1))  # type: ignore[union-attr]
     report.crs = crs.label

@@ -1,0 +1,1 @@
+"""OGC API – Features at /ogc/: parameters, collections, views and the OpenAPI definition."""

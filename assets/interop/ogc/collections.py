@@ -1,0 +1,184 @@
+"""OGC API – Features: the collections Sipanah publishes, and where each one's features come from.
+
+``assets`` is the register, read through its one read path (assets.register.reads: removed assets left out, and
+as of a date with the ``as_of`` extension); ``kecamatan`` and ``kelurahan`` are the administrative areas. A
+collection gives a feature source for a request (``source``); the views never ask which collection it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.contrib.gis.db.models import Extent
+from django.core.cache import cache
+from django.db.models import Max, Min, QuerySet
+from django.http import HttpRequest, QueryDict
+from django.utils.translation import gettext as _
+
+from assets.interop.ogc.params import OgcError, parse_datetime
+from assets.lib import geojson_out
+from assets.query.params import QueryError, bbox_geometry, intersecting, parse_bbox
+from assets.register.models import AdministrativeArea
+from assets.register.reads import RegisterSelection
+
+Refine = Callable[[QuerySet], QuerySet]
+
+
+class FeatureSource(Protocol):
+    def features(
+        self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
+    ) -> tuple[list[Any], int]: ...
+
+
+@dataclass(frozen=True)
+class AreaSource:
+    """Administrative areas as features (no history)."""
+
+    rows: QuerySet
+
+    def features(
+        self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
+    ) -> tuple[list[Any], int]:
+        return geojson_out.page(self.rows.order_by("id"), properties, offset=offset, limit=limit, as_text=as_text)
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    properties: tuple[tuple[str, str], ...]  # (output property name, queryset value path) in output order
+    datetime_field: str | None
+    level: str | None = None  # an administrative level; None: the register
+    extra_params: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def has_history(self) -> bool:
+        return self.level is None
+
+    def live_rows(self) -> QuerySet:
+        if self.level is None:
+            return RegisterSelection.everything().queryset()
+        return AdministrativeArea.objects.filter(level=self.level)
+
+    def source(self, *, as_of: dt.date | None = None, refine: Refine | None = None) -> FeatureSource:
+        if as_of is not None and not self.has_history:
+            raise OgcError(
+                400, "InvalidParameterValue", _("as_of: the collection %(id)s has no history.") % {"id": self.id}
+            )
+        if self.level is None:
+            return RegisterSelection(params=QueryDict(), as_of=as_of, refine=refine)
+        rows = self.live_rows()
+        return AreaSource(refine(rows) if refine else rows)
+
+    def filters(self, request: HttpRequest) -> Refine:
+        """The request's bbox and datetime as a refinement of any of this collection's querysets."""
+        bbox = None
+        if "bbox" in request.GET:
+            try:
+                bbox = bbox_geometry(parse_bbox(request.GET["bbox"]))
+            except QueryError as exc:
+                raise OgcError(400, "InvalidParameterValue", str(exc)) from None
+        interval = None
+        if "datetime" in request.GET:
+            if self.datetime_field is None:
+                raise OgcError(
+                    400, "InvalidParameterValue", _("datetime: the collection %(id)s has no time.") % {"id": self.id}
+                )
+            interval = parse_datetime(request.GET["datetime"])
+
+        def refine(qs: QuerySet) -> QuerySet:
+            if bbox is not None:
+                qs = intersecting(qs, bbox)
+            if interval is not None:
+                start, end = interval
+                name = self.datetime_field
+                qs = qs.filter(**{f"{name}__isnull": False})
+                if start:
+                    qs = qs.filter(**{f"{name}__gte": start})
+                if end:
+                    qs = qs.filter(**{f"{name}__lte": end})
+            return qs
+
+        return refine
+
+    def temporal_interval(self) -> list[str | None] | None:
+        if not self.datetime_field:
+            return None
+        key = f"ogc:temporal:{self.id}"
+        interval = cache.get(key)
+        if interval is None:
+            row = self.live_rows().aggregate(lo=Min(self.datetime_field), hi=Max(self.datetime_field))
+            interval = [f"{row[k]}T00:00:00Z" if row[k] else None for k in ("lo", "hi")]
+            cache.set(key, interval, 300)
+        return interval
+
+
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c
+    for c in (
+        Collection(
+            id="assets",
+            title="Land assets (KIB A)",
+            description="Land assets (KIB A) of the city; datetime filters on the acquisition date.",
+            properties=(
+                ("kode_barang", "kode_barang"),
+                ("nomor_register", "nomor_register"),
+                ("nama_barang", "nama_barang"),
+                ("agency_code", "agency__code"),
+                ("kelurahan_code", "kelurahan__code"),
+                ("kecamatan_code", "kecamatan__code"),
+                ("tanggal_perolehan", "tanggal_perolehan"),
+                ("tahun_perolehan", "tahun_perolehan"),
+                ("nilai_perolehan", "nilai_perolehan"),
+                ("luas_kib_m2", "luas_kib_m2"),
+                ("luas_gis_m2", "luas_gis_m2"),
+                ("plotting_status", "plotting_status"),
+                ("status_sertifikat", "status_sertifikat"),
+                ("tahap_sertifikat", "tahap_sertifikat"),
+                ("bermasalah", "bermasalah"),
+            ),
+            datetime_field="tanggal_perolehan",
+        ),
+        Collection(
+            id="kecamatan",
+            title="Kecamatan",
+            description="Districts (kecamatan) of the city.",
+            properties=(("code", "code"), ("name", "name")),
+            datetime_field=None,
+            level=AdministrativeArea.Level.KECAMATAN,
+        ),
+        Collection(
+            id="kelurahan",
+            title="Kelurahan",
+            description="Sub-districts (kelurahan) of the city.",
+            properties=(("code", "code"), ("name", "name"), ("kecamatan_code", "parent__code")),
+            datetime_field=None,
+            level=AdministrativeArea.Level.KELURAHAN,
+        ),
+    )
+}
+
+
+def collection(collection_id: str) -> Collection:
+    try:
+        return COLLECTIONS[collection_id]
+    except KeyError:
+        raise OgcError(
+            404,
+            "NotFound",
+            _("No collection %(id)s; there are %(ids)s.") % {"id": collection_id, "ids": ", ".join(COLLECTIONS)},
+        ) from None
+
+
+def city_bbox() -> list[float]:
+    """The spatial extent every collection shares: the city's kecamatan, in CRS84."""
+    bbox = cache.get("ogc:city_bbox")
+    if bbox is None:
+        extent = AdministrativeArea.objects.filter(level="kecamatan").aggregate(e=Extent("geom"))["e"]
+        bbox = [round(v, 6) for v in extent] if extent else [-180.0, -90.0, 180.0, 90.0]
+        cache.set("ogc:city_bbox", bbox, 300)
+    return bbox

@@ -1,0 +1,85 @@
+"""The city whose land Sipanah registers: its name, centre, extent, coordinate systems and basemap, in one place.
+
+Everything comes from settings (``SIPANAH_CITY``, ``SIPANAH_AREA_SRID``, ``SIPANAH_BASEMAP_URL``), read when asked
+(tests override settings), so another city is a settings change. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+STORAGE_SRID = 4326  # every geometry is stored in lon/lat (WGS84); see assets.register.geo
+
+
+@dataclass(frozen=True)
+class City:
+    name: str  # "Kota Balikpapan"
+    government: str  # "Pemerintah Kota Balikpapan": the holder (atas nama) of the city's certificates
+    office: str  # "BPKAD Kota Balikpapan": who runs the register
+    kemendagri_code: str
+    center: tuple[float, float]  # (lat, lon) of the maps' first view
+    zoom: int
+    bbox: tuple[float, float, float, float]  # (west, south, east, north) in lon/lat, with a margin
+    accepted_epsg: tuple[int, ...]
+    suggested_epsg: tuple[tuple[int, str], ...]
+    export_srids: tuple[int, ...]
+    area_srid: int  # metric CRS for planar work (overlap ranking, buffers, nearest distances)
+    basemap_url: str  # XYZ tile template; "" for maps without a basemap
+    basemap_attribution: str
+
+    def suggested_systems(self) -> str:
+        """ "TM-3 zone 50.1 = EPSG:23837, UTM 50S = EPSG:23880 or EPSG:32750": what the error messages suggest."""
+        items = [f"{name} = EPSG:{code}" for code, name in self.suggested_epsg]
+        if len(items) < 2:
+            return "".join(items)
+        return _("%(first)s or %(last)s") % {"first": ", ".join(items[:-1]), "last": items[-1]}
+
+    def export_choices(self) -> list[tuple[int, str]]:
+        """(EPSG code, name) of each CRS the exports offer."""
+        return [(srid, crs_name(srid)) for srid in self.export_srids]
+
+    def contains_lonlat(self, xmin: float, xmax: float, ymin: float, ymax: float) -> bool:
+        """Whether a lon/lat extent lies inside the city's extent."""
+        west, south, east, north = self.bbox
+        return west <= xmin and xmax <= east and south <= ymin and ymax <= north
+
+
+def city() -> City:
+    """The city of this deployment, from settings."""
+    conf = settings.SIPANAH_CITY
+    return City(
+        name=conf["name"],
+        government=conf["government"],
+        office=conf["office"],
+        kemendagri_code=conf["kemendagri_code"],
+        center=tuple(conf["center"]),  # type: ignore[arg-type]
+        zoom=int(conf["zoom"]),
+        bbox=tuple(conf["bbox"]),  # type: ignore[arg-type]
+        accepted_epsg=tuple(conf["accepted_epsg"]),
+        suggested_epsg=tuple((int(code), str(name)) for code, name in conf["suggested_epsg"]),
+        export_srids=tuple(conf["export_srids"]),
+        area_srid=settings.SIPANAH_AREA_SRID,
+        basemap_url=settings.SIPANAH_BASEMAP_URL,
+        basemap_attribution=settings.SIPANAH_BASEMAP_ATTRIBUTION,
+    )
+
+
+def area_srid() -> int:
+    """The metric CRS for planar work in the city (``SIPANAH_AREA_SRID``)."""
+    return settings.SIPANAH_AREA_SRID
+
+
+def basemap_url() -> str:
+    """The basemap tile template; empty: maps without a basemap (``SIPANAH_BASEMAP_URL``)."""
+    return settings.SIPANAH_BASEMAP_URL
+
+
+def crs_name(srid: int) -> str:
+    """A CRS as people in the city name it: "TM-3 zone 50.1 (EPSG:23837)", "lon/lat (EPSG:4326)"."""
+    names = dict(city().suggested_epsg)
+    if srid == STORAGE_SRID:
+        return _("longitude/latitude (EPSG:%(srid)s)") % {"srid": srid}
+    return f"{names[srid]} (EPSG:{srid})" if srid in names else f"EPSG:{srid}"

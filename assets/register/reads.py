@@ -1,0 +1,351 @@
+"""The one read path of the register: "the register, filtered, live or as of a date".
+
+:class:`RegisterSelection` is built once per request from its parameters (``as_of`` is parsed here and nowhere
+else; the filters are checked here) and answers every question a surface asks: a page of rows for the HTML list,
+GeoJSON features for the REST and OGC APIs, totals for the home page, map and query, records for the exports, and
+snapshot states for the audit findings and the as-of tiles. Views, the APIs, exports and tiles never branch on the
+date themselves: the selection knows whether it reads the live tables or rebuilds the register from the history
+(assets.register.history, whose as-of rule the docs describe).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.contrib.gis.geos import GEOSGeometry
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assets.lib import geojson_out
+from assets.register import geo, history, selectors
+from assets.register.filters import AssetFilter
+from assets.register.models import Agency, Certificate, CertificateStatus, LandAsset
+
+Refine = Callable[[QuerySet], QuerySet]
+# Parameters of a request that are not register filters: the date, paging and output choices.
+NOT_FILTERS = frozenset({"as_of", "page", "page_size", "format", "srid", "f", "limit", "offset", "basemap"})
+
+
+class SelectionError(ValueError):
+    """The request's date or filters are not valid; the message names the parameter and the problem."""
+
+
+def parse_as_of(value: str | None) -> dt.date | None:
+    """``as_of=YYYY-MM-DD`` from a request: the one parser of the date (None when absent or empty); a bad date
+    raises SelectionError with a readable message."""
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise SelectionError(
+            _("as_of must be a date written YYYY-MM-DD, got “%(value)s”.") % {"value": value}
+        ) from None
+    if day > timezone.localdate():
+        raise SelectionError(_("as_of %(date)s is in the future.") % {"date": day.isoformat()})
+    return day
+
+
+@dataclass(frozen=True)
+class RegisterSelection:
+    """The register (removed assets left out unless the filters ask), filtered, now or as of ``as_of``."""
+
+    params: QueryDict  # the register filters only (NOT_FILTERS removed)
+    as_of: dt.date | None = None
+    filterset_class: type[AssetFilter] = AssetFilter
+    refine: Refine | None = None  # a caller's own filters (OGC's bbox and datetime), applied to every source
+
+    @classmethod
+    def from_params(
+        cls,
+        params: Mapping[str, Any] | None,
+        *,
+        filterset_class: type[AssetFilter] = AssetFilter,
+        refine: Refine | None = None,
+        as_of: dt.date | None | str = "param",
+    ) -> RegisterSelection:
+        """Read ``as_of`` and the filters of a request's parameters; SelectionError names what is wrong.
+
+        ``as_of`` given (a date or None) takes the place of the parameter (a command line's option)."""
+        data = QueryDict(mutable=True)
+        for key in params or {}:
+            if key not in NOT_FILTERS:
+                values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]  # type: ignore[union-attr]
+                data.setlist(key, values)
+        day = parse_as_of((params or {}).get("as_of")) if as_of == "param" else as_of
+        selection = cls(params=data, as_of=day, filterset_class=filterset_class, refine=refine)  # type: ignore[arg-type]
+        selection.filterset()  # checked now, so that every read below can assume valid filters
+        return selection
+
+    @classmethod
+    def everything(cls) -> RegisterSelection:
+        """The whole live register, no filter."""
+        return cls(params=QueryDict())
+
+    # --- what the selection is --------------------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        return self.as_of is None
+
+    @property
+    def unfiltered(self) -> bool:
+        """The whole live register: no filter, no refinement, not as of a date (the tiles' fastest path)."""
+        return self.live and not self.params and self.refine is None
+
+    def filterset(self, queryset: QuerySet[LandAsset] | None = None) -> AssetFilter:
+        filterset = self.filterset_class(self.params, queryset=queryset if queryset is not None else _none())
+        if not filterset.is_valid():
+            problems = "; ".join(f"{name}: {' '.join(map(str, errors))}" for name, errors in filterset.errors.items())
+            raise SelectionError(_("Some filters are not valid: %(problems)s") % {"problems": problems})
+        return filterset
+
+    def query_shape(self) -> GEOSGeometry | None:
+        """The spatial query's shape when the filters describe one (query.params.SpatialAssetFilter)."""
+        filterset = self.filterset()
+        return filterset.query_shape() if hasattr(filterset, "query_shape") else None
+
+    def describe(self) -> str:
+        """The filters and date as a query string (file names, links, cache keys)."""
+        query = self.params.copy()
+        if self.as_of:
+            query["as_of"] = self.as_of.isoformat()
+        return query.urlencode()
+
+    # --- live rows ------------------------------------------------------------------------------------------------
+
+    def queryset(self, base: QuerySet[LandAsset] | None = None) -> QuerySet[LandAsset]:
+        """The live register's matching rows (``base``: the caller's select_related/annotations)."""
+        if not self.live:
+            raise ValueError("queryset() reads the live register; as of a date use states() or records()")
+        qs = self.filterset(base if base is not None else LandAsset.objects.all()).qs
+        return self.refine(qs) if self.refine else qs
+
+    # --- snapshot states (findings, as-of tiles) ------------------------------------------------------------------
+
+    def states(self, *, with_geom: bool = False, refine: Refine | None = None) -> list[history.AssetState]:
+        """The matching assets as snapshot states, each with its certificates and derived certificate status, in
+        register order; ``refine`` narrows every source further (a tile's envelope)."""
+        refiners = [r for r in (self.refine, refine) if r is not None]
+
+        def both(qs: QuerySet) -> QuerySet:
+            for r in refiners:
+                qs = r(qs)
+            return qs
+
+        try:
+            return history.snapshot(
+                as_of=self.as_of,
+                params=self.params,
+                with_geom=with_geom,
+                filterset_class=self.filterset_class,
+                refine=both if refiners else None,
+            )
+        except history.FilterError as exc:
+            raise SelectionError(str(exc)) from None
+
+    # --- what the surfaces ask ------------------------------------------------------------------------------------
+
+    def page(self, number: Any, *, per_page: int = 50) -> tuple[Page, selectors.RegisterTotals]:
+        """One page of the HTML register and the totals of every matching asset."""
+        if self.live:
+            qs = self.queryset(selectors.asset_list())
+            totals = selectors.register_totals(qs)
+            paginator = Paginator(qs, per_page)
+            paginator.count = totals.count  # the totals counted these very rows: no second COUNT(*)
+            return paginator.get_page(number), totals
+        states = self.states()
+        page = Paginator(states, per_page).get_page(number)
+        history.attach_related(page.object_list)
+        return page, history.snapshot_totals(states)
+
+    def totals(self) -> selectors.RegisterTotals:
+        if self.live:
+            return selectors.register_totals(self.queryset())
+        return history.snapshot_totals(self.states())
+
+    def totals_by_status(self) -> tuple[selectors.RegisterTotals, dict[str, int]]:
+        if self.live:
+            return selectors.register_totals_by_status(self.queryset())
+        states = self.states()
+        by_status = dict.fromkeys(CertificateStatus.values, 0)
+        for state in states:
+            by_status[state.status] += 1
+        return history.snapshot_totals(states), by_status
+
+    def aggregate(self, *, shape: GEOSGeometry | None = None) -> dict[str, Any]:
+        """Count, KIB and GIS area, value, split by certificate status and by agency, and the geodesic area of the
+        matches inside ``shape`` (the REST API's aggregate and the query page's totals)."""
+        if self.live:
+            return _live_aggregate(self.queryset(), shape)
+        return _states_aggregate(self.states(with_geom=shape is not None), shape)
+
+    def features(
+        self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
+    ) -> tuple[list[Any], int]:
+        """One page, ordered by id, as GeoJSON features (texts, or dicts for HTML pages) and the number of all."""
+        if self.live:
+            return geojson_out.page(
+                self.queryset().order_by("id"), properties, offset=offset, limit=limit, as_text=as_text
+            )
+        states = sorted(self.states(), key=lambda s: s.id)
+        records = history.as_of_records(
+            as_of=self.as_of,  # type: ignore[arg-type]
+            states=states[offset : offset + limit],
+            annotate={"geom_json": AsGeoJSON("geom", precision=geojson_out.GEOJSON_PRECISION)},
+        )
+        dicts = [_feature_dict(record, properties) for record in records]
+        return ([geojson_out.dumps(d) for d in dicts] if as_text else dicts), len(states)
+
+    def records(self) -> Iterator[Any]:
+        """Every matching asset with all its columns, its certificates and its geometry, in register order (what
+        the exports write): LandAssets, or as of a date records that read like them."""
+        if self.live:
+            return _live_records(self.queryset())
+        return history.as_of_records(as_of=self.as_of, states=self.states())  # type: ignore[arg-type]
+
+
+def _none() -> QuerySet[LandAsset]:
+    return LandAsset.objects.none()
+
+
+# --- live ---------------------------------------------------------------------------------------------------------
+
+RECORD_CHUNK = 2000
+
+
+def _live_records(qs: QuerySet[LandAsset]) -> Iterator[LandAsset]:
+    from django.db import reset_queries
+
+    certificates = Certificate.objects.order_by("id")
+    ordered = (
+        qs.select_related("agency", "kelurahan", "kecamatan")
+        .defer(None)
+        .prefetch_related(Prefetch("certificates", queryset=certificates))
+        .order_by("kode_barang", "nomor_register", "pk")
+    )
+    for n, asset in enumerate(ordered.iterator(chunk_size=RECORD_CHUNK), start=1):
+        yield asset
+        if n % RECORD_CHUNK == 0:
+            reset_queries()  # with DEBUG on, Django keeps every SQL string (the prefetch lists 2,000 ids each)
+
+
+def _float(value: Any) -> float:
+    return float(value or 0)
+
+
+def _live_aggregate(qs: QuerySet[LandAsset], shape: GEOSGeometry | None) -> dict[str, Any]:
+    totals, by_status = selectors.register_totals_by_status(qs)
+    by_agency = (
+        qs.order_by()
+        .values("agency__code", "agency__name")
+        .annotate(
+            count=Count("id"),
+            luas_kib_m2=Sum("luas_kib_m2"),
+            nilai_perolehan=Sum("nilai_perolehan"),
+            certified=Count("id", filter=Q(status_sertifikat=CertificateStatus.TERBIT)),
+        )
+        .order_by("agency__code")
+    )
+    rows = [
+        {
+            "agency_code": row["agency__code"],
+            "agency_name": row["agency__name"],
+            "count": row["count"],
+            "luas_kib_m2": _float(row["luas_kib_m2"]),
+            "nilai_perolehan": _float(row["nilai_perolehan"]),
+            "certified": row["certified"],
+        }
+        for row in by_agency
+    ]
+    geoms: Iterable[Any] | None = None
+    if shape is not None and totals.located <= geo.MAX_CLIPPED_ASSETS:
+        geoms = qs.filter(geom__isnull=False).order_by().values_list("geom", flat=True)
+    return _aggregate_dict(totals, by_status, rows, shape, geoms)
+
+
+def _states_aggregate(states: list[history.AssetState], shape: GEOSGeometry | None) -> dict[str, Any]:
+    agencies = {a.id: a for a in Agency.objects.all()}
+    by_status = dict.fromkeys(CertificateStatus.values, 0)
+    by_agency: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"count": 0, "luas_kib_m2": Decimal(0), "nilai_perolehan": Decimal(0), "certified": 0}
+    )
+    for state in states:
+        by_status[state.status] += 1
+        row = by_agency[state.agency_id]
+        row["count"] += 1
+        row["luas_kib_m2"] += state.luas_kib_m2
+        row["nilai_perolehan"] += state.nilai_perolehan
+        row["certified"] += state.status == CertificateStatus.TERBIT
+    rows = [
+        {
+            "agency_code": agencies[pk].code,
+            "agency_name": agencies[pk].name,
+            "count": row["count"],
+            "luas_kib_m2": float(row["luas_kib_m2"]),
+            "nilai_perolehan": float(row["nilai_perolehan"]),
+            "certified": row["certified"],
+        }
+        for pk, row in sorted(by_agency.items(), key=lambda item: agencies[item[0]].code)
+    ]
+    geoms = None
+    if shape is not None:
+        located = [GEOSGeometry(memoryview(s.wkb), srid=4326) for s in states if s.wkb is not None]
+        geoms = located if len(located) <= geo.MAX_CLIPPED_ASSETS else None
+    return _aggregate_dict(history.snapshot_totals(states), by_status, rows, shape, geoms)
+
+
+def _aggregate_dict(
+    totals: selectors.RegisterTotals,
+    by_status: dict[str, int],
+    by_agency: list[dict[str, Any]],
+    shape: GEOSGeometry | None,
+    geoms: Iterable[Any] | None,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "count": totals.count,
+        "luas_kib_m2": _float(totals.luas_kib_m2),
+        "luas_gis_m2": _float(totals.luas_gis_m2),
+        "nilai_perolehan": _float(totals.nilai_perolehan),
+        "by_status": by_status,
+        "by_agency": by_agency,
+        "query_area_m2": None,
+        "area_inside_m2": None,
+    }
+    if shape is not None:
+        result["query_area_m2"] = geo.geodesic_area_m2(shape) if shape.dims == 2 else 0.0
+        if geoms is not None:  # above geo.MAX_CLIPPED_ASSETS the clipped area is left out rather than stall
+            result["area_inside_m2"] = round(sum(area for _g, area in geo.clip_areas(geoms, shape)), 2)
+    return result
+
+
+# --- as of a date -------------------------------------------------------------------------------------------------
+
+
+def _value(record: Any, path: str) -> Any:
+    """``agency__code`` read from an as-of record (None through a missing relation)."""
+    value = record
+    for part in path.split("__"):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _feature_dict(record: Any, properties: geojson_out.Properties) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": record.id,
+        "geometry": json.loads(record.geom_json) if record.geom_json else None,
+        "properties": {name: geojson_out.json_value(_value(record, path)) for name, path in properties},
+    }
