@@ -22,7 +22,7 @@ from django.conf import settings
 from django.test import SimpleTestCase
 
 from assets.ops import health
-from assets.transfer.importing import importers
+from assets.transfer.importing.limits import ImportLimits
 from tests.helpers import temp_media_root
 
 REPO = Path(settings.BASE_DIR)
@@ -187,7 +187,7 @@ class NginxConfigTests(SimpleTestCase):
 
     def test_uploads_up_to_the_importer_limit_pass(self):
         size = re.search(r"client_max_body_size (\d+)m;", NGINX_CONF)
-        self.assertGreaterEqual(int(size.group(1)) * 1024 * 1024, importers.MAX_FILE_BYTES)
+        self.assertGreaterEqual(int(size.group(1)) * 1024 * 1024, ImportLimits.from_settings().max_file_bytes)
 
     def test_static_files_come_from_the_image_built_with_the_app(self):
         self.assertIn("alias /srv/static/;", NGINX_CONF)

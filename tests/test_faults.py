@@ -2,7 +2,7 @@
 
 Both run on SpatiaLite and PostGIS. On PostGIS the connection is really terminated (``pg_terminate_backend``
 from a second connection); SpatiaLite has no server to lose, so the same point raises ``OperationalError``.
-The fault is fired from the progress callback of ``importers.run_import`` (its public signature): at the first
+The fault is fired from the progress callback of ``run_import`` (its public signature): at the first
 progress report after the import has written rows inside its transaction, so the test proves that those rows
 are rolled back, not that an import which had written nothing writes nothing.
 
@@ -38,7 +38,9 @@ from django.utils import timezone
 from assets.models import Certificate, CertificateStageEvent, ImportJob, LandAsset
 from assets.register import permissions
 from assets.transfer import jobs
-from assets.transfer.importing import importers
+from assets.transfer.importing import records
+from assets.transfer.importing.report import ImportReport
+from assets.transfer.importing.run import run_import
 from tests.helpers import load_reference, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,19 +155,19 @@ class FaultTestCase(TransactionTestCase):
 class ConnectionLostMidImportTests(FaultTestCase):
     def setUp(self) -> None:
         super().setUp()
-        batch = mock.patch.object(importers, "BATCH_SIZE", SMALL_BATCH)
+        batch = mock.patch.object(records, "BATCH_SIZE", SMALL_BATCH)
         batch.start()
         self.addCleanup(batch.stop)
 
     def test_command_reports_it_writes_nothing_and_runs_again(self):
         loss = ConnectionLoss()
-        real_run_import = importers.run_import
+        real_run_import = run_import
 
-        def run_import_losing_connection(*args: Any, **kwargs: Any) -> importers.ImportReport:
+        def run_import_losing_connection(*args: Any, **kwargs: Any) -> ImportReport:
             return real_run_import(*args, **{**kwargs, "progress": loss})
 
         with (
-            mock.patch.object(importers, "run_import", run_import_losing_connection),
+            mock.patch("assets.management.commands.import_assets.run_import", run_import_losing_connection),
             self.assertRaises(CommandError) as raised,
         ):
             call_command("import_assets", str(self.source), stdout=io.StringIO())

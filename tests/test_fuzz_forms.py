@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from assets.models import Agency, Certificate, CertificateStageEvent, ImportJob, LandAsset, Stage
 from assets.register import permissions, services
 from assets.transfer import exports, jobs
-from assets.transfer.importing import importers
+from assets.transfer.importing.source import SUFFIX_FORMATS
 from tests.api_fixtures import build_register
 from tests.helpers import every_record, load_reference, make_user, point_inside, square, temp_media_root
 
@@ -454,7 +454,7 @@ class UploadFuzzTests(TestCase):
         temp_media_root(self.addCleanup)
 
     def test_upload_of_hostile_files(self):
-        suffixes = [*importers.SUFFIX_FORMATS, ".exe", ".geojson.exe", "", ".GPKG", ".Zip"]
+        suffixes = [*SUFFIX_FORMATS, ".exe", ".geojson.exe", "", ".GPKG", ".Zip"]
         names = st.one_of(
             st.sampled_from(suffixes).map(lambda s: "upload" + s),
             st.sampled_from(["../../etc/x.geojson", "a" * 300 + ".geojson", "\x00.csv", "😀.kml", ".zip"]),

@@ -19,7 +19,12 @@ from osgeo import ogr, osr
 
 from assets.models import LandAsset
 from assets.register import geo, services
-from assets.transfer.importing import importers
+from assets.transfer.importing.limits import ImportLimits
+from assets.transfer.importing.records import arrow_records, ogr_records
+from assets.transfer.importing.report import ImportReport
+from assets.transfer.importing.run import run_import
+from assets.transfer.importing.source import open_source
+from assets.transfer.importing.writer import _SeenKeys
 from tests.helpers import every_record, load_reference, point_inside
 
 KODE = "1.3.1.01.01.01.001"
@@ -96,13 +101,13 @@ class BatchPathTests(TestCase):
 
     def test_arrow_records_equal_the_feature_by_feature_records(self):
         path = self.write_gpkg(self.features())
-        report = importers.ImportReport()
-        _ds, layer = importers.open_source(path, layer_name=None, report=report)
+        report = ImportReport()
+        _ds, layer = open_source(path, layer_name=None, report=report, limits=ImportLimits.from_settings())
         columns = list(range(layer.GetLayerDefn().GetFieldCount()))
-        arrow = importers._arrow_records(layer, columns, report)
+        arrow = arrow_records(layer, columns, report)
         self.assertIsNotNone(arrow, "a GeoPackage is read through GDAL's Arrow stream")
         arrow = list(arrow)
-        plain = list(importers._records(layer, columns, report))
+        plain = list(ogr_records(layer, columns, report))
         self.assertEqual(len(arrow), len(self.features()))
         for a, b in zip(arrow, plain, strict=True):
             self.assertEqual(a.values, b.values)
@@ -113,8 +118,8 @@ class BatchPathTests(TestCase):
         self.assertEqual([a.shape is not None for a in arrow], [True, False, True, True, True, True, False, True, True])
 
     def test_geopackage_and_geojson_give_the_same_errors(self):
-        reports = [importers.run_import(self.write_gpkg(self.features())),
-                   importers.run_import(self.write_geojson(self.features()))]  # fmt: skip
+        reports = [run_import(self.write_gpkg(self.features())),
+                   run_import(self.write_geojson(self.features()))]  # fmt: skip
         messages = [[(e.feature, e.field, e.message) for e in r.errors] for r in reports]
         self.assertEqual(messages[0], messages[1])
         # errors found reading a feature are reported at once, the others when its batch is checked: by number
@@ -129,7 +134,7 @@ class BatchPathTests(TestCase):
 
     def test_imported_area_and_kelurahan_equal_a_single_asset_save(self):
         good = [f for f in self.features() if f[0]["nomor_register"] in ("1", "2", "3", "9")]
-        report = importers.run_import(self.write_gpkg(good))
+        report = run_import(self.write_gpkg(good))
         self.assertTrue(report.committed, report.errors)
         self.assertEqual((report.created, report.without_geometry), (4, 1))
         for asset in LandAsset.objects.exclude(geom=None):
@@ -226,7 +231,7 @@ class KmzLayoutTests(TestCase):
         with zipfile.ZipFile(kmz, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("images/readme.txt", "photos of the parcels")
             archive.write(kml, "files/bidang/parcels.kml")
-        report = importers.run_import(kmz)
+        report = run_import(kmz)
         self.assertTrue(report.committed, report.errors)
         imported = LandAsset.objects.get()
         self.assertEqual((imported.nomor_register, imported.kelurahan.code), (asset.nomor_register, "64.71.05.1002"))
@@ -240,7 +245,7 @@ class KmzLayoutTests(TestCase):
         with zipfile.ZipFile(kmz, "w") as archive:
             archive.writestr("a/one.kml", "<kml/>")
             archive.writestr("b/two.kml", "<kml/>")
-        report = importers.run_import(kmz)
+        report = run_import(kmz)
         self.assertFalse(report.committed)
         self.assertEqual(
             report.errors[0].message,
@@ -316,7 +321,7 @@ class BatchChecksTests(TestCase):
     def test_in_file_duplicates_across_batches_equal_a_dict_of_first_features(self):
         rng = np.random.default_rng(7)
         keys = rng.integers(0, 2**64 - 1, size=300, dtype=np.uint64)[rng.integers(0, 300, size=5000)].tolist()
-        seen, reference, number = importers._SeenKeys(), {}, 1
+        seen, reference, number = _SeenKeys(), {}, 1
         while number <= len(keys):
             size = int(rng.integers(1, 700))
             batch = keys[number - 1 : number - 1 + size]

@@ -15,7 +15,7 @@ from django.test import TestCase
 
 from assets.lib import copy_insert
 from assets.models import Agency, Certificate, CertificateStageEvent, LandAsset
-from assets.transfer.importing import importers
+from assets.transfer.importing.run import run_import
 from tests.helpers import load_reference, make_asset, point_inside
 
 VOLATILE = {"id", "created_at", "updated_at", "history_id", "history_date", "asset_id", "certificate_id"}
@@ -80,7 +80,7 @@ class CopyPathTests(TestCase):
     @skipUnless(connection.vendor == "postgresql", "COPY exists on PostgreSQL only; other databases use bulk_create")
     def test_copy_writes_the_same_rows_as_bulk_create(self):
         path = self.write_file()
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertTrue(report.committed, report.errors)
         copied = self.snapshot()
         self.assertEqual((len(copied["assets"]), len(copied["history"]), len(copied["events"])), (3, 3, 1))
@@ -100,7 +100,7 @@ class CopyPathTests(TestCase):
         LandAsset.history.all().delete()
         Certificate.history.all().delete()
         with mock.patch.object(copy_insert, "supported", return_value=False):
-            report = importers.run_import(path)
+            report = run_import(path)
         self.assertTrue(report.committed, report.errors)
         self.assertEqual(self.snapshot(), copied)
         self.assertIsInstance(LandAsset.objects.get(nomor_register="0001").created_at, dt.datetime)

@@ -24,9 +24,12 @@ from django.utils import timezone, translation
 from osgeo import gdal, ogr, osr
 
 from assets.models import Agency, Certificate, ImportJob, LandAsset, PlottingStatus, Stage
-from assets.register import permissions, place, services
+from assets.register import kib, permissions, place, services
 from assets.transfer import exports, jobs
-from assets.transfer.importing import importers
+from assets.transfer.importing.limits import ImportLimits
+from assets.transfer.importing.mapping import FieldMapping
+from assets.transfer.importing.report import ImportReport
+from assets.transfer.importing.run import run_import
 from tests.helpers import every_record, load_reference, make_asset, make_user, point_inside, temp_media_root
 from tests.helpers import import_messages as _messages
 
@@ -34,8 +37,8 @@ DATA = Path(__file__).parent / "data"
 MAPPINGS = DATA / "mappings"
 
 
-def _mapping(name: str) -> importers.FieldMapping:
-    return importers.FieldMapping.load(MAPPINGS / f"{name}.json")
+def _mapping(name: str) -> FieldMapping:
+    return FieldMapping.load(MAPPINGS / f"{name}.json")
 
 
 class ImportTestCase(TestCase):
@@ -89,7 +92,7 @@ class RoundTripTests(ImportTestCase):
         path = self.tmp / f"export{exports.FORMATS[fmt].suffix}"
         self.assertEqual(exports.write_export(every_record(), fmt=fmt, path=path, srid=srid), 3)
         LandAsset.objects.all().delete()
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual((report.created, report.updated, report.without_geometry), (3, 0, 1))
         after = self.snapshot()
@@ -143,8 +146,7 @@ class RoundTripTests(ImportTestCase):
         exports.write_export(every_record(), fmt="xlsx", path=path)
         header = [c.value for c in next(load_workbook(path, read_only=True)["KIB A"].iter_rows(max_row=1))]
         self.assertEqual(header[:4], ["No", "Nama Barang / Jenis Barang", "Kode Barang", "Nomor Register"])
-        self.assertEqual(header[14:17], ["NIBAR", "Luas GIS (M2)", "Tahap Sertifikat"])
-        self.assertEqual(len(header), len(exports.XLSX_HEADER) + 1)
+        self.assertEqual(header[1:], [c.label for c in kib.xlsx_columns()] + ["Geometri WKT (EPSG:4326)"])
 
 
 class ImportRuleTests(ImportTestCase):
@@ -170,7 +172,7 @@ class ImportRuleTests(ImportTestCase):
 
     def test_valid_file_imports_with_derived_fields_and_mapping_report(self):
         path = self.write_geojson([self.feature("1", self.square()), self.feature("2", None)])
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual(report.mapping["nomor_register"], "no_register")
         self.assertEqual(report.mapping["nilai_perolehan"], "harga")
@@ -196,7 +198,7 @@ class ImportRuleTests(ImportTestCase):
             self.feature("4", None, opd="9.99.99"),
             self.feature("5", None, kode_barang="1.3.2.01"),
         ])  # fmt: skip
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertFalse(report.committed)
         self.assertEqual(LandAsset.objects.count(), 0)
         text = _messages(report)
@@ -208,18 +210,16 @@ class ImportRuleTests(ImportTestCase):
 
     def test_dry_run_reports_and_writes_nothing(self):
         path = self.write_geojson([self.feature("1", self.square())])
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertTrue(report.ok)
         self.assertFalse(report.committed)
         self.assertEqual(report.created, 1)
         self.assertEqual(LandAsset.objects.count(), 0)
 
     def test_upsert_updates_and_never_erases_a_located_geometry(self):
-        self.assertTrue(importers.run_import(self.write_geojson([self.feature("1", self.square())])).committed)
+        self.assertTrue(run_import(self.write_geojson([self.feature("1", self.square())])).committed)
         asset = LandAsset.objects.get()
-        report = importers.run_import(
-            self.write_geojson([self.feature("1", None, nama_barang="Tanah Kantor Baru")], "b.geojson")
-        )
+        report = run_import(self.write_geojson([self.feature("1", None, nama_barang="Tanah Kantor Baru")], "b.geojson"))
         self.assertEqual((report.created, report.updated), (0, 1))
         asset.refresh_from_db()
         self.assertEqual(asset.nama_barang, "Tanah Kantor Baru")
@@ -230,10 +230,10 @@ class ImportRuleTests(ImportTestCase):
     def test_upsert_by_nibar_and_conflict(self):
         make_asset(agency=self.agency, kode_barang="1.3.1.01.01.01.001", nomor_register="7", nibar="6471000000007")
         make_asset(agency=self.agency, kode_barang="1.3.1.01.01.01.001", nomor_register="8")
-        report = importers.run_import(self.write_geojson([self.feature("9", None, nibar="6471000000007")]))
+        report = run_import(self.write_geojson([self.feature("9", None, nibar="6471000000007")]))
         self.assertEqual((report.created, report.updated), (0, 1), _messages(report))
         self.assertEqual(LandAsset.objects.get(nibar="6471000000007").nomor_register, "0009")
-        report = importers.run_import(self.write_geojson([self.feature("8", None, nibar="6471000000007")], "c.geojson"))
+        report = run_import(self.write_geojson([self.feature("8", None, nibar="6471000000007")], "c.geojson"))
         self.assertIn("Conflict", _messages(report))
 
     def test_officer_imports_only_for_own_agency(self):
@@ -243,13 +243,11 @@ class ImportRuleTests(ImportTestCase):
         path = self.write_geojson(
             [self.feature("1", None, opd="1.02.01"), self.feature(other.nomor_register, None, opd="")]
         )
-        report = importers.run_import(path, user=officer)
+        report = run_import(path, user=officer)
         text = _messages(report)
         self.assertIn("1:agency:1.02.01 is not your agency", text)
         self.assertIn("2:agency:You may only change the assets of your own agency.", text)
-        self.assertEqual(
-            importers.run_import(path, user=planner).errors[0].message, "Your role does not allow importing assets."
-        )
+        self.assertEqual(run_import(path, user=planner).errors[0].message, "Your role does not allow importing assets.")
 
     def test_repair_reports_each_repair(self):
         bow = {
@@ -257,8 +255,8 @@ class ImportRuleTests(ImportTestCase):
             "coordinates": [[[116.85, -1.25], [116.851, -1.251], [116.851, -1.25], [116.85, -1.251], [116.85, -1.25]]],
         }
         path = self.write_geojson([self.feature("1", bow)])
-        self.assertFalse(importers.run_import(path).ok)
-        report = importers.run_import(path, repair=True)
+        self.assertFalse(run_import(path).ok)
+        report = run_import(path, repair=True)
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual([(r.feature, r.field) for r in report.repairs], [(1, "geom")])
         self.assertIn("Self-intersection", report.repairs[0].message)
@@ -272,7 +270,7 @@ class ImportRuleTests(ImportTestCase):
             "nib": "16010502000123",
         }
         path = self.write_geojson([self.feature("1", None, **certificate)])
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertTrue(report.committed, _messages(report))
         asset = LandAsset.objects.get()
         certificate = Certificate.objects.get()
@@ -288,7 +286,7 @@ class ImportRuleTests(ImportTestCase):
         path = self.write_geojson(
             [self.feature("1", None, hak="Hak Pakai", no_sertifikat="9", tgl_sertifikat="02/03/2015")]
         )
-        report = importers.run_import(path, user=user)
+        report = run_import(path, user=user)
         self.assertTrue(report.committed, _messages(report))
         for model in (LandAsset, Certificate):
             [record] = model.history.all()
@@ -310,11 +308,11 @@ class CrsTests(ImportTestCase):
     def test_no_crs_refused_with_balikpapan_hint_then_accepted_with_srid(self):
         wkt = "POLYGON((352137 1359873,352187 1359873,352187 1359923,352137 1359923,352137 1359873))"
         path = self.write_csv(self.HEADER + self.row(wkt))
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertIn("declares no coordinate reference system", report.errors[0].message)
         self.assertIn("EPSG:23837", report.errors[0].message)
         self.assertIn("EPSG:32750", report.errors[0].message)
-        report = importers.run_import(path, srid="EPSG:23837")
+        report = run_import(path, srid="EPSG:23837")
         self.assertTrue(report.committed, _messages(report))
         self.assertIsNotNone(LandAsset.objects.get().kelurahan_id)
 
@@ -322,7 +320,7 @@ class CrsTests(ImportTestCase):
         lon, lat = point_inside("64.71.05.1002")
         wkt = f"POLYGON(({lat} {lon},{lat} {lon + 0.001},{lat + 0.001} {lon + 0.001},{lat} {lon}))"
         path = self.write_csv(self.HEADER + self.row(wkt))
-        report = importers.run_import(path, srid="4326")
+        report = run_import(path, srid="4326")
         self.assertIn("Latitude and longitude are swapped", report.errors[0].message)
         self.assertIn("fall in Kota Balikpapan only when swapped", report.errors[0].message)
 
@@ -334,8 +332,8 @@ class CrsTests(ImportTestCase):
         path = self.write_csv(self.HEADER + self.row(wkt))
         prj = self.tmp / "custom.prj"
         prj.write_text(custom, encoding="utf-8")
-        self.assertTrue(importers.run_import(path, srid=str(prj), dry_run=True).ok)
-        report = importers.run_import(path, srid='PROJCS["broken",GEOGCS[')
+        self.assertTrue(run_import(path, srid=str(prj), dry_run=True).ok)
+        report = run_import(path, srid='PROJCS["broken",GEOGCS[')
         self.assertIn("not a coordinate reference system pyproj knows", report.errors[0].message)
 
     def test_accepted_epsg_codes_transform(self):
@@ -346,7 +344,7 @@ class CrsTests(ImportTestCase):
             x1, y1, _z = transformer.TransformPoint(lon + 0.0005, lat + 0.0005)
             wkt = f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"
             path = self.write_csv(self.HEADER + self.row(wkt, register=str(epsg)))
-            report = importers.run_import(path, srid=str(epsg))
+            report = run_import(path, srid=str(epsg))
             self.assertTrue(report.committed, f"EPSG:{epsg}: {_messages(report)}")
         kelurahan = set(LandAsset.objects.values_list("kelurahan__code", flat=True))
         self.assertEqual(kelurahan, {"64.71.04.1001"})
@@ -354,7 +352,7 @@ class CrsTests(ImportTestCase):
     def test_point_is_refused_as_a_parcel(self):
         path = self.write_csv("lon,lat,kode_barang,no_reg,nama_barang,opd,tahun,asal_usul,nilai,luas\n"
                               "116.85,-1.25,1.3.1.01.01.01.001,1,Tanah,1.01.01,2010,HIBAH,0,100\n")  # fmt: skip
-        report = importers.run_import(path, srid="4326")
+        report = run_import(path, srid="4326")
         self.assertIn("1:geom:A point (116.850000, -1.250000) is not a parcel", _messages(report))
 
 
@@ -375,14 +373,14 @@ class FormatTests(ImportTestCase):
             "LINESTRING(352137 1359873,352187 1359873,352187 1359923,352137 1359923,352137 1359873)"))  # fmt: skip
         layer.CreateFeature(feature)
         dataset = None
-        mapping = importers.FieldMapping(
+        mapping = FieldMapping(
             columns={"nomor_register": "$feature"},
             constants={"kode_barang": "1.3.1.01.01.01.001", "agency": "1.01.01", "nama_barang": "Tanah (gambar BPN)",
                        "tahun_perolehan": 2020, "asal_usul": "HIBAH", "nilai_perolehan": 0, "luas_kib_m2": 2500},
         )  # fmt: skip
-        report = importers.run_import(path, mapping=mapping)
+        report = run_import(path, mapping=mapping)
         self.assertIn("EPSG:23837", report.errors[0].message)
-        report = importers.run_import(path, mapping=mapping, srid="23837")
+        report = run_import(path, mapping=mapping, srid="23837")
         self.assertTrue(report.committed, _messages(report))
         self.assertAlmostEqual(float(LandAsset.objects.get().luas_gis_m2), 2500, delta=10)
 
@@ -395,7 +393,7 @@ class FormatTests(ImportTestCase):
         gdal.VectorTranslate(str(kmz), str(kml), format="LIBKML")  # a KMZ as Google Earth writes it: zipped doc.kml
         with zipfile.ZipFile(kmz) as archive:
             self.assertIn("doc.kml", archive.namelist())
-        report = importers.run_import(kmz)
+        report = run_import(kmz)
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual(LandAsset.objects.get().nomor_register, asset.nomor_register)
 
@@ -411,7 +409,7 @@ class FormatTests(ImportTestCase):
                       "01-02-2003", "00045", "Kantor", "Pembelian", 150000000, "", "1.01.01"])  # fmt: skip
         path = self.tmp / "kib_a.xlsx"
         workbook.save(path)
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertTrue(report.committed, _messages(report))
         asset = LandAsset.objects.get()
         self.assertEqual(
@@ -422,13 +420,13 @@ class FormatTests(ImportTestCase):
         sheet["A1"] = "KARTU INVENTARIS BARANG (KIB) A - TANAH"
         sheet["E3"] = "350 m2?"
         workbook.save(path)
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertEqual([(i.feature, i.field) for i in report.errors], [(3, "luas_kib_m2")], _messages(report))
         layout = "Sheet Sheet: header on row 2, data on row 3 (1 row). Skipped: the title row 1."
         self.assertEqual(report.layout, layout)
         sheet["E3"] = "350"
         workbook.save(path)
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual((report.created, report.updated), (0, 1))
 
@@ -451,7 +449,7 @@ class FormatTests(ImportTestCase):
         dataset = None
         (folder / "latin.cpg").unlink()
         self.assertIn(b"Caf\xe9", (folder / "latin.dbf").read_bytes())
-        report = importers.run_import(folder / "latin.shp")
+        report = run_import(folder / "latin.shp")
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual(LandAsset.objects.get().nama_barang, "Tanah Café Señor")
         self.assertIn("ISO-8859-1", " ".join(report.warnings))
@@ -462,34 +460,30 @@ class HostileFileTests(ImportTestCase):
         path = self.tmp / "bomb.zip"
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("parcels.shp", b"\0" * (20 << 20))
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertIn("possible zip bomb", report.errors[0].message)
 
     def test_archive_path_escape_refused(self):
         path = self.tmp / "escape.zip"
         with zipfile.ZipFile(path, "w") as archive:
             archive.writestr("../../etc/parcels.shp", b"x")
-        self.assertIn("points outside the archive folder", importers.run_import(path).errors[0].message)
+        self.assertIn("points outside the archive folder", run_import(path).errors[0].message)
 
     def test_size_limit_malformed_and_unknown(self):
         broken = self.tmp / "broken.geojson"
         broken.write_text('{"type": "FeatureCollection", "features": [{"type": "Feat', encoding="utf-8")
-        self.assertIn("cannot be read as GeoJSON", importers.run_import(broken).errors[0].message)
+        self.assertIn("cannot be read as GeoJSON", run_import(broken).errors[0].message)
         not_zip = self.tmp / "fake.zip"
         not_zip.write_bytes(b"PK\x03\x04 not really")
-        self.assertIn("is not a readable zip archive", importers.run_import(not_zip).errors[0].message)
+        self.assertIn("is not a readable zip archive", run_import(not_zip).errors[0].message)
         self.assertIn(
             "is not supported",
-            importers.run_import(self.tmp / "x.exe").errors[0].message.replace("does not exist", "is not supported"),
+            run_import(self.tmp / "x.exe").errors[0].message.replace("does not exist", "is not supported"),
         )
         big = self.tmp / "big.geojson"
         big.write_bytes(b" " * 2048)
-        limit = importers.MAX_FILE_BYTES
-        importers.MAX_FILE_BYTES = 1024
-        try:
-            self.assertIn("at most 1024 are accepted", importers.run_import(big).errors[0].message)
-        finally:
-            importers.MAX_FILE_BYTES = limit
+        small = ImportLimits.from_settings(max_file_bytes=1024)
+        self.assertIn("at most 1024 are accepted", run_import(big, limits=small).errors[0].message)
         self.assertEqual(LandAsset.objects.count(), 0)
 
     def test_cli_exit_status_and_no_traceback(self):
@@ -506,17 +500,17 @@ class SharedDataTests(ImportTestCase):
     """Subsets of ../shared/data (see tests/data/ATTRIBUTION.md): each imports, or is refused precisely."""
 
     def test_paris18_geojson(self):
-        report = importers.run_import(DATA / "paris18_200.geojson", mapping=_mapping("paris18"))
+        report = run_import(DATA / "paris18_200.geojson", mapping=_mapping("paris18"))
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual(report.created, 200)
         asset = LandAsset.objects.get(nibar="75118000AA0002")
         self.assertIsNone(asset.kelurahan_id)  # outside Balikpapan: no kelurahan, still imported
 
     def test_epinay_lambert93_shapefile(self):
-        report = importers.run_import(DATA / "epinay_l93_250.shp", mapping=_mapping("epinay_strict"))
+        report = run_import(DATA / "epinay_l93_250.shp", mapping=_mapping("epinay_strict"))
         self.assertEqual(_messages(report), "208:luas_kib_m2:luas_kib_m2 is empty.")
         self.assertEqual(LandAsset.objects.count(), 0)
-        report = importers.run_import(DATA / "epinay_l93_250.shp", mapping=_mapping("epinay"))
+        report = run_import(DATA / "epinay_l93_250.shp", mapping=_mapping("epinay"))
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual(report.crs, "EPSG:2154")
         lon = LandAsset.objects.get(nibar="91216000AC0389").geom.centroid.x
@@ -526,25 +520,25 @@ class SharedDataTests(ImportTestCase):
         path = DATA / "cambridge_subset.topojson"
         self.assertIn(
             "declares no coordinate reference system",
-            importers.run_import(path, mapping=_mapping("cambridge")).errors[0].message,
+            run_import(path, mapping=_mapping("cambridge")).errors[0].message,
         )
-        report = importers.run_import(path, mapping=_mapping("cambridge"), srid="4326")
+        report = run_import(path, mapping=_mapping("cambridge"), srid="4326")
         self.assertEqual(report.error_count, 6)
         self.assertTrue(all(e.field == "geom" and "Invalid geometry" in e.message for e in report.errors))
-        report = importers.run_import(path, mapping=_mapping("cambridge_ml_nibar"), srid="4326", repair=True)
+        report = run_import(path, mapping=_mapping("cambridge_ml_nibar"), srid="4326", repair=True)
         self.assertIn("is also on feature", _messages(report))
-        report = importers.run_import(path, mapping=_mapping("cambridge"), srid="4326", repair=True)
+        report = run_import(path, mapping=_mapping("cambridge"), srid="4326", repair=True)
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual((report.created, len(report.repairs)), (149, 6))
 
     def test_flanders_lambert72(self):
-        report = importers.run_import(DATA / "flanders_reference_100.geojson", mapping=_mapping("flanders_reference"))
+        report = run_import(DATA / "flanders_reference_100.geojson", mapping=_mapping("flanders_reference"))
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual(report.crs, "EPSG:31370")
         path = DATA / "flanders_topo_parcels_nocrs.geojson"
-        report = importers.run_import(path, mapping=_mapping("flanders_topo"))
+        report = run_import(path, mapping=_mapping("flanders_topo"))
         self.assertIn("cannot be longitude/latitude", report.errors[0].message)
-        report = importers.run_import(path, mapping=_mapping("flanders_topo"), srid="31370")
+        report = run_import(path, mapping=_mapping("flanders_topo"), srid="31370")
         self.assertTrue(report.committed, _messages(report))
 
 
@@ -735,7 +729,7 @@ class FuzzFoundInputTests(ImportTestCase):
     def row(self, wkt: str, register: str) -> str:
         return f'"{wkt}",1.3.1.01.01.01.001,{register},Tanah,1.01.01,2010,HIBAH,0,100\n'
 
-    def run_import_guarded(self, *args: Any, seconds: float = 60, **kwargs: Any) -> importers.ImportReport:
+    def run_import_guarded(self, *args: Any, seconds: float = 60, **kwargs: Any) -> ImportReport:
         """run_import in a thread on this test's connection: a hang (GDAL 3.6's Transform looped forever on
         huge coordinates) fails the test after ``seconds`` instead of stalling the suite."""
         conn = connections[DEFAULT_DB_ALIAS]
@@ -746,7 +740,7 @@ class FuzzFoundInputTests(ImportTestCase):
             connections[DEFAULT_DB_ALIAS] = conn  # as LiveServerTestCase shares its connection with its thread
             try:
                 with translation.override(language):
-                    result["report"] = importers.run_import(*args, **kwargs)
+                    result["report"] = run_import(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
                 result["error"] = exc
 
@@ -776,7 +770,7 @@ class FuzzFoundInputTests(ImportTestCase):
         path = self.tmp / "mercator.geojson"
         crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
         path.write_text(json.dumps({"type": "FeatureCollection", "crs": crs, "features": [good, absurd]}))
-        mapping = importers.FieldMapping(constants={"agency": "1.01.01"})
+        mapping = FieldMapping(constants={"agency": "1.01.01"})
         report = self.run_import_guarded(path, mapping=mapping)
         self.assertEqual(report.crs, "EPSG:3857")
         self.assertEqual([(i.feature, i.field) for i in report.errors], [(2, "geom")], _messages(report))
@@ -806,7 +800,7 @@ class FuzzFoundInputTests(ImportTestCase):
         xlsx = self.tmp / "parcels.xlsx"
         workbook.save(xlsx)
         for path in (csv, xlsx):
-            report = importers.run_import(path, srid="4326")
+            report = run_import(path, srid="4326")
             self.assertEqual([(i.feature, i.field) for i in report.errors], [(2, "geom")], f"{path}: {report}")
             self.assertIn("The geometry cannot be read", report.errors[0].message)
             self.assertIn("do not form a closed linestring", report.errors[0].message)
@@ -824,7 +818,7 @@ class FuzzFoundInputTests(ImportTestCase):
         rows = [closed, "POLYGON((", closed.replace(str(lon), "nan"), closed]
         csv = self.tmp / "parcels.csv"
         csv.write_text(self.HEADER + "".join(self.row(wkt, str(n)) for n, wkt in enumerate(rows, start=1)))
-        report = importers.run_import(csv, srid="4326")  # GDAL's CSV driver raises on rows 2 and 3, reads on
+        report = run_import(csv, srid="4326")  # GDAL's CSV driver raises on rows 2 and 3, reads on
         self.assertEqual(report.features, 4)
         self.assertEqual([(i.feature, i.field) for i in report.errors], [(2, ""), (3, "")], _messages(report))
         self.assertIn("This feature cannot be read", report.errors[0].message)
@@ -853,7 +847,7 @@ class FuzzFoundInputTests(ImportTestCase):
     def test_damaged_xlsx_is_a_file_error(self):
         path = self.tmp / "kib_a.xlsx"
         path.write_bytes(self.damaged_xlsx())
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertEqual([(i.feature, i.field) for i in report.errors], [(0, "")], _messages(report))
         self.assertIn("could not be read", report.errors[0].message)
         self.assertIn("XML parsing", report.errors[0].message)

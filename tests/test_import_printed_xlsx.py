@@ -20,7 +20,9 @@ from openpyxl import Workbook
 from assets.models import Agency, Certificate, ImportJob, LandAsset, Stage
 from assets.register import permissions
 from assets.transfer import jobs
-from assets.transfer.importing import importers
+from assets.transfer.importing.mapping import FieldMapping
+from assets.transfer.importing.report import ImportReport
+from assets.transfer.importing.run import format_report, run_import
 from tests.helpers import import_messages as _messages
 from tests.helpers import load_reference, make_user, temp_media_root
 
@@ -97,7 +99,7 @@ def printed_kib_a(
     return path
 
 
-def _errors(report: importers.ImportReport) -> list[tuple[int, str]]:
+def _errors(report: ImportReport) -> list[tuple[int, str]]:
     return [(i.feature, i.field) for i in report.errors]
 
 
@@ -120,7 +122,7 @@ class PrintedKibTestCase(TestCase):
 class PrintedKibImportTests(PrintedKibTestCase):
     def test_the_table_is_found_and_errors_name_the_spreadsheet_rows(self):
         path = printed_kib_a(self.tmp / "kib_a.xlsx")
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertEqual(_errors(report), [(ERROR_ROW, "luas_kib_m2")], _messages(report))
         self.assertIn("seratus is not a number", report.errors[0].message)
         self.assertEqual(report.numbering, "row")
@@ -131,14 +133,14 @@ class PrintedKibImportTests(PrintedKibTestCase):
             "the column-number row 15; the footer from row 21 (Jumlah).",
         )
         self.assertEqual(LandAsset.objects.count(), 0)
-        text = importers.format_report(report)
+        text = format_report(report)
         self.assertIn(f"Row {ERROR_ROW} [luas_kib_m2]: seratus is not a number.", text)
         self.assertIn("header on rows 12-14", text)
         self.assertNotIn("Feature", text)
 
     def test_values_as_printed_are_imported(self):
         path = printed_kib_a(self.tmp / "kib_a.xlsx", self.good_rows())
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual((report.created, report.certificates, report.without_geometry), (5, 3, 5))
         self.assertEqual(report.mapping["kode_barang"], "Nomor Kode Barang")
@@ -177,7 +179,7 @@ class PrintedKibImportTests(PrintedKibTestCase):
 
     def test_without_number_row_or_footer(self):
         path = printed_kib_a(self.tmp / "kib_a.xlsx", self.good_rows(), number_row=False, footer=False)
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertTrue(report.ok, _messages(report))
         self.assertEqual(report.created, 5)
         layout = "Sheet KIB A: header on rows 12-14, data on rows 15-19 (5 rows). Skipped: the title rows 1-11."
@@ -189,19 +191,19 @@ class PrintedKibImportTests(PrintedKibTestCase):
         path = printed_kib_a(self.tmp / "kib_a.xlsx", rows)
         rows_with_error = [list(r) for r in rows]
         rows_with_error[6][3] = "abc"  # ROWS[3]'s register, on spreadsheet row 16 + 6 = 22
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertTrue(report.ok, _messages(report))
         self.assertEqual(report.features, 5)
         self.assertIn("data on rows 16-23 (5 rows)", report.layout)
         self.assertIn("rows that are no asset (subtotals, repeated headers) 19, 20; 1 blank row;", report.layout)
         self.assertIn("the footer from row 24 (Jumlah)", report.layout)
-        report = importers.run_import(printed_kib_a(self.tmp / "bad.xlsx", rows_with_error), dry_run=True)
+        report = run_import(printed_kib_a(self.tmp / "bad.xlsx", rows_with_error), dry_run=True)
         self.assertEqual(_errors(report), [(22, "nomor_register")], _messages(report))
 
     def test_a_sum_without_label_is_skipped_but_an_incomplete_asset_is_reported(self):
         rows = self.good_rows()
         rows = [*rows[:2], [None, None, None, None, 1600.5], *rows[2:], [6, "Tanah Sisa", KODE]]
-        report = importers.run_import(printed_kib_a(self.tmp / "kib_a.xlsx", rows), dry_run=True)
+        report = run_import(printed_kib_a(self.tmp / "kib_a.xlsx", rows), dry_run=True)
         self.assertEqual({feature for feature, _field in _errors(report)}, {22}, _messages(report))
         self.assertIn("nomor_register is empty", _messages(report))
         self.assertIn("data on rows 16-22 (6 rows)", report.layout)
@@ -235,7 +237,7 @@ class PrintedKibImportTests(PrintedKibTestCase):
         sheet.append([1, "Tanah Puskesmas", KODE, 7, 400, 2001, "Jl. Manggar", "HPL", "03-04-2011", "77", "Hibah", 0])
         path = self.tmp / "kib_a.xlsx"
         workbook.save(path)
-        report = importers.run_import(path)
+        report = run_import(path)
         self.assertTrue(report.committed, _messages(report))
         self.assertEqual(
             report.layout, "Sheet Sheet: header on rows 3-5, data on row 6 (1 row). Skipped: the title rows 1-2."
@@ -263,30 +265,30 @@ class PrintedKibImportTests(PrintedKibTestCase):
         sheet.append(["1.01.01", "Tanah", KODE, 2, "kurang lebih 150", 2001, "Hibah", 0])
         path = self.tmp / "kib_a.xlsx"
         workbook.save(path)
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertEqual(_errors(report), [(4, "luas_kib_m2")], _messages(report))
         self.assertEqual(report.layout, "Sheet Sheet: header on rows 1-2, data on rows 3-4 (2 rows).")
 
     def test_sheet_chosen_with_layer(self):
         path = printed_kib_a(self.tmp / "kib_a.xlsx", self.good_rows(), sheets=("Rekap",))
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertIn("has several layers (KIB A, Rekap); choose one with --layer", _messages(report))
-        report = importers.run_import(path, layer="KIB A", dry_run=True)
+        report = run_import(path, layer="KIB A", dry_run=True)
         self.assertTrue(report.ok, _messages(report))
         self.assertEqual((report.layer, report.created), ("KIB A", 5))
 
     def test_unknown_unit_in_the_title_needs_an_agency(self):
         path = printed_kib_a(self.tmp / "kib_a.xlsx", self.good_rows(), unit="DINAS YANG TIDAK ADA")
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertEqual(_errors(report), [(0, "")])
         self.assertIn("No column gives agency", report.errors[0].message)
         self.assertIn("Row 7 of the title names DINAS YANG TIDAK ADA, which is not an agency", report.warnings[0])
-        mapping = importers.FieldMapping(constants={"agency": "1.02.01"})
-        report = importers.run_import(path, mapping=mapping, dry_run=True)
+        mapping = FieldMapping(constants={"agency": "1.02.01"})
+        report = run_import(path, mapping=mapping, dry_run=True)
         self.assertTrue(report.ok, _messages(report))
 
     def test_the_static_sample_imports(self):
-        report = importers.run_import(DATA / "kib_a_simda_print.xlsx", dry_run=True)
+        report = run_import(DATA / "kib_a_simda_print.xlsx", dry_run=True)
         self.assertEqual(_errors(report), [(ERROR_ROW, "luas_kib_m2")], _messages(report))
         self.assertEqual(report.created, 4)
 
@@ -301,10 +303,10 @@ class PlainAndHostileSheetTests(PrintedKibTestCase):
         sheet.append([2, "Tanah", KODE, 2, "abc", 2001, "Hibah", 0, "1.01.01"])
         path = self.tmp / "plain.xlsx"
         workbook.save(path)
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertEqual(_errors(report), [(2, "luas_kib_m2")], _messages(report))  # the second feature
         self.assertEqual((report.numbering, report.layout), ("feature", ""))
-        self.assertIn("Feature 2 [luas_kib_m2]", importers.format_report(report))
+        self.assertIn("Feature 2 [luas_kib_m2]", format_report(report))
 
     def test_no_header_found(self):
         workbook = Workbook()
@@ -314,7 +316,7 @@ class PlainAndHostileSheetTests(PrintedKibTestCase):
         sheet.append(["Tanah", "Jl. A", 100])
         path = self.tmp / "kib_a.xlsx"
         workbook.save(path)
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertEqual(_errors(report), [(0, "")])
         message = report.errors[0].message
         self.assertIn("No column gives kode_barang", message)
@@ -322,7 +324,7 @@ class PlainAndHostileSheetTests(PrintedKibTestCase):
         self.assertIn("Nomor Kode Barang, Nomor Register", message)
 
     def test_header_without_data_rows(self):
-        report = importers.run_import(printed_kib_a(self.tmp / "kib_a.xlsx", []), dry_run=True)
+        report = run_import(printed_kib_a(self.tmp / "kib_a.xlsx", []), dry_run=True)
         self.assertEqual(_errors(report), [(0, "")])
         self.assertEqual(
             report.errors[0].message,
@@ -331,7 +333,7 @@ class PlainAndHostileSheetTests(PrintedKibTestCase):
             "Sertifikat Tanggal, Sertifikat Nomor, Penggunaan, Asal Usul, Harga (Rp), Keterangan): the footer "
             "starts on row 16 (Jumlah).",
         )
-        report = importers.run_import(printed_kib_a(self.tmp / "bare.xlsx", [], footer=False), dry_run=True)
+        report = run_import(printed_kib_a(self.tmp / "bare.xlsx", [], footer=False), dry_run=True)
         self.assertIn("Keterangan): the sheet ends there.", report.errors[0].message)
 
     def test_an_asset_below_the_signature_block_is_refused(self):
@@ -341,7 +343,7 @@ class PlainAndHostileSheetTests(PrintedKibTestCase):
         workbook = load_workbook(path)
         workbook["KIB A"].append([6, "Tanah Tertinggal", KODE, "0006", 10, 2020])
         workbook.save(path)
-        report = importers.run_import(path, dry_run=True)
+        report = run_import(path, dry_run=True)
         self.assertEqual(_errors(report), [(0, "")])
         self.assertIn(f"Row 29 holds an asset (kode barang {KODE}) below the footer that starts on row 21 (Jumlah)",
                       report.errors[0].message)  # fmt: skip

@@ -37,6 +37,7 @@ from django.db.models import IntegerField, Max
 from django.db.models.functions import Cast
 from simple_history.utils import bulk_create_with_history
 
+from assets.register import kib
 from assets.register.geo import STORAGE_SRID, KelurahanIndex, area_srid, geodesic_area_m2, transformer
 from assets.register.models import (
     AdministrativeArea,
@@ -917,44 +918,28 @@ def _certificate_fields(c: DemoCertificate) -> dict[str, object]:
     }
 
 
-# GeoPackage columns: the KIB A row, then the first certificate. Types are OGR field type names.
-GPKG_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("kode_barang", "OFTString"),
-    ("nomor_register", "OFTString"),
-    ("nibar", "OFTString"),
-    ("nama_barang", "OFTString"),
-    ("alamat", "OFTString"),
-    ("agency_code", "OFTString"),
-    ("tanggal_perolehan", "OFTDate"),
-    ("tahun_perolehan", "OFTInteger"),
-    ("asal_usul", "OFTString"),
-    ("nilai_perolehan", "OFTInteger64"),
-    ("penggunaan", "OFTString"),
-    ("luas_kib_m2", "OFTReal"),
-    ("keterangan", "OFTString"),
-    ("plotting_status", "OFTString"),
-    ("jenis_hak", "OFTString"),
-    ("nomor_sertifikat", "OFTString"),
-    ("tanggal_sertifikat", "OFTDate"),
-    ("nib", "OFTString"),
-    ("atas_nama", "OFTString"),
-    ("luas_sertifikat_m2", "OFTReal"),
-    ("stage", "OFTString"),
-)
+# GeoPackage columns: the exported KIB A columns an import reads back (assets.register.kib), the asset's and its
+# first certificate's.
+GPKG_COLUMNS: tuple[kib.Column, ...] = tuple(c for c in kib.EXPORTED if c.import_field)
 
 
 def gpkg_row(asset: DemoAsset) -> tuple[object, ...]:
     """Values in GPKG_COLUMNS order, as OGR takes them (None = null)."""
     cert = asset.certificates[0] if asset.certificates else None
-    return (
-        asset.kode_barang, asset.nomor_register, asset.nibar, asset.nama_barang, asset.alamat, asset.agency_code,
-        _iso(asset.tanggal_perolehan), asset.tahun_perolehan, asset.asal_usul, int(asset.nilai_perolehan),
-        asset.penggunaan, float(asset.luas_kib_m2), asset.keterangan, asset.plotting_status,
-        cert.jenis_hak if cert else None, cert.nomor if cert else None, _iso(cert.tanggal) if cert else None,
-        cert.nib if cert else None, cert.atas_nama if cert else None,
-        float(cert.luas_sertifikat_m2) if cert and cert.luas_sertifikat_m2 is not None else None,
-        cert.stage if cert else None,
-    )  # fmt: skip
+    values = {
+        **{c.name: getattr(asset, c.name, None) for c in GPKG_COLUMNS if not c.from_certificate},
+        "tanggal_perolehan": _iso(asset.tanggal_perolehan),
+        "nilai_perolehan": int(asset.nilai_perolehan),
+        "luas_kib_m2": float(asset.luas_kib_m2),
+    }
+    if cert is not None:
+        values.update(
+            {c.name: getattr(cert, c.source.removeprefix(kib.CERT)) for c in GPKG_COLUMNS if c.from_certificate}
+        )
+        values["tanggal_sertifikat"] = _iso(cert.tanggal)
+        area = cert.luas_sertifikat_m2
+        values["luas_sertifikat_m2"] = float(area) if area is not None else None
+    return tuple(values.get(c.name) for c in GPKG_COLUMNS)
 
 
 def _iso(value: dt.date | None) -> str | None:
@@ -993,8 +978,8 @@ def _write_gpkg(assets: Iterable[DemoAsset], path: Path, count: int, progress: P
         srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
         try:
             layer = dataset.CreateLayer(GPKG_LAYER, srs, ogr.wkbMultiPolygon, ["GEOMETRY_NAME=geom", "FID=fid"])
-            for name, kind in GPKG_COLUMNS:
-                layer.CreateField(ogr.FieldDefn(name, getattr(ogr, kind)))
+            for column in GPKG_COLUMNS:
+                layer.CreateField(ogr.FieldDefn(column.name, getattr(ogr, f"OFT{column.ogr}")))
             summary = _write_features(dataset, layer, assets, count, progress)
         finally:
             # Close now, also on failure: a traceback would keep it open while the partial file is removed.

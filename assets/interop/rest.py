@@ -26,6 +26,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from assets.lib import geojson_out
 from assets.query.params import SpatialAssetFilter
+from assets.register import kib
 from assets.register.models import LandAsset
 from assets.register.reads import RegisterSelection, SelectionError, parse_as_of
 
@@ -66,42 +67,12 @@ class AssetFeatureSerializer(GeoFeatureModelSerializer):
     class Meta:
         model = LandAsset
         geo_field = "geom"
-        fields = [
-            "id",
-            "geom",
-            "kode_barang",
-            "nomor_register",
-            "nibar",
-            "nama_barang",
-            "alamat",
-            "agency_code",
-            "agency_name",
-            "tanggal_perolehan",
-            "tahun_perolehan",
-            "asal_usul",
-            "nilai_perolehan",
-            "penggunaan",
-            "luas_kib_m2",
-            "luas_gis_m2",
-            "kelurahan_code",
-            "kecamatan_code",
-            "plotting_status",
-            "status_sertifikat",
-            "tahap_sertifikat",
-            "bermasalah",
-            "removed_at",
-        ]
+        fields = ["id", "geom", *(name for name, _path in kib.properties("api"))]  # the KIB A table's API columns
         read_only_fields = fields
 
 
-# The serializer's properties as (name, queryset path), for geojson_out.
-API_PROPERTIES: tuple[tuple[str, str], ...] = tuple(
-    (name, AssetFeatureSerializer._declared_fields[name].source.replace(".", "__"))
-    if name in AssetFeatureSerializer._declared_fields and AssetFeatureSerializer._declared_fields[name].source
-    else (name, name)
-    for name in AssetFeatureSerializer.Meta.fields
-    if name not in ("id", "geom")
-)
+# The features' properties as (name, queryset path), for geojson_out: the same as the serializer's fields.
+API_PROPERTIES: tuple[tuple[str, str], ...] = kib.properties("api")
 
 
 class AssetPagination(GeoJsonPagination):

@@ -1,9 +1,10 @@
-"""Export a filtered selection of the register: GeoJSON, GeoPackage, Shapefile (zip), KML, CSV (WKT) and XLSX.
+"""Export a selection of the register: GeoJSON, GeoPackage, Shapefile (zip), KML, CSV (WKT) and XLSX.
 
-Vector formats are written by GDAL/OGR (it knows each format's rules: .prj/.cpg, KML's lon/lat, GeoPackage
-metadata); XLSX by openpyxl in write-only mode, in the KIB A layout. Assets are read with ``iterator()`` in
-chunks and written to a temporary file, so memory stays bounded whatever the selection's size; the web view
-streams that file. Column names are the ones :mod:`assets.importers` recognises, so an export imports back.
+The columns and their names come from the KIB A table (assets.register.kib), whose names the importer recognises by
+construction, so an export imports back. Vector formats are written by GDAL/OGR (it knows each format's rules:
+.prj/.cpg, KML's lon/lat, GeoPackage metadata); XLSX by openpyxl in write-only mode, in the KIB A layout. Records
+come from the register's read path in chunks and go to a file, so memory stays bounded whatever the selection's
+size; the web view streams that file.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from osgeo import gdal, ogr, osr
 
-from assets.register import place
+from assets.register import kib, place
 from assets.register.models import Certificate, LandAsset
 
 gdal.UseExceptions()
@@ -56,36 +57,6 @@ class ExportError(ValueError):
     pass
 
 
-# (long name, Shapefile name of at most 10 characters, OGR type): the importer knows both spellings.
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("kode_barang", "kode_brg", ogr.OFTString),
-    ("nomor_register", "no_reg", ogr.OFTString),
-    ("nibar", "nibar", ogr.OFTString),
-    ("nama_barang", "nama", ogr.OFTString),
-    ("alamat", "alamat", ogr.OFTString),
-    ("agency_code", "opd", ogr.OFTString),
-    ("tanggal_perolehan", "tgl_oleh", ogr.OFTDate),
-    ("tahun_perolehan", "thn_oleh", ogr.OFTInteger),
-    ("asal_usul", "asal_usul", ogr.OFTString),
-    ("nilai_perolehan", "nilai", ogr.OFTInteger64),
-    ("penggunaan", "guna", ogr.OFTString),
-    ("luas_kib_m2", "luas_kib", ogr.OFTReal),
-    ("keterangan", "ket", ogr.OFTString),
-    ("plotting_status", "plotting", ogr.OFTString),
-    ("luas_gis_m2", "luas_gis", ogr.OFTReal),
-    ("kelurahan", "kelurahan", ogr.OFTString),
-    ("kecamatan", "kecamatan", ogr.OFTString),
-    ("status_sertifikat", "status_srt", ogr.OFTString),
-    ("jenis_hak", "hak", ogr.OFTString),
-    ("nomor_sertifikat", "no_sert", ogr.OFTString),
-    ("tanggal_sertifikat", "tgl_sert", ogr.OFTDate),
-    ("nib", "nib", ogr.OFTString),
-    ("atas_nama", "atas_nama", ogr.OFTString),
-    ("luas_sertifikat_m2", "luas_sert", ogr.OFTReal),
-    ("stage", "tahap", ogr.OFTString),
-)
-
-
 def _leading_certificate(asset: LandAsset) -> Certificate | None:
     """The certificate whose stage the asset shows (the one an import would recreate)."""
     certificates = list(asset.certificates.all())
@@ -95,35 +66,18 @@ def _leading_certificate(asset: LandAsset) -> Certificate | None:
     return certificates[0] if certificates else None
 
 
-def asset_values(asset: LandAsset) -> dict[str, Any]:
-    cert = _leading_certificate(asset)
-    return {
-        "kode_barang": asset.kode_barang,
-        "nomor_register": asset.nomor_register,
-        "nibar": asset.nibar,
-        "nama_barang": asset.nama_barang,
-        "alamat": asset.alamat,
-        "agency_code": asset.agency.code,
-        "tanggal_perolehan": asset.tanggal_perolehan,
-        "tahun_perolehan": asset.tahun_perolehan,
-        "asal_usul": asset.asal_usul,
-        "nilai_perolehan": int(asset.nilai_perolehan),
-        "penggunaan": asset.penggunaan,
-        "luas_kib_m2": float(asset.luas_kib_m2),
-        "keterangan": asset.keterangan,
-        "plotting_status": asset.plotting_status,
-        "luas_gis_m2": float(asset.luas_gis_m2) if asset.luas_gis_m2 is not None else None,
-        "kelurahan": asset.kelurahan.name if asset.kelurahan_id else None,
-        "kecamatan": asset.kecamatan.name if asset.kecamatan_id else None,
-        "status_sertifikat": asset.status_sertifikat,
-        "jenis_hak": cert.jenis_hak if cert else None,
-        "nomor_sertifikat": cert.nomor if cert else None,
-        "tanggal_sertifikat": cert.tanggal if cert else None,
-        "nib": cert.nib if cert else None,
-        "atas_nama": cert.atas_nama if cert else None,
-        "luas_sertifikat_m2": float(cert.luas_sertifikat_m2) if cert and cert.luas_sertifikat_m2 is not None else None,
-        "stage": cert.stage if cert else None,
-    }
+def asset_values(asset: Any) -> dict[str, Any]:
+    """The exported columns' values of an asset (or a record that reads like one), as OGR and openpyxl take them."""
+    certificate = _leading_certificate(asset)
+    values = {}
+    for column in kib.EXPORTED:
+        value = column.value(asset, certificate)
+        if value is not None and column.ogr == "Real":
+            value = float(value)
+        elif value is not None and column.ogr == "Integer64":
+            value = int(value)
+        values[column.name] = value
+    return values
 
 
 def _srs(srid: int) -> osr.SpatialReference:
@@ -178,16 +132,18 @@ def _write_ogr(records: Iterable[Any], fmt: ExportFormat, path: Path, srid: int)
     layer = dataset.CreateLayer("land_assets", _srs(srid), ogr.wkbNone if csv else ogr.wkbMultiPolygon, layer_options)
     if csv:
         layer.CreateField(ogr.FieldDefn(f"wkt_epsg_{srid}", ogr.OFTString))
-    for long_name, short_name, kind in COLUMNS:
+    names = [column.shapefile_name if short else column.name for column in kib.EXPORTED]
+    for name, column in zip(names, kib.EXPORTED, strict=True):
+        kind = getattr(ogr, f"OFT{column.ogr}")
         if fmt.key in ("csv", "kml") and kind == ogr.OFTDate:  # neither has a date type: ISO text
             kind = ogr.OFTString
-        definition = ogr.FieldDefn(short_name if short else long_name, kind)
+        definition = ogr.FieldDefn(name, kind)
         if short and kind == ogr.OFTString:
             definition.SetWidth(254)
         layer.CreateField(definition)
     definition = layer.GetLayerDefn()
     # By name: some drivers (KML) add fields of their own before ours.
-    indexes = [definition.GetFieldIndex(short_name if short else long_name) for long_name, short_name, _k in COLUMNS]
+    indexes = [definition.GetFieldIndex(name) for name in names]
     transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
     transactions = fmt.key == "gpkg"
     if transactions:
@@ -196,8 +152,8 @@ def _write_ogr(records: Iterable[Any], fmt: ExportFormat, path: Path, srid: int)
     for asset in records:
         feature = ogr.Feature(definition)
         values = asset_values(asset)
-        for i, (long_name, _short, _kind) in zip(indexes, COLUMNS, strict=True):
-            value = values[long_name]
+        for i, column in zip(indexes, kib.EXPORTED, strict=True):
+            value = values[column.name]
             if value is None or value == "":
                 continue
             feature.SetField(i, value.isoformat() if hasattr(value, "isoformat") else value)
@@ -220,22 +176,15 @@ def _write_ogr(records: Iterable[Any], fmt: ExportFormat, path: Path, srid: int)
     return count
 
 
-# KIB A (Permendagri 47/2021, SIMDA BMD layout): the 14 columns, then NIBAR, GIS area, certificate stage,
-# and what an import needs to rebuild the asset (agency, certificate details, geometry as WKT).
-XLSX_HEADER = (
-    "No", "Nama Barang / Jenis Barang", "Kode Barang", "Nomor Register", "Luas (M2)", "Tahun Pengadaan",
-    "Letak / Alamat", "Status Tanah: Hak", "Sertifikat Tanggal", "Sertifikat Nomor", "Penggunaan", "Asal Usul",
-    "Harga (Rp)", "Keterangan", "NIBAR", "Luas GIS (M2)", "Tahap Sertifikat", "Kode OPD", "Tanggal Perolehan",
-    "NIB", "Atas Nama", "Luas Sertifikat (M2)",
-)  # fmt: skip
-
-
 def _write_xlsx(records: Iterable[Any], path: Path, srid: int) -> int:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("KIB A")
-    sheet.append([*XLSX_HEADER, f"Geometri WKT (EPSG:{srid})"])
+    # The printed KIB A's columns in their order (No. is the running number), then every other exported column
+    # and the geometry as WKT: what an import needs to rebuild the asset.
+    columns = kib.xlsx_columns()
+    sheet.append(["No", *(column.label for column in columns), f"{kib.BY_NAME['wkt'].label} (EPSG:{srid})"])
     transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
     count = 0
     for count, asset in enumerate(records, start=1):
@@ -246,11 +195,6 @@ def _write_xlsx(records: Iterable[Any], path: Path, srid: int) -> int:
             if transform is not None:
                 geometry.Transform(transform)
             wkt = geometry.ExportToIsoWkt()
-        sheet.append([
-            count, v["nama_barang"], v["kode_barang"], v["nomor_register"], v["luas_kib_m2"], v["tahun_perolehan"],
-            v["alamat"], v["jenis_hak"], v["tanggal_sertifikat"], v["nomor_sertifikat"], v["penggunaan"],
-            v["asal_usul"], v["nilai_perolehan"], v["keterangan"], v["nibar"], v["luas_gis_m2"], v["stage"],
-            v["agency_code"], v["tanggal_perolehan"], v["nib"], v["atas_nama"], v["luas_sertifikat_m2"], wkt,
-        ])  # fmt: skip
+        sheet.append([count, *(v[column.name] for column in columns), wkt])
     workbook.save(path)
     return count

@@ -32,14 +32,16 @@ from django.utils.translation import gettext as _
 
 from assets.ops import health
 from assets.register.models import User
-from assets.transfer.importing import importers
+from assets.transfer.importing.report import ImportReport
+from assets.transfer.importing.run import run_import
+from assets.transfer.importing.source import SUFFIX_FORMATS
 from assets.transfer.models import ImportJob
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2
 POLL_SECONDS = 1.0
-UPLOAD_SUFFIXES = tuple(importers.SUFFIX_FORMATS)
+UPLOAD_SUFFIXES = tuple(SUFFIX_FORMATS)
 
 
 def job_create(*, user: User, upload: File, layer: str = "", srid: str = "", repair: bool = False) -> ImportJob:
@@ -55,7 +57,7 @@ def job_create(*, user: User, upload: File, layer: str = "", srid: str = "", rep
 
 
 def record_command_import(
-    *, user: User, path: Path, layer: str, srid: str, repair: bool, report: importers.ImportReport
+    *, user: User, path: Path, layer: str, srid: str, repair: bool, report: ImportReport
 ) -> ImportJob:
     """An ``import_assets --user`` run in the import log, as a web upload's would be: its file (a Shapefile's .shp
     with its side files, zipped), user, time, counts and report. Called inside the import's transaction."""
@@ -172,7 +174,7 @@ def run_job(job: ImportJob) -> ImportJob:
         # savepoint): a worker killed in between leaves neither, so a job queued again never imports twice and
         # "nothing was written" stays true.
         with transaction.atomic():
-            report = importers.run_import(
+            report = run_import(
                 Path(job.file.path),
                 user=job.user,
                 layer=job.layer or None,
@@ -198,7 +200,7 @@ def run_job(job: ImportJob) -> ImportJob:
     return ImportJob.objects.get(pk=job.pk)
 
 
-def _record_report(job: ImportJob, report: importers.ImportReport) -> None:
+def _record_report(job: ImportJob, report: ImportReport) -> None:
     if not report.ok:
         status = ImportJob.Status.REFUSED
     elif report.committed:

@@ -24,7 +24,7 @@ from assets.register.permissions import require, role_required
 from assets.register.place import STORAGE_SRID
 from assets.register.reads import RegisterSelection, SelectionError
 from assets.transfer import exports, jobs
-from assets.transfer.importing import importers
+from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.models import ImportJob
 
 
@@ -91,10 +91,10 @@ class ImportUploadForm(forms.Form):
                 _("%(file)s: this format is not accepted (accepted: %(accepted)s).")
                 % {"file": upload.name, "accepted": ", ".join(jobs.UPLOAD_SUFFIXES)}
             )
-        if upload.size > importers.MAX_FILE_BYTES:
+        limit = ImportLimits.from_settings().max_file_bytes
+        if upload.size > limit:
             raise forms.ValidationError(
-                _("The file is %(size)s bytes; at most %(max)s are accepted.")
-                % {"size": upload.size, "max": importers.MAX_FILE_BYTES}
+                _("The file is %(size)s bytes; at most %(max)s are accepted.") % {"size": upload.size, "max": limit}
             )
         return upload
 

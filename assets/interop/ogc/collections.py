@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from assets.interop.ogc.params import OgcError, parse_datetime
 from assets.lib import geojson_out
 from assets.query.params import QueryError, bbox_geometry, intersecting, parse_bbox
+from assets.register import kib
 from assets.register.models import AdministrativeArea
 from assets.register.reads import RegisterSelection
 
@@ -124,23 +125,7 @@ COLLECTIONS: dict[str, Collection] = {
             id="assets",
             title="Land assets (KIB A)",
             description="Land assets (KIB A) of the city; datetime filters on the acquisition date.",
-            properties=(
-                ("kode_barang", "kode_barang"),
-                ("nomor_register", "nomor_register"),
-                ("nama_barang", "nama_barang"),
-                ("agency_code", "agency__code"),
-                ("kelurahan_code", "kelurahan__code"),
-                ("kecamatan_code", "kecamatan__code"),
-                ("tanggal_perolehan", "tanggal_perolehan"),
-                ("tahun_perolehan", "tahun_perolehan"),
-                ("nilai_perolehan", "nilai_perolehan"),
-                ("luas_kib_m2", "luas_kib_m2"),
-                ("luas_gis_m2", "luas_gis_m2"),
-                ("plotting_status", "plotting_status"),
-                ("status_sertifikat", "status_sertifikat"),
-                ("tahap_sertifikat", "tahap_sertifikat"),
-                ("bermasalah", "bermasalah"),
-            ),
+            properties=kib.properties("ogc"),
             datetime_field="tanggal_perolehan",
         ),
         Collection(

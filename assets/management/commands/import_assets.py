@@ -13,7 +13,10 @@ from django.db import DatabaseError, transaction
 
 from assets.register.models import User
 from assets.transfer import jobs
-from assets.transfer.importing import importers
+from assets.transfer.importing.limits import ImportLimits
+from assets.transfer.importing.mapping import FieldMapping
+from assets.transfer.importing.report import ImportFileError
+from assets.transfer.importing.run import format_report, run_import
 
 
 class Command(BaseCommand):
@@ -31,7 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Check everything and report; write nothing.")
         parser.add_argument("--repair", action="store_true", help="Repair invalid geometry with MakeValid.")
         parser.add_argument("--report", type=Path, help="Also write the full report as JSON to this file.")
-        parser.add_argument("--max-bytes", type=int, help="Largest file accepted (default 200 MB).")
+        parser.add_argument(
+            "--max-bytes", type=int, help="Largest file accepted (default: settings.SIPANAH_IMPORT_LIMITS)."
+        )
         parser.add_argument(
             "--user",
             help="Import as this user (their agency and permissions, named in the history) and keep the run in the "
@@ -39,11 +44,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["max_bytes"]:
-            importers.MAX_FILE_BYTES = options["max_bytes"]
         try:
-            mapping = importers.FieldMapping.load(options["mapping"]) if options["mapping"] else None
-        except importers.ImportFileError as exc:
+            mapping = FieldMapping.load(options["mapping"]) if options["mapping"] else None
+        except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         user = None
         if options["user"]:
@@ -53,7 +56,7 @@ class Command(BaseCommand):
         try:
             # The rows and the import log's entry commit together (run_import's transaction is a savepoint here).
             with transaction.atomic():
-                report = importers.run_import(
+                report = run_import(
                     options["path"],
                     user=user,
                     layer=options["layer"],
@@ -62,6 +65,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     repair=options["repair"],
                     progress=self._progress if sys.stderr.isatty() else None,
+                    limits=ImportLimits.from_settings(max_file_bytes=options["max_bytes"]),
                 )
                 if user is not None and not options["dry_run"]:
                     job = jobs.record_command_import(
@@ -80,7 +84,7 @@ class Command(BaseCommand):
             sys.stderr.write("\n")
         if options["report"]:
             options["report"].write_text(json.dumps(report.as_dict(), indent=1, default=str), encoding="utf-8")
-        self.stdout.write(importers.format_report(report))
+        self.stdout.write(format_report(report))
         if not report.ok:
             raise CommandError(f"{report.error_count} error(s); nothing was written.", returncode=1)
 

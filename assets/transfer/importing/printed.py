@@ -11,9 +11,9 @@ first rows of that view for the header, and :meth:`PrintedTable.records` hands t
 each with its spreadsheet row (errors name the row the user sees), stopping at the footer. No copy of the file
 is written and nothing is held per row.
 
-Column names are recognised by the importer's own table (``FieldMapping.field_of``, over ``SYNONYMS``): a header
-cell of a lower level is read with the labels above it, the longest combination the table knows winning
-("Status Tanah" / "Sertifikat" / "Nomor" → "Sertifikat Nomor" → nomor_sertifikat).
+Column names are recognised by the importer's own table (``FieldMapping.field_of``, over the KIB A table's
+spellings): a header cell of a lower level is read with the labels above it, the longest combination the table
+knows winning ("Status Tanah" / "Sertifikat" / "Nomor" → "Sertifikat Nomor" → nomor_sertifikat).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from osgeo import gdal
 
-from assets.transfer.importing.importers import (
-    PRINTED_HEADER_SCAN_ROWS as SCAN_ROWS,  # the header must start within these rows
-)
-from assets.transfer.importing.importers import ImportFileError, ImportReport, Record, normalise_name
+from assets.register.kib import normalise_name
+from assets.transfer.importing.records import Record
+from assets.transfer.importing.report import ImportFileError, ImportReport
 
+SCAN_ROWS = 30  # a spreadsheet's header is looked for in these first rows
 MAX_HEADER_ROWS = 3  # levels of a merged header (KIB A: Status Tanah / Sertifikat / Tanggal)
 MIN_FIELDS = 3  # known columns a row needs to count as the header (a title line names at most one)
 MAX_LISTED_ROWS = 5  # skipped rows named one by one in the report

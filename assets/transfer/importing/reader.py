@@ -1,0 +1,235 @@
+"""A record read as a checked row: every field parsed (assets.transfer.importing.values), the geometry in lon/lat,
+the certificate columns; a record with errors adds them to the report and gives no row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import shapely
+from django.utils import translation
+from django.utils.translation import gettext as _
+from osgeo import ogr
+
+from assets.register import geo, permissions
+from assets.register.geo import STORAGE_SRID, GeometryError
+from assets.register.kib import normalise_name
+from assets.register.models import (
+    AsalUsul,
+    JenisHak,
+    PlottingStatus,
+    Stage,
+    User,
+)
+from assets.transfer.importing.crs import SourceCRS
+from assets.transfer.importing.mapping import FieldMapping
+from assets.transfer.importing.records import Record
+from assets.transfer.importing.report import ImportReport, Issue
+from assets.transfer.importing.values import (
+    STAGE_ALIASES,
+    ValueRefused,
+    agency_lookup,
+    choice_of,
+    date_of,
+    decimal_of,
+    digits_of,
+    text_of,
+)
+
+
+@dataclass
+class Row:
+    number: int
+    asset_fields: dict[str, Any]
+    certificate: dict[str, Any] | None
+    geom: shapely.Geometry | None  # lon/lat (SRID 4326), not yet checked by the geometry rules
+    has_geometry: bool
+
+
+class Reader:
+    """Turns OGR features into checked rows; a feature with errors gives None and adds them to the report."""
+
+    def __init__(self, layer: Any, crs: SourceCRS, plan: dict[str, int | str], mapping: FieldMapping, *,
+                 repair: bool, user: User | None, report: ImportReport):  # fmt: skip
+        self.layer, self.plan, self.mapping, self.repair, self.user, self.report = (
+            layer, plan, mapping, repair, user, report
+        )  # fmt: skip
+        self.agencies = agency_lookup()
+        self.language = translation.get_language()  # choice labels are matched in the import's language
+        # The source CRS for geo.reproject_to_lonlat (pyproj): its full WKT, as GDAL read or built it
+        self.source_crs: str | None = None
+        self.crs_label = crs.label
+        if crs.srs is not None and crs.epsg != STORAGE_SRID:
+            self.source_crs = crs.srs.ExportToWkt(["FORMAT=WKT2_2019"])
+        self.forced_agency = None
+        if user is not None and not permissions.can_edit_all(user):
+            self.forced_agency = user.agency_id  # officers import for their own agency only
+
+    def raw(self, feature: Record, number: int, name: str) -> Any:
+        if name in self.plan:
+            where = self.plan[name]
+            if where == "$feature":
+                return number
+            value = feature.values.get(where)
+            if name in self.mapping.defaults and text_of(value) == "":
+                return self.mapping.defaults[name]
+            return value
+        if name in self.mapping.constants:
+            return self.mapping.constants[name]
+        return self.mapping.defaults.get(name)
+
+    def geometry(self, feature: Record, number: int) -> tuple[shapely.Geometry | None, bool]:
+        if feature.shape is not None:  # a Polygon/MultiPolygon read as a batch (Arrow)
+            if shapely.is_empty(feature.shape):
+                return None, False
+            return self._repaired(self._lonlat(feature.shape), number), True
+        ogr_geom = feature.ogr_geometry()
+        if ogr_geom is None and "wkt" in self.plan:
+            text = text_of(self.raw(feature, number, "wkt"))
+            if text:
+                try:
+                    ogr_geom = ogr.CreateGeometryFromWkt(text)
+                except RuntimeError as exc:
+                    raise ValueRefused(_("The WKT geometry cannot be read: %(error)s") % {"error": exc}) from exc
+        if ogr_geom is None or ogr_geom.IsEmpty():
+            return None, False
+        ogr_geom = ogr_geom.Clone()
+        kind = ogr.GT_Flatten(ogr_geom.GetGeometryType())
+        if kind in (ogr.wkbLineString, ogr.wkbMultiLineString, ogr.wkbCurvePolygon, ogr.wkbMultiSurface,
+                    ogr.wkbCompoundCurve, ogr.wkbCircularString):  # fmt: skip
+            # CAD drafts (DXF) and KML outlines draw a parcel as a closed line: a closed ring is its boundary.
+            ogr_geom = ogr.ForceToMultiPolygon(ogr.ForceToPolygon(ogr_geom) if kind == ogr.wkbLineString else ogr_geom)
+        elif kind == ogr.wkbGeometryCollection:
+            parts = [ogr_geom.GetGeometryRef(i) for i in range(ogr_geom.GetGeometryCount())]
+            if parts and all(
+                ogr.GT_Flatten(p.GetGeometryType()) in (ogr.wkbPolygon, ogr.wkbMultiPolygon) for p in parts
+            ):
+                ogr_geom = ogr.ForceToMultiPolygon(ogr_geom)
+        geom = self._lonlat(shapely.from_wkb(bytes(ogr_geom.ExportToIsoWkb())))
+        if kind in (ogr.wkbPoint, ogr.wkbMultiPoint):
+            centroid = shapely.centroid(geom)
+            raise ValueRefused(
+                _("A point (%(x).6f, %(y).6f) is not a parcel: give the parcel's outline, or leave the geometry "
+                  "empty for an asset whose location is unknown.") % {"x": centroid.x, "y": centroid.y}
+            )  # fmt: skip
+        return self._repaired(geom, number), True
+
+    def _lonlat(self, geom: shapely.Geometry) -> shapely.Geometry:
+        """The geometry in lon/lat (2D); geo's pyproj reprojection refuses absurd coordinates (GeometryError)."""
+        if self.source_crs is None:
+            return geom
+        return geo.reproject_to_lonlat(geom, self.source_crs, self.crs_label)
+
+    def _repaired(self, geom: shapely.Geometry, number: int) -> shapely.Geometry:
+        if self.repair:
+            (repaired,), (reason,) = geo.repair_parcel_geometries([geom])
+            if reason is not None:
+                self.report.repairs.append(
+                    Issue(number, "geom", _("Repaired with MakeValid (was: %(reason)s).") % {"reason": reason})
+                )
+                return repaired
+        return geom
+
+    def read(self, feature: Record, number: int) -> Row | None:
+        if feature.error is not None:
+            reason = feature.error or _("GDAL gives no reason (in a CSV, check the row's WKT geometry).")
+            self.report.add_error(number, "", _("This feature cannot be read: %(error)s") % {"error": reason})
+            return None
+        errors_before = self.report.error_count
+
+        def fail(name: str, message: str) -> None:
+            self.report.add_error(number, name, message)
+
+        values: dict[str, Any] = {}
+        for name in ("kode_barang", "nibar", "nama_barang", "alamat", "penggunaan", "keterangan"):
+            values[name] = text_of(self.raw(feature, number, name))
+        values["nomor_register"] = digits_of(self.raw(feature, number, "nomor_register"))
+        for name in ("kode_barang", "nomor_register", "nama_barang"):
+            if not values[name]:
+                fail(name, _("%(field)s is empty.") % {"field": name})
+        parsers: dict[str, Callable[[Any], Any]] = {
+            "tanggal_perolehan": date_of,
+            "nilai_perolehan": lambda v: decimal_of(v, "nilai_perolehan"),
+            "luas_kib_m2": lambda v: decimal_of(v, "luas_kib_m2"),
+            "asal_usul": lambda v: choice_of(v, AsalUsul, "asal_usul", self.language),
+            "plotting_status": lambda v: choice_of(v, PlottingStatus, "plotting_status", self.language),
+        }
+        for name, parse in parsers.items():
+            try:
+                values[name] = parse(self.raw(feature, number, name))
+            except ValueRefused as exc:
+                fail(name, str(exc))
+                values[name] = None
+        year = digits_of(self.raw(feature, number, "tahun_perolehan"))
+        if year:
+            if year.isdigit():
+                values["tahun_perolehan"] = int(year)
+            else:
+                fail("tahun_perolehan", _("%(value)s is not a year.") % {"value": year})
+        elif values.get("tanggal_perolehan"):
+            values["tahun_perolehan"] = values["tanggal_perolehan"].year
+        else:
+            fail("tahun_perolehan", _("tahun_perolehan is empty."))
+        for name in ("nilai_perolehan", "luas_kib_m2", "asal_usul"):
+            if values.get(name) is None and not any(
+                i.feature == number and i.field == name for i in self.report.errors[-5:]
+            ):
+                fail(name, _("%(field)s is empty.") % {"field": name})
+        if values.get("nilai_perolehan") is not None:
+            values["nilai_perolehan"] = values["nilai_perolehan"].quantize(Decimal(1))
+        if values.get("luas_kib_m2") is not None:
+            values["luas_kib_m2"] = values["luas_kib_m2"].quantize(Decimal("0.01"))
+        if values.get("plotting_status") in (None, PlottingStatus.UNKNOWN):
+            values.pop("plotting_status", None)
+        agency_text = text_of(self.raw(feature, number, "agency"))
+        agency_id = self.agencies.get(agency_text.lower()) or self.agencies.get(normalise_name(agency_text))
+        if self.forced_agency is not None:
+            if agency_text and agency_id != self.forced_agency:
+                fail("agency", _("%(agency)s is not your agency: you may import only your own agency's assets.")
+                     % {"agency": agency_text})  # fmt: skip
+            agency_id = self.forced_agency
+        elif not agency_text:
+            fail("agency", _("The agency (OPD) is empty."))
+        elif agency_id is None:
+            fail("agency", _("Unknown agency %(agency)s (give its code or name).") % {"agency": agency_text})
+        values["agency_id"] = agency_id
+        if not values["nibar"]:
+            values["nibar"] = None
+        try:
+            geom, has_geometry = self.geometry(feature, number)
+        except (ValueRefused, GeometryError) as exc:
+            fail("geom", str(exc))
+            geom, has_geometry = None, False
+        except (RuntimeError, shapely.errors.GEOSException) as exc:  # GDAL's or GEOS's own refusal of this geometry
+            fail("geom", _("The geometry cannot be read: %(error)s") % {"error": str(exc).strip()})
+            geom, has_geometry = None, False
+        certificate = self._certificate(feature, number, fail)
+        if self.report.error_count > errors_before:
+            return None
+        return Row(number, values, certificate, geom, has_geometry)
+
+    def _certificate(self, feature: Record, number: int, fail: Callable[[str, str], None]) -> dict[str, Any] | None:
+        raw = {name: self.raw(feature, number, name) for name in (
+            "jenis_hak", "nomor_sertifikat", "tanggal_sertifikat", "nib", "atas_nama", "luas_sertifikat_m2", "stage"
+        )}  # fmt: skip
+        if not any(text_of(v) for v in raw.values()):
+            return None
+        data: dict[str, Any] = {"nomor": text_of(raw["nomor_sertifikat"]), "nib": digits_of(raw["nib"]),
+                                "atas_nama": text_of(raw["atas_nama"])}  # fmt: skip
+        try:
+            data["jenis_hak"] = choice_of(raw["jenis_hak"], JenisHak, "jenis_hak", self.language) or ""
+            data["tanggal"] = date_of(raw["tanggal_sertifikat"])
+            data["luas_sertifikat_m2"] = decimal_of(raw["luas_sertifikat_m2"], "luas_sertifikat_m2")
+            if data["luas_sertifikat_m2"] is not None:
+                data["luas_sertifikat_m2"] = data["luas_sertifikat_m2"].quantize(Decimal("0.01"))
+            stage_text = normalise_name(text_of(raw["stage"])).upper()
+            stage = STAGE_ALIASES.get(stage_text) or choice_of(raw["stage"], Stage, "stage", self.language)
+        except ValueRefused as exc:
+            fail("certificate", str(exc))
+            return None
+        if stage is None:
+            stage = Stage.SERTIFIKAT_TERBIT if data["nomor"] and data["tanggal"] else Stage.BELUM
+        data["stage"] = stage
+        return data

@@ -1,0 +1,236 @@
+"""Opening an import file: the hostile-file checks (size, zip bombs, paths escaping an archive), the format by its
+suffix, a Shapefile's text encoding, and the layer to read (through GDAL/OGR, which knows every format)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+from osgeo import gdal, ogr
+
+from assets.transfer.importing.limits import ImportLimits
+from assets.transfer.importing.mapping import FieldMapping
+from assets.transfer.importing.printed import PrintedTable, find_table
+from assets.transfer.importing.report import ImportFileError, ImportReport
+
+SUFFIX_FORMATS = {
+    ".zip": "Shapefile (zip)",
+    ".shp": "Shapefile",
+    ".gpkg": "GeoPackage",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".topojson": "TopoJSON",
+    ".kml": "KML",
+    ".kmz": "KMZ",
+    ".dxf": "DXF",
+    ".csv": "CSV",
+    ".xlsx": "XLSX",
+}
+
+
+def _check_archive(path: Path, limits: ImportLimits) -> list[zipfile.ZipInfo]:
+    """Refuse zip bombs and members that would escape the archive, before anything is decompressed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportFileError(
+            _("%(file)s is not a readable zip archive: %(error)s") % {"file": path.name, "error": exc}
+        ) from exc
+    if len(members) > limits.max_archive_members:
+        raise ImportFileError(
+            _("The archive holds %(count)s files; at most %(max)s are accepted.")
+            % {"count": len(members), "max": limits.max_archive_members}
+        )
+    total = 0
+    for member in members:
+        name = member.filename.replace("\\", "/")
+        if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in name.split("/"):
+            raise ImportFileError(
+                _("The archive member %(name)s points outside the archive folder; the file is refused.")
+                % {"name": member.filename}
+            )
+        total += member.file_size
+        ratio = member.file_size / member.compress_size if member.compress_size else 0
+        if ratio > limits.max_compression_ratio and member.file_size > 1 << 20:
+            raise ImportFileError(
+                _(
+                    "The archive member %(name)s expands %(ratio)d times (%(size)s bytes): "
+                    "refused as a possible zip bomb."
+                )
+                % {"name": member.filename, "ratio": member.file_size // member.compress_size, "size": member.file_size}
+            )
+    if total > limits.max_uncompressed_bytes:
+        raise ImportFileError(
+            _("The archive expands to %(size)s bytes; at most %(max)s are accepted.")
+            % {"size": total, "max": limits.max_uncompressed_bytes}
+        )
+    return members
+
+
+def _gdal_path(path: Path, limits: ImportLimits) -> tuple[str, str]:
+    """The path GDAL opens and the format's name; archives are read in place through /vsizip/."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIX_FORMATS:
+        raise ImportFileError(
+            _("%(file)s: the format %(suffix)s is not supported (accepted: %(accepted)s).")
+            % {"file": path.name, "suffix": suffix or "?", "accepted": ", ".join(sorted(SUFFIX_FORMATS))}
+        )
+    if suffix == ".zip":
+        members = _check_archive(path, limits)
+        names = [m.filename for m in members if not m.is_dir()]
+        for wanted, kind in ((".shp", "Shapefile (zip)"), (".gpkg", "GeoPackage (zip)"), (".geojson", "GeoJSON (zip)")):
+            found = [n for n in names if n.lower().endswith(wanted)]
+            if len(found) > 1 and wanted == ".shp":
+                raise ImportFileError(
+                    _("The archive holds several Shapefiles (%(names)s); send one per archive.")
+                    % {"names": ", ".join(found)}
+                )
+            if found:
+                return f"/vsizip/{path}/{found[0]}", kind
+        raise ImportFileError(_("The archive %(file)s holds no .shp, .gpkg or .geojson file.") % {"file": path.name})
+    if suffix == ".kmz":
+        members = _check_archive(path, limits)
+        kml = [m.filename for m in members if not m.is_dir() and m.filename.lower().endswith(".kml")]
+        if kml and "doc.kml" not in kml:
+            # Not the layout LIBKML expects (doc.kml at the root): GDAL opens the KMZ but loses the KML's schema,
+            # so the columns vanish. Read the KML member itself instead: the only one, or the one named doc.kml.
+            docs = [name for name in kml if name.lower().rsplit("/", 1)[-1] == "doc.kml"]
+            if len(kml) > 1 and len(docs) != 1:
+                raise ImportFileError(
+                    _("The KMZ %(file)s holds several KML files (%(names)s) and no doc.kml; send one per file.")
+                    % {"file": path.name, "names": ", ".join(kml)}
+                )
+            return f"/vsizip/{path}/{(docs or kml)[0]}", SUFFIX_FORMATS[suffix]
+    if suffix == ".shp":
+        missing = [ext for ext in (".shx", ".dbf") if not _sibling(path, ext)]
+        if missing:
+            raise ImportFileError(
+                _("The Shapefile %(file)s comes without its %(missing)s file(s); send the .zip with all of them.")
+                % {"file": path.name, "missing": ", ".join(missing)}
+            )
+    return str(path), SUFFIX_FORMATS[suffix]
+
+
+def _sibling(path: Path, ext: str) -> Path | None:
+    for candidate in (path.with_suffix(ext), path.with_suffix(ext.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _shapefile_needs_encoding(gdal_path: str) -> bool:
+    """True when a Shapefile has neither a .cpg nor a DBF code page mark: GDAL would not recode it."""
+    base = gdal_path[: -len(".shp")]
+    for ext in (".cpg", ".CPG"):
+        if gdal.VSIStatL(base + ext) is not None:
+            return False
+    handle = gdal.VSIFOpenL(base + ".dbf", "rb") or gdal.VSIFOpenL(base + ".DBF", "rb")
+    if handle is None:
+        return False
+    try:
+        header = gdal.VSIFReadL(1, 32, handle)
+    finally:
+        gdal.VSIFCloseL(handle)
+    return len(header) < 32 or header[29] == 0
+
+
+def _detect_dbf_encoding(gdal_path: str, report: ImportReport) -> str:
+    """UTF-8 when every text value decodes as UTF-8, else Latin-1 (the common DBF code page without a .cpg)."""
+    ds = gdal.OpenEx(gdal_path, gdal.OF_VECTOR, open_options=["ENCODING="])
+    layer = ds.GetLayer(0)
+    definition = layer.GetLayerDefn()
+    text_fields = [
+        i for i in range(definition.GetFieldCount()) if definition.GetFieldDefn(i).GetType() == ogr.OFTString
+    ]
+    utf8 = True
+    for feature in layer:
+        for i in text_fields:
+            if feature.IsFieldSetAndNotNull(i):
+                try:
+                    feature.GetFieldAsBinary(i).decode("utf-8")
+                except UnicodeDecodeError:
+                    utf8 = False
+                    break
+        if not utf8:
+            break
+    encoding = "UTF-8" if utf8 else "ISO-8859-1"
+    report.warnings.append(
+        _("The DBF has no .cpg file: its text was read as %(encoding)s (detected).") % {"encoding": encoding}
+    )
+    return encoding
+
+
+def open_source(path: Path, *, layer_name: str | None, report: ImportReport, limits: ImportLimits) -> tuple[Any, Any]:
+    """Open the file (after the hostile-file checks) and pick its layer; returns (dataset, layer)."""
+    if not path.exists():
+        raise ImportFileError(_("%(file)s does not exist.") % {"file": path})
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise ImportFileError(
+            _("%(file)s is %(size)s bytes; at most %(max)s are accepted.")
+            % {"file": path.name, "size": size, "max": limits.max_file_bytes}
+        )
+    if size == 0:
+        raise ImportFileError(_("%(file)s is empty.") % {"file": path.name})
+    gdal_path, report.format = _gdal_path(path, limits)
+    options: list[str] = []
+    if path.suffix.lower() == ".csv":
+        options = [
+            "GEOM_POSSIBLE_NAMES=wkt*,geometry*,geom,the_geom,geometri*",
+            "X_POSSIBLE_NAMES=lon,lng,long,longitude,x,bujur",
+            "Y_POSSIBLE_NAMES=lat,latitude,y,lintang",
+            "KEEP_GEOM_COLUMNS=NO",
+            "AUTODETECT_TYPE=NO",
+        ]
+    elif path.suffix.lower() == ".xlsx":
+        options = ["HEADERS=FORCE", "FIELD_TYPES=STRING"]
+    elif gdal_path.lower().endswith(".shp") and _shapefile_needs_encoding(gdal_path):
+        try:
+            options = [f"ENCODING={_detect_dbf_encoding(gdal_path, report)}"]
+        except RuntimeError as exc:
+            raise ImportFileError(_("%(file)s cannot be read: %(error)s") % {"file": path.name, "error": exc}) from exc
+    try:
+        dataset = gdal.OpenEx(gdal_path, gdal.OF_VECTOR | gdal.OF_READONLY, open_options=options)
+    except RuntimeError as exc:
+        raise ImportFileError(
+            _("%(file)s cannot be read as %(format)s: %(error)s")
+            % {"file": path.name, "format": report.format, "error": str(exc).strip()}
+        ) from exc
+    if dataset is None or dataset.GetLayerCount() == 0:
+        raise ImportFileError(_("%(file)s holds no layer.") % {"file": path.name})
+    names = [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
+    if layer_name:
+        if layer_name not in names:
+            raise ImportFileError(
+                _("%(file)s has no layer %(layer)s; its layers: %(layers)s.")
+                % {"file": path.name, "layer": layer_name, "layers": ", ".join(names)}
+            )
+        layer = dataset.GetLayerByName(layer_name)
+    else:
+        non_empty = [n for n in names if dataset.GetLayerByName(n).GetFeatureCount() != 0]
+        if len(non_empty) > 1:
+            raise ImportFileError(
+                _("%(file)s has several layers (%(layers)s); choose one with --layer.")
+                % {"file": path.name, "layers": ", ".join(non_empty)}
+            )
+        layer = dataset.GetLayerByName(non_empty[0] if non_empty else names[0])
+    report.layer = layer.GetName()
+    report.source = path.name
+    return dataset, layer
+
+
+def open_printed_table(path: Path, layer: Any, *, mapping: FieldMapping, report: ImportReport) -> PrintedTable | None:
+    """A printed KIB sheet (title rows, a merged header, a footer): where its table is (importing.printed).
+
+    None for a plain sheet (the header in row 1), read as it is. Otherwise the sheet is read again through GDAL,
+    every row a feature numbered by its row, and the report counts spreadsheet rows.
+    """
+    table = find_table(path, layer, mapping.field_of)
+    if table is not None:
+        report.layout = table.describe()
+        report.numbering = "row"
+    return table

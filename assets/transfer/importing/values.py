@@ -1,0 +1,141 @@
+"""Reading a cell as a KIB A value: text, numbers as printed (Rp. 1.250.000,-), dates as written in Indonesia,
+choices by code or label, the agency by code or name. A value that cannot be read raises ValueRefused."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from assets.register.kib import normalise_name
+from assets.register.models import (
+    Agency,
+    Stage,
+)
+
+
+class ValueRefused(ValueError):
+    pass
+
+
+def text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def digits_of(value: Any) -> str:
+    text = text_of(value)
+    return text[:-2] if re.fullmatch(r"\d+\.0", text) else text
+
+
+_PRINTED_NUMBER = re.compile(r"^Rp\.?|(,-|\.-|m2|m²)$", flags=re.IGNORECASE)  # currency before, unit after
+
+
+def decimal_of(value: Any, name: str) -> Decimal | None:
+    text = text_of(value)
+    if not text.replace(".", "").replace(",", "").isdigit():  # as printed: "Rp. 1.250.000,-", "1.250,5 m²"
+        text = _PRINTED_NUMBER.sub("", re.sub(r"\s+", "", text))  # (\s: no-break spaces too)
+    if not text:
+        return None
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?", text):  # Indonesian 1.250.000,50
+        text = text.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"\d+,\d+", text):
+        text = text.replace(",", ".")
+    else:
+        text = text.replace(",", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueRefused(_("%(value)s is not a number.") % {"value": text_of(value)}) from exc
+    if not number.is_finite():
+        raise ValueRefused(_("%(value)s is not a number.") % {"value": text_of(value)})
+    return number
+
+
+def date_of(value: Any) -> dt.date | None:
+    text = text_of(value)
+    if not text:
+        return None
+    parsed = _parse_date(text)
+    if parsed is None:
+        raise ValueRefused(_("%(value)s is not a date (expected YYYY-MM-DD or DD/MM/YYYY).") % {"value": text})
+    return parsed
+
+
+@functools.lru_cache(maxsize=8192)  # a register repeats its dates; strptime is slow
+def _parse_date(text: str) -> dt.date | None:
+    for pattern in (
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+        "%d/%m/%Y",
+        "%d-%m-%Y",
+        "%d.%m.%Y",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y/%m/%d %H:%M:%S",
+    ):
+        try:
+            return dt.datetime.strptime(text[:19], pattern).date()
+        except ValueError:
+            continue
+    # As printed in Indonesian: 12 Maret 2005, 1-Agu-2010, 03 Des. 1998 (strptime's %B is the C locale's English)
+    match = re.fullmatch(r"(\d{1,2})[\s.-]+([A-Za-z]{3,9})\.?[\s.,-]+(\d{4})", text.strip())
+    month = _MONTHS.get(match[2][:3].lower()) if match else None
+    if match and month:
+        with contextlib.suppress(ValueError):
+            return dt.date(int(match[3]), month, int(match[1]))
+    return None
+
+
+_MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "mei": 5, "may": 5, "jun": 6, "jul": 7, "agu": 8, "agt": 8,
+           "ags": 8, "aug": 8, "sep": 9, "okt": 10, "oct": 10, "nov": 11, "nop": 11, "des": 12, "dec": 12}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _choice_labels(choices: Any, language: str | None) -> tuple[tuple[str, str], ...]:
+    return tuple((value, normalise_name(str(label)).upper()) for value, label in choices.choices)
+
+
+def choice_of(value: Any, choices: Any, name: str, language: str | None = None) -> str | None:
+    text = text_of(value)
+    if not text:
+        return None
+    found = _find_choice(text, choices, language or translation.get_language())
+    if found is None:
+        raise ValueRefused(
+            _("%(value)s is not one of %(choices)s.") % {"value": text, "choices": ", ".join(choices.values)}
+        )
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _find_choice(text: str, choices: Any, language: str | None) -> str | None:
+    key = normalise_name(text).upper()
+    labels = _choice_labels(choices, language)
+    for choice_value, label in labels:
+        if key in (choice_value.upper(), label):
+            return choice_value
+    # One word of a label ("Pembelian" in "Purchase (pembelian)"), only when it points to a single choice.
+    words = [v for v, label in labels if key and key in label.split("_")]
+    if len(words) == 1:
+        return words[0]
+    return None
+
+
+STAGE_ALIASES = {"TERBIT": Stage.SERTIFIKAT_TERBIT, "SERTIFIKAT": Stage.SERTIFIKAT_TERBIT}
+
+
+def agency_lookup() -> dict[str, int]:
+    table: dict[str, int] = {}
+    for pk, code, name in Agency.objects.values_list("pk", "code", "name"):
+        table[code.lower()] = pk
+        table[normalise_name(name)] = pk
+    return table
