@@ -36,6 +36,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assets.models import Certificate, CertificateStageEvent, ImportJob, LandAsset
+from assets.ops import worker
 from assets.register import permissions
 from assets.transfer import jobs
 from assets.transfer.importing import records
@@ -184,14 +185,14 @@ class ConnectionLostMidImportTests(FaultTestCase):
     def test_worker_marks_the_job_failed_and_it_runs_again(self):
         job = self.queue_import()
         loss = ConnectionLoss()
-        real_write_progress = jobs._write_progress
+        real_write_progress = jobs.write_progress
 
         def write_progress_losing_connection(job: ImportJob, done: int, total: int) -> None:
             real_write_progress(job, done, total)
             loss(done, total)
 
-        with mock.patch.object(jobs, "_write_progress", write_progress_losing_connection):
-            self.assertEqual(jobs.work(once=True), 1)  # the worker survives the loss and records it
+        with mock.patch.object(jobs, "write_progress", write_progress_losing_connection):
+            self.assertEqual(worker.work(once=True), 1)  # the worker survives the loss and records it
         self.assertIsNotNone(loss.fired_at, "the connection was never lost: no progress after rows were written")
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.FAILED)
@@ -204,7 +205,7 @@ class ConnectionLostMidImportTests(FaultTestCase):
         self.assertNotContains(page, "terminating connection")  # the driver's text is not shown
 
         self.assertEqual(self.client.post(reverse("import-detail", args=[job.pk])).status_code, 302)
-        self.assertEqual(jobs.work(once=True), 1)  # the same worker, a new connection
+        self.assertEqual(worker.work(once=True), 1)  # the same worker, a new connection
         job.refresh_from_db()
         self.assertEqual((job.status, job.created, job.error_count), (ImportJob.Status.DONE, FEATURES, 0))
         self.assert_imported_in_full()
@@ -321,10 +322,10 @@ class WorkerKilledMidJobTests(FaultTestCase):
         job = self.queue_import()
         # The last allowed attempt was claimed by a worker that then died (its heartbeat stopped).
         ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.RUNNING, attempts=jobs.MAX_ATTEMPTS, heartbeat_at=timezone.now()
+            status=ImportJob.Status.RUNNING, attempts=worker.MAX_ATTEMPTS, heartbeat_at=timezone.now()
         )
-        self.assertEqual(jobs.recover_stale(), 0)  # still beating
-        self.assertEqual(jobs.recover_stale(now=timezone.now() + jobs.stale_after() * 2), 1)
+        self.assertEqual(worker.recover_stale(), 0)  # still beating
+        self.assertEqual(worker.recover_stale(now=timezone.now() + jobs.stale_after() * 2), 1)
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.FAILED)
         page = self.client.get(reverse("import-detail", args=[job.pk]))

@@ -37,8 +37,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assets.models import Agency, Certificate, CertificateStageEvent, ImportJob, LandAsset, Stage
+from assets.ops import worker
 from assets.register import permissions, services
-from assets.transfer import exports, jobs
+from assets.transfer import exports
 from assets.transfer.importing.source import SUFFIX_FORMATS
 from tests.api_fixtures import build_register
 from tests.helpers import every_record, load_reference, make_user, point_inside, square, temp_media_root
@@ -495,7 +496,7 @@ class UploadFuzzTests(TestCase):
                 )
                 self.assertIn(response.status_code, (200, 302), name)  # the form's error, or the job's page
                 self.assertEqual(ImportJob.objects.count(), int(response.status_code == 302))
-                jobs.work(once=True)  # the worker's check of the upload, if the form took it
+                worker.work(once=True)  # the worker's check of the upload, if the form took it
                 for job in ImportJob.objects.all():
                     errors = [e["message"] for e in job.report.get("errors", [])]
                     checked = (ImportJob.Status.REFUSED, ImportJob.Status.PREVIEWED)  # "failed" = an internal error

@@ -8,8 +8,7 @@ from unittest import mock
 from django.db import OperationalError
 from django.test import TestCase
 
-from assets.ops import health
-from assets.transfer import jobs
+from assets.ops import health, worker
 from tests.helpers import temp_media_root
 
 
@@ -27,7 +26,7 @@ class HealthzTests(TestCase):
         self.assertIn("no-cache", response["Cache-Control"])
 
     def test_an_idle_worker_poll_makes_it_healthy(self):
-        self.assertEqual(jobs.work(once=True), 0)  # one poll of an empty queue
+        self.assertEqual(worker.work(once=True), 0)  # one poll of an empty queue
         response = self.client.get("/healthz")
         self.assertEqual(response.status_code, 200, response.content)
         self.assertEqual(response.json()["ok"], True)

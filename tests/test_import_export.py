@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from osgeo import gdal, ogr, osr
 
 from assets.models import Agency, Certificate, ImportJob, LandAsset, PlottingStatus, Stage
+from assets.ops import worker
 from assets.register import kib, permissions, place, services
 from assets.transfer import exports, jobs
 from assets.transfer.importing.limits import ImportLimits
@@ -604,7 +605,7 @@ class ImportJobTests(ImportTestCase):
         job = self.upload([self.good_feature()])
         self.assertEqual(job.status, ImportJob.Status.QUEUED)
         self.assertTrue(Path(job.file.path).is_file())
-        self.assertEqual(jobs.work(once=True), 1)
+        self.assertEqual(worker.work(once=True), 1)
         job.refresh_from_db()
         self.assertEqual((job.status, job.created, job.error_count), (ImportJob.Status.PREVIEWED, 1, 0))
         self.assertEqual(LandAsset.objects.count(), 0)
@@ -614,7 +615,7 @@ class ImportJobTests(ImportTestCase):
         self.client.post(reverse("import-detail", args=[job.pk]))
         status = self.client.get(reverse("import-status", args=[job.pk])).json()
         self.assertEqual(status["status"], "queued")
-        jobs.work(once=True)
+        worker.work(once=True)
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.DONE)
         self.assertEqual(LandAsset.objects.get().agency, self.agency)  # an officer's import is for their agency
@@ -624,7 +625,7 @@ class ImportJobTests(ImportTestCase):
         feature = self.good_feature()
         feature["properties"]["tahun_perolehan"] = "kemarin"
         job = self.upload([feature])
-        jobs.work(once=True)
+        worker.work(once=True)
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.REFUSED)
         self.assertContains(self.client.get(reverse("import-detail", args=[job.pk])), "kemarin is not a year.")
@@ -635,16 +636,16 @@ class ImportJobTests(ImportTestCase):
     def test_a_job_that_dies_before_recording_its_result_writes_nothing(self):
         # The rows and the job's final status commit together: a job queued again never imports twice.
         job = self.upload([self.good_feature()])
-        jobs.work(once=True)
+        worker.work(once=True)
         self.client.post(reverse("import-detail", args=[job.pk]))  # confirm: the next run writes
-        with mock.patch.object(jobs, "_record_report", side_effect=OperationalError("the worker's connection died")):
-            jobs.work(once=True)
+        with mock.patch.object(jobs, "record_report", side_effect=OperationalError("the worker's connection died")):
+            worker.work(once=True)
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.FAILED)
         self.assertEqual(LandAsset.objects.count(), 0)
         self.assertEqual(LandAsset.history.count(), 0)
         self.client.post(reverse("import-detail", args=[job.pk]))  # "Run the import again"
-        jobs.work(once=True)
+        worker.work(once=True)
         job.refresh_from_db()
         self.assertEqual((job.status, job.created, LandAsset.objects.count()), (ImportJob.Status.DONE, 1, 1))
 
@@ -676,14 +677,14 @@ class ImportJobTests(ImportTestCase):
 
     def test_stale_job_is_requeued_then_failed(self):
         job = self.upload([self.good_feature()])
-        self.assertEqual(jobs.claim_next().pk, job.pk)
-        self.assertIsNone(jobs.claim_next())  # claimed once only
+        self.assertEqual(worker.claim_next().pk, job.pk)
+        self.assertIsNone(worker.claim_next())  # claimed once only
         later = timezone.now() + jobs.stale_after() * 2
-        self.assertEqual(jobs.recover_stale(now=later), 1)
+        self.assertEqual(worker.recover_stale(now=later), 1)
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.QUEUED)
-        jobs.claim_next()
-        jobs.recover_stale(now=later)
+        worker.claim_next()
+        worker.recover_stale(now=later)
         job.refresh_from_db()
         self.assertEqual(job.status, ImportJob.Status.FAILED)
 
@@ -693,7 +694,7 @@ class ImportJobTests(ImportTestCase):
         self.assertEqual(self.client.get(reverse("import-detail", args=[job.pk])).status_code, 403)
         self.client.force_login(make_user("planner", permissions.PLANNER))
         self.assertEqual(self.client.get(reverse("import-list")).status_code, 403)
-        jobs.work(once=True)  # previewed: the uploader could confirm it now
+        worker.work(once=True)  # previewed: the uploader could confirm it now
         # Auditors read the import log, every import's report and file, but neither upload nor confirm.
         self.client.force_login(make_user("auditor", permissions.AUDITOR))
         log = self.client.get(reverse("import-list"))
@@ -860,7 +861,7 @@ class FuzzFoundInputTests(ImportTestCase):
             reverse("import-list"), {"file": SimpleUploadedFile("kib_a.xlsx", self.damaged_xlsx())}
         )
         self.assertEqual(response.status_code, 302)
-        jobs.work(once=True)
+        worker.work(once=True)
         job = ImportJob.objects.get()
         self.assertEqual(job.status, ImportJob.Status.REFUSED)
         page = self.client.get(reverse("import-detail", args=[job.pk]))

@@ -18,8 +18,8 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from assets.models import Agency, Certificate, ImportJob, LandAsset, Stage
+from assets.ops import worker
 from assets.register import permissions
-from assets.transfer import jobs
 from assets.transfer.importing.mapping import FieldMapping
 from assets.transfer.importing.report import ImportReport
 from assets.transfer.importing.run import format_report, run_import
@@ -361,7 +361,7 @@ class PrintedKibUploadTests(PrintedKibTestCase):
         content = printed_kib_a(self.tmp / "kib_a.xlsx").read_bytes()
         response = self.client.post(reverse("import-list"), {"file": SimpleUploadedFile("kib_a.xlsx", content)})
         self.assertEqual(response.status_code, 302)
-        jobs.work(once=True)
+        worker.work(once=True)
         job = ImportJob.objects.get()
         self.assertEqual(job.status, ImportJob.Status.REFUSED)
         page = self.client.get(reverse("import-detail", args=[job.pk]))

@@ -1,9 +1,5 @@
-"""Background imports for web uploads, with no extra server: jobs live in the database (ImportJob), and
-``manage.py run_worker`` (started by ``make run`` beside runserver) claims and runs them.
-
-Claiming is one conditional UPDATE (status queued -> running), atomic on SQLite and PostgreSQL alike; on
-PostgreSQL the candidate is also picked with ``select_for_update(skip_locked=True)`` so that several workers
-do not queue behind each other's locks.
+"""Import jobs of web uploads: kept in the database (ImportJob) with their file, confirmed by the user, run by the
+worker (assets.ops.worker, ``manage.py run_worker``).
 
 Progress and heartbeat during a run go to a small JSON file beside the upload, not to the database: the
 import holds its transaction open until the end (all or nothing), and on SQLite a second writer would wait
@@ -25,22 +21,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assets.ops import health
 from assets.register.models import User
 from assets.transfer.importing.report import ImportReport
-from assets.transfer.importing.run import run_import
 from assets.transfer.importing.source import SUFFIX_FORMATS
 from assets.transfer.models import ImportJob
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 2
-POLL_SECONDS = 1.0
 UPLOAD_SUFFIXES = tuple(SUFFIX_FORMATS)
 
 
@@ -77,7 +69,7 @@ def record_command_import(
             job = job_create(user=user, upload=upload, layer=layer, srid=srid, repair=repair)
     now = timezone.now()
     ImportJob.objects.filter(pk=job.pk).update(commit=True, attempts=1, started_at=now)
-    _record_report(job, report)
+    record_report(job, report)
     job.refresh_from_db()
     return job
 
@@ -112,95 +104,14 @@ def read_progress(job: ImportJob) -> dict[str, Any]:
         return {}
 
 
-def _write_progress(job: ImportJob, done: int, total: int) -> None:
+def write_progress(job: ImportJob, done: int, total: int) -> None:
     path = progress_path(job)
     partial = path.with_suffix(".tmp")
     partial.write_text(json.dumps({"done": done, "total": total, "at": time.time()}), encoding="utf-8")
     os.replace(partial, path)  # readers never see half a file
 
 
-def claim_next() -> ImportJob | None:
-    queued = ImportJob.objects.filter(status=ImportJob.Status.QUEUED).order_by("created_at", "id")
-    with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            queued = queued.select_for_update(skip_locked=True)
-        candidate = queued.values_list("pk", flat=True).first()
-        if candidate is None:
-            return None
-        now = timezone.now()
-        claimed = ImportJob.objects.filter(pk=candidate, status=ImportJob.Status.QUEUED).update(
-            status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
-        )
-    return ImportJob.objects.get(pk=candidate) if claimed else None
-
-
-def recover_stale(now: Any = None) -> int:
-    """Jobs left running by a dead worker are queued again (or failed after MAX_ATTEMPTS): never silently lost."""
-    now = now or timezone.now()
-    stale = stale_after()
-    recovered = 0
-    for job in ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale):
-        beat = read_progress(job).get("at")
-        if beat and now.timestamp() - beat < stale.total_seconds():
-            continue  # still beating through its progress file
-        if job.attempts >= MAX_ATTEMPTS:
-            fields = {
-                "status": ImportJob.Status.FAILED,
-                "finished_at": now,
-                "report": {
-                    "errors": [
-                        {
-                            "feature": 0,
-                            "field": "",
-                            "message": _("The worker stopped during this job; nothing was written."),
-                        }
-                    ]
-                },
-            }
-        else:
-            fields = {"status": ImportJob.Status.QUEUED}
-        recovered += ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(**fields)
-    return recovered
-
-
-def run_job(job: ImportJob) -> ImportJob:
-    def progress(done: int, total: int) -> None:
-        _write_progress(job, done, total)
-        health.worker_beat()  # a long import is the worker being busy, not dead
-
-    _write_progress(job, 0, -1)
-    try:
-        # The import's rows and the job's final status commit together (run_import's own transaction becomes a
-        # savepoint): a worker killed in between leaves neither, so a job queued again never imports twice and
-        # "nothing was written" stays true.
-        with transaction.atomic():
-            report = run_import(
-                Path(job.file.path),
-                user=job.user,
-                layer=job.layer or None,
-                srid=job.srid or None,
-                dry_run=not job.commit,
-                repair=job.repair,
-                progress=progress,
-            )
-            _record_report(job, report)
-    except Exception as exc:  # a bug must not leave the job "running" forever: record it, keep the worker alive
-        log.exception("import job %s failed", job.pk)
-        if isinstance(exc, DatabaseError):
-            message = database_failure_message(exc)
-            _drop_broken_connection()
-        else:
-            message = _("Internal error: %(e)s") % {"e": exc}
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED,
-            finished_at=timezone.now(),
-            report=_json_safe({"errors": [{"feature": 0, "field": "", "message": message}]}),
-        )
-    progress_path(job).unlink(missing_ok=True)
-    return ImportJob.objects.get(pk=job.pk)
-
-
-def _record_report(job: ImportJob, report: ImportReport) -> None:
+def record_report(job: ImportJob, report: ImportReport) -> None:
     if not report.ok:
         status = ImportJob.Status.REFUSED
     elif report.committed:
@@ -216,20 +127,20 @@ def _record_report(job: ImportJob, report: ImportReport) -> None:
         created=report.created,
         updated=report.updated,
         error_count=report.error_count,
-        report=_json_safe(json.loads(json.dumps(report.as_dict(), default=str))),
+        report=json_safe(json.loads(json.dumps(report.as_dict(), default=str))),
     )
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """The report as PostgreSQL's jsonb takes it: a damaged file's column names and values can carry lone
     surrogates (GDAL's undecodable bytes) or NUL characters, which jsonb refuses (a DataError, found by
     tests/test_fuzz_forms.py); they become U+FFFD."""
     if isinstance(value, str):
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -256,39 +167,12 @@ def _connection_lost(exc: DatabaseError) -> bool:
     return not sqlstate or sqlstate.startswith(("08", "57P"))
 
 
-def _drop_broken_connection() -> None:
+def drop_broken_connection() -> None:
     """After a database error: close the connection, which may be broken (a dead server, a terminated backend),
     so that the next query opens a new one instead of failing on the old one for ever. Not inside a transaction
     (the tests run the worker inside theirs)."""
     if not connection.in_atomic_block:
         connection.close()
-
-
-def work(*, once: bool = False, poll: float = POLL_SECONDS) -> int:
-    """Run queued jobs until stopped (or, with ``once``, until the queue is empty); returns the jobs run."""
-    done = 0
-    while True:
-        health.worker_beat()
-        try:
-            recover_stale()
-            job = claim_next()
-            if job is not None:
-                run_job(job)
-        except DatabaseError:
-            # The database is down or the connection broke: keep polling (a new connection each time) rather
-            # than die; /healthz reports the database meanwhile. A job left running is recovered as stale.
-            if once:
-                raise
-            log.exception("the job queue cannot be read or written; trying again in %s s", poll)
-            _drop_broken_connection()
-            time.sleep(poll)
-            continue
-        if job is not None:
-            done += 1
-            continue
-        if once:
-            return done
-        time.sleep(poll)  # idle polling of the job table: the only wait, and only when there is nothing to do
 
 
 def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from assets.transfer import jobs
+from assets.ops import worker
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            count = jobs.work(once=options["once"])
+            count = worker.work(once=options["once"])
         except KeyboardInterrupt:
             return
         self.stdout.write(f"{count} job(s) run.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from assets.register.models import (
     Stage,
     User,
 )
+from assets.register.services import PreparedParcel
 from assets.transfer.importing.reader import Row
 from assets.transfer.importing.report import ImportReport
 
@@ -96,6 +98,23 @@ class _SeenKeys:
         return first
 
 
+@dataclass
+class PreparedRow:
+    """A row on its way into the register: what it became, or why it cannot."""
+
+    row: Row
+    asset: LandAsset | None = None  # built by the register's rules (None when refused before the field checks)
+    target: LandAsset | None = None  # the register's asset it updates; None: a new asset
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
+    certificate: Certificate | None = None  # the certificate the row brings, when one is created
+
+
+@dataclass(frozen=True)
+class _Matches:
+    by_key: dict[tuple[str, str], LandAsset]
+    by_nibar: dict[str, LandAsset]
+
+
 class Writer:
     """Checks rows against the register and writes them in batches (inside the caller's transaction)."""
 
@@ -137,9 +156,20 @@ class Writer:
         return kept
 
     def batch(self, rows: list[Row]) -> None:
+        """Check a batch of rows against the file's earlier rows and the register, report them, and write them."""
         rows = self._without_in_file_duplicates(rows)
         if not rows:
             return
+        matches = self._match_existing(rows)
+        geometries = self._prepare_geometries(rows)
+        prepared = [self._build(position, row, matches, geometries) for position, row in enumerate(rows)]
+        self._check(prepared)
+        accepted = self._report(prepared)
+        if self.write and not self.report.error_count:  # otherwise the transaction is rolled back anyway
+            self._write(accepted)
+
+    def _match_existing(self, rows: list[Row]) -> _Matches:
+        """The register's assets the rows name, by kode barang/register and by NIBAR."""
         pairs = {(r.asset_fields["kode_barang"], str(r.asset_fields["nomor_register"]).zfill(4)) for r in rows}
         nibars = {r.asset_fields["nibar"] for r in rows if r.asset_fields["nibar"]}
         by_key = {}
@@ -149,111 +179,121 @@ class Writer:
             by_key[(a.kode_barang, a.nomor_register)] = a
         for a in _existing_assets(("nibar",), [(nibar,) for nibar in nibars]):
             by_key.setdefault((a.kode_barang, a.nomor_register), a)
-        by_nibar = {a.nibar: a for a in by_key.values() if a.nibar}
-        # The geometry rules, GIS area and kelurahan for the whole batch at once (vectorised, assets.geo)
+        return _Matches(by_key, {a.nibar: a for a in by_key.values() if a.nibar})
+
+    def _prepare_geometries(self, rows: list[Row]) -> dict[int, PreparedParcel | GeometryError]:
+        """The geometry rules, GIS area and kelurahan of the batch's located rows at once (vectorised, geo), by
+        the row's position in the batch."""
         located = [i for i, r in enumerate(rows) if r.geom is not None]
-        prepared_geoms: dict[int, Any] = {}
-        if located:
-            prepared, messages = services.prepare_parcels(
-                [rows[i].geom for i in located], srid=STORAGE_SRID, index=self.index
-            )
-            for i, parcel, message in zip(located, prepared, messages, strict=True):
-                prepared_geoms[i] = parcel if message is None else GeometryError(message)
-        # First every row's asset is built (conflicts, agency, geometry); then the field checks run for the whole
-        # batch at once (services.clean_assets, then the certificates'), and the rows are reported in file order.
-        prepared: list[tuple[Row, LandAsset | None, LandAsset | None, list[tuple[str, str]]]] = []
-        for position, row in enumerate(rows):
-            fields = dict(row.asset_fields)
-            key = (fields["kode_barang"], str(fields["nomor_register"]).zfill(4))
-            match_key, match_nibar = by_key.get(key), by_nibar.get(fields["nibar"]) if fields["nibar"] else None
-            if match_key and match_nibar and match_key.pk != match_nibar.pk:
-                prepared.append((row, None, None, [("nibar",
-                    _("Conflict: kode barang/register match asset %(a)s but NIBAR %(nibar)s belongs to asset %(b)s.")
-                    % {"a": match_key, "nibar": fields["nibar"], "b": match_nibar})]))  # fmt: skip
-                continue
-            target = match_key or match_nibar
-            if target is not None and target.nibar and fields["nibar"] is None:
-                fields["nibar"] = target.nibar  # an empty NIBAR in the file does not erase the register's
-            if target is not None and not match_key and key in by_key:
-                prepared.append((row, None, None, [("nomor_register",
-                    _("Conflict: NIBAR %(nibar)s is asset %(a)s, but kode barang/register %(k)s/%(r)s is another "
-                      "asset.")
-                    % {"nibar": fields["nibar"], "a": target, "k": key[0], "r": key[1]})]))  # fmt: skip
-                continue
-            geom: Any = prepared_geoms.get(position)
-            if target is not None and not row.has_geometry:
-                geom = ...  # never replace a located geometry with an empty one
-                if target.geom is not None:
-                    self.report.warnings.append(
-                        _("%(place)s has no geometry: asset %(a)s keeps its located geometry.")
-                        % {"place": self.report.place(row.number), "a": target}
-                    )
-            try:
-                asset = services.asset_prepare(user=self.user, instance=target, geom=geom, srid=STORAGE_SRID,
-                                               index=self.index, clean=False, **fields)  # fmt: skip
-            except PermissionDenied as exc:
-                prepared.append((row, None, None, [("agency", str(exc))]))
-                continue
-            except ValidationError as exc:
-                prepared.append((row, None, None, _messages(exc)))
-                continue
-            prepared.append((row, asset, target, []))
-        checked = [entry for entry in prepared if entry[1] is not None]
-        for entry, error in zip(checked, services.clean_assets([e[1] for e in checked], cache=self.clean_cache),
+        if not located:
+            return {}
+        parcels, messages = services.prepare_parcels(
+            [rows[i].geom for i in located], srid=STORAGE_SRID, index=self.index
+        )
+        return {
+            i: parcel if message is None else GeometryError(message)  # type: ignore[misc]
+            for i, parcel, message in zip(located, parcels, messages, strict=True)
+        }
+
+    def _build(
+        self, position: int, row: Row, matches: _Matches, geometries: dict[int, PreparedParcel | GeometryError]
+    ) -> PreparedRow:
+        """The row's asset, new or the register's one it updates, built by the register's rules without the field
+        checks (those run for the whole batch in _check); a conflict or a refused geometry fails the row."""
+        fields = dict(row.asset_fields)
+        key = (fields["kode_barang"], str(fields["nomor_register"]).zfill(4))
+        match_key = matches.by_key.get(key)
+        match_nibar = matches.by_nibar.get(fields["nibar"]) if fields["nibar"] else None
+        if match_key and match_nibar and match_key.pk != match_nibar.pk:
+            return PreparedRow(row, failures=[("nibar",
+                _("Conflict: kode barang/register match asset %(a)s but NIBAR %(nibar)s belongs to asset %(b)s.")
+                % {"a": match_key, "nibar": fields["nibar"], "b": match_nibar})])  # fmt: skip
+        target = match_key or match_nibar
+        if target is not None and target.nibar and fields["nibar"] is None:
+            fields["nibar"] = target.nibar  # an empty NIBAR in the file does not erase the register's
+        if target is not None and not match_key and key in matches.by_key:
+            return PreparedRow(row, failures=[("nomor_register",
+                _("Conflict: NIBAR %(nibar)s is asset %(a)s, but kode barang/register %(k)s/%(r)s is another asset.")
+                % {"nibar": fields["nibar"], "a": target, "k": key[0], "r": key[1]})])  # fmt: skip
+        geom: Any = geometries.get(position)
+        if target is not None and not row.has_geometry:
+            geom = ...  # never replace a located geometry with an empty one
+            if target.geom is not None:
+                self.report.warnings.append(
+                    _("%(place)s has no geometry: asset %(a)s keeps its located geometry.")
+                    % {"place": self.report.place(row.number), "a": target}
+                )
+        try:
+            asset = services.asset_prepare(user=self.user, instance=target, geom=geom, srid=STORAGE_SRID,
+                                           index=self.index, clean=False, **fields)  # fmt: skip
+        except PermissionDenied as exc:
+            return PreparedRow(row, failures=[("agency", str(exc))])
+        except ValidationError as exc:
+            return PreparedRow(row, failures=_messages(exc))
+        return PreparedRow(row, asset=asset, target=target)
+
+    def _check(self, prepared: list[PreparedRow]) -> None:
+        """The field checks of the built assets, then of the certificates of the rows that bring one, each for the
+        whole batch at once (services.clean_instances: what full_clean would say, per distinct value)."""
+        built = [p for p in prepared if p.asset is not None]
+        for entry, error in zip(built, services.clean_assets([p.asset for p in built], cache=self.clean_cache),
                                 strict=True):  # fmt: skip
             if error is not None:
-                entry[3].extend(_messages(error))
-        wanted = [entry for entry in checked if not entry[3] and entry[0].certificate
-                  and (entry[2] is None or not entry[2].certificates.exists())]  # fmt: skip
-        built = {id(entry): self._certificate(entry[0]) for entry in wanted}
-        cert_errors = services.clean_instances(list(built.values()), exclude=frozenset({"asset"}),
-                                               cache=self.clean_cache)  # fmt: skip
-        for entry, error in zip(wanted, cert_errors, strict=True):
+                entry.failures.extend(_messages(error))
+        # A row's certificate is created only for a new asset or one that has none yet
+        wanted = [p for p in built if not p.failures and p.row.certificate
+                  and (p.target is None or not p.target.certificates.exists())]  # fmt: skip
+        for entry in wanted:
+            entry.certificate = self._certificate(entry.row)
+        errors = services.clean_instances([p.certificate for p in wanted], exclude=frozenset({"asset"}),
+                                          cache=self.clean_cache)  # fmt: skip
+        for entry, error in zip(wanted, errors, strict=True):
             if error is not None:
-                entry[3].extend((f"certificate.{name}", message) for name, message in _messages(error))
-        new_assets: list[tuple[LandAsset, Row]] = []
-        updates: list[tuple[LandAsset, Row]] = []
+                entry.failures.extend((f"certificate.{name}", message) for name, message in _messages(error))
+
+    def _report(self, prepared: list[PreparedRow]) -> list[PreparedRow]:
+        """Report the rows in file order (errors, counts, preview); the accepted rows, their derived certificate
+        status set from the certificate they bring."""
+        accepted = []
         for entry in prepared:
-            row, asset, target, failures = entry
-            for name, message in failures:
-                self.report.add_error(row.number, name, message)
-            if failures:
+            for name, message in entry.failures:
+                self.report.add_error(entry.row.number, name, message)
+            if entry.failures:
                 continue
-            certificate = built.get(id(entry))
-            if target is None:
-                new_assets.append((asset, row))
-            else:
-                updates.append((asset, row))
-            if certificate is not None:
-                status = rules.derive_certificate_status([(certificate.stage, bool(certificate.nomor))])
+            accepted.append(entry)
+            asset = entry.asset
+            if entry.certificate is not None:
+                status = rules.derive_certificate_status([(entry.certificate.stage, bool(entry.certificate.nomor))])
                 asset.status_sertifikat, asset.tahap_sertifikat, asset.bermasalah = status
-                row.certificate = {"object": certificate}
-            else:
-                row.certificate = None
             has_geom = asset.__dict__.get("geom") is not None  # the stored value: no GEOS object built per asset
             if not has_geom:
                 self.report.without_geometry += 1
             if len(self.report.preview) < 500 and has_geom:
                 self.report.preview.append(
-                    {"n": row.number, "label": str(asset), "geometry": json.loads(asset.geom.json)}
+                    {"n": entry.row.number, "label": str(asset), "geometry": json.loads(asset.geom.json)}
                 )
-        self.report.created += len(new_assets)
-        self.report.updated += len(updates)
-        if not self.write or self.report.error_count:
-            return  # nothing more will be written: the transaction is rolled back anyway
+        self.report.created += sum(1 for p in accepted if p.target is None)
+        self.report.updated += sum(1 for p in accepted if p.target is not None)
+        return accepted
+
+    def _write(self, accepted: list[PreparedRow]) -> None:
+        """Write the accepted rows: new assets and the certificates by COPY on PostgreSQL (bulk_create elsewhere),
+        each with its history row naming the file; updates by save(); each certificate's first stage event."""
         reason = _("Imported from %(file)s") % {"file": self.report.source}
-        certificates = [(a, r.certificate["object"]) for a, r in new_assets + updates if r.certificate]
-        for obj in [a for a, _row in new_assets + updates] + [c for _a, c in certificates]:
+        new_assets = [p.asset for p in accepted if p.target is None]
+        certificates = [(p.asset, p.certificate) for p in accepted if p.certificate is not None]
+        for obj in [p.asset for p in accepted] + [c for _a, c in certificates]:
             obj._history_user, obj._change_reason = self.user, reason  # read by simple_history and copy_insert
         if new_assets and copy_insert.supported():
-            copy_insert.copy_insert_with_history(LandAsset, [a for a, _row in new_assets])
+            copy_insert.copy_insert_with_history(LandAsset, new_assets)
         elif new_assets:
-            bulk_create_with_history([a for a, _row in new_assets], LandAsset, batch_size=500)
-        for asset, _row in updates:
-            asset.save()
+            bulk_create_with_history(new_assets, LandAsset, batch_size=500)
+        for entry in accepted:
+            if entry.target is not None:
+                entry.asset.save()
         for asset, certificate in certificates:
             certificate.asset = asset
-        if copy_insert.supported():  # PostgreSQL: COPY (assets/copy_insert.py); the same rows, much faster
+        if copy_insert.supported():  # PostgreSQL: COPY (assets/lib/copy_insert.py); the same rows, much faster
             copy_insert.copy_insert_with_history(Certificate, [c for _a, c in certificates])
         else:
             bulk_create_with_history([c for _a, c in certificates], Certificate, batch_size=500)
