@@ -33,7 +33,9 @@ from django.test import Client, TestCase, TransactionTestCase, override_settings
 from rest_framework.authtoken.models import Token
 
 from assets.models import AdministrativeArea, Agency, Certificate, ImportJob, JenisHak, LandAsset, Stage
-from assets.ops import backup
+from assets.ops.backup.archive import backed_up_models, derived_models
+from assets.ops.backup.dump import create_backup
+from assets.ops.backup.restore import existing_data
 from assets.register import permissions, services
 from tests.helpers import load_reference, make_asset, make_user, point_inside, square
 
@@ -121,7 +123,7 @@ def build_register(media_root: Path) -> None:
 def snapshot(using: str = "default") -> dict[str, list[tuple]]:
     """Every row of every table, in key order; geometry as its EWKB bytes (bit for bit)."""
     tables = {}
-    for model in backup.backed_up_models():
+    for model in backed_up_models():
         fields = model._meta.concrete_fields
         rows = model._base_manager.using(using).order_by("pk").values_list(*[f.attname for f in fields])
         geometry = [isinstance(f, GeometryField) for f in fields]
@@ -135,7 +137,7 @@ def snapshot(using: str = "default") -> dict[str, list[tuple]]:
 def derived_snapshot(using: str = "default") -> dict[str, list[tuple]]:
     """The tables the database derives itself (tile cell counts): their values, keys aside (they are recounted)."""
     tables = {}
-    for model in backup._derived_models():
+    for model in derived_models():
         if model._meta.label_lower == "assets.registerversion":
             continue  # the tiles' write counter: a new value after every restore by design (assets.tile_version)
         names = [f.attname for f in model._meta.concrete_fields if not f.primary_key]
@@ -248,7 +250,7 @@ class BackupRestoreTests(TransactionTestCase):
         self.addCleanup(target.close)
         other_media = self.tmp / "other-media"
         with override_settings(MEDIA_ROOT=str(other_media)):
-            self.assertEqual(backup.existing_data(using=target.alias), [])  # migrate's own rows do not count
+            self.assertEqual(existing_data(using=target.alias), [])  # migrate's own rows do not count
             out = io.StringIO()
             call_command("restore", str(path), "--database", target.alias, stdout=out)
             self.assertIn("Restored", out.getvalue())
@@ -327,7 +329,7 @@ class DamagedArchiveTests(TestCase):
     def setUpTestData(cls):
         build_register(cls.media)
         cls.good = cls.tmp / "good.zip"
-        backup.create_backup(cls.good)
+        create_backup(cls.good)
 
     def setUp(self):
         self.before, self.files = snapshot(), media_snapshot(self.media)

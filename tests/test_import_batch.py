@@ -17,6 +17,7 @@ import shapely
 from django.test import TestCase
 from osgeo import ogr, osr
 
+from assets.lib import bulk_clean
 from assets.models import LandAsset
 from assets.register import geo, services
 from assets.transfer.importing.limits import ImportLimits
@@ -308,7 +309,7 @@ class BatchChecksTests(TestCase):
         certificates = [Certificate(stage=Stage.SERTIFIKAT_TERBIT, nomor="12", stage_since=dt.date(2020, 1, 1)),
                         Certificate(stage=Stage.BELUM, stage_since=dt.date(2020, 1, 1)),
                         Certificate(stage="bogus", stage_since=dt.date(2020, 1, 1))]  # fmt: skip
-        results = services.clean_instances(certificates, exclude=frozenset({"asset"}))
+        results = bulk_clean.clean_instances(certificates, exclude=frozenset({"asset"}))
         for certificate, got in zip(certificates, results, strict=True):
             try:
                 certificate.full_clean(exclude=["asset"], validate_unique=False, validate_constraints=False)

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import shapely
-from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.gdal import OGRGeometry
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import DecimalValidator, MaxLengthValidator, MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Count, Max
-from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assets.lib.bulk_clean import clean_instance, clean_instances
 from assets.register import permissions
 from assets.register.geo import (
     AreaRef,
@@ -255,137 +250,17 @@ def asset_prepare(
 
 
 _CLEAN_EXCLUDE = frozenset({"agency", "kelurahan", "kecamatan"})
-_CLEAN_CACHE_MAX = 20_000
 
 
 def clean_asset(asset: LandAsset, *, cache: dict | None = None) -> None:
     """``asset.full_clean(validate_unique=False, validate_constraints=False, exclude=[agency, kelurahan, kecamatan])``,
-    through :func:`clean_instances`."""
+    through :func:`assets.lib.bulk_clean.clean_instances`."""
     clean_instance(asset, exclude=_CLEAN_EXCLUDE, cache=cache)
 
 
 def clean_assets(assets: list[LandAsset], *, cache: dict | None = None) -> list[ValidationError | None]:
     """:func:`clean_asset` for a batch (the importer's): per asset, None or the ValidationError it would raise."""
     return clean_instances(assets, exclude=_CLEAN_EXCLUDE, cache=cache)
-
-
-@functools.cache
-def _clean_plan(model: type, exclude: frozenset[str]) -> tuple[tuple[Any, ...], ...]:
-    """The fields clean_fields visits: (cache key, field, name, attname, is a geometry, empty values when blank,
-    a test of the values that surely pass unchanged, or None)."""
-    return tuple(
-        (
-            (model._meta.label, i),
-            f,
-            f.name,
-            f.attname,
-            isinstance(f, GeometryField),
-            f.empty_values if f.blank else (),
-            _passes_unchanged(f),
-        )  # fmt: skip
-        for i, f in enumerate(model._meta.fields)
-        if not f.generated and f.name not in exclude
-    )
-
-
-def _passes_unchanged(f: Any) -> Callable[[Any], bool] | None:
-    """For a plain CharField/TextField/DecimalField (no choices; only the validators Django gives it, and for a
-    DecimalField fixed minimum and maximum values), a test of
-    a value that ``f.clean`` surely returns unchanged (or equal), so the call can be skipped; None for any other
-    field. A value the test does not pass still goes through ``f.clean`` (for its exact message)."""
-    if f.choices:
-        return None
-    if type(f) in (models.CharField, models.TextField) and all(type(v) is MaxLengthValidator for v in f.validators):
-        limit = f.max_length if f.max_length is not None else math.inf
-        return lambda value: type(value) is str and value != "" and len(value) <= limit
-    bounds = [v for v in f.validators if type(v) in (MinValueValidator, MaxValueValidator)]
-    plain = all(type(v) is DecimalValidator or v in bounds for v in f.validators)
-    if type(f) is models.DecimalField and plain and not any(callable(v.limit_value) for v in bounds):
-        places, whole = -f.decimal_places, Decimal(10) ** (f.max_digits - f.decimal_places)
-        low = max((v.limit_value for v in bounds if type(v) is MinValueValidator), default=-whole)
-        high = min((v.limit_value for v in bounds if type(v) is MaxValueValidator), default=whole)
-
-        def decimal_passes(value: Any) -> bool:
-            # DecimalValidator's digit counts (at most decimal_places after the point, the rest before it) and the
-            # field's MinValueValidator/MaxValueValidator bounds
-            return type(value) is Decimal and value.is_finite() and value.as_tuple().exponent >= places \
-                and abs(value) < whole and low <= value <= high  # fmt: skip
-
-        return decimal_passes
-    return None
-
-
-def clean_instance(obj: Any, *, exclude: frozenset[str], cache: dict | None = None) -> None:
-    """``obj.clean_fields(exclude)`` then ``obj.clean()``, as ``full_clean`` runs them: :func:`clean_instances`
-    for one object, raising its ValidationError."""
-    (error,) = clean_instances([obj], exclude=exclude, cache=cache)
-    if error is not None:
-        raise error
-
-
-_UNCACHED = object()
-
-
-def clean_instances(
-    objs: list[Any], *, exclude: frozenset[str], cache: dict | None = None
-) -> list[ValidationError | None]:
-    """For each object (all of one model), ``clean_fields(exclude)`` then ``clean()``, as ``full_clean`` runs them
-    (same validators, same messages, errors merged the same way): None, or the ValidationError ``full_clean``
-    would raise. Cleaned values are set on the objects as ``clean_fields`` sets them.
-
-    Field by field over the whole batch, each field's ``clean()`` run once per distinct value: a bulk import
-    checks a kode barang, a date or a choice met 10,000 times once, and visits each field of each object in a
-    list comprehension rather than through ``full_clean``'s per-object machinery (at 100k assets that machinery
-    was a fifth of an import's time). ``cache`` keeps the results across batches (the importer passes one for the
-    whole file); it is bounded. Sound because these fields' ``clean`` depends on the value only (the instance is
-    read by foreign keys alone, which callers exclude).
-    """
-    if not objs:
-        return []
-    errors: list[dict[str, list] | None] = [None] * len(objs)
-    results = cache if cache is not None else {}
-    for position, f, name, attname, geometry, empty, passes in _clean_plan(type(objs[0]), exclude):
-        # a geometry: its stored value, no lazy GEOS load (hex EWKB from prepare_parcels is a checked MultiPolygon)
-        values = [obj.__dict__.get(attname) for obj in objs] if geometry else [getattr(obj, attname) for obj in objs]
-        for i, raw_value in enumerate(values):
-            if (empty and raw_value in empty) or isinstance(raw_value, DatabaseDefault):
-                continue
-            if geometry and isinstance(raw_value, str):
-                continue
-            if passes is not None and passes(raw_value):
-                continue  # f.clean would return it unchanged: the call (and a cache entry per value) is skipped
-            key = None
-            hit = _UNCACHED
-            if not geometry:
-                key = (position, type(raw_value), str(raw_value) if isinstance(raw_value, Decimal) else raw_value)
-                try:
-                    hit = results.get(key, _UNCACHED)
-                except TypeError:  # an unhashable value: no caching
-                    key = None
-            if hit is _UNCACHED:
-                try:
-                    hit = (f.clean(raw_value, objs[i]),)
-                except ValidationError as e:
-                    hit = e
-                if key is not None:
-                    if len(results) > _CLEAN_CACHE_MAX:  # bounded: memory must not grow with the size of an import
-                        results.clear()
-                    results[key] = hit
-            if type(hit) is tuple:
-                if hit[0] is not raw_value:
-                    setattr(objs[i], attname, hit[0])
-            else:
-                if errors[i] is None:
-                    errors[i] = {}
-                errors[i][name] = hit.error_list
-    out: list[ValidationError | None] = []
-    for obj, found in zip(objs, errors, strict=True):
-        try:
-            obj.clean()
-        except ValidationError as e:
-            found = e.update_error_dict(found or {})
-        out.append(ValidationError(found) if found else None)
-    return out
 
 
 def asset_refresh_certificate_status(asset: LandAsset) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
-from assets.ops import backup
+from assets.ops.backup.archive import BackupError
+from assets.ops.backup.dump import create_backup, default_backup_path
 
 
 class Command(BaseCommand):
@@ -27,9 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="database alias (default: default)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        path: Path = options["output"] or backup.default_backup_path()
+        path: Path = options["output"] or default_backup_path()
         if path.is_dir():
-            path = path / backup.default_backup_path().name
+            path = path / default_backup_path().name
         if options["output"] is None:
             path.parent.mkdir(parents=True, exist_ok=True)
         if not path.parent.is_dir():
@@ -37,8 +38,8 @@ class Command(BaseCommand):
         started = time.monotonic()
         log = self.stdout.write if options["verbosity"] >= 2 else None
         try:
-            manifest = backup.create_backup(path, using=options["database"], log=log)
-        except backup.BackupError as exc:
+            manifest = create_backup(path, using=options["database"], log=log)
+        except BackupError as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:
             raise CommandError(f"Cannot write {path}: {exc.strerror or exc}.") from exc

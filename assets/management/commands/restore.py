@@ -10,7 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
-from assets.ops import backup
+from assets.ops.backup.archive import BackupError
+from assets.ops.backup.restore import check_backup, restore_backup
 
 
 class Command(BaseCommand):
@@ -32,14 +33,14 @@ class Command(BaseCommand):
         log = self.stdout.write if options["verbosity"] >= 1 else None
         if options["check"]:
             try:
-                summary = backup.check_backup(options["path"], using=options["database"])
-            except backup.BackupError as exc:
+                summary = check_backup(options["path"], using=options["database"])
+            except BackupError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(summary)
             return
         try:
-            result = backup.restore_backup(options["path"], using=options["database"], force=options["force"], log=log)
-        except backup.BackupError as exc:
+            result = restore_backup(options["path"], using=options["database"], force=options["force"], log=log)
+        except BackupError as exc:
             raise CommandError(f"{exc} Nothing was changed.") from exc
         except DatabaseError as exc:
             raise CommandError(f"The restore failed and was rolled back: {exc}") from exc

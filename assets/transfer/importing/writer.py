@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from assets.lib import copy_insert
+from assets.lib import bulk_clean, copy_insert
 from assets.register import rules, services
 from assets.register.geo import STORAGE_SRID, GeometryError
 from assets.register.models import (
@@ -234,7 +234,7 @@ class Writer:
 
     def _check(self, prepared: list[PreparedRow]) -> None:
         """The field checks of the built assets, then of the certificates of the rows that bring one, each for the
-        whole batch at once (services.clean_instances: what full_clean would say, per distinct value)."""
+        whole batch at once (lib.bulk_clean: what full_clean would say, per distinct value)."""
         built = [p for p in prepared if p.asset is not None]
         for entry, error in zip(built, services.clean_assets([p.asset for p in built], cache=self.clean_cache),
                                 strict=True):  # fmt: skip
@@ -245,7 +245,7 @@ class Writer:
                   and (p.target is None or not p.target.certificates.exists())]  # fmt: skip
         for entry in wanted:
             entry.certificate = self._certificate(entry.row)
-        errors = services.clean_instances([p.certificate for p in wanted], exclude=frozenset({"asset"}),
+        errors = bulk_clean.clean_instances([p.certificate for p in wanted], exclude=frozenset({"asset"}),
                                           cache=self.clean_cache)  # fmt: skip
         for entry, error in zip(wanted, errors, strict=True):
             if error is not None:
