@@ -26,9 +26,13 @@ run: demo
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff (lint and format), the rooms' one-way imports (import-linter, pyproject [tool.importlinter]) and the type check
+# of the register core and the shared lib (mypy, pyproject [tool.mypy]).
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	PYTHONPATH=. .venv/bin/lint-imports --no-cache
+	$(PY) -m mypy
 
 format: setup
 	$(PY) -m ruff format .

@@ -32,6 +32,9 @@ ASSETS = "assets_landasset"
 CELL_ZOOM = 17  # z13 aggregate cells (the finest) are z17 tiles
 SCALE = float(1 << CELL_ZOOM)
 COUNTS = ("n", "nb", "np", "nt", "nd")
+# The parcels the map of the register shows: located, not removed (a removal leaves the register; the read path,
+# assets.register.reads, leaves removed assets out the same way).
+_COUNTED = "geom IS NOT NULL AND removed_at IS NULL"
 
 
 def _cell_sql(geom: str, *, postgis: bool) -> tuple[str, str]:
@@ -70,7 +73,7 @@ def _postgis_apply(rows: str, sign: str) -> str:
     return f"""
         INSERT INTO {TABLE} (x17, y17, {", ".join(COUNTS)})
         SELECT x17, y17, {_counts_sql("s", "b", sign, aggregate=True)} FROM (
-          SELECT {x} AS x17, {y} AS y17, status_sertifikat AS s, bermasalah AS b FROM {rows} WHERE geom IS NOT NULL
+          SELECT {x} AS x17, {y} AS y17, status_sertifikat AS s, bermasalah AS b FROM {rows} WHERE {_COUNTED}
         ) r GROUP BY x17, y17 ORDER BY x17, y17
         {_UPSERT};"""
 
@@ -86,7 +89,7 @@ def _postgis_forget_empty(rows: str) -> str:
 # removal dates) touch none, and must not lock a cell's row (writers of one cell wait for each other until commit).
 _CHANGED = (
     "o.geom IS DISTINCT FROM n.geom OR o.status_sertifikat IS DISTINCT FROM n.status_sertifikat "
-    "OR o.bermasalah IS DISTINCT FROM n.bermasalah"
+    "OR o.bermasalah IS DISTINCT FROM n.bermasalah OR (o.removed_at IS NULL) <> (n.removed_at IS NULL)"
 )
 
 
@@ -128,7 +131,7 @@ def _spatialite_row(row: str, sign: str) -> str:
     # "WHERE" before ON CONFLICT: SQLite's documented way to avoid the parsing ambiguity of INSERT ... SELECT.
     return (
         f"INSERT INTO {TABLE} (x17, y17, {', '.join(COUNTS)}) SELECT {x}, {y}, {counts} "
-        f"WHERE {row}.geom IS NOT NULL {_UPSERT};"
+        f"WHERE {row}.geom IS NOT NULL AND {row}.removed_at IS NULL {_UPSERT};"
     )
 
 
@@ -140,7 +143,7 @@ def _spatialite_forget_empty() -> str:
 # As _CHANGED: SQLite compares the geometry blobs with IS NOT (NULL-safe).
 _SPATIALITE_WHEN = {
     "update": " WHEN OLD.geom IS NOT NEW.geom OR OLD.status_sertifikat IS NOT NEW.status_sertifikat "
-    "OR OLD.bermasalah IS NOT NEW.bermasalah"
+    "OR OLD.bermasalah IS NOT NEW.bermasalah OR (OLD.removed_at IS NULL) <> (NEW.removed_at IS NULL)"
 }
 
 
@@ -173,7 +176,7 @@ def _fill(postgis: bool) -> list[str]:
     return [
         f"DELETE FROM {TABLE}",
         f"INSERT INTO {TABLE} (x17, y17, {', '.join(COUNTS)}) SELECT x17, y17, {counts} FROM "
-        f"(SELECT {x} AS x17, {y} AS y17, status_sertifikat, bermasalah FROM {ASSETS} WHERE geom IS NOT NULL) a "
+        f"(SELECT {x} AS x17, {y} AS y17, status_sertifikat, bermasalah FROM {ASSETS} WHERE {_COUNTED}) a "
         "GROUP BY x17, y17",
     ]
 

@@ -123,7 +123,7 @@ def versioned_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> t
     version = register_version()
     if qs is None and z < POINT_ZOOM:
         return version, _encode(_cell_features(z, x, y))
-    qs = LandAsset.objects.all() if qs is None else qs
+    qs = LandAsset.objects.filter(removed_at__isnull=True) if qs is None else qs
     return version, _spatialite_tile(qs.order_by().filter(geom__isnull=False), z, x, y)
 
 
@@ -170,7 +170,7 @@ def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tup
 
 _UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters
     "SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, geom FROM assets_landasset "
-    "WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)"
+    "WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326) AND removed_at IS NULL"
 )
 
 
