@@ -102,12 +102,18 @@ SIPANAH_AREA_SRID = env_int("SIPANAH_AREA_SRID", 23837)
 # Basemap tile template of the maps (the only outside URL a page may load); empty: maps without a basemap.
 SIPANAH_BASEMAP_URL = env_str("SIPANAH_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 SIPANAH_BASEMAP_ATTRIBUTION = env_str("SIPANAH_BASEMAP_ATTRIBUTION", "© OpenStreetMap contributors")
-# What an import accepts (assets.transfer.importing.limits); a file past a limit is refused with a message naming it.
+# What an import accepts (assets.transfer.importing.limits; each limit with the error it gives: docs/transfer.md). A
+# file past a limit is refused with a message naming it; nothing is written.
 SIPANAH_IMPORT_LIMITS = {
     "max_file_bytes": env_int("SIPANAH_IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024),
     "max_uncompressed_bytes": env_int("SIPANAH_IMPORT_MAX_UNCOMPRESSED_BYTES", 1024 * 1024 * 1024),
     "max_compression_ratio": env_int("SIPANAH_IMPORT_MAX_COMPRESSION_RATIO", 100),
     "max_archive_members": env_int("SIPANAH_IMPORT_MAX_ARCHIVE_MEMBERS", 1000),
+    "max_xml_bytes": env_int("SIPANAH_IMPORT_MAX_XML_BYTES", 150 * 1024 * 1024),
+    "max_features": env_int("SIPANAH_IMPORT_MAX_FEATURES", 2_000_000),
+    "max_text_length": env_int("SIPANAH_IMPORT_MAX_TEXT_LENGTH", 10_000),
+    "wall_seconds": env_int("SIPANAH_IMPORT_WALL_SECONDS", 1800),
+    "memory_bytes": env_int("SIPANAH_IMPORT_MEMORY_BYTES", 1024 * 1024 * 1024),
 }
 # The city whose land Sipanah registers: every city-specific constant, read through assets.register.place (another
 # city is a change here, plus its boundaries in fixtures/). Areas and distances use SIPANAH_AREA_SRID.

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from assets.register import kib
 from assets.register.kib import normalise_name
-from assets.transfer.importing.printed import SCAN_ROWS, PrintedTable
+from assets.transfer.importing.printed import SCAN_ROWS
 from assets.transfer.importing.report import ImportFileError, ImportReport
 from assets.transfer.importing.values import agency_lookup
 
@@ -144,7 +144,7 @@ _TITLE_LEVELS = ("unit_organisasi", "skpd", "opd", "pengguna_barang", "sub_unit"
 
 
 def title_agency(
-    printed: PrintedTable, mapping: FieldMapping, columns: list[str], report: ImportReport
+    title: list[tuple[int, str]], mapping: FieldMapping, columns: list[str], report: ImportReport
 ) -> FieldMapping:
     """The agency named by a printed sheet's title (Unit Organisasi : Dinas …), as the default of every row.
 
@@ -156,7 +156,7 @@ def title_agency(
     if any(mapping.field_of(column) == "agency" for column in columns):
         return mapping
     found: list[tuple[int, int, str]] = []  # (level, row, value)
-    for row, text in printed.title:
+    for row, text in title:
         match = _TITLE_AGENCY.match(text)
         if match:
             level = _TITLE_LEVELS.index(normalise_name(match["level"]))

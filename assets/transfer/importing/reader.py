@@ -1,5 +1,6 @@
-"""A record read as a checked row: every field parsed (assets.transfer.importing.values), the geometry in lon/lat,
-the certificate columns; a record with errors adds them to the report and gives no row."""
+"""A row read from the file (assets.transfer.importing.sandbox) made a checked row: every field parsed
+(assets.transfer.importing.values), the agency resolved, the certificate columns read; a row with errors adds them
+to the report and gives none. The geometry comes read and in lon/lat already."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from typing import Any
 import shapely
 from django.utils import translation
 from django.utils.translation import gettext as _
-from osgeo import ogr
 
-from assets.register import geo, permissions
-from assets.register.geo import STORAGE_SRID, GeometryError
+from assets.register import permissions
 from assets.register.kib import normalise_name
 from assets.register.models import (
     AsalUsul,
@@ -23,10 +22,9 @@ from assets.register.models import (
     Stage,
     User,
 )
-from assets.transfer.importing.crs import SourceCRS
 from assets.transfer.importing.mapping import FieldMapping
-from assets.transfer.importing.records import Record
 from assets.transfer.importing.report import ImportReport, Issue
+from assets.transfer.importing.sandbox import RawRow
 from assets.transfer.importing.values import (
     STAGE_ALIASES,
     ValueRefused,
@@ -49,30 +47,23 @@ class Row:
 
 
 class Reader:
-    """Turns OGR features into checked rows; a feature with errors gives None and adds them to the report."""
+    """Turns the rows read from the file into checked rows; a row with errors gives None and adds them to the
+    report (with what the reading itself refused: an unreadable feature, a geometry, a text too long)."""
 
-    def __init__(self, layer: Any, crs: SourceCRS, plan: dict[str, int | str], mapping: FieldMapping, *,
-                 repair: bool, user: User | None, report: ImportReport):  # fmt: skip
-        self.layer, self.plan, self.mapping, self.repair, self.user, self.report = (
-            layer, plan, mapping, repair, user, report
-        )  # fmt: skip
+    def __init__(self, plan: dict[str, int | str], mapping: FieldMapping, *, user: User | None, report: ImportReport):
+        self.plan, self.mapping, self.user, self.report = plan, mapping, user, report
         self.agencies = agency_lookup()
         self.language = translation.get_language()  # choice labels are matched in the import's language
-        # The source CRS for geo.reproject_to_lonlat (pyproj): its full WKT, as GDAL read or built it
-        self.source_crs: str | None = None
-        self.crs_label = crs.label
-        if crs.srs is not None and crs.epsg != STORAGE_SRID:
-            self.source_crs = crs.srs.ExportToWkt(["FORMAT=WKT2_2019"])
         self.forced_agency = None
         if user is not None and not permissions.can_edit_all(user):
             self.forced_agency = user.agency_id  # officers import for their own agency only
 
-    def raw(self, feature: Record, number: int, name: str) -> Any:
+    def raw(self, feature: RawRow, number: int, name: str) -> Any:
         if name in self.plan:
             where = self.plan[name]
             if where == "$feature":
                 return number
-            value = feature.values.get(where)
+            value = feature.values.get(where)  # type: ignore[call-overload]
             if name in self.mapping.defaults and text_of(value) == "":
                 return self.mapping.defaults[name]
             return value
@@ -80,67 +71,21 @@ class Reader:
             return self.mapping.constants[name]
         return self.mapping.defaults.get(name)
 
-    def geometry(self, feature: Record, number: int) -> tuple[shapely.Geometry | None, bool]:
-        if feature.shape is not None:  # a Polygon/MultiPolygon read as a batch (Arrow)
-            if shapely.is_empty(feature.shape):
-                return None, False
-            return self._repaired(self._lonlat(feature.shape), number), True
-        ogr_geom = feature.ogr_geometry()
-        if ogr_geom is None and "wkt" in self.plan:
-            text = text_of(self.raw(feature, number, "wkt"))
-            if text:
-                try:
-                    ogr_geom = ogr.CreateGeometryFromWkt(text)
-                except RuntimeError as exc:
-                    raise ValueRefused(_("The WKT geometry cannot be read: %(error)s") % {"error": exc}) from exc
-        if ogr_geom is None or ogr_geom.IsEmpty():
-            return None, False
-        ogr_geom = ogr_geom.Clone()
-        kind = ogr.GT_Flatten(ogr_geom.GetGeometryType())
-        if kind in (ogr.wkbLineString, ogr.wkbMultiLineString, ogr.wkbCurvePolygon, ogr.wkbMultiSurface,
-                    ogr.wkbCompoundCurve, ogr.wkbCircularString):  # fmt: skip
-            # CAD drafts (DXF) and KML outlines draw a parcel as a closed line: a closed ring is its boundary.
-            ogr_geom = ogr.ForceToMultiPolygon(ogr.ForceToPolygon(ogr_geom) if kind == ogr.wkbLineString else ogr_geom)
-        elif kind == ogr.wkbGeometryCollection:
-            parts = [ogr_geom.GetGeometryRef(i) for i in range(ogr_geom.GetGeometryCount())]
-            if parts and all(
-                ogr.GT_Flatten(p.GetGeometryType()) in (ogr.wkbPolygon, ogr.wkbMultiPolygon) for p in parts
-            ):
-                ogr_geom = ogr.ForceToMultiPolygon(ogr_geom)
-        geom = self._lonlat(shapely.from_wkb(bytes(ogr_geom.ExportToIsoWkb())))
-        if kind in (ogr.wkbPoint, ogr.wkbMultiPoint):
-            centroid = shapely.centroid(geom)
-            raise ValueRefused(
-                _("A point (%(x).6f, %(y).6f) is not a parcel: give the parcel's outline, or leave the geometry "
-                  "empty for an asset whose location is unknown.") % {"x": centroid.x, "y": centroid.y}
-            )  # fmt: skip
-        return self._repaired(geom, number), True
-
-    def _lonlat(self, geom: shapely.Geometry) -> shapely.Geometry:
-        """The geometry in lon/lat (2D); geo's pyproj reprojection refuses absurd coordinates (GeometryError)."""
-        if self.source_crs is None:
-            return geom
-        return geo.reproject_to_lonlat(geom, self.source_crs, self.crs_label)
-
-    def _repaired(self, geom: shapely.Geometry, number: int) -> shapely.Geometry:
-        if self.repair:
-            (repaired,), (reason,) = geo.repair_parcel_geometries([geom])
-            if reason is not None:
-                self.report.repairs.append(
-                    Issue(number, "geom", _("Repaired with MakeValid (was: %(reason)s).") % {"reason": reason})
-                )
-                return repaired
-        return geom
-
-    def read(self, feature: Record, number: int) -> Row | None:
-        if feature.error is not None:
-            reason = feature.error or _("GDAL gives no reason (in a CSV, check the row's WKT geometry).")
-            self.report.add_error(number, "", _("This feature cannot be read: %(error)s") % {"error": reason})
-            return None
+    def read(self, feature: RawRow) -> Row | None:
+        number = feature.number
         errors_before = self.report.error_count
 
         def fail(name: str, message: str) -> None:
             self.report.add_error(number, name, message)
+
+        for name, message in feature.errors:  # what the reading refused (assets.transfer.importing.sandbox)
+            fail(name, message)
+        if any(name == "" for name, _message in feature.errors):
+            return None  # GDAL could not read the feature at all: nothing more to say about its fields
+        if feature.repaired is not None:
+            self.report.repairs.append(
+                Issue(number, "geom", _("Repaired with MakeValid (was: %(reason)s).") % {"reason": feature.repaired})
+            )
 
         values: dict[str, Any] = {}
         for name in ("kode_barang", "nibar", "nama_barang", "alamat", "penggunaan", "keterangan"):
@@ -197,20 +142,12 @@ class Reader:
         values["agency_id"] = agency_id
         if not values["nibar"]:
             values["nibar"] = None
-        try:
-            geom, has_geometry = self.geometry(feature, number)
-        except (ValueRefused, GeometryError) as exc:
-            fail("geom", str(exc))
-            geom, has_geometry = None, False
-        except (RuntimeError, shapely.errors.GEOSException) as exc:  # GDAL's or GEOS's own refusal of this geometry
-            fail("geom", _("The geometry cannot be read: %(error)s") % {"error": str(exc).strip()})
-            geom, has_geometry = None, False
         certificate = self._certificate(feature, number, fail)
         if self.report.error_count > errors_before:
             return None
-        return Row(number, values, certificate, geom, has_geometry)
+        return Row(number, values, certificate, feature.geom, feature.has_geometry)
 
-    def _certificate(self, feature: Record, number: int, fail: Callable[[str, str], None]) -> dict[str, Any] | None:
+    def _certificate(self, feature: RawRow, number: int, fail: Callable[[str, str], None]) -> dict[str, Any] | None:
         raw = {name: self.raw(feature, number, name) for name in (
             "jenis_hak", "nomor_sertifikat", "tanggal_sertifikat", "nib", "atas_nama", "luas_sertifikat_m2", "stage"
         )}  # fmt: skip

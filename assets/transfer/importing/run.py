@@ -1,5 +1,6 @@
-"""One import, all or nothing: open the file, decide its CRS and columns, read, check and write batch by batch inside
-ONE transaction, rolled back on any error or on a dry run; and the report as text for the command line."""
+"""One import, all or nothing: the file read in a sandboxed process, its columns mapped, every row checked against the
+register, then — when nothing was wrong and this is no dry run — everything written in ONE short transaction; and the
+report as text for the command line."""
 
 from __future__ import annotations
 
@@ -7,27 +8,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import reset_queries, transaction
+from django.db import IntegrityError, reset_queries, transaction
 from django.utils.translation import gettext as _
 
 from assets.register import permissions
-from assets.register.models import (
-    User,
-)
+from assets.register.models import User
+from assets.register.place import STORAGE_SRID
 from assets.transfer.importing import records
-from assets.transfer.importing.crs import resolve_crs, wkt_column_crs
+from assets.transfer.importing.crs import wkt_column_crs
+from assets.transfer.importing.geometry import GeometryPlan
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.mapping import FieldMapping, title_agency
 from assets.transfer.importing.reader import Reader, Row
 from assets.transfer.importing.report import ImportFileError, ImportReport
-from assets.transfer.importing.source import open_printed_table, open_source
-from assets.transfer.importing.writer import Writer
-
-# Limits against hostile uploads. The CLI may raise them; the web upload uses these.
-
-
-class _Rollback(Exception):
-    pass
+from assets.transfer.importing.sandbox import FileSource, apply_report
+from assets.transfer.importing.writer import RegisterChanged, StagedRows, Writer
 
 
 def run_import(
@@ -44,75 +39,105 @@ def run_import(
 ) -> ImportReport:
     """Import one file; all or nothing. Raises nothing for bad input: the report says what is wrong.
 
-    ``limits`` default to settings.SIPANAH_IMPORT_LIMITS."""
+    The file is read in a sandboxed child process (assets.transfer.importing.sandbox); its rows are checked here
+    against the register batch by batch, reading only, and kept (writer.Stage); when every row passed and this is
+    no dry run, they are written in ONE transaction, short because everything else happened before it.
+    ``limits`` default to settings.SIPANAH_IMPORT_LIMITS; ``progress(done, total)`` is called as features are
+    read and written (the worker's heartbeat)."""
     started = time.monotonic()
     report = ImportReport(dry_run=dry_run, source=path.name)
     if user is not None and not permissions.can_create_asset(user):
         report.add_error(0, "", _("Your role does not allow importing assets."))
         return report
+    mapping = mapping or FieldMapping()
+    stage = StagedRows()
     try:
-        dataset, source_layer = open_source(
-            path, layer_name=layer, report=report, limits=limits or ImportLimits.from_settings()
-        )
-        printed = None
-        if report.format == "XLSX":
-            printed = open_printed_table(path, source_layer, mapping=mapping or FieldMapping(), report=report)
-        if printed is not None:  # the sheet read again, every row a feature; the columns named by its header
-            dataset, source_layer = printed.dataset, printed.layer
-        crs = resolve_crs(source_layer, srid, report)
-        definition = source_layer.GetLayerDefn()
-        columns = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-        if printed is not None:  # GDAL names these columns Field1, Field2 …: their labels come from the header
-            columns = printed.columns
-            mapping = title_agency(printed, mapping or FieldMapping(), columns, report)
-        own_agency_only = user is not None and not permissions.can_edit_all(user)  # the officer's agency is implied
-        plan = (mapping or FieldMapping()).resolve(columns, report, optional=("agency",) if own_agency_only else ())
-        if "wkt" in plan and crs.srs is None:
-            crs = wkt_column_crs(columns, plan, srid, report)
-        total = source_layer.GetFeatureCount()
-        reader = Reader(source_layer, crs, plan, mapping or FieldMapping(), repair=repair, user=user, report=report)
-        try:
-            with transaction.atomic():
-                writer = Writer(user=user, report=report, write=not dry_run)
-                rows: list[Row] = []
-                used = sorted({where for where in plan.values() if isinstance(where, int)})
-                if printed is not None:  # (spreadsheet row, record) for the rows of the table only
-                    numbered = printed.records(records.ogr_features(source_layer, report), used, report)
-                else:
-                    stream = records.arrow_records(source_layer, used, report)
-                    numbered = enumerate(stream or records.ogr_records(source_layer, used, report), start=1)
-                for count, (number, record) in enumerate(numbered, start=1):
-                    row = reader.read(record, number)
-                    if row is not None:
-                        rows.append(row)
-                    if len(rows) >= records.BATCH_SIZE:
-                        writer.batch(rows)
-                        rows = []
-                        reset_queries()  # with DEBUG on, Django keeps every SQL string: memory would grow with N
-                    if progress and count % 1000 == 0:
-                        progress(count, total)
-                    report.features = count
-                writer.batch(rows)
-                if progress:
-                    progress(report.features, total)
-                if report.features == 0:
-                    report.add_error(0, "", _("The layer %(layer)s holds no feature.") % {"layer": report.layer})
-                if dry_run or not report.ok:
-                    raise _Rollback
-                report.committed = True
-        except _Rollback:
-            pass
-        dataset = None  # noqa: F841 - closes the file
+        with FileSource(
+            path, layer=layer, srid=srid, mapping=mapping, limits=limits or ImportLimits.from_settings()
+        ) as source:
+            _check(source, report, stage, user=user, srid=srid, mapping=mapping, repair=repair, progress=progress)
+        if report.features == 0 and report.ok:
+            report.add_error(0, "", _("The layer %(layer)s holds no feature.") % {"layer": report.layer})
+        if report.ok and not dry_run:
+            _write(stage, report, user=user, progress=progress)
     except ImportFileError as exc:
         report.add_error(0, "", str(exc))
-    except RuntimeError as exc:
-        if type(exc) is not RuntimeError:  # GDAL raises plain RuntimeError; its subclasses are Python's own bugs
-            raise
-        # A GDAL error the steps above did not word (a damaged XLSX: "XML parsing of ... failed"): the file as a
-        # whole is refused; raised inside the transaction, so nothing was written.
-        report.add_error(0, "", _("The file could not be read: %(error)s") % {"error": str(exc).strip()})
+    finally:
+        stage.close()
     report.seconds = round(time.monotonic() - started, 2)
     return report
+
+
+def _check(
+    source: FileSource, report: ImportReport, stage: StagedRows, *, user: User | None, srid: str | None,
+    mapping: FieldMapping, repair: bool, progress: Callable[[int, int], None] | None,
+) -> None:  # fmt: skip
+    """Read the file's rows and check them against the register (reads only); the accepted ones go to ``stage``."""
+    header = source.header
+    assert header is not None  # noqa: S101 - FileSource sets it on entering
+    apply_report(report, header.report)
+    columns = header.columns
+    if header.title is not None:  # a printed sheet: its title may name the agency
+        mapping = title_agency(header.title, mapping, columns, report)
+    own_agency_only = user is not None and not permissions.can_edit_all(user)  # the officer's agency is implied
+    plan = mapping.resolve(columns, report, optional=("agency",) if own_agency_only else ())
+    wkt = plan.get("wkt")
+    geometry = GeometryPlan(wkt_column=wkt if isinstance(wkt, int) else None, repair=repair)
+    if "wkt" in plan and not header.crs_declared:  # WKT in a plain column: its CRS named by the user or the column
+        crs = wkt_column_crs(columns, plan, srid, report)
+        source_crs = crs.srs.ExportToWkt(["FORMAT=WKT2_2019"]) if crs.epsg != STORAGE_SRID else None
+        geometry = GeometryPlan(geometry.wkt_column, source_crs, crs.label, repair)
+    used = sorted({where for where in plan.values() if isinstance(where, int)})
+    reader = Reader(plan, mapping, user=user, report=report)
+    writer = Writer(user=user, report=report)
+    total = header.total
+
+    def beat() -> None:
+        if progress:
+            progress(report.features, total)
+
+    rows: list[Row] = []
+    for batch in source.rows(used, geometry, beat=beat):
+        for raw in batch:
+            row = reader.read(raw)
+            if row is not None:
+                rows.append(row)
+        report.features = batch[-1].number if report.numbering == "feature" else report.features + len(batch)
+        if len(rows) >= records.BATCH_SIZE:
+            stage.add(writer.check(rows))
+            rows = []
+            reset_queries()  # with DEBUG on, Django keeps every SQL string: memory would grow with N
+        beat()
+    stage.add(writer.check(rows))
+    apply_report(report, source.final)
+    beat()
+
+
+def _write(
+    stage: StagedRows, report: ImportReport, *, user: User | None, progress: Callable[[int, int], None] | None
+) -> None:
+    """Write the checked rows in one transaction; a register changed meanwhile ends it with nothing written."""
+    writer = Writer(user=user, report=report)
+    written = 0
+    try:
+        with transaction.atomic():
+            for batch in stage:
+                writer.write(batch)
+                written += len(batch)
+                reset_queries()
+                if progress:
+                    progress(written, stage.rows)
+    except RegisterChanged as exc:
+        report.add_error(0, "", str(exc))
+        return
+    except IntegrityError:
+        # A key the check found free was taken by someone else meanwhile (kode barang/register, NIBAR).
+        report.add_error(0, "", _(
+            "The register changed while the file was being checked (an asset with one of its register numbers or "
+            "NIBARs was added meanwhile); nothing was written. Run the import again."
+        ))  # fmt: skip
+        return
+    report.committed = True
 
 
 def format_report(report: ImportReport, *, max_lines: int = 50) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,9 +104,10 @@ class _SeenKeys:
 class PreparedRow:
     """A row on its way into the register: what it became, or why it cannot."""
 
-    row: Row
+    row: Row | None  # the file's row (dropped once accepted)
     asset: LandAsset | None = None  # built by the register's rules (None when refused before the field checks)
     target: LandAsset | None = None  # the register's asset it updates; None: a new asset
+    target_version: int | None = None  # the version of the asset it updates, when checked
     failures: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
     certificate: Certificate | None = None  # the certificate the row brings, when one is created
 
@@ -115,11 +118,16 @@ class _Matches:
     by_nibar: dict[str, LandAsset]
 
 
-class Writer:
-    """Checks rows against the register and writes them in batches (inside the caller's transaction)."""
+class RegisterChanged(Exception):
+    """The register changed between the check of a file and its write; the message says which asset."""
 
-    def __init__(self, *, user: User | None, report: ImportReport, write: bool):
-        self.user, self.report, self.write = user, report, write
+
+class Writer:
+    """Checks rows against the register batch by batch (reads only), then writes the checked batches (inside the
+    caller's transaction)."""
+
+    def __init__(self, *, user: User | None, report: ImportReport):
+        self.user, self.report = user, report
         self.index = services.kelurahan_index()
         self.seen_keys, self.seen_nibar = _SeenKeys(), _SeenKeys()
         self.today = timezone.localdate()
@@ -155,18 +163,20 @@ class Writer:
                 kept.append(row)
         return kept
 
-    def batch(self, rows: list[Row]) -> None:
-        """Check a batch of rows against the file's earlier rows and the register, report them, and write them."""
+    def check(self, rows: list[Row]) -> list[PreparedRow]:
+        """Check a batch of rows against the file's earlier rows and the register (reads only), report them, and
+        give the accepted ones, ready for :meth:`write`."""
         rows = self._without_in_file_duplicates(rows)
         if not rows:
-            return
+            return []
         matches = self._match_existing(rows)
         geometries = self._prepare_geometries(rows)
         prepared = [self._build(position, row, matches, geometries) for position, row in enumerate(rows)]
         self._check(prepared)
         accepted = self._report(prepared)
-        if self.write and not self.report.error_count:  # otherwise the transaction is rolled back anyway
-            self._write(accepted)
+        for entry in accepted:
+            entry.row = None  # the file's row is no longer needed: the asset carries everything to write
+        return accepted
 
     def _match_existing(self, rows: list[Row]) -> _Matches:
         """The register's assets the rows name, by kode barang/register and by NIBAR."""
@@ -223,6 +233,7 @@ class Writer:
                     _("%(place)s has no geometry: asset %(a)s keeps its located geometry.")
                     % {"place": self.report.place(row.number), "a": target}
                 )
+        version = target.version if target is not None else None  # asset_prepare moves it on
         try:
             asset = services.asset_prepare(user=self.user, instance=target, geom=geom, srid=STORAGE_SRID,
                                            index=self.index, clean=False, **fields)  # fmt: skip
@@ -230,7 +241,7 @@ class Writer:
             return PreparedRow(row, failures=[("agency", str(exc))])
         except ValidationError as exc:
             return PreparedRow(row, failures=_messages(exc))
-        return PreparedRow(row, asset=asset, target=target)
+        return PreparedRow(row, asset=asset, target=target, target_version=version)
 
     def _check(self, prepared: list[PreparedRow]) -> None:
         """The field checks of the built assets, then of the certificates of the rows that bring one, each for the
@@ -276,10 +287,12 @@ class Writer:
         self.report.updated += sum(1 for p in accepted if p.target is not None)
         return accepted
 
-    def _write(self, accepted: list[PreparedRow]) -> None:
-        """Write the accepted rows: new assets and the certificates by COPY on PostgreSQL (bulk_create elsewhere),
-        each with its history row naming the file; updates by save(); each certificate's first stage event."""
+    def write(self, accepted: list[PreparedRow]) -> None:
+        """Write checked rows, inside the caller's transaction: new assets and the certificates by COPY on
+        PostgreSQL (bulk_create elsewhere), each with its history row naming the file; updates by save(), each
+        refused if the asset changed since it was checked; each certificate's first stage event."""
         reason = _("Imported from %(file)s") % {"file": self.report.source}
+        self._refuse_changed(accepted)
         new_assets = [p.asset for p in accepted if p.target is None]
         certificates = [(p.asset, p.certificate) for p in accepted if p.certificate is not None]
         for obj in [p.asset for p in accepted] + [c for _a, c in certificates]:
@@ -312,6 +325,21 @@ class Writer:
             )
         self.report.certificates += len(certificates)
 
+    def _refuse_changed(self, accepted: list[PreparedRow]) -> None:
+        """The assets to update are locked; one changed by someone else since the import checked it ends the
+        import (nothing written), rather than silently overwriting that change."""
+        expected = {p.asset.pk: p.target_version for p in accepted if p.target_version is not None}
+        if not expected:
+            return
+        stored = dict(LandAsset.objects.select_for_update().filter(pk__in=list(expected)).values_list("pk", "version"))
+        for pk, version in expected.items():
+            if stored.get(pk) != version:
+                asset = next(p.asset for p in accepted if p.asset.pk == pk)
+                raise RegisterChanged(
+                    _("Asset %(asset)s was changed by someone else while the file was being checked; nothing was "
+                      "written. Run the import again.") % {"asset": asset}
+                )  # fmt: skip
+
     def _certificate(self, row: Row) -> Certificate:
         """The row's certificate, not yet checked (the batch's certificates are checked together)."""
         data = dict(row.certificate or {})
@@ -322,3 +350,40 @@ class Writer:
 def _messages(error: ValidationError) -> list[tuple[str, str]]:
     """(field, message) for each message of a model's ValidationError."""
     return [(name, message) for name, messages in error.message_dict.items() for message in messages]
+
+
+class StagedRows:
+    """The checked rows of an import, kept until its one write: in memory, then in a temporary file once the import
+    is large (memory stays flat in N). Reading, checking and writing apart means the write transaction is short:
+    on SQLite the register's single write lock is held while the rows go in, not while the file is read."""
+
+    def __init__(self, rows_in_memory: int = 20_000):
+        self.rows_in_memory = rows_in_memory
+        self.batches: list[list[PreparedRow]] = []
+        self.rows = 0
+        self.file: Any = None
+
+    def add(self, batch: list[PreparedRow]) -> None:
+        if not batch:
+            return
+        self.rows += len(batch)
+        if self.file is None and self.rows <= self.rows_in_memory:
+            self.batches.append(batch)
+            return
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(prefix="sipanah-import-")  # noqa: SIM115 - closed by close()
+        pickle.dump(batch, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[list[PreparedRow]]:
+        yield from self.batches
+        if self.file is not None:
+            self.file.seek(0)
+            while True:
+                try:
+                    yield pickle.load(self.file)  # noqa: S301 - our own rows, written above in this process
+                except EOFError:
+                    return
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
