@@ -7,7 +7,8 @@
 #      with their reason.
 #   3. deploy/nginx/nginx.conf: `nginx -t` with Debian's nginx on a local copy (tests/nginx_local.py puts a local
 #      upstream, folders and a throw-away certificate where the container has the "web" host, volumes and secrets).
-# tests/test_deploy_files.py and tests/test_deploy_nginx.py then check what the files say (and run nginx for real).
+# tests/deploy/test_deploy_files.py and tests/deploy/test_deploy_nginx.py then check what the files say (and run nginx
+# for real).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

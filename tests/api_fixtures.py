@@ -9,7 +9,7 @@ import shapely
 
 from assets.models import Agency, JenisHak, LandAsset, Stage
 from assets.register import geo, services
-from tests.helpers import make_asset, point_inside, square
+from tests.factories import make_asset, point_inside, square
 
 
 def offset_point(lon: float, lat: float, east_m: float, north_m: float) -> tuple[float, float]:

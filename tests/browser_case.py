@@ -38,7 +38,7 @@ class BrowserTestCase(StaticLiveServerTestCase):
         self.wait = WebDriverWait(self.driver, 20)
 
     def login(self, username: str) -> None:
-        """Sign in through the login page (tests.helpers.make_user gives the password pw-<username>)."""
+        """Sign in through the login page (tests.factories.make_user gives the password pw-<username>)."""
         self.driver.get(self.live_server_url + reverse("login"))
         self.driver.find_element(By.NAME, "username").send_keys(username)
         self.driver.find_element(By.NAME, "password").send_keys(f"pw-{username}")

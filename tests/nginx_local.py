@@ -1,4 +1,4 @@
-"""A runnable local copy of deploy/nginx/nginx.conf, for `nginx -t` in CI and for tests/test_deploy_nginx.py.
+"""A runnable local copy of deploy/nginx/nginx.conf, for `nginx -t` in CI and for tests/deploy/test_deploy_nginx.py.
 
 The production file names container paths and the "web" host of docker-compose.yml; here they become folders of
 one temporary prefix, a local upstream and free ports. Nothing else changes, so what is checked is the real file:

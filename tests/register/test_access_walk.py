@@ -1,0 +1,266 @@
+"""Access-control walk: every URL pattern of the project x every role, by GET, against a table of expectations.
+
+The table below is the access policy in one place. A URL pattern that is not in it fails the test, so a new page
+cannot ship without someone deciding who may open it. Path parameters are filled with real objects: the assets,
+certificate and import belong to agency A; "officer_b" is an officer of agency B looking at agency A's objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.test import Client, TestCase
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
+
+from assets.models import Agency, ImportJob
+from assets.ops import health
+from assets.register import permissions, services
+from tests.factories import load_reference, make_asset, make_user, square, temp_media_root
+
+ROLES = ("anonymous", "officer_a", "officer_b", "bpkad", "auditor", "planner", "admin")
+STAFF_ROLES = {"admin"}
+
+# Outcomes. A number is the exact status code; the names are redirects to a login page.
+LOGIN = "login"  # 302 to /accounts/login/ (LoginRequiredMiddleware); for anonymous users also the admin's login
+ADMIN_LOGIN = "admin-login"  # 302 to /admin/login/ (the admin site's own staff check)
+
+
+def rule(anonymous: int | str = LOGIN, others: int | str = 200, **roles: int | str) -> dict[str, int | str]:
+    """Expected outcome per role: ``anonymous``, then ``others`` for every role not named."""
+    unknown = set(roles) - set(ROLES)
+    assert not unknown, unknown
+    return {"anonymous": anonymous, **{r: roles.get(r, others) for r in ROLES[1:]}}
+
+
+PUBLIC = rule(anonymous=200)  # no login: health checks, the login page
+READ = rule()  # every role reads the register, maps, findings and history
+API_READ = rule(anonymous=401)  # API/OGC clients get 401 (with WWW-Authenticate), not a login page
+CREATE = rule(auditor=403, planner=403)  # officers (own agency), BPKAD and admin create and import
+EDIT_A = rule(officer_b=403, auditor=403, planner=403)  # changes to agency A's objects
+EDIT_ALL = rule(officer_a=403, officer_b=403, auditor=403, planner=403)  # BPKAD and admin only
+EXPORT = rule(officer_a=403, officer_b=403, planner=403)  # auditors, BPKAD, admin
+IMPORT_LOG = rule(planner=403)  # importers see their imports, auditors read every import (without the upload form)
+OWN_IMPORT = rule(officer_b=403, planner=403)  # an import's page and file: the uploader, BPKAD, auditors, admin
+STAFF = rule(others=ADMIN_LOGIN, admin=200)  # the admin site: staff only
+
+# pattern (as get_resolver shows it, fnmatch wildcards allowed) -> (expected outcome per role, path parameters)
+ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
+    # Accounts, language, health.
+    "accounts/login/": (PUBLIC, {}),
+    "accounts/logout/": (rule(others=405), {}),  # POST only
+    "i18n/setlang/": (rule(anonymous=302, others=302), {}),  # POST changes the language; GET only goes back
+    "healthz": (PUBLIC, {}),
+    # Register pages.
+    "": (READ, {}),
+    "assets/": (READ, {}),
+    "assets/new/": (CREATE, {}),
+    "assets/<int:pk>/": (READ, {"pk": "asset"}),
+    "assets/<int:pk>/edit/": (EDIT_A, {"pk": "asset"}),
+    "assets/<int:pk>/certificates/new/": (EDIT_A, {"pk": "asset"}),
+    "certificates/<int:pk>/stage/": (EDIT_A, {"pk": "certificate"}),
+    "assets/<int:pk>/remove/": (EDIT_A, {"pk": "asset"}),
+    "assets/<int:pk>/restore/": (EDIT_ALL, {"pk": "removed"}),
+    # Maps and tiles.
+    "map/": (READ, {}),
+    "map/totals/": (READ, {}),
+    "map/assets/<int:pk>/popup/": (READ, {"pk": "asset"}),
+    "tiles/assets/<int:z>/<int:x>/<int:y>.pbf": (READ, {"z": "0", "x": "0", "y": "0"}),
+    # Spatial query.
+    "query/": (READ, {}),
+    "query/export/": (rule(officer_a=403, officer_b=403, others=400), {}),  # exporters and planners reach it:
+    # without a query drawn it answers 400 naming what is missing
+    # Audit.
+    "audit/": (READ, {}),
+    "audit/findings/<slug:slug>/": (READ, {"slug": "finding"}),
+    "audit/report.xlsx": (EXPORT, {}),
+    "audit/report.pdf": (EXPORT, {}),
+    "audit/dashboard/": (READ, {}),
+    "audit/log/": (READ, {}),
+    # Import and export.
+    "assets/export/": (EXPORT, {}),
+    "imports/": (IMPORT_LOG, {}),
+    "imports/<int:pk>/": (OWN_IMPORT, {"pk": "job"}),
+    "imports/<int:pk>/status/": (OWN_IMPORT, {"pk": "job"}),
+    "imports/<int:pk>/file/": (OWN_IMPORT, {"pk": "job"}),
+    # REST API.
+    "api/v1/schema/": (API_READ, {}),
+    "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
+    r"api/v1/^assets/$": (API_READ, {}),
+    r"api/v1/^assets\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"format": "json"}),
+    r"api/v1/^assets/aggregate/$": (API_READ, {}),
+    r"api/v1/^assets/aggregate\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"format": "json"}),
+    r"api/v1/^assets/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "asset"}),
+    r"api/v1/^assets/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"pk": "asset", "format": "json"}),
+    # OGC API Features.
+    "ogc/": (API_READ, {}),  # every OGC path with and without its final slash
+    "ogc": (API_READ, {}),
+    r"ogc/^conformance/?$": (API_READ, {}),
+    r"ogc/^api/?$": (API_READ, {}),
+    r"ogc/^collections/?$": (API_READ, {}),
+    r"ogc/^collections/(?P<collection_id>[^/]+)/?$": (API_READ, {"collection_id": "assets"}),
+    r"ogc/^collections/(?P<collection_id>[^/]+)/items/?$": (API_READ, {"collection_id": "assets"}),
+    r"ogc/^collections/(?P<collection_id>[^/]+)/items/(?P<feature_id>[^/]+)/?$": (
+        API_READ,
+        {"collection_id": "assets", "feature_id": "asset"},
+    ),
+    # Django admin: staff only. Exceptions first (the first matching row wins).
+    "admin/login/": (rule(anonymous=200, admin=302), {}),  # staff are sent on to the index
+    "admin/logout/": (rule(others=302, admin=405), {}),  # POST only; non-staff are sent to the admin index
+    "admin/autocomplete/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # needs parameters
+    "admin/r/<path:content_type_id>/<path:object_id>/": (
+        rule(others=ADMIN_LOGIN, admin=404),  # assets have no public URL to go to
+        {"content_type_id": "asset_type", "object_id": "asset"},
+    ),
+    "admin/*/<path:object_id>/": (rule(others=ADMIN_LOGIN, admin=302), {}),  # -> change/
+    "admin/(?P<url>.*)$": (rule(others=ADMIN_LOGIN, admin=404), {"url": "no-such-page/"}),
+    "admin/assets/certificatestageevent/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # made by services only
+    "admin/axes/*/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # sign-in records are made by django-axes only
+    "admin/*": (STAFF, {}),
+}
+
+
+@dataclass(frozen=True)
+class Pattern:
+    route: str  # the concatenated pattern strings, as in the table
+    url_name: str
+
+
+def all_patterns(resolver: URLResolver | None = None, prefix: str = "", namespace: str = "") -> Iterator[Pattern]:
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from all_patterns(entry, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            yield Pattern(prefix + str(entry.pattern), namespace + (entry.name or ""))
+
+
+def expectation(route: str) -> tuple[dict[str, int | str], dict[str, str]] | None:
+    if route in ACCESS:
+        return ACCESS[route]
+    for key, value in ACCESS.items():
+        if any(c in key for c in "*?[") and "(?P" not in key and fnmatch.fnmatchcase(route, key):
+            return value
+    return None
+
+
+def fill(route: str, values: dict[str, str]) -> str:
+    """A concrete URL for a pattern: path converters and regex groups replaced, regex anchors removed."""
+    url = re.sub(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)", lambda m: values[m.group(1)], route)
+    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], url)
+    url = url.replace("^", "").replace("$", "").replace("/?", "").replace("\\.", ".")
+    return "/" + url
+
+
+class AccessWalkTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        agency_a = Agency.objects.get(code="1.01.01")
+        agency_b = Agency.objects.get(code="1.02.01")
+        cls.users = {
+            "officer_a": make_user("officer_a", permissions.OFFICER, agency_a),
+            "officer_b": make_user("officer_b", permissions.OFFICER, agency_b),
+            "bpkad": make_user("bpkad", permissions.BPKAD),
+            "auditor": make_user("auditor", permissions.AUDITOR),
+            "planner": make_user("planner", permissions.PLANNER),
+            "admin": make_user("admin", permissions.ADMIN),
+        }
+        admin = cls.users["admin"]
+        admin.is_staff = admin.is_superuser = True
+        admin.save()
+        Token.objects.create(user=admin)
+        cls.asset = make_asset(agency=agency_a, geom=square(116.83, -1.25), nama_barang="Tanah A")
+        cls.removed = make_asset(agency=agency_a, geom=None, nama_barang="Tanah A dihapus")
+        services.asset_remove(asset=cls.removed, user=None, sk_nomor="SK-1", tanggal=dt.date(2024, 1, 2))
+        cls.certificate = services.certificate_create(asset=cls.asset, user=None)
+        cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
+        cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
+        # A successful and then a failed sign-in (a success clears the failures): objects for django-axes' admin.
+        client = Client()
+        client.post("/accounts/login/", {"username": "planner", "password": "pw-planner"})
+        client.post("/accounts/login/", {"username": "stranger", "password": "wrong"})  # no one the walk signs in
+
+    @classmethod
+    def setUpClass(cls):
+        # The import's file and the worker heartbeat go to a throw-away MEDIA_ROOT.
+        temp_media_root(cls.addClassCleanup)
+        super().setUpClass()
+
+    def setUp(self):
+        # The walk fills the process-wide cache (OGC extents, tiles) from this test's objects: leave none behind.
+        cache.clear()
+        self.addCleanup(cache.clear)
+
+    def values(self, params: dict[str, str], route: str) -> dict[str, str]:
+        from django.contrib.contenttypes.models import ContentType
+
+        from assets.audit import findings
+
+        objects = {
+            "asset": str(self.asset.pk),
+            "removed": str(self.removed.pk),
+            "certificate": str(self.certificate.pk),
+            "job": str(self.job.pk),
+            "finding": next(iter(findings.FINDINGS)),
+            "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
+        }
+        values = {name: objects.get(value, value) for name, value in params.items()}
+        # Admin object pages: the first object of the model named in the path.
+        match = re.match(r"admin/(\w+)/(\w+)/", route)
+        if match and "<path:object_id>" in route and "object_id" not in values:
+            model = apps.get_model(match[1], match[2])
+            values["object_id"] = str(model.objects.order_by("pk").first().pk)
+        if "<id>" in route:
+            values["id"] = str(self.users["officer_a"].pk)
+        if "(?P<app_label>" in route:
+            values["app_label"] = "assets"
+        return values
+
+    def outcome(self, response, role: str) -> int | str:
+        if response.status_code == 302:
+            location = response["Location"]
+            if location.startswith("/accounts/login/"):
+                return LOGIN
+            if location.startswith("/admin/login/"):
+                # For anonymous users either login page is the same refusal (the admin site's own views are
+                # exempt from LoginRequiredMiddleware and use theirs); for a signed-in user it means "not staff".
+                return LOGIN if role == "anonymous" else ADMIN_LOGIN
+        return response.status_code
+
+    def test_every_url_pattern_is_classified_and_each_role_gets_the_expected_outcome(self):
+        health.worker_beat()  # /healthz is 200 when the worker is alive: the walk checks access, not health
+        patterns = list(all_patterns())
+        unclassified = [p.route for p in patterns if expectation(p.route) is None]
+        self.assertEqual(unclassified, [], "URL patterns missing from ACCESS: decide who may open them")
+        mismatches = []
+        for role in ROLES:
+            self.client.logout()
+            if role != "anonymous":
+                self.client.force_login(self.users[role])
+            for pattern in patterns:
+                expected, params = expectation(pattern.route)  # type: ignore[misc]
+                url = fill(pattern.route, self.values(params, pattern.route))
+                got = self.outcome(self.client.get(url), role)
+                if got != expected[role]:
+                    mismatches.append(f"{role:10} GET {url:45} expected {expected[role]!s:12} got {got}")
+        self.assertEqual(mismatches, [], "\n" + "\n".join(mismatches))
+
+    def test_the_table_has_no_rows_for_patterns_that_no_longer_exist(self):
+        routes = [p.route for p in all_patterns()]
+        stale = [key for key in ACCESS if not any(r == key or fnmatch.fnmatchcase(r, key) for r in routes)]
+        self.assertEqual(stale, [])
+
+    def test_an_api_token_reaches_the_api_and_a_wrong_one_does_not(self):
+        token = Token.objects.get(user=self.users["admin"])
+        ok = self.client.get("/api/v1/assets/", HTTP_AUTHORIZATION=f"Token {token.key}")
+        self.assertEqual(ok.status_code, 200)
+        bad = self.client.get("/api/v1/assets/", HTTP_AUTHORIZATION="Token " + "0" * 40)
+        self.assertEqual(bad.status_code, 401)
