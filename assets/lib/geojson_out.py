@@ -3,7 +3,7 @@
 On PostGIS the database writes each feature (json_build_object + ST_AsGeoJSON): no GEOS object and
 no Python dict per feature, which keeps a 1,000-feature page close to the cost of the SQL alone
 (bench/bench_api.py). On SpatiaLite the same features are written in Python from ``values()``
-rows with the geometry text from AsGeoJSON. Both give the same JSON (tests/test_ogc.py checks types):
+rows with the geometry text from AsGeoJSON. Both give the same JSON (tests/interop/test_ogc.py checks types):
 decimals as numbers, dates as ISO strings, booleans as booleans, no geometry as null.
 """
 

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connections
 
 ASSETS = "assets_landasset"
-HISTORY = "assets_historicallandasset"  # LandAsset.history's table (tests/test_tiles.py checks the name)
+HISTORY = "assets_historicallandasset"  # LandAsset.history's table (tests/maps/test_tiles.py checks the name)
 VERSION_TABLE = "assets_registerversion"
 VERSION_FUNCTION = "assets_register_version"  # PostgreSQL: the whole register version, see install_function
 

@@ -27,7 +27,7 @@ class ParcelMapWidget(gis_forms.OSMWidget):
 
     def deserialize(self, value):
         # A refused form shows the posted geometry again. GeoDjango catches GEOS's parse errors here but not
-        # OGR's (malformed GeoJSON raises GDALException): that was a 500 (found by tests/test_fuzz_forms.py).
+        # OGR's (malformed GeoJSON raises GDALException): that was a 500 (found by tests/register/test_fuzz_forms.py).
         try:
             return super().deserialize(value)
         except GDALException:
@@ -66,7 +66,7 @@ class ParcelGeometryField(gis_forms.GeometryField):
     def clean(self, value):  # type: ignore[override]
         # Parsed (to_python) but not transformed by GeometryField.clean: its transform goes through GDAL, which
         # never returns for huge projected coordinates (GDAL 3.6 wraps the longitude in a loop; found by
-        # tests/test_fuzz_forms.py with SRID=3857 and 1e20) and raises GDALException, a 500, for others.
+        # tests/register/test_fuzz_forms.py with SRID=3857 and 1e20) and raises GDALException, a 500, for others.
         # assets.geo reprojects with pyproj and words every refusal.
         geom = forms.Field.clean(self, value)
         if geom is None:

@@ -41,7 +41,7 @@ def job_create(*, user: User, upload: File, layer: str = "", srid: str = "", rep
     name = Path(upload.name or "upload").name
     job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair)
     # Stored under a shortened name (the suffix tells the format): a 300-character name is beyond what the
-    # file system takes, a 500 before (found by tests/test_fuzz_forms.py); the page shows the original name.
+    # file system takes, a 500 before (found by tests/register/test_fuzz_forms.py); the page shows the original name.
     stored = Path(name)
     job.file.save(f"{stored.stem[:100]}{stored.suffix[:16]}", upload, save=False)
     job.save()
@@ -134,7 +134,7 @@ def record_report(job: ImportJob, report: ImportReport) -> None:
 def json_safe(value: Any) -> Any:
     """The report as PostgreSQL's jsonb takes it: a damaged file's column names and values can carry lone
     surrogates (GDAL's undecodable bytes) or NUL characters, which jsonb refuses (a DataError, found by
-    tests/test_fuzz_forms.py); they become U+FFFD."""
+    tests/register/test_fuzz_forms.py); they become U+FFFD."""
     if isinstance(value, str):
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
     if isinstance(value, dict):

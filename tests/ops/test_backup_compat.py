@@ -23,7 +23,7 @@ from django.utils import timezone
 from assets.models import Certificate, CertificateStageEvent, ImportJob, LandAsset, User
 from assets.ops.backup.restore import restore_backup
 from assets.register.reads import RegisterSelection
-from tests.helpers import temp_media_root
+from tests.factories import temp_media_root
 
 ARCHIVE = Path(__file__).resolve().parent.parent / "data" / "backup-c99741d.zip"
 
