@@ -2,7 +2,7 @@
 
 Needs history rows; the bench databases made with bulk_create have none, so the copy gets one "created"
 row per asset and certificate dated 2025-06-01 and a change of every tenth asset dated 2025-09-01
-(see README, section Audit). Read-only otherwise.
+(docs/register.md, "The as-of rule and the read path"). Read-only otherwise.
 
     DATABASE_URL=postgis://postgres@127.0.0.1:5432/sipanah_h5_bench SIPANAH_DEBUG=1 \\
         .venv/bin/python bench/audit_as_of.py

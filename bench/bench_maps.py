@@ -16,7 +16,7 @@ Map page (--browser): headless Chromium opens /map/ served by a threaded WSGI se
 the densest area at z16. Reported: bytes of the page with its scripts and styles, bytes of the tiles of the first
 view, time to the first features painted, time from setView(z16) to the first parcels painted. The peer is a plain
 folium map embedding the same assets as GeoJson (its CDN links replaced by the same local files so it loads offline),
-capped at --plain-cap assets because Chromium cannot open the HTML of all of them (see README).
+capped at --plain-cap assets because Chromium cannot open the HTML of all of them (docs/benchmarks.md).
 """
 
 from __future__ import annotations

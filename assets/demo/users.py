@@ -10,7 +10,7 @@ from django.db import transaction
 from assets.register import permissions
 from assets.register.models import Agency, User
 
-DEMO_PASSWORD = "sipanah-demo"  # noqa: S105 - documented in the README, demo mode only
+DEMO_PASSWORD = "sipanah-demo"  # noqa: S105 - documented in the README (demo users), demo mode only
 DEMO_OFFICER_AGENCY = "1.01.01"  # Dinas Pendidikan dan Kebudayaan
 DEMO_USERS = (
     ("officer", permissions.OFFICER, "Pengurus Barang Disdikbud"),

@@ -108,8 +108,8 @@ AS_OF_PARAMETER = OpenApiParameter(
     OpenApiTypes.DATE,
     description=(
         "YYYY-MM-DD: the register as it stood at the end of that day (Asia/Makassar), rebuilt from the change "
-        "history, with the certificate status as of that date (README, section Audit). Removed assets leave it "
-        "once their removal was recorded."
+        "history, with the certificate status as of that date (docs/register.md, the as-of rule). Removed assets "
+        "leave it once their removal was recorded."
     ),
 )
 

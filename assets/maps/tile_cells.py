@@ -4,8 +4,8 @@ An aggregate tile (z <= 13, assets.tiles) counts the parcels per 16-pixel cell b
 A 16-pixel cell at zoom z is exactly the Web Mercator tile z+4 (16 = 2^4 cells per tile side), so the cells of
 every zoom <= 13 are sums of the z17 tiles: ``AssetCell`` holds the counts per z17 tile (x17, y17) and an aggregate
 tile of the whole register sums a few thousand of its rows instead of reading up to a million parcels (z12 at 1M:
-0.3-1.9 s cold, see README "Maps and tiles"). The cell of a parcel is computed with the very expression the live
-SQL uses (powers of two scale exactly in floating point), so both give the same counts.
+0.3-1.9 s cold, docs/benchmarks.md). The cell of a parcel is computed with the very expression the live SQL uses
+(powers of two scale exactly in floating point), so both give the same counts.
 
 Triggers on ``assets_landasset`` keep the counts in the writing transaction itself, whatever writes (services,
 admin, importers' COPY, raw SQL): a tile read in a snapshot sees the counts of that snapshot, which is what the

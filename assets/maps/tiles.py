@@ -1,6 +1,6 @@
 """Mapbox Vector Tiles of the register, through the spatial index on both databases.
 
-Zoom bands (the numbers are what keeps a tile under ~500 KB at 1,000,000 demo assets, see README "Maps and tiles"):
+Zoom bands (the numbers keep a tile under ~500 KB at 1,000,000 demo assets; docs/maps.md, docs/benchmarks.md):
 
 - z >= POLYGON_MIN_ZOOM: every asset as its clipped polygon (a parcel of ~1,300 m² is 7+ pixels wide from z15).
 - z == POINT_ZOOM: one point per asset (at z14 a parcel is 3-4 pixels; a polygon would cost more bytes for no detail).
@@ -159,8 +159,8 @@ def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tup
     # the ETag matches the content. The version is read by the function assets_register_version() (migration 0006,
     # assets.tile_version.install_function): its lookups' plans are kept per connection, and as PARALLEL UNSAFE it
     # keeps PostgreSQL from planning parallel workers for the whole statement. A tile reads a few thousand index
-    # hits, and starting workers costs more than the scan (3-4x slower at z12/z14, 3x at z16 on 1M assets, see
-    # README "Maps and tiles"). That replaced a SET LOCAL statement sent with every tile (plus a savepoint inside a
+    # hits, and starting workers costs more than the scan (3-4x slower at z12/z14, 3x at z16 on 1M assets,
+    # docs/benchmarks.md). That replaced a SET LOCAL statement sent with every tile (plus a savepoint inside a
     # transaction), and the version's three lookups planned anew in every tile statement (0.07-0.15 ms).
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
@@ -246,7 +246,8 @@ def _selection_bounds(z: int, x: int, y: int) -> tuple[float, float, float, floa
 
 
 def as_of_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> bytes:
-    """The tile of the register as of a date (README "Audit"), same layer and properties as the live tiles.
+    """The tile of the register as of a date (docs/register.md, the as-of rule), same layer and properties as the
+    live tiles.
 
     The rows are the audit snapshot's (assets.audit: the history tables, with the certificate status derived
     as of the date), each source pre-selected by the tile's envelope (``geom && envelope`` on PostGIS). They are

@@ -1,6 +1,6 @@
 """The register as of a date, rebuilt from the change history (django-simple-history). Reads only.
 
-As-of rule (documented in the README, section "Audit"):
+As-of rule (docs/register.md, "The as-of rule and the read path"):
 
 - The register "as of D" is the register as it was *recorded* at the end of day D (Asia/Makassar): for each
   asset and certificate, the latest django-simple-history record dated before D+1 00:00; a deletion record
