@@ -20,7 +20,7 @@ CACHE_MAX = 20_000  # cached field results per import: memory must not grow with
 
 
 @functools.cache
-def _clean_plan(model: type, exclude: frozenset[str]) -> tuple[tuple[Any, ...], ...]:
+def _clean_plan(model: type[models.Model], exclude: frozenset[str]) -> tuple[tuple[Any, ...], ...]:
     """The fields clean_fields visits: (cache key, field, name, attname, is a geometry, empty values when blank,
     a test of the values that surely pass unchanged, or None)."""
     return tuple(
@@ -58,8 +58,10 @@ def _passes_unchanged(f: Any) -> Callable[[Any], bool] | None:
         def decimal_passes(value: Any) -> bool:
             # DecimalValidator's digit counts (at most decimal_places after the point, the rest before it) and the
             # field's MinValueValidator/MaxValueValidator bounds
-            return type(value) is Decimal and value.is_finite() and value.as_tuple().exponent >= places \
-                and abs(value) < whole and low <= value <= high  # fmt: skip
+            if type(value) is not Decimal:
+                return False
+            exponent = value.as_tuple().exponent  # an int when the value is finite; "n", "N", "F" for NaN, sNaN, ∞
+            return isinstance(exponent, int) and exponent >= places and abs(value) < whole and low <= value <= high
 
         return decimal_passes
     return None
@@ -71,9 +73,6 @@ def clean_instance(obj: Any, *, exclude: frozenset[str], cache: dict | None = No
     (error,) = clean_instances([obj], exclude=exclude, cache=cache)
     if error is not None:
         raise error
-
-
-_UNCACHED = object()
 
 
 def clean_instances(
@@ -94,7 +93,8 @@ def clean_instances(
         return []
     errors: list[dict[str, list] | None] = [None] * len(objs)
     results = cache if cache is not None else {}
-    for position, f, name, attname, geometry, empty, passes in _clean_plan(type(objs[0]), exclude):
+    model: type[models.Model] = type(objs[0])
+    for position, f, name, attname, geometry, empty, passes in _clean_plan(model, exclude):
         # a geometry: its stored value, no lazy GEOS load (hex EWKB from prepare_parcels is a checked MultiPolygon)
         values = [obj.__dict__.get(attname) for obj in objs] if geometry else [getattr(obj, attname) for obj in objs]
         for i, raw_value in enumerate(values):
@@ -105,14 +105,14 @@ def clean_instances(
             if passes is not None and passes(raw_value):
                 continue  # f.clean would return it unchanged: the call (and a cache entry per value) is skipped
             key = None
-            hit = _UNCACHED
+            hit: tuple[Any] | ValidationError | None = None  # f.clean's result, or its error; None: not known yet
             if not geometry:
                 key = (position, type(raw_value), str(raw_value) if isinstance(raw_value, Decimal) else raw_value)
                 try:
-                    hit = results.get(key, _UNCACHED)
+                    hit = results.get(key)
                 except TypeError:  # an unhashable value: no caching
                     key = None
-            if hit is _UNCACHED:
+            if hit is None:
                 try:
                     hit = (f.clean(raw_value, objs[i]),)
                 except ValidationError as e:
@@ -121,13 +121,14 @@ def clean_instances(
                     if len(results) > CACHE_MAX:  # bounded: memory must not grow with the size of an import
                         results.clear()
                     results[key] = hit
-            if type(hit) is tuple:
+            if isinstance(hit, tuple):
                 if hit[0] is not raw_value:
                     setattr(objs[i], attname, hit[0])
             else:
-                if errors[i] is None:
-                    errors[i] = {}
-                errors[i][name] = hit.error_list
+                obj_errors = errors[i]
+                if obj_errors is None:
+                    obj_errors = errors[i] = {}
+                obj_errors[name] = hit.error_list
     out: list[ValidationError | None] = []
     for obj, found in zip(objs, errors, strict=True):
         try:

@@ -101,6 +101,7 @@ def _pass_through_types(field: models.Field) -> tuple[type, ...]:
 
 def _value_builder(field: models.Field) -> Callable[[models.Model], Any]:
     """The function giving the value COPY writes for ``field`` of an object, as bulk_create would send it."""
+    read: Callable[[models.Model], Any]
     if type(field).pre_save is models.Field.pre_save:  # no auto_now & co: pre_save is a plain attribute read
         read = operator.attrgetter(field.attname)
     else:

@@ -32,15 +32,17 @@ def media_path(field_file: FieldFile) -> Path:
     return path
 
 
-def file_response(field_file: FieldFile, *, filename: str) -> HttpResponse:
+def file_response(field_file: FieldFile, *, filename: str) -> HttpResponse | FileResponse:
     path = media_path(field_file)
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    response: HttpResponse | FileResponse
     if settings.SIPANAH_X_ACCEL_REDIRECT:
         relative = path.relative_to(Path(settings.MEDIA_ROOT).resolve()).as_posix()
         response = HttpResponse(content_type=content_type)
         # Percent-encoded: nginx decodes it; a raw non-ASCII or space character would not survive the header.
         response["X-Accel-Redirect"] = quote(settings.SIPANAH_X_ACCEL_PREFIX + relative)
-        response["Content-Disposition"] = content_disposition_header(True, filename)
+        disposition = content_disposition_header(True, filename)  # a str whenever as_attachment is True
+        response["Content-Disposition"] = disposition  # type: ignore[assignment]  # the stub says str | None
     else:
         response = FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"

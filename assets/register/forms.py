@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.gis import forms as gis_forms
 from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assets.register import permissions, place
 from assets.register.geo import GeometryError, normalize_parcel_geometry
-from assets.register.models import Agency, Certificate, LandAsset, Stage, User
+from assets.register.models import Agency, Certificate, JenisHak, LandAsset, Stage, User
 from assets.register.rules import allowed_next_stages
 from assets.register.services import ASSET_FIELDS, CERTIFICATE_FIELDS
 
@@ -25,7 +28,7 @@ class ParcelMapWidget(gis_forms.OSMWidget):
 
     template_name = "gis/sipanah_parcel_widget.html"
 
-    def deserialize(self, value):
+    def deserialize(self, value: str) -> GEOSGeometry | None:
         # A refused form shows the posted geometry again. GeoDjango catches GEOS's parse errors here but not
         # OGR's (malformed GeoJSON raises GDALException): that was a 500 (found by tests/register/test_fuzz_forms.py).
         try:
@@ -38,7 +41,7 @@ class ParcelMapWidget(gis_forms.OSMWidget):
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
         js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js", "js/sipanah-parcel-widget.js")
 
-    def get_context(self, name, value, attrs):
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         here = place.city()
         context["options_id"] = f"{context['id']}_options"
@@ -63,7 +66,7 @@ class ParcelGeometryField(gis_forms.GeometryField):
 
     widget = ParcelMapWidget(attrs={"geom_type": "MultiPolygon"})
 
-    def clean(self, value):  # type: ignore[override]
+    def clean(self, value: Any) -> MultiPolygon | None:
         # Parsed (to_python) but not transformed by GeometryField.clean: its transform goes through GDAL, which
         # never returns for huge projected coordinates (GDAL 3.6 wraps the longitude in a loop; found by
         # tests/register/test_fuzz_forms.py with SRID=3857 and 1e20) and raises GDALException, a 500, for others.
@@ -76,7 +79,7 @@ class ParcelGeometryField(gis_forms.GeometryField):
         except GeometryError as exc:
             raise forms.ValidationError(str(exc), code="geometry") from exc
 
-    def has_changed(self, initial, data):  # type: ignore[override]
+    def has_changed(self, initial: Any, data: Any) -> bool:
         # The same reason: GeometryField.has_changed transforms the raw input with GDAL (the admin calls it).
         try:
             data = self.clean(data)
@@ -91,7 +94,7 @@ class ParcelGeometryField(gis_forms.GeometryField):
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
@@ -110,14 +113,18 @@ class AssetForm(forms.ModelForm):
             "keterangan": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, user: User, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
         if not permissions.can_edit_all(user):
-            self.fields["agency"].queryset = Agency.objects.filter(pk=user.agency_id)
-            self.fields["agency"].initial = user.agency_id
-            self.fields["agency"].empty_label = None
+            agency = cast(forms.ModelChoiceField, self.fields["agency"])  # a ForeignKey's form field
+            # only their own agency (none at all for an officer without one, whom the views keep out)
+            agency.queryset = (
+                Agency.objects.filter(pk=user.agency_id) if user.agency_id is not None else Agency.objects.none()
+            )
+            agency.initial = user.agency_id
+            agency.empty_label = None
         self.fields["plotting_status"].help_text = _(
             "Set automatically to 'located' when a geometry is drawn; choose 'approximate' if it is only a sketch."
         )
@@ -157,12 +164,14 @@ class StageChangeForm(forms.Form):
     nib = forms.CharField(label=_("NIB"), required=False, max_length=14)
     luas_sertifikat_m2 = forms.DecimalField(label=_("Certificate area (m²)"), required=False, min_value=0)
 
-    def __init__(self, *args, certificate: Certificate, **kwargs):
+    def __init__(self, *args: Any, certificate: Certificate, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_stage"].choices = [(s, Stage(s).label) for s in allowed_next_stages(certificate.stage)]
-        self.fields["jenis_hak"].choices = [("", "—"), *Certificate._meta.get_field("jenis_hak").choices]
+        to_stage = cast(forms.ChoiceField, self.fields["to_stage"])  # the fields declared above
+        jenis_hak = cast(forms.ChoiceField, self.fields["jenis_hak"])
+        to_stage.choices = [(s, Stage(s).label) for s in allowed_next_stages(certificate.stage)]
+        jenis_hak.choices = [("", "—"), *JenisHak.choices]  # Certificate.jenis_hak's choices
 
-    def certificate_fields(self) -> dict:
+    def certificate_fields(self) -> dict[str, Any]:
         """The certificate fields the user filled in, to complete the certificate on the way."""
         data = self.cleaned_data
         mapping = {

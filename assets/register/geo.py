@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -63,7 +63,8 @@ def _is_geographic(srid: int) -> bool:
         raise GeometryError(_("Unknown coordinate reference system EPSG:%(srid)s.") % {"srid": srid}) from exc
 
 
-def _to_geos(geom: GEOSGeometry | OGRGeometry | str, srid: int | None) -> GEOSGeometry:
+def _to_geos(geom: GEOSGeometry | OGRGeometry | str, srid: int | None) -> tuple[GEOSGeometry, int]:
+    """The geometry as GEOS, and its SRID: its own, else ``srid`` (set on it); GeometryError when it has neither."""
     if isinstance(geom, OGRGeometry):
         if geom.srid is None and srid is not None:
             geom.srid = srid
@@ -79,7 +80,8 @@ def _to_geos(geom: GEOSGeometry | OGRGeometry | str, srid: int | None) -> GEOSGe
         if srid is None:
             raise GeometryError(_("The geometry has no coordinate reference system; name one (for example EPSG:4326)."))
         geom.srid = srid
-    return geom
+        return geom, srid
+    return geom, geom.srid
 
 
 def normalize_parcel_geometry(
@@ -92,13 +94,14 @@ def normalize_parcel_geometry(
     """
     if geom is None:
         raise GeometryError(_("The geometry is empty."))
-    geom = _to_geos(geom, srid)
+    geom, geom_srid = _to_geos(geom, srid)
     if geom.empty:  # an empty Point has no WKB for to_shapely: a ValueError, a 500 on the form (fuzzing found it)
         raise GeometryError(_("The geometry is empty."))
-    (result,), (error,) = normalize_parcel_geometries([to_shapely(geom)], geom.srid)
+    (result,), (error,) = normalize_parcel_geometries([to_shapely(geom)], geom_srid)
     if error is not None:
         raise GeometryError(error)
-    return GEOSGeometry(memoryview(shapely.to_wkb(result)), srid=STORAGE_SRID)
+    # GEOSGeometry() gives the class of the WKB's type: a MultiPolygon here (the stubs say GEOSGeometry)
+    return cast(MultiPolygon, GEOSGeometry(memoryview(shapely.to_wkb(result)), srid=STORAGE_SRID))
 
 
 _POLYGON, _MULTIPOLYGON = shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON
@@ -330,7 +333,7 @@ def clip_areas(geoms: Iterable[GEOSGeometry | None], shape: GEOSGeometry) -> Ite
     present = [i for i, geom in enumerate(geoms) if geom is not None]
     areas = [0.0] * len(geoms)
     if query.area > 0 and present:
-        parcels = shapely.from_wkb([bytes(geoms[i].wkb) for i in present])
+        parcels = shapely.from_wkb([bytes(geom.wkb) for geom in geoms if geom is not None])  # those of present
         contained = shapely.contains(query, parcels)
         crossing = ~contained & shapely.intersects(query, parcels)
         inside = np.full(len(parcels), None, dtype=object)

@@ -341,7 +341,7 @@ class Names:
 
 def attach_related(assets: Iterable[AssetState]) -> None:
     agencies = {a.id: a for a in Agency.objects.all()}
-    areas = {a.id: a for a in AdministrativeArea.objects.defer("geom")}
+    areas: dict[int | None, AdministrativeArea] = {a.id: a for a in AdministrativeArea.objects.defer("geom")}
     for asset in assets:
         asset.agency = agencies.get(asset.agency_id)
         asset.kelurahan = areas.get(asset.kelurahan_id)

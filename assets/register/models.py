@@ -4,6 +4,7 @@ their stages, agencies, administrative areas, users."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.db import models
@@ -13,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from assets.register.geo import STORAGE_SRID
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 KODE_BARANG_RE = re.compile(r"^\d+(\.\d+)*$")
 # Permendagri 108/2016: Akun.Kelompok.Jenis.Objek.RincianObjek[.SubRincian[.SubSubRincian]], land = 1.3.1
@@ -60,6 +64,9 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="users",
     )
+
+    # The user's role names, set on the instance by assets.register.permissions (RoleBackend, user_roles).
+    _sipanah_roles: frozenset[str]
 
 
 class AdministrativeArea(models.Model):
@@ -220,6 +227,8 @@ class LandAsset(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The reason simple_history writes into the history row of the next save (services.asset_remove, the importer).
+    _change_reason: str
 
     class Meta:
         ordering = ["kode_barang", "nomor_register"]
@@ -240,7 +249,7 @@ class LandAsset(models.Model):
         return f"{self.kode_barang}/{self.nomor_register} {self.nama_barang}"
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         # the stored value (a GEOS geometry, or hex EWKB from services.prepare_parcels): only its presence matters,
         # so no GEOS object is built here from the hex text (a bulk import would pay for it once per asset)
         has_geom = self.__dict__.get("geom") is not None

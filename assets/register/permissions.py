@@ -8,7 +8,7 @@ message that names the real reason (``require_edit_asset`` says whose asset it i
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from django.contrib.auth import get_user_model
@@ -16,13 +16,22 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
 
     from assets.register.models import LandAsset, User
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request of a view only signed-in users reach (LoginRequiredMiddleware, then the view's role check): its
+    ``user`` is a User, never AnonymousUser. An annotation for views only: Django builds plain HttpRequests."""
+
+    user: User
 
 
 class Owned(Protocol):
@@ -46,7 +55,7 @@ ROLES = {
 }
 
 
-def user_roles(user: User) -> frozenset[str]:
+def user_roles(user: User | AnonymousUser) -> frozenset[str]:
     if not user.is_authenticated or not user.is_active:
         return frozenset()
     cached = getattr(user, "_sipanah_roles", None)
@@ -77,17 +86,17 @@ class RoleBackend(ModelBackend):
         return user
 
 
-def can_view_register(user: User) -> bool:
+def can_view_register(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user))
 
 
-def can_edit_all(user: User) -> bool:
+def can_edit_all(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user) & {BPKAD, ADMIN})
 
 
-def can_create_asset(user: User) -> bool:
+def can_create_asset(user: User | AnonymousUser) -> bool:
     roles = user_roles(user)
-    return bool(roles & {BPKAD, ADMIN}) or (OFFICER in roles and user.agency_id is not None)
+    return bool(roles & {BPKAD, ADMIN}) or (OFFICER in roles and user.is_authenticated and user.agency_id is not None)
 
 
 def can_edit_asset(user: User, asset: LandAsset) -> bool:
@@ -97,30 +106,30 @@ def can_edit_asset(user: User, asset: LandAsset) -> bool:
     return OFFICER in roles and user.agency_id is not None and user.agency_id == asset.agency_id
 
 
-def can_export(user: User) -> bool:
+def can_export(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user) & {AUDITOR, BPKAD, ADMIN})
 
 
-def can_export_query(user: User) -> bool:
+def can_export_query(user: User | AnonymousUser) -> bool:
     """Planners take the result of their own spatial query with them, besides everyone who exports."""
     return can_export(user) or PLANNER in user_roles(user)
 
 
-def can_view_findings(user: User) -> bool:
+def can_view_findings(user: User | AnonymousUser) -> bool:
     """Every role reads the audit findings and the history; only exporters download them (can_export)."""
     return bool(user_roles(user))
 
 
-def can_restore_asset(user: User) -> bool:
+def can_restore_asset(user: User | AnonymousUser) -> bool:
     return can_edit_all(user)
 
 
-def can_view_imports(user: User) -> bool:
+def can_view_imports(user: User | AnonymousUser) -> bool:
     """The import log: whoever may import sees their own imports; auditors read every import (not upload)."""
     return can_create_asset(user) or AUDITOR in user_roles(user)
 
 
-def can_view_all_imports(user: User) -> bool:
+def can_view_all_imports(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user) & {BPKAD, AUDITOR, ADMIN})
 
 
@@ -214,12 +223,13 @@ _GROUP_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def ensure_role_groups(using: str = "default", **_kwargs) -> None:
+def ensure_role_groups(using: str = "default", **_kwargs: Any) -> None:
     """Create the role groups with their permissions (post_migrate: production needs them too)."""
     from django.contrib.auth.models import Group, Permission
 
     for name, codes in _GROUP_PERMISSIONS.items():
         group, _created = Group.objects.using(using).get_or_create(name=name)
+        perms: Iterable[Permission]
         if codes == ["*"]:
             perms = Permission.objects.using(using).filter(content_type__app_label__in=["assets", "auth"])
         else:

@@ -6,12 +6,29 @@ Everything comes from settings (``SIPANAH_CITY``, ``SIPANAH_AREA_SRID``, ``SIPAN
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict, cast
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 STORAGE_SRID = 4326  # every geometry is stored in lon/lat (WGS84); see assets.register.geo
+
+
+class CitySettings(TypedDict):
+    """``settings.SIPANAH_CITY``: what sipanah/settings.py (or a test's override) gives for the city."""
+
+    name: str
+    government: str
+    office: str
+    kemendagri_code: str
+    center: Sequence[float]  # lat, lon
+    zoom: int
+    bbox: Sequence[float]  # west, south, east, north
+    accepted_epsg: Sequence[int]
+    suggested_epsg: Sequence[tuple[int, str]]
+    export_srids: Sequence[int]
 
 
 @dataclass(frozen=True)
@@ -49,15 +66,17 @@ class City:
 
 def city() -> City:
     """The city of this deployment, from settings."""
-    conf = settings.SIPANAH_CITY
+    conf = cast(CitySettings, settings.SIPANAH_CITY)  # a plain dict literal in settings: its values read as object
+    lat, lon = conf["center"]
+    west, south, east, north = conf["bbox"]
     return City(
         name=conf["name"],
         government=conf["government"],
         office=conf["office"],
         kemendagri_code=conf["kemendagri_code"],
-        center=tuple(conf["center"]),  # type: ignore[arg-type]
+        center=(lat, lon),
         zoom=int(conf["zoom"]),
-        bbox=tuple(conf["bbox"]),  # type: ignore[arg-type]
+        bbox=(west, south, east, north),
         accepted_epsg=tuple(conf["accepted_epsg"]),
         suggested_epsg=tuple((int(code), str(name)) for code, name in conf["suggested_epsg"]),
         export_srids=tuple(conf["export_srids"]),

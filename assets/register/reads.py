@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import GEOSGeometry
@@ -72,18 +72,19 @@ class RegisterSelection:
         *,
         filterset_class: type[AssetFilter] = AssetFilter,
         refine: Refine | None = None,
-        as_of: dt.date | None | str = "param",
+        as_of: dt.date | None | Literal["param"] = "param",
     ) -> RegisterSelection:
         """Read ``as_of`` and the filters of a request's parameters; SelectionError names what is wrong.
 
         ``as_of`` given (a date or None) takes the place of the parameter (a command line's option)."""
+        source: Mapping[str, Any] = params or {}
         data = QueryDict(mutable=True)
-        for key in params or {}:
+        for key in source:
             if key not in NOT_FILTERS:
-                values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]  # type: ignore[union-attr]
+                values = source.getlist(key) if hasattr(source, "getlist") else [source[key]]  # every value of the key
                 data.setlist(key, values)
-        day = parse_as_of((params or {}).get("as_of")) if as_of == "param" else as_of
-        selection = cls(params=data, as_of=day, filterset_class=filterset_class, refine=refine)  # type: ignore[arg-type]
+        day = parse_as_of(source.get("as_of")) if isinstance(as_of, str) else as_of  # "param": the parameter
+        selection = cls(params=data, as_of=day, filterset_class=filterset_class, refine=refine)
         selection.filterset()  # checked now, so that every read below can assume valid filters
         return selection
 

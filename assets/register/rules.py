@@ -26,6 +26,7 @@ def derive_certificate_status(certificates: Iterable[tuple[str, bool]]) -> tuple
         status = CertificateStatus.PROSES
     else:
         status = CertificateStatus.BELUM
+    leading: str
     if disputed:
         leading = Stage.SENGKETA if Stage.SENGKETA in stages else Stage.DIBLOKIR
     elif stages & set(MAIN_STAGES):

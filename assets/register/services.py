@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from types import EllipsisType
+from typing import Any, NoReturn
 
 import numpy as np
 import shapely
@@ -37,6 +38,7 @@ from assets.register.models import (
     Stage,
     User,
 )
+from assets.register.place import STORAGE_SRID
 from assets.register.rules import allowed_next_stages, derive_certificate_status
 
 ASSET_FIELDS = (
@@ -119,10 +121,12 @@ def _set_geometry(
             geos = normalize_parcel_geometry(geom, srid=srid)  # reads GEOS/OGR/WKT input, raises the rule's message
         except GeometryError as exc:
             raise ValidationError({"geom": [str(exc)]}) from exc
-        (geom,), (error,) = prepare_parcels([to_shapely(geos)], srid=geos.srid, index=index)
-        if error is not None:  # a normalised geometry passes again; never store one that does not
+        (prepared,), (error,) = prepare_parcels([to_shapely(geos)], srid=STORAGE_SRID, index=index)
+        if prepared is None:  # a normalised geometry passes again; never store one that does not
             raise ValidationError({"geom": [str(error)]})
-    asset.geom = geom.hexewkb  # the field reads hex EWKB lazily; a bulk import never needs the GEOS object
+        geom = prepared
+    # the field reads hex EWKB lazily; a bulk import never needs the GEOS object
+    asset.geom = geom.hexewkb  # type: ignore[assignment]  # GeoDjango's field takes hex EWKB; the stubs say GEOS
     asset.luas_gis_m2 = geom.luas_gis_m2
     ref = geom.kelurahan
     asset.kelurahan_id = ref.id if ref else None
@@ -170,7 +174,7 @@ def asset_update(
     asset: LandAsset,
     user: User | None,
     data: dict[str, Any],
-    geom: GEOSGeometry | OGRGeometry | str | None = ...,  # type: ignore[assignment]
+    geom: GEOSGeometry | OGRGeometry | str | EllipsisType | None = ...,
     srid: int | None = None,
     expected_version: int | None = None,
 ) -> LandAsset:
@@ -194,12 +198,12 @@ def check_version(*, asset: LandAsset, expected_version: int) -> None:
     same loaded version cannot both pass the check.
     """
     stored = LandAsset.objects.select_for_update().filter(pk=asset.pk).values_list("version", flat=True).first()
-    if stored != expected_version:
+    if stored is None or stored != expected_version:
         raise_stale_version(expected=expected_version, stored=stored)
     asset.version = stored
 
 
-def raise_stale_version(*, expected: int, stored: int | None) -> None:
+def raise_stale_version(*, expected: int, stored: int | None) -> NoReturn:
     """Raise the refusal of a save made from a stale version (shared by the register form and the admin)."""
     raise ValidationError(
         _(
@@ -215,7 +219,7 @@ def asset_prepare(
     *,
     user: User | None,
     instance: LandAsset | None = None,
-    geom: GEOSGeometry | OGRGeometry | str | None = ...,  # type: ignore[assignment]
+    geom: GEOSGeometry | OGRGeometry | str | PreparedParcel | GeometryError | EllipsisType | None = ...,
     srid: int | None = None,
     index: KelurahanIndex | None = None,
     clean: bool = True,
@@ -224,7 +228,8 @@ def asset_prepare(
     """Build a new asset (or change ``instance``) by the register's rules, without saving.
 
     asset_create and asset_update are built on it; bulk imports call it directly, check uniqueness for a whole
-    batch at once and save in batches. ``geom`` left out keeps the geometry of ``instance``. ``clean=False``
+    batch at once and save in batches, passing each geometry as :func:`prepare_parcels` judged it (a
+    PreparedParcel or the GeometryError). ``geom`` left out keeps the geometry of ``instance``. ``clean=False``
     leaves the field checks to the caller, which runs :func:`clean_assets` on the whole batch.
     """
     unknown = set(fields) - set(ASSET_FIELDS) - {"agency_id"}
@@ -239,8 +244,8 @@ def asset_prepare(
             setattr(asset, name, value)
         asset.version += 1
     _check_agency(user, asset)
-    if geom is not ... or instance is None:
-        _set_geometry(asset, None if geom is ... else geom, srid=srid, index=index)
+    if not isinstance(geom, EllipsisType) or instance is None:
+        _set_geometry(asset, None if isinstance(geom, EllipsisType) else geom, srid=srid, index=index)
     # Foreign keys are not looked up one query per asset: the caller resolves the agency from the Agency table,
     # kelurahan/kecamatan come from the index built from the database, and the FK constraints hold at insert.
     # Uniqueness is checked by the caller for the whole batch at once (and by the database's constraint).

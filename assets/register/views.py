@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import Form
+from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,11 +13,11 @@ from assets.register import permissions, selectors, services
 from assets.register.filters import AssetFilter
 from assets.register.forms import AssetForm, CertificateForm, RemovalForm, RestoreForm, StageChangeForm
 from assets.register.models import Certificate, LandAsset
-from assets.register.permissions import require_edit_asset, role_required
+from assets.register.permissions import AuthenticatedRequest, require_edit_asset, role_required
 from assets.register.reads import RegisterSelection, SelectionError
 
 
-def _add_service_errors(form: Form, exc: ValidationError) -> None:
+def _add_service_errors(form: BaseForm, exc: ValidationError) -> None:
     """Put a service's ValidationError on the form, on the field when the form has it."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
@@ -32,13 +32,13 @@ def bad_request(request: HttpRequest, message: str, *, back: str | None = None) 
 
 
 @role_required(permissions.can_view_register)
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     totals, by_status = RegisterSelection.everything().totals_by_status()
     return render(request, "assets/home.html", {"totals": totals, "by_status": by_status})
 
 
 @role_required(permissions.can_view_register)
-def asset_list(request: HttpRequest) -> HttpResponse:
+def asset_list(request: AuthenticatedRequest) -> HttpResponse:
     """The register, filtered; with ``as_of`` the register as it stood at the end of that day."""
     try:
         selection = RegisterSelection.from_params(request.GET)
@@ -58,7 +58,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(permissions.can_view_register)
-def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def asset_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         asset = selectors.asset_detail(pk=pk)
     except LandAsset.DoesNotExist as exc:
@@ -73,7 +73,7 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(permissions.can_create_asset)
-def asset_create(request: HttpRequest) -> HttpResponse:
+def asset_create(request: AuthenticatedRequest) -> HttpResponse:
     form = AssetForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -89,7 +89,7 @@ def asset_create(request: HttpRequest) -> HttpResponse:
     return render(request, "assets/asset_form.html", {"form": form, "asset": None})
 
 
-def asset_update(request: HttpRequest, pk: int) -> HttpResponse:
+def asset_update(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     asset = get_object_or_404(LandAsset.objects.select_related("agency"), pk=pk)
     require_edit_asset(request.user, asset)
     form = AssetForm(request.POST or None, instance=asset, user=request.user)
@@ -110,7 +110,7 @@ def asset_update(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assets/asset_form.html", {"form": form, "asset": asset})
 
 
-def certificate_create(request: HttpRequest, pk: int) -> HttpResponse:
+def certificate_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     asset = get_object_or_404(LandAsset.objects.select_related("agency"), pk=pk)
     require_edit_asset(request.user, asset)
     form = CertificateForm(request.POST or None)
@@ -126,7 +126,7 @@ def certificate_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assets/certificate_form.html", {"form": form, "asset": asset})
 
 
-def certificate_stage(request: HttpRequest, pk: int) -> HttpResponse:
+def certificate_stage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     certificate = get_object_or_404(Certificate.objects.select_related("asset__agency"), pk=pk)
     require_edit_asset(request.user, certificate.asset)
     form = StageChangeForm(request.POST or None, certificate=certificate)
@@ -150,7 +150,7 @@ def certificate_stage(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "assets/stage_form.html", {"form": form, "certificate": certificate})
 
 
-def asset_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def asset_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     asset = get_object_or_404(LandAsset.objects.select_related("agency"), pk=pk)
     require_edit_asset(request.user, asset)
     form = RemovalForm(request.POST or None)
@@ -173,7 +173,7 @@ def asset_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(permissions.can_restore_asset)
-def asset_restore(request: HttpRequest, pk: int) -> HttpResponse:
+def asset_restore(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     asset = get_object_or_404(LandAsset, pk=pk)
     form = RestoreForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

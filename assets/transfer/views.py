@@ -159,7 +159,7 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
     })  # fmt: skip
 
 
-def import_file(request: HttpRequest, pk: int) -> HttpResponse:
+def import_file(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """The import's original file, for its uploader, BPKAD, auditors and admins (assets/private_files.py)."""
     job = _job_for(request, pk)
     return private_files.file_response(job.file, filename=job.original_name)
