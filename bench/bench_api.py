@@ -32,47 +32,13 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8765
 
-OGC_PROPERTIES = [
-    "kode_barang",
-    "nomor_register",
-    "nama_barang",
-    "agency_code",
-    "kelurahan_code",
-    "kecamatan_code",
-    "tanggal_perolehan",
-    "tahun_perolehan",
-    "nilai_perolehan",
-    "luas_kib_m2",
-    "luas_gis_m2",
-    "plotting_status",
-    "status_sertifikat",
-    "tahap_sertifikat",
-    "bermasalah",
-]
-API_PROPERTIES = [
-    "kode_barang",
-    "nomor_register",
-    "nibar",
-    "nama_barang",
-    "alamat",
-    "agency_code",
-    "agency_name",
-    "tanggal_perolehan",
-    "tahun_perolehan",
-    "asal_usul",
-    "nilai_perolehan",
-    "penggunaan",
-    "luas_kib_m2",
-    "luas_gis_m2",
-    "kelurahan_code",
-    "kecamatan_code",
-    "plotting_status",
-    "status_sertifikat",
-    "tahap_sertifikat",
-    "bermasalah",
-    "removed_at",
-]
-NUMERIC = {"nilai_perolehan", "luas_kib_m2", "luas_gis_m2"}
+# The properties each API writes, from the KIB A table (assets.register.kib needs no Django).
+sys.path.insert(0, str(ROOT))
+from assets.register.kib import COLUMNS, properties  # noqa: E402
+
+OGC_PROPERTIES = [name for name, _path in properties("ogc")]
+API_PROPERTIES = [name for name, _path in properties("api")]
+NUMERIC = {c.name for c in COLUMNS if c.ogr in ("Real", "Integer64")}  # numeric in the database: written as float8
 
 
 def raw_sql(properties: list[str]) -> str:

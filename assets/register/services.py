@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets.lib.bulk_clean import clean_instance, clean_instances
-from assets.register import permissions
+from assets.register import kib, permissions
 from assets.register.geo import (
     AreaRef,
     GeometryError,
@@ -41,21 +41,9 @@ from assets.register.models import (
 from assets.register.place import STORAGE_SRID
 from assets.register.rules import allowed_next_stages, derive_certificate_status
 
-ASSET_FIELDS = (
-    "kode_barang",
-    "nomor_register",
-    "nibar",
-    "nama_barang",
-    "alamat",
-    "agency",
-    "tanggal_perolehan",
-    "tahun_perolehan",
-    "asal_usul",
-    "nilai_perolehan",
-    "penggunaan",
-    "luas_kib_m2",
-    "keterangan",
-    "plotting_status",
+# The fields a write may set: the KIB A columns an import fills on the asset itself (assets.register.kib).
+ASSET_FIELDS: tuple[str, ...] = tuple(
+    c.import_field for c in kib.IMPORTED if not c.from_certificate and c.import_field != "wkt"
 )
 
 _index_cache: dict[str, Any] = {"key": None, "index": None}
