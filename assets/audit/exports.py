@@ -3,7 +3,6 @@ audit report. openpyxl's write_only mode streams rows to disk so memory stays fl
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from assets.audit.findings import FINDINGS, FindingRow, Names
+from assets.lib import cells
 from assets.register import place
 
 
@@ -59,17 +59,10 @@ def finding_rows(slug: str, rows: Iterable[FindingRow], n: Names) -> Iterator[li
         ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(slug: str, rows: Iterable[FindingRow], n: Names) -> Iterator[str]:
-    """CSV text line by line (for a StreamingHttpResponse), with a BOM so Excel reads UTF-8."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(finding_header(slug))
+    yield "\ufeff" + cells.csv_line(finding_header(slug))
     for values in finding_rows(slug, rows, n):
-        yield writer.writerow(["" if v is None else v for v in values])
+        yield cells.csv_line(values)
 
 
 def summary_rows(results: dict[str, list[FindingRow]]) -> list[tuple[str, int, int]]:
@@ -89,11 +82,11 @@ def write_xlsx(
     if summary is not None:
         ws = wb.create_sheet(_("Summary")[:31])
         for key, value in meta:
-            ws.append([key, value])
-        ws.append([])
-        ws.append([_("Finding"), _("Rows"), _("Assets")])
+            ws.append(cells.xlsx_row(ws, [key, value]))
+        ws.append(cells.xlsx_row(ws, []))
+        ws.append(cells.xlsx_row(ws, [_("Finding"), _("Rows"), _("Assets")]))
         for row in summary:
-            ws.append(list(row))
+            ws.append(cells.xlsx_row(ws, list(row)))
     used: set[str] = set()
     for i, (title, rows, header) in enumerate(sheets, start=1):
         name = _safe_sheet_title(title)
@@ -101,9 +94,9 @@ def write_xlsx(
             name = f"{name[:27]} ({i})"
         used.add(name.lower())
         ws = wb.create_sheet(name)
-        ws.append(header)
+        ws.append(cells.xlsx_row(ws, list(header)))
         for values in rows:
-            ws.append(values)
+            ws.append(cells.xlsx_row(ws, list(values)))
     wb.save(target)
 
 

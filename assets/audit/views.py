@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from assets.audit import activity, dashboard, exports, findings, svg
+from assets.lib import cells
 from assets.register import history, permissions
 from assets.register.models import CertificateStatus
 from assets.register.permissions import require, role_required
@@ -241,41 +242,10 @@ def activity_log(request: HttpRequest) -> HttpResponse:
 
 
 def _log_csv(entries: list[activity.Activity]) -> Any:
-    import csv
-
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
-    yield "\ufeff" + writer.writerow(
-        [
-            _("Time"),
-            _("Kind"),
-            _("Action"),
-            _("Asset id"),
-            _("Object"),
-            _("User"),
-            _("Field"),
-            _("Before"),
-            _("After"),
-            _("Note"),
-        ]
-    )
+    header = [_("Time"), _("Kind"), _("Action"), _("Asset id"), _("Object"), _("User"), _("Field"), _("Before"),
+              _("After"), _("Note")]  # fmt: skip
+    yield "\ufeff" + cells.csv_line(header)
     for e in entries:
-        changes = e.changes or [("", "", "")]
-        for field_name, before, after in changes:
-            yield writer.writerow(
-                [
-                    e.when.isoformat(),
-                    e.kind,
-                    e.action,
-                    e.asset_id or "",
-                    e.object_label,
-                    e.user,
-                    field_name,
-                    before,
-                    after,
-                    e.note,
-                ]
-            )
+        for field_name, before, after in e.changes or [("", "", "")]:
+            yield cells.csv_line([e.when.isoformat(), e.kind, e.action, e.asset_id or "", e.object_label, e.user,
+                                  field_name, before, after, e.note])  # fmt: skip

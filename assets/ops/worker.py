@@ -81,20 +81,19 @@ def run_job(job: ImportJob) -> ImportJob:
 
     jobs.write_progress(job, 0, -1)
     try:
-        # The import's rows and the job's final status commit together (run_import's own transaction becomes a
-        # savepoint): a worker killed in between leaves neither, so a job queued again never imports twice and
+        # The import's rows and the job's final status commit together (run_import records it inside its write
+        # transaction): a worker killed in between leaves neither, so a job queued again never imports twice and
         # "nothing was written" stays true.
-        with transaction.atomic():
-            report = run_import(
-                Path(job.file.path),
-                user=job.user,
-                layer=job.layer or None,
-                srid=job.srid or None,
-                dry_run=not job.commit,
-                repair=job.repair,
-                progress=progress,
-            )
-            jobs.record_report(job, report)
+        run_import(
+            Path(job.file.path),
+            user=job.user,
+            layer=job.layer or None,
+            srid=job.srid or None,
+            dry_run=not job.commit,
+            repair=job.repair,
+            progress=progress,
+            finish=lambda report: jobs.record_report(job, report),
+        )
     except Exception as exc:  # a bug must not leave the job "running" forever: record it, keep the worker alive
         log.exception("import job %s failed", job.pk)
         if isinstance(exc, DatabaseError):

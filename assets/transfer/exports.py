@@ -20,6 +20,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from osgeo import gdal, ogr, osr
 
+from assets.lib import cells
 from assets.register import kib, place
 from assets.register.models import Certificate, LandAsset
 
@@ -156,6 +157,8 @@ def _write_ogr(records: Iterable[Any], fmt: ExportFormat, path: Path, srid: int)
             value = values[column.name]
             if value is None or value == "":
                 continue
+            if csv:
+                value = cells.csv_text(value)  # text that a spreadsheet would take for a formula is quoted
             feature.SetField(i, value.isoformat() if hasattr(value, "isoformat") else value)
         if asset.geom is not None:
             geometry = ogr.CreateGeometryFromWkb(bytes(asset.geom.wkb))
@@ -195,6 +198,6 @@ def _write_xlsx(records: Iterable[Any], path: Path, srid: int) -> int:
             if transform is not None:
                 geometry.Transform(transform)
             wkt = geometry.ExportToIsoWkt()
-        sheet.append([count, *(v[column.name] for column in columns), wkt])
+        sheet.append(cells.xlsx_row(sheet, [count, *(v[column.name] for column in columns), wkt]))
     workbook.save(path)
     return count

@@ -159,7 +159,9 @@ def fill(route: str, values: dict[str, str]) -> str:
     return "/" + url
 
 
-class AccessWalkTests(TestCase):
+class WalkCase(TestCase):
+    """Users of every role and one object of each kind the URL patterns take (agency A's)."""
+
     @classmethod
     def setUpTestData(cls):
         load_reference()
@@ -235,6 +237,8 @@ class AccessWalkTests(TestCase):
                 return LOGIN if role == "anonymous" else ADMIN_LOGIN
         return response.status_code
 
+
+class AccessWalkTests(WalkCase):
     def test_every_url_pattern_is_classified_and_each_role_gets_the_expected_outcome(self):
         health.worker_beat()  # /healthz is 200 when the worker is alive: the walk checks access, not health
         patterns = list(all_patterns())
@@ -264,3 +268,33 @@ class AccessWalkTests(TestCase):
         self.assertEqual(ok.status_code, 200)
         bad = self.client.get("/api/v1/assets/", HTTP_AUTHORIZATION="Token " + "0" * 40)
         self.assertEqual(bad.status_code, 401)
+
+
+# Hardening finding 3: no response echoes a parameter's markup. Every page is asked with markup in each parameter
+# any view reads; an HTML answer must carry it escaped (a template), other answers are JSON or plain text.
+MARKUP = "<meta http-equiv=refresh content='0;url=http://127.0.0.1:8299/x'><script>alert(1)</script>"
+PARAMS = (
+    "as_of", "format", "srid", "status", "tahap", "q", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
+    "tahun_min", "luas_max", "removed", "page", "page_size", "bbox", "intersects", "point", "distance", "corridor",
+    "buffer", "area", "datetime", "f", "limit", "offset", "days", "tol_pct", "tol_m2", "min_overlap", "kind", "from",
+    "to", "asset", "user", "basemap", "next",
+)  # fmt: skip
+
+
+class ReflectedMarkupTests(WalkCase):
+    def test_no_response_echoes_markup_from_a_parameter(self):
+        health.worker_beat()
+        self.client.force_login(self.users["admin"])
+        echoed = []
+        for pattern in all_patterns():
+            if pattern.route.startswith("admin/") or pattern.route in ("accounts/logout/", "i18n/setlang/"):
+                continue
+            expected, params = expectation(pattern.route)  # type: ignore[misc]
+            url = fill(pattern.route, self.values(params, pattern.route))
+            for query in [{name: MARKUP} for name in PARAMS] + [dict.fromkeys(PARAMS, MARKUP)]:
+                response = self.client.get(url, query)
+                body = b"".join(response.streaming_content) if response.streaming else response.content
+                html = response.get("Content-Type", "").startswith("text/html")
+                if html and MARKUP.encode() in body:
+                    echoed.append(f"GET {url}?{'&'.join(query)} ({response.status_code})")
+        self.assertEqual(echoed, [], "\n" + "\n".join(echoed))

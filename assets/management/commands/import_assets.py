@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 from assets.register.models import User
 from assets.transfer import jobs
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.mapping import FieldMapping
-from assets.transfer.importing.report import ImportFileError
+from assets.transfer.importing.report import ImportFileError, ImportReport
 from assets.transfer.importing.run import format_report, run_import
 
 
@@ -53,30 +53,36 @@ class Command(BaseCommand):
             user = User.objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"No user {options['user']!r}.")
+        logged: list[int] = []
+
+        def log(report: ImportReport) -> None:
+            """The run in the import log, as a web upload's (inside the write's transaction when rows were written:
+            the rows and the log's entry commit together)."""
+            job = jobs.record_command_import(
+                user=user,
+                path=options["path"],
+                layer=options["layer"] or "",
+                srid=options["srid"] or "",
+                repair=options["repair"],
+                report=report,
+            )
+            logged.append(job.pk)
+
         try:
-            # The rows and the import log's entry commit together (run_import's transaction is a savepoint here).
-            with transaction.atomic():
-                report = run_import(
-                    options["path"],
-                    user=user,
-                    layer=options["layer"],
-                    srid=options["srid"],
-                    mapping=mapping,
-                    dry_run=options["dry_run"],
-                    repair=options["repair"],
-                    progress=self._progress if sys.stderr.isatty() else None,
-                    limits=ImportLimits.from_settings(max_file_bytes=options["max_bytes"]),
-                )
-                if user is not None and not options["dry_run"]:
-                    job = jobs.record_command_import(
-                        user=user,
-                        path=options["path"],
-                        layer=options["layer"] or "",
-                        srid=options["srid"] or "",
-                        repair=options["repair"],
-                        report=report,
-                    )
-                    self.stderr.write(f"Import log: /imports/{job.pk}/")
+            report = run_import(
+                options["path"],
+                user=user,
+                layer=options["layer"],
+                srid=options["srid"],
+                mapping=mapping,
+                dry_run=options["dry_run"],
+                repair=options["repair"],
+                progress=self._progress if sys.stderr.isatty() else None,
+                limits=ImportLimits.from_settings(max_file_bytes=options["max_bytes"]),
+                finish=log if user is not None and not options["dry_run"] else None,
+            )
+            if logged:
+                self.stderr.write(f"Import log: /imports/{logged[0]}/")
         except DatabaseError as exc:
             # The import runs in one transaction, rolled back (or gone with the connection): nothing was written.
             raise CommandError(jobs.database_failure_message(exc), returncode=2) from exc

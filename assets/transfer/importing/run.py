@@ -36,6 +36,7 @@ def run_import(
     repair: bool = False,
     progress: Callable[[int, int], None] | None = None,
     limits: ImportLimits | None = None,
+    finish: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import one file; all or nothing. Raises nothing for bad input: the report says what is wrong.
 
@@ -43,7 +44,8 @@ def run_import(
     against the register batch by batch, reading only, and kept (writer.Stage); when every row passed and this is
     no dry run, they are written in ONE transaction, short because everything else happened before it.
     ``limits`` default to settings.SIPANAH_IMPORT_LIMITS; ``progress(done, total)`` is called as features are
-    read and written (the worker's heartbeat)."""
+    read and written (the worker's heartbeat). ``finish(report)`` records the outcome (the import log): inside the
+    write's transaction when rows were written, so that both commit or neither does; else once the check ended."""
     started = time.monotonic()
     report = ImportReport(dry_run=dry_run, source=path.name)
     if user is not None and not permissions.can_create_asset(user):
@@ -59,12 +61,14 @@ def run_import(
         if report.features == 0 and report.ok:
             report.add_error(0, "", _("The layer %(layer)s holds no feature.") % {"layer": report.layer})
         if report.ok and not dry_run:
-            _write(stage, report, user=user, progress=progress)
+            _write(stage, report, user=user, progress=progress, finish=finish, started=started)
     except ImportFileError as exc:
         report.add_error(0, "", str(exc))
     finally:
         stage.close()
     report.seconds = round(time.monotonic() - started, 2)
+    if finish is not None and not report.committed:
+        finish(report)
     return report
 
 
@@ -114,9 +118,11 @@ def _check(
 
 
 def _write(
-    stage: StagedRows, report: ImportReport, *, user: User | None, progress: Callable[[int, int], None] | None
-) -> None:
-    """Write the checked rows in one transaction; a register changed meanwhile ends it with nothing written."""
+    stage: StagedRows, report: ImportReport, *, user: User | None, progress: Callable[[int, int], None] | None,
+    finish: Callable[[ImportReport], None] | None, started: float,
+) -> None:  # fmt: skip
+    """Write the checked rows in one transaction (with ``finish``'s record); a register changed meanwhile ends it
+    with nothing written."""
     writer = Writer(user=user, report=report)
     written = 0
     try:
@@ -127,6 +133,10 @@ def _write(
                 reset_queries()
                 if progress:
                     progress(written, stage.rows)
+            report.committed = True
+            if finish is not None:
+                report.seconds = round(time.monotonic() - started, 2)
+                finish(report)
     except RegisterChanged as exc:
         report.add_error(0, "", str(exc))
         return
@@ -137,7 +147,6 @@ def _write(
             "NIBARs was added meanwhile); nothing was written. Run the import again."
         ))  # fmt: skip
         return
-    report.committed = True
 
 
 def format_report(report: ImportReport, *, max_lines: int = 50) -> str:

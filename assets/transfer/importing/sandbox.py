@@ -20,6 +20,9 @@ REFUSED and is not run again. Limits: settings.SIPANAH_IMPORT_LIMITS (assets.tra
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import faulthandler
 import multiprocessing
 import os
 import resource
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from django.db import connections
 from django.utils import translation
 from django.utils.translation import gettext as _
 from osgeo import gdal
@@ -183,6 +187,32 @@ def apply_report(report: ImportReport, values: dict[str, Any]) -> None:
 # --- the child process ------------------------------------------------------------------------------------------
 
 
+def _detach() -> None:
+    """Make the child a reader only: it dies with its parent (a worker killed mid-import must not leave it holding
+    the pipe), and it lets go of the database connections it inherited without a word to the server (closing
+    them through the driver would end the parent's session; keeping them would keep a killed parent's
+    transaction open on the server for as long as the child lives)."""
+    faulthandler.disable()  # a child stopped by its memory cap is an answer (the parent words it), not a crash
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: SIGKILL when the parent process ends (Linux)
+    except (OSError, AttributeError):  # not Linux: the wall-clock and CPU limits still end the child
+        pass
+    for alias in connections:
+        handle = getattr(connections[alias], "connection", None)
+        fd = _socket_of(handle)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        connections[alias].connection = None  # forgotten here only; never used in the child
+
+
+def _socket_of(handle: Any) -> int | None:
+    """The file descriptor of a driver connection (psycopg 3), or None (SQLite keeps no server socket)."""
+    pgconn = getattr(handle, "pgconn", None)
+    return getattr(pgconn, "socket", None) if pgconn is not None else None
+
+
 def _confine(limits: ImportLimits) -> None:
     """The child's budget: address space and CPU time capped, GDAL's network access closed."""
     mapped = _mapped_bytes()
@@ -217,6 +247,7 @@ def _read_in_child(
     conn: Any, path: Path, layer: str | None, srid: str | None, mapping: FieldMapping, limits: ImportLimits,
     language: str,
 ) -> None:  # fmt: skip
+    _detach()
     _confine(limits)
     translation.activate(language)
     report = ImportReport(source=path.name)
@@ -233,7 +264,8 @@ def _read_in_child(
         if printed is not None:  # GDAL names these columns Field1, Field2 …: their labels come from the header
             columns = printed.columns
         total = source_layer.GetFeatureCount()
-        header = Header(_read_fields(report), columns, printed.title if printed else None, crs.srs is not None, total)
+        title = printed.title if printed else None
+        header = Header(_read_fields(report, path), columns, title, crs.srs is not None, total)
         report.warnings = []  # sent: only new ones go with the end of the reading
         conn.send(("header", header))
         message = conn.recv()
@@ -257,18 +289,18 @@ def _read_in_child(
                     % {"max": limits.max_features}
                 )
             report.features = count
-            batch.append(_raw_row(number, record, plan, columns, limits))
+            batch.append(_raw_row(number, record, plan, columns, limits, path))
             if len(batch) >= ROWS_PER_MESSAGE:
                 conn.send(("rows", batch))
                 batch = []
         if batch:
             conn.send(("rows", batch))
-        conn.send(("done", {**_read_fields(report), "features": count}))
+        conn.send(("done", {**_read_fields(report, path), "features": count}))
         dataset = None  # noqa: F841 - closes the file
     except BudgetExceeded as exc:
-        conn.send(("refused", (True, str(exc))))
+        conn.send(("refused", (True, _public(str(exc), path))))
     except ImportFileError as exc:
-        conn.send(("refused", (False, str(exc))))
+        conn.send(("refused", (False, _public(str(exc), path))))
     except MemoryError:
         conn.send(("refused", (True, _memory_message(limits))))
     except RuntimeError as exc:
@@ -278,7 +310,8 @@ def _read_in_child(
         if "memory" in text.lower():  # GDAL's "Out of memory" under the address-space cap
             conn.send(("refused", (True, _memory_message(limits))))
         else:  # a GDAL error the steps above did not word (a damaged XLSX: "XML parsing of ... failed")
-            conn.send(("refused", (False, _("The file could not be read: %(error)s") % {"error": text})))
+            message = _("The file could not be read: %(error)s") % {"error": _public(text, path)}
+            conn.send(("refused", (False, message)))
     finally:
         conn.close()
 
@@ -290,16 +323,26 @@ def _memory_message(limits: ImportLimits) -> str:
     ) % {"megabytes": limits.memory_bytes // (1024 * 1024)}
 
 
-def _read_fields(report: ImportReport) -> dict[str, Any]:
+def _read_fields(report: ImportReport, path: Path) -> dict[str, Any]:
     names = {f.name for f in fields(report)}
-    return {name: getattr(report, name) for name in READ_FIELDS if name in names}
+    values = {name: getattr(report, name) for name in READ_FIELDS if name in names}
+    values["warnings"] = [_public(w, path) for w in values["warnings"]]
+    return values
+
+
+def _public(text: str, path: Path) -> str:
+    """A message as the uploader may see it: GDAL names files by their full path (the server's storage, an archive
+    opened through /vsizip/); only the file's own name stays."""
+    for folder in {str(path.parent), str(path.resolve().parent)}:
+        text = text.replace(folder + os.sep, "")
+    return text.replace("/vsizip/", "")
 
 
 def _raw_row(
-    number: int, record: records.Record, plan: GeometryPlan, columns: list[str], limits: ImportLimits
+    number: int, record: records.Record, plan: GeometryPlan, columns: list[str], limits: ImportLimits, path: Path
 ) -> RawRow:
     if record.error is not None:
-        reason = record.error or _("GDAL gives no reason (in a CSV, check the row's WKT geometry).")
+        reason = _public(record.error, path) or _("GDAL gives no reason (in a CSV, check the row's WKT geometry).")
         return RawRow(number, {}, errors=[("", _("This feature cannot be read: %(error)s") % {"error": reason})])
     row = RawRow(number, record.values)
     for where, value in list(row.values.items()):
@@ -312,7 +355,8 @@ def _raw_row(
     except (ValueRefused, GeometryError) as exc:
         row.errors.append(("geom", str(exc)))
     except (RuntimeError, shapely.errors.GEOSException) as exc:  # GDAL's or GEOS's own refusal of this geometry
-        row.errors.append(("geom", _("The geometry cannot be read: %(error)s") % {"error": str(exc).strip()}))
+        message = _("The geometry cannot be read: %(error)s") % {"error": _public(str(exc).strip(), path)}
+        row.errors.append(("geom", message))
     else:
         row.geom, row.has_geometry, row.repaired = read.geom, read.present, read.repaired
     return row

@@ -176,7 +176,11 @@ def open_source(path: Path, *, layer_name: str | None, report: ImportReport, lim
         )
     if size == 0:
         raise ImportFileError(_("%(file)s is empty.") % {"file": path.name})
+    if _is_zip(path):  # every zip-based format (zip, KMZ, XLSX, a zip named otherwise): the same archive limits
+        _check_archive(path, limits)
+    _refuse_linked_crs(path)
     gdal_path, report.format = _gdal_path(path, limits)
+    _check_xml_size(path, gdal_path, limits)
     options: list[str] = []
     if path.suffix.lower() == ".csv":
         options = [
@@ -203,6 +207,8 @@ def open_source(path: Path, *, layer_name: str | None, report: ImportReport, lim
     if dataset is None or dataset.GetLayerCount() == 0:
         raise ImportFileError(_("%(file)s holds no layer.") % {"file": path.name})
     names = [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
+    if report.format.startswith("GeoPackage"):
+        _refuse_computed_layers(dataset, names, path)
     if layer_name:
         if layer_name not in names:
             raise ImportFileError(
@@ -221,6 +227,71 @@ def open_source(path: Path, *, layer_name: str | None, report: ImportReport, lim
     report.layer = layer.GetName()
     report.source = path.name
     return dataset, layer
+
+
+def _is_zip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PK\x03\x04"
+
+
+# A GeoJSON "crs" member of type "link" names a URL GDAL would fetch while reading (and take the answer as the CRS).
+_LINKED_CRS = re.compile(rb'"crs"\s*:\s*\{[^{}]*"type"\s*:\s*"link"', re.IGNORECASE)
+_JSON_SCAN_BYTES = 1 << 20
+
+
+def _refuse_linked_crs(path: Path) -> None:
+    """A GeoJSON/TopoJSON whose CRS is a link is refused by name (the reading's network is closed anyway)."""
+    if path.suffix.lower() not in (".geojson", ".json", ".topojson"):
+        return
+    with path.open("rb") as handle:
+        head = handle.read(_JSON_SCAN_BYTES)
+    if _LINKED_CRS.search(head):
+        raise ImportFileError(
+            _('%(file)s gives its coordinate reference system as a link (a URL): Sipanah fetches nothing while '
+              'reading a file. Declare it by name ("urn:ogc:def:crs:EPSG::23837"), or name it with --srid.')
+            % {"file": path.name}
+        )  # fmt: skip
+
+
+def _check_xml_size(path: Path, gdal_path: str, limits: ImportLimits) -> None:
+    """KML is read as a whole document (GDAL's LIBKML builds it in memory, several times its size): refused past
+    max_xml_bytes, whether plain or inside a KMZ."""
+    if not gdal_path.lower().endswith((".kml", ".kmz")):
+        return
+    if gdal_path.startswith("/vsizip/") or path.suffix.lower() == ".kmz":
+        with zipfile.ZipFile(path) as archive:
+            size = sum(m.file_size for m in archive.infolist() if m.filename.lower().endswith(".kml"))
+    else:
+        size = path.stat().st_size
+    if size > limits.max_xml_bytes:
+        raise ImportFileError(
+            _("The KML of %(file)s is %(size)s bytes; at most %(max)s are accepted (a KML is read whole, in memory): "
+              "send the parcels as a GeoPackage or Shapefile, or in parts.")
+            % {"file": path.name, "size": size, "max": limits.max_xml_bytes}
+        )  # fmt: skip
+
+
+def _refuse_computed_layers(dataset: Any, names: list[str], path: Path) -> None:
+    """A GeoPackage layer that is a view or a virtual table is computed while read (a recursive view never ends):
+    refused, only tables are read."""
+    for name in names:
+        quoted = name.replace("'", "''")
+        result = dataset.ExecuteSQL(
+            f"SELECT type, sql FROM sqlite_master WHERE lower(name) = lower('{quoted}')",  # noqa: S608 - quoted
+            dialect="SQLITE",
+        )
+        try:
+            row = result.GetNextFeature() if result is not None else None
+            kind, sql = (row.GetField(0), row.GetField(1) or "") if row is not None else ("table", "")
+        finally:
+            if result is not None:
+                dataset.ReleaseResultSet(result)
+        if kind == "view" or sql.lstrip().upper().startswith("CREATE VIRTUAL TABLE"):
+            raise ImportFileError(
+                _("The layer %(layer)s of %(file)s is a view or a virtual table, computed while it is read; "
+                  "Sipanah reads only tables. Save the layer as a table (ogr2ogr, QGIS: Export) and import that.")
+                % {"layer": name, "file": path.name}
+            )  # fmt: skip
 
 
 def open_printed_table(path: Path, layer: Any, *, mapping: FieldMapping, report: ImportReport) -> PrintedTable | None:

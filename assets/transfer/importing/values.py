@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from assets.lib import cells
 from assets.register.kib import normalise_name
 from assets.register.models import (
     Agency,
@@ -25,11 +26,13 @@ class ValueRefused(ValueError):
 
 
 def text_of(value: Any) -> str:
+    """A cell as text: a whole float without its ".0", the apostrophe our CSV exports put before a formula-like
+    text removed (assets.lib.cells), surrounding blanks trimmed."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return cells.unquote(str(value).strip())
 
 
 def digits_of(value: Any) -> str:
