@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.admin import GISModelAdmin
@@ -10,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from assets.register import services
-from assets.register.forms import ParcelGeometryField, ParcelMapWidget
+from assets.register.forms import ParcelGeometryField, ParcelMapWidget, VersionedAssetForm
 from assets.register.models import AdministrativeArea, Agency, Certificate, CertificateStageEvent, LandAsset, User
 
 
@@ -50,19 +49,12 @@ class CertificateInline(admin.TabularInline):
         return False
 
 
-class LandAssetAdminForm(forms.ModelForm):
+class LandAssetAdminForm(VersionedAssetForm):
     """The admin's asset form, with the same optimistic version check as the register's edit page."""
-
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     class Meta:
         model = LandAsset
         fields = [*services.ASSET_FIELDS, "geom"]  # the admin passes its own field list; this is the default
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["loaded_version"].initial = self.instance.version
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -130,13 +122,12 @@ class CertificateAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            services.certificate_save(certificate=obj, user=request.user)
         else:
             fields = {name: form.cleaned_data.get(name) for name in services.CERTIFICATE_FIELDS}
             fields = {k: v for k, v in fields.items() if v not in (None, "")}
             saved = services.certificate_create(asset=obj.asset, user=request.user, **fields)
             obj.pk = saved.pk
-        services.asset_refresh_certificate_status(obj.asset)
 
 
 @admin.register(CertificateStageEvent)

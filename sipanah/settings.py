@@ -6,6 +6,7 @@ Environment variables (all optional for a local run):
   or ``postgis://user:pass@host:port/name``.
 - ``SIPANAH_DEBUG``: ``1`` for development (``make run`` sets it).
 - ``SIPANAH_SECRET_KEY`` (or ``SIPANAH_SECRET_KEY_FILE``): required when debug is off.
+- ``SIPANAH_BACKUP_KEY`` (or ``SIPANAH_BACKUP_KEY_FILE``): the key backups are signed with (default: the secret key).
 - ``DATABASE_URL_FILE``, ``SIPANAH_DB_PASSWORD`` / ``SIPANAH_DB_PASSWORD_FILE``: the URL or the PostGIS password
   from a file (Docker secrets); the password replaces the URL's.
 - ``SIPANAH_X_ACCEL_REDIRECT``: ``1`` behind the nginx of docker-compose.yml (it sends the uploaded files).
@@ -21,6 +22,7 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_MEDIA_ROOT``: uploaded files (default ``var/media``); the web app and the worker must share it.
 - ``SIPANAH_CONN_MAX_AGE`` (0), ``SIPANAH_CONN_HEALTH_CHECKS`` (1): persistent database connections.
 - ``SIPANAH_PG_OPTIONS``: libpq ``options`` of the PostGIS connections (default ``-c jit=off``).
+- ``SIPANAH_SQLITE_TIMEOUT`` (30): seconds a SpatiaLite writer waits for the write lock.
 - ``SIPANAH_STATIC_ROOT``: where ``collectstatic`` puts the static files (default ``var/staticfiles``).
 - ``SIPANAH_JOB_STALE_SECONDS`` (120), ``SIPANAH_WORKER_STALE_SECONDS`` (60): when a running import job is
   queued again for want of a heartbeat, and when /healthz calls the worker stale.
@@ -82,6 +84,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SIPANAH_SECRET_KEY (or SIPANAH_SECRET_KEY_FILE) must be set when debug is off")
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105 - debug only
+# The key backups are signed with (HMAC-SHA256 of the manifest, checked before a restore: assets.ops.backup). Kept
+# outside the archives; another server restores them only with the same key. Default: derived from SECRET_KEY.
+SIPANAH_BACKUP_KEY = env_secret("SIPANAH_BACKUP_KEY") or SECRET_KEY
 
 ALLOWED_HOSTS = [h.strip() for h in env_str("SIPANAH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 SIPANAH_DEMO = env_bool("SIPANAH_DEMO", False)
@@ -102,6 +107,9 @@ SIPANAH_AREA_SRID = env_int("SIPANAH_AREA_SRID", 23837)
 # Basemap tile template of the maps (the only outside URL a page may load); empty: maps without a basemap.
 SIPANAH_BASEMAP_URL = env_str("SIPANAH_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 SIPANAH_BASEMAP_ATTRIBUTION = env_str("SIPANAH_BASEMAP_ATTRIBUTION", "© OpenStreetMap contributors")
+# Limits (each with the error it gives: docs/transfer.md). A parcel of more vertices is refused wherever it comes
+# from (form, API, import): SpatiaLite's WKT parser gives up near 450,000 (the row was stored without geometry).
+SIPANAH_MAX_PARCEL_VERTICES = env_int("SIPANAH_MAX_PARCEL_VERTICES", 100_000)
 # What an import accepts (assets.transfer.importing.limits; each limit with the error it gives: docs/transfer.md). A
 # file past a limit is refused with a message naming it; nothing is written.
 SIPANAH_IMPORT_LIMITS = {
@@ -126,6 +134,10 @@ SIPANAH_CITY = {
     "zoom": 12,
     # lon/lat extent with a margin: where the register's parcels must lie (swapped lat/lon and wrong CRS checks)
     "bbox": (116.6, -1.45, 117.15, -0.85),
+    # lon/lat extent any parcel the city holds can lie in: Indonesia with a margin (a city may hold land elsewhere
+    # in the country, a guest house in Jakarta); outside it the file's or form's CRS is wrong (assets.register.geo)
+    "region": "Indonesia",
+    "region_bbox": (94.0, -12.0, 142.0, 7.0),
     # CRS an import may declare without a warning (DGN95/WGS84/SRGI2013 lon/lat, TM-3 50.1/50.2, UTM 50S)
     "accepted_epsg": (4326, 4755, 9470, 23837, 23838, 23880, 32750, 9490),
     # the projected systems suggested when a file's CRS is missing or wrong, with their names
@@ -207,7 +219,15 @@ def _database_config(url: str) -> dict:
         conn_health_checks=env_bool("SIPANAH_CONN_HEALTH_CHECKS", True),
     )
     if url.startswith("spatialite://"):
-        config["OPTIONS"] = {"timeout": 30}
+        # SQLite has one writer at a time. WAL lets readers go on while it writes; IMMEDIATE takes the write lock when
+        # a transaction begins (a deferred one that reads first and then writes fails at once, "database is locked",
+        # when another writer came in between); the timeout is how long a writer waits for the lock (imports hold it
+        # only while their checked rows go in: assets.transfer.importing.run).
+        config["OPTIONS"] = {
+            "timeout": env_int("SIPANAH_SQLITE_TIMEOUT", 30),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     elif env_str("SIPANAH_PG_OPTIONS", "-c jit=off"):
         # JIT off: the web app's queries are short, and PostgreSQL's JIT compile (0.1-0.4 s, set off by cost

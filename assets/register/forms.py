@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import shapely
 from django import forms
 from django.contrib.gis import forms as gis_forms
 from django.contrib.gis.gdal import GDALException
@@ -11,8 +12,8 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assets.register import permissions, place
-from assets.register.geo import GeometryError, normalize_parcel_geometry
+from assets.register import geo, permissions, place
+from assets.register.geo import STORAGE_SRID, GeometryError, normalize_parcel_geometry
 from assets.register.models import Agency, Certificate, JenisHak, LandAsset, Stage, User
 from assets.register.rules import allowed_next_stages
 from assets.register.services import ASSET_FIELDS, CERTIFICATE_FIELDS
@@ -27,6 +28,7 @@ class ParcelMapWidget(gis_forms.OSMWidget):
     """
 
     template_name = "gis/sipanah_parcel_widget.html"
+    map_srid = 4326  # the field's text is lon/lat (the script converts for the map): text without SRID is lon/lat
 
     def deserialize(self, value: str) -> GEOSGeometry | None:
         # A refused form shows the posted geometry again. GeoDjango catches GEOS's parse errors here but not
@@ -36,13 +38,27 @@ class ParcelMapWidget(gis_forms.OSMWidget):
         except GDALException:
             return None
 
+    def _lonlat(self, value: Any) -> GEOSGeometry | None:
+        """The value to show, in lon/lat. GeoDjango would transform it with GDAL, which never returns for huge
+        projected coordinates (a refused form shows the posted geometry again); geo's checked reprojection instead,
+        and a geometry that cannot be shown in lon/lat is not shown (the field's error says why)."""
+        if isinstance(value, str):
+            value = self.deserialize(value) if value else None
+        if value is None or not value.srid or value.srid == STORAGE_SRID:
+            return value
+        try:
+            lonlat = geo.reproject_to_lonlat(geo.to_shapely(value), value.srid, f"EPSG:{value.srid}")
+        except Exception:  # noqa: BLE001 - GeometryError, or PROJ's own (no common class): nothing to show
+            return None
+        return GEOSGeometry(memoryview(shapely.to_wkb(lonlat)), srid=STORAGE_SRID)
+
     class Media:
         extend = False
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
         js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js", "js/sipanah-parcel-widget.js")
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
-        context = super().get_context(name, value, attrs)
+        context = super().get_context(name, self._lonlat(value), attrs)
         here = place.city()
         context["options_id"] = f"{context['id']}_options"
         # What GeoDjango's template writes into its inline script, as data.
@@ -98,11 +114,28 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class AssetForm(forms.ModelForm):
+class VersionedAssetForm(forms.ModelForm):
+    """An asset form that carries the version it was loaded with, for the optimistic check of
+    services.asset_update (the register's edit page and the admin). Not the model field itself: a refused save
+    re-renders the form with the user's input and the version they started from. Required when editing: a post
+    without it would skip the check and overwrite whatever was saved meanwhile."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0, label=_("Version"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            field = self.fields["loaded_version"]
+            field.initial = self.instance.version
+            field.required = True
+            field.error_messages["required"] = _(
+                "The form came without the version of the asset it was loaded with, so a save could overwrite "
+                "changes made meanwhile. Open the asset again and make your changes there."
+            )
+
+
+class AssetForm(VersionedAssetForm):
     geom = ParcelGeometryField(label=_("Geometry"), required=False, srid=4326)
-    # The version the form was loaded with, for the optimistic check in services.asset_update. Not the model
-    # field itself: a refused save re-renders the form with the user's input and the version they started from.
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     class Meta:
         model = LandAsset
@@ -115,8 +148,6 @@ class AssetForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["loaded_version"].initial = self.instance.version
         if not permissions.can_edit_all(user):
             agency = cast(forms.ModelChoiceField, self.fields["agency"])  # a ForeignKey's form field
             # only their own agency (none at all for an officer without one, whom the views keep out)

@@ -10,8 +10,11 @@ Rules for a parcel geometry:
 1. Polygon or MultiPolygon only (a GeometryCollection, point or line is refused).
 2. 2D: Z and M are dropped.
 3. Not empty; every part valid by GEOS (the message carries GEOS's reason and location).
-4. Declared CRS required; coordinates in a geographic CRS must be valid lon/lat.
-5. Stored as MultiPolygon in SRID 4326.
+4. Declared CRS required and known; coordinates in a geographic CRS must be valid lon/lat.
+5. At most ``settings.SIPANAH_MAX_PARCEL_VERTICES`` vertices (SpatiaLite's WKT parser gives up near 450,000).
+6. Inside the region where the city's parcels can lie (``SIPANAH_CITY["region_bbox"]``, Indonesia): a parcel
+   outside it was given in the wrong CRS; the message names the CRS that would put it in the city, if one does.
+7. Stored as MultiPolygon in SRID 4326.
 
 Areas are geodesic on the WGS84 ellipsoid (pyproj.Geod, Karney's algorithm), computed in
 Python so that SpatiaLite and PostGIS store exactly the same number. Planar work that needs
@@ -28,6 +31,7 @@ from typing import Any, cast
 
 import numpy as np
 import shapely
+from django.conf import settings
 from django.contrib.gis.gdal import OGRGeometry, SpatialReference
 from django.contrib.gis.gdal.error import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
@@ -132,12 +136,26 @@ def normalize_parcel_geometries(
     for i in np.flatnonzero(empty):
         errors[i] = _("The geometry is empty.")
     ok &= ~empty
+    max_vertices = settings.SIPANAH_MAX_PARCEL_VERTICES
+    vertices = shapely.get_num_coordinates(arr)
+    too_many = ok & (vertices > max_vertices)
+    for i in np.flatnonzero(too_many):
+        errors[i] = _(
+            "The parcel has %(count)s vertices; at most %(max)s are accepted. Simplify it in a GIS first."
+        ) % {"count": f"{int(vertices[i]):,}", "max": f"{max_vertices:,}"}
+    ok &= ~too_many
+    source_bounds = shapely.bounds(arr)  # before reprojection: what the region rule's hint is worked out from
     if _is_geographic(srid):
         bounds = shapely.bounds(arr)
         with np.errstate(invalid="ignore"):
             outside = ok & ((bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) | (bounds[:, 3] > 90))
         for i in np.flatnonzero(outside):
             xmin, ymin, xmax, ymax = (float(v) for v in bounds[i])
+            if place.city().contains_lonlat(ymin, ymax, xmin, xmax):
+                errors[i] = _("Latitude and longitude are swapped: with them swapped the parcel lies in %(city)s.") % {
+                    "city": place.city().name
+                }
+                continue
             errors[i] = _(
                 "Coordinates spanning (%(xmin).6g, %(ymin).6g) to (%(xmax).6g, %(ymax).6g) are not valid "
                 "longitude/latitude for EPSG:%(srid)s; projected data needs its own CRS (%(city)s: %(systems)s)."
@@ -171,11 +189,61 @@ def normalize_parcel_geometries(
                 "reason": shapely.is_valid_reason(arr[i])
             }
         ok &= ~invalid
+    _refuse_outside_region(arr, ok, errors, source_bounds, srid)
     polygons = ok & (types == _POLYGON)
     if polygons.any():
         arr[polygons] = shapely.multipolygons(arr[polygons][:, np.newaxis])  # rule 5: always a MultiPolygon
     arr[~ok] = None
     return arr, errors
+
+
+def _refuse_outside_region(
+    lonlat: np.ndarray, ok: np.ndarray, errors: list[str | None], source_bounds: np.ndarray, srid: int
+) -> None:
+    """Rule 6, in place: a parcel whose lon/lat extent leaves the region is refused, naming the likely CRS."""
+    here = place.city()
+    bounds = shapely.bounds(lonlat[ok]) if ok.any() else np.empty((0, 4))
+    for i, (xmin, ymin, xmax, ymax) in zip(np.flatnonzero(ok), bounds, strict=True):
+        if here.region_contains_lonlat(xmin, xmax, ymin, ymax):
+            continue
+        errors[i] = outside_region_message((xmin + xmax) / 2, (ymin + ymax) / 2, srid, f"EPSG:{srid}", source_bounds[i])
+        ok[i] = False
+
+
+def outside_region_message(lon: float, lat: float, srid: int | None, label: str, source_bounds: Sequence[float]) -> str:
+    """Why coordinates read in ``srid`` (named ``label``) that land at (lon, lat), outside the region, were refused."""
+    here = place.city()
+    xmin, ymin, xmax, ymax = (float(v) for v in source_bounds)
+    x, y = (xmin + xmax) / 2, (ymin + ymax) / 2
+    likely = likely_crs(x, y, srid)
+    if likely is not None:
+        hint = _("Read as %(crs)s they lie in %(city)s: that is probably their CRS.") % {
+            "crs": place.crs_name(likely),
+            "city": here.name,
+        }
+    else:
+        hint = _("In %(city)s: %(systems)s.") % _city_systems()
+    return _(
+        "Read as %(crs)s the coordinates land at longitude %(lon).4f, latitude %(lat).4f, outside %(region)s, "
+        "where the parcels of %(city)s lie: the coordinate reference system is wrong. %(hint)s"
+    ) % {"crs": label, "lon": lon, "lat": lat, "region": here.region, "city": here.name, "hint": hint}
+
+
+def likely_crs(x: float, y: float, declared: int | None) -> int | None:
+    """The city's CRS (lon/lat first) that would put the point (x, y), given in the wrong CRS, inside the city."""
+    here = place.city()
+    candidates = (STORAGE_SRID, *(code for code, _name in here.suggested_epsg), *here.accepted_epsg)
+    for candidate in dict.fromkeys(candidates):
+        if candidate == declared:
+            continue
+        try:
+            with np.errstate(invalid="ignore", over="ignore"):
+                lon, lat = transformer(candidate, STORAGE_SRID).transform(x, y)
+        except Exception:  # noqa: BLE001, S112 - PROJ's errors have no common class; a candidate that fails is no guess
+            continue
+        if np.isfinite(lon) and np.isfinite(lat) and here.contains_lonlat(lon, lon, lat, lat):
+            return candidate
+    return None
 
 
 def repair_parcel_geometries(geoms: np.ndarray) -> tuple[np.ndarray, list[str | None]]:

@@ -26,6 +26,8 @@ class CitySettings(TypedDict):
     center: Sequence[float]  # lat, lon
     zoom: int
     bbox: Sequence[float]  # west, south, east, north
+    region: str
+    region_bbox: Sequence[float]
     accepted_epsg: Sequence[int]
     suggested_epsg: Sequence[tuple[int, str]]
     export_srids: Sequence[int]
@@ -40,6 +42,8 @@ class City:
     center: tuple[float, float]  # (lat, lon) of the maps' first view
     zoom: int
     bbox: tuple[float, float, float, float]  # (west, south, east, north) in lon/lat, with a margin
+    region: str  # "Indonesia": where any parcel the city holds can lie
+    region_bbox: tuple[float, float, float, float]  # its lon/lat extent, with a margin
     accepted_epsg: tuple[int, ...]
     suggested_epsg: tuple[tuple[int, str], ...]
     export_srids: tuple[int, ...]
@@ -63,12 +67,18 @@ class City:
         west, south, east, north = self.bbox
         return west <= xmin and xmax <= east and south <= ymin and ymax <= north
 
+    def region_contains_lonlat(self, xmin: float, xmax: float, ymin: float, ymax: float) -> bool:
+        """Whether a lon/lat extent lies inside the region where the city's parcels can lie."""
+        west, south, east, north = self.region_bbox
+        return west <= xmin and xmax <= east and south <= ymin and ymax <= north
+
 
 def city() -> City:
     """The city of this deployment, from settings."""
     conf = cast(CitySettings, settings.SIPANAH_CITY)  # a plain dict literal in settings: its values read as object
     lat, lon = conf["center"]
     west, south, east, north = conf["bbox"]
+    r_west, r_south, r_east, r_north = conf["region_bbox"]
     return City(
         name=conf["name"],
         government=conf["government"],
@@ -77,6 +87,8 @@ def city() -> City:
         center=(lat, lon),
         zoom=int(conf["zoom"]),
         bbox=(west, south, east, north),
+        region=conf["region"],
+        region_bbox=(r_west, r_south, r_east, r_north),
         accepted_epsg=tuple(conf["accepted_epsg"]),
         suggested_epsg=tuple((int(code), str(name)) for code, name in conf["suggested_epsg"]),
         export_srids=tuple(conf["export_srids"]),

@@ -312,6 +312,24 @@ def certificate_create(
     return certificate
 
 
+@transaction.atomic
+def certificate_save(*, certificate: Certificate, user: User | None) -> Certificate:
+    """Save a certificate's edited fields (its stage changes only through :func:`certificate_change_stage`). When
+    it moved to another asset, both assets' derived certificate fields are recomputed (the old one kept a stale
+    status) and the user must be allowed to edit both."""
+    before = Certificate.objects.select_for_update().values_list("asset_id", flat=True).get(pk=certificate.pk)
+    moved_from = LandAsset.objects.get(pk=before) if before != certificate.asset_id else None
+    _check_agency(user, certificate.asset)
+    if moved_from is not None:
+        _check_agency(user, moved_from)
+    certificate.full_clean()
+    certificate.save()
+    asset_refresh_certificate_status(certificate.asset)
+    if moved_from is not None:
+        asset_refresh_certificate_status(moved_from)
+    return certificate
+
+
 def _check_event_date(tanggal: dt.date, previous: dt.date | None) -> None:
     if tanggal > timezone.localdate():
         raise ValidationError({"tanggal": [_("The date %(date)s is in the future.") % {"date": tanggal.isoformat()}]})

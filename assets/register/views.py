@@ -98,9 +98,7 @@ def asset_update(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         geom = data.pop("geom")
         loaded_version = data.pop("loaded_version")
         try:
-            services.asset_update(
-                asset=asset, user=request.user, data=data, geom=geom, expected_version=loaded_version or asset.version
-            )
+            services.asset_update(asset=asset, user=request.user, data=data, geom=geom, expected_version=loaded_version)
         except ValidationError as exc:
             asset.refresh_from_db()  # the page title shows the saved asset, the form the posted values
             _add_service_errors(form, exc)

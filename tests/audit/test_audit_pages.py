@@ -160,7 +160,9 @@ class AuditPageTests(TestCase):
                 "plotting_status",
             )
         }
-        data.update(agency=self.a.agency_id, nama_barang="Tanah Tumpang A (koreksi)", geom="")
+        data.update(
+            agency=self.a.agency_id, nama_barang="Tanah Tumpang A (koreksi)", geom="", loaded_version=self.a.version
+        )
         response = self.client.post(reverse("asset-update", args=[self.a.pk]), data)
         self.assertEqual(
             response.status_code, 302, getattr(response, "context", None) and response.context["form"].errors

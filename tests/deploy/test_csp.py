@@ -225,6 +225,6 @@ class PageTests(TestCase):
             )
             self.assertEqual(options["map_id"], "id_geom_map")
             self.assertIn(options["geom_name"], ("Geometry", "MultiPolygon"))  # what GeoDjango's template would write
-            self.assertEqual((options["map_srid"], options["default_zoom"]), (3857, 12))
+            self.assertEqual((options["map_srid"], options["default_zoom"]), (4326, 12))  # the field's text is lon/lat
             self.assertEqual(options["basemap_url"], place.basemap_url())
         self.assertIn("new MapWidget(options)", Path(finders.find("js/sipanah-parcel-widget.js")).read_text())

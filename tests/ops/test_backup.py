@@ -33,7 +33,7 @@ from django.test import Client, TestCase, TransactionTestCase, override_settings
 from rest_framework.authtoken.models import Token
 
 from assets.models import AdministrativeArea, Agency, Certificate, ImportJob, JenisHak, LandAsset, Stage
-from assets.ops.backup.archive import backed_up_models, derived_models
+from assets.ops.backup.archive import MANIFEST, SIGNATURE, backed_up_models, derived_models, key_id, signature
 from assets.ops.backup.dump import create_backup
 from assets.ops.backup.restore import existing_data
 from assets.register import permissions, services
@@ -288,13 +288,18 @@ class BackupRestoreTests(TransactionTestCase):
         self.assertIn(located, LandAsset.objects.filter(geom__bboverlaps=located.geom.envelope))
 
 
-def rewrite(source: Path, target: Path, change) -> Path:
-    """Copy an archive, passing each member's bytes through ``change(name, data)`` (None drops the member)."""
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = change(info.filename, src.read(info))
+def rewrite(source: Path, target: Path, change, *, resign: bool = True) -> Path:
+    """Copy an archive, passing each member's bytes through ``change(name, data)`` (None drops the member). With
+    ``resign`` a changed manifest is signed again, as someone holding the backup key could: what the checks after
+    the signature's see."""
+    with zipfile.ZipFile(source) as src:
+        members = {info.filename: change(info.filename, src.read(info)) for info in src.infolist()}
+    if resign and members.get(MANIFEST) is not None and members.get(SIGNATURE) is not None:
+        members[SIGNATURE] = signature(members[MANIFEST])
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in members.items():
             if data is not None:
-                dst.writestr(info.filename, data)
+                dst.writestr(name, data)
     return target
 
 
@@ -393,6 +398,38 @@ class DamagedArchiveTests(TestCase):
             zf.writestr("media/../../etc/evil", evil)
         self.refused(escaping, "'media/../../etc/evil' is not allowed")
         self.assertFalse((self.tmp / "etc").exists())
+
+    def test_an_archive_resealed_without_the_key_is_refused(self):
+        # Checksums recomputed after an edit: they matched, and the archive restored (finding 14 of issue 21).
+        member = "data/assets.landasset.jsonl"
+        with zipfile.ZipFile(self.good) as zf:
+            changed = zf.read(member).replace(b"Negeri 1", b"Negeri 2")
+
+        def edit(name, data):
+            return changed if name == member else reseal(data, {member: changed}) if name == MANIFEST else data
+
+        forged = rewrite(self.good, self.tmp / "forged.zip", edit, resign=False)
+        self.refused(forged, "the signature does not match the manifest", "altered after it was made")
+        with self.assertRaisesMessage(CommandError, "the signature does not match"):
+            call_command("restore", str(forged), "--check", stdout=io.StringIO())
+
+    def test_an_archive_signed_with_another_key_names_both_keys(self):
+        with override_settings(SIPANAH_BACKUP_KEY="another server's key"):
+            theirs = key_id()
+            elsewhere = rewrite(self.good, self.tmp / "elsewhere.zip", lambda n, d: d)  # signed with their key
+        message = self.refused(elsewhere, "signed with another backup key", "SIPANAH_BACKUP_KEY")
+        self.assertIn(theirs, message)
+        self.assertIn(key_id(), message)
+
+    def test_an_unsigned_archive_needs_accept_unsigned(self):
+        unsigned = rewrite(self.good, self.tmp / "unsigned.zip", lambda n, d: None if n == SIGNATURE else d)
+        self.refused(unsigned, "is not signed", "--accept-unsigned")
+        out = io.StringIO()
+        call_command("restore", str(unsigned), "--check", "--accept-unsigned", stdout=out)
+        self.assertIn("NOT SIGNED", out.getvalue())
+        out = io.StringIO()
+        call_command("restore", str(self.good), "--check", stdout=out)
+        self.assertIn("signed with this server's key", out.getvalue())
 
     def test_wrong_version_and_migration_state(self):
         def version(name, data):

@@ -46,7 +46,7 @@ class OldArchiveRestoresTests(TransactionTestCase):
     def test_an_archive_of_c99741d_restores_and_migrates_forward(self):
         [archive_state] = self.manifest["migration_leaves"]["assets"]
         migrate_to([("assets", archive_state)])
-        restore_backup(ARCHIVE, media_root=self.media)
+        restore_backup(ARCHIVE, media_root=self.media, accept_unsigned=True)  # made before backups were signed
         migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes("assets"))
 
         tables = {t["model"]: t["rows"] for t in self.manifest["tables"]}

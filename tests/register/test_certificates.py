@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import SimpleTestCase, TestCase
+from django.urls import reverse
 from django.utils import timezone
 
 from assets.models import Agency, CertificateStageEvent, CertificateStatus, Stage
@@ -170,3 +171,33 @@ class CertificatePipelineTests(TestCase):
     def test_nib_must_have_13_or_14_digits(self):
         with self.assertRaisesMessage(ValidationError, "NIB must be 13 digits"):
             services.certificate_create(asset=self.asset, user=None, nib="12345")
+
+
+class CertificateAdminTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        cls.admin = make_user("admin", permissions.ADMIN)
+        cls.admin.is_staff = cls.admin.is_superuser = True
+        cls.admin.save()
+
+    def test_moving_a_certificate_in_the_admin_recomputes_both_assets(self):
+        old, new = make_asset(geom=None), make_asset(geom=None)
+        cert = services.certificate_create(
+            asset=old, user=None, stage=Stage.SERTIFIKAT_TERBIT, jenis_hak="HP", nomor="00012",
+            tanggal=dt.date(2020, 1, 6),
+        )  # fmt: skip
+        old.refresh_from_db()
+        self.assertEqual(old.status_sertifikat, CertificateStatus.TERBIT)
+        self.client.force_login(self.admin)
+        url = reverse("admin:assets_certificate_change", args=[cert.pk])
+        data = {k: v for k, v in self.client.get(url).context["adminform"].form.initial.items() if v is not None}
+        data.update(asset=new.pk, tanggal="2020-01-06", luas_sertifikat_m2="", tanggal_surat_ukur="")
+        response = self.client.post(url, data)
+        self.assertEqual(response.status_code, 302, response.context and response.context["adminform"].form.errors)
+        old.refresh_from_db()
+        new.refresh_from_db()
+        self.assertEqual((old.status_sertifikat, old.tahap_sertifikat), (CertificateStatus.BELUM, Stage.BELUM))
+        self.assertEqual(
+            (new.status_sertifikat, new.tahap_sertifikat), (CertificateStatus.TERBIT, Stage.SERTIFIKAT_TERBIT)
+        )

@@ -90,3 +90,22 @@ class LostUpdateTests(TestCase):
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "changed by someone else after you opened it")
         self.assertEqual(LandAsset.objects.get(pk=self.asset.pk).nama_barang, "Lain")
+
+    def test_a_save_without_the_loaded_version_is_refused_on_the_page_and_in_the_admin(self):
+        # Without the hidden field the check was skipped: a stale form overwrote what was saved meanwhile.
+        self.client.force_login(self.officer)
+        url = reverse("asset-update", kwargs={"pk": self.asset.pk})
+        response = self.client.post(url, self.form_data(nama_barang="Tanpa Versi"))
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "came without the version of the asset it was loaded with")
+        self.client.force_login(self.admin)
+        url = reverse("admin:assets_landasset_change", args=[self.asset.pk])
+        data = {
+            **self.form_data(nama_barang="Tanpa Versi"),
+            "certificates-TOTAL_FORMS": 0,
+            "certificates-INITIAL_FORMS": 0,
+        }
+        response = self.client.post(url, data)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "came without the version of the asset it was loaded with")
+        self.assertEqual(LandAsset.objects.get(pk=self.asset.pk).nama_barang, "Tanah Awal")

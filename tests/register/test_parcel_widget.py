@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from django.contrib.gis.geos import GEOSGeometry
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
-from assets.models import User
-from assets.register import permissions
+from assets.models import LandAsset, User
+from assets.register import geo, permissions
 from tests.browser_case import BrowserTestCase, By
-from tests.factories import load_reference, make_user
+from tests.factories import load_reference, make_asset, make_user, point_inside, square
 
 NOTE = "The basemap is not available. You can still draw and edit the parcel."
 
@@ -60,3 +61,31 @@ class BasemapNoteBrowserTests(BrowserTestCase):
         note = self.driver.find_element(By.CSS_SELECTOR, "[data-basemap-note]")
         self.wait.until(lambda _d: note.is_displayed())
         self.assertTrue(self.driver.find_element(By.CSS_SELECTOR, ".dj_map canvas").is_displayed())  # the map drew
+
+
+class WidgetCoordinatesBrowserTests(BrowserTestCase):
+    def test_the_field_is_lon_lat_and_an_edit_on_the_map_comes_back_in_lon_lat(self):
+        # The field's text is lon/lat (text without an SRID is read as EPSG:4326); the map draws in Web Mercator.
+        load_reference()
+        make_user("bpkad", permissions.BPKAD)
+        lon, lat = point_inside("64.71.03.1003")
+        asset = make_asset(geom=square(lon, lat, 0.0003))
+        self.login("bpkad")
+        self.driver.get(self.live_server_url + reverse("asset-update", kwargs={"pk": asset.pk}))
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".dj_map canvas"))
+        field = self.driver.find_element(By.NAME, "geom")
+        self.assertAlmostEqual(GEOSGeometry(field.get_attribute("value")).centroid.x, lon, places=6)
+        # Moved 20 m east on the map (map units: Web Mercator metres, 1.0002 ground metres at 1.2 deg S)
+        self.driver.execute_script(
+            "geodjango_geom.featureOverlay.getSource().getFeatures()[0].getGeometry().translate(20, 0);"
+        )
+        self.driver.find_element(By.CSS_SELECTOR, "form.form [type=submit]").click()
+        self.wait.until(lambda d: d.current_url.rstrip("/").endswith(f"/assets/{asset.pk}"))
+        saved = LandAsset.objects.get(pk=asset.pk)
+        shift_m = geo.to_metric(geo.to_shapely(saved.geom.centroid)).distance(
+            geo.to_metric(geo.to_shapely(asset.geom.centroid))
+        )
+        self.assertAlmostEqual(shift_m, 20, delta=0.1)
+        self.assertAlmostEqual(
+            float(saved.luas_gis_m2), float(asset.luas_gis_m2), delta=float(asset.luas_gis_m2) * 1e-4
+        )

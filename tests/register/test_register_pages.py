@@ -95,6 +95,8 @@ class RegisterAccessTests(TestCase):
             "plotting_status": asset.plotting_status,
             "geom": asset.geom.ewkt if asset.geom else "",
         }
+        if asset.pk:
+            data["loaded_version"] = asset.version
         data.update(changes)
         return data
 
@@ -131,8 +133,7 @@ class RegisterAccessTests(TestCase):
             plotting_status="unknown",
             geom=None,
         )
-        drawn = square(lon, lat, 0.0002)
-        drawn.transform(3857)  # the OpenLayers widget posts GeoJSON in the map's Web Mercator
+        drawn = square(lon, lat, 0.0002)  # the widget posts GeoJSON in lon/lat, without an SRID (it was read as 3857)
         response = self.client.post(reverse("asset-create"), self.form_data(template, geom=drawn.json))
         asset = LandAsset.objects.get(kode_barang="1.3.1.01.01.02.001")
         self.assertRedirects(response, reverse("asset-detail", kwargs={"pk": asset.pk}))

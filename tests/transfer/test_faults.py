@@ -17,17 +17,13 @@ import io
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import quote
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
@@ -43,6 +39,7 @@ from assets.transfer.importing import records
 from assets.transfer.importing.report import ImportReport
 from assets.transfer.importing.run import run_import
 from tests.factories import load_reference, make_user
+from tests.processes import WorkerDatabase, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # Big enough that the importer reports progress (every 1,000 features) after it has written a batch and before
@@ -60,17 +57,6 @@ FAILED = (
 
 def expected_message() -> str:
     return LOST if connection.vendor == "postgresql" else FAILED
-
-
-def wait_for(condition: Any, what: str, timeout: float = 90.0) -> Any:
-    """Poll ``condition`` until it returns something true; fail after ``timeout`` seconds (no blind sleeps)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def register_rows() -> dict[str, int]:
@@ -210,46 +196,6 @@ class ConnectionLostMidImportTests(FaultTestCase):
         job.refresh_from_db()
         self.assertEqual((job.status, job.created, job.error_count), (ImportJob.Status.DONE, FEATURES, 0))
         self.assert_imported_in_full()
-
-
-class WorkerDatabase:
-    """The test database as a worker process sees it. PostGIS: the test database itself. SpatiaLite: the test
-    database is in memory, so it is copied to a file for the worker and copied back to be checked."""
-
-    def __init__(self, folder: Path) -> None:
-        self.sqlite = connection.vendor == "sqlite"
-        self.file = folder / "worker.sqlite3"
-
-    def url(self) -> str:
-        db = settings.DATABASES[DEFAULT_DB_ALIAS]
-        if self.sqlite:
-            return f"spatialite:///{self.file}"
-        user = quote(db["USER"] or "") + (":" + quote(db["PASSWORD"]) if db.get("PASSWORD") else "")
-        return f"postgis://{user}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-    def push(self) -> None:
-        if self.sqlite:
-            connection.ensure_connection()
-            target = sqlite3.connect(self.file)
-            connection.connection.backup(target)
-            target.close()
-
-    def pull(self) -> None:
-        """On SpatiaLite, opening the file also rolls back what a killed writer left in its journal."""
-        if self.sqlite:
-            connection.ensure_connection()
-            source = sqlite3.connect(self.file, timeout=30)
-            source.backup(connection.connection)
-            source.close()
-
-    def job_status(self, pk: int) -> str:
-        if not self.sqlite:
-            return ImportJob.objects.values_list("status", flat=True).get(pk=pk)
-        source = sqlite3.connect(self.file, timeout=30)
-        try:
-            return source.execute("SELECT status FROM assets_importjob WHERE id = ?", [pk]).fetchone()[0]
-        finally:
-            source.close()
 
 
 @override_settings(SIPANAH_WORKER_STALE_SECONDS=3)

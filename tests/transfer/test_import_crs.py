@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from osgeo import osr
@@ -43,6 +44,41 @@ class CrsTests(ImportTestCase):
         report = run_import(path, srid="4326")
         self.assertIn("Latitude and longitude are swapped", report.errors[0].message)
         self.assertIn("fall in Kota Balikpapan only when swapped", report.errors[0].message)
+
+    def test_lon_lat_declared_as_tm3_is_refused_naming_lon_lat(self):
+        lon, lat = point_inside("64.71.05.1002")
+        path = self.tmp / "parcels.geojson"
+        path.write_text(self.geojson_square(lon, lat, "urn:ogc:def:crs:EPSG::23837"), encoding="utf-8")
+        report = run_import(path)
+        self.assertFalse(report.ok)
+        self.assertIn("Read as EPSG:23837 the coordinates land at longitude", report.errors[0].message)
+        self.assertIn("outside Indonesia", report.errors[0].message)
+        self.assertIn("Read as longitude/latitude (EPSG:4326) they lie in Kota Balikpapan", report.errors[0].message)
+        self.assertTrue(run_import(path, srid="4326").committed)  # named as it really is, it goes in
+
+    def test_an_unknown_declared_crs_is_refused_not_read_as_lon_lat(self):
+        lon, lat = point_inside("64.71.05.1002")
+        path = self.tmp / "parcels.geojson"
+        path.write_text(self.geojson_square(lon, lat, "urn:ogc:def:crs:EPSG::999999"), encoding="utf-8")
+        report = run_import(path)
+        self.assertFalse(report.ok)
+        self.assertIn("declares a coordinate reference system PROJ does not know", report.errors[0].message)
+        self.assertEqual(LandAsset.objects.count(), 0)
+        report = run_import(path, srid="4326")
+        self.assertTrue(report.committed, _messages(report))
+        self.assertIn("PROJ does not know", " ".join(report.warnings))
+
+    @staticmethod
+    def geojson_square(lon: float, lat: float, crs: str) -> str:
+        ring = [[lon, lat], [lon + 0.0005, lat], [lon + 0.0005, lat + 0.0005], [lon, lat]]
+        properties = {"kode_barang": "1.3.1.01.01.01.001", "no_reg": "1", "nama_barang": "Tanah", "opd": "1.01.01",
+                      "tahun": 2010, "asal_usul": "HIBAH", "nilai": 0, "luas": 100}  # fmt: skip
+        return json.dumps({
+            "type": "FeatureCollection",
+            "crs": {"type": "name", "properties": {"name": crs}},
+            "features": [{"type": "Feature", "properties": properties,
+                          "geometry": {"type": "Polygon", "coordinates": [ring]}}],
+        })  # fmt: skip
 
     def test_custom_wkt_and_bad_wkt(self):
         from pyproj import CRS

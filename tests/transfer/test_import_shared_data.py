@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.test import override_settings
+
 from assets.models import LandAsset
 from assets.transfer.importing.run import run_import
 from tests.factories import import_messages as _messages
 from tests.transfer.import_case import DATA, ImportTestCase, _mapping
 
+# The foreign files test formats and coordinate systems; their parcels lie outside the region where Balikpapan's can.
+ANYWHERE = {**settings.SIPANAH_CITY, "region": "the world", "region_bbox": (-180.0, -90.0, 180.0, 90.0)}
 
+
+class OutsideTheRegionTests(ImportTestCase):
+    def test_a_file_of_parcels_in_paris_is_refused_as_a_wrong_crs(self):
+        report = run_import(DATA / "paris18_200.geojson", mapping=_mapping("paris18"))
+        self.assertFalse(report.ok)
+        self.assertIn("land at longitude 2.3", report.errors[0].message)
+        self.assertIn("outside Indonesia", report.errors[0].message)
+        self.assertEqual(LandAsset.objects.count(), 0)
+
+
+@override_settings(SIPANAH_CITY=ANYWHERE)
 class SharedDataTests(ImportTestCase):
     """Subsets of ../shared/data (see tests/data/ATTRIBUTION.md): each imports, or is refused precisely."""
 

@@ -27,19 +27,33 @@ class Command(BaseCommand):
             action="store_true",
             help="only check the archive (members, checksums) and that this database could take it; write nothing",
         )
+        parser.add_argument(
+            "--accept-unsigned",
+            action="store_true",
+            help="accept an archive without a signature (made before Sipanah signed its backups); "
+            "a signed archive is always checked against SIPANAH_BACKUP_KEY",
+        )
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="database alias (default: default)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         log = self.stdout.write if options["verbosity"] >= 1 else None
         if options["check"]:
             try:
-                summary = check_backup(options["path"], using=options["database"])
+                summary = check_backup(
+                    options["path"], using=options["database"], accept_unsigned=options["accept_unsigned"]
+                )
             except BackupError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(summary)
             return
         try:
-            result = restore_backup(options["path"], using=options["database"], force=options["force"], log=log)
+            result = restore_backup(
+                options["path"],
+                using=options["database"],
+                force=options["force"],
+                accept_unsigned=options["accept_unsigned"],
+                log=log,
+            )
         except BackupError as exc:
             raise CommandError(f"{exc} Nothing was changed.") from exc
         except DatabaseError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -37,6 +38,12 @@ FORMAT_VERSION = 1
 
 
 MANIFEST = "manifest.json"
+
+
+# HMAC-SHA256 of manifest.json's bytes with settings.SIPANAH_BACKUP_KEY: the manifest holds every other member's
+# SHA-256, so the signature authenticates the whole archive. Checksums alone only caught accidents: an edited archive
+# with recomputed checksums restored.
+SIGNATURE = "manifest.hmac"
 
 
 BATCH = 2000
@@ -240,11 +247,29 @@ def _check_manifest(manifest: Any, where: str) -> None:
             raise bad(f"names {table['member']} for {table['model']} but lists no such member")
 
 
+def _key() -> bytes:
+    # A key of its own for backups, even when derived from SECRET_KEY (not the same bytes Django signs cookies with).
+    return hashlib.sha256(b"sipanah-backup\0" + settings.SIPANAH_BACKUP_KEY.encode()).digest()
+
+
+def key_id() -> str:
+    """A short public fingerprint of the backup key: which key signed an archive, never the key."""
+    return hashlib.sha256(b"sipanah-backup-key-id\0" + _key()).hexdigest()[:12]
+
+
+def signature(manifest_bytes: bytes) -> bytes:
+    """The archive's SIGNATURE member for ``manifest_bytes``."""
+    mac = hmac.new(_key(), manifest_bytes, hashlib.sha256).hexdigest()
+    return json.dumps({"algorithm": "HMAC-SHA256", "key_id": key_id(), "hmac": mac}).encode()
+
+
 @dataclass
 class Archive:
     path: Path
     zf: zipfile.ZipFile
     manifest: dict[str, Any]
+    manifest_bytes: bytes = b""
+    signature: bytes | None = None  # the SIGNATURE member; None in an archive made before backups were signed
     staged_media: Path | None = None
     media_files: list[str] = field(default_factory=list)
 
@@ -282,10 +307,46 @@ def open_archive(path: Path) -> Archive:
         except (ValueError, UnicodeDecodeError) as exc:
             raise BackupError(f"{path}: {MANIFEST} is not valid JSON ({exc}).") from exc
         _check_manifest(manifest, str(path))
+        try:
+            signed = zf.read(SIGNATURE)
+        except KeyError:
+            signed = None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise BackupError(f"{path}: {SIGNATURE} is damaged ({exc}).") from exc
     except BaseException:
         zf.close()
         raise
-    return Archive(path=path, zf=zf, manifest=manifest)
+    return Archive(path=path, zf=zf, manifest=manifest, manifest_bytes=raw, signature=signed)
+
+
+def authenticate(archive: Archive, *, accept_unsigned: bool = False) -> None:
+    """Check the archive's signature with this server's backup key, before anything else is trusted. An unsigned
+    archive (made before backups were signed) passes only with ``accept_unsigned``."""
+    where = archive.path
+    if archive.signature is None:
+        if accept_unsigned:
+            return
+        raise BackupError(
+            f"{where} is not signed (an archive made before Sipanah signed its backups, or put together by hand). "
+            "If you know where it comes from, restore it with --accept-unsigned."
+        )
+    try:
+        signed = json.loads(archive.signature)
+        mac, their_key = str(signed["hmac"]), str(signed.get("key_id", "?"))
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError) as exc:
+        raise BackupError(f"{where}: {SIGNATURE} is not a Sipanah signature.") from exc
+    expected = hmac.new(_key(), archive.manifest_bytes, hashlib.sha256).hexdigest()
+    if hmac.compare_digest(mac, expected):
+        return
+    if their_key != key_id():
+        raise BackupError(
+            f"{where} was signed with another backup key (key id {their_key[:12]}; this server's is {key_id()}). "
+            "Restore it on a server with that key: set SIPANAH_BACKUP_KEY to the key of the server that made it."
+        )
+    raise BackupError(
+        f"{where}: the signature does not match the manifest: the archive was altered after it was made. "
+        "It is not restored."
+    )
 
 
 def verify_archive(archive: Archive, *, stage_media_in: Path | None = None) -> None:
@@ -293,7 +354,7 @@ def verify_archive(archive: Archive, *, stage_media_in: Path | None = None) -> N
     media files are extracted on the way into a new staging folder there (``archive.staged_media``)."""
     where = archive.path
     expected = archive.manifest["members"]
-    present = [i for i in archive.zf.infolist() if i.filename != MANIFEST and not i.is_dir()]
+    present = [i for i in archive.zf.infolist() if i.filename not in (MANIFEST, SIGNATURE) and not i.is_dir()]
     names = [i.filename for i in present]
     if len(set(names)) != len(names):
         raise BackupError(f"{where}: a member appears twice in the archive.")

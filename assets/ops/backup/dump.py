@@ -24,6 +24,7 @@ from assets.ops.backup.archive import (
     FORMAT_VERSION,
     MANIFEST,
     ROW_JSON,
+    SIGNATURE,
     BackupError,
     HashingWriter,
     app_version,
@@ -33,6 +34,7 @@ from assets.ops.backup.archive import (
     media_files,
     member_info,
     migration_state,
+    signature,
 )
 
 
@@ -133,7 +135,9 @@ def create_backup(
                 "members": members,
                 "seconds": round(time.monotonic() - started, 1),
             }
-            zf.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+            manifest_bytes = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
+            zf.writestr(MANIFEST, manifest_bytes)
+            zf.writestr(SIGNATURE, signature(manifest_bytes))
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)

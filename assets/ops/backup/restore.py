@@ -31,6 +31,7 @@ from assets.ops.backup.archive import (
     TRANSIENT_PREFIXES,
     Archive,
     BackupError,
+    authenticate,
     backed_up_models,
     decoder,
     derived_models,
@@ -257,6 +258,7 @@ def restore_backup(
     using: str = "default",
     media_root: Path | None = None,
     force: bool = False,
+    accept_unsigned: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> RestoreResult:
     started = time.monotonic()
@@ -264,6 +266,7 @@ def restore_backup(
     media_root = Path(media_root if media_root is not None else settings.MEDIA_ROOT)
     archive = open_archive(path)
     try:
+        authenticate(archive, accept_unsigned=accept_unsigned)
         manifest = archive.manifest
         check_compatible(manifest, using=using)
         replaced = existing_data(using=using, media_root=media_root)
@@ -338,11 +341,12 @@ def restore_backup(
     )
 
 
-def check_backup(path: Path, *, using: str = "default") -> str:
-    """``restore --check``: the archive is whole and untampered, and this database has its migration state and
-    columns; nothing is written. Returns a summary."""
+def check_backup(path: Path, *, using: str = "default", accept_unsigned: bool = False) -> str:
+    """``restore --check``: the archive is signed with this server's key, whole and untampered, and this database has
+    its migration state and columns; nothing is written. Returns a summary."""
     archive = open_archive(path)
     try:
+        authenticate(archive, accept_unsigned=accept_unsigned)
         verify_archive(archive)
         manifest = archive.manifest
         check_compatible(manifest, using=using)
@@ -351,7 +355,9 @@ def check_backup(path: Path, *, using: str = "default") -> str:
     rows = sum(t["rows"] for t in manifest["tables"])
     media = sum(1 for name in manifest["members"] if name.startswith("media/"))
     source = manifest.get("database", {}).get("vendor", "?") if isinstance(manifest.get("database"), dict) else "?"
+    signed = "signed with this server's key" if archive.signature else "NOT SIGNED (accepted as asked)"
     return (
         f"{path}: a whole Sipanah backup of {manifest.get('created_at', '?')} from {source}, {rows} rows in "
-        f"{len(manifest['tables'])} tables and {media} media files, every checksum right; this database can take it."
+        f"{len(manifest['tables'])} tables and {media} media files, {signed}, every checksum right; this database "
+        "can take it."
     )

@@ -27,7 +27,25 @@
       options.base_layer = baseLayer(options.basemap_url, wrapper.querySelector("[data-basemap-note]"));
       delete options.basemap_url;
       delete options.module;
-      window[module] = new MapWidget(options);  // the global GeoDjango's template would have made
+      // The field holds lon/lat (EPSG:4326, what the server reads text without an SRID as); the map draws in
+      // Web Mercator. Converted in for MapWidget, which reads the field as map coordinates, and out on every change.
+      var field = document.getElementById(options.id);
+      var geojson = new ol.format.GeoJSON();
+      var lonlat = {dataProjection: "EPSG:4326", featureProjection: "EPSG:3857"};
+      var initial = field.value;
+      if (initial) {
+        field.value = geojson.writeGeometry(geojson.readGeometry(initial, lonlat));
+      }
+      var widget = new MapWidget(options);
+      var serialize = widget.serializeFeatures.bind(widget);
+      widget.serializeFeatures = function () {
+        serialize();
+        if (field.value) {
+          field.value = geojson.writeGeometry(geojson.readGeometry(field.value), Object.assign({decimals: 9}, lonlat));
+        }
+      };
+      field.value = initial;
+      window[module] = widget;  // the global GeoDjango's template would have made
     });
   }
   if (document.readyState === "loading") {

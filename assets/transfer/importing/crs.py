@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import shapely
 from django.utils.translation import gettext as _
 from osgeo import ogr, osr
 
-from assets.register import place
+from assets.register import geo, place
 from assets.register.kib import normalise_name
 from assets.transfer.importing.report import ImportFileError, ImportReport
 
@@ -133,12 +134,37 @@ def resolve_crs(layer: Any, user_crs: str | None, report: ImportReport) -> Sourc
                     "systems": here.suggested_systems(),
                 }
             )
+    if extent is not None and crs.srs is not None:
+        _refuse_outside_region(extent, crs)
     if crs.epsg is not None and crs.epsg not in here.accepted_epsg:
         report.warnings.append(
             _("%(crs)s is not a CRS used in %(city)s; the parcels were transformed from it as declared.")
             % {"crs": crs.label, "city": here.name}
         )
     return crs
+
+
+def _refuse_outside_region(extent: tuple[float, float, float, float], crs: SourceCRS) -> None:
+    """A file whose whole extent lands outside the region once reprojected was given in the wrong CRS: refused as a
+    whole, naming the CRS that would put it in the city. Each parcel is checked too (assets.register.geo), so a few
+    far-off parcels in a good file are errors of their own, and coordinates that do not reproject are left to it."""
+    xmin, xmax, ymin, ymax = extent
+    if xmin == xmax == ymin == ymax == 0:
+        return  # GDAL's extent of a layer whose features have no geometry
+    source: int | str = crs.epsg if crs.epsg is not None else crs.srs.ExportToWkt()
+    corners = shapely.MultiPoint([(xmin, ymin), (xmin, ymax), (xmax, ymin), (xmax, ymax)])
+    try:
+        lonlat = geo.reproject_to_lonlat(corners, source, crs.label)
+    except Exception:  # noqa: BLE001 - GeometryError or PROJ's own (no common class): each parcel's check words it
+        return
+    lon_min, lat_min, lon_max, lat_max = lonlat.bounds
+    west, south, east, north = place.city().region_bbox
+    if lon_max < west or lon_min > east or lat_max < south or lat_min > north:
+        raise ImportFileError(
+            geo.outside_region_message(
+                (lon_min + lon_max) / 2, (lat_min + lat_max) / 2, crs.epsg, crs.label, (xmin, ymin, xmax, ymax)
+            )
+        )
 
 
 def wkt_column_crs(

@@ -252,7 +252,7 @@ def _read_in_child(
     translation.activate(language)
     report = ImportReport(source=path.name)
     try:
-        dataset, source_layer = open_source(path, layer_name=layer, report=report, limits=limits)
+        dataset, source_layer = open_source(path, layer_name=layer, report=report, limits=limits, user_crs=srid)
         printed = None
         if report.format == "XLSX":
             printed = open_printed_table(path, source_layer, mapping=mapping, report=report)

@@ -164,7 +164,9 @@ def _detect_dbf_encoding(gdal_path: str, report: ImportReport) -> str:
     return encoding
 
 
-def open_source(path: Path, *, layer_name: str | None, report: ImportReport, limits: ImportLimits) -> tuple[Any, Any]:
+def open_source(
+    path: Path, *, layer_name: str | None, report: ImportReport, limits: ImportLimits, user_crs: str | None = None
+) -> tuple[Any, Any]:
     """Open the file (after the hostile-file checks) and pick its layer; returns (dataset, layer)."""
     if not path.exists():
         raise ImportFileError(_("%(file)s does not exist.") % {"file": path})
@@ -197,6 +199,10 @@ def open_source(path: Path, *, layer_name: str | None, report: ImportReport, lim
             options = [f"ENCODING={_detect_dbf_encoding(gdal_path, report)}"]
         except RuntimeError as exc:
             raise ImportFileError(_("%(file)s cannot be read: %(error)s") % {"file": path.name, "error": exc}) from exc
+    failures: list[str] = []
+    gdal.PushErrorHandler(
+        lambda level, _number, message: failures.append(message) if level >= gdal.CE_Failure else None
+    )
     try:
         dataset = gdal.OpenEx(gdal_path, gdal.OF_VECTOR | gdal.OF_READONLY, open_options=options)
     except RuntimeError as exc:
@@ -204,6 +210,21 @@ def open_source(path: Path, *, layer_name: str | None, report: ImportReport, lim
             _("%(file)s cannot be read as %(format)s: %(error)s")
             % {"file": path.name, "format": report.format, "error": str(exc).strip()}
         ) from exc
+    finally:
+        gdal.PopErrorHandler()
+    unknown_crs = [message for message in failures if message.startswith("PROJ")]
+    if unknown_crs and user_crs:
+        report.warnings.append(
+            _("The file declares a coordinate reference system PROJ does not know (%(error)s); %(named)s was used as "
+              "you asked.") % {"error": unknown_crs[0], "named": user_crs}
+        )  # fmt: skip
+    elif unknown_crs:
+        # GDAL reports a CRS it cannot build and goes on in its default (GeoJSON: lon/lat): parcels in a made-up place.
+        raise ImportFileError(
+            _("%(file)s declares a coordinate reference system PROJ does not know (%(error)s): correct it in the "
+              "file, or name the right one with --srid.")
+            % {"file": path.name, "error": unknown_crs[0]}
+        )  # fmt: skip
     if dataset is None or dataset.GetLayerCount() == 0:
         raise ImportFileError(_("%(file)s holds no layer.") % {"file": path.name})
     names = [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
