@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import time
 import zipfile
+from pathlib import Path
 
 from django.core.files.base import ContentFile
 
@@ -17,6 +18,8 @@ from assets.ops import worker
 from assets.register import permissions
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.run import run_import
+from assets.transfer.importing.source import SUFFIX_FORMATS
+from tests.factories import import_messages as _messages
 from tests.factories import make_user, temp_media_root
 from tests.transfer.import_case import ImportTestCase
 
@@ -192,3 +195,54 @@ class BudgetedJobTests(ImportTestCase):
             self.assertEqual(job.status, ImportJob.Status.REFUSED)
             self.assertIn("took longer than an import may take", job.report["errors"][0]["message"])
             self.assertEqual(worker.work(once=True), 0)  # nothing queued again
+
+
+class EveryFormatUnderTheBudgetTests(ImportTestCase):
+    """Every format the importer accepts is read inside the budget: with no time at all each one is stopped by the
+    wall clock (a format read outside the sandbox would not be), and with a small budget each one reads."""
+
+    def files(self) -> dict[str, Path]:
+        from osgeo import gdal
+
+        lon, lat = 116.85, -1.25
+        ring = [[lon, lat], [lon + 0.001, lat], [lon + 0.001, lat + 0.001], [lon, lat]]
+        feature = {"type": "Feature", "properties": {"kode_barang": "1.3.1.01.01.01.001", "no_reg": "1"},
+                   "geometry": {"type": "Polygon", "coordinates": [ring]}}  # fmt: skip
+        source = self.tmp / "one.geojson"
+        source.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+        made = {".geojson": source, ".topojson": self.tmp / "one.topojson"}
+        polygon = {"type": "Polygon", "arcs": [[0]], "properties": {}}
+        parcels = {"type": "GeometryCollection", "geometries": [polygon]}
+        made[".topojson"].write_text(json.dumps({"type": "Topology", "arcs": [ring], "objects": {"parcels": parcels}}))
+        for suffix, driver in ((".gpkg", "GPKG"), (".kml", "KML"), (".dxf", "DXF"), (".csv", "CSV"),
+                               (".xlsx", "XLSX"), (".shp", "ESRI Shapefile")):  # fmt: skip
+            path = self.tmp / f"one{suffix}"
+            options = ["GEOMETRY=AS_WKT"] if suffix == ".csv" else []
+            gdal.VectorTranslate(str(path), str(source), format=driver, layerCreationOptions=options)
+            made[suffix] = path
+        made[".json"] = self.tmp / "one.json"
+        made[".json"].write_bytes(source.read_bytes())
+        made[".kmz"] = self.tmp / "one.kmz"
+        with zipfile.ZipFile(made[".kmz"], "w") as archive:
+            archive.write(made[".kml"], "doc.kml")
+        made[".zip"] = self.tmp / "one-shp.zip"
+        with zipfile.ZipFile(made[".zip"], "w") as archive:
+            for part in self.tmp.glob("one.*"):
+                if part.suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+                    archive.write(part, part.name)
+        self.assertEqual(set(made), set(SUFFIX_FORMATS))
+        return made
+
+    def test_no_format_escapes_the_wall_clock(self):
+        for suffix, path in self.files().items():
+            with self.subTest(suffix):
+                report = run_import(path, dry_run=True, srid="4326", limits=ImportLimits.from_settings(wall_seconds=0))
+                self.assertIn("took longer than an import may take (0 s)", _messages(report))
+
+    def test_every_format_is_read_within_a_small_budget(self):
+        small = ImportLimits.from_settings(wall_seconds=60, memory_bytes=256 * 1024 * 1024)
+        for suffix, path in self.files().items():
+            with self.subTest(suffix):
+                report = run_import(path, dry_run=True, srid="4326", limits=small)
+                self.assertTrue(report.format and report.layer, _messages(report))  # the reading opened it
+                self.assertNotIn("an import may", _messages(report))
