@@ -15,7 +15,11 @@ from django.core.management.base import CommandError
 from django.test import TestCase, override_settings
 from osgeo import ogr
 
-from assets.demo import generator
+from assets.demo.context import build_context
+from assets.demo.generator import generate_assets
+from assets.demo.records import DemoAsset, DemoError
+from assets.demo.tables import AS_OF
+from assets.demo.writers import populate_database
 from assets.models import (
     AdministrativeArea,
     Agency,
@@ -31,13 +35,13 @@ from assets.register.rules import derive_certificate_status
 from assets.register.services import kelurahan_index
 
 
-def fingerprint(asset: generator.DemoAsset) -> tuple[generator.DemoAsset, bytes | None]:
+def fingerprint(asset: DemoAsset) -> tuple[DemoAsset, bytes | None]:
     """Every attribute, and the geometry as WKB bytes (exact coordinates, not a tolerance)."""
     return replace(asset, geom=None), None if asset.geom is None else shapely.to_wkb(asset.geom)
 
 
-def generate(count: int, seed: int) -> list[generator.DemoAsset]:
-    return list(generator.generate_assets(generator.build_context(), count=count, seed=seed))
+def generate(count: int, seed: int) -> list[DemoAsset]:
+    return list(generate_assets(build_context(), count=count, seed=seed))
 
 
 class GeneratorTests(TestCase):
@@ -147,7 +151,7 @@ class GeneratorTests(TestCase):
             for cert in asset.certificates:
                 dates = [e.tanggal for e in cert.events]
                 self.assertEqual(dates, sorted(dates))
-                self.assertTrue(asset.tanggal_perolehan <= dates[0] and dates[-1] <= generator.AS_OF)
+                self.assertTrue(asset.tanggal_perolehan <= dates[0] and dates[-1] <= AS_OF)
                 self.assertEqual([e.from_stage for e in cert.events], ["", *[e.to_stage for e in cert.events[:-1]]])
                 self.assertEqual((cert.events[-1].to_stage, cert.events[-1].tanggal), (cert.stage, cert.stage_since))
                 if cert.stage == Stage.SERTIFIKAT_TERBIT:
@@ -164,7 +168,7 @@ class DatabaseTests(TestCase):
         load_agencies()
 
     def test_writes_exactly_the_generated_records_with_consistent_derived_fields(self) -> None:
-        summary = generator.populate_database(count=300, seed=5, batch_size=64)
+        summary = populate_database(count=300, seed=5, batch_size=64)
         self.assertEqual((summary.assets, LandAsset.objects.count()), (300, 300))
         self.assertEqual(LandAsset.history.filter(history_type="+").count(), 300)
         self.assertEqual(Certificate.history.count(), Certificate.objects.count())
@@ -188,11 +192,11 @@ class DatabaseTests(TestCase):
     def test_a_register_with_assets_is_refused_left_alone_or_appended_to(self) -> None:
         call_command("generate_demo_assets", count=40, seed=1, if_empty=True, verbosity=0)
         self.assertEqual(LandAsset.objects.count(), 40, "--if-empty generates into an empty register")
-        with self.assertRaisesMessage(generator.DemoError, "--append"):
-            generator.populate_database(count=40, seed=1)
+        with self.assertRaisesMessage(DemoError, "--append"):
+            populate_database(count=40, seed=1)
         call_command("generate_demo_assets", count=40, seed=1, if_empty=True, verbosity=0)
         self.assertEqual(LandAsset.objects.count(), 40, "--if-empty leaves a register with assets alone")
-        generator.populate_database(count=40, seed=1, existing="append")  # same seed: the same codes, numbers continue
+        populate_database(count=40, seed=1, existing="append")  # same seed: the same codes, numbers continue
         self.assertEqual(LandAsset.objects.count(), 80)
         keys = list(LandAsset.objects.values_list("kode_barang", "nomor_register"))
         self.assertEqual(len(set(keys)), 80)

@@ -22,7 +22,7 @@ import requests
 from django.db import connection
 from django.test import TransactionTestCase
 
-from assets.demo.generator import export_geopackage
+from assets.demo.writers import export_geopackage
 from assets.models import Agency, LandAsset
 from assets.register import permissions, services
 from tests.factories import load_reference, make_asset, make_user, square, temp_media_root

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assets.demo.generator import DEFAULT_BATCH_SIZE, DemoError, DemoSummary, export_geopackage, populate_database
+from assets.demo.records import DemoError, DemoSummary
+from assets.demo.writers import DEFAULT_BATCH_SIZE, export_geopackage, populate_database
 
 
 class Command(BaseCommand):
