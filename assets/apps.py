@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -12,9 +13,10 @@ class AssetsConfig(AppConfig):
         from assets.register.permissions import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)
-        from assets.lib.spatialite import ensure_spatial_indexes
+        from assets.lib.spatialite import ensure_spatial_indexes, restore_busy_timeout
 
         post_migrate.connect(ensure_spatial_indexes, sender=self, dispatch_uid="assets-spatial-indexes")
+        connection_created.connect(restore_busy_timeout, dispatch_uid="assets-sqlite-busy-timeout")
         from assets.maps.tile_cells import ensure_triggers
 
         post_migrate.connect(ensure_triggers, sender=self, dispatch_uid="assets-tile-cell-triggers")

@@ -1,4 +1,10 @@
-"""Keep SpatiaLite's spatial indexes alive across Django migrations.
+"""SpatiaLite connections: the busy timeout they were configured with, and spatial indexes alive across migrations.
+
+Loading the SpatiaLite extension resets SQLite's busy timeout to 5 s, whatever ``OPTIONS["timeout"]`` asked for
+(Python's sqlite3 sets it on connect; mod_spatialite's init sets 5,000 ms again), so a writer gave up after 5 s
+with "database is locked" while an import held the write lock. :func:`restore_busy_timeout` sets it again once
+the connection is made (``connection_created``).
+
 
 When a migration makes Django's SQLite backend rebuild a table (e.g. 0002 adding columns to assets_landasset), the
 geometry column is re-registered but its spatial index is left disabled: the R*Tree ``idx_<table>_<column>`` stays
@@ -11,6 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connections
+
+
+def restore_busy_timeout(sender: Any, connection: Any, **_kwargs: Any) -> None:
+    if connection.vendor == "sqlite":
+        seconds = float(connection.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+        connection.connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
 
 def ensure_spatial_indexes(*, using: str = "default", **_kwargs: Any) -> list[str]:

@@ -127,6 +127,14 @@ class SqliteWritersTests(TransactionTestCase):
         self.assertEqual(LandAsset.objects.count(), 6001)
         self.assertTrue(LandAsset.objects.get(pk=self.asset.pk).keterangan.startswith("dicek"))
 
+    def test_a_spatialite_connection_waits_as_long_as_configured(self):
+        # Loading mod_spatialite reset SQLite's busy timeout to 5 s: writers gave up with "database is locked"
+        # after 5 s while an import wrote, whatever SIPANAH_SQLITE_TIMEOUT said.
+        configured = connection.settings_dict["OPTIONS"]["timeout"]
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA busy_timeout")
+            self.assertEqual(cursor.fetchone()[0], int(configured * 1000))
+
     def test_two_saves_at_once_give_one_save_and_one_stale_message(self):
         self.db.push()
         url = self.serve()
