@@ -22,8 +22,8 @@ from assets.ops import worker
 from assets.register import geo, permissions
 from assets.transfer.importing.geometry import CURVE_STEP_DEGREES
 from assets.transfer.importing.run import format_report, run_import
-from tests.factories import make_user, point_inside, temp_media_root
 from tests.factories import import_messages as _messages
+from tests.factories import make_user, point_inside, temp_media_root
 from tests.transfer.import_case import ImportTestCase, _srs
 
 PARCEL, REFUSED, NONE = "parcel", "refused", "none"
