@@ -29,6 +29,7 @@ def read(url: str, collection: str, user: str, password: str) -> dict:
     uri.setUsername(user)
     uri.setPassword(password)
     layer = QgsVectorLayer(uri.uri(False), collection, "OAPIF")
+    QgsApplication.processEvents()  # messages logged by the provider's download thread arrive queued
     result = {"valid": layer.isValid(), "log": log, "count": -1, "fields": [], "features": []}
     if not layer.isValid():
         return result
