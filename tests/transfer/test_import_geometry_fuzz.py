@@ -50,25 +50,39 @@ CASES = (
     Case("multipolygon empty part", f"MULTIPOLYGON(EMPTY,({SQUARE}))", PARCEL),
     Case("triangle", "TRIANGLE((0 0,1 0,0 1,0 0))", PARCEL),
     Case("circularstring closed", CIRCLE, PARCEL),
-    Case("compoundcurve closed", "COMPOUNDCURVE(CIRCULARSTRING({x0} {y0},{xm} {y1},{x1} {y0}),({x1} {y0},{x0} {y0}))",
-         PARCEL),  # fmt: skip
+    Case(
+        "compoundcurve closed",
+        "COMPOUNDCURVE(CIRCULARSTRING({x0} {y0},{xm} {y1},{x1} {y0}),({x1} {y0},{x0} {y0}))",
+        PARCEL,
+    ),  # fmt: skip
     Case("curvepolygon", f"CURVEPOLYGON({CIRCLE})", PARCEL),
-    Case("curvepolygon with hole",
-         "CURVEPOLYGON(COMPOUNDCURVE(CIRCULARSTRING({x0} {y0},{xm} {y1},{x1} {y0}),({x1} {y0},{x0} {y0})),"
-         "(0.4 0.05,0.6 0.05,0.6 0.15,0.4 0.15,0.4 0.05))", PARCEL),  # fmt: skip
+    Case(
+        "curvepolygon with hole",
+        "CURVEPOLYGON(COMPOUNDCURVE(CIRCULARSTRING({x0} {y0},{xm} {y1},{x1} {y0}),({x1} {y0},{x0} {y0})),"
+        "(0.4 0.05,0.6 0.05,0.6 0.15,0.4 0.15,0.4 0.05))",
+        PARCEL,
+    ),  # fmt: skip
     Case("curvepolygon z", "CURVEPOLYGON Z(CIRCULARSTRING Z(0 0.5 3,1 0.5 3,0 0.5 3))", PARCEL),
     Case("multicurve closed", f"MULTICURVE({CIRCLE})", PARCEL),
-    Case("multisurface", "MULTISURFACE(CURVEPOLYGON(CIRCULARSTRING(0 0.25,0.4 0.25,0 0.25)),"
-                         "((0.6 0.6,1 0.6,1 1,0.6 0.6)))", PARCEL),  # fmt: skip
+    Case(
+        "multisurface",
+        "MULTISURFACE(CURVEPOLYGON(CIRCULARSTRING(0 0.25,0.4 0.25,0 0.25)),((0.6 0.6,1 0.6,1 1,0.6 0.6)))",
+        PARCEL,
+    ),  # fmt: skip
     Case("multisurface zm", "MULTISURFACE ZM(((0 0 1 2,1 0 1 2,1 1 1 2,0 0 1 2)))", PARCEL),
     Case("closed linestring", f"LINESTRING{SQUARE}", PARCEL),
-    Case("collection of polygons",
-         "GEOMETRYCOLLECTION(POLYGON((0 0,0.4 0,0.4 0.4,0 0)),MULTIPOLYGON(((0.6 0.6,1 0.6,1 1,0.6 0.6))))",
-         PARCEL),  # fmt: skip
+    Case(
+        "collection of polygons",
+        "GEOMETRYCOLLECTION(POLYGON((0 0,0.4 0,0.4 0.4,0 0)),MULTIPOLYGON(((0.6 0.6,1 0.6,1 1,0.6 0.6))))",
+        PARCEL,
+    ),  # fmt: skip
     Case("collection of a curve polygon", f"GEOMETRYCOLLECTION(CURVEPOLYGON({CIRCLE}))", PARCEL),
     Case("tin", "TIN Z(((0 0 1,1 0 2,0 1 3,0 0 1)),((1 0 2,1 1 4,0 1 3,1 0 2)))", REFUSED),
-    Case("polyhedralsurface", "POLYHEDRALSURFACE Z(((0 0 0,1 0 0,1 1 0,0 1 0,0 0 0)),((0 0 0,0 0 1,1 0 1,0 0 0)))",
-         REFUSED),  # fmt: skip
+    Case(
+        "polyhedralsurface",
+        "POLYHEDRALSURFACE Z(((0 0 0,1 0 0,1 1 0,0 1 0,0 0 0)),((0 0 0,0 0 1,1 0 1,0 0 0)))",
+        REFUSED,
+    ),  # fmt: skip
     Case("point", "POINT({xm} {ym})", REFUSED),
     Case("point zm", "POINT ZM({xm} {ym} 1 2)", REFUSED),
     Case("multipoint", "MULTIPOINT(({x0} {y0}),({x1} {y1}))", REFUSED),
