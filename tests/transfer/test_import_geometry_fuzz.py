@@ -87,6 +87,7 @@ CASES = (
     Case("point zm", "POINT ZM({xm} {ym} 1 2)", REFUSED),
     Case("multipoint", "MULTIPOINT(({x0} {y0}),({x1} {y1}))", REFUSED),
     Case("open linestring", "LINESTRING({x0} {y0},{x1} {y0},{x1} {y1})", REFUSED),
+    Case("line closed on 3 points", "LINESTRING({x0} {y0},{x1} {y1},{x0} {y0})", REFUSED),
     Case("open circularstring", "CIRCULARSTRING({x0} {y0},{xm} {y1},{x1} {y0})", REFUSED),
     Case("open multicurve", "MULTICURVE(CIRCULARSTRING({x0} {y0},{xm} {y1},{x1} {y0}))", REFUSED),
     Case("multilinestring with an open part", f"MULTILINESTRING({SQUARE},(0 0,1 1))", REFUSED),

@@ -6,6 +6,7 @@ assets.transfer.importing.sandbox); the geometry rules proper run in the parent 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from assets.transfer.importing.values import ValueRefused, text_of
 # OGR, each spanning at most this angle of its arc: a segment strays from the arc by at most r·(1 − cos 0.5°), that is
 # 0.0038 % of the arc's radius (1.9 mm on a 50 m arc), and a full circle gets 360 vertices.
 CURVE_STEP_DEGREES = 1.0
+# how far a segment strays from its arc, as a share of the arc's radius: 1 − cos(step / 2)
+CURVE_DEVIATION = 1 - math.cos(math.radians(CURVE_STEP_DEGREES / 2))
 
 _POINTS = (ogr.wkbPoint, ogr.wkbMultiPoint)
 _SURFACES_3D = (ogr.wkbTIN, ogr.wkbPolyhedralSurface)  # faces of a terrain or a 3D model, not an outline
@@ -99,6 +102,10 @@ def _polygons(geom: Any, name: str) -> list[Any]:
         return [polygon]
     if kind == ogr.wkbLineString:  # a closed line is the parcel's boundary (CAD drafts, KML outlines)
         if not geom.IsRing() and not _closed(geom):
+            if _gap(geom) == 0:  # closed on fewer than 4 points: no area to enclose
+                raise ValueRefused(
+                    _("A %(type)s is not a parcel: give the parcel's outline as a Polygon.") % {"type": name}
+                )
             raise ValueRefused(
                 _("A %(type)s that does not close (it ends %(gap).6g units from where it starts) is not a parcel "
                   "outline: close it, or give the parcel as a Polygon.") % {"type": name, "gap": _gap(geom)}

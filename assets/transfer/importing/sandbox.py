@@ -43,7 +43,7 @@ from osgeo import gdal
 from assets.register.geo import GeometryError
 from assets.transfer.importing import records
 from assets.transfer.importing.crs import resolve_crs
-from assets.transfer.importing.geometry import CURVE_STEP_DEGREES, GeometryPlan, read_geometry
+from assets.transfer.importing.geometry import CURVE_DEVIATION, CURVE_STEP_DEGREES, GeometryPlan, read_geometry
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.mapping import FieldMapping
 from assets.transfer.importing.report import ImportFileError, ImportReport
@@ -300,8 +300,9 @@ def _read_in_child(
         if curves:
             report.warnings.append(
                 _("%(count)s feature(s) with curved edges (%(types)s) were made of straight segments, each spanning at "
-                  "most %(step)s° of its arc (within 0.004 %% of the arc's radius: 2 mm on a 50 m arc).")
+                  "most %(step)s° of its arc (within %(percent)s %% of the arc's radius: %(mm)s mm on a 50 m arc).")
                 % {"count": sum(curves.values()), "step": f"{CURVE_STEP_DEGREES:g}",
+                   "percent": f"{CURVE_DEVIATION * 100:.2g}", "mm": f"{CURVE_DEVIATION * 50_000:.2g}",
                    "types": ", ".join(f"{name} {n}" for name, n in sorted(curves.items()))}
             )  # fmt: skip
         conn.send(("done", {**_read_fields(report, path), "features": count}))
