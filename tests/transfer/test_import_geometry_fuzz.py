@@ -9,19 +9,26 @@ refused feature writes nothing. The case table is the oracle: nothing here asks 
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import shapely
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from osgeo import gdal, ogr
 
 from assets.models import ImportJob, LandAsset
 from assets.ops import worker
-from assets.register import geo, permissions
-from assets.transfer.importing.geometry import CURVE_STEP_DEGREES
+from assets.register import geo, permissions, services
+from assets.transfer.importing.geometry import CURVE_STEP_DEGREES, GeometryPlan
+from assets.transfer.importing.limits import ImportLimits
+from assets.transfer.importing.records import Record
 from assets.transfer.importing.run import format_report, run_import
+from assets.transfer.importing.sandbox import _raw_row
 from tests.factories import import_messages as _messages
 from tests.factories import make_user, point_inside, temp_media_root
 from tests.transfer.import_case import ImportTestCase, _srs
@@ -321,3 +328,124 @@ class GeometryFuzzTests(ImportTestCase):
         self.assertNotContains(page, "Traceback")
         self.assertEqual(LandAsset.objects.count(), 0)
         self.assertEqual(job.error_count, 2)
+
+
+# --- random geometry trees, through the per-feature reading and the geometry rules (hypothesis) ---------------------
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("SIPANAH_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    database=None,  # the same examples every run in CI (derandomized), as tests/register/test_fuzz_forms.py
+    derandomize=os.environ.get("SIPANAH_FUZZ_RANDOM") != "1",
+    suppress_health_check=list(HealthCheck),
+)
+LON, LAT = 116.9, -1.23  # Balikpapan
+
+
+@st.composite
+def _coordinates(draw: st.DrawFn, dims: str, count: int, closed: bool) -> str:
+    size = st.floats(-1, 1, allow_nan=False)
+    points = [(LON + draw(size) * 1e-3, LAT + draw(size) * 1e-3) for _ in range(count)]
+    if closed:
+        points.append(points[0])
+    extra = " 5" * len(dims)  # Z and/or M values
+    return "(" + ",".join(f"{x!r} {y!r}{extra}" for x, y in points) + ")"
+
+
+def _tagged(kind: str, dims: str) -> str:
+    return f"{kind} {dims}" if dims else kind
+
+
+@st.composite
+def _geometry(draw: st.DrawFn, dims: str, depth: int = 0) -> str:
+    """An ISO WKT geometry of any type OGR reads, with random parts, empties and nesting."""
+    kinds = ["POINT", "LINESTRING", "CIRCULARSTRING", "POLYGON", "TRIANGLE", "CURVEPOLYGON", "COMPOUNDCURVE",
+             "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON", "MULTICURVE", "MULTISURFACE", "TIN",
+             "POLYHEDRALSURFACE"] + (["GEOMETRYCOLLECTION"] if depth < 2 else [])  # fmt: skip
+    kind = draw(st.sampled_from(kinds))
+    if draw(st.integers(0, 9)) == 0:
+        return _tagged(kind, dims) + " EMPTY"
+    closed = draw(st.booleans())
+    ring = _coordinates(dims, draw(st.integers(3, 6)), True)
+    if kind == "POINT":
+        return _tagged(kind, dims) + draw(_coordinates(dims, 1, False))
+    if kind in ("LINESTRING", "CIRCULARSTRING"):
+        count = draw(st.integers(1, 3)) * 2 + 1 if kind == "CIRCULARSTRING" else draw(st.integers(2, 6))
+        return _tagged(kind, dims) + draw(_coordinates(dims, count - closed, closed))
+    if kind in ("POLYGON", "TRIANGLE"):
+        rings = (
+            [draw(_coordinates(dims, 3, True))] if kind == "TRIANGLE" else draw(st.lists(ring, min_size=1, max_size=3))
+        )
+        return _tagged(kind, dims) + "(" + ",".join(rings) + ")"
+    if kind == "CURVEPOLYGON":
+        arc = _tagged("CIRCULARSTRING", dims) + draw(_coordinates(dims, 4, True))
+        return _tagged(kind, dims) + "(" + ",".join([arc, *draw(st.lists(ring, max_size=1))]) + ")"
+    if kind == "COMPOUNDCURVE":
+        return _tagged(kind, dims) + "(" + _tagged("CIRCULARSTRING", dims) + "(0 0" + " 5" * len(dims) + ",1 1" \
+            + " 5" * len(dims) + ",2 0" + " 5" * len(dims) + "),(2 0" + " 5" * len(dims) + ",0 0" \
+            + " 5" * len(dims) + "))"  # fmt: skip
+    if kind == "MULTIPOINT":
+        return _tagged(kind, dims) + "(" + ",".join(draw(st.lists(_coordinates(dims, 1, False), min_size=1,
+                                                                  max_size=3))) + ")"  # fmt: skip
+    if kind == "MULTILINESTRING":
+        lines = st.integers(2, 5).flatmap(lambda n: _coordinates(dims, n, closed))
+        return _tagged(kind, dims) + "(" + ",".join(draw(st.lists(lines, min_size=1, max_size=3))) + ")"
+    if kind in ("MULTIPOLYGON", "TIN", "POLYHEDRALSURFACE"):
+        faces = st.lists(ring, min_size=1, max_size=2).map(lambda rings: "(" + ",".join(rings) + ")")
+        if kind == "TIN":
+            faces = _coordinates(dims, 3, True).map(lambda r: f"({r})")
+        return _tagged(kind, dims) + "(" + ",".join(draw(st.lists(faces, min_size=1, max_size=3))) + ")"
+    if kind == "MULTICURVE":
+        arcs = _coordinates(dims, 2, closed).map(lambda c: _tagged("CIRCULARSTRING", dims) + c)
+        return _tagged(kind, dims) + "(" + ",".join(draw(st.lists(arcs, min_size=1, max_size=2))) + ")"
+    if kind == "MULTISURFACE":
+        parts = st.one_of(ring.map(lambda r: f"({r})"),
+                          _coordinates(dims, 4, True).map(lambda c: _tagged("CURVEPOLYGON", dims) + "("
+                                                           + _tagged("CIRCULARSTRING", dims) + c + ")"))  # fmt: skip
+        return _tagged(kind, dims) + "(" + ",".join(draw(st.lists(parts, min_size=1, max_size=3))) + ")"
+    children = draw(st.lists(_geometry(dims, depth + 1), min_size=1, max_size=3))
+    return _tagged(kind, dims) + "(" + ",".join(children) + ")"
+
+
+class RandomGeometryTests(ImportTestCase):
+    """Random geometry trees (any type, Z/M/ZM, empty parts, nested collections) through the reading of one
+    feature (sandbox._raw_row, as the reading process runs it) and the geometry rules (services.prepare_parcels):
+    either a MultiPolygon that passes or fails the rules with a message, or an error on the feature; never an
+    exception."""
+
+    def test_any_geometry_is_read_or_refused_with_a_message(self):
+        @FUZZ
+        @given(data=st.data())
+        def check(data: st.DataObject) -> None:
+            dims = data.draw(st.sampled_from(["", "Z", "M", "ZM"]))
+            wkt = data.draw(_geometry(dims))
+            try:
+                geom = ogr.CreateGeometryFromWkt(wkt)
+            except RuntimeError:
+                geom = None
+            if geom is None:
+                return  # not a geometry OGR builds (so no file can hold it)
+            record = Record({}, wkb=bytes(geom.ExportToIsoWkb()))
+            row = _raw_row(1, record, GeometryPlan(), [], ImportLimits.from_settings(), Path("in.gpkg"), Counter())
+            if row.errors:
+                self.assertEqual([name for name, _message in row.errors], ["geom"], wkt)
+                self.assertTrue(all(message.strip() for _name, message in row.errors), wkt)
+                return
+            if not row.has_geometry:
+                self.assertTrue(geom.IsEmpty() or _only_empty_parts(geom), wkt)
+                return
+            self.assertEqual(row.geom.geom_type, "MultiPolygon", wkt)
+            self.assertFalse(shapely.has_z(row.geom), wkt)
+            (prepared,), (error,) = services.prepare_parcels([row.geom], srid=4326)
+            self.assertTrue((prepared is None) != (error is None), wkt)
+            if prepared is not None:
+                stored = shapely.from_wkb(prepared.hexewkb)
+                self.assertEqual(stored.geom_type, "MultiPolygon", wkt)
+                self.assertTrue(stored.is_valid, wkt)
+
+        check()
+
+
+def _only_empty_parts(geom: ogr.Geometry) -> bool:
+    return all(geom.GetGeometryRef(i).IsEmpty() or _only_empty_parts(geom.GetGeometryRef(i))
+               for i in range(geom.GetGeometryCount()))  # fmt: skip
