@@ -146,6 +146,7 @@ DERIVED: tuple[Column, ...] = tuple(c for c in COLUMNS if not c.import_field)
 # The printed KIB A: its 14 columns (No. is the running number) in their order.
 PRINTED: tuple[Column, ...] = tuple(sorted((c for c in COLUMNS if c.kib_no), key=lambda c: c.kib_no or 0))
 RUNNING_NUMBER = ("no", "nomor", "no_urut")  # the "No." column of a KIB: a row number, never imported
+DBF_NAME_LENGTH = 10  # a DBF (Shapefile) field name has at most 10 characters: GIS tools cut longer names
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ class ImportTable:
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     derived: frozenset[str] = frozenset()
+    # A longer spelling cut to DBF_NAME_LENGTH characters (as GDAL, QGIS and ArcGIS write a Shapefile) -> the
+    # names of the columns it may be (derived ones included); cuts that are a spelling in full are left out.
+    cut: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def import_table() -> ImportTable:
@@ -164,10 +168,20 @@ def import_table() -> ImportTable:
         names = synonyms.setdefault(column.import_field, [])
         names += [name for name in column.spellings() if name not in names]
     derived = {name for column in DERIVED for name in column.spellings()} | set(RUNNING_NUMBER)
+    spelled = {s for names in synonyms.values() for s in names} | derived
+    cut: dict[str, set[str]] = {}
+    for column in COLUMNS:
+        if column.import_field == "wkt":  # a Shapefile has its own geometry (and a DBF text holds 254 characters)
+            continue
+        for name in column.spellings():
+            short = normalise_name(name[:DBF_NAME_LENGTH])  # "asal_usul_perolehan" -> "asal_usul_" -> "asal_usul"
+            if len(name) > DBF_NAME_LENGTH and short not in spelled:
+                cut.setdefault(short, set()).add(column.name)
     return ImportTable(
         synonyms={k: tuple(v) for k, v in synonyms.items()},
         required=tuple(c.import_field for c in IMPORTED if c.required),
         derived=frozenset(derived - {s for names in synonyms.values() for s in names}),
+        cut={short: frozenset(names) for short, names in cut.items()},
     )
 
 

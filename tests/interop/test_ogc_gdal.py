@@ -11,29 +11,21 @@ import tempfile
 from pathlib import Path
 
 from django.contrib.gis.geos import GEOSGeometry
-from django.test import LiveServerTestCase
 from rest_framework.authtoken.models import Token
 
 from assets.models import LandAsset
-from assets.register import permissions
-from tests.factories import load_reference, make_asset, make_user, point_inside, square
+from tests.factories import point_inside, square
+from tests.interop.oapif_case import OapifLiveCase
 
-KELURAHAN = ["64.71.01.1001", "64.71.02.1004", "64.71.03.1001", "64.71.04.1003", "64.71.05.1002", "64.71.06.1003"]
 OGRINFO = shutil.which("ogrinfo")
 OGR2OGR = shutil.which("ogr2ogr")
 
 
-class GdalOapifTests(LiveServerTestCase):
+class GdalOapifTests(OapifLiveCase):
     def setUp(self):
         if not (OGRINFO and OGR2OGR):  # a missing tool is a broken environment, not a skip
             self.fail("ogrinfo/ogr2ogr not found: install gdal-bin (scripts/setup.sh does)")
-        load_reference()
-        self.user = make_user("gis", permissions.PLANNER)
-        for i in range(13):
-            code = KELURAHAN[i % len(KELURAHAN)]
-            lon, lat = point_inside(code)
-            make_asset(geom=square(lon + 0.0015 * (i // 6), lat, 0.0003), nama_barang=f"Tanah {i}")
-        make_asset(geom=None, nama_barang="Tanah tanpa lokasi")
+        super().setUp()
         self.tmp = Path(tempfile.mkdtemp(prefix="sipanah-oapif-"))
         self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
 

@@ -129,7 +129,7 @@ class BatchPathTests(TestCase):
         self.assertIn("Invalid geometry: Self-intersection", messages[0][0][2])
         self.assertIn("is not a land code", messages[0][1][2])
         self.assertEqual(messages[0][1][1:], messages[0][2][1:])  # the cached check gives the same error again
-        self.assertIn("not a LineString", messages[0][3][2])
+        self.assertIn("A LINESTRING that does not close", messages[0][3][2])
         self.assertEqual(messages[0][4][1:], ("luas_kib_m2", "luas_kib_m2 is empty."))
         self.assertEqual(LandAsset.objects.count(), 0)
 

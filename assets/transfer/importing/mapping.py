@@ -25,6 +25,13 @@ REQUIRED: tuple[str, ...] = _TABLE.required
 KML_COLUMNS = frozenset({"name", "description", "timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
                          "visibility", "draworder", "icon", "fid"})  # fmt: skip
 DERIVED_COLUMNS: frozenset[str] = _TABLE.derived | KML_COLUMNS
+# A DBF field name has at most 10 characters: a Shapefile written by GDAL, QGIS or ArcGIS from a layer with
+# kode_barang has kode_baran. Such cuts of the table's spellings (kib.ImportTable.cut) are read, and reported,
+# only from the formats whose names are DBF field names: elsewhere a 10-character name is the name it was given.
+CUT_NAMES: dict[str, frozenset[str]] = _TABLE.cut
+DBF_FORMATS = ("Shapefile", "Shapefile (zip)")
+# GDAL (and ArcGIS) make a cut name unique when it is already taken: the first 8 characters, then _1 … _9, 10 … 99.
+_MADE_UNIQUE = re.compile(r"^(?P<radix>[a-z0-9_]{8})(?:_[1-9]|[1-9][0-9])$")
 
 
 @dataclass
@@ -101,9 +108,12 @@ class FieldMapping:
                     plan[name] = by_norm[synonym]
                     report.mapping[name] = source_columns[by_norm[synonym]]
                     break
+        derived: set[int] = set()
+        if report.format in DBF_FORMATS:
+            derived = self._read_cut_names(source_columns, plan, report)
         for name, value in self.constants.items():
             report.mapping[name] = _("(constant %(value)s)") % {"value": value}
-        used = {v for v in plan.values() if isinstance(v, int)}
+        used = {v for v in plan.values() if isinstance(v, int)} | derived
         report.unmapped_columns = [
             c for i, c in enumerate(source_columns) if c and i not in used and normalise_name(c) not in DERIVED_COLUMNS
         ]
@@ -130,6 +140,63 @@ class FieldMapping:
                 ) % {"rows": SCAN_ROWS, "sheet": report.layer}
             raise ImportFileError(message)
         return plan
+
+    def _read_cut_names(self, source_columns: list[str], plan: dict[str, int | str], report: ImportReport) -> set[int]:
+        """Give the fields no column named in full the DBF columns whose names are their spellings cut to 10
+        characters; each is reported. A cut several columns share (``sertifikat``: sertifikat_no and
+        sertifikat_tgl), or one GDAL had to make unique (``nama_baran`` beside ``nama_bar_1``: two names cut
+        alike, in an order the file does not keep), is not guessed: a warning names the columns and the fields.
+        Returns the columns that are cuts of derived columns (recognised, not reported as unknown)."""
+        norms = [normalise_name(c) for c in source_columns]
+        used = {v for v in plan.values() if isinstance(v, int)}
+        taken = set(plan) | set(self.constants)
+        derived: set[int] = set()
+        for i, norm in enumerate(norms):
+            if i in used or norm not in CUT_NAMES:
+                continue
+            names = sorted(CUT_NAMES[norm])
+            fields = {kib.BY_NAME[name].import_field for name in names}
+            if not fields - {""}:  # only derived columns: recognised, never read
+                derived.add(i)
+                continue
+            if fields - {""} <= taken:
+                continue  # every field it may be is given by another column: an unused column
+            alike = [j for j, other in enumerate(norms) if j != i and _cut_alike(norm, other)]
+            if alike:
+                report.warnings.append(
+                    _("The columns %(columns)s were cut alike to 10 characters (Shapefile field names), so which one "
+                      "was %(names)s cannot be told: none of them is used. Name the column in a mapping file.")
+                    % {"columns": ", ".join(source_columns[j] for j in [i, *alike]), "names": " / ".join(names)}
+                )  # fmt: skip
+            elif len(fields - {""}) > 1:
+                report.warnings.append(
+                    _("The column %(column)s may be %(names)s (Shapefile field names are cut to 10 characters): it "
+                      "is not used. Name it in a mapping file.")
+                    % {"column": source_columns[i], "names": " / ".join(names)}
+                )  # fmt: skip
+            else:
+                (name,) = fields - {""}
+                plan[name] = i
+                used.add(i)
+                taken.add(name)
+                report.mapping[name] = source_columns[i]
+                others = [other for other in names if not kib.BY_NAME[other].import_field]
+                message = _("Column %(column)s read as %(field)s (Shapefile field names are cut to 10 characters).")
+                if others:  # a derived column cut alike is never imported: the imported field is meant
+                    message = _(
+                        "Column %(column)s read as %(field)s (Shapefile field names are cut to 10 characters; "
+                        "%(others)s, cut alike, is never imported)."
+                    )
+                report.warnings.append(
+                    message % {"column": source_columns[i], "field": name, "others": ", ".join(others)}
+                )
+        return derived
+
+
+def _cut_alike(cut: str, other: str) -> bool:
+    """``other`` is a name GDAL made unique after cutting a name the same way as ``cut`` (nama_baran, nama_bar_1)."""
+    match = _MADE_UNIQUE.match(other)
+    return match is not None and match["radix"] == cut[:8]
 
 
 # The title line of a printed KIB that names its agency, most specific organisation level first

@@ -123,7 +123,12 @@ def arrow_records(layer: Any, columns: list[int], report: ImportReport) -> Itera
                     values = [None if v is None else f"{v.year:04d}-{v.month:02d}-{v.day:02d}" for v in values]
                 lists.append(values)
             wkbs = batch.column(geometry_name).to_pylist() if geometry_name else [None] * batch.num_rows
-            shapes = shapely.from_wkb(np.array(wkbs, dtype=object), on_invalid="ignore")
+            # only Polygon/MultiPolygon WKB is parsed here (shapely refuses curves with NotImplementedError, and
+            # cannot build a TIN); every other type goes through OGR (importing.geometry)
+            shapes = np.full(len(wkbs), None, dtype=object)
+            plain = np.array([_polygonal_wkb(wkb) for wkb in wkbs], dtype=bool)
+            if plain.any():
+                shapes[plain] = shapely.from_wkb(np.array(wkbs, dtype=object)[plain], on_invalid="ignore")
             types = shapely.get_type_id(shapes)
             polygonal = (types == shapely.GeometryType.POLYGON) | (types == shapely.GeometryType.MULTIPOLYGON)
             for i in range(batch.num_rows):
@@ -131,6 +136,14 @@ def arrow_records(layer: Any, columns: list[int], report: ImportReport) -> Itera
                              wkb=wkbs[i], shape=shapes[i] if polygonal[i] else None)  # fmt: skip
 
     return generate()
+
+
+def _polygonal_wkb(wkb: bytes | None) -> bool:
+    """ISO WKB of a Polygon or MultiPolygon (2D, Z, M or ZM: codes 3, 6, 1003 … 3006), read from its header."""
+    if wkb is None or len(wkb) < 5 or wkb[0] not in (0, 1):
+        return False
+    code = int.from_bytes(wkb[1:5], "little" if wkb[0] == 1 else "big")
+    return code < 4000 and code % 1000 in (3, 6)
 
 
 def ogr_features(layer: Any, report: ImportReport) -> Iterator[Any]:

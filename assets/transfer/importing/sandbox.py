@@ -28,6 +28,7 @@ import os
 import resource
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -42,7 +43,7 @@ from osgeo import gdal
 from assets.register.geo import GeometryError
 from assets.transfer.importing import records
 from assets.transfer.importing.crs import resolve_crs
-from assets.transfer.importing.geometry import GeometryPlan, read_geometry
+from assets.transfer.importing.geometry import CURVE_DEVIATION, CURVE_STEP_DEGREES, GeometryPlan, read_geometry
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.mapping import FieldMapping
 from assets.transfer.importing.report import ImportFileError, ImportReport
@@ -282,6 +283,7 @@ def _read_in_child(
             numbered = enumerate(stream or records.ogr_records(source_layer, used, report), start=1)
         batch: list[RawRow] = []
         count = 0
+        curves: Counter[str] = Counter()  # features whose curves were made of straight segments, by type
         for count, (number, record) in enumerate(numbered, start=1):
             if count > limits.max_features:
                 raise BudgetExceeded(
@@ -289,12 +291,20 @@ def _read_in_child(
                     % {"max": limits.max_features}
                 )
             report.features = count
-            batch.append(_raw_row(number, record, plan, columns, limits, path))
+            batch.append(_raw_row(number, record, plan, columns, limits, path, curves))
             if len(batch) >= ROWS_PER_MESSAGE:
                 conn.send(("rows", batch))
                 batch = []
         if batch:
             conn.send(("rows", batch))
+        if curves:
+            report.warnings.append(
+                _("%(count)s feature(s) with curved edges (%(types)s) were made of straight segments, each spanning at "
+                  "most %(step)s° of its arc (within %(percent)s %% of the arc's radius: %(mm)s mm on a 50 m arc).")
+                % {"count": sum(curves.values()), "step": f"{CURVE_STEP_DEGREES:g}",
+                   "percent": f"{CURVE_DEVIATION * 100:.2g}", "mm": f"{CURVE_DEVIATION * 50_000:.2g}",
+                   "types": ", ".join(f"{name} {n}" for name, n in sorted(curves.items()))}
+            )  # fmt: skip
         conn.send(("done", {**_read_fields(report, path), "features": count}))
         dataset = None  # noqa: F841 - closes the file
     except BudgetExceeded as exc:
@@ -339,8 +349,9 @@ def _public(text: str, path: Path) -> str:
 
 
 def _raw_row(
-    number: int, record: records.Record, plan: GeometryPlan, columns: list[str], limits: ImportLimits, path: Path
-) -> RawRow:
+    number: int, record: records.Record, plan: GeometryPlan, columns: list[str], limits: ImportLimits, path: Path,
+    curves: Counter[str] | None = None,
+) -> RawRow:  # fmt: skip
     if record.error is not None:
         reason = _public(record.error, path) or _("GDAL gives no reason (in a CSV, check the row's WKT geometry).")
         return RawRow(number, {}, errors=[("", _("This feature cannot be read: %(error)s") % {"error": reason})])
@@ -357,6 +368,10 @@ def _raw_row(
     except (RuntimeError, shapely.errors.GEOSException) as exc:  # GDAL's or GEOS's own refusal of this geometry
         message = _("The geometry cannot be read: %(error)s") % {"error": _public(str(exc).strip(), path)}
         row.errors.append(("geom", message))
+    except NotImplementedError as exc:  # shapely's refusal of a type importing.geometry did not turn into polygons
+        row.errors.append(("geom", _("The geometry's type cannot be read: %(error)s") % {"error": exc}))
     else:
         row.geom, row.has_geometry, row.repaired = read.geom, read.present, read.repaired
+        if read.curve and curves is not None:
+            curves[read.curve] += 1
     return row
