@@ -86,7 +86,8 @@ def check_input(data: Any, files: Any) -> Answer:
         if upload is not None:
             return _check_file(upload, data.get("crs"), part_of, exclude)
         if corners:
-            geom, srid = parse_corners(corners), corner_srid(data.get("crs"))
+            srid = corner_srid(data.get("crs"))
+            geom = parse_corners(corners)
         else:
             geom, srid = parse_geometry_text(text)
     except EntryError as exc:
