@@ -157,16 +157,17 @@ def normalize_parcel_geometries(
                     "city": place.city().name
                 }
                 continue
-            errors[i] = _(
+            message = _(
                 "Coordinates spanning (%(xmin).6g, %(ymin).6g) to (%(xmax).6g, %(ymax).6g) are not valid "
                 "longitude/latitude for EPSG:%(srid)s; projected data needs its own CRS (%(city)s: %(systems)s)."
             ) % {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": srid, **_city_systems()}
             likely = likely_crs((xmin + xmax) / 2, (ymin + ymax) / 2, srid)
             if likely is not None:  # projected metres typed as lon/lat: say which of the city's systems fits
-                errors[i] += " " + _("Read as %(crs)s they lie in %(city)s: that is probably their CRS.") % {
+                message += " " + _("Read as %(crs)s they lie in %(city)s: that is probably their CRS.") % {
                     "crs": place.crs_name(likely),
                     "city": place.city().name,
                 }
+            errors[i] = message
         ok &= ~outside
     invalid = ok.copy()
     invalid[ok] = ~shapely.is_valid(arr[ok])
