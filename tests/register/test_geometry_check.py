@@ -446,6 +446,16 @@ class SurveyFileTests(GeometryCheckCase):
         with self.settings(SIPANAH_IMPORT_LIMITS=limits):
             self.assertIn("more than 2 features", self.upload(path, 400)["errors"][0]["message"])
 
+    def test_the_reading_wall_clock_is_capped_for_a_waiting_user(self):
+        from unittest import mock
+
+        a, _b = self.lonlat_squares()
+        path = self.folder / "bidang.geojson"
+        write_layer(path, "GeoJSON", [("A", a.wkt)], 4326)
+        with mock.patch("assets.transfer.outlines.CHECK_WALL_SECONDS", 0):  # the import's own budget is 1800 s
+            message = self.upload(path, 400)["errors"][0]["message"]
+        self.assertIn("took longer than an import may take (0 s)", message)
+
     def _settings_limits(self):
         from django.conf import settings
 
