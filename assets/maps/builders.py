@@ -247,7 +247,8 @@ def base_map(*, user: Any, choice: str | None = None, **kwargs: Any) -> SipanahM
     kwargs.setdefault("zoom_start", here.zoom)
     m = SipanahMap(location=here.center, tiles=None, control_scale=True, max_zoom=20, **kwargs)
     stored = basemaps.choice_of(user)
-    shown = choice if choice == basemaps.NONE or basemaps.basemap_for(user, choice) else stored
+    keys = {b.key for b in basemaps.catalogue()} | {basemaps.NONE}
+    shown = choice if choice in keys else stored  # an unknown ?basemap= is ignored
     layers: list[tuple[str, folium.map.Layer]] = []
     for basemap in basemaps.catalogue():
         common = {"name": basemap.name, "attr": basemap.attribution, "show": basemap.key == shown, "overlay": False}

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from assets.register.models import User
 from sipanah import basemaps as config
 
 NONE = config.NONE_KEY  # the "no basemap" choice
@@ -89,5 +90,5 @@ def remember(user: Any, choice: str) -> None:
     if choice != NONE and choice not in {b.key for b in catalogue()}:
         raise ValueError(_("There is no basemap %(choice)s.") % {"choice": repr(choice)[:60]})
     if getattr(user, "map_basemap", None) != choice:
-        type(user).objects.filter(pk=user.pk).update(map_basemap=choice)
+        User.objects.filter(pk=user.pk).update(map_basemap=choice)
         user.map_basemap = choice

@@ -176,7 +176,8 @@ def drop_broken_connection() -> None:
 
 
 def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> str:
-    """A small map of the previewed features (their outlines), drawn as SVG: no tiles, works offline."""
+    """A small map of the previewed features (their outlines) over the kecamatan and kelurahan boundaries around
+    them, drawn as SVG from Sipanah's own data: no tiles, works offline."""
     from django.utils.html import escape
 
     rings: list[tuple[str, list[list[float]]]] = []
@@ -194,18 +195,48 @@ def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> 
     if not points:
         return ""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    # a margin (at least ~200 m) so that the boundaries around the features show
+    margin = max(0.1 * max(max(xs) - min(xs), max(ys) - min(ys)), 0.002)
+    x0, x1, y0, y1 = min(xs) - margin, max(xs) + margin, min(ys) - margin, max(ys) + margin
     span = max(x1 - x0, y1 - y0, 1e-9)
     scale = min(width, height) / span * 0.95
-    paths = []
-    for label, ring in rings:
-        d = " ".join(
+
+    def path(ring: Any) -> str:
+        return " ".join(
             f"{'M' if i == 0 else 'L'}{(x - x0) * scale:.1f},{(y1 - y) * scale:.1f}"
             for i, (x, y, *_z) in enumerate(ring)
         )
-        paths.append(f'<path d="{d} Z"><title>{escape(label)}</title></path>')
+
+    areas = []
+    for level, stroke in (("kelurahan", 0.6), ("kecamatan", 1.5)):
+        for ring in _boundary_rings(level, (x0, y0, x1, y1), tolerance=span / 1000):
+            areas.append(f'<path class="{level}" d="{path(ring)} Z" stroke-width="{stroke}"/>')
+    paths = [f'<path d="{path(ring)} Z"><title>{escape(label)}</title></path>' for label, ring in rings]
     return (
         f'<svg class="import-preview" viewBox="0 0 {(x1 - x0) * scale + 2:.0f} {(y1 - y0) * scale + 2:.0f}" '
         f'width="{width}" role="img" aria-label="{escape(_("Map of the features in the file"))}">'
+        f'<g fill="none" stroke="#78909c" stroke-dasharray="6 4">{"".join(areas)}</g>'
         f'<g fill="#3b82f6" fill-opacity="0.35" stroke="#1d4ed8" stroke-width="1">{"".join(paths)}</g></svg>'
     )
+
+
+def _boundary_rings(level: str, bbox: tuple[float, float, float, float], *, tolerance: float) -> list[Any]:
+    """The outer rings of the administrative areas of ``level`` that touch ``bbox`` (lon/lat), simplified."""
+    import shapely
+    from django.contrib.gis.db.models.functions import AsWKB
+    from django.contrib.gis.geos import Polygon
+
+    from assets.register.models import AdministrativeArea
+
+    wkbs = (
+        AdministrativeArea.objects.filter(level=level, geom__intersects=Polygon.from_bbox(bbox))
+        .annotate(wkb=AsWKB("geom"))
+        .values_list("wkb", flat=True)
+    )
+    rings = []
+    for wkb in wkbs:
+        geom = shapely.simplify(shapely.from_wkb(bytes(wkb)), tolerance)
+        for polygon in getattr(geom, "geoms", [geom]):
+            if polygon.geom_type == "Polygon":
+                rings.append(list(polygon.exterior.coords))
+    return rings
