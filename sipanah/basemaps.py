@@ -84,7 +84,7 @@ def _check(entry: Any, where: str) -> dict[str, Any]:
         "name": name.strip(),
         "url": url.strip(),
         "kind": kind,
-        "attribution": str(entry.get("attribution", "")),
+        "attribution": str(entry.get("attribution") or name.strip()),  # folium and OSM policy want a credit line
         "layers": str(entry.get("layers", "")),
         "format": str(entry.get("format", "image/png")),
         "version": str(entry.get("version", "1.1.1")),
