@@ -14,9 +14,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def asset_map(context: template.Context, asset: LandAsset) -> SafeString:
     request = context["request"]
-    parts = builders.detail_map(
-        asset, user=request.user, choice=request.GET.get("basemap"), nonce=request.csp_nonce
-    )
+    parts = builders.detail_map(asset, user=request.user, choice=request.GET.get("basemap"), nonce=request.csp_nonce)
     if parts is None:
         return mark_safe("")
     # Links, the map div and its script in one place: this tag is the only map on the page.

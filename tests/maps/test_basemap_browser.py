@@ -43,7 +43,12 @@ def png(width: int = 256, height: int = 256, rgb: tuple[int, int, int] = (200, 2
 
     row = b"\x00" + bytes(rgb) * width
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 class TileServer:
@@ -124,7 +129,9 @@ class BasemapBrowserTests(BrowserTestCase):
         self.driver.get(self.live_server_url + path)
         self.wait.until(lambda d: d.execute_script("return !!window.sipanahMap"))
         if zoom_to_parcels:
-            self.driver.execute_script("window.sipanahMap.setView([arguments[0], arguments[1]], 17)", self.lat, self.lon)
+            self.driver.execute_script(
+                "window.sipanahMap.setView([arguments[0], arguments[1]], 17)", self.lat, self.lon
+            )
             self.wait.until(lambda d: d.execute_script("return window.sipanahMap.getZoom()") == 17)
 
     def stat(self, name: str):
