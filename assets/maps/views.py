@@ -43,14 +43,13 @@ def asset_map(request: HttpRequest) -> HttpResponse:
         problem = str(exc)
     else:
         problem = None
-    choice = request.GET.get("basemap")  # "none" from the form's checkbox; otherwise the user's remembered choice
+    choice = request.GET.get("basemap")  # ?basemap=none: this page without one (and remembered); else the user's
     as_of = selection.as_of if selection else None
     context = {
         "filter": AssetFilter(request.GET),
         "totals_url": reverse("map-totals") + (f"?{query}" if query else ""),
         "query": query,
         "problem": problem,
-        "basemap": basemaps.basemap_for(request.user, choice) is not None,
         "map": builders.overview_map(
             query=query, user=request.user, choice=choice, as_of=as_of, nonce=request.csp_nonce
         ),
