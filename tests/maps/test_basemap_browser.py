@@ -130,9 +130,23 @@ class BasemapBrowserTests(BrowserTestCase):
         self.wait.until(lambda d: d.execute_script("return !!window.sipanahMap"))
         if zoom_to_parcels:
             self.driver.execute_script(
-                "window.sipanahMap.setView([arguments[0], arguments[1]], 17)", self.lat, self.lon
+                "window.sipanahMapStats.allLoadedMs = null;"  # the register's tiles of the new view: not yet
+                "window.sipanahMap.setView([arguments[0], arguments[1]], 17)",
+                self.lat,
+                self.lon,
             )
             self.wait.until(lambda d: d.execute_script("return window.sipanahMap.getZoom()") == 17)
+
+    def tearDown(self):
+        # Let the register's tiles of the last view finish before the database is flushed: on PostGIS a tile still
+        # being built when the flush's TRUNCATE starts deadlocks with it.
+        self.settle()
+        super().tearDown()
+
+    def settle(self) -> None:
+        """Wait until the register's vector tiles of the current view have all loaded (no request left running)."""
+        if self.driver.execute_script("return !!window.sipanahMapStats"):
+            self.wait.until(lambda d: d.execute_script("return window.sipanahMapStats.allLoadedMs !== null"))
 
     def stat(self, name: str):
         return self.driver.execute_script(f"return window.sipanahMapStats.{name}")
@@ -220,6 +234,7 @@ class BasemapBrowserTests(BrowserTestCase):
         self.assertGreater(self.count(boundaries), 0)
         self.assertEqual(self.note_text(), NOTE)
         self.screenshot("map", ".map-frame")
+        self.settle()
 
         # the asset's page: its parcel, its neighbours faint, the boundaries
         self.open_map(reverse("asset-detail", kwargs={"pk": self.asset.pk}), zoom_to_parcels=False)
@@ -229,6 +244,7 @@ class BasemapBrowserTests(BrowserTestCase):
         self.assertGreater(self.count(boundaries), 0)
         self.assertEqual(self.note_text(), NOTE)
         self.screenshot("detail", ".map-frame--detail")
+        self.settle()
 
         # /query/ with a box around both parcels: the found parcels, others faint, the boundaries
         bbox = f"{x0 - 0.002},{y0 - 0.002},{x1 + 0.002},{y1 + 0.002}"
@@ -239,6 +255,7 @@ class BasemapBrowserTests(BrowserTestCase):
         self.assertGreater(self.count(boundaries), 0)
         self.assertEqual(self.note_text(), NOTE)
         self.screenshot("query", ".map-frame" if self.count(".map-frame") else ".folium-map")
+        self.settle()
 
         # the import's preview and the audit findings: drawn on the server as SVG, never with a basemap
         self.driver.get(self.live_server_url + reverse("import-detail", args=[job.pk]))
@@ -268,6 +285,7 @@ class BasemapBrowserTests(BrowserTestCase):
         self.wait.until(lambda d: self.stat("basemapSaved") == "none")
         self.assertEqual(self.note_text(), NOTE)
         self.assertEqual(User.objects.get(pk=self.user.pk).map_basemap, "none")
+        self.settle()
 
         self.server.requests.clear()
         self.open_map(reverse("asset-detail", kwargs={"pk": self.asset.pk}), zoom_to_parcels=False)
