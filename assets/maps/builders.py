@@ -242,15 +242,16 @@ def base_map(*, user: Any, choice: str | None = None, **kwargs: Any) -> SipanahM
     """A map with what every Sipanah map has: the configured basemaps and "no basemap" in the layer control (the
     user's remembered choice shown; ``choice`` overrides it for this page), the one-line note when there is no
     basemap, the kecamatan and kelurahan boundaries, full screen, scale and cursor coordinates. Pages add their
-    parcels (``add_register_tiles`` or their own GeoJSON), then ``finish``."""
+    parcels (``add_register_tiles`` or their own GeoJSON), legend and layer control, then ``render_map_parts``."""
     here = place.city()
     kwargs.setdefault("zoom_start", here.zoom)
     m = SipanahMap(location=here.center, tiles=None, control_scale=True, max_zoom=20, **kwargs)
+    available = basemaps.catalogue()
     stored = basemaps.choice_of(user)
-    keys = {b.key for b in basemaps.catalogue()} | {basemaps.NONE}
+    keys = {b.key for b in available} | {basemaps.NONE}
     shown = choice if choice in keys else stored  # an unknown ?basemap= is ignored
     layers: list[tuple[str, folium.map.Layer]] = []
-    for basemap in basemaps.catalogue():
+    for basemap in available:
         common = {"name": basemap.name, "attr": basemap.attribution, "show": basemap.key == shown, "overlay": False}
         if basemap.kind == "wms":
             layer: folium.map.Layer = folium.WmsTileLayer(
