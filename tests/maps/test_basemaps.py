@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from assets.maps import builders
 from assets.models import Agency, ImportJob, User
-from assets.register import basemaps, permissions
+from assets.register import basemaps, permissions, place
 from assets.transfer import jobs
 from sipanah import basemaps as config
 from sipanah.security import content_security_policy
@@ -105,6 +105,16 @@ class ChoiceTests(TestCase):
         with self.settings(SIPANAH_BASEMAPS="", SIPANAH_BASEMAP_URL=""):
             self.assertEqual(basemaps.choice_of(self.user), basemaps.NONE)
             self.assertIsNone(basemaps.basemap_for(self.user))
+
+    def test_the_parcel_widget_gets_the_first_xyz_basemap(self):
+        # place.basemap_url() is what the asset form's OpenLayers widget reads until it takes basemap_for(user)
+        with self.settings(SIPANAH_BASEMAPS=json.dumps([WMS, ORTHO])):
+            self.assertEqual(place.basemap_url(), ORTHO["url"])
+            self.assertEqual(place.city().basemap_attribution, "BPKAD")
+        with self.settings(SIPANAH_BASEMAPS=json.dumps([WMS])):
+            self.assertEqual(place.basemap_url(), "")
+        with self.settings(SIPANAH_BASEMAPS="", SIPANAH_BASEMAP_URL="/own/{z}/{x}/{y}.png"):
+            self.assertEqual(place.city().basemap_url, "/own/{z}/{x}/{y}.png")
 
     @override_settings(SIPANAH_BASEMAPS=TWO)
     def test_the_endpoint_takes_a_post_with_csrf_only(self):
