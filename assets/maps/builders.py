@@ -238,11 +238,12 @@ def render_map_parts(m: folium.Map, *, nonce: str) -> MapParts:
     )
 
 
-def base_map(*, user: Any, choice: str | None = None, **kwargs: Any) -> SipanahMap:
+def base_map(*, user: Any, choice: str | None = None, kelurahan: bool = False, **kwargs: Any) -> SipanahMap:
     """A map with what every Sipanah map has: the configured basemaps and "no basemap" in the layer control (the
     user's remembered choice shown; ``choice`` overrides it for this page), the one-line note when there is no
     basemap, the kecamatan and kelurahan boundaries, full screen, scale and cursor coordinates. Pages add their
-    parcels (``add_register_tiles`` or their own GeoJSON), legend and layer control, then ``render_map_parts``."""
+    parcels (``add_register_tiles`` or their own GeoJSON), legend and layer control, then ``render_map_parts``.
+    ``kelurahan``: show the kelurahan boundaries from the start (maps that open zoomed in), not only in the control."""
     here = place.city()
     kwargs.setdefault("zoom_start", here.zoom)
     m = SipanahMap(location=here.center, tiles=None, control_scale=True, max_zoom=20, **kwargs)
@@ -277,7 +278,7 @@ def base_map(*, user: Any, choice: str | None = None, **kwargs: Any) -> SipanahM
         "note": _(NO_BASEMAP_NOTE),
     }
     BasemapSwitch(layers, blank, config).add_to(m)
-    add_boundaries(m)
+    add_boundaries(m, kelurahan=kelurahan)
     Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
     MousePosition(position="bottomleft", separator=" , ", empty_string="", prefix="Lat, Lon:", num_digits=6).add_to(m)
     MapHook().add_to(m)
@@ -318,11 +319,12 @@ def _round(coords: Any) -> Any:
     return [_round(c) for c in coords]
 
 
-def add_boundaries(m: folium.Map) -> None:
-    """Kecamatan (shown) and kelurahan (in the layer control) boundaries, drawn from the register's own areas."""
+def add_boundaries(m: folium.Map, *, kelurahan: bool = False) -> None:
+    """Kecamatan (shown) and kelurahan (shown with ``kelurahan``, else in the layer control) boundaries, drawn from
+    the register's own areas."""
     for level, name, weight, show in (
         (AdministrativeArea.Level.KECAMATAN, _("Kecamatan boundaries"), 2.5, True),
-        (AdministrativeArea.Level.KELURAHAN, _("Kelurahan boundaries"), 1, False),
+        (AdministrativeArea.Level.KELURAHAN, _("Kelurahan boundaries"), 1, kelurahan),
     ):
         data = _boundaries(level)
         if not data["features"]:
@@ -367,7 +369,7 @@ def detail_map(asset: LandAsset, *, user: Any, nonce: str, choice: str | None = 
     """The asset's own parcel, its neighbours faint behind it."""
     if asset.geom is None:
         return None
-    m = base_map(user=user, choice=choice, zoom_start=17)
+    m = base_map(user=user, choice=choice, kelurahan=True, zoom_start=17)
     add_register_tiles(m, faint=True, name=_("Other assets"))
     folium.GeoJson(
         json.loads(asset.geom.geojson),

@@ -55,7 +55,7 @@ class QueryDraw(JSCSSMixin, folium.MacroElement):
 def _result_map(
     shape_geojson: dict[str, Any] | None, features: list[dict[str, Any]], *, user: Any, nonce: str
 ) -> builders.MapParts:
-    m = builders.base_map(user=user)
+    m = builders.base_map(user=user, kelurahan=shape_geojson is not None)  # a result is zoomed in
     builders.add_register_tiles(m, faint=True, name=_("Other assets"))
     if features:
         folium.GeoJson(
