@@ -25,20 +25,25 @@ def basemap_source(url: str) -> str | None:
     if not parts.netloc:
         return None
     if parts.scheme not in ("http", "https"):
-        raise ImproperlyConfigured(f"SIPANAH_BASEMAP_URL must be an http(s) URL or a path, got {url!r}")
+        raise ImproperlyConfigured(
+            f"SIPANAH_BASEMAP_URL (or a SIPANAH_BASEMAPS url) must be an http(s) URL or a path, got {url!r}"
+        )
     labels = parts.netloc.split(".")
     if _PLACEHOLDER_LABEL.match(labels[0]):
         labels[0] = "*"
     host = ".".join(labels)
     if "{" in host or "}" in host:
         raise ImproperlyConfigured(
-            f"SIPANAH_BASEMAP_URL may use a placeholder only as the first label of its host name, got {url!r}"
+            f"SIPANAH_BASEMAP_URL (or a SIPANAH_BASEMAPS url) may use a placeholder only as the first label of its "
+            f"host name, got {url!r}"
         )
     return f"{parts.scheme}://{host}"
 
 
-def content_security_policy(basemap_url: str) -> dict:
-    basemap = basemap_source(basemap_url)
+def content_security_policy(*basemap_urls: str) -> dict:
+    """The policy; ``basemap_urls`` are the configured basemaps' tile templates or WMS addresses, whose hosts (and
+    nothing else) become image sources."""
+    hosts = list(dict.fromkeys(h for h in map(basemap_source, basemap_urls) if h))
     return {
         "DIRECTIVES": {
             "default-src": [SELF],
@@ -51,7 +56,7 @@ def content_security_policy(basemap_url: str) -> dict:
             "style-src": [SELF, "'unsafe-inline'"],
             # data: and blob: for the images Leaflet, OpenLayers and Swagger UI build in the page; the basemap's
             # tiles are <img> elements from its host.
-            "img-src": [SELF, "data:", "blob:", *([basemap] if basemap else [])],
+            "img-src": [SELF, "data:", "blob:", *hosts],
             "font-src": [SELF, "data:"],
             "connect-src": [SELF],
             "object-src": [NONE],

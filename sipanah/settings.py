@@ -19,7 +19,9 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_OVERLAP_TOLERANCE_M2`` (1): overlaps between parcels up to this area are survey slivers, not overlaps.
 - ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
 - ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none);
-  ``SIPANAH_BASEMAP_ATTRIBUTION`` its credit line.
+  ``SIPANAH_BASEMAP_ATTRIBUTION`` its credit line, ``SIPANAH_BASEMAP_NAME`` its name in the layer control.
+- ``SIPANAH_BASEMAPS``: a JSON list of basemaps (XYZ or WMS) that replaces ``SIPANAH_BASEMAP_URL``
+  (sipanah/basemaps.py, docs/maps.md).
 - ``SIPANAH_MEDIA_ROOT``: uploaded files (default ``var/media``); the web app and the worker must share it.
 - ``SIPANAH_CONN_MAX_AGE`` (0), ``SIPANAH_CONN_HEALTH_CHECKS`` (1): persistent database connections.
 - ``SIPANAH_PG_OPTIONS``: libpq ``options`` of the PostGIS connections (default ``-c jit=off``).
@@ -38,6 +40,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from sipanah import basemaps
 from sipanah.security import content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -108,6 +111,13 @@ SIPANAH_AREA_SRID = env_int("SIPANAH_AREA_SRID", 23837)
 # Basemap tile template of the maps (the only outside URL a page may load); empty: maps without a basemap.
 SIPANAH_BASEMAP_URL = env_str("SIPANAH_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 SIPANAH_BASEMAP_ATTRIBUTION = env_str("SIPANAH_BASEMAP_ATTRIBUTION", "© OpenStreetMap contributors")
+SIPANAH_BASEMAP_NAME = env_str("SIPANAH_BASEMAP_NAME", "")  # empty: "Basemap" in the page's language
+# Several basemaps (XYZ or WMS, e.g. the city's orthophoto on its GeoServer) as a JSON list; replaces the three above.
+# Read through assets.register.basemaps; checked here so that a wrong entry stops the start with its name.
+SIPANAH_BASEMAPS = env_str("SIPANAH_BASEMAPS", "")
+_BASEMAP_CATALOGUE = basemaps.catalogue(
+    json_text=SIPANAH_BASEMAPS, url=SIPANAH_BASEMAP_URL, attribution=SIPANAH_BASEMAP_ATTRIBUTION, name=""
+)
 # Limits (each with the error it gives: docs/transfer.md). A parcel of more vertices is refused wherever it comes
 # from (form, API, import): SpatiaLite's WKT parser gives up near 450,000 (the row was stored without geometry).
 SIPANAH_MAX_PARCEL_VERTICES = env_int("SIPANAH_MAX_PARCEL_VERTICES", 100_000)
@@ -188,7 +198,7 @@ if not DEBUG:  # in development runserver serves static files from the apps
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 # Content-Security-Policy on every response (django-csp; the policy and why: sipanah/security.py).
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
-CONTENT_SECURITY_POLICY = content_security_policy(SIPANAH_BASEMAP_URL)
+CONTENT_SECURITY_POLICY = content_security_policy(*(b["url"] for b in _BASEMAP_CATALOGUE))
 
 ROOT_URLCONF = "sipanah.urls"
 WSGI_APPLICATION = "sipanah.wsgi.application"

@@ -54,12 +54,14 @@ def _areas(level: str) -> list[shapely.Geometry]:
 
 
 def findings_map(layers: Sequence[tuple[str, Iterable[bytes | None]]], *, width: int = 640, height: int = 520) -> str:
-    """The city with its kecamatan and the affected assets, one colour per layer (label, asset WKBs).
+    """The city with its kecamatan and kelurahan and the affected assets, one colour per layer (label, asset WKBs):
+    drawn from Sipanah's own data, no basemap.
 
     Parcels are a few metres across on a map of 500 km², so each is drawn as its shape and a dot.
     """
     kota = _areas(AdministrativeArea.Level.KOTA)
     kecamatan = _areas(AdministrativeArea.Level.KECAMATAN)
+    kelurahan = _areas(AdministrativeArea.Level.KELURAHAN)
     parsed = [(label, [shapely.from_wkb(bytes(w)) for w in wkbs if w]) for label, wkbs in layers]
     everything = kota + kecamatan + [g for _label, geoms in parsed for g in geoms]
     title = escape(_("Map of the affected assets"))
@@ -75,6 +77,11 @@ def findings_map(layers: Sequence[tuple[str, Iterable[bytes | None]]], *, width:
     for geom in kecamatan:
         out.append(
             f'<path d="{frame.path(shapely.simplify(geom, 0.0005))}" fill="#fff" stroke="#aab7b8" stroke-width="0.8"/>'
+        )
+    for geom in kelurahan:
+        out.append(
+            f'<path class="kelurahan" d="{frame.path(shapely.simplify(geom, 0.0005))}" fill="none" '
+            f'stroke="#d5dbdb" stroke-width="0.5"/>'
         )
     for geom in kota:
         out.append(

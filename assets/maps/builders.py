@@ -24,10 +24,11 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from folium import plugins
 from jinja2 import Template
 
-from assets.register import place
+from assets.register import basemaps, place
 from assets.register.models import AdministrativeArea, LandAsset
 
 
@@ -120,19 +121,27 @@ class BlankBaseLayer(folium.map.Layer):
         super().__init__(name=name, overlay=False, control=True, show=show)
 
 
-class BasemapFallback(MacroElement):
+class BasemapSwitch(MacroElement):
+    """The basemaps' behaviour in the page (js/sipanah-map.js ``SipanahMap.basemaps``): the one-line note whenever the
+    map has no basemap (none configured, "no basemap" chosen, or its tiles fail: then it switches to "no basemap"),
+    and a switch of base layer in the layer control remembered for the user (POST to ``map-basemap``)."""
+
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        SipanahMap.basemapFallback({{ this._parent.get_name() }}, {{ this.basemap.get_name() }},
-            {{ this.blank.get_name() }}, {{ this.message|tojson }});
+        SipanahMap.basemaps({{ this._parent.get_name() }}, {
+            {%- for key, layer in this.layers %}{{ key|tojson }}: {{ layer.get_name() }},{% endfor -%}
+        }, {{ this.blank.get_name() }}, {{ this.config|tojson }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, basemap: folium.TileLayer, blank: BlankBaseLayer, message: str) -> None:
+    def __init__(self, layers: list[tuple[str, folium.map.Layer]], blank: BlankBaseLayer, config: dict) -> None:
         super().__init__()
-        self.basemap, self.blank, self.message = basemap, blank, message
+        self.layers, self.blank, self.config = layers, blank, config
+
+
+NO_BASEMAP_NOTE = gettext_noop("No basemap: boundaries and parcels are drawn from Sipanah's own data.")
 
 
 class Legend(MacroElement):
@@ -229,18 +238,47 @@ def render_map_parts(m: folium.Map, *, nonce: str) -> MapParts:
     )
 
 
-def _base_map(*, basemap: bool, **kwargs: Any) -> SipanahMap:
+def base_map(*, user: Any, choice: str | None = None, kelurahan: bool = False, **kwargs: Any) -> SipanahMap:
+    """A map with what every Sipanah map has: the configured basemaps and "no basemap" in the layer control (the
+    user's remembered choice shown; ``choice`` overrides it for this page), the one-line note when there is no
+    basemap, the kecamatan and kelurahan boundaries, full screen, scale and cursor coordinates. Pages add their
+    parcels (``add_register_tiles`` or their own GeoJSON), legend and layer control, then ``render_map_parts``.
+    ``kelurahan``: show the kelurahan boundaries from the start (maps that open zoomed in), not only in the control."""
     here = place.city()
+    kwargs.setdefault("zoom_start", here.zoom)
     m = SipanahMap(location=here.center, tiles=None, control_scale=True, max_zoom=20, **kwargs)
-    url = here.basemap_url
-    blank = BlankBaseLayer(name=_("No basemap"), show=not (basemap and url))
-    if url:
-        layer = folium.TileLayer(url, name=_("Basemap"), attr=here.basemap_attribution, show=basemap, max_zoom=20)
+    available = basemaps.catalogue()
+    stored = basemaps.choice_of(user)
+    keys = {b.key for b in available} | {basemaps.NONE}
+    shown = choice if choice in keys else stored  # an unknown ?basemap= is ignored
+    layers: list[tuple[str, folium.map.Layer]] = []
+    for basemap in available:
+        common = {"name": basemap.name, "attr": basemap.attribution, "show": basemap.key == shown, "overlay": False}
+        if basemap.kind == "wms":
+            layer: folium.map.Layer = folium.WmsTileLayer(
+                basemap.url,
+                layers=basemap.layers,
+                styles=basemap.styles,
+                fmt=basemap.format,
+                version=basemap.version,
+                transparent=basemap.transparent,
+                max_zoom=20,
+                **common,
+            )
+        else:
+            layer = folium.TileLayer(basemap.url, max_zoom=20, **common)
         layer.add_to(m)
-        blank.add_to(m)
-        BasemapFallback(layer, blank, _("The basemap could not be loaded; showing the map without it.")).add_to(m)
-    else:
-        blank.add_to(m)
+        layers.append((basemap.key, layer))
+    blank = BlankBaseLayer(name=_("No basemap"), show=shown == basemaps.NONE)
+    blank.add_to(m)
+    config = {
+        "current": shown,
+        "stored": stored,
+        "saveUrl": reverse("map-basemap") if getattr(user, "is_authenticated", False) else "",
+        "note": _(NO_BASEMAP_NOTE),
+    }
+    BasemapSwitch(layers, blank, config).add_to(m)
+    add_boundaries(m, kelurahan=kelurahan)
     Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
     MousePosition(position="bottomleft", separator=" , ", empty_string="", prefix="Lat, Lon:", num_digits=6).add_to(m)
     MapHook().add_to(m)
@@ -281,10 +319,12 @@ def _round(coords: Any) -> Any:
     return [_round(c) for c in coords]
 
 
-def _add_boundaries(m: folium.Map) -> None:
+def add_boundaries(m: folium.Map, *, kelurahan: bool = False) -> None:
+    """Kecamatan (shown) and kelurahan (shown with ``kelurahan``, else in the layer control) boundaries, drawn from
+    the register's own areas."""
     for level, name, weight, show in (
         (AdministrativeArea.Level.KECAMATAN, _("Kecamatan boundaries"), 2.5, True),
-        (AdministrativeArea.Level.KELURAHAN, _("Kelurahan boundaries"), 1, False),
+        (AdministrativeArea.Level.KELURAHAN, _("Kelurahan boundaries"), 1, kelurahan),
     ):
         data = _boundaries(level)
         if not data["features"]:
@@ -306,22 +346,31 @@ def tile_url(query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
-def overview_map(*, query: str, basemap: bool, nonce: str, as_of: dt.date | None = None) -> MapParts:
-    m = _base_map(basemap=basemap, zoom_start=place.city().zoom)
-    _add_boundaries(m)
+def add_register_tiles(m: folium.Map, *, faint: bool, name: str, popup_query: str = "", query: str = "") -> None:
+    """The register's parcels as vector tiles: interactive with popups, or faint context behind a page's own."""
+    if faint:
+        AssetTiles(tile_url(query), name=name, interactive=False, style_name="faintStyle").add_to(m)
+    else:
+        AssetTiles(tile_url(query), name=name, interactive=True, popup_query=popup_query).add_to(m)
+
+
+def overview_map(
+    *, query: str, user: Any, nonce: str, choice: str | None = None, as_of: dt.date | None = None
+) -> MapParts:
+    m = base_map(user=user, choice=choice)
     popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
-    AssetTiles(tile_url(query), name=_("Land assets"), interactive=True, popup_query=popup_query).add_to(m)
+    add_register_tiles(m, faint=False, name=_("Land assets"), popup_query=popup_query, query=query)
     Legend().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_map_parts(m, nonce=nonce)
 
 
-def detail_map(asset: LandAsset, *, nonce: str, basemap: bool = True) -> MapParts | None:
+def detail_map(asset: LandAsset, *, user: Any, nonce: str, choice: str | None = None) -> MapParts | None:
     """The asset's own parcel, its neighbours faint behind it."""
     if asset.geom is None:
         return None
-    m = _base_map(basemap=basemap, zoom_start=17)
-    AssetTiles(tile_url(""), name=_("Other assets"), interactive=False, style_name="faintStyle").add_to(m)
+    m = base_map(user=user, choice=choice, kelurahan=True, zoom_start=17)
+    add_register_tiles(m, faint=True, name=_("Other assets"))
     folium.GeoJson(
         json.loads(asset.geom.geojson),
         name=_("This asset"),

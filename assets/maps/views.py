@@ -9,11 +9,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from assets.lib import formats
 from assets.lib.http import plain_error
 from assets.maps import builders, tiles
-from assets.register import history, permissions
+from assets.register import basemaps, history, permissions
 from assets.register.filters import AssetFilter
 from assets.register.models import CertificateStatus, LandAsset, Stage
 from assets.register.permissions import role_required
@@ -42,19 +43,32 @@ def asset_map(request: HttpRequest) -> HttpResponse:
         problem = str(exc)
     else:
         problem = None
-    basemap = request.GET.get("basemap") != "none"
+    choice = request.GET.get("basemap")  # ?basemap=none: this page without one (and remembered); else the user's
     as_of = selection.as_of if selection else None
     context = {
         "filter": AssetFilter(request.GET),
         "totals_url": reverse("map-totals") + (f"?{query}" if query else ""),
         "query": query,
         "problem": problem,
-        "basemap": basemap,
-        "map": builders.overview_map(query=query, basemap=basemap, as_of=as_of, nonce=request.csp_nonce),
+        "map": builders.overview_map(
+            query=query, user=request.user, choice=choice, as_of=as_of, nonce=request.csp_nonce
+        ),
         "export_url": reverse("asset-export") if permissions.can_export(request.user) else None,
         "as_of": as_of,  # the tiles, totals and exports get it through the query
     }
     return render(request, "assets/asset_map.html", context, status=400 if problem else 200)
+
+
+@require_POST
+@role_required(permissions.can_view_register)
+def remember_basemap(request: HttpRequest) -> JsonResponse:
+    """Remember the base layer the user chose in a map's layer control (js/sipanah-map.js): a basemap's key or
+    "none"; every map after that draws it (assets.register.basemaps)."""
+    try:
+        basemaps.remember(request.user, request.POST.get("basemap", ""))
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"basemap": basemaps.choice_of(request.user)})
 
 
 @role_required(permissions.can_view_register)

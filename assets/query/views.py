@@ -19,7 +19,7 @@ from assets.lib.http import plain_error
 from assets.maps import builders
 from assets.query import inside
 from assets.query.params import SpatialAssetFilter
-from assets.register import permissions, place, selectors
+from assets.register import permissions, selectors
 from assets.register.permissions import role_required
 from assets.register.place import STORAGE_SRID
 from assets.register.reads import RegisterSelection, SelectionError
@@ -53,12 +53,10 @@ class QueryDraw(JSCSSMixin, folium.MacroElement):
 
 
 def _result_map(
-    shape_geojson: dict[str, Any] | None, features: list[dict[str, Any]], *, nonce: str
+    shape_geojson: dict[str, Any] | None, features: list[dict[str, Any]], *, user: Any, nonce: str
 ) -> builders.MapParts:
-    here = place.city()
-    m = builders.SipanahMap(location=here.center, zoom_start=here.zoom, tiles=None, control_scale=True, max_zoom=20)
-    if here.basemap_url:
-        folium.TileLayer(here.basemap_url, name=_("Basemap"), attr=here.basemap_attribution).add_to(m)
+    m = builders.base_map(user=user, kelurahan=shape_geojson is not None)  # a result is zoomed in
+    builders.add_register_tiles(m, faint=True, name=_("Other assets"))
     if features:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},
@@ -111,7 +109,7 @@ def query_page(request: HttpRequest) -> HttpResponse:
         )
     elif has_shape and not asset_filter.is_valid():
         context["invalid"] = True
-    context["map"] = _result_map(shape_geojson, features, nonce=request.csp_nonce)
+    context["map"] = _result_map(shape_geojson, features, user=request.user, nonce=request.csp_nonce)
     return render(request, "assets/query.html", context)
 
 

@@ -64,6 +64,9 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="users",
     )
+    # The basemap this user last chose on a map ("" = the first configured, "none" = no basemap, else a basemap's
+    # key): read by every map through assets.register.basemaps.basemap_for, set by the maps' layer control.
+    map_basemap = models.CharField(_("basemap of the maps"), max_length=40, blank=True, default="")
 
     # The user's role names, set on the instance by assets.register.permissions (RoleBackend, user_roles).
     _sipanah_roles: frozenset[str]

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypedDict, cast
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from assets.register.basemaps import Basemap
 
 STORAGE_SRID = 4326  # every geometry is stored in lon/lat (WGS84); see assets.register.geo
 
@@ -48,7 +51,7 @@ class City:
     suggested_epsg: tuple[tuple[int, str], ...]
     export_srids: tuple[int, ...]
     area_srid: int  # metric CRS for planar work (overlap ranking, buffers, nearest distances)
-    basemap_url: str  # XYZ tile template; "" for maps without a basemap
+    basemap_url: str  # the first XYZ basemap's tile template; "" for none (every basemap: assets.register.basemaps)
     basemap_attribution: str
 
     def suggested_systems(self) -> str:
@@ -83,6 +86,7 @@ def city() -> City:
     lat, lon = conf["center"]
     west, south, east, north = conf["bbox"]
     r_west, r_south, r_east, r_north = conf["region_bbox"]
+    first = _first_xyz()
     return City(
         name=conf["name"],
         government=conf["government"],
@@ -97,8 +101,8 @@ def city() -> City:
         suggested_epsg=tuple((int(code), str(name)) for code, name in conf["suggested_epsg"]),
         export_srids=tuple(conf["export_srids"]),
         area_srid=settings.SIPANAH_AREA_SRID,
-        basemap_url=settings.SIPANAH_BASEMAP_URL,
-        basemap_attribution=settings.SIPANAH_BASEMAP_ATTRIBUTION,
+        basemap_url=first.url if first else "",
+        basemap_attribution=first.attribution if first else "",
     )
 
 
@@ -113,8 +117,17 @@ def overlap_tolerance_m2() -> float:
 
 
 def basemap_url() -> str:
-    """The basemap tile template; empty: maps without a basemap (``SIPANAH_BASEMAP_URL``)."""
-    return settings.SIPANAH_BASEMAP_URL
+    """The first configured XYZ basemap's tile template (``SIPANAH_BASEMAP_URL`` or the first XYZ entry of
+    ``SIPANAH_BASEMAPS``); empty: none. The Leaflet maps offer every basemap and follow each user's choice
+    (``assets.register.basemaps.basemap_for``)."""
+    first = _first_xyz()
+    return first.url if first else ""
+
+
+def _first_xyz() -> Basemap | None:
+    from assets.register import basemaps  # here: basemaps imports the models, which import this module
+
+    return next((b for b in basemaps.catalogue() if b.kind == "xyz"), None)
 
 
 def crs_name(srid: int) -> str:

@@ -13,7 +13,8 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def asset_map(context: template.Context, asset: LandAsset) -> SafeString:
-    parts = builders.detail_map(asset, nonce=context["request"].csp_nonce)
+    request = context["request"]
+    parts = builders.detail_map(asset, user=request.user, choice=request.GET.get("basemap"), nonce=request.csp_nonce)
     if parts is None:
         return mark_safe("")
     # Links, the map div and its script in one place: this tag is the only map on the page.

@@ -176,7 +176,8 @@ def drop_broken_connection() -> None:
 
 
 def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> str:
-    """A small map of the previewed features (their outlines), drawn as SVG: no tiles, works offline."""
+    """A small map of the previewed features (their outlines) over the kecamatan and kelurahan boundaries around
+    them, drawn as SVG from Sipanah's own data: no tiles, works offline."""
     from django.utils.html import escape
 
     rings: list[tuple[str, list[list[float]]]] = []
@@ -194,18 +195,73 @@ def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> 
     if not points:
         return ""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    # framed on the kelurahan the features lie in, so that their boundaries show around them
+    x0, y0, x1, y1 = _kelurahan_extent((min(xs), min(ys), max(xs), max(ys)))
     span = max(x1 - x0, y1 - y0, 1e-9)
-    scale = min(width, height) / span * 0.95
+    scale = min(width / max(x1 - x0, 1e-9), height / max(y1 - y0, 1e-9)) * 0.95
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return width / 2 + (x - cx) * scale, height / 2 - (y - cy) * scale
+
+    def path(ring: Any) -> str:
+        return " ".join(
+            "{}{:.1f},{:.1f}".format("M" if i == 0 else "L", *xy(x, y)) for i, (x, y, *_z) in enumerate(ring)
+        )
+
+    areas = []
+    for level, style in (("kelurahan", 'stroke-width="0.8" stroke-dasharray="5 4"'), ("kecamatan", 'stroke-width="2"')):
+        for ring in _boundary_rings(level, (x0, y0, x1, y1), tolerance=span / 1000):
+            areas.append(f'<path class="{level}" d="{path(ring)} Z" {style}/>')
+    # each feature as its outline and a dot: a parcel can be a pixel wide on a map of its kelurahan
     paths = []
     for label, ring in rings:
-        d = " ".join(
-            f"{'M' if i == 0 else 'L'}{(x - x0) * scale:.1f},{(y1 - y) * scale:.1f}"
-            for i, (x, y, *_z) in enumerate(ring)
+        px, py = xy(*ring[0][:2])
+        paths.append(
+            f'<path d="{path(ring)} Z"><title>{escape(label)}</title></path><circle cx="{px:.1f}" cy="{py:.1f}" r="4"/>'
         )
-        paths.append(f'<path d="{d} Z"><title>{escape(label)}</title></path>')
     return (
-        f'<svg class="import-preview" viewBox="0 0 {(x1 - x0) * scale + 2:.0f} {(y1 - y0) * scale + 2:.0f}" '
-        f'width="{width}" role="img" aria-label="{escape(_("Map of the features in the file"))}">'
-        f'<g fill="#3b82f6" fill-opacity="0.35" stroke="#1d4ed8" stroke-width="1">{"".join(paths)}</g></svg>'
+        f'<svg class="import-preview" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(_("Map of the features in the file"))}">'
+        f'<g fill="none" stroke="#78909c">{"".join(areas)}</g>'
+        f'<g fill="#3b82f6" fill-opacity="0.5" stroke="#1d4ed8" stroke-width="1">{"".join(paths)}</g></svg>'
     )
+
+
+def _kelurahan_extent(bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The lon/lat extent of ``bbox`` and the kelurahan it touches (``bbox`` with a margin outside them all)."""
+    from django.contrib.gis.db.models import Extent
+    from django.contrib.gis.geos import Polygon
+
+    from assets.register.models import AdministrativeArea
+
+    x0, y0, x1, y1 = bbox
+    margin = max(0.1 * max(x1 - x0, y1 - y0), 0.002)
+    found = AdministrativeArea.objects.filter(
+        level=AdministrativeArea.Level.KELURAHAN, geom__intersects=Polygon.from_bbox(bbox)
+    ).aggregate(extent=Extent("geom"))["extent"]
+    if not found:
+        return x0 - margin, y0 - margin, x1 + margin, y1 + margin
+    return min(x0, found[0]), min(y0, found[1]), max(x1, found[2]), max(y1, found[3])
+
+
+def _boundary_rings(level: str, bbox: tuple[float, float, float, float], *, tolerance: float) -> list[Any]:
+    """The outer rings of the administrative areas of ``level`` that touch ``bbox`` (lon/lat), simplified."""
+    import shapely
+    from django.contrib.gis.db.models.functions import AsWKB
+    from django.contrib.gis.geos import Polygon
+
+    from assets.register.models import AdministrativeArea
+
+    wkbs = (
+        AdministrativeArea.objects.filter(level=level, geom__intersects=Polygon.from_bbox(bbox))
+        .annotate(wkb=AsWKB("geom"))
+        .values_list("wkb", flat=True)
+    )
+    rings = []
+    for wkb in wkbs:
+        geom = shapely.simplify(shapely.from_wkb(bytes(wkb)), tolerance)
+        for polygon in getattr(geom, "geoms", [geom]):
+            if polygon.geom_type == "Polygon":
+                rings.append(list(polygon.exterior.coords))
+    return rings

@@ -1,4 +1,4 @@
-/* Sipanah maps: styles, popups and the basemap fallback shared by the overview and the detail map.
+/* Sipanah maps: styles, popups and the basemaps (note, fallback, remembered choice) of every Leaflet map.
  * Every value from the server reaches the page through textContent, never as HTML. */
 (function () {
   "use strict";
@@ -61,7 +61,8 @@
   }
 
   // Counts what the vector layers painted: the browser tests and the bench read window.sipanahMapStats.
-  var stats = window.sipanahMapStats = { tilesLoaded: 0, painted: 0, firstPaintMs: null, allLoadedMs: null, popups: 0 };
+  var stats = window.sipanahMapStats = { tilesLoaded: 0, painted: 0, firstPaintMs: null, allLoadedMs: null, popups: 0,
+                                         basemap: null, basemapTiles: 0, basemapFailed: null, basemapSaved: null };
 
   function watchPaint(layer) {
     layer.on("load", function () { stats.allLoadedMs = performance.now(); });
@@ -92,24 +93,66 @@
     });
   }
 
-  // Quiet fallback: when the basemap cannot load (offline, blocked), switch to "no basemap" and say so once.
-  function basemapFallback(map, basemap, blank, message) {
-    var errors = 0, loaded = 0, done = false;
-    basemap.on("tileload", function () { loaded += 1; });
-    basemap.on("tileerror", function () {
-      errors += 1;
-      if (done || loaded || errors < 3) return;
-      done = true;
-      map.removeLayer(basemap);
-      blank.addTo(map);
-      var note = L.control({ position: "bottomleft" });
-      note.onAdd = function () {
-        var div = L.DomUtil.create("div", "map-note"); div.textContent = message; return div;
-      };
-      note.addTo(map);
+  function csrfToken() {
+    var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (m) return decodeURIComponent(m[1]);
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  // The basemaps of a map (assets/maps/builders.py BasemapSwitch). layers: {key: Leaflet layer}; blank: the
+  // "no basemap" layer; cfg: {current, stored, saveUrl, note}.
+  // - One line under the map whenever it has no basemap: none configured, "no basemap" chosen, or tiles failing.
+  // - Tiles failing (offline, blocked): quietly switch to "no basemap" (not remembered: the choice stays).
+  // - A base layer chosen in the layer control is remembered for the user (POST cfg.saveUrl).
+  function basemaps(map, layers, blank, cfg) {
+    var note = null, automatic = false;
+    stats.basemap = cfg.current;
+    function showNote(on) {
+      if (on && !note) {
+        note = L.control({ position: "bottomleft" });
+        note.onAdd = function () {
+          var div = L.DomUtil.create("div", "map-note"); div.textContent = cfg.note; return div;
+        };
+        note.addTo(map);
+      } else if (!on && note) {
+        note.remove(); note = null;
+      }
+    }
+    function save(key) {
+      if (!cfg.saveUrl) return;
+      fetch(cfg.saveUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" },
+        body: "basemap=" + encodeURIComponent(key)
+      }).then(function (r) { if (r.ok) stats.basemapSaved = key; });
+    }
+    Object.keys(layers).forEach(function (key) {
+      var layer = layers[key], errors = 0, loaded = 0;
+      layer.on("tileload", function () { loaded += 1; stats.basemapTiles += 1; });
+      layer.on("tileerror", function () {
+        errors += 1;
+        if (loaded || errors < 3 || !map.hasLayer(layer)) return;
+        automatic = true;
+        map.removeLayer(layer);
+        blank.addTo(map);
+        automatic = false;
+        stats.basemapFailed = key;
+        stats.basemap = "none";
+        showNote(true);
+      });
     });
+    map.on("baselayerchange", function (e) {
+      var key = "none";
+      Object.keys(layers).forEach(function (k) { if (layers[k] === e.layer) key = k; });
+      stats.basemap = key;
+      showNote(key === "none");
+      if (!automatic) save(key);
+    });
+    showNote(cfg.current === "none");
+    if (cfg.current !== cfg.stored) save(cfg.current);  // chosen through the page's URL (?basemap=none)
   }
 
   window.SipanahMap = { assetStyle: assetStyle, faintStyle: faintStyle, attachAssets: attachAssets,
-                        basemapFallback: basemapFallback, watchPaint: watchPaint };
+                        basemaps: basemaps, watchPaint: watchPaint };
 })();
