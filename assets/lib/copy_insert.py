@@ -10,19 +10,27 @@ caller gets its objects back with their ids as bulk_create gives them, and the s
 Every value goes through the field's ``pre_save`` (auto_now/auto_now_add) and ``get_db_prep_save``, as
 bulk_create does; geometries are sent as hex EWKB (SRID included), which PostGIS reads as text input.
 
-Only for PostgreSQL: :func:`supported` says when to use it; other databases keep bulk_create.
+On SQLite (SpatiaLite) the same functions send one compiled ``INSERT`` through ``executemany`` instead of COPY,
+and the history rows are copied by ``INSERT ... SELECT`` as on PostgreSQL. An import writes its rows in one
+transaction, and SQLite has one writer: bulk_create spent most of that transaction compiling SQL in Python
+(Django's compiler and simple_history's ``bulk_history_create`` were ~60 % of a 20k-parcel import's time, py-spy)
+while every sign-in and edit waited for the lock (``bench/bench_sqlite_writers.py``).
+
+:func:`supported` says when to use it (PostgreSQL and SQLite); other databases keep bulk_create.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import shapely
 from django.contrib.gis.db.models import GeometryField
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
@@ -32,13 +40,27 @@ _HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
 def supported() -> bool:
-    return connection.vendor == "postgresql"
+    return connection.vendor in ("postgresql", "sqlite")
 
 
 def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
     table = model._meta.db_table
     column = model._meta.pk.column
     with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # SQLite has no sequence to reserve from. The caller's transaction holds the database's one write lock
+            # (transaction_mode IMMEDIATE), so the ids above both the table's largest and AUTOINCREMENT's last
+            # (sqlite_sequence; ids are never reused) stay free until it commits.
+            if not connection.in_atomic_block:
+                raise RuntimeError("copy_insert on SQLite reserves ids inside a transaction only")
+            quoted = connection.ops.quote_name(table)
+            cursor.execute(
+                f"SELECT MAX(COALESCE((SELECT MAX({connection.ops.quote_name(column)}) FROM {quoted}), 0), "  # noqa: S608
+                "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+                [table],
+            )  # identifiers from the model's meta, quoted
+            last = cursor.fetchone()[0]
+            return list(range(last + 1, last + 1 + count))
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
         )
@@ -53,9 +75,9 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> list
     if missing:
         for obj, pk in zip(missing, _reserve_ids(model, len(missing)), strict=True):
             obj.pk = pk
-    values = _row_builders(model)
+    values = _row_builders(model, connection.vendor)
     rows = [[value(obj) for value in values] for obj in objs]
-    copy_rows(model, [f.column for f in model._meta.concrete_fields], rows)
+    copy_rows(model, [f.column for f in model._meta.concrete_fields], rows, prepared=True)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -63,12 +85,36 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> list
 
 
 def copy_rows(
-    model: type[models.Model], columns: list[str], rows: Iterable[Sequence[Any]], *, using: str = DEFAULT_DB_ALIAS
+    model: type[models.Model],
+    columns: list[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    prepared: bool = False,
 ) -> None:
     """COPY ``rows`` (values ready for PostgreSQL, in ``columns`` order) into the model's table, in the current
-    transaction. ``rows`` may be a generator: it is consumed as it is sent (backups restore through it)."""
+    transaction. ``rows`` may be a generator: it is consumed as it is sent (backups restore through it).
+    On SQLite: one INSERT run by ``executemany``; each value goes through its field's ``get_db_prep_save`` unless
+    ``prepared`` (copy_insert's rows already did); geometries as hex EWKB."""
     conn = connections[using]
     names = ", ".join(conn.ops.quote_name(c) for c in columns)
+    if conn.vendor == "sqlite":
+        fields = {f.column: f for f in model._meta.concrete_fields}
+        geometry = [isinstance(fields[c], GeometryField) for c in columns]
+        # GeomFromWKB with the column's SRID, as Django's SpatiaLite backend writes: SpatiaLite's GeomFromEWKB reads
+        # a one-part MultiPolygon as a Polygon, which the column's type constraint refuses
+        marks = ", ".join(
+            f"GeomFromWKB(%s, {int(fields[c].srid)})" if g else "%s" for c, g in zip(columns, geometry, strict=True)
+        )
+        insert = f"INSERT INTO {conn.ops.quote_name(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
+        prepared = (
+            [_wkb(v) if g else v if v is None or prepared else fields[c].get_db_prep_save(v, conn)
+             for c, g, v in zip(columns, geometry, row, strict=True)]
+            for row in rows
+        )  # fmt: skip
+        with conn.cursor() as cursor:
+            cursor.executemany(insert, prepared)  # identifiers from the model's meta, quoted; values are parameters
+        return
     sql = f"COPY {conn.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
     with conn.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper: same connection, same transaction
@@ -76,6 +122,11 @@ def copy_rows(
         with conn.wrap_database_errors, raw.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def _wkb(hexewkb: str | None) -> bytes | None:
+    """Hex EWKB (what the row builders give) as plain WKB for SpatiaLite's GeomFromWKB."""
+    return None if hexewkb is None else shapely.to_wkb(shapely.from_wkb(hexewkb))
 
 
 # On PostgreSQL, get_db_prep_save returns a value of these exact types unchanged for these exact field classes
@@ -99,8 +150,9 @@ def _pass_through_types(field: models.Field) -> tuple[type, ...]:
     return _PASS_THROUGH.get(type(field), ())
 
 
-def _value_builder(field: models.Field) -> Callable[[models.Model], Any]:
-    """The function giving the value COPY writes for ``field`` of an object, as bulk_create would send it."""
+def _value_builder(field: models.Field, vendor: str) -> Callable[[models.Model], Any]:
+    """The function giving the value COPY (or SQLite's INSERT) writes for ``field`` of an object, as bulk_create
+    would send it."""
     read: Callable[[models.Model], Any]
     if type(field).pre_save is models.Field.pre_save:  # no auto_now & co: pre_save is a plain attribute read
         read = operator.attrgetter(field.attname)
@@ -120,8 +172,9 @@ def _value_builder(field: models.Field) -> Callable[[models.Model], Any]:
             return value.hexewkb.decode("ascii")
 
         return geometry
-    unchanged = _pass_through_types(field)
-    aware_datetime = isinstance(field, models.DateTimeField)
+    postgresql = vendor == "postgresql"  # the shortcuts below are PostgreSQL's; SQLite takes the full path
+    unchanged = _pass_through_types(field) if postgresql else ()
+    aware_datetime = postgresql and isinstance(field, models.DateTimeField)
 
     def value(obj: models.Model) -> Any:
         value = read(obj)
@@ -135,8 +188,8 @@ def _value_builder(field: models.Field) -> Callable[[models.Model], Any]:
 
 
 @functools.cache
-def _row_builders(model: type[models.Model]) -> list[Callable[[models.Model], Any]]:
-    return [_value_builder(field) for field in model._meta.concrete_fields]
+def _row_builders(model: type[models.Model], vendor: str) -> list[Callable[[models.Model], Any]]:
+    return [_value_builder(field, vendor) for field in model._meta.concrete_fields]
 
 
 def copy_insert_with_history(model: type[models.Model], objs: Sequence[models.Model]) -> list[models.Model]:
@@ -175,13 +228,15 @@ def copy_insert_with_history(model: type[models.Model], objs: Sequence[models.Mo
                 select.append(quote(tracked[f.attname]))
             else:
                 select.append("%s")
-                params.append(special[f.attname])
+                params.append(f.get_db_prep_save(special[f.attname], connection))  # SQLite: naive UTC text
         pk = quote(model._meta.pk.column)
         # identifiers from the models' meta, quoted; values are parameters
+        sqlite = connection.vendor == "sqlite"
+        among = "IN (SELECT value FROM json_each(%s))" if sqlite else "= ANY(%s)"  # SQLite has no arrays: JSON
         sql = (
             f"INSERT INTO {quote(history_model._meta.db_table)} ({names}) SELECT {', '.join(select)} "  # noqa: S608
-            f"FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s) ORDER BY {pk}"
+            f"FROM {quote(model._meta.db_table)} WHERE {pk} {among} ORDER BY {pk}"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, ids])
+            cursor.execute(sql, [*params, json.dumps(ids) if sqlite else ids])
     return list(objs)

@@ -1,4 +1,5 @@
-"""The importer's COPY write path (PostgreSQL) writes exactly the rows of the bulk_create path."""
+"""The importer's fast write path (COPY on PostgreSQL, one executemany INSERT on SQLite, history rows copied by
+INSERT ... SELECT: assets.lib.copy_insert) writes exactly the rows of the bulk_create path."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from unittest import mock, skipUnless
+from unittest import mock
 
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import IntegrityError, connection, transaction
@@ -75,9 +76,8 @@ class CopyPathTests(TestCase):
         }
 
     def test_path_choice(self):
-        self.assertEqual(copy_insert.supported(), connection.vendor == "postgresql")
+        self.assertEqual(copy_insert.supported(), connection.vendor in ("postgresql", "sqlite"))
 
-    @skipUnless(connection.vendor == "postgresql", "COPY exists on PostgreSQL only; other databases use bulk_create")
     def test_copy_writes_the_same_rows_as_bulk_create(self):
         path = self.write_file()
         report = run_import(path)
@@ -105,7 +105,6 @@ class CopyPathTests(TestCase):
         self.assertEqual(self.snapshot(), copied)
         self.assertIsInstance(LandAsset.objects.get(nomor_register="0001").created_at, dt.datetime)
 
-    @skipUnless(connection.vendor == "postgresql", "COPY exists on PostgreSQL only; other databases use bulk_create")
     def test_a_failing_copy_raises_djangos_error_and_rolls_back(self):
         existing = make_asset(agency=self.agency, nibar="6471000000009")
         duplicate = LandAsset.objects.get(pk=existing.pk)

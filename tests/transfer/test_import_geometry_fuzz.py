@@ -9,6 +9,7 @@ refused feature writes nothing. The case table is the oracle: nothing here asks 
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -119,11 +120,35 @@ def _place(wkt: str, x: float, y: float) -> str:
     return geom.ExportToIsoWkt()
 
 
+def _drop_collections_without_members(path: Path) -> None:
+    """GDAL 3.6 writes an empty collection as {"type": "GeometryCollection"} (no "geometries"), which its own reader
+    refuses while it parses the whole file on the first read: with GDAL's exceptions on (assets.transfer.exports
+    sets them for the process) that failure is raised on feature 1. Not a file a GIS tool makes: those features
+    are left out of the GeoJSON case."""
+
+    def broken(geometry: dict | None) -> bool:
+        if not geometry:
+            return False
+        if geometry.get("type") == "GeometryCollection":
+            return (
+                not geometry.get("geometries")
+                and geometry.get("geometries") != []
+                or any(broken(g) for g in geometry.get("geometries") or [])
+            )
+        return False
+
+    collection = json.loads(path.read_text())
+    collection["features"] = [f for f in collection["features"] if not broken(f.get("geometry"))]
+    path.write_text(json.dumps(collection))
+
+
 def _scale(geom: ogr.Geometry, x: float, y: float) -> None:
     if geom.IsEmpty():  # setting a point of an empty point would make it a point
         return
     for i in range(geom.GetGeometryCount()):
         _scale(geom.GetGeometryRef(i), x, y)
+    if geom.GetGeometryCount():  # a collection, polygon or surface: its points are its parts' (with GDAL's
+        return  # exceptions on, as another test may leave them, GetPoint_2D on a polygon raises)
     for i in range(geom.GetPointCount()):
         point = list(geom.GetPoint(i)) if geom.Is3D() else list(geom.GetPoint_2D(i))
         point[0], point[1] = x + point[0] * D, y + point[1] * D
@@ -194,14 +219,22 @@ class GeometryFuzzTests(ImportTestCase):
 
     def stored(self, path: Path) -> dict[int, ogr.Geometry | None]:
         """What the file really holds, read back with OGR: register number -> geometry (None: none or empty)."""
-        dataset = ogr.Open(str(path))
-        layer = dataset.GetLayer(0)
-        result = {}
-        for feature in layer:
-            geom = feature.GetGeometryRef()
-            register = int(feature.GetField(feature.GetFieldCount() - 1))  # nomor_register (nomor_regi in a DBF)
-            result[register] = None if geom is None or geom.IsEmpty() else geom.Clone()
-        dataset = None
+        # GDAL's exceptions are process-wide and switched on when assets.transfer.exports is imported (by an earlier
+        # test or not): read with them off, so that what the file holds is read the same in any test order
+        raising = ogr.GetUseExceptions()
+        ogr.DontUseExceptions()
+        try:
+            dataset = ogr.Open(str(path))
+            layer = dataset.GetLayer(0)
+            result = {}
+            for feature in layer:
+                geom = feature.GetGeometryRef()
+                register = int(feature.GetField(feature.GetFieldCount() - 1))  # nomor_register (nomor_regi in a DBF)
+                result[register] = None if geom is None or geom.IsEmpty() else geom.Clone()
+            dataset = None
+        finally:
+            if raising:
+                ogr.UseExceptions()
         return result
 
     def check_report(self, path: Path, cases: dict[int, Case], label: str) -> tuple[set[int], set[int]]:
@@ -257,6 +290,8 @@ class GeometryFuzzTests(ImportTestCase):
             with self.subTest(driver=driver):
                 path = self.tmp / f"all.{DRIVERS[driver]}"
                 taken = self.write(driver, path, numbered, ogr.wkbUnknown)
+                if driver == "GeoJSON":
+                    _drop_collections_without_members(path)
                 if driver == "GPKG":
                     self.assertEqual(len(taken), len(CASES), "a GeoPackage holds every type")
                 parcels, refused = self.check_report(path, cases, driver)

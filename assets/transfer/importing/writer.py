@@ -289,8 +289,9 @@ class Writer:
 
     def write(self, accepted: list[PreparedRow]) -> None:
         """Write checked rows, inside the caller's transaction: new assets and the certificates by COPY on
-        PostgreSQL (bulk_create elsewhere), each with its history row naming the file; updates by save(), each
-        refused if the asset changed since it was checked; each certificate's first stage event."""
+        PostgreSQL and one executemany INSERT on SQLite (lib.copy_insert), each with its history row naming the file;
+        updates by save(), each refused if the asset changed since it was checked; each certificate's first stage
+        event."""
         reason = _("Imported from %(file)s") % {"file": self.report.source}
         self._refuse_changed(accepted)
         new_assets = [p.asset for p in accepted if p.target is None]
@@ -306,7 +307,7 @@ class Writer:
                 entry.asset.save()
         for asset, certificate in certificates:
             certificate.asset = asset
-        if copy_insert.supported():  # PostgreSQL: COPY (assets/lib/copy_insert.py); the same rows, much faster
+        if copy_insert.supported():  # COPY / executemany (assets/lib/copy_insert.py): the same rows, much faster
             copy_insert.copy_insert_with_history(Certificate, [c for _a, c in certificates])
         else:
             bulk_create_with_history([c for _a, c in certificates], Certificate, batch_size=500)
