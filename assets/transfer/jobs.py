@@ -27,19 +27,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets.register.models import User
-from assets.transfer.importing.report import ImportReport
+from assets.transfer.importing.mapping import FieldMapping
+from assets.transfer.importing.report import ImportReport, UpdateMode
 from assets.transfer.importing.source import SUFFIX_FORMATS
-from assets.transfer.models import ImportJob
+from assets.transfer.models import AgencyMapping, ImportJob
 
 log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = tuple(SUFFIX_FORMATS)
 
 
-def job_create(*, user: User, upload: File, layer: str = "", srid: str = "", repair: bool = False) -> ImportJob:
-    """Keep the uploaded file and queue its check (a dry run); the import itself waits for confirmation."""
+def job_create(
+    *, user: User, upload: File, layer: str = "", srid: str = "", repair: bool = False,
+    mapping: dict[str, Any] | None = None, strict: bool = False, update_mode: str = UpdateMode.ALL,
+) -> ImportJob:  # fmt: skip
+    """Keep the uploaded file and queue its check (a dry run); the import itself waits for confirmation.
+    ``mapping`` is a mapping file's JSON (checked by FieldMapping.from_dict before it gets here)."""
     name = Path(upload.name or "upload").name
-    job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair)
+    job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair,
+                    mapping=mapping or {}, strict=strict, update_mode=update_mode)  # fmt: skip
     # Stored under a shortened name (the suffix tells the format): a 300-character name is beyond what the
     # file system takes, a 500 before (found by tests/register/test_fuzz_forms.py); the page shows the original name.
     stored = Path(name)
@@ -72,6 +78,65 @@ def record_command_import(
     record_report(job, report)
     job.refresh_from_db()
     return job
+
+
+def job_mapping(job: ImportJob) -> FieldMapping | None:
+    """The job's column mapping (None: the known spellings only)."""
+    return FieldMapping.from_dict(job.mapping) if job.mapping else None
+
+
+def job_recheck(*, job: ImportJob, mapping: dict[str, Any], strict: bool, update_mode: str) -> ImportJob:
+    """Check the file again with other options (a column mapping, strict overlaps, what an update may overwrite):
+    only before it was imported."""
+    FieldMapping.from_dict(mapping)  # raises ImportFileError naming the problem
+    if update_mode not in UpdateMode.CHOICES:
+        raise ValueError(_("Unknown update choice %(choice)s.") % {"choice": update_mode})
+    updated = ImportJob.objects.filter(
+        pk=job.pk, commit=False, status__in=(ImportJob.Status.PREVIEWED, ImportJob.Status.REFUSED)
+    ).update(status=ImportJob.Status.QUEUED, mapping=mapping, strict=strict, update_mode=update_mode, report={},
+             created=0, updated=0, error_count=0, progress_done=0, attempts=0, finished_at=None)  # fmt: skip
+    job.refresh_from_db()
+    if not updated:
+        raise ValueError(_("Only a checked file that was not imported can be checked again."))
+    return job
+
+
+def mapping_from_columns(job: ImportJob, chosen: dict[str, str]) -> dict[str, Any]:
+    """The mapping file's JSON for the columns the user mapped on the page (column name -> field, "" for none):
+    the job's constants and defaults kept, its "$feature" fields kept unless a column now gives them."""
+    current = job.mapping or {}
+    fields = {name: column for name, column in current.get("fields", {}).items() if column == "$feature"}
+    seen: dict[str, str] = {}
+    for column, name in chosen.items():
+        if not name:
+            continue
+        if name in seen:
+            raise ValueError(
+                _("%(field)s is given by two columns, %(a)s and %(b)s: choose one.")
+                % {"field": name, "a": seen[name], "b": column}
+            )
+        seen[name] = column
+        fields[name] = column
+    data: dict[str, Any] = {"fields": fields}
+    for key in ("constants", "defaults"):
+        if current.get(key):
+            data[key] = {k: v for k, v in current[key].items() if k not in seen}
+    return FieldMapping.from_dict(data).as_dict()
+
+
+def saved_mapping(agency_id: int | None) -> AgencyMapping | None:
+    if agency_id is None:
+        return None
+    return AgencyMapping.objects.filter(agency_id=agency_id).first()
+
+
+def save_mapping(*, agency_id: int, mapping: dict[str, Any], user: User) -> AgencyMapping:
+    """Keep ``mapping`` as the agency's, offered for its next uploads (one per agency: the newest wins)."""
+    FieldMapping.from_dict(mapping)
+    saved, _created = AgencyMapping.objects.update_or_create(
+        agency_id=agency_id, defaults={"mapping": mapping, "updated_by": user}
+    )
+    return saved
 
 
 def stale_after() -> timedelta:
@@ -173,39 +238,3 @@ def drop_broken_connection() -> None:
     (the tests run the worker inside theirs)."""
     if not connection.in_atomic_block:
         connection.close()
-
-
-def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> str:
-    """A small map of the previewed features (their outlines), drawn as SVG: no tiles, works offline."""
-    from django.utils.html import escape
-
-    rings: list[tuple[str, list[list[float]]]] = []
-    for item in report.get("preview", []):
-        geometry = item.get("geometry") or {}
-        polygons = (
-            geometry.get("coordinates", [])
-            if geometry.get("type") == "MultiPolygon"
-            else [geometry.get("coordinates", [])]
-        )
-        for polygon in polygons:
-            for ring in polygon[:1]:
-                rings.append((str(item.get("label", "")), ring))
-    points = [p for _label, ring in rings for p in ring]
-    if not points:
-        return ""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    span = max(x1 - x0, y1 - y0, 1e-9)
-    scale = min(width, height) / span * 0.95
-    paths = []
-    for label, ring in rings:
-        d = " ".join(
-            f"{'M' if i == 0 else 'L'}{(x - x0) * scale:.1f},{(y1 - y) * scale:.1f}"
-            for i, (x, y, *_z) in enumerate(ring)
-        )
-        paths.append(f'<path d="{d} Z"><title>{escape(label)}</title></path>')
-    return (
-        f'<svg class="import-preview" viewBox="0 0 {(x1 - x0) * scale + 2:.0f} {(y1 - y0) * scale + 2:.0f}" '
-        f'width="{width}" role="img" aria-label="{escape(_("Map of the features in the file"))}">'
-        f'<g fill="#3b82f6" fill-opacity="0.35" stroke="#1d4ed8" stroke-width="1">{"".join(paths)}</g></svg>'
-    )
