@@ -10,14 +10,18 @@ from decimal import Decimal
 
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from assets.lib import formats
-from assets.models import LandAsset
+from assets.models import AgencyMapping, ImportJob, LandAsset
+from assets.ops import worker
+from assets.register import permissions
 from assets.register import geo
 from assets.transfer.importing.report import change_lines
 from assets.transfer.importing.run import format_report, run_import
-from tests.factories import make_asset, point_inside
+from tests.factories import make_asset, make_user, point_inside, temp_media_root
 from tests.transfer.import_case import ImportTestCase
 
 KODE = "1.3.1.01.01.01.001"
@@ -180,3 +184,130 @@ class OverlapTests(PreviewCase):
         asset.refresh_from_db()
         self.assertEqual(asset.nama_barang, "Lain")
         self.assertAlmostEqual(float(asset.luas_gis_m2), 1600, delta=3)
+
+
+class WebPreviewTests(PreviewCase):
+    """The same report on the web page: updates with links, overlaps, the map, column mapping in the browser."""
+
+    def setUp(self):
+        super().setUp()
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        temp_media_root(self.addCleanup)
+        self.officer = make_user("officer", permissions.OFFICER, self.agency)
+        self.client.force_login(self.officer)
+
+    def upload(self, name: str, content: bytes, **options) -> ImportJob:
+        before = set(ImportJob.objects.values_list("pk", flat=True))
+        response = self.client.post(reverse("import-list"), {"file": SimpleUploadedFile(name, content), **options})
+        self.assertEqual(response.status_code, 302, response.content[:2000])
+        job = ImportJob.objects.exclude(pk__in=before).get()
+        worker.work(once=True)
+        job.refresh_from_db()
+        return job
+
+    def geojson(self, features: list[dict]) -> bytes:
+        return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+    def test_preview_page_lists_updates_overlaps_and_draws_each_parcel_then_links_the_imported_assets(self):
+        changed = self.asset("0001", self.square(0))
+        self.asset("0002", self.square(100))
+        features = [
+            self.feature("1", self.square(0), nama_barang="Tanah Taman Kota"),
+            self.feature("2", self.square(100)),
+            self.feature("3", self.square(100 + OverlapTests.SHIFT)),  # new, over asset 0002
+            self.feature("4", self.square(300)),
+        ]
+        job = self.upload("four.geojson", self.geojson(features))
+        self.assertEqual((job.status, job.created, job.updated), (ImportJob.Status.PREVIEWED, 2, 1))
+        page = self.client.get(reverse("import-detail", args=[job.pk]))
+        html = page.content.decode()
+        self.assertContains(page, f'href="{reverse("asset-detail", args=[changed.pk])}"')
+        self.assertContains(page, '<td class="before">Tanah Kantor Kelurahan</td><td class="after">Tanah Taman Kota</td>',
+                            html=False)  # fmt: skip
+        self.assertContains(page, "Unchanged</dt><dd>1</dd>", html=False)
+        self.assertContains(page, "over asset")
+        # the map: one path per parcel of the file (the unchanged one is not drawn), styled by what it would be
+        self.assertEqual(html.count('class="parcel parcel--update"'), 1)
+        self.assertEqual(html.count('class="parcel parcel--overlap"'), 1)
+        self.assertEqual(html.count('class="parcel parcel--new"'), 1)
+        # the summary and the confirmation come before the map and the lists
+        self.assertLess(html.index("Confirm the import"), html.index("<svg"))
+        self.client.post(reverse("import-detail", args=[job.pk]), {"action": "confirm"})
+        worker.work(once=True)
+        job.refresh_from_db()
+        self.assertEqual(job.status, ImportJob.Status.DONE)
+        page = self.client.get(reverse("import-detail", args=[job.pk]))
+        for asset in LandAsset.objects.filter(nomor_register__in=["0003", "0004"]):
+            self.assertContains(page, f'<a href="{reverse("asset-detail", args=[asset.pk])}">{asset}</a>', html=False)
+        self.assertContains(page, f'<a href="{reverse("asset-detail", args=[changed.pk])}">')
+
+    def test_strict_upload_refuses_overlaps(self):
+        self.asset("0001", self.square(0))
+        job = self.upload("o.geojson", self.geojson([self.feature("2", self.square(OverlapTests.SHIFT))]),
+                          strict="on", update_mode="all")  # fmt: skip
+        self.assertEqual((job.status, job.strict, job.error_count), (ImportJob.Status.REFUSED, True, 1))
+        self.assertEqual(LandAsset.objects.count(), 1)
+
+    def test_column_mapping_round_trip(self):
+        rows = ["KD_BRG,NO_REG,NM_BRG,THN,ASAL_USUL,HARGA,LUAS,Geometri WKT (EPSG:4326)"]
+        for i, name in enumerate(["Tanah Kantor Camat", "Tanah Puskesmas", "Tanah Kantor Camat"], start=1):
+            rows.append(f'{KODE},{i},{name},{2000 + i},Pembelian,1000000,400,"{self.square(i * 100).wkt}"')
+        content = "\n".join(rows).encode()
+        job = self.upload("simda.csv", content)
+        self.assertEqual(job.status, ImportJob.Status.REFUSED)
+        self.assertIn("nama_barang", job.report["errors"][0]["message"])
+        columns = {c["name"]: c for c in job.report["columns"]}
+        self.assertEqual(columns["NM_BRG"]["field"], None)
+        self.assertEqual(columns["NM_BRG"]["samples"], ["Tanah Kantor Camat", "Tanah Puskesmas"])  # distinct
+        self.assertEqual(columns["THN"]["samples"][:2], ["2001", "2002"])
+        page = self.client.get(reverse("import-detail", args=[job.pk]))
+        self.assertContains(page, "Check again with other options")
+        self.assertContains(page, '<option value="nama_barang">')
+        # map NM_BRG and THN on the page, save the mapping for the agency, check again
+        names = [c["name"] for c in job.report["columns"]]
+        post = {"action": "recheck", "update_mode": "all", "save_for": str(self.agency.pk)}
+        for i, name in enumerate(names):
+            post[f"column-{i}"] = {"NM_BRG": "nama_barang", "THN": "tahun_perolehan"}.get(name, columns[name]["field"] or "")
+        response = self.client.post(reverse("import-detail", args=[job.pk]), post)
+        self.assertEqual(response.status_code, 302)
+        worker.work(once=True)
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.created), (ImportJob.Status.PREVIEWED, 3), job.report.get("errors"))
+        self.assertEqual(job.mapping["fields"]["nama_barang"], "NM_BRG")
+        saved = AgencyMapping.objects.get(agency=self.agency)
+        self.assertEqual(saved.mapping, job.mapping)
+        # the download is the command line's mapping file, and the command line reads it
+        download = self.client.get(reverse("agency-mapping", args=[self.agency.pk]))
+        self.assertEqual(json.loads(download.content), saved.mapping)
+        self.assertEqual(json.loads(self.client.get(reverse("import-mapping", args=[job.pk])).content), job.mapping)
+        mapping_file = self.tmp / "mapping.json"
+        mapping_file.write_bytes(download.content)
+        csv = self.tmp / "simda.csv"
+        csv.write_bytes(content)
+        out = io.StringIO()
+        call_command("import_assets", str(csv), "--mapping", str(mapping_file), "--dry-run", "--user", "officer",
+                     stdout=out)  # the officer: their agency is implied, as on the web
+        self.assertIn("NM_BRG -> nama_barang", out.getvalue().replace("  ", ""))
+        # the next upload of the agency offers the saved mapping, selected; with it the file is recognised
+        form = self.client.get(reverse("import-list"))
+        self.assertContains(form, f'<option value="{self.agency.pk}" selected>', html=False)
+        job = self.upload("simda2.csv", content, saved_mapping=str(self.agency.pk))
+        self.assertEqual((job.status, job.created, job.mapping), (ImportJob.Status.PREVIEWED, 3, saved.mapping))
+        # a mapping file uploaded with the file is the same format
+        job = self.upload("simda3.csv", content, mapping_file=SimpleUploadedFile("m.json", download.content))
+        self.assertEqual(job.status, ImportJob.Status.PREVIEWED)
+        bad = self.client.post(reverse("import-list"), {"file": SimpleUploadedFile("x.csv", content),
+                                                         "mapping_file": SimpleUploadedFile("m.json", b'{"fields": {"nope": "A"}}')})  # fmt: skip
+        self.assertContains(bad, "The mapping file names unknown fields: nope")
+
+    def test_two_columns_for_one_field_is_refused_on_the_page(self):
+        rows = ["KD_BRG,NO_REG,NM_BRG,THN,ASAL_USUL,HARGA,LUAS", f"{KODE},1,Tanah,2001,Pembelian,1,1"]
+        job = self.upload("simda.csv", "\n".join(rows).encode())
+        names = [c["name"] for c in job.report["columns"]]
+        post = {"action": "recheck"}
+        for i, name in enumerate(names):
+            post[f"column-{i}"] = "nama_barang" if name in ("NM_BRG", "THN") else ""
+        page = self.client.post(reverse("import-detail", args=[job.pk]), post, follow=True)
+        self.assertContains(page, "nama_barang is given by two columns, NM_BRG and THN: choose one.")
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.mapping), (ImportJob.Status.REFUSED, {}))
