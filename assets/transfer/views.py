@@ -7,19 +7,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from assets.lib import private_files
 from assets.lib.http import plain_error
-from assets.register import permissions, place
+from assets.register import permissions
 from assets.register.permissions import require, role_required
 from assets.register.place import STORAGE_SRID
 from assets.register.reads import RegisterSelection, SelectionError
@@ -100,7 +98,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     may_confirm = permissions.can_confirm_import(request.user, job)
     report = job.report or {}
-    may_recheck = may_confirm and not job.commit and job.status in (ImportJob.Status.PREVIEWED, ImportJob.Status.REFUSED)
+    may_recheck = (
+        may_confirm and not job.commit and job.status in (ImportJob.Status.PREVIEWED, ImportJob.Status.REFUSED)
+    )
     options = None
     if may_recheck:
         initial = {"strict": job.strict, "update_mode": job.update_mode}

@@ -17,8 +17,7 @@ from django.urls import reverse
 from assets.lib import formats
 from assets.models import AgencyMapping, ImportJob, LandAsset
 from assets.ops import worker
-from assets.register import permissions
-from assets.register import geo
+from assets.register import geo, permissions
 from assets.transfer.importing.report import change_lines
 from assets.transfer.importing.run import format_report, run_import
 from tests.factories import make_asset, make_user, point_inside, temp_media_root
@@ -222,8 +221,8 @@ class WebPreviewTests(PreviewCase):
         page = self.client.get(reverse("import-detail", args=[job.pk]))
         html = page.content.decode()
         self.assertContains(page, f'href="{reverse("asset-detail", args=[changed.pk])}"')
-        self.assertContains(page, '<td class="before">Tanah Kantor Kelurahan</td><td class="after">Tanah Taman Kota</td>',
-                            html=False)  # fmt: skip
+        diff = '<td class="before">Tanah Kantor Kelurahan</td><td class="after">Tanah Taman Kota</td>'
+        self.assertContains(page, diff, html=False)
         self.assertContains(page, "Unchanged</dt><dd>1</dd>", html=False)
         self.assertContains(page, "over asset")
         # the map: one path per parcel of the file (the unchanged one is not drawn), styled by what it would be
@@ -267,7 +266,8 @@ class WebPreviewTests(PreviewCase):
         names = [c["name"] for c in job.report["columns"]]
         post = {"action": "recheck", "update_mode": "all", "save_for": str(self.agency.pk)}
         for i, name in enumerate(names):
-            post[f"column-{i}"] = {"NM_BRG": "nama_barang", "THN": "tahun_perolehan"}.get(name, columns[name]["field"] or "")
+            chosen = {"NM_BRG": "nama_barang", "THN": "tahun_perolehan"}.get(name)
+            post[f"column-{i}"] = chosen or columns[name]["field"] or ""
         response = self.client.post(reverse("import-detail", args=[job.pk]), post)
         self.assertEqual(response.status_code, 302)
         worker.work(once=True)
@@ -285,8 +285,9 @@ class WebPreviewTests(PreviewCase):
         csv = self.tmp / "simda.csv"
         csv.write_bytes(content)
         out = io.StringIO()
-        call_command("import_assets", str(csv), "--mapping", str(mapping_file), "--dry-run", "--user", "officer",
-                     stdout=out)  # the officer: their agency is implied, as on the web
+        call_command(
+            "import_assets", str(csv), "--mapping", str(mapping_file), "--dry-run", "--user", "officer", stdout=out
+        )  # the officer: their agency is implied, as on the web
         self.assertIn("NM_BRG -> nama_barang", out.getvalue().replace("  ", ""))
         # the next upload of the agency offers the saved mapping, selected; with it the file is recognised
         form = self.client.get(reverse("import-list"))
@@ -296,8 +297,10 @@ class WebPreviewTests(PreviewCase):
         # a mapping file uploaded with the file is the same format
         job = self.upload("simda3.csv", content, mapping_file=SimpleUploadedFile("m.json", download.content))
         self.assertEqual(job.status, ImportJob.Status.PREVIEWED)
-        bad = self.client.post(reverse("import-list"), {"file": SimpleUploadedFile("x.csv", content),
-                                                         "mapping_file": SimpleUploadedFile("m.json", b'{"fields": {"nope": "A"}}')})  # fmt: skip
+        wrong = SimpleUploadedFile("m.json", b'{"fields": {"nope": "A"}}')
+        bad = self.client.post(
+            reverse("import-list"), {"file": SimpleUploadedFile("x.csv", content), "mapping_file": wrong}
+        )
         self.assertContains(bad, "The mapping file names unknown fields: nope")
 
     def test_two_columns_for_one_field_is_refused_on_the_page(self):

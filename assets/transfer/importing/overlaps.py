@@ -27,36 +27,38 @@ from assets.transfer.importing.report import ImportReport, overlap_message
 MIN_OVERLAP_M2 = 1.0
 
 
+_TABLE = LandAsset._meta.db_table
+_LABEL = "a.kode_barang || '/' || a.nomor_register || ' ' || a.nama_barang"
+# PostGIS: each box looked up in the GiST index (LATERAL: one index scan per box, not one scan of the table)
+_POSTGIS = (
+    f"SELECT k.i, a.id, {_LABEL}, ST_AsBinary(a.geom) FROM unnest(%s::int[], %s::float8[], %s::float8[], "  # noqa: S608
+    f'%s::float8[], %s::float8[]) AS k(i, x0, y0, x1, y1) CROSS JOIN LATERAL (SELECT * FROM "{_TABLE}" t WHERE '
+    "t.geom && ST_MakeEnvelope(k.x0, k.y0, k.x1, k.y1, 4326) AND t.removed_at IS NULL) a"
+)
+# SpatiaLite: the boxes as one JSON array, joined to the R*Tree (its constraints answered by the index per box)
+_SPATIALITE = (
+    "WITH k(i, x0, y0, x1, y1) AS (SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "  # noqa: S608
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(%s)) "
+    f'SELECT k.i, a.id, {_LABEL}, AsBinary(a.geom) FROM k JOIN "idx_{_TABLE}_geom" r ON r.xmin <= k.x1 '
+    f'AND r.xmax >= k.x0 AND r.ymin <= k.y1 AND r.ymax >= k.y0 JOIN "{_TABLE}" a ON a.id = r.pkid '
+    "WHERE a.removed_at IS NULL"
+)
+
+
 def _register_candidates(boxes: np.ndarray) -> list[tuple[int, int, str, bytes]]:
     """(position in ``boxes``, asset id, label, WKB) of the live register parcels whose bounding box meets each box
     (xmin, ymin, xmax, ymax), through the spatial index: one statement for the whole batch."""
-    table = LandAsset._meta.db_table
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT k.i, a.id, a.kode_barang || '/' || a.nomor_register || ' ' || a.nama_barang, "  # noqa: S608
-                f"ST_AsBinary(a.geom) FROM unnest(%s::int[], %s::float8[], %s::float8[], %s::float8[], "
-                f"%s::float8[]) AS k(i, x0, y0, x1, y1) CROSS JOIN LATERAL (SELECT * FROM {quote(table)} t WHERE "
-                "t.geom && ST_MakeEnvelope(k.x0, k.y0, k.x1, k.y1, 4326) AND t.removed_at IS NULL) a",
-                [list(range(len(boxes)))] + [boxes[:, c].tolist() for c in range(4)],
-            )
+            cursor.execute(_POSTGIS, [list(range(len(boxes)))] + [boxes[:, c].tolist() for c in range(4)])
         else:
-            cursor.execute(
-                "WITH k(i, x0, y0, x1, y1) AS (SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-                "json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(%s)) "
-                "SELECT k.i, a.id, a.kode_barang || '/' || a.nomor_register || ' ' || a.nama_barang, "  # noqa: S608
-                f"AsBinary(a.geom) FROM k JOIN {quote('idx_' + table + '_geom')} r ON r.xmin <= k.x1 "
-                f"AND r.xmax >= k.x0 AND r.ymin <= k.y1 AND r.ymax >= k.y0 JOIN {quote(table)} a ON a.id = r.pkid "
-                "WHERE a.removed_at IS NULL",
-                [json.dumps(boxes.tolist())],
-            )
+            cursor.execute(_SPATIALITE, [json.dumps(boxes.tolist())])
         return [(int(i), int(pk), label, bytes(wkb)) for i, pk, label, wkb in cursor.fetchall() if wkb is not None]
 
 
 @dataclass
 class OverlapCheck:
-    """Collects the checked parcels batch by batch (:meth:`add`) and reports the overlaps at the end (:meth:`finish`)."""
+    """Collects the checked parcels batch by batch (:meth:`add`), reports the overlaps at the end (:meth:`finish`)."""
 
     report: ImportReport
     numbers: list[int] = field(default_factory=list)

@@ -113,10 +113,13 @@ def overlap_message(entry: dict[str, Any], report: ImportReport) -> str:
     area = formats.m2(entry["area_m2"])
     if entry.get("asset_id") is not None:
         return _("The parcel lies %(area)s over asset %(asset)s of the register.") % {
-            "area": area, "asset": entry["other_label"]
+            "area": area,
+            "asset": entry["other_label"],
         }
     return _("The parcel lies %(area)s over %(other)s of the file (%(label)s).") % {
-        "area": area, "other": report.place(entry["other_n"], start=False), "label": entry["other_label"]
+        "area": area,
+        "other": report.place(entry["other_n"], start=False),
+        "label": entry["other_label"],
     }
 
 
@@ -129,7 +132,9 @@ def change_lines(report: ImportReport | dict[str, Any], *, max_lines: int = 50) 
     shown = data.get("changes", [])[:max_lines]
     for change in shown:
         head = _("%(place)s updates asset %(asset)s (#%(id)s):") % {
-            "place": numbering.place(change["n"]), "asset": change["label"], "id": change["asset_id"]
+            "place": numbering.place(change["n"]),
+            "asset": change["label"],
+            "id": change["asset_id"],
         }
         lines.append(head)
         lines += [f"    {f['label']}: {f['before']} → {f['after']}" for f in change["fields"]]
