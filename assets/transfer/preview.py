@@ -61,7 +61,7 @@ def preview_svg(report: dict[str, Any], width: int = MAP_WIDTH, height: int = MA
     """The file's parcels drawn as SVG, each its own path (holes and parts included), styled by what it would be:
     new, an update, or in an overlap. Fits a fixed box (no tiles: works offline); longitudes are scaled by the cosine
     of the latitude so that the shapes keep their proportions."""
-    items = report.get("preview", [])
+    items = [{**item, "kind": "register"} for item in report.get("preview_register", [])] + report.get("preview", [])
     overlapping = {o["n"] for o in report.get("overlaps", [])} | {
         o["other_n"] for o in report.get("overlaps", []) if o.get("other_n")
     }
@@ -92,8 +92,12 @@ def preview_svg(report: dict[str, Any], width: int = MAP_WIDTH, height: int = MA
             + " Z"
             for ring in rings
         )
-        kind = "overlap" if item.get("n") in overlapping else item.get("kind", "new")
-        title = numbering_label(report, item)
+        kind = item.get("kind", "new")
+        if kind != "register" and item.get("n") in overlapping:
+            kind = "overlap"
+        title = numbering_label(report, item) if kind != "register" else _("Register: %(asset)s") % {
+            "asset": item.get("label", "")
+        }
         paths.append(
             f'<path class="parcel parcel--{escape(kind)}" d="{d}" fill-rule="evenodd" '
             f'vector-effect="non-scaling-stroke" data-n="{int(item.get("n", 0))}"><title>{escape(title)}</title></path>'

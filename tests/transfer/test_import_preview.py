@@ -229,6 +229,7 @@ class WebPreviewTests(PreviewCase):
         self.assertEqual(html.count('class="parcel parcel--update"'), 1)
         self.assertEqual(html.count('class="parcel parcel--overlap"'), 1)
         self.assertEqual(html.count('class="parcel parcel--new"'), 1)
+        self.assertEqual(html.count('class="parcel parcel--register"'), 1)  # asset 0002, lain over
         # the summary and the confirmation come before the map and the lists
         self.assertLess(html.index("Confirm the import"), html.index("<svg"))
         self.client.post(reverse("import-detail", args=[job.pk]), {"action": "confirm"})

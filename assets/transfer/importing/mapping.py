@@ -139,7 +139,8 @@ class FieldMapping:
             missing.remove("tahun_perolehan")
         if missing:
             message = _(
-                "No column gives %(fields)s (columns found: %(columns)s); rename them or use a mapping file."
+                "No column gives %(fields)s (columns found: %(columns)s); rename them, or map them to the fields: "
+                "on the import page (web upload), or with a mapping file (import_assets --mapping)."
             ) % {
                 "fields": ", ".join(missing),
                 "columns": ", ".join(c for c in source_columns if c) or "-",

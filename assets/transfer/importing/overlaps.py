@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -25,6 +26,7 @@ from assets.register.models import LandAsset
 from assets.transfer.importing.report import ImportReport, overlap_message
 
 MIN_OVERLAP_M2 = 1.0
+MAX_REGISTER_SHAPES = 200  # register parcels drawn on the preview map
 
 
 _TABLE = LandAsset._meta.db_table
@@ -65,8 +67,8 @@ class OverlapCheck:
     labels: list[str] = field(default_factory=list)
     geoms: list[shapely.Geometry] = field(default_factory=list)
     replaced: set[int] = field(default_factory=set)  # register assets whose geometry the file replaces
-    # (feature number, asset id, asset label, area): kept until the end, when the file's replacements are known
-    register_pairs: list[tuple[int, int, str, float]] = field(default_factory=list)
+    # (feature number, asset id, asset label, area, WKB): kept until the end, when the file's replacements are known
+    register_pairs: list[tuple[int, int, str, float, bytes]] = field(default_factory=list)
 
     def add(self, parcels: list[tuple[int, str, shapely.Geometry, int | None]]) -> None:
         """A batch's new or moved parcels: (feature number, label, lon/lat geometry, id of the asset it updates)."""
@@ -85,18 +87,25 @@ class OverlapCheck:
             return
         others = shapely.from_wkb([wkb for *_x, wkb in found])
         areas = pairwise_intersection_areas_m2(geoms[[i for i, *_x in found]], others)
-        for (i, pk, label, _wkb), area in zip(found, areas, strict=True):
+        for (i, pk, label, wkb), area in zip(found, areas, strict=True):
             if area >= MIN_OVERLAP_M2:
-                self.register_pairs.append((parcels[i][0], pk, label, area))
+                self.register_pairs.append((parcels[i][0], pk, label, area, wkb))
 
     def finish(self) -> None:
         """Report every overlap, in file order: over the register (unless the file moves that asset too: then the
         within-file check sees its new outline), then between the file's own parcels."""
         label_of = dict(zip(self.numbers, self.labels, strict=True))
+        kept = [pair for pair in self.register_pairs if pair[1] not in self.replaced]
         entries = [
             {"n": n, "label": label_of.get(n, ""), "asset_id": pk, "other_label": label, "area_m2": area}
-            for n, pk, label, area in self.register_pairs if pk not in self.replaced
+            for n, pk, label, area, _wkb in kept
         ]  # fmt: skip
+        shown: dict[int, dict[str, Any]] = {}  # the register parcels lain over, for the preview map
+        for _n, pk, label, _area, wkb in kept:
+            if pk not in shown and len(shown) < MAX_REGISTER_SHAPES:
+                geometry = json.loads(shapely.to_geojson(shapely.from_wkb(wkb)))
+                shown[pk] = {"asset_id": pk, "label": label, "geometry": geometry}
+        self.report.preview_register = list(shown.values())
         if len(self.geoms) > 1:
             geoms = np.array(self.geoms, dtype=object)
             tree = shapely.STRtree(geoms)

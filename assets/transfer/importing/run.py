@@ -152,6 +152,9 @@ def _describe_columns(
     """The file's columns for the report (and the web page's mapping form): the field each gives (by the plan, else
     "" for a column Sipanah derives, None for an unused one) and up to SAMPLES distinct values of the first rows."""
     fed = {where: name for name, where in plan.items() if isinstance(where, int)}
+    if not plan:  # refused before a plan: the columns the mapping and the known spellings did find
+        found = {column: name for name, column in report.mapping.items()}
+        fed = {i: found[column] for i, column in enumerate(columns) if column in found}
     for i, name in enumerate(columns):
         if not name:
             continue
