@@ -1,6 +1,6 @@
 """What the import's overlap check costs (assets/transfer/importing/overlaps.py) for a large file.
 
-    DATABASE_URL=spatialite:///tmp/overlaps.sqlite3 SIPANAH_DEBUG=1 .venv/bin/python bench/bench_import_overlaps.py
+    DATABASE_URL=spatialite:////tmp/overlaps.sqlite3 SIPANAH_DEBUG=1 .venv/bin/python bench/bench_import_overlaps.py
     DATABASE_URL=postgis://postgres@127.0.0.1:5432/DB SIPANAH_DEBUG=1 .venv/bin/python bench/bench_import_overlaps.py
 
 A THROWAWAY database: it is migrated, its register emptied and filled with ``--register`` 30 m parcels on a grid

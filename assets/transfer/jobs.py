@@ -55,16 +55,20 @@ def job_create(
 
 
 def record_command_import(
-    *, user: User, path: Path, layer: str, srid: str, repair: bool, report: ImportReport
-) -> ImportJob:
+    *, user: User, path: Path, layer: str, srid: str, repair: bool, report: ImportReport,
+    mapping: FieldMapping | None = None,
+) -> ImportJob:  # fmt: skip
     """An ``import_assets --user`` run in the import log, as a web upload's would be: its file (a Shapefile's .shp
-    with its side files, zipped), user, time, counts and report. Called inside the import's transaction."""
+    with its side files, zipped), user, time, options, counts and report. Called inside the import's transaction."""
+    options = {"mapping": mapping.as_dict() if mapping else {}, "strict": report.strict,
+               "update_mode": report.update_mode}  # fmt: skip
     files = [path]
     if path.suffix.lower() == ".shp":
         files = sorted(p for p in path.parent.glob(f"{glob.escape(path.stem)}.*") if p.is_file())
     if len(files) == 1:
         with path.open("rb") as handle:
-            job = job_create(user=user, upload=File(handle, name=path.name), layer=layer, srid=srid, repair=repair)
+            job = job_create(user=user, upload=File(handle, name=path.name), layer=layer, srid=srid, repair=repair,
+                             **options)  # fmt: skip
     else:
         with tempfile.SpooledTemporaryFile(max_size=64 << 20) as archive:
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
@@ -72,7 +76,7 @@ def record_command_import(
                     zipped.write(member, member.name)
             archive.seek(0)
             upload = File(archive, name=f"{path.stem}.zip")
-            job = job_create(user=user, upload=upload, layer=layer, srid=srid, repair=repair)
+            job = job_create(user=user, upload=upload, layer=layer, srid=srid, repair=repair, **options)
     now = timezone.now()
     ImportJob.objects.filter(pk=job.pk).update(commit=True, attempts=1, started_at=now)
     record_report(job, report)

@@ -95,9 +95,11 @@ def preview_svg(report: dict[str, Any], width: int = MAP_WIDTH, height: int = MA
         kind = item.get("kind", "new")
         if kind != "register" and item.get("n") in overlapping:
             kind = "overlap"
-        title = numbering_label(report, item) if kind != "register" else _("Register: %(asset)s") % {
-            "asset": item.get("label", "")
-        }
+        title = (
+            numbering_label(report, item)
+            if kind != "register"
+            else _("Register: %(asset)s") % {"asset": item.get("label", "")}
+        )
         paths.append(
             f'<path class="parcel parcel--{escape(kind)}" d="{d}" fill-rule="evenodd" '
             f'vector-effect="non-scaling-stroke" data-n="{int(item.get("n", 0))}"><title>{escape(title)}</title></path>'

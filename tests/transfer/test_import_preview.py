@@ -179,7 +179,12 @@ class OverlapTests(PreviewCase):
         asset = self.asset("0001", self.square(0))
         path = self.write([self.feature("1", self.square(0, side=50), nama_barang="Lain")])
         out = io.StringIO()
-        call_command("import_assets", str(path), "--update", "attributes", stdout=out)
+        temp_media_root(self.addCleanup)
+        make_user("bpkad", permissions.BPKAD)
+        call_command("import_assets", str(path), "--update", "attributes", "--user", "bpkad", stdout=out,
+                     stderr=io.StringIO())  # fmt: skip
+        job = ImportJob.objects.get()  # the run in the import log, with its options
+        self.assertEqual((job.update_mode, job.strict, job.updated), ("attributes", False, 1))
         asset.refresh_from_db()
         self.assertEqual(asset.nama_barang, "Lain")
         self.assertAlmostEqual(float(asset.luas_gis_m2), 1600, delta=3)

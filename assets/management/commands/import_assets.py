@@ -74,6 +74,7 @@ class Command(BaseCommand):
                 srid=options["srid"] or "",
                 repair=options["repair"],
                 report=report,
+                mapping=mapping,
             )
             logged.append(job.pk)
 
