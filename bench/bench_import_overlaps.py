@@ -27,6 +27,7 @@ django.setup()
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 
 from assets.register import geo  # noqa: E402
 from assets.register.models import Agency, AsalUsul, LandAsset  # noqa: E402
@@ -34,14 +35,15 @@ from assets.transfer.importing.overlaps import OverlapCheck  # noqa: E402
 from assets.transfer.importing.report import ImportReport  # noqa: E402
 
 SIDE, STEP, SHIFT = 30.0, 40.0, 10.0
-ORIGIN = (430_000.0, 9_860_000.0)  # TM-3 50.1 metres, inside Balikpapan
+LONLAT = (116.87, -1.22)  # Balikpapan
 
 
 def grid(n: int, shift: float) -> np.ndarray:
+    origin = geo.to_metric(shapely.Point(*LONLAT))
     columns = int(np.ceil(np.sqrt(n)))
     i = np.arange(n)
-    x = ORIGIN[0] + (i % columns) * STEP + shift
-    y = ORIGIN[1] + (i // columns) * STEP
+    x = origin.x + (i % columns) * STEP + shift
+    y = origin.y + (i // columns) * STEP
     boxes = shapely.box(x, y, x + SIDE, y + SIDE)
     return np.array([shapely.multipolygons([g]) for g in geo.from_metric(boxes)], dtype=object)
 
@@ -64,7 +66,10 @@ def main() -> None:
                    luas_kib_m2=1, geom=h) for i, h in enumerate(hexes)],
         batch_size=5000,
     )  # fmt: skip
-    print(f"register of {args.register:,} parcels written in {time.perf_counter() - started:.1f} s")
+    print(
+        f"{connection.vendor}: register of {args.register:,} parcels written in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     features = grid(args.features, SHIFT)
     report = ImportReport()
     check = OverlapCheck(report)
@@ -78,7 +83,7 @@ def main() -> None:
     finished = time.perf_counter() - started
     print(f"{args.features:,} features: register lookups and areas {added:.1f} s "
           f"({added / (args.features / args.batch):.2f} s per batch of {args.batch:,}), within-file STRtree "
-          f"{finished:.1f} s; {report.overlap_count:,} overlaps")  # fmt: skip
+          f"{finished:.1f} s; {report.overlap_count:,} overlaps", flush=True)  # fmt: skip
     LandAsset.objects.all().delete()
 
 

@@ -320,3 +320,19 @@ class WebPreviewTests(PreviewCase):
         self.assertContains(page, "nama_barang is given by two columns, NM_BRG and THN: choose one.")
         job.refresh_from_db()
         self.assertEqual((job.status, job.mapping), (ImportJob.Status.REFUSED, {}))
+
+
+class OverlapLookupPlanTests(ImportTestCase):
+    def test_spatialite_looks_each_box_up_in_the_rtree(self):
+        """The register lookup goes box by box through the R*Tree (SQLite once chose to scan the whole R*Tree)."""
+        from django.db import connection
+
+        from assets.transfer.importing import overlaps
+
+        if connection.vendor != "sqlite":
+            self.skipTest("SpatiaLite's query plan")
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + overlaps._SPATIALITE, ["[[116.8, -1.3, 116.9, -1.2]]"])
+            plan = [row[3] for row in cursor.fetchall()]
+        self.assertTrue(plan[0].startswith("SCAN k"), plan)
+        self.assertRegex(plan[1], r"^SCAN r VIRTUAL TABLE INDEX \d+:\w+", plan)  # constraints handed to the R*Tree

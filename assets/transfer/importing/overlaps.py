@@ -37,13 +37,14 @@ _POSTGIS = (
     f'%s::float8[], %s::float8[]) AS k(i, x0, y0, x1, y1) CROSS JOIN LATERAL (SELECT * FROM "{_TABLE}" t WHERE '
     "t.geom && ST_MakeEnvelope(k.x0, k.y0, k.x1, k.y1, 4326) AND t.removed_at IS NULL) a"
 )
-# SpatiaLite: the boxes as one JSON array, joined to the R*Tree (its constraints answered by the index per box)
+# SpatiaLite: the boxes as one JSON array, each looked up in the R*Tree. CROSS JOIN fixes the order (SQLite's
+# planner otherwise scanned the whole R*Tree once and the boxes inside it: 10,000 x 100,000 comparisons per batch)
 _SPATIALITE = (
-    "WITH k(i, x0, y0, x1, y1) AS (SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "  # noqa: S608
-    "json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(%s)) "
-    f'SELECT k.i, a.id, {_LABEL}, AsBinary(a.geom) FROM k JOIN "idx_{_TABLE}_geom" r ON r.xmin <= k.x1 '
-    f'AND r.xmax >= k.x0 AND r.ymin <= k.y1 AND r.ymax >= k.y0 JOIN "{_TABLE}" a ON a.id = r.pkid '
-    "WHERE a.removed_at IS NULL"
+    f"SELECT k.key, a.id, {_LABEL}, AsBinary(a.geom) FROM json_each(%s) AS k "  # noqa: S608
+    f'CROSS JOIN "idx_{_TABLE}_geom" r CROSS JOIN "{_TABLE}" a '
+    "WHERE r.xmin <= json_extract(k.value, '$[2]') AND r.xmax >= json_extract(k.value, '$[0]') "
+    "AND r.ymin <= json_extract(k.value, '$[3]') AND r.ymax >= json_extract(k.value, '$[1]') "
+    "AND a.id = r.pkid AND a.removed_at IS NULL"
 )
 
 
