@@ -4,10 +4,11 @@
     DATABASE_URL=postgis://postgres@127.0.0.1:5432/DB SIPANAH_DEBUG=1 .venv/bin/python bench/bench_import_overlaps.py
 
 A THROWAWAY database: it is migrated, its register emptied and filled with ``--register`` 30 m parcels on a grid
-(bulk_create, the spatial index filled by its triggers / GiST). The file is ``--features`` parcels on the same grid,
-each shifted 10 m east: every one lies over one register parcel (300 m²) and over its neighbour in the file, the
-worst case for the number of pairs. Timed: ``OverlapCheck.add`` per batch of 10,000 (the indexed lookup of the
-register and the exact areas) and ``finish`` (the STRtree of the whole file), as the import calls them.
+(bulk_create, the spatial index filled by its triggers / GiST). The file is ``--features`` 45 m parcels on the same
+grid, each shifted 10 m east: every one lies over two register parcels (600 and 450 m²) and over its neighbours in
+the file (east and north), a worst case for the number of pairs. Timed: ``OverlapCheck.add`` per batch of 10,000
+(the indexed lookup of the register and the exact areas) and ``finish`` (the STRtree of the whole file), as the
+import calls them.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ SIDE, STEP, SHIFT = 30.0, 40.0, 10.0
 LONLAT = (116.87, -1.22)  # Balikpapan
 
 
-def grid(n: int, shift: float) -> np.ndarray:
+def grid(n: int, shift: float, side: float = SIDE) -> np.ndarray:
     origin = geo.to_metric(shapely.Point(*LONLAT))
     columns = int(np.ceil(np.sqrt(n)))
     i = np.arange(n)
     x = origin.x + (i % columns) * STEP + shift
     y = origin.y + (i // columns) * STEP
-    boxes = shapely.box(x, y, x + SIDE, y + SIDE)
+    boxes = shapely.box(x, y, x + side, y + side)
     return np.array([shapely.multipolygons([g]) for g in geo.from_metric(boxes)], dtype=object)
 
 
@@ -70,7 +71,7 @@ def main() -> None:
         f"{connection.vendor}: register of {args.register:,} parcels written in {time.perf_counter() - started:.1f} s",
         flush=True,
     )
-    features = grid(args.features, SHIFT)
+    features = grid(args.features, SHIFT, side=45.0)
     report = ImportReport()
     check = OverlapCheck(report)
     started = time.perf_counter()
