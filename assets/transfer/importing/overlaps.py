@@ -23,7 +23,7 @@ from django.db import connection
 
 from assets.register.geo import pairwise_intersection_areas_m2
 from assets.register.models import LandAsset
-from assets.transfer.importing.report import ImportReport, overlap_message
+from assets.transfer.importing.report import ImportReport
 
 MIN_OVERLAP_M2 = 1.0
 MAX_REGISTER_SHAPES = 200  # register parcels drawn on the preview map
@@ -123,4 +123,4 @@ class OverlapCheck:
                                         "area_m2": area})  # fmt: skip
         entries.sort(key=lambda e: (e["n"], e.get("other_n") or 0, e.get("asset_id") or 0))
         for entry in entries:
-            self.report.add_overlap(entry, overlap_message(entry, self.report))
+            self.report.add_overlap(entry)
