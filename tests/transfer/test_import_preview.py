@@ -139,8 +139,10 @@ class OverlapTests(PreviewCase):
         self.assertEqual((overlap["n"], overlap["asset_id"]), (1, existing.pk))
         self.assertAlmostEqual(overlap["area_m2"], 467, delta=1)
         area = formats.m2(overlap["area_m2"])  # "466.81 m²": geodesic, the TM-3 square's 467 m² within its scale
-        self.assertIn(f"Feature 1: The parcel lies {area} over asset {existing} of the register.", report.warnings)
-        self.assertIn("Overlaps (1):", format_report(report))
+        text = format_report(report)
+        self.assertIn(
+            f"Overlaps (1):\n! Feature 1: The parcel lies {area} over asset {existing} of the register.", text
+        )
 
     def test_the_updated_asset_itself_is_no_overlap(self):
         self.asset("0001", self.square(0))
@@ -229,7 +231,9 @@ class WebPreviewTests(PreviewCase):
         diff = '<td class="before">Tanah Kantor Kelurahan</td><td class="after">Tanah Taman Kota</td>'
         self.assertContains(page, diff, html=False)
         self.assertContains(page, "Unchanged</dt><dd>1</dd>", html=False)
-        self.assertContains(page, "over asset")
+        self.assertContains(page, "<h2>Overlaps (1)</h2>", html=False)
+        over = r'<a href="/assets/\d+/">1.3.1.01.01.01.001/0002 [^<]*</a></td><td class="num">46[67]\.\d\d<'
+        self.assertRegex(html, over)  # the register asset lain over, linked, with the overlap's area
         # the map: one path per parcel of the file (the unchanged one is not drawn), styled by what it would be
         self.assertEqual(html.count('class="parcel parcel--update"'), 1)
         self.assertEqual(html.count('class="parcel parcel--overlap"'), 1)

@@ -94,8 +94,9 @@ class ImportReport:
             self.changes.append(entry)
 
     def add_overlap(self, entry: dict[str, Any]) -> None:
-        """An overlap: listed, and a warning, or an error of the feature when the import is strict. Its words are
-        made only while there is room to keep them (a file can hold hundreds of thousands of overlaps)."""
+        """An overlap: listed (a warning of its own kind, in ``overlaps``), and an error of the feature when the import
+        is strict. Its words are made only while there is room to keep them (a file can hold hundreds of thousands
+        of overlaps)."""
         self.overlap_count += 1
         if len(self.overlaps) < MAX_LISTED:
             self.overlaps.append(entry)
@@ -103,8 +104,6 @@ class ImportReport:
             self.error_count += 1
             if len(self.errors) < MAX_REPORTED_ERRORS:
                 self.errors.append(Issue(entry["n"], "geom", overlap_message(entry, self)))
-        elif len(self.warnings) < MAX_REPORTED_ERRORS:
-            self.warnings.append(f"{self.place(entry['n'])}: {overlap_message(entry, self)}")
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -229,7 +229,11 @@ def format_report(report: ImportReport, *, max_lines: int = 50) -> str:
     lines += change_lines(report, max_lines=max_lines)
     if report.overlap_count:
         lines.append(_("Overlaps (%(n)s):") % {"n": report.overlap_count})
-        lines += [f"  {report.place(o['n'])}: {overlap_message(o, report)}" for o in report.overlaps[:max_lines]]
+        lines += [f"! {report.place(o['n'])}: {overlap_message(o, report)}" for o in report.overlaps[:max_lines]]
+        if report.overlap_count > len(report.overlaps[:max_lines]):
+            lines.append(
+                _("... and %(n)s more overlaps") % {"n": report.overlap_count - len(report.overlaps[:max_lines])}
+            )
     lines += [f"{report.place(r.feature)}: {r.message}" for r in report.repairs[:max_lines]]
     for issue in report.errors[:max_lines]:
         where = report.place(issue.feature) if issue.feature else _("File")
