@@ -27,6 +27,7 @@ django.setup()
 
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
+import shapely.affinity  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -54,6 +55,9 @@ def main() -> None:
     parser.add_argument("--register", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--side", type=float, default=45.0, help="the file's parcels' side (m); 30: no overlaps")
+    parser.add_argument("--shift", type=float, default=SHIFT, help="east shift of the file's grid (m)")
+    parser.add_argument("--north", type=float, default=0.0, help="north shift of the file's grid (m)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     agency, _ = Agency.objects.get_or_create(code="9.99.99", defaults={"name": "Bench"})
@@ -71,7 +75,9 @@ def main() -> None:
         f"{connection.vendor}: register of {args.register:,} parcels written in {time.perf_counter() - started:.1f} s",
         flush=True,
     )
-    features = grid(args.features, SHIFT, side=45.0)
+    features = grid(args.features, args.shift, side=args.side)
+    if args.north:
+        features = np.array([shapely.affinity.translate(f, 0, args.north / 111_000) for f in features], dtype=object)
     report = ImportReport()
     check = OverlapCheck(report)
     started = time.perf_counter()
