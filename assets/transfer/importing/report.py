@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from assets.lib import formats
-from assets.register.models import AsalUsul, LandAsset, PlottingStatus
+from assets.register.models import AsalUsul, Certificate, LandAsset, PlottingStatus
 
 MAX_REPORTED_ERRORS = 1000
 MAX_LISTED = 500  # updates, overlaps and created assets listed one by one in the report (the counts stay exact)
@@ -174,7 +174,10 @@ def field_label(name: str) -> str:
         return str(_("geometry"))
     if name == "certificate":
         return str(_("certificate"))
-    try:
-        return str(LandAsset._meta.get_field(name.removesuffix("_id")).verbose_name)
-    except FieldDoesNotExist:
-        return name
+    certificate_field = {"nomor_sertifikat": "nomor", "tanggal_sertifikat": "tanggal"}.get(name, name)
+    for model, field_name in ((LandAsset, name.removesuffix("_id")), (Certificate, certificate_field)):
+        try:
+            return str(model._meta.get_field(field_name).verbose_name)
+        except FieldDoesNotExist:
+            continue
+    return name
