@@ -23,9 +23,10 @@ from assets.register.models import (
     validate_nib,
     validate_nomor_register,
 )
-from assets.transfer.models import ImportJob
+from assets.transfer.models import AgencyMapping, ImportJob
 
 __all__ = [
+    "AgencyMapping",
     "DISPUTE_STAGES",
     "MAIN_STAGES",
     "AdministrativeArea",

@@ -91,6 +91,9 @@ def run_job(job: ImportJob) -> ImportJob:
             srid=job.srid or None,
             dry_run=not job.commit,
             repair=job.repair,
+            mapping=jobs.job_mapping(job),
+            strict=job.strict,
+            update=job.update_mode,
             progress=progress,
             finish=lambda report: jobs.record_report(job, report),
         )

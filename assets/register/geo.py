@@ -546,3 +546,24 @@ class KelurahanIndex:
             found = nearest < len(self.refs)
             chosen[present[none[found]]] = nearest[found]
         return [self.refs[c] if c >= 0 else None for c in chosen]
+
+
+def pairwise_intersection_areas_m2(
+    left: Sequence[shapely.Geometry] | np.ndarray, right: Sequence[shapely.Geometry] | np.ndarray
+) -> list[float]:
+    """Geodesic m² of ``left[i] ∩ right[i]`` for each pair of lon/lat parcels (0.0 where they only touch).
+
+    The importer's overlap check (assets.transfer.importing.overlaps) measures each pair its spatial index found
+    with it: the intersection is computed on the lon/lat coordinates (GEOS, vectorised) and measured on the ellipsoid
+    with :func:`geodesic_areas_m2`, so an overlap is in m² as the register's own areas are.
+    """
+    a, b = np.asarray(left, dtype=object).ravel(), np.asarray(right, dtype=object).ravel()
+    if not len(a):
+        return []
+    shared = shapely.intersection(a, b, grid_size=None)
+    parts, owner = shapely.get_parts(shared, return_index=True)
+    polygonal = np.isin(shapely.get_type_id(parts), (_POLYGON, _MULTIPOLYGON))
+    areas = [0.0] * len(a)
+    for index, area in zip(owner[polygonal], geodesic_areas_m2(parts[polygonal]), strict=True):
+        areas[int(index)] += area or 0.0
+    return [round(area, 2) for area in areas]

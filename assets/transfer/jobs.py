@@ -27,19 +27,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets.register.models import User
-from assets.transfer.importing.report import ImportReport
+from assets.transfer.importing.mapping import FieldMapping
+from assets.transfer.importing.report import ImportReport, UpdateMode
 from assets.transfer.importing.source import SUFFIX_FORMATS
-from assets.transfer.models import ImportJob
+from assets.transfer.models import AgencyMapping, ImportJob
 
 log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = tuple(SUFFIX_FORMATS)
 
 
-def job_create(*, user: User, upload: File, layer: str = "", srid: str = "", repair: bool = False) -> ImportJob:
-    """Keep the uploaded file and queue its check (a dry run); the import itself waits for confirmation."""
+def job_create(
+    *, user: User, upload: File, layer: str = "", srid: str = "", repair: bool = False,
+    mapping: dict[str, Any] | None = None, strict: bool = False, update_mode: str = UpdateMode.ALL,
+) -> ImportJob:  # fmt: skip
+    """Keep the uploaded file and queue its check (a dry run); the import itself waits for confirmation.
+    ``mapping`` is a mapping file's JSON (checked by FieldMapping.from_dict before it gets here)."""
     name = Path(upload.name or "upload").name
-    job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair)
+    job = ImportJob(user=user, original_name=name[:255], layer=layer, srid=srid, repair=repair,
+                    mapping=mapping or {}, strict=strict, update_mode=update_mode)  # fmt: skip
     # Stored under a shortened name (the suffix tells the format): a 300-character name is beyond what the
     # file system takes, a 500 before (found by tests/register/test_fuzz_forms.py); the page shows the original name.
     stored = Path(name)
@@ -49,16 +55,20 @@ def job_create(*, user: User, upload: File, layer: str = "", srid: str = "", rep
 
 
 def record_command_import(
-    *, user: User, path: Path, layer: str, srid: str, repair: bool, report: ImportReport
-) -> ImportJob:
+    *, user: User, path: Path, layer: str, srid: str, repair: bool, report: ImportReport,
+    mapping: FieldMapping | None = None,
+) -> ImportJob:  # fmt: skip
     """An ``import_assets --user`` run in the import log, as a web upload's would be: its file (a Shapefile's .shp
-    with its side files, zipped), user, time, counts and report. Called inside the import's transaction."""
+    with its side files, zipped), user, time, options, counts and report. Called inside the import's transaction."""
+    options = {"mapping": mapping.as_dict() if mapping else {}, "strict": report.strict,
+               "update_mode": report.update_mode}  # fmt: skip
     files = [path]
     if path.suffix.lower() == ".shp":
         files = sorted(p for p in path.parent.glob(f"{glob.escape(path.stem)}.*") if p.is_file())
     if len(files) == 1:
         with path.open("rb") as handle:
-            job = job_create(user=user, upload=File(handle, name=path.name), layer=layer, srid=srid, repair=repair)
+            job = job_create(user=user, upload=File(handle, name=path.name), layer=layer, srid=srid, repair=repair,
+                             **options)  # fmt: skip
     else:
         with tempfile.SpooledTemporaryFile(max_size=64 << 20) as archive:
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
@@ -66,12 +76,71 @@ def record_command_import(
                     zipped.write(member, member.name)
             archive.seek(0)
             upload = File(archive, name=f"{path.stem}.zip")
-            job = job_create(user=user, upload=upload, layer=layer, srid=srid, repair=repair)
+            job = job_create(user=user, upload=upload, layer=layer, srid=srid, repair=repair, **options)
     now = timezone.now()
     ImportJob.objects.filter(pk=job.pk).update(commit=True, attempts=1, started_at=now)
     record_report(job, report)
     job.refresh_from_db()
     return job
+
+
+def job_mapping(job: ImportJob) -> FieldMapping | None:
+    """The job's column mapping (None: the known spellings only)."""
+    return FieldMapping.from_dict(job.mapping) if job.mapping else None
+
+
+def job_recheck(*, job: ImportJob, mapping: dict[str, Any], strict: bool, update_mode: str) -> ImportJob:
+    """Check the file again with other options (a column mapping, strict overlaps, what an update may overwrite):
+    only before it was imported."""
+    FieldMapping.from_dict(mapping)  # raises ImportFileError naming the problem
+    if update_mode not in UpdateMode.CHOICES:
+        raise ValueError(_("Unknown update choice %(choice)s.") % {"choice": update_mode})
+    updated = ImportJob.objects.filter(
+        pk=job.pk, commit=False, status__in=(ImportJob.Status.PREVIEWED, ImportJob.Status.REFUSED)
+    ).update(status=ImportJob.Status.QUEUED, mapping=mapping, strict=strict, update_mode=update_mode, report={},
+             created=0, updated=0, error_count=0, progress_done=0, attempts=0, finished_at=None)  # fmt: skip
+    job.refresh_from_db()
+    if not updated:
+        raise ValueError(_("Only a checked file that was not imported can be checked again."))
+    return job
+
+
+def mapping_from_columns(job: ImportJob, chosen: dict[str, str]) -> dict[str, Any]:
+    """The mapping file's JSON for the columns the user mapped on the page (column name -> field, "" for none):
+    the job's constants and defaults kept, its "$feature" fields kept unless a column now gives them."""
+    current = job.mapping or {}
+    fields = {name: column for name, column in current.get("fields", {}).items() if column == "$feature"}
+    seen: dict[str, str] = {}
+    for column, name in chosen.items():
+        if not name:
+            continue
+        if name in seen:
+            raise ValueError(
+                _("%(field)s is given by two columns, %(a)s and %(b)s: choose one.")
+                % {"field": name, "a": seen[name], "b": column}
+            )
+        seen[name] = column
+        fields[name] = column
+    data: dict[str, Any] = {"fields": fields}
+    for key in ("constants", "defaults"):
+        if current.get(key):
+            data[key] = {k: v for k, v in current[key].items() if k not in seen}
+    return FieldMapping.from_dict(data).as_dict()
+
+
+def saved_mapping(agency_id: int | None) -> AgencyMapping | None:
+    if agency_id is None:
+        return None
+    return AgencyMapping.objects.filter(agency_id=agency_id).first()
+
+
+def save_mapping(*, agency_id: int, mapping: dict[str, Any], user: User) -> AgencyMapping:
+    """Keep ``mapping`` as the agency's, offered for its next uploads (one per agency: the newest wins)."""
+    FieldMapping.from_dict(mapping)
+    saved, _created = AgencyMapping.objects.update_or_create(
+        agency_id=agency_id, defaults={"mapping": mapping, "updated_by": user}
+    )
+    return saved
 
 
 def stale_after() -> timedelta:
@@ -173,95 +242,3 @@ def drop_broken_connection() -> None:
     (the tests run the worker inside theirs)."""
     if not connection.in_atomic_block:
         connection.close()
-
-
-def preview_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> str:
-    """A small map of the previewed features (their outlines) over the kecamatan and kelurahan boundaries around
-    them, drawn as SVG from Sipanah's own data: no tiles, works offline."""
-    from django.utils.html import escape
-
-    rings: list[tuple[str, list[list[float]]]] = []
-    for item in report.get("preview", []):
-        geometry = item.get("geometry") or {}
-        polygons = (
-            geometry.get("coordinates", [])
-            if geometry.get("type") == "MultiPolygon"
-            else [geometry.get("coordinates", [])]
-        )
-        for polygon in polygons:
-            for ring in polygon[:1]:
-                rings.append((str(item.get("label", "")), ring))
-    points = [p for _label, ring in rings for p in ring]
-    if not points:
-        return ""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    # framed on the kelurahan the features lie in, so that their boundaries show around them
-    x0, y0, x1, y1 = _kelurahan_extent((min(xs), min(ys), max(xs), max(ys)))
-    span = max(x1 - x0, y1 - y0, 1e-9)
-    scale = min(width / max(x1 - x0, 1e-9), height / max(y1 - y0, 1e-9)) * 0.95
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-
-    def xy(x: float, y: float) -> tuple[float, float]:
-        return width / 2 + (x - cx) * scale, height / 2 - (y - cy) * scale
-
-    def path(ring: Any) -> str:
-        return " ".join(
-            "{}{:.1f},{:.1f}".format("M" if i == 0 else "L", *xy(x, y)) for i, (x, y, *_z) in enumerate(ring)
-        )
-
-    areas = []
-    for level, style in (("kelurahan", 'stroke-width="0.8" stroke-dasharray="5 4"'), ("kecamatan", 'stroke-width="2"')):
-        for ring in _boundary_rings(level, (x0, y0, x1, y1), tolerance=span / 1000):
-            areas.append(f'<path class="{level}" d="{path(ring)} Z" {style}/>')
-    # each feature as its outline and a dot: a parcel can be a pixel wide on a map of its kelurahan
-    paths = []
-    for label, ring in rings:
-        px, py = xy(*ring[0][:2])
-        paths.append(
-            f'<path d="{path(ring)} Z"><title>{escape(label)}</title></path><circle cx="{px:.1f}" cy="{py:.1f}" r="4"/>'
-        )
-    return (
-        f'<svg class="import-preview" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(_("Map of the features in the file"))}">'
-        f'<g fill="none" stroke="#78909c">{"".join(areas)}</g>'
-        f'<g fill="#3b82f6" fill-opacity="0.5" stroke="#1d4ed8" stroke-width="1">{"".join(paths)}</g></svg>'
-    )
-
-
-def _kelurahan_extent(bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """The lon/lat extent of ``bbox`` and the kelurahan it touches (``bbox`` with a margin outside them all)."""
-    from django.contrib.gis.db.models import Extent
-    from django.contrib.gis.geos import Polygon
-
-    from assets.register.models import AdministrativeArea
-
-    x0, y0, x1, y1 = bbox
-    margin = max(0.1 * max(x1 - x0, y1 - y0), 0.002)
-    found = AdministrativeArea.objects.filter(
-        level=AdministrativeArea.Level.KELURAHAN, geom__intersects=Polygon.from_bbox(bbox)
-    ).aggregate(extent=Extent("geom"))["extent"]
-    if not found:
-        return x0 - margin, y0 - margin, x1 + margin, y1 + margin
-    return min(x0, found[0]), min(y0, found[1]), max(x1, found[2]), max(y1, found[3])
-
-
-def _boundary_rings(level: str, bbox: tuple[float, float, float, float], *, tolerance: float) -> list[Any]:
-    """The outer rings of the administrative areas of ``level`` that touch ``bbox`` (lon/lat), simplified."""
-    import shapely
-    from django.contrib.gis.db.models.functions import AsWKB
-    from django.contrib.gis.geos import Polygon
-
-    from assets.register.models import AdministrativeArea
-
-    wkbs = (
-        AdministrativeArea.objects.filter(level=level, geom__intersects=Polygon.from_bbox(bbox))
-        .annotate(wkb=AsWKB("geom"))
-        .values_list("wkb", flat=True)
-    )
-    rings = []
-    for wkb in wkbs:
-        geom = shapely.simplify(shapely.from_wkb(bytes(wkb)), tolerance)
-        for polygon in getattr(geom, "geoms", [geom]):
-            if polygon.geom_type == "Polygon":
-                rings.append(list(polygon.exterior.coords))
-    return rings

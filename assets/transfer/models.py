@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from assets.register.models import User
+from assets.register.models import Agency, User
 
 
 class ImportJob(models.Model):
@@ -25,6 +25,10 @@ class ImportJob(models.Model):
     layer = models.CharField(_("layer"), max_length=200, blank=True)
     srid = models.CharField(_("source CRS"), max_length=2000, blank=True)
     repair = models.BooleanField(_("repair invalid geometry"), default=False)
+    # the column mapping (a mapping file's JSON: fields, constants, defaults; {}: the known spellings only)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    strict = models.BooleanField(_("overlaps are errors"), default=False)
+    update_mode = models.CharField(_("an update may overwrite"), max_length=16, default="all")
     commit = models.BooleanField(_("import (not only check)"), default=False)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -47,3 +51,21 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.get_status_display()})"
+
+
+class AgencyMapping(models.Model):
+    """An agency's saved column mapping (a mapping file's JSON), offered for its next uploads."""
+
+    agency = models.OneToOneField(Agency, verbose_name=_("agency"), on_delete=models.CASCADE,
+                                  related_name="import_mapping")  # fmt: skip
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    updated_by = models.ForeignKey(User, verbose_name=_("saved by"), on_delete=models.SET_NULL, null=True,
+                                   related_name="+")  # fmt: skip
+    updated_at = models.DateTimeField(_("saved at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved column mapping")
+        verbose_name_plural = _("saved column mappings")
+
+    def __str__(self) -> str:
+        return str(self.agency)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:pk>/", views.import_detail, name="import-detail"),
     path("<int:pk>/status/", views.import_status, name="import-status"),
     path("<int:pk>/file/", views.import_file, name="import-file"),
+    path("<int:pk>/mapping.json", views.import_mapping, name="import-mapping"),
+    path("mappings/<int:agency>.json", views.agency_mapping, name="agency-mapping"),
 ]
 export_patterns = [path("", views.asset_export, name="asset-export")]
 geometry_patterns = [path("", views.geometry_check, name="geometry_check")]  # the parcel widget's check

@@ -7,25 +7,24 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from assets.lib import private_files
 from assets.lib.http import plain_error
-from assets.register import permissions, place
+from assets.register import permissions
 from assets.register.permissions import require, role_required
 from assets.register.place import STORAGE_SRID
 from assets.register.reads import RegisterSelection, SelectionError
-from assets.transfer import exports, jobs, outlines
-from assets.transfer.importing.limits import ImportLimits
+from assets.transfer import exports, jobs, outlines, preview
+from assets.transfer.forms import ImportOptionsForm, ImportUploadForm
+from assets.transfer.importing.report import ImportFileError
 from assets.transfer.models import ImportJob
 
 
@@ -67,39 +66,6 @@ def export_response(records: Iterable[Any], *, fmt: str, srid: int, stem: str) -
     return FileResponse(stream, as_attachment=True, filename=name, content_type=spec.content_type)
 
 
-class ImportUploadForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("File"),
-        help_text=gettext_lazy("Shapefile (.zip), GeoPackage, GeoJSON, TopoJSON, KML/KMZ, DXF, CSV or XLSX (KIB A)."),
-    )
-    layer = forms.CharField(label=gettext_lazy("Layer"), required=False, max_length=200)
-    srid = forms.CharField(
-        label=gettext_lazy("Coordinate system when the file declares none"),
-        required=False,
-        max_length=20,
-    )
-    repair = forms.BooleanField(label=gettext_lazy("Repair invalid geometry (MakeValid)"), required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        systems = [f"{code} ({name})" for code, name in place.city().suggested_epsg]
-        self.fields["srid"].help_text = _("For example %(systems)s, 4326 (lon/lat).") % {"systems": ", ".join(systems)}
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith(jobs.UPLOAD_SUFFIXES):
-            raise forms.ValidationError(
-                _("%(file)s: this format is not accepted (accepted: %(accepted)s).")
-                % {"file": upload.name, "accepted": ", ".join(jobs.UPLOAD_SUFFIXES)}
-            )
-        limit = ImportLimits.from_settings().max_file_bytes
-        if upload.size > limit:
-            raise forms.ValidationError(
-                _("The file is %(size)s bytes; at most %(max)s are accepted.") % {"size": upload.size, "max": limit}
-            )
-        return upload
-
-
 def _job_for(request: HttpRequest, pk: int) -> ImportJob:
     job = get_object_or_404(ImportJob.objects.select_related("user"), pk=pk)
     require(permissions.can_view_import(request.user, job), _("This import belongs to another user."))
@@ -111,12 +77,15 @@ def import_list(request: HttpRequest) -> HttpResponse:
     may_import = permissions.can_create_asset(request.user)
     if request.method == "POST":
         require(may_import, _("Your role does not allow importing assets."))
-    form = ImportUploadForm(request.POST or None, request.FILES or None) if may_import else None
+    form = None
+    if may_import:
+        form = ImportUploadForm(request.POST or None, request.FILES or None, user=request.user)
     if form is not None and request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         job = jobs.job_create(
-            user=request.user, upload=data["file"], layer=data["layer"], srid=data["srid"], repair=data["repair"]
-        )
+            user=request.user, upload=data["file"], layer=data["layer"], srid=data["srid"], repair=data["repair"],
+            mapping=form.mapping(), strict=data["strict"], update_mode=data["update_mode"],
+        )  # fmt: skip
         return redirect("import-detail", pk=job.pk)
     visible = ImportJob.objects.select_related("user")
     if not permissions.can_view_all_imports(request.user):
@@ -125,25 +94,63 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The check's preview (counts, updates before → after, overlaps, map, problems) with the confirmation and the
+    options to check again (column mapping, strict, what an update may overwrite); after the import, its assets."""
     job = _job_for(request, pk)
     may_confirm = permissions.can_confirm_import(request.user, job)
+    report = job.report or {}
+    may_recheck = (
+        may_confirm and not job.commit and job.status in (ImportJob.Status.PREVIEWED, ImportJob.Status.REFUSED)
+    )
+    options = None
+    if may_recheck:
+        initial = {"strict": job.strict, "update_mode": job.update_mode}
+        data = request.POST if request.method == "POST" and request.POST.get("action") == "recheck" else None
+        options = ImportOptionsForm(data, user=request.user, columns=report.get("columns", []), initial=initial)
     if request.method == "POST":
         require(may_confirm, _("Your role does not allow importing assets."))
-        try:
-            jobs.job_confirm(job=job)
-        except ValueError as exc:
-            messages.error(request, str(exc))
-        return redirect("import-detail", pk=job.pk)
-    report = job.report or {}
+        if request.POST.get("action") == "recheck":
+            require(options is not None, _("Only a checked file that was not imported can be checked again."))
+            if options.is_valid():
+                try:
+                    preview.recheck(job, options, user=request.user)
+                except (ValueError, ImportFileError) as exc:
+                    messages.error(request, str(exc))
+                else:
+                    return redirect("import-detail", pk=job.pk)
+            else:
+                messages.error(request, _("The options could not be used: %(errors)s") % {"errors": options.errors})
+        else:
+            try:
+                jobs.job_confirm(job=job)
+            except ValueError as exc:
+                messages.error(request, str(exc))
+            return redirect("import-detail", pk=job.pk)
     context = {
         "job": job,
         "may_confirm": may_confirm,
         "report": report,
+        "options": options,
         "progress": jobs.read_progress(job),
         "active": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
-        "preview_svg": mark_safe(jobs.preview_svg(report)),  # noqa: S308 - built from escaped labels and numbers only
+        **preview.page(job, report, request.GET),
     }
     return render(request, "assets/import_detail.html", context)
+
+
+def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    """The import's column mapping as a mapping file (``import_assets --mapping`` reads it)."""
+    job = _job_for(request, pk)
+    return preview.mapping_download(job.mapping, f"sipanah-mapping-import-{job.pk}.json")
+
+
+@role_required(permissions.can_view_imports, gettext_lazy("Your role does not allow importing assets."))
+def agency_mapping(request: HttpRequest, agency: int) -> HttpResponse:
+    """An agency's saved column mapping as a mapping file."""
+    saved = jobs.saved_mapping(agency)
+    if saved is None:
+        return plain_error(_("No column mapping is saved for this agency."), status=404)
+    return preview.mapping_download(saved.mapping, f"sipanah-mapping-{saved.agency.code}.json")
 
 
 def import_status(request: HttpRequest, pk: int) -> JsonResponse:

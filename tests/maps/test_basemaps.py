@@ -17,7 +17,7 @@ from django.urls import reverse
 from assets.maps import builders
 from assets.models import Agency, ImportJob, User
 from assets.register import basemaps, permissions, place
-from assets.transfer import jobs
+from assets.transfer import preview
 from sipanah import basemaps as config
 from sipanah.security import content_security_policy
 from tests.factories import load_reference, make_asset, make_user, point_inside, square
@@ -204,7 +204,7 @@ class PageTests(TestCase):
     def test_import_preview_and_audit_maps_draw_boundaries_and_say_there_is_no_basemap(self):
         lon, lat = point_inside("64.71.01.1001")
         feature = {"label": "row 2", "geometry": json.loads(square(lon, lat, 0.0003).json)}
-        svg = jobs.preview_svg({"preview": [feature]})
+        svg = preview.preview_svg({"preview": [feature]})
         self.assertIn('class="kelurahan"', svg)
         self.assertIn('class="kecamatan"', svg)
         self.assertIn("<title>row 2</title>", svg)

@@ -20,7 +20,7 @@ from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 
-from assets.models import Agency, ImportJob
+from assets.models import Agency, AgencyMapping, ImportJob
 from assets.ops import health
 from assets.register import permissions, services
 from tests.factories import load_reference, make_asset, make_user, square, temp_media_root
@@ -95,6 +95,8 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "imports/<int:pk>/": (OWN_IMPORT, {"pk": "job"}),
     "imports/<int:pk>/status/": (OWN_IMPORT, {"pk": "job"}),
     "imports/<int:pk>/file/": (OWN_IMPORT, {"pk": "job"}),
+    "imports/<int:pk>/mapping.json": (OWN_IMPORT, {"pk": "job"}),
+    "imports/mappings/<int:agency>.json": (IMPORT_LOG, {"agency": "saved_mapping"}),  # a mapping file, not secret
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
@@ -190,6 +192,7 @@ class WalkCase(TestCase):
         cls.certificate = services.certificate_create(asset=cls.asset, user=None)
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
         cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
+        cls.saved_mapping = AgencyMapping.objects.create(agency=agency_a, mapping={"fields": {"nama_barang": "NM"}})
         # A successful and then a failed sign-in (a success clears the failures): objects for django-axes' admin.
         client = Client()
         client.post("/accounts/login/", {"username": "planner", "password": "pw-planner"})
@@ -216,6 +219,7 @@ class WalkCase(TestCase):
             "removed": str(self.removed.pk),
             "certificate": str(self.certificate.pk),
             "job": str(self.job.pk),
+            "saved_mapping": str(self.saved_mapping.agency_id),
             "finding": next(iter(findings.FINDINGS)),
             "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
         }

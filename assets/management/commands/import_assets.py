@@ -15,7 +15,7 @@ from assets.register.models import User
 from assets.transfer import jobs
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.mapping import FieldMapping
-from assets.transfer.importing.report import ImportFileError, ImportReport
+from assets.transfer.importing.report import ImportFileError, ImportReport, UpdateMode
 from assets.transfer.importing.run import format_report, run_import
 
 
@@ -33,6 +33,15 @@ class Command(BaseCommand):
         parser.add_argument("--mapping", type=Path, help="JSON mapping file: fields, constants, defaults.")
         parser.add_argument("--dry-run", action="store_true", help="Check everything and report; write nothing.")
         parser.add_argument("--repair", action="store_true", help="Repair invalid geometry with MakeValid.")
+        parser.add_argument(
+            "--strict", action="store_true", help="Overlaps (over the register, or within the file) are errors."
+        )
+        parser.add_argument(
+            "--update",
+            choices=UpdateMode.CHOICES,
+            default=UpdateMode.ALL,
+            help="What an update of an existing asset may overwrite: all (default), geometry only, attributes only.",
+        )
         parser.add_argument("--report", type=Path, help="Also write the full report as JSON to this file.")
         parser.add_argument(
             "--max-bytes", type=int, help="Largest file accepted (default: settings.SIPANAH_IMPORT_LIMITS)."
@@ -65,6 +74,7 @@ class Command(BaseCommand):
                 srid=options["srid"] or "",
                 repair=options["repair"],
                 report=report,
+                mapping=mapping,
             )
             logged.append(job.pk)
 
@@ -77,6 +87,8 @@ class Command(BaseCommand):
                 mapping=mapping,
                 dry_run=options["dry_run"],
                 repair=options["repair"],
+                strict=options["strict"],
+                update=options["update"],
                 progress=self._progress if sys.stderr.isatty() else None,
                 limits=ImportLimits.from_settings(max_file_bytes=options["max_bytes"]),
                 finish=log if user is not None and not options["dry_run"] else None,

@@ -50,12 +50,26 @@ class FieldMapping:
             raise ImportFileError(
                 _("The mapping file %(file)s cannot be read: %(error)s") % {"file": path, "error": exc}
             ) from exc
+        return cls.from_dict(data, name=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, *, name: str = "") -> FieldMapping:
+        """A mapping from the JSON of a mapping file (the command line's ``--mapping``, the web page's saved and
+        downloaded mappings: one format, one check)."""
         if not isinstance(data, dict) or not set(data) <= {"fields", "constants", "defaults", "comment"}:
             raise ImportFileError(
                 _('The mapping file %(file)s must be a JSON object with "fields", "constants" and/or "defaults".')
-                % {"file": path}
+                % {"file": name}
             )
-        mapping = cls(dict(data.get("fields", {})), dict(data.get("constants", {})), dict(data.get("defaults", {})))
+        parts = [data.get(key, {}) for key in ("fields", "constants", "defaults")]
+        if not all(isinstance(part, dict) for part in parts):
+            raise ImportFileError(
+                _('In the mapping file %(file)s, "fields", "constants" and "defaults" must be JSON objects.')
+                % {"file": name}
+            )
+        if not all(isinstance(column, str) for column in parts[0].values()):
+            raise ImportFileError(_("In the mapping file %(file)s, every field names a column.") % {"file": name})
+        mapping = cls(dict(parts[0]), dict(parts[1]), dict(parts[2]))
         unknown = (set(mapping.columns) | set(mapping.constants) | set(mapping.defaults)) - set(SYNONYMS)
         if unknown:
             raise ImportFileError(
@@ -63,6 +77,15 @@ class FieldMapping:
                 % {"fields": ", ".join(sorted(unknown)), "known": ", ".join(SYNONYMS)}
             )
         return mapping
+
+    def as_dict(self) -> dict[str, Any]:
+        """The mapping as a mapping file's JSON (what :meth:`from_dict` reads)."""
+        data: dict[str, Any] = {"fields": dict(self.columns)}
+        if self.constants:
+            data["constants"] = dict(self.constants)
+        if self.defaults:
+            data["defaults"] = dict(self.defaults)
+        return data
 
     def field_of(self, label: str) -> str | None:
         """The field a column name gives (by this mapping, else by SYNONYMS); "" for a column the import derives
@@ -126,7 +149,8 @@ class FieldMapping:
             missing.remove("tahun_perolehan")
         if missing:
             message = _(
-                "No column gives %(fields)s (columns found: %(columns)s); rename them or use a mapping file."
+                "No column gives %(fields)s (columns found: %(columns)s); rename them, or map them to the fields: "
+                "on the import page (web upload), or with a mapping file (import_assets --mapping)."
             ) % {
                 "fields": ", ".join(missing),
                 "columns": ", ".join(c for c in source_columns if c) or "-",

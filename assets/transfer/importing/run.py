@@ -20,8 +20,14 @@ from assets.transfer.importing.geometry import GeometryPlan
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.mapping import FieldMapping, title_agency
 from assets.transfer.importing.reader import Reader, Row
-from assets.transfer.importing.report import ImportFileError, ImportReport
-from assets.transfer.importing.sandbox import FileSource, apply_report
+from assets.transfer.importing.report import (
+    ImportFileError,
+    ImportReport,
+    UpdateMode,
+    change_lines,
+    overlap_message,
+)
+from assets.transfer.importing.sandbox import FileSource, RawRow, apply_report
 from assets.transfer.importing.writer import RegisterChanged, StagedRows, Writer
 
 
@@ -37,6 +43,8 @@ def run_import(
     progress: Callable[[int, int], None] | None = None,
     limits: ImportLimits | None = None,
     finish: Callable[[ImportReport], None] | None = None,
+    strict: bool = False,
+    update: str = UpdateMode.ALL,
 ) -> ImportReport:
     """Import one file; all or nothing. Raises nothing for bad input: the report says what is wrong.
 
@@ -45,9 +53,13 @@ def run_import(
     no dry run, they are written in ONE transaction, short because everything else happened before it.
     ``limits`` default to settings.SIPANAH_IMPORT_LIMITS; ``progress(done, total)`` is called as features are
     read and written (the worker's heartbeat). ``finish(report)`` records the outcome (the import log): inside the
-    write's transaction when rows were written, so that both commit or neither does; else once the check ended."""
+    write's transaction when rows were written, so that both commit or neither does; else once the check ended.
+    ``strict``: overlaps are errors (nothing written) instead of warnings; ``update`` (UpdateMode): what an update of
+    an existing asset may overwrite."""
     started = time.monotonic()
-    report = ImportReport(dry_run=dry_run, source=path.name)
+    if update not in UpdateMode.CHOICES:
+        raise ValueError(f"update must be one of {UpdateMode.CHOICES}")
+    report = ImportReport(dry_run=dry_run, source=path.name, strict=strict, update_mode=update)
     if user is not None and not permissions.can_create_asset(user):
         report.add_error(0, "", _("Your role does not allow importing assets."))
         return report
@@ -84,7 +96,13 @@ def _check(
     if header.title is not None:  # a printed sheet: its title may name the agency
         mapping = title_agency(header.title, mapping, columns, report)
     own_agency_only = user is not None and not permissions.can_edit_all(user)  # the officer's agency is implied
-    plan = mapping.resolve(columns, report, optional=("agency",) if own_agency_only else ())
+    try:
+        plan = mapping.resolve(columns, report, optional=("agency",) if own_agency_only else ())
+    except ImportFileError:
+        # Refused for its columns: the report still shows them, each with a sample, for the mapping form
+        first = next(iter(source.rows(list(range(len(columns))), GeometryPlan(None, repair=False))), [])
+        _describe_columns(report, columns, {}, first, mapping)
+        raise
     wkt = plan.get("wkt")
     geometry = GeometryPlan(wkt_column=wkt if isinstance(wkt, int) else None, repair=repair)
     if "wkt" in plan and not header.crs_declared:  # WKT in a plain column: its CRS named by the user or the column
@@ -92,6 +110,8 @@ def _check(
         source_crs = crs.srs.ExportToWkt(["FORMAT=WKT2_2019"]) if crs.epsg != STORAGE_SRID else None
         geometry = GeometryPlan(geometry.wkt_column, source_crs, crs.label, repair)
     used = sorted({where for where in plan.values() if isinstance(where, int)})
+    # the unused columns are read too (the first rows' values are the mapping form's samples)
+    unused = [i for i, name in enumerate(columns) if name in report.unmapped_columns][:MAX_SAMPLED_COLUMNS]
     reader = Reader(plan, mapping, user=user, report=report)
     writer = Writer(user=user, report=report)
     total = header.total
@@ -101,7 +121,9 @@ def _check(
             progress(report.features, total)
 
     rows: list[Row] = []
-    for batch in source.rows(used, geometry, beat=beat):
+    for batch in source.rows(sorted(set(used) | set(unused)), geometry, beat=beat):
+        if not report.columns:
+            _describe_columns(report, columns, plan, batch, mapping)
         for raw in batch:
             row = reader.read(raw)
             if row is not None:
@@ -113,8 +135,41 @@ def _check(
             reset_queries()  # with DEBUG on, Django keeps every SQL string: memory would grow with N
         beat()
     stage.add(writer.check(rows))
+    writer.finish()
+    if not report.columns:
+        _describe_columns(report, columns, plan, [], mapping)
     apply_report(report, source.final)
     beat()
+
+
+MAX_SAMPLED_COLUMNS = 60
+SAMPLES = 5
+
+
+def _describe_columns(
+    report: ImportReport, columns: list[str], plan: dict[str, int | str], rows: list[RawRow], mapping: FieldMapping
+) -> None:
+    """The file's columns for the report (and the web page's mapping form): the field each gives (by the plan, else
+    "" for a column Sipanah derives, None for an unused one) and up to SAMPLES distinct values of the first rows."""
+    fed = {where: name for name, where in plan.items() if isinstance(where, int)}
+    if not plan:  # refused before a plan: the columns the mapping and the known spellings did find
+        found = {column: name for name, column in report.mapping.items()}
+        fed = {i: found[column] for i, column in enumerate(columns) if column in found}
+    for i, name in enumerate(columns):
+        if not name:
+            continue
+        samples: list[str] = []
+        for raw in rows:
+            value = raw.values.get(i)
+            text = "" if value is None else str(value).strip()[:60]
+            if text and text not in samples:
+                samples.append(text)
+                if len(samples) >= SAMPLES:
+                    break
+        given = fed.get(i)
+        if given is None and mapping.field_of(name) == "":
+            given = ""
+        report.columns.append({"name": name, "field": given, "samples": samples})
 
 
 def _write(
@@ -171,6 +226,14 @@ def format_report(report: ImportReport, *, max_lines: int = 50) -> str:
     if len(report.warnings) > max_lines:
         lines.append(_("... and %(n)s more warnings") % {"n": len(report.warnings) - max_lines})
 
+    lines += change_lines(report, max_lines=max_lines)
+    if report.overlap_count:
+        lines.append(_("Overlaps (%(n)s):") % {"n": report.overlap_count})
+        lines += [f"! {report.place(o['n'])}: {overlap_message(o, report)}" for o in report.overlaps[:max_lines]]
+        if report.overlap_count > len(report.overlaps[:max_lines]):
+            lines.append(
+                _("... and %(n)s more overlaps") % {"n": report.overlap_count - len(report.overlaps[:max_lines])}
+            )
     lines += [f"{report.place(r.feature)}: {r.message}" for r in report.repairs[:max_lines]]
     for issue in report.errors[:max_lines]:
         where = report.place(issue.feature) if issue.feature else _("File")
@@ -184,13 +247,17 @@ def format_report(report: ImportReport, *, max_lines: int = 50) -> str:
         "nogeom": report.without_geometry,
         "errors": report.error_count,
         "seconds": report.seconds,
+        "unchanged": report.unchanged,
+        "overlaps": report.overlap_count,
     }
     if report.committed:
-        lines.append(_("Imported: %(features)s features, %(created)s created, %(updated)s updated "
-                       "(%(nogeom)s without geometry) in %(seconds)s s.") % summary)  # fmt: skip
+        lines.append(_("Imported: %(features)s features, %(created)s created, %(updated)s updated, %(unchanged)s "
+                       "unchanged (%(nogeom)s without geometry, %(overlaps)s overlaps) in %(seconds)s s.")
+                     % summary)  # fmt: skip
     elif report.dry_run and report.ok:
-        lines.append(_("Dry run: %(features)s features would give %(created)s new and %(updated)s updated assets "
-                       "(%(nogeom)s without geometry); nothing was written.") % summary)  # fmt: skip
+        lines.append(_("Dry run: %(features)s features would give %(created)s new and %(updated)s updated assets, "
+                       "%(unchanged)s unchanged (%(nogeom)s without geometry, %(overlaps)s overlaps); nothing was "
+                       "written.") % summary)  # fmt: skip
     else:
         lines.append(_("Nothing was imported: %(errors)s error(s) in %(features)s features.") % summary)
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import shapely
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -19,8 +20,9 @@ from simple_history.utils import bulk_create_with_history
 
 from assets.lib import bulk_clean, copy_insert
 from assets.register import rules, services
-from assets.register.geo import STORAGE_SRID, GeometryError
+from assets.register.geo import STORAGE_SRID, GeometryError, to_shapely
 from assets.register.models import (
+    Agency,
     Certificate,
     CertificateStageEvent,
     LandAsset,
@@ -28,8 +30,12 @@ from assets.register.models import (
     User,
 )
 from assets.register.services import PreparedParcel
+from assets.transfer.importing.overlaps import OverlapCheck
 from assets.transfer.importing.reader import Row
-from assets.transfer.importing.report import ImportReport
+from assets.transfer.importing.report import MAX_LISTED, ImportReport, UpdateMode, display_value, field_label
+
+# A geometry counts as unchanged when every vertex is within this of the register's (degrees: about 1 mm)
+SAME_GEOMETRY_DEGREES = 1e-8
 
 
 def _key(kode: str, register: str) -> int:
@@ -110,6 +116,7 @@ class PreparedRow:
     target_version: int | None = None  # the version of the asset it updates, when checked
     failures: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
     certificate: Certificate | None = None  # the certificate the row brings, when one is created
+    before: dict[str, Any] | None = None  # an update: the register's values before it (the preview's diff)
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,9 @@ class Writer:
 
     def __init__(self, *, user: User | None, report: ImportReport):
         self.user, self.report = user, report
+        self.update_mode = report.update_mode
+        self.overlaps = OverlapCheck(report)
+        self.agencies = {pk: str(a) for pk, a in Agency.objects.in_bulk().items()}
         self.index = services.kelurahan_index()
         self.seen_keys, self.seen_nibar = _SeenKeys(), _SeenKeys()
         self.today = timezone.localdate()
@@ -175,7 +185,7 @@ class Writer:
         self._check(prepared)
         accepted = self._report(prepared)
         for entry in accepted:
-            entry.row = None  # the file's row is no longer needed: the asset carries everything to write
+            entry.row = entry.before = None  # no longer needed: the asset carries everything to write
         return accepted
 
     def _match_existing(self, rows: list[Row]) -> _Matches:
@@ -226,7 +236,16 @@ class Writer:
                 _("Conflict: NIBAR %(nibar)s is asset %(a)s, but kode barang/register %(k)s/%(r)s is another asset.")
                 % {"nibar": fields["nibar"], "a": target, "k": key[0], "r": key[1]})])  # fmt: skip
         geom: Any = geometries.get(position)
-        if target is not None and not row.has_geometry:
+        before = None
+        if target is not None:
+            # what the preview compares with; asset_prepare changes ``target`` in place
+            before = {name: getattr(target, name) for name in fields}
+            before["geom"], before["luas_gis_m2"] = target.geom, target.luas_gis_m2
+            if self.update_mode == UpdateMode.GEOMETRY:
+                fields = {}  # the register's attributes stay
+            elif self.update_mode == UpdateMode.ATTRIBUTES:
+                geom = ...  # the register's geometry stays
+        if target is not None and not row.has_geometry and self.update_mode != UpdateMode.ATTRIBUTES:
             geom = ...  # never replace a located geometry with an empty one
             if target.geom is not None:
                 self.report.warnings.append(
@@ -241,7 +260,7 @@ class Writer:
             return PreparedRow(row, failures=[("agency", str(exc))])
         except ValidationError as exc:
             return PreparedRow(row, failures=_messages(exc))
-        return PreparedRow(row, asset=asset, target=target, target_version=version)
+        return PreparedRow(row, asset=asset, target=target, target_version=version, before=before)
 
     def _check(self, prepared: list[PreparedRow]) -> None:
         """The field checks of the built assets, then of the certificates of the rows that bring one, each for the
@@ -252,8 +271,8 @@ class Writer:
             if error is not None:
                 entry.failures.extend(_messages(error))
         # A row's certificate is created only for a new asset or one that has none yet
-        wanted = [p for p in built if not p.failures and p.row.certificate
-                  and (p.target is None or not p.target.certificates.exists())]  # fmt: skip
+        wanted = [p for p in built if not p.failures and p.row.certificate and (p.target is None or (
+            self.update_mode != UpdateMode.GEOMETRY and not p.target.certificates.exists()))]  # fmt: skip
         for entry in wanted:
             entry.certificate = self._certificate(entry.row)
         errors = bulk_clean.clean_instances([p.certificate for p in wanted], exclude=frozenset({"asset"}),
@@ -266,26 +285,82 @@ class Writer:
         """Report the rows in file order (errors, counts, preview); the accepted rows, their derived certificate
         status set from the certificate they bring."""
         accepted = []
+        parcels: list[tuple[int, str, shapely.Geometry, int | None]] = []
         for entry in prepared:
             for name, message in entry.failures:
                 self.report.add_error(entry.row.number, name, message)
             if entry.failures:
                 continue
-            accepted.append(entry)
             asset = entry.asset
+            moved = None  # the row's new or changed outline, for the overlap check
+            if entry.target is not None:
+                fields, moved = self._diff(entry)
+                if not fields:
+                    self.report.unchanged += 1
+                    continue  # nothing to write
+                self.report.add_change({"n": entry.row.number, "asset_id": asset.pk, "label": str(asset),
+                                        "fields": fields})  # fmt: skip
+            accepted.append(entry)
             if entry.certificate is not None:
                 status = rules.derive_certificate_status([(entry.certificate.stage, bool(entry.certificate.nomor))])
                 asset.status_sertifikat, asset.tahap_sertifikat, asset.bermasalah = status
-            has_geom = asset.__dict__.get("geom") is not None  # the stored value: no GEOS object built per asset
-            if not has_geom:
+            stored = asset.__dict__.get("geom")  # the stored value: no GEOS object built per asset
+            if stored is None:
                 self.report.without_geometry += 1
-            if len(self.report.preview) < 500 and has_geom:
-                self.report.preview.append(
-                    {"n": entry.row.number, "label": str(asset), "geometry": json.loads(asset.geom.json)}
-                )
+            if entry.target is None and isinstance(stored, str):
+                moved = shapely.from_wkb(stored)
+            if moved is not None:
+                parcels.append((entry.row.number, str(asset), moved, entry.target.pk if entry.target else None))
+            if len(self.report.preview) < 500 and stored is not None:
+                self.report.preview.append({
+                    "n": entry.row.number, "label": str(asset), "geometry": json.loads(asset.geom.json),
+                    "kind": "new" if entry.target is None else "update",
+                    "asset_id": entry.target.pk if entry.target is not None else None,
+                })  # fmt: skip
+        self.overlaps.add(parcels)
         self.report.created += sum(1 for p in accepted if p.target is None)
         self.report.updated += sum(1 for p in accepted if p.target is not None)
         return accepted
+
+    def _diff(self, entry: PreparedRow) -> tuple[list[dict[str, str]], shapely.Geometry | None]:
+        """An update's changed fields, before → after as the register shows them, and its new outline when the
+        geometry changes (None otherwise)."""
+        before, asset = entry.before or {}, entry.asset
+        changed = []
+        for name, old in before.items():
+            if name in ("geom", "luas_gis_m2"):
+                continue
+            new = getattr(asset, name)
+            if old != new and not (old in (None, "") and new in (None, "")):
+                changed.append({"field": name, "label": field_label(name),
+                                "before": display_value(name, old, self.agencies),
+                                "after": display_value(name, new, self.agencies)})  # fmt: skip
+        stored = asset.__dict__.get("geom")
+        moved = None
+        if isinstance(stored, str):  # the row brings a geometry (hex EWKB, from prepare_parcels)
+            new_shape = shapely.from_wkb(stored)
+            old_shape = to_shapely(before["geom"]) if before.get("geom") is not None else None
+            same = old_shape is not None and shapely.equals_exact(
+                shapely.normalize(old_shape), shapely.normalize(new_shape), tolerance=SAME_GEOMETRY_DEGREES
+            )
+            if not same:
+                moved = new_shape
+                old_area, new_area = before.get("luas_gis_m2"), asset.luas_gis_m2
+                delta = (new_area or 0) - (old_area or 0)
+                sign = "+" if delta >= 0 else "−"
+                changed.append({"field": "geom", "label": field_label("geom"),
+                                "before": display_value("luas_gis_m2", old_area),
+                                "after": _("%(area)s (geometry changed, %(sign)s%(delta)s)") % {
+                                    "area": display_value("luas_gis_m2", new_area), "sign": sign,
+                                    "delta": display_value("luas_gis_m2", abs(delta))}})  # fmt: skip
+        if entry.certificate is not None:
+            changed.append({"field": "certificate", "label": field_label("certificate"), "before": "—",
+                            "after": str(entry.certificate)})  # fmt: skip
+        return changed, moved
+
+    def finish(self) -> None:
+        """After the last batch: the overlaps (over the register, and between the file's own parcels)."""
+        self.overlaps.finish()
 
     def write(self, accepted: list[PreparedRow]) -> None:
         """Write checked rows, inside the caller's transaction: new assets and the certificates by COPY on
@@ -302,6 +377,10 @@ class Writer:
             copy_insert.copy_insert_with_history(LandAsset, new_assets)
         elif new_assets:
             bulk_create_with_history(new_assets, LandAsset, batch_size=500)
+        for asset in new_assets:
+            if len(self.report.created_assets) >= MAX_LISTED:
+                break
+            self.report.created_assets.append([asset.pk, str(asset)])
         for entry in accepted:
             if entry.target is not None:
                 entry.asset.save()
