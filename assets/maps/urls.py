@@ -9,6 +9,7 @@ from assets.maps import views
 urlpatterns = [
     path("", views.asset_map, name="asset-map"),
     path("totals/", views.map_totals, name="map-totals"),
+    path("boundaries/", views.boundaries, name="map-boundaries"),
     path("assets/<int:pk>/popup/", views.asset_popup, name="map-asset-popup"),
 ]
 

@@ -71,6 +71,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     # Maps and tiles.
     "map/": (READ, {}),
     "map/totals/": (READ, {}),
+    "map/boundaries/": (READ, {}),
     "map/assets/<int:pk>/popup/": (READ, {"pk": "asset"}),
     "tiles/assets/<int:z>/<int:x>/<int:y>.pbf": (READ, {"z": "0", "x": "0", "y": "0"}),
     # Spatial query.
