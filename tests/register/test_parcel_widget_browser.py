@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -191,6 +192,7 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         # Drawn on the map as typed (the server's reading, dashed), before it is used.
         self.assertEqual(self.js(f"return {WIDGET}.previewSource.getFeatures().length"), 1)
         self.assertEqual(self.parts(), 0)
+        self.screenshot("widget-corners")
         ring = [(round(px, 2), round(py, 2)) for px, py in pentagon]
         expected = geo.geodesic_area_m2(
             geo.normalize_parcel_geometry(MultiPolygon(Polygon([*ring, ring[0]]), srid=23837))
@@ -363,3 +365,47 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
             self.assertFalse(self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-basemap-note]").is_displayed())
             self.assertEqual(self.outside_requests(urlsplit(tiles.origin).netloc), set())
             self.screenshot("widget-basemap")
+
+    def test_an_outline_chosen_from_a_survey_file(self):
+        self.login("officer")
+        self.open_form()
+        features = [
+            {"type": "Feature", "properties": {"name": "Bidang A"}, "geometry": json.loads(square(self.lon, self.lat, 0.0002)[0].json)},
+            {"type": "Feature", "properties": {"name": "Bidang B"}, "geometry": json.loads(square(self.lon + 0.001, self.lat, 0.0001)[0].json)},
+        ]
+        path = Path(self.enterContext(tempfile.TemporaryDirectory())) / "survey.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+        self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-entry] summary").click()
+        self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-file]").send_keys(str(path))
+        choices = self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#id_geom_widget [data-candidates] label"))
+        self.assertEqual(len(choices), 2)
+        self.assertIn("Bidang B", choices[1].text)
+        choices[1].find_element(By.TAG_NAME, "input").click()
+        self.wait.until(lambda d: self.js(f"return {WIDGET}.previewSource.getFeatures().length") == 1)
+        self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-apply=replace]").click()
+        self.checked()
+        stored = geo.normalize_parcel_geometry(self.driver.find_element(By.NAME, "geom").get_attribute("value"))
+        expected = square(self.lon + 0.001, self.lat, 0.0001)
+        self.assertAlmostEqual(geo.geodesic_area_m2(stored), geo.geodesic_area_m2(expected), delta=0.01)
+        self.assertAlmostEqual(stored.centroid.x, expected.centroid.x, delta=1e-7)
+
+    def test_the_admin_draws_with_the_same_widget(self):
+        admin = make_user("root", permissions.ADMIN)
+        admin.is_staff = admin.is_superuser = True
+        admin.save()
+        asset = make_asset(agency=self.agency, geom=square(self.lon, self.lat, 0.0002))
+        self.login("root")
+        self.open_form(reverse("admin:assets_landasset_change", args=[asset.pk]))
+        self.assertEqual(self.parts(), 1)
+        self.assertEqual(self.js(f"return {WIDGET}.options.asset"), asset.pk)
+        edit = self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-tool=edit]")
+        self.assertEqual(edit.get_attribute("aria-pressed"), "true")  # a parcel opens on the edit tool
+        self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-tool=draw]").click()
+        self.centre_on(self.lon, self.lat, 18)
+        self.draw_square(self.lon + 0.0006, self.lat, 0.0001)
+        self.checked()
+        self.assertFalse(self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-overlaps]").is_displayed())
+        self.screenshot("widget-admin")
+        self.driver.find_element(By.CSS_SELECTOR, "input[name=_save]").click()
+        self.wait.until(lambda d: d.current_url.endswith(reverse("admin:assets_landasset_changelist")))
+        self.assertEqual(LandAsset.objects.get(pk=asset.pk).geom.num_geom, 2)

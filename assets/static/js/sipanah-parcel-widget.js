@@ -678,11 +678,8 @@
       line.textContent = this.areaText(this.t.tPreview, result.area_m2);
       box.insertBefore(line, box.firstChild);
     }
-    var extent = this.previewSource.getExtent();
-    var view = this.map.getView();
-    if (!ol.extent.containsExtent(view.calculateExtent(this.map.getSize()), extent)) {
-      view.fit(extent, {padding: [40, 40, 40, 40], maxZoom: 19});
-    }
+    // Shown where it lies, large enough to see (a parcel read at the city's zoom would be a dot).
+    this.map.getView().fit(this.previewSource.getExtent(), {padding: [60, 60, 60, 60], maxZoom: 19});
   };
 
   ParcelWidget.prototype.apply = function (how) {
