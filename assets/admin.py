@@ -8,7 +8,7 @@ from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from assets.register import services
+from assets.register import overlaps, services
 from assets.register.forms import ParcelGeometryField, ParcelMapWidget, VersionedAssetForm
 from assets.register.models import AdministrativeArea, Agency, Certificate, CertificateStageEvent, LandAsset, User
 
@@ -57,8 +57,22 @@ class LandAssetAdminForm(VersionedAssetForm):
         model = LandAsset
         fields = [*services.ASSET_FIELDS, "geom"]  # the admin passes its own field list; this is the default
 
+    request_user = None  # set by LandAssetAdmin.get_form: the overlap rule depends on who saves
+
     def clean(self) -> dict:
         cleaned = super().clean()
+        geom = cleaned.get("geom")
+        if self.request_user is not None and geom is not None and "geom" not in self.errors:
+            # The overlap rule shown on the form (services applies it again when saving).
+            probe = LandAsset(pk=self.instance.pk, geom=geom)
+            before = self.instance.geom if self.instance.pk else None
+            try:
+                overlaps.check_save(
+                    user=self.request_user, asset=probe, before=before, reason=cleaned.get("overlap_reason")
+                )
+            except ValidationError as exc:
+                for field, errors in exc.error_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
         loaded = cleaned.get("loaded_version")
         if self.instance.pk and loaded is not None:
             # An early, unlocked look so the admin shows the refusal on the form; services.asset_update
@@ -92,9 +106,15 @@ class LandAssetAdmin(SipanahGISAdmin):
             return ParcelGeometryField(label=db_field.verbose_name, required=False, srid=4326)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request_user = request.user
+        return form
+
     def save_model(self, request, obj, form, change) -> None:
         data = {name: form.cleaned_data[name] for name in services.ASSET_FIELDS if name in form.cleaned_data}
         geom = form.cleaned_data.get("geom")
+        reason = form.cleaned_data.get("overlap_reason")
         try:
             if change:
                 fresh = LandAsset.objects.get(pk=obj.pk)
@@ -104,9 +124,10 @@ class LandAssetAdmin(SipanahGISAdmin):
                     data=data,
                     geom=geom,
                     expected_version=form.cleaned_data.get("loaded_version"),
+                    overlap_reason=reason,
                 )
             else:
-                saved = services.asset_create(user=request.user, geom=geom, **data)
+                saved = services.asset_create(user=request.user, geom=geom, overlap_reason=reason, **data)
         except ValidationError as exc:
             # Model validation already ran on the form; reaching here means a race with another write.
             raise ValidationError(exc.messages) from exc

@@ -4,11 +4,12 @@ the vector tiles are routed first, in sipanah/urls.py."""
 from django.urls import include, path
 
 from assets.interop.ogc import urls as ogc_urls
-from assets.transfer.urls import export_patterns
+from assets.transfer.urls import export_patterns, geometry_patterns
 
 urlpatterns = [
     path("", include("assets.register.urls")),  # home, /assets/…, /certificates/…
     path("assets/export/", include(export_patterns)),
+    path("assets/geometry/check/", include(geometry_patterns)),  # transfer: a survey file is read by the importer
     path("imports/", include("assets.transfer.urls")),
     path("map/", include("assets.maps.urls")),
     path("query/", include("assets.query.urls")),

@@ -16,6 +16,7 @@ Environment variables (all optional for a local run):
   ``X-Forwarded-Proto``, only behind a proxy that sets it): HTTPS hardening.
 - ``SIPANAH_LOGIN_FAILURE_LIMIT`` (5), ``SIPANAH_LOGIN_COOLOFF_MINUTES`` (15): login throttling.
 - ``SIPANAH_DEMO``: ``1`` allows the demo users and data to be created (never in production).
+- ``SIPANAH_OVERLAP_TOLERANCE_M2`` (1): overlaps between parcels up to this area are survey slivers, not overlaps.
 - ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
 - ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none);
   ``SIPANAH_BASEMAP_ATTRIBUTION`` its credit line.
@@ -110,6 +111,10 @@ SIPANAH_BASEMAP_ATTRIBUTION = env_str("SIPANAH_BASEMAP_ATTRIBUTION", "© OpenStr
 # Limits (each with the error it gives: docs/transfer.md). A parcel of more vertices is refused wherever it comes
 # from (form, API, import): SpatiaLite's WKT parser gives up near 450,000 (the row was stored without geometry).
 SIPANAH_MAX_PARCEL_VERTICES = env_int("SIPANAH_MAX_PARCEL_VERTICES", 100_000)
+# Two parcels sharing less than this many m² are not said to overlap (the parcel form's rule, the geometry check and
+# the audit's overlap finding): neighbours digitised from different surveys share slivers of a few tenths of a m²
+# along their common edge (0.1 m of survey error along 10 m is 1 m²), which nobody should have to explain.
+SIPANAH_OVERLAP_TOLERANCE_M2 = env_int("SIPANAH_OVERLAP_TOLERANCE_M2", 1)
 # What an import accepts (assets.transfer.importing.limits; each limit with the error it gives: docs/transfer.md). A
 # file past a limit is refused with a message naming it; nothing is written.
 SIPANAH_IMPORT_LIMITS = {

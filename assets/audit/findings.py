@@ -158,7 +158,8 @@ class FindingOptions:
             stuck_days=number("days", int, STUCK_DAYS_DEFAULT, 0, 36500),
             tolerance_pct=number("tol_pct", Decimal, AREA_TOLERANCE_PCT_DEFAULT, 0, 100),
             tolerance_m2=number("tol_m2", Decimal, AREA_TOLERANCE_M2_DEFAULT, 0, 10**9),
-            overlap_min_m2=number("min_overlap", float, OVERLAP_MIN_M2_DEFAULT, 0, 10**9),
+            # the register's overlap tolerance (SIPANAH_OVERLAP_TOLERANCE_M2), the same as the parcel form's rule
+            overlap_min_m2=number("min_overlap", float, place.overlap_tolerance_m2(), 0, 10**9),
         )
 
 

@@ -17,7 +17,6 @@ import django_filters
 import shapely
 from django import forms
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +25,7 @@ from shapely.validation import explain_validity
 from assets.register import geo
 from assets.register.filters import AssetFilter
 from assets.register.models import AdministrativeArea, LandAsset
+from assets.register.selectors import intersecting
 
 MAX_DISTANCE_M = 100_000.0  # Balikpapan is ~50 km across; more is a mistake, not a query
 MAX_QUERY_VERTICES = 20_000
@@ -157,24 +157,6 @@ def parse_distance(text: str | float, param: str = "distance") -> float:
             % {"param": param, "max": int(MAX_DISTANCE_M), "value": value}
         )
     return value
-
-
-# GeoDjango's SpatiaLite backend never consults the R*Tree that Django creates for a geometry column, so
-# every spatial filter would scan the table; the parcels are pre-selected through the R*Tree explicitly
-# (assets/spatialite.py keeps it alive across migrations). Its float32 boxes are rounded outwards: no miss.
-_RTREE_WHERE = (
-    '"assets_landasset"."id" IN (SELECT pkid FROM "idx_assets_landasset_geom" '
-    "WHERE xmax >= %s AND xmin <= %s AND ymax >= %s AND ymin <= %s)"
-)
-
-
-def intersecting(queryset: QuerySet, shape: GEOSGeometry) -> QuerySet:
-    """Parcels of ``queryset`` whose geometry intersects ``shape`` (lon/lat), using the spatial index on both DBs."""
-    queryset = queryset.filter(geom__intersects=shape)
-    if connection.vendor == "sqlite" and queryset.model is LandAsset:
-        xmin, ymin, xmax, ymax = shape.extent
-        queryset = queryset.extra(where=[_RTREE_WHERE], params=[xmin, xmax, ymin, ymax])  # noqa: S610 - constant SQL
-    return queryset
 
 
 def metric_buffer(shp: shapely.Geometry, metres: float) -> GEOSGeometry:

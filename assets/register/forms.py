@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assets.register import geo, permissions, place
+from assets.register import geo, overlaps, permissions, place
 from assets.register.geo import STORAGE_SRID, GeometryError, normalize_parcel_geometry
 from assets.register.models import Agency, Certificate, JenisHak, LandAsset, Stage, User
 from assets.register.rules import allowed_next_stages
@@ -151,6 +151,16 @@ class VersionedAssetForm(forms.ModelForm):
     without it would skip the check and overwrite whatever was saved meanwhile."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0, label=_("Version"))
+    # Asked only when the parcel overlaps others: BPKAD and administrators save an overlap with a reason, recorded in
+    # the asset's history (assets.register.overlaps); officers' forms do not have it.
+    overlap_reason = forms.CharField(
+        label=_("Reason for the overlap"),
+        required=False,
+        max_length=overlaps.MAX_REASON_LENGTH,
+        help_text=_(
+            "Only when the parcel overlaps other parcels: why it is recorded so (e.g. a dispute and its case)."
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -188,6 +198,7 @@ class AssetForm(VersionedAssetForm):
             )
             agency.initial = user.agency_id
             agency.empty_label = None
+            del self.fields["overlap_reason"]  # an officer's overlap is refused, not explained
         self.fields["plotting_status"].help_text = _(
             "Set automatically to 'located' when a geometry is drawn; choose 'approximate' if it is only a sketch."
         )

@@ -24,6 +24,7 @@ TM-3 zone 50.1 (EPSG:23837) by default, never degrees or Web Mercator.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -156,10 +157,17 @@ def normalize_parcel_geometries(
                     "city": place.city().name
                 }
                 continue
-            errors[i] = _(
+            message = _(
                 "Coordinates spanning (%(xmin).6g, %(ymin).6g) to (%(xmax).6g, %(ymax).6g) are not valid "
                 "longitude/latitude for EPSG:%(srid)s; projected data needs its own CRS (%(city)s: %(systems)s)."
             ) % {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": srid, **_city_systems()}
+            likely = likely_crs((xmin + xmax) / 2, (ymin + ymax) / 2, srid)
+            if likely is not None:  # projected metres typed as lon/lat: say which of the city's systems fits
+                message += " " + _("Read as %(crs)s they lie in %(city)s: that is probably their CRS.") % {
+                    "crs": place.crs_name(likely),
+                    "city": place.city().name,
+                }
+            errors[i] = message
         ok &= ~outside
     invalid = ok.copy()
     invalid[ok] = ~shapely.is_valid(arr[ok])
@@ -266,6 +274,55 @@ def repair_parcel_geometries(geoms: np.ndarray) -> tuple[np.ndarray, list[str | 
             repaired = shapely.MultiPolygon(polygons) if polygons else repaired
         arr[i] = repaired
     return arr, reasons
+
+
+_LOCATION = re.compile(r"\[\s*(-?[0-9.eE+-]+)\s+(-?[0-9.eE+-]+)")
+
+
+def validity_location(geom: shapely.Geometry, srid: int) -> tuple[float, float] | None:
+    """Where GEOS finds ``geom`` (in ``srid``) invalid, as (lon, lat); None when it is valid or GEOS names no point.
+
+    GEOS's reason carries the point (``Self-intersection[116.855 -1.245]``, the text of rule 3's message); it is
+    given back in lon/lat so that a map can show it."""
+    if geom is None or shapely.is_valid(geom):
+        return None
+    found = _LOCATION.search(shapely.is_valid_reason(geom))
+    if found is None:
+        return None
+    x, y = float(found.group(1)), float(found.group(2))
+    if srid != STORAGE_SRID:
+        try:
+            with np.errstate(invalid="ignore", over="ignore"):
+                x, y = transformer(srid, STORAGE_SRID).transform(x, y)
+        except Exception:  # noqa: BLE001 - PROJ's errors have no common class: no location rather than a wrong one
+            return None
+    if not (np.isfinite(x) and np.isfinite(y) and abs(x) <= 180 and abs(y) <= 90):
+        return None
+    return round(float(x), 8), round(float(y), 8)
+
+
+# A line read from a survey file counts as a parcel's closed outline when its two ends lie this close: exactly closed
+# CAD polylines, and GPS tracks walked around the parcel, which end a few metres from where they began.
+RING_CLOSURE_M = 1.0
+RING_CLOSURE_SHARE = 0.02  # ... or within this share of the line's length (2 % of a 400 m walk: 8 m)
+
+
+def ring_from_line(line: shapely.Geometry) -> shapely.Geometry | None:
+    """The polygon a lon/lat line closes around (its ends joined), or None when it is not a closed outline: fewer
+    than three distinct corners, or ends farther apart than RING_CLOSURE_M and RING_CLOSURE_SHARE of its length."""
+    coords = shapely.get_coordinates(line)
+    if len(coords) < 3:
+        return None
+    lons, lats = coords[:, 0], coords[:, 1]
+    length = float(_GEOD.line_length(lons, lats))
+    gap = float(_GEOD.inv(lons[0], lats[0], lons[-1], lats[-1])[2])
+    if gap > max(RING_CLOSURE_M, RING_CLOSURE_SHARE * length):
+        return None
+    if gap > 0:
+        coords = np.vstack([coords, coords[:1]])
+    if len(np.unique(coords[:-1], axis=0)) < 3:
+        return None
+    return shapely.Polygon(coords)
 
 
 def _city_systems() -> dict[str, str]:

@@ -58,6 +58,10 @@ class City:
             return "".join(items)
         return _("%(first)s or %(last)s") % {"first": ", ".join(items[:-1]), "last": items[-1]}
 
+    def entry_srids(self) -> tuple[int, ...]:
+        """The CRS a corner list may be typed in: lon/lat first, then the city's projected systems (TM-3, UTM)."""
+        return tuple(dict.fromkeys((STORAGE_SRID, *(code for code, _name in self.suggested_epsg))))
+
     def export_choices(self) -> list[tuple[int, str]]:
         """(EPSG code, name) of each CRS the exports offer."""
         return [(srid, crs_name(srid)) for srid in self.export_srids]
@@ -101,6 +105,11 @@ def city() -> City:
 def area_srid() -> int:
     """The metric CRS for planar work in the city (``SIPANAH_AREA_SRID``)."""
     return settings.SIPANAH_AREA_SRID
+
+
+def overlap_tolerance_m2() -> float:
+    """Two parcels sharing at most this many m² do not overlap: survey slivers (``SIPANAH_OVERLAP_TOLERANCE_M2``)."""
+    return float(settings.SIPANAH_OVERLAP_TOLERANCE_M2)
 
 
 def basemap_url() -> str:

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.gis.geos import GEOSGeometry
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -32,6 +34,29 @@ def asset_detail(*, pk: int) -> LandAsset:
         .prefetch_related(Prefetch("certificates", queryset=certificates))
         .get(pk=pk)
     )
+
+
+# GeoDjango's SpatiaLite backend never consults the R*Tree that Django creates for a geometry column, so
+# every spatial filter would scan the table; the parcels are pre-selected through the R*Tree explicitly
+# (assets/lib/spatialite.py keeps it alive across migrations). Its float32 boxes are rounded outwards: no miss.
+_RTREE_WHERE = (
+    '"assets_landasset"."id" IN (SELECT pkid FROM "idx_assets_landasset_geom" '
+    "WHERE xmax >= %s AND xmin <= %s AND ymax >= %s AND ymin <= %s)"
+)
+
+
+def intersecting(queryset: QuerySet, shape: GEOSGeometry) -> QuerySet:
+    """Parcels of ``queryset`` whose geometry intersects ``shape`` (lon/lat), using the spatial index on both DBs."""
+    queryset = queryset.filter(geom__intersects=shape)
+    if connection.vendor == "sqlite" and queryset.model is LandAsset:
+        xmin, ymin, xmax, ymax = shape.extent
+        queryset = queryset.extra(where=[_RTREE_WHERE], params=[xmin, xmax, ymin, ymax])  # noqa: S610 - constant SQL
+    return queryset
+
+
+def live_parcels() -> QuerySet[LandAsset]:
+    """The parcels of the live register: located and not removed."""
+    return LandAsset.objects.filter(removed_at__isnull=True, geom__isnull=False)
 
 
 @dataclass(frozen=True)

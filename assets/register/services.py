@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets.lib.bulk_clean import clean_instance, clean_instances
-from assets.register import kib, permissions
+from assets.register import kib, overlaps, permissions
 from assets.register.geo import (
     AreaRef,
     GeometryError,
@@ -137,8 +137,9 @@ def _normalise_fields(data: dict[str, Any]) -> dict[str, Any]:
 def _check_agency(user: User | None, asset: LandAsset) -> None:
     if user is None:  # system writes: fixtures, demo generator, management commands
         return
-    if not permissions.can_edit_asset(user, asset):
-        raise PermissionDenied(_("You may only change the assets of your own agency."))
+    refusal = permissions.edit_asset_refusal(user, asset)  # names whose asset it is
+    if refusal is not None:
+        raise PermissionDenied(refusal)
 
 
 @transaction.atomic
@@ -148,12 +149,21 @@ def asset_create(
     geom: GEOSGeometry | OGRGeometry | str | None = None,
     srid: int | None = None,
     index: KelurahanIndex | None = None,
+    overlap_reason: str | None = None,
     **fields: Any,
 ) -> LandAsset:
+    """Add an asset. A parcel overlapping others is refused for an officer; BPKAD and administrators save it with
+    ``overlap_reason``, recorded in its history (assets.register.overlaps)."""
     asset = asset_prepare(user=user, geom=geom, srid=srid, index=index, **fields)
     asset.full_clean()  # a single write also checks the foreign keys and uniqueness here
+    _record_overlap(asset, overlaps.check_save(user=user, asset=asset, before=None, reason=overlap_reason))
     asset.save()
     return asset
+
+
+def _record_overlap(asset: LandAsset, change_reason: str | None) -> None:
+    if change_reason is not None:
+        asset._change_reason = change_reason  # the history row's reason: the asset's history and the activity log
 
 
 @transaction.atomic
@@ -165,16 +175,21 @@ def asset_update(
     geom: GEOSGeometry | OGRGeometry | str | EllipsisType | None = ...,
     srid: int | None = None,
     expected_version: int | None = None,
+    overlap_reason: str | None = None,
 ) -> LandAsset:
     """Change an asset. ``geom`` left out keeps the geometry; ``None`` removes it.
 
     ``expected_version`` is the version the user's form was loaded with (optimistic locking): when someone else
-    saved the asset in between, the change is refused instead of silently overwriting theirs.
+    saved the asset in between, the change is refused instead of silently overwriting theirs. A new geometry that
+    adds an overlap with other parcels follows the overlap rule (``overlap_reason``: assets.register.overlaps).
     """
     if expected_version is not None:
         check_version(asset=asset, expected_version=expected_version)
+    before = LandAsset.objects.filter(pk=asset.pk).values_list("geom", flat=True).first() if asset.pk else None
     asset_prepare(user=user, instance=asset, geom=geom, srid=srid, **data)
     asset.full_clean()
+    if not isinstance(geom, EllipsisType):
+        _record_overlap(asset, overlaps.check_save(user=user, asset=asset, before=before, reason=overlap_reason))
     asset.save()
     return asset
 

@@ -79,8 +79,9 @@ def asset_create(request: AuthenticatedRequest) -> HttpResponse:
         data = dict(form.cleaned_data)
         geom = data.pop("geom")
         data.pop("loaded_version", None)
+        reason = data.pop("overlap_reason", None)
         try:
-            asset = services.asset_create(user=request.user, geom=geom, **data)
+            asset = services.asset_create(user=request.user, geom=geom, overlap_reason=reason, **data)
         except ValidationError as exc:
             _add_service_errors(form, exc)
         else:
@@ -97,8 +98,16 @@ def asset_update(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         data = dict(form.cleaned_data)
         geom = data.pop("geom")
         loaded_version = data.pop("loaded_version")
+        reason = data.pop("overlap_reason", None)
         try:
-            services.asset_update(asset=asset, user=request.user, data=data, geom=geom, expected_version=loaded_version)
+            services.asset_update(
+                asset=asset,
+                user=request.user,
+                data=data,
+                geom=geom,
+                expected_version=loaded_version,
+                overlap_reason=reason,
+            )
         except ValidationError as exc:
             asset.refresh_from_db()  # the page title shows the saved asset, the form the posted values
             _add_service_errors(form, exc)

@@ -14,3 +14,4 @@ urlpatterns = [
     path("<int:pk>/file/", views.import_file, name="import-file"),
 ]
 export_patterns = [path("", views.asset_export, name="asset-export")]
+geometry_patterns = [path("", views.geometry_check, name="geometry_check")]  # the parcel widget's check

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from assets.lib import private_files
 from assets.lib.http import plain_error
@@ -23,7 +24,7 @@ from assets.register import permissions, place
 from assets.register.permissions import require, role_required
 from assets.register.place import STORAGE_SRID
 from assets.register.reads import RegisterSelection, SelectionError
-from assets.transfer import exports, jobs
+from assets.transfer import exports, jobs, outlines
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.models import ImportJob
 
@@ -163,3 +164,15 @@ def import_file(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """The import's original file, for its uploader, BPKAD, auditors and admins (assets/private_files.py)."""
     job = _job_for(request, pk)
     return private_files.file_response(job.file, filename=job.original_name)
+
+
+@role_required(permissions.can_create_asset, gettext_lazy("Your role does not allow entering parcels."))
+@require_POST
+def geometry_check(request: HttpRequest) -> JsonResponse:
+    """The parcel widget's check before saving (assets.transfer.outlines): 200 with the geometry, its area, its
+    problems, its overlaps and a survey file's outlines; 400 with the errors for input that cannot be read."""
+    try:
+        answer = outlines.check_input(request.POST, request.FILES)
+    except outlines.CheckRefused as exc:
+        return JsonResponse({"errors": [{"message": str(exc), "location": None}]}, status=400)
+    return JsonResponse(answer.as_json())

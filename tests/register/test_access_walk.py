@@ -87,6 +87,10 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "audit/log/": (READ, {}),
     # Import and export.
     "assets/export/": (EXPORT, {}),
+    "assets/geometry/check/": (
+        rule(auditor=403, planner=403, others=405),
+        {},
+    ),  # POST only, for those who enter parcels
     "imports/": (IMPORT_LOG, {}),
     "imports/<int:pk>/": (OWN_IMPORT, {"pk": "job"}),
     "imports/<int:pk>/status/": (OWN_IMPORT, {"pk": "job"}),

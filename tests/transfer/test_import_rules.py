@@ -113,7 +113,7 @@ class ImportRuleTests(ImportTestCase):
         report = run_import(path, user=officer)
         text = _messages(report)
         self.assertIn("1:agency:1.02.01 is not your agency", text)
-        self.assertIn("2:agency:You may only change the assets of your own agency.", text)
+        self.assertIn("2:agency:This asset belongs to ", text)  # the honest reason: the agency
         self.assertEqual(run_import(path, user=planner).errors[0].message, "Your role does not allow importing assets.")
 
     def test_repair_reports_each_repair(self):

@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from osgeo import gdal
 
 from assets.register.geo import GeometryError
-from assets.transfer.importing import records
+from assets.transfer.importing import records, survey
 from assets.transfer.importing.crs import resolve_crs
 from assets.transfer.importing.geometry import GeometryPlan, read_geometry
 from assets.transfer.importing.limits import ImportLimits
@@ -99,11 +99,7 @@ class FileSource:
         self.conn, child_conn = context.Pipe()
         self.deadline = time.monotonic() + self.limits.wall_seconds
         language = translation.get_language()  # the child words its messages in the import's language
-        self.process = context.Process(
-            target=_read_in_child,
-            args=(child_conn, self.path, self.layer, self.srid, self.mapping, self.limits, language),
-            daemon=True,
-        )
+        self.process = context.Process(target=self._target(), args=(child_conn, *self._args(language)), daemon=True)
         self.process.start()
         child_conn.close()
         kind, payload = self._receive()
@@ -111,6 +107,12 @@ class FileSource:
             raise RuntimeError(f"unexpected message {kind!r} from the reading process")  # a bug, not the file
         self.header = payload
         return self
+
+    def _target(self) -> Callable[..., None]:
+        return _read_in_child
+
+    def _args(self, language: str) -> tuple[Any, ...]:
+        return (self.path, self.layer, self.srid, self.mapping, self.limits, language)
 
     def __exit__(self, *exc: Any) -> None:
         if self.process is not None and self.process.is_alive():
@@ -173,6 +175,20 @@ class FileSource:
               "than an import may use (%(megabytes)s MB). Nothing was written.")
             % {"code": code, "megabytes": self.limits.memory_bytes // (1024 * 1024)}
         )  # fmt: skip
+
+
+class OutlineSource(FileSource):
+    """A survey file read for its parcel outlines (assets.transfer.importing.survey) in the same sandboxed child, under
+    the same budget: ``header`` is (outlines, how many the file holds)."""
+
+    def __init__(self, path: Path, *, srid: str | None, limits: ImportLimits):
+        super().__init__(path, layer=None, srid=srid, mapping=FieldMapping(), limits=limits)
+
+    def _target(self) -> Callable[..., None]:
+        return _outlines_in_child
+
+    def _args(self, language: str) -> tuple[Any, ...]:
+        return (self.path, self.srid, self.limits, language)
 
 
 def apply_report(report: ImportReport, values: dict[str, Any]) -> None:
@@ -252,51 +268,73 @@ def _read_in_child(
     translation.activate(language)
     report = ImportReport(source=path.name)
     try:
-        dataset, source_layer = open_source(path, layer_name=layer, report=report, limits=limits, user_crs=srid)
-        printed = None
-        if report.format == "XLSX":
-            printed = open_printed_table(path, source_layer, mapping=mapping, report=report)
-        if printed is not None:  # the sheet read again, every row a feature; the columns named by its header
-            dataset, source_layer = printed.dataset, printed.layer
-        crs = resolve_crs(source_layer, srid, report)
-        definition = source_layer.GetLayerDefn()
-        columns = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-        if printed is not None:  # GDAL names these columns Field1, Field2 …: their labels come from the header
-            columns = printed.columns
-        total = source_layer.GetFeatureCount()
-        title = printed.title if printed else None
-        header = Header(_read_fields(report, path), columns, title, crs.srs is not None, total)
-        report.warnings = []  # sent: only new ones go with the end of the reading
-        conn.send(("header", header))
-        message = conn.recv()
-        if message[0] != "plan":
-            return
-        _kind, used, plan = message
-        if crs.srs is not None:  # the file's (or the user's) CRS; the parent decides only a WKT column's
-            wkt = crs.srs.ExportToWkt(["FORMAT=WKT2_2019"]) if crs.epsg != 4326 else None
-            plan = GeometryPlan(plan.wkt_column, wkt, crs.label, plan.repair)
-        if printed is not None:  # (spreadsheet row, record) for the rows of the table only
-            numbered = printed.records(records.ogr_features(source_layer, report), used, report)
-        else:
-            stream = records.arrow_records(source_layer, used, report)
-            numbered = enumerate(stream or records.ogr_records(source_layer, used, report), start=1)
-        batch: list[RawRow] = []
-        count = 0
-        for count, (number, record) in enumerate(numbered, start=1):
-            if count > limits.max_features:
-                raise BudgetExceeded(
-                    _("The file holds more than %(max)s features, more than an import may take; send it in parts.")
-                    % {"max": limits.max_features}
-                )
-            report.features = count
-            batch.append(_raw_row(number, record, plan, columns, limits, path))
-            if len(batch) >= ROWS_PER_MESSAGE:
+        with _refusals(conn, path, limits):
+            dataset, source_layer = open_source(path, layer_name=layer, report=report, limits=limits, user_crs=srid)
+            printed = None
+            if report.format == "XLSX":
+                printed = open_printed_table(path, source_layer, mapping=mapping, report=report)
+            if printed is not None:  # the sheet read again, every row a feature; the columns named by its header
+                dataset, source_layer = printed.dataset, printed.layer
+            crs = resolve_crs(source_layer, srid, report)
+            definition = source_layer.GetLayerDefn()
+            columns = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
+            if printed is not None:  # GDAL names these columns Field1, Field2 …: their labels come from the header
+                columns = printed.columns
+            total = source_layer.GetFeatureCount()
+            title = printed.title if printed else None
+            header = Header(_read_fields(report, path), columns, title, crs.srs is not None, total)
+            report.warnings = []  # sent: only new ones go with the end of the reading
+            conn.send(("header", header))
+            message = conn.recv()
+            if message[0] != "plan":
+                return
+            _kind, used, plan = message
+            if crs.srs is not None:  # the file's (or the user's) CRS; the parent decides only a WKT column's
+                wkt = crs.srs.ExportToWkt(["FORMAT=WKT2_2019"]) if crs.epsg != 4326 else None
+                plan = GeometryPlan(plan.wkt_column, wkt, crs.label, plan.repair)
+            if printed is not None:  # (spreadsheet row, record) for the rows of the table only
+                numbered = printed.records(records.ogr_features(source_layer, report), used, report)
+            else:
+                stream = records.arrow_records(source_layer, used, report)
+                numbered = enumerate(stream or records.ogr_records(source_layer, used, report), start=1)
+            batch: list[RawRow] = []
+            count = 0
+            for count, (number, record) in enumerate(numbered, start=1):
+                if count > limits.max_features:
+                    raise BudgetExceeded(
+                        _("The file holds more than %(max)s features, more than an import may take; send it in parts.")
+                        % {"max": limits.max_features}
+                    )
+                report.features = count
+                batch.append(_raw_row(number, record, plan, columns, limits, path))
+                if len(batch) >= ROWS_PER_MESSAGE:
+                    conn.send(("rows", batch))
+                    batch = []
+            if batch:
                 conn.send(("rows", batch))
-                batch = []
-        if batch:
-            conn.send(("rows", batch))
-        conn.send(("done", {**_read_fields(report, path), "features": count}))
-        dataset = None  # noqa: F841 - closes the file
+            conn.send(("done", {**_read_fields(report, path), "features": count}))
+            dataset = None  # noqa: F841 - closes the file
+    finally:
+        conn.close()
+
+
+def _outlines_in_child(conn: Any, path: Path, srid: str | None, limits: ImportLimits, language: str) -> None:
+    _detach()
+    _confine(limits)
+    translation.activate(language)
+    try:
+        with _refusals(conn, path, limits):
+            outlines, found = survey.read_outlines(path, srid=srid, limits=limits)
+            conn.send(("header", (outlines, found)))
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def _refusals(conn: Any, path: Path, limits: ImportLimits) -> Iterator[None]:
+    """What the reading refused, sent to the parent as a message in the user's words (never a traceback)."""
+    try:
+        yield
     except BudgetExceeded as exc:
         conn.send(("refused", (True, _public(str(exc), path))))
     except ImportFileError as exc:
@@ -312,8 +350,6 @@ def _read_in_child(
         else:  # a GDAL error the steps above did not word (a damaged XLSX: "XML parsing of ... failed")
             message = _("The file could not be read: %(error)s") % {"error": _public(text, path)}
             conn.send(("refused", (False, message)))
-    finally:
-        conn.close()
 
 
 def _memory_message(limits: ImportLimits) -> str:

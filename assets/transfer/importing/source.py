@@ -71,13 +71,13 @@ def _check_archive(path: Path, limits: ImportLimits) -> list[zipfile.ZipInfo]:
     return members
 
 
-def _gdal_path(path: Path, limits: ImportLimits) -> tuple[str, str]:
+def _gdal_path(path: Path, limits: ImportLimits, formats: dict[str, str] = SUFFIX_FORMATS) -> tuple[str, str]:
     """The path GDAL opens and the format's name; archives are read in place through /vsizip/."""
     suffix = path.suffix.lower()
-    if suffix not in SUFFIX_FORMATS:
+    if suffix not in formats:
         raise ImportFileError(
             _("%(file)s: the format %(suffix)s is not supported (accepted: %(accepted)s).")
-            % {"file": path.name, "suffix": suffix or "?", "accepted": ", ".join(sorted(SUFFIX_FORMATS))}
+            % {"file": path.name, "suffix": suffix or "?", "accepted": ", ".join(sorted(formats))}
         )
     if suffix == ".zip":
         members = _check_archive(path, limits)
@@ -104,7 +104,7 @@ def _gdal_path(path: Path, limits: ImportLimits) -> tuple[str, str]:
                     _("The KMZ %(file)s holds several KML files (%(names)s) and no doc.kml; send one per file.")
                     % {"file": path.name, "names": ", ".join(kml)}
                 )
-            return f"/vsizip/{path}/{(docs or kml)[0]}", SUFFIX_FORMATS[suffix]
+            return f"/vsizip/{path}/{(docs or kml)[0]}", formats[suffix]
     if suffix == ".shp":
         missing = [ext for ext in (".shx", ".dbf") if not _sibling(path, ext)]
         if missing:
@@ -112,7 +112,7 @@ def _gdal_path(path: Path, limits: ImportLimits) -> tuple[str, str]:
                 _("The Shapefile %(file)s comes without its %(missing)s file(s); send the .zip with all of them.")
                 % {"file": path.name, "missing": ", ".join(missing)}
             )
-    return str(path), SUFFIX_FORMATS[suffix]
+    return str(path), formats[suffix]
 
 
 def _sibling(path: Path, ext: str) -> Path | None:
@@ -168,6 +168,39 @@ def open_source(
     path: Path, *, layer_name: str | None, report: ImportReport, limits: ImportLimits, user_crs: str | None = None
 ) -> tuple[Any, Any]:
     """Open the file (after the hostile-file checks) and pick its layer; returns (dataset, layer)."""
+    dataset = open_dataset(path, report=report, limits=limits, user_crs=user_crs)
+    names = [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
+    if layer_name:
+        if layer_name not in names:
+            raise ImportFileError(
+                _("%(file)s has no layer %(layer)s; its layers: %(layers)s.")
+                % {"file": path.name, "layer": layer_name, "layers": ", ".join(names)}
+            )
+        layer = dataset.GetLayerByName(layer_name)
+    else:
+        non_empty = [n for n in names if dataset.GetLayerByName(n).GetFeatureCount() != 0]
+        if len(non_empty) > 1:
+            raise ImportFileError(
+                _("%(file)s has several layers (%(layers)s); choose one with --layer.")
+                % {"file": path.name, "layers": ", ".join(non_empty)}
+            )
+        layer = dataset.GetLayerByName(non_empty[0] if non_empty else names[0])
+    report.layer = layer.GetName()
+    report.source = path.name
+    return dataset, layer
+
+
+def open_dataset(
+    path: Path,
+    *,
+    report: ImportReport,
+    limits: ImportLimits,
+    user_crs: str | None = None,
+    formats: dict[str, str] = SUFFIX_FORMATS,
+) -> Any:
+    """Open the file with GDAL after the hostile-file checks (size, archive, linked CRS, KML size; a GeoPackage's
+    computed layers refused): the dataset, holding at least one layer. ``formats``: the suffixes accepted (an
+    import's, or a survey file's: assets.transfer.importing.survey)."""
     if not path.exists():
         raise ImportFileError(_("%(file)s does not exist.") % {"file": path})
     size = path.stat().st_size
@@ -181,7 +214,7 @@ def open_source(
     if _is_zip(path):  # every zip-based format (zip, KMZ, XLSX, a zip named otherwise): the same archive limits
         _check_archive(path, limits)
     _refuse_linked_crs(path)
-    gdal_path, report.format = _gdal_path(path, limits)
+    gdal_path, report.format = _gdal_path(path, limits, formats)
     _check_xml_size(path, gdal_path, limits)
     options: list[str] = []
     if path.suffix.lower() == ".csv":
@@ -230,24 +263,7 @@ def open_source(
     names = [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
     if report.format.startswith("GeoPackage"):
         _refuse_computed_layers(dataset, names, path)
-    if layer_name:
-        if layer_name not in names:
-            raise ImportFileError(
-                _("%(file)s has no layer %(layer)s; its layers: %(layers)s.")
-                % {"file": path.name, "layer": layer_name, "layers": ", ".join(names)}
-            )
-        layer = dataset.GetLayerByName(layer_name)
-    else:
-        non_empty = [n for n in names if dataset.GetLayerByName(n).GetFeatureCount() != 0]
-        if len(non_empty) > 1:
-            raise ImportFileError(
-                _("%(file)s has several layers (%(layers)s); choose one with --layer.")
-                % {"file": path.name, "layers": ", ".join(non_empty)}
-            )
-        layer = dataset.GetLayerByName(non_empty[0] if non_empty else names[0])
-    report.layer = layer.GetName()
-    report.source = path.name
-    return dataset, layer
+    return dataset
 
 
 def _is_zip(path: Path) -> bool:
