@@ -88,7 +88,9 @@ class ParcelMapWidget(gis_forms.BaseGeometryWidget):
             "basemap_url": here.basemap_url,
             "basemap_attribution": here.basemap_attribution,
             "boundaries_url": reverse("map-boundaries"),
-            "tiles_url": reverse("asset-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+            "tiles_url": reverse("asset-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace(
+                "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
+            )
             if parcel
             else None,
             "check_url": _check_url() if parcel else None,

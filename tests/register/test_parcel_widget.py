@@ -121,7 +121,9 @@ class WidgetTextsTests(TestCase):
     def test_the_options_name_the_endpoints_and_the_city_systems(self):
         asset = make_asset(geom=square(116.83, -1.25))
         html = self.client.get(reverse("asset-update", kwargs={"pk": asset.pk}), HTTP_ACCEPT_LANGUAGE="en").content
-        options = json.loads(re.search(rb'<script id="id_geom_options" type="application/json">(.*?)</script>', html)[1])
+        options = json.loads(
+            re.search(rb'<script id="id_geom_options" type="application/json">(.*?)</script>', html)[1]
+        )
         self.assertEqual(options["boundaries_url"], reverse("map-boundaries"))
         self.assertEqual(options["tiles_url"], "/tiles/assets/{z}/{x}/{y}.pbf")
         self.assertEqual(options["asset"], asset.pk)  # left out of its own overlaps
@@ -129,7 +131,9 @@ class WidgetTextsTests(TestCase):
         crs = re.findall(rb'<option value="(\d+)">', html.split(b"data-crs")[1].split(b"</select>")[0])
         self.assertEqual(crs, [b"23837", b"23880", b"32750", b"4326"])
         # the field's value is the stored parcel as GeoJSON in lon/lat
-        value = re.search(rb'<textarea id="id_geom" class="pw-value" name="geom" hidden>(.*?)</textarea>', html, re.S)[1]
+        value = re.search(rb'<textarea id="id_geom" class="pw-value" name="geom" hidden>(.*?)</textarea>', html, re.S)[
+            1
+        ]
         self.assertTrue(GEOSGeometry(html_module.unescape(value.decode())).equals_exact(asset.geom, 1e-9))
 
     def test_the_boundaries_of_the_map_page_as_geojson(self):

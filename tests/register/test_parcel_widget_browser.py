@@ -24,8 +24,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 
 from assets.models import AdministrativeArea, Agency, LandAsset
 from assets.register import geo, permissions
-from tests.browser_case import BrowserTestCase, By
 from sipanah.security import content_security_policy
+from tests.browser_case import BrowserTestCase, By
 from tests.factories import load_reference, make_asset, make_user, point_inside, square
 from tests.tile_server import TileServer
 
@@ -33,8 +33,6 @@ KELURAHAN = "64.71.01.1001"
 WIDGET = "window.sipanahParcelWidgets && window.sipanahParcelWidgets.id_geom"
 # A folder: the widget is photographed there too (SIPANAH_SCREENSHOTS=docs/img gives the documentation's pictures).
 SCREENSHOTS = os.environ.get("SIPANAH_SCREENSHOTS")
-
-
 
 
 class ParcelWidgetBrowserTests(BrowserTestCase):
@@ -66,7 +64,8 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
     def click_at(self, lon: float, lat: float) -> None:
         """A real mouse click on the map at this lon/lat (offsets from the map's centre, as Selenium 4 counts)."""
         x, y, width, height = self.js(
-            f"var w = {WIDGET}; var px = w.map.getPixelFromCoordinate(ol.proj.fromLonLat([arguments[0], arguments[1]]));"
+            f"var w = {WIDGET};"
+            "var px = w.map.getPixelFromCoordinate(ol.proj.fromLonLat([arguments[0], arguments[1]]));"
             "var size = w.map.getSize(); return [px[0], px[1], size[0], size[1]];",
             lon,
             lat,
@@ -82,7 +81,12 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
     def draw_square(self, lon: float, lat: float, half: float) -> None:
         """Click the four corners, then the first again to close the part; wait for the part to exist."""
         before = self.parts()
-        corners = [(lon - half, lat - half), (lon + half, lat - half), (lon + half, lat + half), (lon - half, lat + half)]
+        corners = [
+            (lon - half, lat - half),
+            (lon + half, lat - half),
+            (lon + half, lat + half),
+            (lon - half, lat + half),
+        ]
         for corner in [*corners, corners[0]]:
             self.click_at(*corner)
         self.wait.until(lambda d: self.parts() == before + 1)
@@ -144,7 +148,9 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
             if message["method"] == "Network.requestWillBeSent":
                 urls.add(message["params"]["request"]["url"])
         urls |= set(self.js("return performance.getEntriesByType('resource').map(e => e.name)"))
-        return {u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).netloc not in own}
+        return {
+            u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).netloc not in own
+        }
 
     # ---- tests ----
     def test_an_officer_draws_a_two_part_parcel_with_the_default_tools_and_saves_it(self):
@@ -159,7 +165,9 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.draw_square(self.lon - 0.0003, self.lat, half)
         self.draw_square(self.lon + 0.0003, self.lat, half)  # the same tool again: a second part
         self.checked()
-        shown = float(self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-area]").get_attribute("data-area-m2"))
+        shown = float(
+            self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-area]").get_attribute("data-area-m2")
+        )
         self.fill_form()
         self.submit()
         self.wait.until(lambda d: "/assets/new/" not in d.current_url)
@@ -241,9 +249,7 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         for point in (near, (corner[0] + 0.0003, corner[1]), (corner[0] + 0.0003, corner[1] + 0.0003), near):
             self.click_at(*point)
         self.wait.until(lambda d: self.parts() == 1)
-        first = self.js(
-            f"return ol.proj.toLonLat({WIDGET}.parts.item(0).getGeometry().getCoordinates()[0][0])"
-        )
+        first = self.js(f"return ol.proj.toLonLat({WIDGET}.parts.item(0).getGeometry().getCoordinates()[0][0])")
         # on the corner as the tiles carry it (z19: ~3 cm quantisation), not where the mouse was
         self.assertAlmostEqual(first[0], corner[0], delta=0.000001)
         self.assertAlmostEqual(first[1], corner[1], delta=0.000001)
@@ -315,7 +321,9 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.wait.until(lambda d: self.js(f"return !!({WIDGET})"))
         self.assertEqual(self.parts(), 2)
         for tool in ("draw", "hole", "edit"):
-            self.assertTrue(self.driver.find_element(By.CSS_SELECTOR, f"#id_geom_widget [data-tool={tool}]").is_displayed())
+            self.assertTrue(
+                self.driver.find_element(By.CSS_SELECTOR, f"#id_geom_widget [data-tool={tool}]").is_displayed()
+            )
         # a parcel opens on the edit tool
         self.assertEqual(
             self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-tool=edit]").get_attribute("aria-pressed"),
@@ -355,14 +363,19 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.screenshot("widget-no-basemap")
 
     def test_a_basemap_served_on_127_0_0_1_is_drawn_under_the_parcel(self):
-        with TileServer() as tiles, override_settings(
-            SIPANAH_BASEMAP_URL=tiles.template, CONTENT_SECURITY_POLICY=content_security_policy(tiles.template)
+        with (
+            TileServer() as tiles,
+            override_settings(
+                SIPANAH_BASEMAP_URL=tiles.template, CONTENT_SECURITY_POLICY=content_security_policy(tiles.template)
+            ),
         ):
             self.driver.get_log("performance")
             self.scene()
             self.wait.until(lambda d: tiles.served > 0)
             self.assertTrue(self.js(f"return {WIDGET}.basemap.getVisible()"))
-            self.assertFalse(self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-basemap-note]").is_displayed())
+            self.assertFalse(
+                self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-basemap-note]").is_displayed()
+            )
             self.assertEqual(self.outside_requests(urlsplit(tiles.origin).netloc), set())
             self.screenshot("widget-basemap")
 
@@ -370,8 +383,16 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.login("officer")
         self.open_form()
         features = [
-            {"type": "Feature", "properties": {"name": "Bidang A"}, "geometry": json.loads(square(self.lon, self.lat, 0.0002)[0].json)},
-            {"type": "Feature", "properties": {"name": "Bidang B"}, "geometry": json.loads(square(self.lon + 0.001, self.lat, 0.0001)[0].json)},
+            {
+                "type": "Feature",
+                "properties": {"name": "Bidang A"},
+                "geometry": json.loads(square(self.lon, self.lat, 0.0002)[0].json),
+            },
+            {
+                "type": "Feature",
+                "properties": {"name": "Bidang B"},
+                "geometry": json.loads(square(self.lon + 0.001, self.lat, 0.0001)[0].json),
+            },
         ]
         path = Path(self.enterContext(tempfile.TemporaryDirectory())) / "survey.geojson"
         path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
