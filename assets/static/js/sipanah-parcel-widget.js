@@ -569,19 +569,26 @@
     var crs = entry.querySelector("[data-crs]");
     var text = entry.querySelector("[data-geometry-text]");
     var file = entry.querySelector("[data-file]");
+    var last = null;  // what was read last: the CRS applies to a corner list and to a file that declares none
     var readCorners = debounce(function () {
       text.value = "";
+      last = "corners";
       self.readEntry(corners.value.trim() ? {corners: corners.value, crs: crs.value} : null);
     }, this.options.debounce_ms);
+    var readFile = function () {
+      last = "file";
+      if (file.files.length) self.readEntry({file: file.files[0], crs: crs.value});
+    };
     corners.addEventListener("input", readCorners);
-    crs.addEventListener("change", readCorners);
+    crs.addEventListener("change", function () {
+      if (last === "file") readFile(); else readCorners();
+    });
     text.addEventListener("input", debounce(function () {
       corners.value = "";
+      last = "text";
       self.readEntry(text.value.trim() ? {geometry: text.value} : null);
     }, this.options.debounce_ms));
-    file.addEventListener("change", function () {
-      if (file.files.length) self.readEntry({file: file.files[0]});
-    });
+    file.addEventListener("change", readFile);
     entry.querySelectorAll("[data-apply]").forEach(function (button) {
       button.addEventListener("click", function () { self.apply(button.dataset.apply); });
     });
@@ -619,7 +626,9 @@
       var errors = document.createElement("div");
       errors.className = "pw-errors";
       errors.appendChild(document.createElement("ul"));
-      self.showErrors(errors, result.errors, self.previewMarkers);
+      // Several outlines in a file: the server's error asks to choose one, which the list above already does.
+      var several = result.candidates && result.candidates.length > 1;
+      self.showErrors(errors, several ? [] : result.errors, self.previewMarkers);
       if (!errors.hidden) box.appendChild(errors);
       if (!result.geometry && !(result.candidates && result.candidates.length) && !(result.errors || []).length) {
         box.textContent = self.t.tNoOutline;
