@@ -12,7 +12,7 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from assets.models import LandAsset, User
+from assets.models import AdministrativeArea, LandAsset, User
 from assets.register import geo, permissions, place
 from tests.browser_case import BrowserTestCase, By
 from tests.factories import load_reference, make_asset, make_user, point_inside, square
@@ -143,3 +143,21 @@ class WidgetTextsTests(TestCase):
         self.assertEqual(len(data["features"]), 6 + 34)
         self.client.logout()
         self.assertEqual(self.client.get(reverse("map-boundaries")).status_code, 302)  # signed-in users only
+
+    def test_the_admin_of_a_boundary_uses_the_widget_without_the_parcel_check(self):
+        self.client.force_login(User.objects.create_superuser("root", password="pw-root"))
+        area = AdministrativeArea.objects.get(code="64.71.01.1001")
+        html = self.client.get(
+            reverse("admin:assets_administrativearea_change", args=[area.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        ).content
+        options = json.loads(
+            re.search(rb'<script id="id_geom_options" type="application/json">(.*?)</script>', html)[1]
+        )
+        self.assertIsNone(options["check_url"])  # a boundary is not a parcel: no overlaps, no neighbouring parcels
+        self.assertIsNone(options["tiles_url"])
+        self.assertNotIn(b"data-corners", html)
+        self.assertIn(b">Draw a part</button>", html)
+
+    def test_the_boundaries_payload_is_small(self):
+        body = self.client.get(reverse("map-boundaries")).content
+        self.assertLess(len(body), 200_000)  # 55 kB: simplified (0.0003 deg) and rounded to 5 decimals, as on /map/

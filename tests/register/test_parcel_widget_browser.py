@@ -351,7 +351,15 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.assertEqual(set(levels), {"kecamatan", "kelurahan"})
         self.centre_on(self.lon + 0.0006, self.lat, 17)
         self.wait.until(lambda d: self.js(f"return {WIDGET}.snapSource.getFeatures().length") >= 3)
-        self.js(f"{WIDGET}.map.renderSync()")
+        # each neighbour is painted where it lies (hit detection reads what the layer drew)
+        painted = (
+            f"var w = {WIDGET}; w.map.renderSync();"
+            "var px = w.map.getPixelFromCoordinate(ol.proj.fromLonLat([arguments[0], arguments[1]]));"
+            "return w.map.getFeaturesAtPixel(px, {layerFilter: function (l) { return l === w.tileLayer; }}).length;"
+        )
+        for i in range(3):
+            self.assertGreater(self.js(painted, self.lon + i * 0.0006, self.lat), 0)
+        self.assertEqual(self.js(painted, self.lon + 0.0003, self.lat), 0)  # between two parcels: nothing
         self.assertEqual(self.outside_requests(), set())
 
     def test_the_widget_without_a_basemap(self):

@@ -135,7 +135,8 @@
         tileGrid: ol.tilegrid.createXYZ({maxZoom: 22, tileSize: 256}),  // the zoom bands of the tiles (docs/maps.md)
         overlaps: false
       });
-      layers.push(new ol.layer.VectorTile({source: this.tileSource, style: this.neighbourStyle.bind(this)}));
+      this.tileLayer = new ol.layer.VectorTile({source: this.tileSource, style: this.neighbourStyle.bind(this)});
+      layers.push(this.tileLayer);
     }
     layers.push(this.partLayer);
     layers.push(new ol.layer.Vector({source: this.previewSource, style: PREVIEW_STYLE}));
