@@ -352,6 +352,10 @@
       if (event.key === "Escape" && self.sketching) {
         self.activeDraw().abortDrawing();
         event.preventDefault();
+      } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z" && !event.shiftKey &&
+                 !/^(TEXTAREA|INPUT|SELECT)$/.test(event.target.tagName)) {  // text fields keep their own undo
+        self.undo();
+        event.preventDefault();
       }
     });
   };
