@@ -76,6 +76,14 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
             viewport, round(x - width / 2), round(y - height / 2)
         ).click().perform()
 
+    def open_entry(self) -> None:
+        """Unfold the panel of corners, WKT and survey files."""
+        summary = self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-entry] summary")
+        self.js("arguments[0].scrollIntoView({block: 'center'})", summary)
+        self.wait.until(lambda d: summary.is_displayed() and summary.is_enabled())
+        summary.click()
+        self.wait.until(lambda d: self.js("return document.querySelector('#id_geom_widget [data-entry]').open"))
+
     def parts(self) -> int:
         return self.js(f"return {WIDGET}.parts.getLength()")
 
@@ -192,7 +200,7 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         # One "x y" per line, mixed separators, not closed: the server closes it.
         lines = [f"{pentagon[0][0]:.2f} {pentagon[0][1]:.2f}", f"{pentagon[1][0]:.2f},{pentagon[1][1]:.2f}"]
         lines += [f"{px:.2f};{py:.2f}" for px, py in pentagon[2:]]
-        self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-entry] summary").click()
+        self.open_entry()
         self.assertEqual(
             self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-crs]").get_attribute("value"), "23837"
         )
@@ -405,12 +413,14 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         ]
         path = Path(self.enterContext(tempfile.TemporaryDirectory())) / "survey.geojson"
         path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-        self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-entry] summary").click()
+        self.open_entry()
         self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-file]").send_keys(str(path))
         choices = self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#id_geom_widget [data-candidates] label"))
         self.assertEqual(len(choices), 2)
         self.assertIn("Bidang B", choices[1].text)
-        choices[1].find_element(By.TAG_NAME, "input").click()
+        choice = choices[1].find_element(By.TAG_NAME, "input")
+        self.js("arguments[0].scrollIntoView({block: 'center'})", choice)  # not under the panel's sticky foot
+        choice.click()
         self.wait.until(lambda d: self.js(f"return {WIDGET}.previewSource.getFeatures().length") == 1)
         self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-apply=replace]").click()
         self.checked()
