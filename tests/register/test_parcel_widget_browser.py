@@ -77,12 +77,10 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         ).click().perform()
 
     def open_entry(self) -> None:
-        """Unfold the panel of corners, WKT and survey files."""
-        summary = self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-entry] summary")
-        self.js("arguments[0].scrollIntoView({block: 'center'})", summary)
-        self.wait.until(lambda d: summary.is_displayed() and summary.is_enabled())
-        summary.click()
-        self.wait.until(lambda d: self.js("return document.querySelector('#id_geom_widget [data-entry]').open"))
+        """The panel of corners, WKT and survey files is unfolded from the start (it can be folded away)."""
+        entry = self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-entry]")
+        self.assertTrue(self.js("return arguments[0].open", entry))
+        self.js("arguments[0].scrollIntoView({block: 'start'})", entry)
 
     def parts(self) -> int:
         return self.js(f"return {WIDGET}.parts.getLength()")
@@ -204,7 +202,9 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.assertEqual(
             self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-crs]").get_attribute("value"), "23837"
         )
-        self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-corners]").send_keys("\n".join(lines))
+        corners = self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-corners]")
+        self.js("arguments[0].scrollIntoView({block: 'nearest'})", corners)
+        corners.send_keys("\n".join(lines))
         preview = self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#id_geom_widget .pw-preview__area"))
         # Drawn on the map as typed (the server's reading, dashed), before it is used.
         self.assertEqual(self.js(f"return {WIDGET}.previewSource.getFeatures().length"), 1)
