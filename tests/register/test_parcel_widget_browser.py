@@ -203,8 +203,9 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
             self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-crs]").get_attribute("value"), "23837"
         )
         corners = self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-corners]")
-        self.js("arguments[0].scrollIntoView({block: 'nearest'})", corners)
-        corners.send_keys("\n".join(lines))
+        self.js("arguments[0].scrollIntoView({block: 'nearest'}); arguments[0].focus()", corners)
+        self.wait.until(lambda d: self.js("return document.activeElement === arguments[0]", corners))
+        ActionChains(self.driver).send_keys("\n".join(lines)).perform()  # typed, key by key, into the field
         preview = self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#id_geom_widget .pw-preview__area"))
         # Drawn on the map as typed (the server's reading, dashed), before it is used.
         self.assertEqual(self.js(f"return {WIDGET}.previewSource.getFeatures().length"), 1)
