@@ -161,9 +161,9 @@
       this.boundarySource.on("featuresloadend", place);
     }
     if (this.tileSource) {
-      var refresh = debounce(this.refreshSnapTargets.bind(this), 150);
-      this.tileSource.on("tileloadend", refresh);
-      this.map.on("moveend", refresh);
+      // Once the view's tiles are all drawn: the tile cache then answers with the tiles of the view's zoom (while
+      // they load it may answer with another zoom's, whose points are no snapping target).
+      this.map.on("rendercomplete", debounce(this.refreshSnapTargets.bind(this), 150));
     }
     if (this.parts.getLength()) {
       this.map.getView().fit(this.extentOf(this.parts.getArray()), {padding: [40, 40, 40, 40], maxZoom: 19});
@@ -372,6 +372,9 @@
       var type = f.getGeometry().getType();
       return (type === "Polygon" || type === "MultiPolygon") && !(asset && f.get("id") === asset);
     });
+    var signature = features.length + "|" + extent.join(",");
+    if (signature === this.snapSignature) return;  // nothing new (rendercomplete also follows every sketch move)
+    this.snapSignature = signature;
     this.snapSource.clear(true);
     this.snapSource.addFeatures(features);
   };
