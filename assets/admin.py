@@ -19,6 +19,7 @@ class SipanahGISAdmin(GISModelAdmin):
 
 @admin.register(AdministrativeArea)
 class AdministrativeAreaAdmin(SipanahGISAdmin):
+    gis_widget_kwargs = {"parcel": False}  # a boundary: drawn and edited, no parcel check or neighbouring parcels
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name")

@@ -288,8 +288,9 @@ def base_map(*, user: Any, choice: str | None = None, kelurahan: bool = False, *
 _boundary_cache: dict[tuple, dict[str, Any]] = {}
 
 
-def _boundaries(level: str) -> dict[str, Any]:
-    """Simplified boundaries as GeoJSON (names HTML-escaped: folium's tooltip inserts them as HTML).
+def boundaries(level: str) -> dict[str, Any]:
+    """Simplified boundaries of one level as GeoJSON, each with its ``name`` and ``level`` (as text: the parcel
+    widget reads them from ``/map/boundaries/``; folium's tooltips get an HTML-escaped copy, ``_add_boundaries``).
 
     Simplifying every kelurahan on each page view costs more than the rest of the page: kept per process until an
     area changes (count and last update are part of the key).
@@ -305,12 +306,16 @@ def _boundaries(level: str) -> dict[str, Any]:
 
 def _build_boundaries(qs: QuerySet[AdministrativeArea]) -> dict[str, Any]:
     features = []
-    for area in qs.only("name", "code", "geom"):
+    for area in qs.only("name", "code", "level", "geom"):
         geom = area.geom.simplify(0.0003, preserve_topology=True)
         shape = json.loads(geom.geojson)
         shape["coordinates"] = _round(shape["coordinates"])
-        features.append({"type": "Feature", "geometry": shape, "properties": {"name": html.escape(area.name)}})
+        features.append({"type": "Feature", "geometry": shape, "properties": {"name": area.name, "level": area.level}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def _escaped_name(feature: dict[str, Any]) -> dict[str, Any]:
+    return {**feature, "properties": {**feature["properties"], "name": html.escape(feature["properties"]["name"])}}
 
 
 def _round(coords: Any) -> Any:
@@ -326,9 +331,11 @@ def add_boundaries(m: folium.Map, *, kelurahan: bool = False) -> None:
         (AdministrativeArea.Level.KECAMATAN, _("Kecamatan boundaries"), 2.5, True),
         (AdministrativeArea.Level.KELURAHAN, _("Kelurahan boundaries"), 1, kelurahan),
     ):
-        data = _boundaries(level)
+        data = boundaries(level)
         if not data["features"]:
             continue
+        # folium's tooltip inserts the names as HTML
+        data = {**data, "features": [_escaped_name(f) for f in data["features"]]}
         folium.GeoJson(
             data,
             name=name,

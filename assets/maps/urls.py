@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.asset_map, name="asset-map"),
     path("totals/", views.map_totals, name="map-totals"),
     path("basemap/", views.remember_basemap, name="map-basemap"),
+    path("boundaries/", views.boundaries, name="map-boundaries"),
     path("assets/<int:pk>/popup/", views.asset_popup, name="map-asset-popup"),
 ]
 

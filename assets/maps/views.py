@@ -16,7 +16,7 @@ from assets.lib.http import plain_error
 from assets.maps import builders, tiles
 from assets.register import basemaps, history, permissions
 from assets.register.filters import AssetFilter
-from assets.register.models import CertificateStatus, LandAsset, Stage
+from assets.register.models import AdministrativeArea, CertificateStatus, LandAsset, Stage
 from assets.register.permissions import role_required
 from assets.register.reads import RegisterSelection, SelectionError
 
@@ -89,6 +89,20 @@ def map_totals(request: HttpRequest) -> JsonResponse:
             "certified": formats.percent(totals.certified_share),
         }
     )
+
+
+@role_required(permissions.can_view_register)
+def boundaries(request: HttpRequest) -> JsonResponse:
+    """The kecamatan and kelurahan boundaries with their names, as GeoJSON: the map page's own boundary layers
+    (``builders.boundaries``), for the parcel widget of the asset forms, which draws them with OpenLayers."""
+    features = [
+        feature
+        for level in (AdministrativeArea.Level.KECAMATAN, AdministrativeArea.Level.KELURAHAN)
+        for feature in builders.boundaries(level)["features"]
+    ]
+    response = JsonResponse({"type": "FeatureCollection", "features": features})
+    response["Cache-Control"] = "private, max-age=3600"  # boundaries change with a reference-data load, rarely
+    return response
 
 
 @role_required(permissions.can_view_register)

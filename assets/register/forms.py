@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.gis import forms as gis_forms
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,16 +20,30 @@ from assets.register.rules import allowed_next_stages
 from assets.register.services import ASSET_FIELDS, CERTIFICATE_FIELDS
 
 
-class ParcelMapWidget(gis_forms.OSMWidget):
-    """GeoDjango's OpenLayers widget, with OpenLayers served by Sipanah instead of a CDN.
+class ParcelMapWidget(gis_forms.BaseGeometryWidget):
+    """Sipanah's parcel widget: OpenLayers served by Sipanah (js/sipanah-parcel-widget.js), no GeoDjango script.
 
-    Its template has no inline script (the Content-Security-Policy allows none): the options go into the page as
-    JSON and js/sipanah-parcel-widget.js starts the map. The basemap is the maps' SIPANAH_BASEMAP_URL and optional:
-    without it or without network the map stays blank behind the parcel, and drawing and editing still work.
+    Polygon first (the draw tool is active on an empty field), parts and holes, vertex editing with snapping to the
+    neighbouring parcels (the register's vector tiles) and to the parcel's own corners, undo, labelled tools in the
+    UI language (the template's {% translate %} texts, read by the script), the kecamatan/kelurahan boundaries of
+    the map page (``map-boundaries``), corner lists, WKT/GeoJSON and survey files read by the server's geometry check
+    (``geometry_check``), which also gives the live area, errors and overlaps. The field's text is a GeoJSON
+    MultiPolygon in lon/lat. No inline script (the Content-Security-Policy allows none): the options are JSON beside
+    the map. The basemap (SIPANAH_BASEMAP_URL) is optional: without it the boundaries and parcels are the context.
     """
 
     template_name = "gis/sipanah_parcel_widget.html"
+    geom_type = "MultiPolygon"
     map_srid = 4326  # the field's text is lon/lat (the script converts for the map): text without SRID is lon/lat
+    parcel = True  # a parcel of the register: live check, neighbouring parcels and the corner panel
+
+    def __init__(self, attrs: dict[str, Any] | None = None, *, parcel: bool | None = None) -> None:
+        super().__init__(attrs)
+        if parcel is not None:
+            self.parcel = parcel
+
+    def serialize(self, value: Any) -> str:
+        return value.json if value else ""
 
     def deserialize(self, value: str) -> GEOSGeometry | None:
         # A refused form shows the posted geometry again. GeoDjango catches GEOS's parse errors here but not
@@ -53,34 +68,51 @@ class ParcelMapWidget(gis_forms.OSMWidget):
         return GEOSGeometry(memoryview(shapely.to_wkb(lonlat)), srid=STORAGE_SRID)
 
     class Media:
-        extend = False
-        css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
-        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js", "js/sipanah-parcel-widget.js")
+        css = {"all": ("vendor/ol/ol.css", "css/sipanah-parcel-widget.css")}
+        js = ("vendor/ol/ol.js", "js/sipanah-parcel-widget.js")
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, self._lonlat(value), attrs)
         here = place.city()
+        parcel = self.parcel
         context["options_id"] = f"{context['id']}_options"
-        # What GeoDjango's template writes into its inline script, as data.
+        context["parcel"] = parcel
+        context["crs_choices"] = [(srid, place.crs_name(srid)) for srid, _name in here.suggested_epsg] + [
+            (STORAGE_SRID, place.crs_name(STORAGE_SRID))
+        ]
+        # What the script needs, as data (the texts are in the template, translated there).
         context["widget_options"] = {
-            "geom_name": context["geom_type"],
             "id": context["id"],
-            "map_id": f"{context['id']}_map",
-            "map_srid": context["map_srid"],
-            "name": context["name"],
-            "module": context["module"],
-            "default_lon": here.center[1],
-            "default_lat": here.center[0],
-            "default_zoom": here.zoom,
+            "center": [here.center[1], here.center[0]],  # lon, lat
+            "zoom": here.zoom,
             "basemap_url": here.basemap_url,
+            "basemap_attribution": here.basemap_attribution,
+            "boundaries_url": reverse("map-boundaries"),
+            "tiles_url": reverse("asset-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace(
+                "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
+            )
+            if parcel
+            else None,
+            "check_url": _check_url() if parcel else None,
+            "asset": self.attrs.get("asset"),
+            "debounce_ms": 400,
         }
         return context
+
+
+def _check_url() -> str | None:
+    """The server's geometry check (area, errors, overlaps, corner lists and files), None where it is not routed:
+    the widget then draws and edits without live feedback."""
+    try:
+        return reverse("geometry_check")
+    except NoReverseMatch:
+        return None
 
 
 class ParcelGeometryField(gis_forms.GeometryField):
     """Accepts Polygon or MultiPolygon from the widget; the shared rules decide the rest."""
 
-    widget = ParcelMapWidget(attrs={"geom_type": "MultiPolygon"})
+    widget = ParcelMapWidget
 
     def clean(self, value: Any) -> MultiPolygon | None:
         # Parsed (to_python) but not transformed by GeometryField.clean: its transform goes through GDAL, which
@@ -137,6 +169,8 @@ class VersionedAssetForm(forms.ModelForm):
         if self.instance.pk:
             field = self.fields["loaded_version"]
             field.initial = self.instance.version
+            if "geom" in self.fields:  # the widget's live check leaves the asset's own stored parcel out of overlaps
+                self.fields["geom"].widget.attrs["asset"] = self.instance.pk
             field.required = True
             field.error_messages["required"] = _(
                 "The form came without the version of the asset it was loaded with, so a save could overwrite "

@@ -220,11 +220,13 @@ class PageTests(TestCase):
         ):
             html = self.client.get(url).content.decode()
             self.assertIn("js/sipanah-parcel-widget.js", html, url)
+            self.assertNotIn("OLMapWidget.js", html, url)  # Sipanah's own widget, not GeoDjango's script
             options = json.loads(
                 re.search(r'<script id="id_geom_options" type="application/json">(.*?)</script>', html).group(1)
             )
-            self.assertEqual(options["map_id"], "id_geom_map")
-            self.assertIn(options["geom_name"], ("Geometry", "MultiPolygon"))  # what GeoDjango's template would write
-            self.assertEqual((options["map_srid"], options["default_zoom"]), (4326, 12))  # the field's text is lon/lat
+            self.assertEqual(options["id"], "id_geom")
+            self.assertEqual(options["zoom"], place.city().zoom)
             self.assertEqual(options["basemap_url"], place.basemap_url())
-        self.assertIn("new MapWidget(options)", Path(finders.find("js/sipanah-parcel-widget.js")).read_text())
+        script = Path(finders.find("js/sipanah-parcel-widget.js")).read_text()
+        self.assertIn("new ol.Map(", script)
+        self.assertNotIn("innerHTML", script)  # server values go in as text

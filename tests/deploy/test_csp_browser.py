@@ -74,7 +74,7 @@ class CspBrowserTests(BrowserTestCase):
         )
         # The edit page and the admin change page: the OpenLayers widget started from the static script, with the
         # parcel loaded into it.
-        widget = "window.geodjango_geom && window.geodjango_geom.featureCollection.getLength() === 1"
+        widget = "window.sipanahParcelWidgets && window.sipanahParcelWidgets.id_geom.parts.getLength() === 1"
         self.visit(reverse("asset-update", args=[self.asset.pk]), widget)
         self.visit(reverse("admin:assets_landasset_change", args=[self.asset.pk]), widget)
         # The query page: Leaflet.draw's toolbar on the result map.

@@ -72,6 +72,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "map/": (READ, {}),
     "map/totals/": (READ, {}),
     "map/basemap/": (rule(others=405), {}),  # POST only: the user's basemap choice (tests/maps/test_basemaps.py)
+    "map/boundaries/": (READ, {}),
     "map/assets/<int:pk>/popup/": (READ, {"pk": "asset"}),
     "tiles/assets/<int:z>/<int:x>/<int:y>.pbf": (READ, {"z": "0", "x": "0", "y": "0"}),
     # Spatial query.
