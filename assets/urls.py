@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("assets.register.urls")),  # home, /assets/…, /certificates/…
     path("assets/export/", include(export_patterns)),
     path("imports/", include("assets.transfer.urls")),
+    path("evidence/", include("assets.evidence.urls")),
     path("map/", include("assets.maps.urls")),
     path("query/", include("assets.query.urls")),
     path("audit/", include("assets.audit.urls")),
