@@ -7,7 +7,7 @@ Every file (download, inline view, thumbnail) goes out through assets.lib.privat
 from __future__ import annotations
 
 from csp.constants import SELF
-from csp.decorators import csp_update
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -93,7 +93,7 @@ def document_file(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @xframe_options_sameorigin
-@csp_update({"frame-ancestors": [SELF]})
+@csp_replace({"frame-ancestors": [SELF]})
 def document_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The file inline, for the viewer on the asset page (PDF in an iframe of this site, images as <img>)."""
     document = _document(request, pk)
