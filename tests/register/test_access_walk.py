@@ -48,7 +48,8 @@ EDIT_A = rule(officer_b=403, auditor=403, planner=403)  # changes to agency A's 
 EDIT_ALL = rule(officer_a=403, officer_b=403, auditor=403, planner=403)  # BPKAD and admin only
 EXPORT = rule(officer_a=403, officer_b=403, planner=403)  # auditors, BPKAD, admin
 IMPORT_LOG = rule(planner=403)  # importers see their imports, auditors read every import (without the upload form)
-OWN_IMPORT = rule(officer_b=403, planner=403)  # an import's page and file: the uploader, BPKAD, auditors, admin
+OWN_IMPORT = rule(officer_b=403, planner=403)
+DOCS_A = rule(officer_b=403, planner=403)  # agency A's documents and files: its officers, BPKAD, auditors, admin  # an import's page and file: the uploader, BPKAD, auditors, admin
 STAFF = rule(others=ADMIN_LOGIN, admin=200)  # the admin site: staff only
 
 # pattern (as get_resolver shows it, fnmatch wildcards allowed) -> (expected outcome per role, path parameters)
@@ -90,6 +91,15 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "imports/<int:pk>/": (OWN_IMPORT, {"pk": "job"}),
     "imports/<int:pk>/status/": (OWN_IMPORT, {"pk": "job"}),
     "imports/<int:pk>/file/": (OWN_IMPORT, {"pk": "job"}),
+    # Evidence: documents and the custody of original certificates.
+    "evidence/assets/<int:pk>/upload/": (rule(others=405), {"pk": "asset"}),  # POST only
+    "evidence/documents/<int:pk>/file/": (DOCS_A, {"pk": "document"}),
+    "evidence/documents/<int:pk>/view/": (DOCS_A, {"pk": "document"}),
+    "evidence/documents/<int:pk>/thumbnail/": (DOCS_A, {"pk": "document"}),
+    "evidence/documents/<int:pk>/withdraw/": (EDIT_A, {"pk": "document"}),
+    "evidence/certificates/<int:pk>/custody/": (DOCS_A, {"pk": "issued"}),
+    "evidence/custody/<int:pk>/receipt.pdf": (DOCS_A, {"pk": "custody"}),
+    "evidence/loans/": (EXPORT, {}),
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
@@ -122,7 +132,13 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "admin/*/<path:object_id>/": (rule(others=ADMIN_LOGIN, admin=302), {}),  # -> change/
     "admin/(?P<url>.*)$": (rule(others=ADMIN_LOGIN, admin=404), {"url": "no-such-page/"}),
     "admin/assets/certificatestageevent/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # made by services only
-    "admin/axes/*/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # sign-in records are made by django-axes only
+    "admin/axes/*/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    # Documents and the custody log are made by assets.evidence.services only; nothing of evidence is deleted.
+    "admin/assets/document/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/custodyevent/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/document/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/custodyevent/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/storageplace/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # sign-in records are made by django-axes only
     "admin/*": (STAFF, {}),
 }
 
@@ -183,6 +199,18 @@ class WalkCase(TestCase):
         cls.removed = make_asset(agency=agency_a, geom=None, nama_barang="Tanah A dihapus")
         services.asset_remove(asset=cls.removed, user=None, sk_nomor="SK-1", tanggal=dt.date(2024, 1, 2))
         cls.certificate = services.certificate_create(asset=cls.asset, user=None)
+        from assets.evidence import services as evidence
+        from assets.evidence.models import DocumentType, StoragePlace
+        from tests.evidence.files import pdf_bytes
+
+        cls.issued = services.certificate_create(asset=cls.asset, user=None)
+        cls.issued.jenis_hak, cls.issued.nomor, cls.issued.tanggal = "HP", "00042", dt.date(2020, 1, 2)
+        cls.issued.stage = "SERTIFIKAT_TERBIT"
+        services.certificate_save(certificate=cls.issued, user=None)
+        cls.document = evidence.document_add(asset=cls.asset, user=None, name="su.pdf", data=pdf_bytes(),
+                                             fields=evidence.DocumentFields(doc_type=DocumentType.SURAT_UKUR))  # fmt: skip
+        place = StoragePlace.objects.create(code="BR-01", name="Brankas", kind=StoragePlace.Kind.BRANKAS)
+        cls.custody = evidence.custody_store(certificate=cls.issued, place=place, user=None, date=dt.date(2024, 1, 2))
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
         cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
         # A successful and then a failed sign-in (a success clears the failures): objects for django-axes' admin.
@@ -211,6 +239,9 @@ class WalkCase(TestCase):
             "removed": str(self.removed.pk),
             "certificate": str(self.certificate.pk),
             "job": str(self.job.pk),
+            "document": str(self.document.pk),
+            "issued": str(self.issued.pk),
+            "custody": str(self.custody.pk),
             "finding": next(iter(findings.FINDINGS)),
             "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
         }

@@ -54,6 +54,7 @@
       text(label, form.dataset.msgSending);
       button.disabled = true;
       xhr.upload.addEventListener("progress", function (e) {
+        bar.dataset.events = String(Number(bar.dataset.events || 0) + 1); // how many progress reports came
         if (e.lengthComputable) {
           var pct = Math.round((e.loaded / e.total) * 100);
           bar.value = pct;
