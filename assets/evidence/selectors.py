@@ -6,9 +6,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType
 from assets.register.history import end_of_day
@@ -84,6 +86,19 @@ def checklist(asset: LandAsset, requirements: list[DocumentRequirement] | None =
     ]
 
 
+def checklist_status(asset: Any, present: set[str], requirements: list[DocumentRequirement]) -> str:
+    """One cell: "complete (3/3)", or the missing types, for an asset (or a record that reads like one)."""
+    wanted = required_types(asset.asal_usul, asset.tahap_sertifikat, requirements)
+    missing = [t for t in wanted if t not in present]
+    if not missing:
+        return gettext("complete (%(n)s/%(n)s)") % {"n": len(wanted)}
+    return gettext("missing %(missing)s (%(have)s/%(n)s)") % {
+        "missing": ", ".join(str(DocumentType(t).label) for t in missing),
+        "have": len(wanted) - len(missing),
+        "n": len(wanted),
+    }
+
+
 def document_counts(asset_ids: Iterable[int]) -> dict[int, int]:
     """Per asset its documents that are not withdrawn."""
     rows = (
@@ -130,3 +145,10 @@ def latest_custody(certificate_ids: Iterable[int], as_of: dt.date | None = None)
     for event in qs.order_by("certificate_id", "created_at", "id"):
         latest[event.certificate_id] = event
     return latest
+
+
+def photo_points(asset: LandAsset) -> QuerySet[Document]:
+    """The asset's photos that carry a GPS position (not withdrawn)."""
+    return Document.objects.filter(
+        asset=asset, withdrawn_at__isnull=True, photo_lon__isnull=False, photo_lat__isnull=False
+    ).order_by("uploaded_at", "id")

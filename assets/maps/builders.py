@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -316,8 +317,36 @@ def overview_map(*, query: str, basemap: bool, nonce: str, as_of: dt.date | None
     return render_map_parts(m, nonce=nonce)
 
 
-def detail_map(asset: LandAsset, *, nonce: str, basemap: bool = True) -> MapParts | None:
-    """The asset's own parcel, its neighbours faint behind it."""
+@dataclass(frozen=True)
+class PhotoPoint:
+    """A photo of the asset where it was taken (EXIF GPS), the direction it faces (degrees from north) and
+    whether it lies far from the parcel."""
+
+    lon: float
+    lat: float
+    direction: float | None
+    label: str
+    far: bool
+
+
+def _photo_marker(photo: PhotoPoint) -> folium.Marker:
+    css = "photo-marker photo-marker--far" if photo.far else "photo-marker"
+    if photo.direction is None:
+        icon_html = f'<span class="{css}" data-direction="">&#9679;</span>'
+    else:  # an arrow pointing where the camera looked; the transform is a style, not a script (CSP)
+        angle = f"{photo.direction:.0f}"
+        icon_html = f'<span class="{css}" data-direction="{angle}" style="transform: rotate({angle}deg)">&#8679;</span>'
+    return folium.Marker(
+        location=[photo.lat, photo.lon],
+        icon=folium.DivIcon(html=icon_html, icon_size=(22, 22), icon_anchor=(11, 11), class_name="photo-icon"),
+        tooltip=folium.Tooltip(html.escape(photo.label)),
+    )
+
+
+def detail_map(
+    asset: LandAsset, *, nonce: str, basemap: bool = True, photos: Sequence[PhotoPoint] = ()
+) -> MapParts | None:
+    """The asset's own parcel, its neighbours faint behind it; its photos as arrows where they were taken."""
     if asset.geom is None:
         return None
     m = _base_map(basemap=basemap, zoom_start=17)
@@ -328,6 +357,12 @@ def detail_map(asset: LandAsset, *, nonce: str, basemap: bool = True) -> MapPart
         style_function=lambda _f: {"color": "#0d47a1", "weight": 3, "fillColor": "#1976d2", "fillOpacity": 0.45},
     ).add_to(m)
     x0, y0, x1, y1 = asset.geom.extent
+    if photos:
+        layer = folium.FeatureGroup(name=_("Photos (where taken, facing)"))
+        for photo in photos:
+            _photo_marker(photo).add_to(layer)
+            x0, y0, x1, y1 = min(x0, photo.lon), min(y0, photo.lat), max(x1, photo.lon), max(y1, photo.lat)
+        layer.add_to(m)
     m.fit_bounds([[y0, x0], [y1, x1]], max_zoom=17)
     Legend().add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
