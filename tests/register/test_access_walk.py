@@ -109,6 +109,11 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     r"api/v1/^assets/aggregate\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"format": "json"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "asset"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"pk": "asset", "format": "json"}),
+    r"api/v1/^assets/(?P<pk>[^/.]+)/documents/$": (rule(anonymous=401, officer_b=403, planner=403), {"pk": "asset"}),
+    r"api/v1/^assets/(?P<pk>[^/.]+)/documents\.(?P<format>[a-z0-9]+)/?$": (
+        rule(anonymous=401, officer_b=403, planner=403),
+        {"pk": "asset", "format": "json"},
+    ),
     # OGC API Features.
     "ogc/": (API_READ, {}),  # every OGC path with and without its final slash
     "ogc": (API_READ, {}),
