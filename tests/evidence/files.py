@@ -25,9 +25,13 @@ def _dms(value: float) -> tuple[float, float, float]:
 
 
 def photo_bytes(
-    lon: float | None = None, lat: float | None = None, direction: float | None = None, size=(640, 480),
-    fmt: str = "JPEG", taken: str = "2024:05:17 09:30:00",
-) -> bytes:  # fmt: skip
+    lon: float | None = None,
+    lat: float | None = None,
+    direction: float | None = None,
+    size=(640, 480),
+    fmt: str = "JPEG",
+    taken: str = "2024:05:17 09:30:00",
+) -> bytes:
     """A phone-like photo: EXIF with the GPS position (degrees, minutes, seconds with N/S and E/W) and direction."""
     image = Image.new("RGB", size, (90, 140, 60))
     exif = Image.Exif()

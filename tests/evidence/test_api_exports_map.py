@@ -20,8 +20,9 @@ LON, LAT = 116.83, -1.25
 
 
 def add(asset, name, data, doc_type):
-    return services.document_add(asset=asset, user=None, name=name, data=data,
-                                 fields=services.DocumentFields(doc_type=doc_type, number="No. 7"))  # fmt: skip
+    return services.document_add(
+        asset=asset, user=None, name=name, data=data, fields=services.DocumentFields(doc_type=doc_type, number="No. 7")
+    )
 
 
 @override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
@@ -39,8 +40,9 @@ class EvidenceOutTests(TestCase):
 
     def setUp(self):
         temp_media_root(self.addCleanup)
-        self.asset = make_asset(agency=self.agency_a, geom=square(LON, LAT), asal_usul=AsalUsul.HIBAH,
-                                nama_barang="Tanah Hibah")  # fmt: skip
+        self.asset = make_asset(
+            agency=self.agency_a, geom=square(LON, LAT), asal_usul=AsalUsul.HIBAH, nama_barang="Tanah Hibah"
+        )
         self.pdf = add(self.asset, "bast.pdf", files.pdf_bytes(), DocumentType.BAST)
         self.near = add(self.asset, "dekat.jpg", files.photo_bytes(LON + 0.0001, LAT, 30), DocumentType.FOTO_LAPANGAN)
         self.far = add(self.asset, "jauh.jpg", files.photo_bytes(LON + 0.005, LAT, 270), DocumentType.FOTO_LAPANGAN)
@@ -77,8 +79,10 @@ class EvidenceOutTests(TestCase):
         rows = list(sheet.iter_rows(values_only=True))
         header = rows[0]
         self.assertEqual(header[-2:], ("Documents", "Document checklist"))
-        by_name = {row[header.index(next(h for h in header if h and "Nama" in str(h) or h and "Name" in str(h)))]: row
-                   for row in rows[1:]}  # fmt: skip
+        by_name = {
+            row[header.index(next(h for h in header if h and "Nama" in str(h) or h and "Name" in str(h)))]: row
+            for row in rows[1:]
+        }
         hibah = next(r for r in rows[1:] if "Tanah Hibah" in r)
         beli = next(r for r in rows[1:] if other.nama_barang in r)
         self.assertEqual(hibah[-2], 2)  # the withdrawn photo does not count

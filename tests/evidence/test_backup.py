@@ -38,8 +38,9 @@ class EvidenceBackupTests(TransactionTestCase):
             ("scan.tif", files.tiff_bytes(), DocumentType.LAINNYA),
         ]
         for name, data, doc_type in uploads:
-            services.document_add(asset=asset, user=None, name=name, data=data,
-                                  fields=services.DocumentFields(doc_type=doc_type))  # fmt: skip
+            services.document_add(
+                asset=asset, user=None, name=name, data=data, fields=services.DocumentFields(doc_type=doc_type)
+            )
         services.document_withdraw(document=Document.objects.get(original_name="peta.png"), user=None, reason="salah")
         before = {
             d.pk: (d.sha256, Path(d.file.path).read_bytes(), Path(d.thumbnail.path).read_bytes(), d.withdrawn_at)

@@ -33,8 +33,13 @@ def issue(asset, nomor="00042"):
 
 
 def add(asset, doc_type, data=None):
-    return services.document_add(asset=asset, user=None, name="scan.pdf", data=data or files.pdf_bytes(),
-                                 fields=services.DocumentFields(doc_type=doc_type))  # fmt: skip
+    return services.document_add(
+        asset=asset,
+        user=None,
+        name="scan.pdf",
+        data=data or files.pdf_bytes(),
+        fields=services.DocumentFields(doc_type=doc_type),
+    )
 
 
 def rows(slug):
@@ -59,8 +64,12 @@ class ChecklistTests(TestCase):
             [DocumentType.BAST, DocumentType.SK_PENETAPAN_STATUS, DocumentType.SK_HIBAH, DocumentType.FOTO_LAPANGAN],
         )
         issued = selectors.required_types(AsalUsul.PEMBELIAN, Stage.SERTIFIKAT_TERBIT, reqs)
-        for doc_type in (DocumentType.SERTIFIKAT, DocumentType.SURAT_UKUR, DocumentType.PETA_BIDANG,
-                         DocumentType.AKTA_PEMBELIAN):  # fmt: skip
+        for doc_type in (
+            DocumentType.SERTIFIKAT,
+            DocumentType.SURAT_UKUR,
+            DocumentType.PETA_BIDANG,
+            DocumentType.AKTA_PEMBELIAN,
+        ):
             self.assertIn(doc_type, issued)
         self.assertNotIn(DocumentType.SERTIFIKAT, selectors.required_types(AsalUsul.PEMBELIAN, Stage.PENGUKURAN, reqs))
 
@@ -141,9 +150,13 @@ class CustodyTests(TestCase):
         services.custody_store(certificate=self.certificate, place=self.safe, user=self.bpkad, date=TODAY)
         self.assertEqual(rows("custody"), [])  # clean
         loan = services.custody_lend(
-            certificate=self.certificate, user=self.bpkad, borrower="Bagian Hukum", purpose="sidang PN",
-            date=TODAY - dt.timedelta(days=30), due_date=TODAY - dt.timedelta(days=3),
-        )  # fmt: skip
+            certificate=self.certificate,
+            user=self.bpkad,
+            borrower="Bagian Hukum",
+            purpose="sidang PN",
+            date=TODAY - dt.timedelta(days=30),
+            due_date=TODAY - dt.timedelta(days=3),
+        )
         found = rows("custody")
         self.assertEqual(len(found), 1)
         self.assertEqual(found[0].values["days"], 3)
@@ -182,13 +195,18 @@ class CustodyTests(TestCase):
         url = reverse("certificate-custody", args=[self.certificate.pk])
         self.client.force_login(self.officer)
         self.assertContains(self.client.get(url), "not in custody")
-        self.assertEqual(self.client.post(url, {"action": "store", "store-place": self.safe.pk,
-                                                "store-date": TODAY.isoformat()}).status_code, 403)  # fmt: skip
+        self.assertEqual(
+            self.client.post(
+                url, {"action": "store", "store-place": self.safe.pk, "store-date": TODAY.isoformat()}
+            ).status_code,
+            403,
+        )
         self.client.force_login(self.bpkad)
         response = self.client.post(url, {"action": "store", "store-place": self.safe.pk, "store-date": TODAY})
         self.assertRedirects(response, url, fetch_redirect_response=False)
-        response = self.client.post(url, {"action": "lend", "lend-borrower": "Inspektorat", "lend-purpose": "audit",
-                                          "lend-date": TODAY})  # fmt: skip
+        response = self.client.post(
+            url, {"action": "lend", "lend-borrower": "Inspektorat", "lend-purpose": "audit", "lend-date": TODAY}
+        )
         self.assertRedirects(response, url, fetch_redirect_response=False)
         loan = CustodyEvent.objects.get(kind="LENT")
         self.assertEqual(loan.due_date, TODAY + dt.timedelta(days=14))  # settings' default loan period

@@ -58,7 +58,12 @@ class DocumentCase(TestCase):
 
 class UploadTests(DocumentCase):
     def test_several_files_at_once_each_kept_with_checksum_type_from_bytes_and_thumbnail(self):
-        pdf, photo, png, tiff = files.pdf_bytes(), files.photo_bytes(LON, LAT, 90), files.png_bytes(), files.tiff_bytes()
+        pdf, photo, png, tiff = (
+            files.pdf_bytes(),
+            files.photo_bytes(LON, LAT, 90),
+            files.png_bytes(),
+            files.tiff_bytes(),
+        )
         response = self.post(
             "officer_a",
             upload("surat ukur.pdf", pdf),
@@ -75,9 +80,13 @@ class UploadTests(DocumentCase):
         docs = {d.original_name: d for d in Document.objects.filter(asset=self.asset)}
         self.assertEqual(
             {n: d.content_type for n, d in docs.items()},
-            {"surat ukur.pdf": "application/pdf", "IMG_0001.jpg": "image/jpeg", "peta.png": "image/png",
-             "scan.tif": "image/tiff"},
-        )  # fmt: skip
+            {
+                "surat ukur.pdf": "application/pdf",
+                "IMG_0001.jpg": "image/jpeg",
+                "peta.png": "image/png",
+                "scan.tif": "image/tiff",
+            },
+        )
         for name, data in (("surat ukur.pdf", pdf), ("IMG_0001.jpg", photo), ("peta.png", png), ("scan.tif", tiff)):
             doc = docs[name]
             self.assertEqual(doc.sha256, hashlib.sha256(data).hexdigest())
@@ -118,8 +127,9 @@ class UploadTests(DocumentCase):
         self.assertEqual([r["ok"] for r in response.json()["results"]], [True, False])
         self.assertEqual(list(Document.objects.values_list("original_name", flat=True)), ["ok.pdf"])
 
-    @override_settings(SIPANAH_EVIDENCE_LIMITS={"max_file_bytes": 1000, "max_image_pixels": 10**6, "max_files": 5,
-                                                "loan_days": 14})  # fmt: skip
+    @override_settings(
+        SIPANAH_EVIDENCE_LIMITS={"max_file_bytes": 1000, "max_image_pixels": 10**6, "max_files": 5, "loan_days": 14}
+    )
     def test_size_and_pixel_limits_come_from_settings(self):
         response = self.post("officer_a", upload("big.pdf", files.pdf_bytes() + b"\0" * 2000))
         self.assertIn("more than the 0.000953674 MB", response.json()["results"][0]["error"])
@@ -140,7 +150,9 @@ class UploadTests(DocumentCase):
 
     def test_a_plain_form_post_comes_back_to_the_asset_page_with_messages(self):
         response = self.post("officer_a", upload("a.pdf", files.pdf_bytes()), upload("b.pdf", b""), json=False)
-        self.assertRedirects(response, reverse("asset-detail", args=[self.asset.pk]) + "#documents", fetch_redirect_response=False)
+        self.assertRedirects(
+            response, reverse("asset-detail", args=[self.asset.pk]) + "#documents", fetch_redirect_response=False
+        )
         page = self.client.get(reverse("asset-detail", args=[self.asset.pk]))
         self.assertContains(page, "1 file(s) added.")
         self.assertContains(page, "the file is empty (0 bytes)")
@@ -151,8 +163,11 @@ class UploadTests(DocumentCase):
         response = self.client.post(url, {"doc_type": "SERTIFIKAT"}, headers={"Accept": "application/json"})
         self.assertEqual(response.status_code, 400)
         self.assertIn("Choose at least one file.", response.json()["errors"])
-        response = self.client.post(url, {"doc_type": "NOPE", "files": [upload("a.pdf", files.pdf_bytes())]},
-                                    headers={"Accept": "application/json"})  # fmt: skip
+        response = self.client.post(
+            url,
+            {"doc_type": "NOPE", "files": [upload("a.pdf", files.pdf_bytes())]},
+            headers={"Accept": "application/json"},
+        )
         self.assertEqual(response.status_code, 400)
         self.assertEqual(Document.objects.count(), 0)
 
@@ -175,8 +190,11 @@ class PhotoTests(DocumentCase):
         self.assertIsNone(checks.photo_position(files.pdf_bytes()).lat)
 
     def test_a_photo_far_from_its_parcel_is_flagged_and_a_near_one_is_not(self):
-        self.post("officer_a", upload("near.jpg", files.photo_bytes(LON + 0.0002, LAT, 10)),
-                  upload("far.jpg", files.photo_bytes(LON + 0.01, LAT, 200)))  # fmt: skip
+        self.post(
+            "officer_a",
+            upload("near.jpg", files.photo_bytes(LON + 0.0002, LAT, 10)),
+            upload("far.jpg", files.photo_bytes(LON + 0.01, LAT, 200)),
+        )
         near, far = Document.objects.get(original_name="near.jpg"), Document.objects.get(original_name="far.jpg")
         self.assertEqual(near.photo_distance_m, 0.0)  # inside the square (about 110 m a side)
         self.assertGreater(far.photo_distance_m, 1000)  # 0.01° of longitude minus half the square: ~1.05 km

@@ -64,14 +64,20 @@ class UploadBrowserTests(BrowserTestCase):
         # The page again: the two documents with their thumbnails, and the viewer opens the PDF inline.
         self.driver.find_element(By.CSS_SELECTOR, "[data-results] a").click()
         self.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".evidence-card")) == 2)
-        self.wait.until(lambda d: d.execute_script(
-            "return [...document.querySelectorAll('.evidence-card__thumb')].every(i => i.complete && i.naturalWidth > 0)"
-        ))  # fmt: skip
+        self.wait.until(
+            lambda d: d.execute_script(
+                "return [...document.querySelectorAll('.evidence-card__thumb')]"
+                ".every(i => i.complete && i.naturalWidth > 0)"
+            )
+        )
         self.driver.find_element(By.CSS_SELECTOR, "a[data-view=pdf]").click()
         frame = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-viewer-body] iframe"))
         self.assertIn("/view/", frame.get_attribute("src"))
         self.driver.execute_script("document.getElementById('documents').scrollIntoView()")
         self.driver.save_screenshot(str(SCREENSHOTS / "evidence-asset-documents.png"))
-        errors = [e for e in self.driver.get_log("browser") if e["level"] == "SEVERE" and "no-basemap" not in e["message"]
-                  and "favicon.ico" not in e["message"]]
+        errors = [
+            e
+            for e in self.driver.get_log("browser")
+            if e["level"] == "SEVERE" and "no-basemap" not in e["message"] and "favicon.ico" not in e["message"]
+        ]
         self.assertEqual(errors, [])

@@ -48,8 +48,8 @@ EDIT_A = rule(officer_b=403, auditor=403, planner=403)  # changes to agency A's 
 EDIT_ALL = rule(officer_a=403, officer_b=403, auditor=403, planner=403)  # BPKAD and admin only
 EXPORT = rule(officer_a=403, officer_b=403, planner=403)  # auditors, BPKAD, admin
 IMPORT_LOG = rule(planner=403)  # importers see their imports, auditors read every import (without the upload form)
-OWN_IMPORT = rule(officer_b=403, planner=403)
-DOCS_A = rule(officer_b=403, planner=403)  # agency A's documents and files: its officers, BPKAD, auditors, admin  # an import's page and file: the uploader, BPKAD, auditors, admin
+OWN_IMPORT = rule(officer_b=403, planner=403)  # an import's page and file: the uploader, BPKAD, auditors, admin
+DOCS_A = rule(officer_b=403, planner=403)  # agency A's documents and files: its officers, BPKAD, auditors, admin
 STAFF = rule(others=ADMIN_LOGIN, admin=200)  # the admin site: staff only
 
 # pattern (as get_resolver shows it, fnmatch wildcards allowed) -> (expected outcome per role, path parameters)
@@ -143,7 +143,10 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "admin/assets/custodyevent/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),
     "admin/assets/document/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
     "admin/assets/custodyevent/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
-    "admin/assets/storageplace/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # sign-in records are made by django-axes only
+    "admin/assets/storageplace/<path:object_id>/delete/": (
+        rule(others=ADMIN_LOGIN, admin=403),
+        {},
+    ),  # sign-in records are made by django-axes only
     "admin/*": (STAFF, {}),
 }
 
@@ -212,8 +215,8 @@ class WalkCase(TestCase):
         cls.issued.jenis_hak, cls.issued.nomor, cls.issued.tanggal = "HP", "00042", dt.date(2020, 1, 2)
         cls.issued.stage = "SERTIFIKAT_TERBIT"
         services.certificate_save(certificate=cls.issued, user=None)
-        cls.document = evidence.document_add(asset=cls.asset, user=None, name="su.pdf", data=pdf_bytes(),
-                                             fields=evidence.DocumentFields(doc_type=DocumentType.SURAT_UKUR))  # fmt: skip
+        fields = evidence.DocumentFields(doc_type=DocumentType.SURAT_UKUR)
+        cls.document = evidence.document_add(asset=cls.asset, user=None, name="su.pdf", data=pdf_bytes(), fields=fields)
         place = StoragePlace.objects.create(code="BR-01", name="Brankas", kind=StoragePlace.Kind.BRANKAS)
         cls.custody = evidence.custody_store(certificate=cls.issued, place=place, user=None, date=dt.date(2024, 1, 2))
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
