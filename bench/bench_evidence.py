@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=1000)
     parser.add_argument("--page-docs", type=int, default=200)
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--profile", action="store_true", help="print where one page request spends its time")
     args = parser.parse_args()
 
     subprocess.run(["dropdb", *PG, "--if-exists", args.db], check=True)
@@ -120,6 +121,13 @@ def main() -> None:
     client.force_login(bpkad, backend="assets.register.permissions.RoleBackend")
     url = reverse("asset-detail", args=[page_asset.pk])
     assert client.get(url).status_code == 200
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(client.get, url)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(120)
     times = []
     for _ in range(args.reps):
         started = time.perf_counter()

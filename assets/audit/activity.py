@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from assets.evidence.models import Document
+from assets.evidence.models import Document, DocumentType
 from assets.register.history import end_of_day
 from assets.register.models import (
     Certificate,
@@ -121,6 +121,8 @@ def _event_activities(qs: QuerySet) -> Iterator[Activity]:
 def _document_activities(added: QuerySet, withdrawn: QuerySet) -> Iterator[Activity]:
     """A document's addition and its withdrawal: two lines, each at its own time (documents are never deleted)."""
 
+    labels = {value: str(label) for value, label in DocumentType.choices}
+
     def lines(qs: QuerySet, withdrawal: bool) -> Iterator[Activity]:
         for doc in qs.select_related("uploaded_by", "withdrawn_by").iterator(chunk_size=500):
             who = doc.withdrawn_by if withdrawal else doc.uploaded_by
@@ -129,7 +131,7 @@ def _document_activities(added: QuerySet, withdrawn: QuerySet) -> Iterator[Activ
                 kind="document",
                 action=str(_("document withdrawn") if withdrawal else _("document added")),
                 asset_id=doc.asset_id,
-                object_label=f"{doc.get_doc_type_display()} #{doc.pk}",
+                object_label=f"{labels.get(doc.doc_type, doc.doc_type)} #{doc.pk}",
                 user=who.get_username() if who else "",
                 changes=[(str(_("file")), "—", f"{doc.original_name} (SHA-256 {doc.sha256[:12]}…)")]
                 if not withdrawal

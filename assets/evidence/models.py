@@ -80,7 +80,7 @@ class Document(models.Model):
         ]
 
     def __str__(self) -> str:
-        label = self.get_doc_type_display()
+        label = str(DocumentType(self.doc_type).label) if self.doc_type in DocumentType.values else self.doc_type
         return f"{label} {self.number}".strip() if self.number else f"{label}: {self.original_name}"
 
     @property

@@ -4,6 +4,8 @@ documents count and checklist status, and the photos as arrows on the asset's ma
 from __future__ import annotations
 
 import io
+import json
+import re
 
 from django.test import TestCase, override_settings
 from django.urls import reverse
@@ -40,6 +42,7 @@ class EvidenceOutTests(TestCase):
 
     def setUp(self):
         temp_media_root(self.addCleanup)
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # pages in English, as the assertions
         self.asset = make_asset(
             agency=self.agency_a, geom=square(LON, LAT), asal_usul=AsalUsul.HIBAH, nama_barang="Tanah Hibah"
         )
@@ -94,10 +97,14 @@ class EvidenceOutTests(TestCase):
         url = reverse("asset-detail", args=[self.asset.pk])
         self.client.force_login(self.users["officer_a"])
         page = self.client.get(url).content.decode()
-        # folium writes each marker's HTML as JSON inside its script: quotes come escaped.
-        self.assertIn('\\"photo-marker\\" data-direction=\\"30\\" style=\\"transform: rotate(30deg)\\"', page)
-        self.assertIn('\\"photo-marker photo-marker--far\\" data-direction=\\"270\\"', page)
-        self.assertEqual(page.count("photo-marker--far"), 1)  # the near photo is not marked far
-        self.assertIn("jauh.jpg (501 m)", page)
+        match = re.search(r"SipanahMap\.photoLayer\(\w+, (\{.*?\})\);", page)
+        data = json.loads(match.group(1))
+        photos = {f["properties"]["label"]: f for f in data["features"]}
+        self.assertEqual(set(photos), {"dekat.jpg", "jauh.jpg (501 m)"})
+        near, far = photos["dekat.jpg"], photos["jauh.jpg (501 m)"]
+        self.assertEqual((near["properties"]["direction"], near["properties"]["far"]), (30.0, False))
+        self.assertEqual((far["properties"]["direction"], far["properties"]["far"]), (270.0, True))
+        self.assertAlmostEqual(far["geometry"]["coordinates"][0], LON + 0.005, places=6)
+        self.assertAlmostEqual(far["geometry"]["coordinates"][1], LAT, places=6)
         self.client.force_login(self.users["planner"])
-        self.assertNotIn("data-direction=", self.client.get(url).content.decode())
+        self.assertNotIn("SipanahMap.photoLayer", self.client.get(url).content.decode())

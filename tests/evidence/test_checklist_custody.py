@@ -55,6 +55,7 @@ class ChecklistTests(TestCase):
 
     def setUp(self):
         temp_media_root(self.addCleanup)
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # pages in English, as the assertions
 
     def test_the_migration_seeds_a_checklist_by_origin_and_stage(self):
         reqs = selectors.active_requirements()
@@ -142,6 +143,7 @@ class CustodyTests(TestCase):
 
     def setUp(self):
         temp_media_root(self.addCleanup)
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # pages in English, as the assertions
         self.asset = make_asset(agency=self.agency, nama_barang="Tanah Kantor")
         self.certificate = issue(self.asset)
 

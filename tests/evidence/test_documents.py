@@ -45,6 +45,7 @@ class DocumentCase(TestCase):
 
     def setUp(self):
         self.media = temp_media_root(self.addCleanup)
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # pages in English, as the assertions
 
     def post(self, role: str, *uploads, json: bool = True, **fields):
         self.client.force_login(self.users[role])

@@ -42,6 +42,7 @@ class UploadBrowserTests(BrowserTestCase):
 
     def test_several_files_with_a_progress_bar_and_per_file_outcome(self):
         self.login("officer_a")
+        self.driver.add_cookie({"name": "django_language", "value": "en"})  # the page in English, as the assertions
         self.driver.get(self.live_server_url + reverse("asset-detail", args=[self.asset.pk]))
         form = self.driver.find_element(By.CSS_SELECTOR, "[data-evidence-upload]")
         form.find_element(By.NAME, "files").send_keys("\n".join(self.paths))  # three files in one input
@@ -70,6 +71,10 @@ class UploadBrowserTests(BrowserTestCase):
                 ".every(i => i.complete && i.naturalWidth > 0)"
             )
         )
+        # The photo on the asset's map: an arrow where it was taken, turned to where the camera faced (EXIF).
+        arrow = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".leaflet-marker-icon .photo-marker"))
+        self.assertEqual(arrow.get_attribute("data-direction"), "120")
+        self.assertIn("rotate(120deg)", arrow.get_attribute("style"))
         self.driver.find_element(By.CSS_SELECTOR, "a[data-view=pdf]").click()
         frame = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-viewer-body] iframe"))
         self.assertIn("/view/", frame.get_attribute("src"))
