@@ -6,28 +6,10 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# The first checklist (BPKAD changes it in the admin): (origin or "" for every origin, from stage or "", type).
-DEFAULT_CHECKLIST = [
-    ("", "", "FOTO_LAPANGAN", "Every asset: a field photo"),
-    ("", "", "SK_PENETAPAN_STATUS", "Every asset: the decree assigning its use to the agency"),
-    ("PEMBELIAN", "", "AKTA_PEMBELIAN", "Purchase: the deed or receipt"),
-    ("HIBAH", "", "SK_HIBAH", "Grant: the grant decree or deed"),
-    ("HIBAH", "", "BAST", "Grant: the handover record"),
-    ("PENYERAHAN_PSU", "", "BAST", "PSU handover: the handover record"),
-    ("TUKAR_MENUKAR", "", "BERITA_ACARA", "Exchange: the exchange record"),
-    ("PUTUSAN_PENGADILAN", "", "LAINNYA", "Court decision: the decision"),
-    ("", "PETA_BIDANG_TERBIT", "PETA_BIDANG", "Parcel map issued: the parcel map"),
-    ("", "SERTIFIKAT_TERBIT", "SERTIFIKAT", "Certificate issued: its scan"),
-    ("", "SERTIFIKAT_TERBIT", "SURAT_UKUR", "Certificate issued: the survey certificate"),
-]
-
-
 def seed_checklist(apps, schema_editor):
-    requirement = apps.get_model("assets", "DocumentRequirement")
-    for asal_usul, from_stage, doc_type, note in DEFAULT_CHECKLIST:
-        requirement.objects.using(schema_editor.connection.alias).get_or_create(
-            asal_usul=asal_usul, from_stage=from_stage, doc_type=doc_type, defaults={"note": note}
-        )
+    from assets.evidence import checklist
+
+    checklist.seed(apps.get_model("assets", "DocumentRequirement"), using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):
