@@ -11,7 +11,8 @@ from pathlib import Path
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 
-from assets.evidence.models import Document
+from assets.evidence import checklist
+from assets.evidence.models import Document, DocumentRequirement
 from assets.models import Agency
 from assets.register import permissions
 from tests.browser_case import BrowserTestCase
@@ -26,6 +27,7 @@ class UploadBrowserTests(BrowserTestCase):
         super().setUp()
         temp_media_root(self.addCleanup)
         load_reference()
+        checklist.seed(DocumentRequirement)  # a live-server test case empties the tables the migration filled
         agency = Agency.objects.get(code="1.01.01")
         make_user("officer_a", permissions.OFFICER, agency)
         self.asset = make_asset(agency=agency, geom=square(116.83, -1.25), nama_barang="Tanah SD Negeri 1")
@@ -75,6 +77,8 @@ class UploadBrowserTests(BrowserTestCase):
         arrow = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".leaflet-marker-icon .photo-marker"))
         self.assertEqual(arrow.get_attribute("data-direction"), "120")
         self.assertIn("rotate(120deg)", arrow.get_attribute("style"))
+        self.driver.execute_script("document.getElementById('map-heading').scrollIntoView()")
+        self.driver.save_screenshot(str(SCREENSHOTS / "evidence-asset-map.png"))
         self.driver.find_element(By.CSS_SELECTOR, "a[data-view=pdf]").click()
         frame = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-viewer-body] iframe"))
         self.assertIn("/view/", frame.get_attribute("src"))
