@@ -431,7 +431,7 @@ def find_documents(assets: list[AssetState], options: FindingOptions, as_of: dt.
     requirements = evidence.active_requirements()
     if not requirements or not assets:
         return []
-    present = evidence.present_types(None if len(assets) > 5000 else [a.id for a in assets], as_of)
+    present = evidence.present_types([a.id for a in assets], as_of)
     rows = []
     for a in assets:
         wanted = evidence.required_types(a.asal_usul, a.tahap, requirements)

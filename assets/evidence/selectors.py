@@ -16,6 +16,9 @@ from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, 
 from assets.register.history import end_of_day
 from assets.register.models import MAIN_STAGES, Certificate, LandAsset, Stage
 
+# Longest list of ids put into one IN (...): SQLite takes at most 32,766 parameters per statement.
+IN_LIST_MAX = 5000
+
 # Where a side state stands in the pipeline for the checklist: a rejected, disputed or blocked case was submitted.
 _SIDE_STAGE_RANK = {Stage.DITOLAK: 2, Stage.SENGKETA: 2, Stage.DIBLOKIR: 2}
 
@@ -62,11 +65,13 @@ def present_types(asset_ids: Iterable[int] | None = None, as_of: dt.date | None 
     else:
         end = end_of_day(as_of)
         qs = qs.filter(uploaded_at__lt=end).filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=end))
-    if asset_ids is not None:
-        qs = qs.filter(asset_id__in=list(asset_ids))
+    wanted = None if asset_ids is None else set(asset_ids)
+    if wanted is not None and len(wanted) <= IN_LIST_MAX:
+        qs = qs.filter(asset_id__in=list(wanted))
     found: dict[int, set[str]] = defaultdict(set)
     for asset_id, doc_type in qs.values_list("asset_id", "doc_type").distinct():
-        found[asset_id].add(doc_type)
+        if wanted is None or asset_id in wanted:
+            found[asset_id].add(doc_type)
     return found
 
 
@@ -138,12 +143,16 @@ def overdue_loans(today: dt.date | None = None) -> QuerySet[CustodyEvent]:
 
 def latest_custody(certificate_ids: Iterable[int], as_of: dt.date | None = None) -> dict[int, CustodyEvent]:
     """Per certificate its latest custody event (recorded by the end of ``as_of`` when given)."""
-    qs = CustodyEvent.objects.filter(certificate_id__in=list(certificate_ids)).select_related("place")
+    wanted = set(certificate_ids)
+    qs = CustodyEvent.objects.select_related("place")
+    if len(wanted) <= IN_LIST_MAX:  # beyond it, every event (a few per original) rather than a huge IN list
+        qs = qs.filter(certificate_id__in=list(wanted))
     if as_of is not None:
         qs = qs.filter(created_at__lt=end_of_day(as_of))
     latest: dict[int, CustodyEvent] = {}
     for event in qs.order_by("certificate_id", "created_at", "id"):
-        latest[event.certificate_id] = event
+        if event.certificate_id in wanted:
+            latest[event.certificate_id] = event
     return latest
 
 

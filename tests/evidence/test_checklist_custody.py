@@ -221,3 +221,22 @@ class CustodyTests(TestCase):
         self.assertIn("00042", text)
         self.client.force_login(make_user("planner", permissions.PLANNER))
         self.assertEqual(self.client.get(reverse("custody-receipt", args=[loan.pk])).status_code, 403)
+
+    def test_past_the_in_list_limit_the_findings_read_everything_and_filter_alike(self):
+        """Above selectors.IN_LIST_MAX ids (SQLite takes 32,766 parameters) the reads go without an IN list."""
+        from unittest import mock
+
+        other = make_asset(agency=self.agency, nama_barang="Lain")
+        issue(other, nomor="00077")
+        services.custody_store(certificate=self.certificate, place=self.safe, user=None, date=TODAY)
+        add(self.asset, DocumentType.FOTO_LAPANGAN, files.photo_bytes())
+        states = [s for s in history.snapshot() if s.id == other.id]  # a selection without self.asset
+        small = {slug: findings.run_finding(slug, states) for slug in ("documents", "custody")}
+        with mock.patch("assets.evidence.selectors.IN_LIST_MAX", 0):
+            large = {slug: findings.run_finding(slug, states) for slug in ("documents", "custody")}
+        for slug in small:
+            self.assertEqual(
+                [(r.asset.id, r.values) for r in small[slug]], [(r.asset.id, r.values) for r in large[slug]]
+            )
+        self.assertEqual([r.asset.id for r in small["custody"]], [other.id])
+        self.assertEqual(len(small["documents"]), 1)
