@@ -33,7 +33,7 @@ def asset_documents(asset: LandAsset) -> QuerySet[Document]:
     """Every document of an asset, withdrawn ones too (shown apart), newest first."""
     return (
         Document.objects.filter(asset=asset)
-        .select_related("uploaded_by", "withdrawn_by", "certificate")
+        .select_related("uploaded_by", "withdrawn_by", "certificate", "stage_event")
         .order_by("withdrawn_at", "-uploaded_at", "-id")
     )
 

@@ -83,6 +83,7 @@ def _card(doc: Document) -> Document:
 def _card_strings() -> dict[str, str]:
     return {
         "certificate": gettext("Certificate"),
+        "stage": gettext("Stage change"),
         "download": gettext("Download"),
         "withdraw": gettext("Withdraw"),
         "added": gettext("added by"),
@@ -114,6 +115,8 @@ def _card_html(doc: Document, strings: dict[str, str], *, can_edit: bool) -> Saf
         lines.append(format_html("{}", doc.issuer))
     if doc.certificate_id:
         lines.append(format_html("{}: {}", strings["certificate"], doc.certificate))
+    if doc.stage_event_id:
+        lines.append(format_html("{}: {}", strings["stage"], doc.stage_event))
     lines.append(format_html('<span class="muted">{} · {}</span>', doc.original_name, filesizeformat(doc.size)))
     if doc.photo_line:
         far = doc.photo_distance_m is not None and doc.photo_distance_m > services.PHOTO_FAR_M

@@ -180,6 +180,29 @@ class UploadTests(DocumentCase):
         self.assertEqual(self.post("bpkad", upload("a.pdf", files.pdf_bytes())).status_code, 200)
 
 
+class LinkTests(DocumentCase):
+    def test_a_document_of_a_stage_change_names_it_and_one_of_another_asset_is_refused(self):
+        from django.utils import timezone
+
+        from assets.register import services as register_services
+
+        certificate = register_services.certificate_create(asset=self.asset, user=None)
+        register_services.certificate_change_stage(
+            certificate=certificate, user=None, to_stage="PERSIAPAN_BERKAS", tanggal_tahap=timezone.localdate()
+        )
+        event = certificate.events.order_by("-id").first()
+        response = self.post("officer_a", upload("berkas.pdf", files.pdf_bytes()), stage_event=event.pk)
+        self.assertTrue(response.json()["results"][0]["ok"])
+        doc = Document.objects.get()
+        self.assertEqual((doc.stage_event, doc.certificate), (event, certificate))  # the certificate follows
+        page = self.client.get(reverse("asset-detail", args=[self.asset.pk]))
+        self.assertContains(page, f"Stage change: {event}")
+        other = make_asset(agency=self.agency_a, nama_barang="Lain")
+        fields = services.DocumentFields(doc_type=DocumentType.LAINNYA, stage_event=event)
+        with self.assertRaisesMessage(Exception, "belongs to another asset"):
+            services.document_add(asset=other, user=None, name="x.pdf", data=files.pdf_bytes(), fields=fields)
+
+
 class PhotoTests(DocumentCase):
     def test_exif_gps_position_direction_and_time_are_read(self):
         position = checks.photo_position(files.photo_bytes(116.8312, -1.2534, 247.5))
