@@ -8,6 +8,7 @@ from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, StoragePlace
 from assets.register import overlaps, services
 from assets.register.forms import ParcelGeometryField, ParcelMapWidget, VersionedAssetForm
 from assets.register.models import AdministrativeArea, Agency, Certificate, CertificateStageEvent, LandAsset, User
@@ -162,3 +163,58 @@ class CertificateStageEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Evidence: the checklist and the storage places are BPKAD's to edit; documents and the custody log are made by
+# assets.evidence.services only and never deleted.
+
+
+@admin.register(DocumentRequirement)
+class DocumentRequirementAdmin(admin.ModelAdmin):
+    list_display = ("doc_type", "asal_usul", "from_stage", "active", "note")
+    list_filter = ("active", "asal_usul", "doc_type")
+    list_editable = ("active",)
+
+
+@admin.register(StoragePlace)
+class StoragePlaceAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "location", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("code", "name")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the custody log points at it: set it out of use instead
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Document)
+class DocumentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "__str__",
+        "asset",
+        "doc_type",
+        "original_name",
+        "size",
+        "uploaded_by",
+        "uploaded_at",
+        "withdrawn_at",
+    )
+    list_filter = ("doc_type", "content_type")
+    search_fields = ("number", "original_name", "sha256", "asset__nama_barang", "asset__kode_barang")
+    raw_id_fields = ("asset", "certificate", "stage_event")
+
+
+@admin.register(CustodyEvent)
+class CustodyEventAdmin(ReadOnlyAdmin):
+    list_display = ("certificate", "kind", "date", "place", "borrower", "due_date", "user")
+    list_filter = ("kind", "place")

@@ -4,6 +4,7 @@ Each room keeps its models in its own ``models.py``; code inside ``assets`` impo
 import contract (``make lint``) sees which room depends on which.
 """
 
+from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.register.models import (
     DISPUTE_STAGES,
@@ -34,6 +35,11 @@ __all__ = [
     "AsalUsul",
     "AssetCell",
     "Certificate",
+    "CustodyEvent",
+    "Document",
+    "DocumentRequirement",
+    "DocumentType",
+    "StoragePlace",
     "CertificateStageEvent",
     "CertificateStatus",
     "ImportJob",

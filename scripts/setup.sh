@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 OS_PACKAGES=(gdal-bin libgdal32 libgeos-c1v5 libproj25 libsqlite3-mod-spatialite python3-gdal python3-venv gettext)
 # WeasyPrint (the PDF audit report) needs Pango and a font with Indonesian glyphs.
 OS_PACKAGES+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+OS_PACKAGES+=(poppler-utils)  # pdftoppm: thumbnails of PDF documents (assets/evidence/checks.py)
 OS_PACKAGES+=(chromium chromium-driver)  # headless browser tests of the maps (tests/maps/test_map_browser.py)
 OS_PACKAGES+=(python3-qgis)  # QGIS headless reads the OGC API through its OAPIF provider (tests/interop/test_ogc_qgis.py)
 OS_PACKAGES+=(${EXTRA_OS_PACKAGES:-})

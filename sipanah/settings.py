@@ -27,6 +27,8 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_PG_OPTIONS``: libpq ``options`` of the PostGIS connections (default ``-c jit=off``).
 - ``SIPANAH_SQLITE_TIMEOUT`` (30): seconds a SpatiaLite writer waits for the write lock.
 - ``SIPANAH_STATIC_ROOT``: where ``collectstatic`` puts the static files (default ``var/staticfiles``).
+- ``SIPANAH_EVIDENCE_MAX_FILE_BYTES`` (25 MB), ``SIPANAH_EVIDENCE_MAX_IMAGE_PIXELS`` (80 million),
+  ``SIPANAH_EVIDENCE_MAX_FILES`` (50 per upload), ``SIPANAH_EVIDENCE_LOAN_DAYS`` (14): documents and custody.
 - ``SIPANAH_JOB_STALE_SECONDS`` (120), ``SIPANAH_WORKER_STALE_SECONDS`` (60): when a running import job is
   queued again for want of a heartbeat, and when /healthz calls the worker stale.
 """
@@ -138,6 +140,17 @@ SIPANAH_IMPORT_LIMITS = {
     "wall_seconds": env_int("SIPANAH_IMPORT_WALL_SECONDS", 1800),
     "memory_bytes": env_int("SIPANAH_IMPORT_MEMORY_BYTES", 1024 * 1024 * 1024),
 }
+# What a document upload accepts (assets.evidence.checks; the errors: docs/evidence.md): the size of one file, the
+# pixels of one image (Pillow's decompression-bomb guard, PIL.Image.MAX_IMAGE_PIXELS, is set to it while a file is
+# read), the files of one upload, and the days a loaned original certificate may stay out by default.
+SIPANAH_EVIDENCE_LIMITS = {
+    "max_file_bytes": env_int("SIPANAH_EVIDENCE_MAX_FILE_BYTES", 25 * 1024 * 1024),
+    "max_image_pixels": env_int("SIPANAH_EVIDENCE_MAX_IMAGE_PIXELS", 80_000_000),
+    "max_files": env_int("SIPANAH_EVIDENCE_MAX_FILES", 50),
+    "loan_days": env_int("SIPANAH_EVIDENCE_LOAN_DAYS", 14),
+}
+# Django refuses a request with more files than this before any view runs (400).
+DATA_UPLOAD_MAX_NUMBER_FILES = SIPANAH_EVIDENCE_LIMITS["max_files"]
 # The city whose land Sipanah registers: every city-specific constant, read through assets.register.place (another
 # city is a change here, plus its boundaries in fixtures/). Areas and distances use SIPANAH_AREA_SRID.
 SIPANAH_CITY = {

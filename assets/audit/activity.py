@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from assets.evidence.models import Document, DocumentType
 from assets.register.history import end_of_day
 from assets.register.models import (
     Certificate,
@@ -117,6 +118,30 @@ def _event_activities(qs: QuerySet) -> Iterator[Activity]:
         )
 
 
+def _document_activities(added: QuerySet, withdrawn: QuerySet) -> Iterator[Activity]:
+    """A document's addition and its withdrawal: two lines, each at its own time (documents are never deleted)."""
+
+    labels = {value: str(label) for value, label in DocumentType.choices}
+
+    def lines(qs: QuerySet, withdrawal: bool) -> Iterator[Activity]:
+        for doc in qs.select_related("uploaded_by", "withdrawn_by").iterator(chunk_size=500):
+            who = doc.withdrawn_by if withdrawal else doc.uploaded_by
+            yield Activity(
+                when=doc.withdrawn_at if withdrawal else doc.uploaded_at,
+                kind="document",
+                action=str(_("document withdrawn") if withdrawal else _("document added")),
+                asset_id=doc.asset_id,
+                object_label=f"{labels.get(doc.doc_type, doc.doc_type)} #{doc.pk}",
+                user=who.get_username() if who else "",
+                changes=[(str(_("file")), "—", f"{doc.original_name} (SHA-256 {doc.sha256[:12]}…)")]
+                if not withdrawal
+                else [],
+                note=doc.withdrawal_reason if withdrawal else " ".join(x for x in (doc.number, doc.note) if x),
+            )
+
+    return heapq.merge(lines(added, False), lines(withdrawn, True), key=lambda a: a.when, reverse=True)
+
+
 @dataclass(frozen=True)
 class LogFilter:
     asset_id: int | None = None
@@ -140,8 +165,8 @@ class LogFilter:
         if raw_asset and not raw_asset.isdigit():
             raise ValueError(_("asset must be an asset number."))
         kind = (params.get("kind") or "").strip()
-        if kind and kind not in ("asset", "certificate", "stage"):
-            raise ValueError(_("kind must be asset, certificate or stage."))
+        if kind and kind not in ("asset", "certificate", "stage", "document"):
+            raise ValueError(_("kind must be asset, certificate, stage or document."))
         return cls(
             asset_id=int(raw_asset) if raw_asset else None,
             user=(params.get("user") or "").strip(),
@@ -156,7 +181,11 @@ def activity_log(flt: LogFilter, *, limit: int | None = None) -> list[Activity]:
     asset_qs = LandAsset.history.all()
     cert_qs = Certificate.history.all()
     event_qs = CertificateStageEvent.objects.all()
+    added_qs = Document.objects.all()
+    withdrawn_qs = Document.objects.filter(withdrawn_at__isnull=False)
     if flt.asset_id is not None:
+        added_qs = added_qs.filter(asset_id=flt.asset_id)
+        withdrawn_qs = withdrawn_qs.filter(asset_id=flt.asset_id)
         asset_qs = asset_qs.filter(id=flt.asset_id)
         cert_qs = cert_qs.filter(asset_id=flt.asset_id)
         event_qs = event_qs.filter(certificate__asset_id=flt.asset_id)
@@ -164,14 +193,18 @@ def activity_log(flt: LogFilter, *, limit: int | None = None) -> list[Activity]:
         asset_qs = asset_qs.filter(history_user__username=flt.user)
         cert_qs = cert_qs.filter(history_user__username=flt.user)
         event_qs = event_qs.filter(user__username=flt.user)
+        added_qs = added_qs.filter(uploaded_by__username=flt.user)
+        withdrawn_qs = withdrawn_qs.filter(withdrawn_by__username=flt.user)
     if flt.date_from:
         start = end_of_day(flt.date_from - dt.timedelta(days=1))
         asset_qs, cert_qs = asset_qs.filter(history_date__gte=start), cert_qs.filter(history_date__gte=start)
         event_qs = event_qs.filter(created_at__gte=start)
+        added_qs, withdrawn_qs = added_qs.filter(uploaded_at__gte=start), withdrawn_qs.filter(withdrawn_at__gte=start)
     if flt.date_to:
         end = end_of_day(flt.date_to)
         asset_qs, cert_qs = asset_qs.filter(history_date__lt=end), cert_qs.filter(history_date__lt=end)
         event_qs = event_qs.filter(created_at__lt=end)
+        added_qs, withdrawn_qs = added_qs.filter(uploaded_at__lt=end), withdrawn_qs.filter(withdrawn_at__lt=end)
     sources = []
     if flt.kind in ("", "asset"):
         sources.append(
@@ -183,6 +216,12 @@ def activity_log(flt: LogFilter, *, limit: int | None = None) -> list[Activity]:
         )
     if flt.kind in ("", "stage"):
         sources.append(_event_activities(event_qs.order_by("-created_at", "-id")[:limit]))
+    if flt.kind in ("", "document"):
+        sources.append(
+            _document_activities(
+                added_qs.order_by("-uploaded_at", "-id")[:limit], withdrawn_qs.order_by("-withdrawn_at", "-id")[:limit]
+            )
+        )
     merged = heapq.merge(*sources, key=lambda a: a.when, reverse=True)
     result = []
     for activity in merged:

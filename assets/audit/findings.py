@@ -22,12 +22,15 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from assets.evidence import selectors as evidence
+from assets.evidence.models import CustodyEvent, DocumentType
 from assets.register import place
 from assets.register.geo import geodesic_area_m2
 from assets.register.history import ASSET_VALUES, AssetState, Names, snapshot
 from assets.register.models import (
     DISPUTE_STAGES,
     AdministrativeArea,
+    AsalUsul,
     CertificateStatus,
     LandAsset,
     PlottingStatus,
@@ -125,8 +128,33 @@ FINDINGS: dict[str, FindingSpec] = {
             _("Assets with a certificate in dispute (SENGKETA) or blocked (DIBLOKIR)."),
             (("stage", _("Stage")), ("since", _("Since"))),
         ),
+        FindingSpec(
+            "documents",
+            _("Documents incomplete"),
+            _(
+                "Assets missing a document the checklist asks for an asset of their origin and certificate stage "
+                "(the checklist is BPKAD's, in the admin)."
+            ),
+            (("origin", _("Origin")), ("missing", _("Missing")), ("present", _("Present"))),
+        ),
+        FindingSpec(
+            "custody",
+            _("Original certificate not in custody or overdue"),
+            _(
+                "Issued certificates whose original was never put in a storage place, or is out on a loan past its "
+                "due date."
+            ),
+            (
+                ("certificate", _("Certificate")),
+                ("custody", _("Custody")),
+                ("due", _("Due back")),
+                ("days", _("Days overdue")),
+            ),
+        ),  # fmt: skip
     )
 }
+# The findings whose page also counts them by agency and kecamatan.
+GROUPED_FINDINGS = frozenset({"uncertified", "documents", "custody"})
 
 
 @dataclass(frozen=True)
@@ -400,6 +428,49 @@ def find_disputes(assets: Iterable[AssetState], options: FindingOptions, as_of: 
     return rows
 
 
+def find_documents(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    requirements = evidence.active_requirements()
+    if not requirements or not assets:
+        return []
+    present = evidence.present_types([a.id for a in assets], as_of)
+    rows = []
+    for a in assets:
+        wanted = evidence.required_types(a.asal_usul, a.tahap, requirements)
+        have = present.get(a.id, set())
+        missing = [t for t in wanted if t not in have]
+        if missing:
+            labels = ", ".join(str(DocumentType(t).label) for t in missing)
+            values = {
+                "origin": str(AsalUsul(a.asal_usul).label) if a.asal_usul in AsalUsul.values else a.asal_usul,
+                "missing": labels,
+                "present": f"{len(wanted) - len(missing)}/{len(wanted)}",
+            }
+            rows.append(FindingRow(a, labels, values))
+    return rows
+
+
+def find_custody(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    today = as_of or timezone.localdate()
+    originals = [(a, c) for a in assets for c in a.certificates if c.stage == Stage.SERTIFIKAT_TERBIT and c.nomor]
+    if not originals:
+        return []
+    latest = evidence.latest_custody([c.id for _a, c in originals], as_of)
+    rows = []
+    for a, c in originals:
+        label = f"{c.jenis_hak} {c.nomor}".strip()
+        event = latest.get(c.id)
+        if event is None:
+            detail = str(_("not in custody"))
+            rows.append(FindingRow(a, detail, {"certificate": label, "custody": detail, "due": None, "days": None}))
+        elif event.kind == CustodyEvent.Kind.LENT and event.due_date and event.due_date < today:
+            days = (today - event.due_date).days
+            detail = str(_("on loan to %(who)s, overdue")) % {"who": event.borrower}
+            values = {"certificate": label, "custody": detail, "due": event.due_date, "days": days}
+            rows.append(FindingRow(a, detail, values))
+    rows.sort(key=lambda r: -(r.values["days"] or 0))
+    return rows
+
+
 _FINDERS = {
     "uncertified": find_uncertified,
     "stuck": find_stuck,
@@ -409,6 +480,8 @@ _FINDERS = {
     "location": find_location,
     "holder": find_holder,
     "disputes": find_disputes,
+    "documents": find_documents,
+    "custody": find_custody,
 }
 
 

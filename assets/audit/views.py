@@ -115,7 +115,7 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "query": _query(request),
         "map_svg": mark_safe(svg.findings_map([(str(spec.title), affected.values())])),  # noqa: S308
         "can_export": permissions.can_export(request.user),
-        "groups": findings.uncertified_by_agency_kecamatan(rows, names) if slug == "uncertified" else None,
+        "groups": findings.uncertified_by_agency_kecamatan(rows, names) if slug in findings.GROUPED_FINDINGS else None,
     }
     return render(request, "audit/finding_detail.html", context)
 

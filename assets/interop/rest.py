@@ -12,21 +12,25 @@ from typing import Any
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from assets.evidence import selectors as evidence
+from assets.evidence.models import Document
 from assets.lib import geojson_out
 from assets.query.params import SpatialAssetFilter
-from assets.register import kib
+from assets.register import kib, permissions
 from assets.register.models import LandAsset
 from assets.register.reads import RegisterSelection, SelectionError, parse_as_of
 
@@ -73,6 +77,29 @@ class AssetFeatureSerializer(GeoFeatureModelSerializer):
 
 # The features' properties as (name, queryset path), for geojson_out: the same as the serializer's fields.
 API_PROPERTIES: tuple[tuple[str, str], ...] = kib.properties("api")
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    """A document's metadata and the link its file is downloaded from (which checks the same permission)."""
+
+    doc_type_label = serializers.CharField(source="get_doc_type_display", read_only=True)
+    certificate = serializers.PrimaryKeyRelatedField(read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, allow_null=True, default=None)
+    withdrawn_by = serializers.CharField(source="withdrawn_by.username", read_only=True, allow_null=True, default=None)
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "doc_type", "doc_type_label", "number", "date", "issuer", "note", "certificate", "stage_event",
+            "original_name", "content_type", "size", "sha256", "photo_lon", "photo_lat", "photo_direction",
+            "photo_distance_m", "uploaded_by", "uploaded_at", "withdrawn_at", "withdrawn_by", "withdrawal_reason",
+            "download",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_download(self, document: Document) -> str:
+        return self.context["request"].build_absolute_uri(reverse("document-file", args=[document.pk]))
 
 
 class AssetPagination(GeoJsonPagination):
@@ -186,6 +213,20 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
             .annotate(geom_json=AsGeoJSON("geom", precision=GEOJSON_PRECISION))
             .order_by("id")
         )
+
+    @extend_schema(
+        responses=DocumentSerializer(many=True),
+        parameters=[OpenApiParameter("page", OpenApiTypes.INT, exclude=True)],
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def documents(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:  # noqa: A002
+        """The asset's documents (withdrawn ones too, with their withdrawal), each with its download link; open to
+        the asset's agency, BPKAD, auditors and admins (403 for the others)."""
+        asset = get_object_or_404(LandAsset.objects.only("id", "agency_id"), pk=pk if str(pk).isdigit() else -1)
+        if not permissions.can_view_asset_documents(request.user, asset):
+            raise PermissionDenied("The documents of this asset are open to its agency, BPKAD and auditors.")
+        docs = evidence.asset_documents(asset)
+        return Response(DocumentSerializer(docs, many=True, context={"request": request}).data)
 
     @extend_schema(
         responses=inline_serializer(

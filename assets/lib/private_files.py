@@ -32,19 +32,23 @@ def media_path(field_file: FieldFile) -> Path:
     return path
 
 
-def file_response(field_file: FieldFile, *, filename: str) -> HttpResponse | FileResponse:
+def file_response(
+    field_file: FieldFile, *, filename: str, inline: bool = False, content_type: str | None = None
+) -> HttpResponse | FileResponse:
+    """The file as an attachment (or ``inline``, for a viewer on the page: then ``content_type`` should be the one
+    read from the file's bytes, never guessed from a name)."""
     path = media_path(field_file)
-    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     response: HttpResponse | FileResponse
     if settings.SIPANAH_X_ACCEL_REDIRECT:
         relative = path.relative_to(Path(settings.MEDIA_ROOT).resolve()).as_posix()
         response = HttpResponse(content_type=content_type)
         # Percent-encoded: nginx decodes it; a raw non-ASCII or space character would not survive the header.
         response["X-Accel-Redirect"] = quote(settings.SIPANAH_X_ACCEL_PREFIX + relative)
-        disposition = content_disposition_header(True, filename)  # a str whenever as_attachment is True
+        disposition = content_disposition_header(not inline, filename)  # a str whenever as_attachment is True
         response["Content-Disposition"] = disposition  # type: ignore[assignment]  # the stub says str | None
     else:
-        response = FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
+        response = FileResponse(path.open("rb"), as_attachment=not inline, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -372,8 +373,52 @@ def overview_map(
     return render_map_parts(m, nonce=nonce)
 
 
-def detail_map(asset: LandAsset, *, user: Any, nonce: str, choice: str | None = None) -> MapParts | None:
-    """The asset's own parcel, its neighbours faint behind it."""
+@dataclass(frozen=True)
+class PhotoPoint:
+    """A photo of the asset where it was taken (EXIF GPS), the direction it faces (degrees from north) and
+    whether it lies far from the parcel."""
+
+    lon: float
+    lat: float
+    direction: float | None
+    label: str
+    far: bool
+
+
+class PhotoLayer(MacroElement):
+    """The photos as one GeoJSON layer drawn by SipanahMap.photoLayer (js/sipanah-map.js): one element however many
+    photos (a folium Marker each cost ~10 ms of rendering), labels set as text, never as HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        var {{ this.get_name() }} = SipanahMap.photoLayer({{ this._parent.get_name() }}, {{ this.data|tojson }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- endmacro %}
+        """
+    )
+
+    def __init__(self, photos: Sequence[PhotoPoint], *, name: str) -> None:
+        super().__init__()
+        self._name = "PhotoLayer"
+        self.layer_name = name
+        self.data = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
+                    "properties": {"label": p.label, "direction": p.direction, "far": p.far},
+                }
+                for p in photos
+            ],
+        }
+
+
+def detail_map(
+    asset: LandAsset, *, user: Any, nonce: str, choice: str | None = None, photos: Sequence[PhotoPoint] = ()
+) -> MapParts | None:
+    """The asset's own parcel, its neighbours faint behind it; its photos as arrows where they were taken."""
     if asset.geom is None:
         return None
     m = base_map(user=user, choice=choice, kelurahan=True, zoom_start=17)
@@ -384,6 +429,10 @@ def detail_map(asset: LandAsset, *, user: Any, nonce: str, choice: str | None = 
         style_function=lambda _f: {"color": "#0d47a1", "weight": 3, "fillColor": "#1976d2", "fillOpacity": 0.45},
     ).add_to(m)
     x0, y0, x1, y1 = asset.geom.extent
+    if photos:
+        PhotoLayer(photos, name=_("Photos (where taken, facing)")).add_to(m)
+        for photo in photos:
+            x0, y0, x1, y1 = min(x0, photo.lon), min(y0, photo.lat), max(x1, photo.lon), max(y1, photo.lat)
     m.fit_bounds([[y0, x0], [y1, x1]], max_zoom=17)
     Legend().add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)

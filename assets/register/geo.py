@@ -432,6 +432,12 @@ def to_metric(geom: shapely.Geometry, srid: int | None = None) -> shapely.Geomet
     return reproject(geom, STORAGE_SRID, srid or area_srid())
 
 
+def distance_m(lon: float, lat: float, geom: GEOSGeometry | shapely.Geometry) -> float:
+    """Metres from a lon/lat point to a lon/lat geometry (0 inside it), in the metric CRS (``area_srid()``)."""
+    shape = to_shapely(geom) if isinstance(geom, GEOSGeometry) else geom
+    return float(shapely.distance(to_metric(shapely.Point(lon, lat)), to_metric(shape)))
+
+
 def from_metric(geom: shapely.Geometry, srid: int | None = None) -> shapely.Geometry:
     """Reproject a shapely geometry from the metric CRS (default: ``area_srid()``) back to lon/lat."""
     return reproject(geom, srid or area_srid(), STORAGE_SRID)

@@ -87,6 +87,7 @@ class AssetState:
     status: str = CertificateStatus.BELUM
     tahap: str = Stage.BELUM
     bermasalah: bool = False
+    asal_usul: str = ""
     # Filled by attach_related() so register templates can show a snapshot like a LandAsset.
     agency: Any = None
     kelurahan: Any = None
@@ -137,6 +138,7 @@ ASSET_VALUES = (
     "plotting_status",
     "removed_at",
     "removal_sk_nomor",
+    "asal_usul",
 )
 CERT_VALUES = (
     "id",

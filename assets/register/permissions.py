@@ -106,6 +106,27 @@ def can_edit_asset(user: User, asset: LandAsset) -> bool:
     return OFFICER in roles and user.agency_id is not None and user.agency_id == asset.agency_id
 
 
+def can_view_asset_documents(user: User | AnonymousUser, asset: LandAsset) -> bool:
+    """An asset's documents and photos (assets.evidence): officers of its agency, BPKAD, auditors and admins.
+    Planners and officers of other agencies see the asset, not its files."""
+    roles = user_roles(user)
+    if roles & {BPKAD, AUDITOR, ADMIN}:
+        return True
+    return (
+        OFFICER in roles and user.is_authenticated and user.agency_id is not None and user.agency_id == asset.agency_id
+    )
+
+
+def can_manage_custody(user: User | AnonymousUser) -> bool:
+    """The custody of original certificates (storage, loans, returns) is BPKAD's."""
+    return can_edit_all(user)
+
+
+def can_view_all_custody(user: User | AnonymousUser) -> bool:
+    """Every loan of an original certificate: BPKAD, auditors and admins."""
+    return bool(user_roles(user) & {BPKAD, AUDITOR, ADMIN})
+
+
 def can_export(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user) & {AUDITOR, BPKAD, ADMIN})
 
@@ -211,6 +232,14 @@ _GROUP_PERMISSIONS: dict[str, list[str]] = {
         "assets.view_certificatestageevent",
         "assets.view_agency",
         "assets.view_administrativearea",
+        "assets.add_storageplace",
+        "assets.change_storageplace",
+        "assets.view_storageplace",
+        "assets.add_documentrequirement",
+        "assets.change_documentrequirement",
+        "assets.view_documentrequirement",
+        "assets.view_document",
+        "assets.view_custodyevent",
     ],
     AUDITOR: [
         "assets.view_landasset",

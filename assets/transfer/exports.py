@@ -20,6 +20,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from osgeo import gdal, ogr, osr
 
+from assets.evidence import selectors as evidence
 from assets.lib import cells
 from assets.register import kib, place
 from assets.register.models import Certificate, LandAsset
@@ -186,18 +187,41 @@ def _write_xlsx(records: Iterable[Any], path: Path, srid: int) -> int:
     sheet = workbook.create_sheet("KIB A")
     # The printed KIB A's columns in their order (No. is the running number), then every other exported column
     # and the geometry as WKT: what an import needs to rebuild the asset.
+    # After them, the evidence of each asset (assets.evidence; the importer leaves both columns alone): its documents
+    # not withdrawn, and the checklist's state.
     columns = kib.xlsx_columns()
-    sheet.append(["No", *(column.label for column in columns), f"{kib.BY_NAME['wkt'].label} (EPSG:{srid})"])
+    sheet.append(
+        ["No", *(column.label for column in columns), f"{kib.BY_NAME['wkt'].label} (EPSG:{srid})",
+         _("Documents"), _("Document checklist")]
+    )  # fmt: skip
     transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
+    requirements = evidence.active_requirements()
     count = 0
-    for count, asset in enumerate(records, start=1):
-        v = asset_values(asset)
-        wkt = None
-        if asset.geom is not None:
-            geometry = ogr.CreateGeometryFromWkb(bytes(asset.geom.wkb))
-            if transform is not None:
-                geometry.Transform(transform)
-            wkt = geometry.ExportToIsoWkt()
-        sheet.append(cells.xlsx_row(sheet, [count, *(v[column.name] for column in columns), wkt]))
+    for chunk in _chunks(records, CHUNK):
+        ids = [asset.id for asset in chunk]  # (an as-of record's pk is its history row's)
+        counts, present = evidence.document_counts(ids), evidence.present_types(ids)
+        for asset in chunk:
+            count += 1
+            v = asset_values(asset)
+            wkt = None
+            if asset.geom is not None:
+                geometry = ogr.CreateGeometryFromWkb(bytes(asset.geom.wkb))
+                if transform is not None:
+                    geometry.Transform(transform)
+                wkt = geometry.ExportToIsoWkt()
+            status = evidence.checklist_status(asset, present.get(asset.id, set()), requirements)
+            row = [count, *(v[column.name] for column in columns), wkt, counts.get(asset.id, 0), status]
+            sheet.append(cells.xlsx_row(sheet, row))
     workbook.save(path)
     return count
+
+
+def _chunks(records: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -13,7 +13,7 @@ from assets.audit import findings
 from assets.models import Agency, PlottingStatus, Stage
 from assets.register import history, services
 from assets.register.geo import geodesic_area_m2
-from tests.factories import load_reference, make_asset, point_inside, square
+from tests.factories import load_reference, make_asset, point_inside, square, temp_media_root
 
 HALF = 0.0002  # a parcel of about 44 m × 44 m
 
@@ -37,6 +37,22 @@ def clean_asset(lon: float, lat: float, **fields):
     return asset
 
 
+def keep_its_evidence(asset) -> None:
+    """Every document the checklist asks of the asset, and its certificates' originals in a storage place: clean for
+    the findings "documents" and "custody" (assets.evidence)."""
+    from assets.evidence import selectors
+    from assets.evidence import services as evidence
+    from assets.evidence.models import StoragePlace
+    from tests.evidence.files import pdf_bytes
+
+    for doc_type in selectors.required_types(asset.asal_usul, asset.tahap_sertifikat, selectors.active_requirements()):
+        fields = evidence.DocumentFields(doc_type=doc_type)
+        evidence.document_add(asset=asset, user=None, name="scan.pdf", data=pdf_bytes(), fields=fields)
+    place, _created = StoragePlace.objects.get_or_create(code="BR-01", defaults={"name": "Brankas", "kind": "BRANKAS"})
+    for certificate in asset.certificates.all():
+        evidence.custody_store(certificate=certificate, place=place, user=None, date=dt.date(2024, 1, 2))
+
+
 def found(slug: str, **options) -> list[findings.FindingRow]:
     assets = history.snapshot(with_geom=True)
     return findings.run_finding(slug, assets, options=findings.FindingOptions(**options))
@@ -48,6 +64,13 @@ class FindingTests(TestCase):
         load_reference()
         cls.lon, cls.lat = point_inside("64.71.05.1002")
         cls.clean = clean_asset(cls.lon, cls.lat, nama_barang="Tanah Bersih")
+        cls.clean.refresh_from_db()
+        keep_its_evidence(cls.clean)
+
+    @classmethod
+    def setUpClass(cls):
+        temp_media_root(cls.addClassCleanup)  # the clean asset's documents
+        super().setUpClass()
 
     def reported_ids(self, slug: str, **options) -> set[int]:
         return {row.asset.id for row in found(slug, **options)}

@@ -49,6 +49,7 @@ EDIT_ALL = rule(officer_a=403, officer_b=403, auditor=403, planner=403)  # BPKAD
 EXPORT = rule(officer_a=403, officer_b=403, planner=403)  # auditors, BPKAD, admin
 IMPORT_LOG = rule(planner=403)  # importers see their imports, auditors read every import (without the upload form)
 OWN_IMPORT = rule(officer_b=403, planner=403)  # an import's page and file: the uploader, BPKAD, auditors, admin
+DOCS_A = rule(officer_b=403, planner=403)  # agency A's documents and files: its officers, BPKAD, auditors, admin
 STAFF = rule(others=ADMIN_LOGIN, admin=200)  # the admin site: staff only
 
 # pattern (as get_resolver shows it, fnmatch wildcards allowed) -> (expected outcome per role, path parameters)
@@ -98,6 +99,15 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "imports/<int:pk>/file/": (OWN_IMPORT, {"pk": "job"}),
     "imports/<int:pk>/mapping.json": (OWN_IMPORT, {"pk": "job"}),
     "imports/mappings/<int:agency>.json": (IMPORT_LOG, {"agency": "saved_mapping"}),  # a mapping file, not secret
+    # Evidence: documents and the custody of original certificates.
+    "evidence/assets/<int:pk>/upload/": (rule(others=405), {"pk": "asset"}),  # POST only
+    "evidence/documents/<int:pk>/file/": (DOCS_A, {"pk": "document"}),
+    "evidence/documents/<int:pk>/view/": (DOCS_A, {"pk": "document"}),
+    "evidence/documents/<int:pk>/thumbnail/": (DOCS_A, {"pk": "document"}),
+    "evidence/documents/<int:pk>/withdraw/": (EDIT_A, {"pk": "document"}),
+    "evidence/certificates/<int:pk>/custody/": (DOCS_A, {"pk": "issued"}),
+    "evidence/custody/<int:pk>/receipt.pdf": (DOCS_A, {"pk": "custody"}),
+    "evidence/loans/": (EXPORT, {}),
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
@@ -107,6 +117,11 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     r"api/v1/^assets/aggregate\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"format": "json"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "asset"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"pk": "asset", "format": "json"}),
+    r"api/v1/^assets/(?P<pk>[^/.]+)/documents/$": (rule(anonymous=401, officer_b=403, planner=403), {"pk": "asset"}),
+    r"api/v1/^assets/(?P<pk>[^/.]+)/documents\.(?P<format>[a-z0-9]+)/?$": (
+        rule(anonymous=401, officer_b=403, planner=403),
+        {"pk": "asset", "format": "json"},
+    ),
     # OGC API Features.
     "ogc/": (API_READ, {}),  # every OGC path with and without its final slash
     "ogc": (API_READ, {}),
@@ -130,7 +145,16 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "admin/*/<path:object_id>/": (rule(others=ADMIN_LOGIN, admin=302), {}),  # -> change/
     "admin/(?P<url>.*)$": (rule(others=ADMIN_LOGIN, admin=404), {"url": "no-such-page/"}),
     "admin/assets/certificatestageevent/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # made by services only
-    "admin/axes/*/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),  # sign-in records are made by django-axes only
+    "admin/axes/*/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    # Documents and the custody log are made by assets.evidence.services only; nothing of evidence is deleted.
+    "admin/assets/document/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/custodyevent/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/document/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/custodyevent/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/storageplace/<path:object_id>/delete/": (
+        rule(others=ADMIN_LOGIN, admin=403),
+        {},
+    ),  # sign-in records are made by django-axes only
     "admin/*": (STAFF, {}),
 }
 
@@ -191,6 +215,18 @@ class WalkCase(TestCase):
         cls.removed = make_asset(agency=agency_a, geom=None, nama_barang="Tanah A dihapus")
         services.asset_remove(asset=cls.removed, user=None, sk_nomor="SK-1", tanggal=dt.date(2024, 1, 2))
         cls.certificate = services.certificate_create(asset=cls.asset, user=None)
+        from assets.evidence import services as evidence
+        from assets.evidence.models import DocumentType, StoragePlace
+        from tests.evidence.files import pdf_bytes
+
+        cls.issued = services.certificate_create(asset=cls.asset, user=None)
+        cls.issued.jenis_hak, cls.issued.nomor, cls.issued.tanggal = "HP", "00042", dt.date(2020, 1, 2)
+        cls.issued.stage = "SERTIFIKAT_TERBIT"
+        services.certificate_save(certificate=cls.issued, user=None)
+        fields = evidence.DocumentFields(doc_type=DocumentType.SURAT_UKUR)
+        cls.document = evidence.document_add(asset=cls.asset, user=None, name="su.pdf", data=pdf_bytes(), fields=fields)
+        place = StoragePlace.objects.create(code="BR-01", name="Brankas", kind=StoragePlace.Kind.BRANKAS)
+        cls.custody = evidence.custody_store(certificate=cls.issued, place=place, user=None, date=dt.date(2024, 1, 2))
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
         cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
         cls.saved_mapping = AgencyMapping.objects.create(agency=agency_a, mapping={"fields": {"nama_barang": "NM"}})
@@ -221,6 +257,9 @@ class WalkCase(TestCase):
             "certificate": str(self.certificate.pk),
             "job": str(self.job.pk),
             "saved_mapping": str(self.saved_mapping.agency_id),
+            "document": str(self.document.pk),
+            "issued": str(self.issued.pk),
+            "custody": str(self.custody.pk),
             "finding": next(iter(findings.FINDINGS)),
             "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
         }

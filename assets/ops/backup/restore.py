@@ -108,9 +108,13 @@ def _role_group_names() -> set[str]:
 
 def existing_data(*, using: str = "default", media_root: Path | None = None) -> list[tuple[str, int]]:
     """What a restore would replace: tables with rows, and the media files. What ``migrate`` itself creates
-    (content types, permissions, the role groups and their permissions) does not count."""
+    (content types, permissions, the role groups and their permissions, the default document checklist) does not
+    count."""
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
+
+    from assets.evidence import checklist
+    from assets.evidence.models import DocumentRequirement
 
     roles = _role_group_names()
     found = []
@@ -122,6 +126,9 @@ def existing_data(*, using: str = "default", media_root: Path | None = None) -> 
             count = manager.exclude(name__in=roles).count()
         elif model is Group.permissions.through:
             count = manager.exclude(group__name__in=roles).count()
+        elif model is DocumentRequirement:
+            rows = list(manager.values_list("asal_usul", "from_stage", "doc_type", "active", "note"))
+            count = 0 if checklist.is_default(rows) else len(rows)
         else:
             count = manager.count()
         if count:

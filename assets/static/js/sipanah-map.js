@@ -153,6 +153,29 @@
     if (cfg.current !== cfg.stored) save(cfg.current);  // chosen through the page's URL (?basemap=none)
   }
 
+  // An asset's photos (assets/maps/builders.py PhotoLayer): a GeoJSON FeatureCollection of points with properties
+  // label, direction (degrees from north, or null) and far; each drawn as an arrow pointing where the camera faced.
+  function photoLayer(map, data) {
+    return L.geoJSON(data, {
+      pointToLayer: function (feature, latlng) {
+        var p = feature.properties;
+        var span = document.createElement("span");
+        span.className = p.far ? "photo-marker photo-marker--far" : "photo-marker";
+        span.dataset.direction = p.direction === null ? "" : String(Math.round(p.direction));
+        if (p.direction === null) {
+          span.textContent = "\u25CF";
+        } else {
+          span.textContent = "\u21E7";
+          span.style.transform = "rotate(" + p.direction + "deg)";
+        }
+        var icon = L.divIcon({ html: span, className: "photo-icon", iconSize: [22, 22], iconAnchor: [11, 11] });
+        var tooltip = document.createElement("span");
+        tooltip.textContent = p.label;
+        return L.marker(latlng, { icon: icon, title: p.label }).bindTooltip(tooltip);
+      }
+    });
+  }
+
   window.SipanahMap = { assetStyle: assetStyle, faintStyle: faintStyle, attachAssets: attachAssets,
-                        basemaps: basemaps, watchPaint: watchPaint };
+                        basemaps: basemaps, watchPaint: watchPaint, photoLayer: photoLayer };
 })();

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0007_cells_without_removed'),
+        ('assets', '0008_user_map_basemap'),
     ]
 
     operations = [
