@@ -99,7 +99,7 @@ def copy_rows(
     conn = connections[using]
     names = ", ".join(conn.ops.quote_name(c) for c in columns)
     if conn.vendor == "sqlite":
-        fields = {f.column: f for f in model._meta.concrete_fields}
+        fields: dict[str, Any] = {f.column: f for f in model._meta.concrete_fields}
         geometry = [isinstance(fields[c], GeometryField) for c in columns]
         # GeomFromWKB with the column's SRID, as Django's SpatiaLite backend writes: SpatiaLite's GeomFromEWKB reads
         # a one-part MultiPolygon as a Polygon, which the column's type constraint refuses
@@ -107,13 +107,13 @@ def copy_rows(
             f"GeomFromWKB(%s, {int(fields[c].srid)})" if g else "%s" for c, g in zip(columns, geometry, strict=True)
         )
         insert = f"INSERT INTO {conn.ops.quote_name(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
-        prepared = (
+        values = (
             [_wkb(v) if g else v if v is None or prepared else fields[c].get_db_prep_save(v, conn)
              for c, g, v in zip(columns, geometry, row, strict=True)]
             for row in rows
         )  # fmt: skip
         with conn.cursor() as cursor:
-            cursor.executemany(insert, prepared)  # identifiers from the model's meta, quoted; values are parameters
+            cursor.executemany(insert, values)  # identifiers from the model's meta, quoted; values are parameters
         return
     sql = f"COPY {conn.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
     with conn.cursor() as cursor:
