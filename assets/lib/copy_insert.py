@@ -113,7 +113,7 @@ def copy_rows(
             for row in rows
         )  # fmt: skip
         with conn.cursor() as cursor:
-            cursor.executemany(insert, values)  # identifiers from the model's meta, quoted; values are parameters
+            cursor.executemany(insert, values)  # type: ignore[arg-type]  # any iterable; identifiers from the model's meta, quoted; values are parameters
         return
     sql = f"COPY {conn.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
     with conn.cursor() as cursor:
