@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assets.register import geo, overlaps, permissions, place
+from assets.register import basemaps, geo, overlaps, permissions, place
 from assets.register.geo import STORAGE_SRID, GeometryError, normalize_parcel_geometry
 from assets.register.models import Agency, Certificate, JenisHak, LandAsset, Stage, User
 from assets.register.rules import allowed_next_stages
@@ -36,6 +36,7 @@ class ParcelMapWidget(gis_forms.BaseGeometryWidget):
     geom_type = "MultiPolygon"
     map_srid = 4326  # the field's text is lon/lat (the script converts for the map): text without SRID is lon/lat
     parcel = True  # a parcel of the register: live check, neighbouring parcels and the corner panel
+    user: Any = None  # whose remembered basemap to draw (basemaps.basemap_for); None: the first configured
 
     def __init__(self, attrs: dict[str, Any] | None = None, *, parcel: bool | None = None) -> None:
         super().__init__(attrs)
@@ -75,6 +76,7 @@ class ParcelMapWidget(gis_forms.BaseGeometryWidget):
         context = super().get_context(name, self._lonlat(value), attrs)
         here = place.city()
         parcel = self.parcel
+        basemap = basemaps.basemap_for(self.user) if self.user is not None else next(iter(basemaps.catalogue()), None)
         context["options_id"] = f"{context['id']}_options"
         context["parcel"] = parcel
         context["crs_choices"] = [(srid, place.crs_name(srid)) for srid, _name in here.suggested_epsg] + [
@@ -85,8 +87,7 @@ class ParcelMapWidget(gis_forms.BaseGeometryWidget):
             "id": context["id"],
             "center": [here.center[1], here.center[0]],  # lon, lat
             "zoom": here.zoom,
-            "basemap_url": here.basemap_url,
-            "basemap_attribution": here.basemap_attribution,
+            "basemap": basemap.as_json() if basemap is not None else None,
             "boundaries_url": reverse("map-boundaries"),
             "tiles_url": reverse("asset-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace(
                 "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
@@ -201,6 +202,7 @@ class AssetForm(VersionedAssetForm):
             agency.initial = user.agency_id
             agency.empty_label = None
             del self.fields["overlap_reason"]  # an officer's overlap is refused, not explained
+        self.fields["geom"].widget.user = user  # the basemap the user chose on any map
         self.fields["plotting_status"].help_text = _(
             "Set automatically to 'located' when a geometry is drawn; choose 'approximate' if it is only a sketch."
         )

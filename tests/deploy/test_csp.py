@@ -226,7 +226,7 @@ class PageTests(TestCase):
             )
             self.assertEqual(options["id"], "id_geom")
             self.assertEqual(options["zoom"], place.city().zoom)
-            self.assertEqual(options["basemap_url"], place.basemap_url())
+            self.assertEqual((options["basemap"] or {}).get("url", ""), place.basemap_url())
         script = Path(finders.find("js/sipanah-parcel-widget.js")).read_text()
         self.assertIn("new ol.Map(", script)
         self.assertNotIn("innerHTML", script)  # server values go in as text

@@ -106,8 +106,23 @@ class ChoiceTests(TestCase):
             self.assertEqual(basemaps.choice_of(self.user), basemaps.NONE)
             self.assertIsNone(basemaps.basemap_for(self.user))
 
-    def test_the_parcel_widget_gets_the_first_xyz_basemap(self):
-        # place.basemap_url() is what the asset form's OpenLayers widget reads until it takes basemap_for(user)
+    def test_the_parcel_widget_draws_the_users_basemap(self):
+        from assets.register.forms import AssetForm
+
+        def widget_basemap() -> dict | None:
+            html = str(AssetForm(user=self.user)["geom"])
+            found = re.search(r'<script id="id_geom_options" type="application/json">(.*?)</script>', html, re.S)
+            return json.loads(found.group(1))["basemap"]
+
+        with self.settings(SIPANAH_BASEMAPS=TWO):
+            basemaps.remember(self.user, "geoserver")
+            self.assertEqual((widget_basemap()["kind"], widget_basemap()["layers"]), ("wms", WMS["layers"]))
+            basemaps.remember(self.user, "ortofoto-2024")
+            self.assertEqual(widget_basemap()["url"], ORTHO["url"])
+            basemaps.remember(self.user, basemaps.NONE)
+            self.assertIsNone(widget_basemap())
+
+    def test_place_names_the_first_xyz_basemap(self):
         with self.settings(SIPANAH_BASEMAPS=json.dumps([WMS, ORTHO])):
             self.assertEqual(place.basemap_url(), ORTHO["url"])
             self.assertEqual(place.city().basemap_attribution, "BPKAD")
@@ -130,7 +145,7 @@ class ChoiceTests(TestCase):
         self.assertEqual(User.objects.get(pk=self.user.pk).map_basemap, "geoserver")
         response = client.post(url, {"basemap": "<b>x</b>"}, HTTP_X_CSRFTOKEN=token)
         self.assertEqual(response.status_code, 400)
-        self.assertIn("There is no basemap", response.json()["error"])
+        self.assertIn("'<b>x</b>'", response.json()["error"])  # named (JSON, not HTML), in the user's language
         self.assertEqual(User.objects.get(pk=self.user.pk).map_basemap, "geoserver")
 
     def test_signed_out_is_sent_to_sign_in(self):
@@ -207,7 +222,7 @@ class PageTests(TestCase):
         svg = preview.preview_svg({"preview": [feature]})
         self.assertIn('class="kelurahan"', svg)
         self.assertIn('class="kecamatan"', svg)
-        self.assertIn("<title>row 2</title>", svg)
+        self.assertIn("row 2</title>", svg)
         job = ImportJob.objects.create(
             user=self.user, original_name="parcels.geojson", status=ImportJob.Status.PREVIEWED,
             report={"preview": [feature]},

@@ -180,12 +180,18 @@
   };
 
   ParcelWidget.prototype.basemapLayer = function () {
-    var url = this.options.basemap_url;
+    // The user's basemap (assets/register/basemaps.py: the choice remembered on every map), XYZ or WMS; none: null
+    var basemap = this.options.basemap;
     var note = this.wrapper.querySelector("[data-basemap-note]");
-    if (!url) return null;
-    var source = new ol.source.XYZ({
-      url: url.replace("{s}", "{a-c}"),  // Leaflet's subdomain placeholder in OpenLayers' spelling
-      attributions: this.options.basemap_attribution || undefined,
+    if (!basemap || !basemap.url) return null;
+    var source = basemap.kind === "wms" ? new ol.source.TileWMS({
+      url: basemap.url,
+      params: {LAYERS: basemap.layers, FORMAT: basemap.format, VERSION: basemap.version, STYLES: basemap.styles,
+               TRANSPARENT: basemap.transparent},
+      attributions: basemap.attribution || undefined
+    }) : new ol.source.XYZ({
+      url: basemap.url.replace("{s}", "{a-c}"),  // Leaflet's subdomain placeholder in OpenLayers' spelling
+      attributions: basemap.attribution || undefined,
       maxZoom: 19
     });
     var layer = new ol.layer.Tile({source: source});
