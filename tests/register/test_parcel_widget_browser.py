@@ -424,7 +424,7 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-file]").send_keys(str(path))
         choices = self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#id_geom_widget [data-candidates] label"))
         self.assertEqual(len(choices), 2)
-        self.assertIn("Bidang B", choices[1].text)
+        self.assertIn("Bidang B", choices[1].get_attribute("textContent"))  # .text is "" while scrolled out of view
         choice = choices[1].find_element(By.TAG_NAME, "input")
         self.js("arguments[0].scrollIntoView({block: 'center'})", choice)  # not under the panel's sticky foot
         choice.click()

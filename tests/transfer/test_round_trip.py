@@ -7,6 +7,8 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils.translation import gettext
+
 from assets.models import Agency, LandAsset, Stage
 from assets.register import kib, services
 from assets.transfer import exports
@@ -105,4 +107,7 @@ class RoundTripTests(ImportTestCase):
         exports.write_export(every_record(), fmt="xlsx", path=path)
         header = [c.value for c in next(load_workbook(path, read_only=True)["KIB A"].iter_rows(max_row=1))]
         self.assertEqual(header[:4], ["No", "Nama Barang / Jenis Barang", "Kode Barang", "Nomor Register"])
-        self.assertEqual(header[1:], [c.label for c in kib.xlsx_columns()] + ["Geometri WKT (EPSG:4326)"])
+        evidence_columns = [gettext("Documents"), gettext("Document checklist")]  # assets.evidence, after the KIB A's
+        self.assertEqual(
+            header[1:], [c.label for c in kib.xlsx_columns()] + ["Geometri WKT (EPSG:4326)", *evidence_columns]
+        )

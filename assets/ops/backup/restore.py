@@ -42,6 +42,13 @@ from assets.ops.backup.archive import (
 )
 
 
+def _tables_here(using: str) -> list[Any]:
+    """The backed-up models whose tables this database has: a database migrated back to an older archive's state
+    (to restore it, then migrate forward) lacks the tables of later migrations, which the archive cannot hold."""
+    existing = set(connections[using].introspection.table_names())
+    return [m for m in backed_up_models() if m._meta.db_table in existing]
+
+
 def check_compatible(manifest: dict[str, Any], *, using: str = "default") -> None:
     """The database must have the archive's migration state, hence its tables and columns."""
     connection = connections[using]
@@ -71,7 +78,7 @@ def check_compatible(manifest: dict[str, Any], *, using: str = "default") -> Non
             + _migrate_hint(manifest, only=[d.split(":")[0] for d in differences])
             + ", then run `manage.py migrate` to bring it up to date."
         )
-    models_here = {m._meta.label_lower: m for m in backed_up_models()}
+    models_here = {m._meta.label_lower: m for m in _tables_here(using)}
     in_archive = {t["model"]: t for t in manifest["tables"]}
     for label in sorted(set(models_here) - set(in_archive)):
         raise BackupError(f"The archive has no data for the table of {label}, which this database has.")
@@ -79,8 +86,13 @@ def check_compatible(manifest: dict[str, Any], *, using: str = "default") -> Non
         model = models_here.get(label)
         if model is None:
             raise BackupError(f"The archive holds {label}, which this Sipanah does not know.")
-        columns = [f.attname for f in model._meta.concrete_fields]
-        if table["columns"] != columns:
+        # The table as it is in this database (migrated to the archive's state, it may lack the columns of later
+        # migrations the model has): the archive's columns must be exactly its columns.
+        by_name = {f.attname: f.column for f in model._meta.concrete_fields}
+        with connections[using].cursor() as cursor:
+            description = connections[using].introspection.get_table_description(cursor, model._meta.db_table)
+        columns = sorted(c.name for c in description)
+        if sorted(by_name.get(str(c), f"?{c}") for c in table["columns"]) != columns:
             raise BackupError(
                 f"The columns of {label} differ: the archive has {', '.join(map(str, table['columns']))}; "
                 f"this database has {', '.join(columns)}."
@@ -118,7 +130,7 @@ def existing_data(*, using: str = "default", media_root: Path | None = None) -> 
 
     roles = _role_group_names()
     found = []
-    for model in backed_up_models():
+    for model in _tables_here(using):
         manager = model._base_manager.using(using)
         if model in (ContentType, Permission):
             continue
@@ -159,17 +171,20 @@ def _decode_values(decoders: list, values: list, where: str) -> list:
         raise BackupError(f"{where}: a value cannot be read ({exc}).") from exc
 
 
-def _decode_row(model: type[models.Model], decoders: list, values: list, where: str) -> models.Model:
+def _decode_row(
+    model: type[models.Model], fields: list[models.Field], decoders: list, values: list, where: str
+) -> models.Model:
     decoded = _decode_values(decoders, values, where)
     try:
-        return model(*decoded)
+        return model(**{f.attname: value for f, value in zip(fields, decoded, strict=True)})
     except (ValueError, TypeError, ValidationError) as exc:
         raise BackupError(f"{where}: a value cannot be read ({exc}).") from exc
 
 
 def _insert_rows(archive: Archive, table: dict[str, Any], model: type[models.Model], using: str) -> int:
     connection = connections[using]
-    fields = list(model._meta.concrete_fields)
+    by_name = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_name[c] for c in table["columns"]]  # the archive's columns (checked against the table's)
     decoders = [decoder(f) for f in fields]
     member = table["member"]
     count = 0
@@ -202,7 +217,7 @@ def _insert_rows(archive: Archive, table: dict[str, Any], model: type[models.Mod
     with connection.cursor() as cursor:
         for lineno, values in _rows(archive, member, len(fields)):
             where = f"{member}, line {lineno}"
-            obj = _decode_row(model, decoders, values, where)
+            obj = _decode_row(model, fields, decoders, values, where)
             for i in geometry:
                 value = getattr(obj, fields[i].attname)
                 if value is not None and value.srid != fields[i].srid:
@@ -288,7 +303,7 @@ def restore_backup(
         if log:
             log(f"Checking {len(manifest['members'])} members of {archive.path} ...")
         verify_archive(archive, stage_media_in=media_root)
-        models_by_label = {m._meta.label_lower: m for m in backed_up_models()}
+        models_by_label = {m._meta.label_lower: m for m in _tables_here(using)}
         rows: dict[str, int] = {}
         swap = None
         try:
