@@ -233,12 +233,12 @@ class WebPreviewTests(PreviewCase):
         self.assertContains(page, "Unchanged</dt><dd>1</dd>", html=False)
         self.assertContains(page, "<h2>Overlaps (1)</h2>", html=False)
         over = r'<a href="/assets/\d+/">1.3.1.01.01.01.001/0002 [^<]*</a></td><td class="num">46[67]\.\d\d<'
-        self.assertRegex(html, over)  # the register asset lain over, linked, with the overlap's area
+        self.assertRegex(html, over)  # the register asset overlapped, linked, with the overlap's area
         # the map: one path per parcel of the file (the unchanged one is not drawn), styled by what it would be
         self.assertEqual(html.count('class="parcel parcel--update"'), 1)
         self.assertEqual(html.count('class="parcel parcel--overlap"'), 1)
         self.assertEqual(html.count('class="parcel parcel--new"'), 1)
-        self.assertEqual(html.count('class="parcel parcel--register"'), 1)  # asset 0002, lain over
+        self.assertEqual(html.count('class="parcel parcel--register"'), 1)  # asset 0002, overlapped
         # the summary and the confirmation come before the map and the lists
         self.assertLess(html.index("Confirm the import"), html.index("<svg"))
         self.client.post(reverse("import-detail", args=[job.pk]), {"action": "confirm"})

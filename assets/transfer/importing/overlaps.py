@@ -101,7 +101,7 @@ class OverlapCheck:
             {"n": n, "label": label_of.get(n, ""), "asset_id": pk, "other_label": label, "area_m2": area}
             for n, pk, label, area, _wkb in kept
         ]  # fmt: skip
-        shown: dict[int, dict[str, Any]] = {}  # the register parcels lain over, for the preview map
+        shown: dict[int, dict[str, Any]] = {}  # the register parcels overlapped, for the preview map
         for _n, pk, label, _area, wkb in kept:
             if pk not in shown and len(shown) < MAX_REGISTER_SHAPES:
                 geometry = json.loads(shapely.to_geojson(shapely.from_wkb(wkb)))

@@ -69,7 +69,7 @@ class ImportReport:
     # {"n", "label", "asset_id" (a register asset) or "other_n" (a feature of the file), "other_label", "area_m2"}
     overlaps: list[dict[str, Any]] = field(default_factory=list)
     overlap_count: int = 0
-    preview_register: list[dict[str, Any]] = field(default_factory=list)  # register parcels lain over (the map)
+    preview_register: list[dict[str, Any]] = field(default_factory=list)  # register parcels overlapped (the map)
     created_assets: list[list[Any]] = field(default_factory=list)  # [id, label] of the assets written (MAX_LISTED)
     # the file's columns: {"name", "field" (the field it gives, "" derived, None unused), "samples"}
     columns: list[dict[str, Any]] = field(default_factory=list)
