@@ -137,12 +137,6 @@ class BasemapBrowserTests(BrowserTestCase):
             )
             self.wait.until(lambda d: d.execute_script("return window.sipanahMap.getZoom()") == 17)
 
-    def tearDown(self):
-        # Let the register's tiles of the last view finish before the database is flushed: on PostGIS a tile still
-        # being built when the flush's TRUNCATE starts deadlocks with it.
-        self.settle()
-        super().tearDown()
-
     def settle(self) -> None:
         """Wait until the register's vector tiles of the current view have all loaded (no request left running)."""
         if self.driver.execute_script("return !!window.sipanahMapStats"):

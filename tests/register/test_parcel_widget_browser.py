@@ -45,12 +45,6 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.lon, self.lat = point_inside(KELURAHAN)
         make_user("officer", permissions.OFFICER, self.agency)
 
-    def tearDown(self):
-        # Leave the page before the database is flushed: a map still asking for tiles or a check still posted would
-        # hold table locks that PostgreSQL's TRUNCATE waits for (a deadlock, seen once on a loaded machine).
-        self.driver.get("about:blank")
-        super().tearDown()
-
     # ---- helpers ----
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
