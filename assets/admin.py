@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, StoragePlace
 from assets.register import overlaps, services
 from assets.register.forms import ParcelGeometryField, ParcelMapWidget, VersionedAssetForm
-from assets.register.models import AdministrativeArea, Agency, Certificate, CertificateStageEvent, LandAsset, User
+from assets.register.models import (
+    AdministrativeArea,
+    Agency,
+    Certificate,
+    CertificateStageEvent,
+    LandAsset,
+    Signatory,
+    User,
+)
 
 
 class SipanahGISAdmin(GISModelAdmin):
@@ -30,6 +38,14 @@ class AdministrativeAreaAdmin(SipanahGISAdmin):
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name")
+
+
+@admin.register(Signatory)
+class SignatoryAdmin(admin.ModelAdmin):
+    list_display = ("role", "agency", "name", "nip", "title")
+    list_filter = ("role",)
+    search_fields = ("name", "nip", "agency__name")
+    autocomplete_fields = ("agency",)
 
 
 @admin.register(User)

@@ -23,3 +23,11 @@ class AssetsConfig(AppConfig):
         from assets.maps import tile_version
 
         post_migrate.connect(tile_version.ensure_triggers, sender=self, dispatch_uid="assets-version-triggers")
+        # Each room that owns work for the queues registers its sources in its own work.py (assets.work).
+        import importlib
+        import pkgutil
+        from pathlib import Path
+
+        for room in pkgutil.iter_modules([str(Path(__file__).parent)]):
+            if room.ispkg and (Path(__file__).parent / room.name / "work.py").exists():
+                importlib.import_module(f"assets.{room.name}.work")

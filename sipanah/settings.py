@@ -157,6 +157,10 @@ SIPANAH_CITY = {
     "name": "Kota Balikpapan",
     "government": "Pemerintah Kota Balikpapan",  # the holder certificates should name (atas nama)
     "office": "BPKAD Kota Balikpapan",
+    # the letterhead (kop surat) of printed outputs, and the place written beside the date above signatures
+    "office_full": "Badan Pengelolaan Keuangan dan Aset Daerah",
+    "office_address": "Jl. Jenderal Sudirman No. 1, Balikpapan 76114",
+    "signing_place": "Balikpapan",
     "kemendagri_code": "64.71",
     "center": (-1.20, 116.87),  # lat, lon of the maps' first view
     "zoom": 12,

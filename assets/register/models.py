@@ -112,6 +112,42 @@ class Agency(models.Model):
         return self.name
 
 
+class Signatory(models.Model):
+    """Who signs printed outputs (KIB A, cards, berita acara, audit report): name, NIP and title per role, per
+    agency (``agency`` empty: a city-level role such as the head of BPKAD). Kept in Sipanah, edited in the admin;
+    ``assets.register.signatories`` reads them for the signature blocks."""
+
+    class Role(models.TextChoices):
+        PENGGUNA_BARANG = "pengguna_barang", _("Pengguna Barang (head of agency)")
+        KUASA_PENGGUNA_BARANG = "kuasa_pengguna_barang", _("Kuasa Pengguna Barang")
+        PENGURUS_BARANG = "pengurus_barang", _("Pengurus Barang")
+        PENGELOLA_BARANG = "pengelola_barang", _("Pengelola Barang (Sekretaris Daerah)")
+        KEPALA_BPKAD = "kepala_bpkad", _("Head of BPKAD")
+        PENGURUS_BARANG_PENGELOLA = "pengurus_barang_pengelola", _("Pengurus Barang Pengelola (BPKAD)")
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("agency"), null=True, blank=True, on_delete=models.PROTECT, related_name="signatories"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    name = models.CharField(_("name"), max_length=200)
+    nip = models.CharField(_("NIP"), max_length=32, blank=True)
+    title = models.CharField(_("title (jabatan)"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["agency__code", "role"]
+        verbose_name = _("signatory")
+        verbose_name_plural = _("signatories")
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "role"], name="signatory_one_per_agency_role"),
+            models.UniqueConstraint(
+                fields=["role"], condition=models.Q(agency__isnull=True), name="signatory_one_per_city_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.name}"
+
+
 class AsalUsul(models.TextChoices):
     PEMBELIAN = "PEMBELIAN", _("Purchase (pembelian)")
     HIBAH = "HIBAH", _("Grant (hibah)")

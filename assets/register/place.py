@@ -25,6 +25,9 @@ class CitySettings(TypedDict):
     name: str
     government: str
     office: str
+    office_full: str
+    office_address: str
+    signing_place: str
     kemendagri_code: str
     center: Sequence[float]  # lat, lon
     zoom: int
@@ -41,6 +44,9 @@ class City:
     name: str  # "Kota Balikpapan"
     government: str  # "Pemerintah Kota Balikpapan": the holder (atas nama) of the city's certificates
     office: str  # "BPKAD Kota Balikpapan": who runs the register
+    office_full: str  # "Badan Pengelolaan Keuangan dan Aset Daerah": the letterhead's office line
+    office_address: str  # the letterhead's address line
+    signing_place: str  # "Balikpapan": the place before the date above a signature block
     kemendagri_code: str
     center: tuple[float, float]  # (lat, lon) of the maps' first view
     zoom: int
@@ -91,6 +97,9 @@ def city() -> City:
         name=conf["name"],
         government=conf["government"],
         office=conf["office"],
+        office_full=conf.get("office_full", conf["office"]),
+        office_address=conf.get("office_address", ""),
+        signing_place=conf.get("signing_place", conf["name"]),
         kemendagri_code=conf["kemendagri_code"],
         center=(lat, lon),
         zoom=int(conf["zoom"]),
