@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.a11y.walk import Page, WalkObjects
+from tests.a11y.walk import THIRD_PARTY_PREFIXES, Page, WalkObjects
 from tests.browser_case import BrowserTestCase
 from tests.factories import temp_media_root
 
@@ -20,10 +20,6 @@ AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 if not AXE.exists():
     pytest.fail(f"{AXE} is missing: run scripts/setup.sh (npm ci installs axe-core)", pytrace=False)
 
-# The API's pages for developers are drawn by other projects' templates and styles (Swagger UI from
-# drf-spectacular, Django REST framework's browsable API): axe reports their own issues (no <html lang>, Swagger's
-# colours), which Sipanah cannot fix without forking them. Every other HTML page is Sipanah's and is checked.
-THIRD_PARTY_PREFIXES = ("/api/v1/",)
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 RUN = """
 const done = arguments[arguments.length - 1];
