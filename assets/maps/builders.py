@@ -190,6 +190,22 @@ class MapHook(MacroElement):
     )
 
 
+class ControlTexts(MacroElement):
+    """Leaflet's zoom buttons in the page's language (their titles and names are English in Leaflet itself)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}(function (box, t) {"
+        "[['.leaflet-control-zoom-in', t.zoomIn], ['.leaflet-control-zoom-out', t.zoomOut]].forEach(function (p) {"
+        "var b = box.querySelector(p[0]); if (b) { b.title = p[1]; b.setAttribute('aria-label', p[1]); } });"
+        "})({{ this._parent.get_name() }}.getContainer(), {{ this.texts|tojson }});{% endmacro %}"
+    )
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "ControlTexts"
+        self.texts = texts
+
+
 @dataclass(frozen=True)
 class MapParts:
     head: SafeString
@@ -281,8 +297,11 @@ def base_map(*, user: Any, choice: str | None = None, kelurahan: bool = False, *
     BasemapSwitch(layers, blank, config).add_to(m)
     add_boundaries(m, kelurahan=kelurahan)
     Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
-    MousePosition(position="bottomleft", separator=" , ", empty_string="", prefix="Lat, Lon:", num_digits=6).add_to(m)
+    MousePosition(position="bottomleft", separator=" , ", empty_string="", prefix=_("Lat, Lon:"), num_digits=6).add_to(
+        m
+    )
     MapHook().add_to(m)
+    ControlTexts({"zoomIn": _("Zoom in"), "zoomOut": _("Zoom out")}).add_to(m)
     return m
 
 

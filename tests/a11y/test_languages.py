@@ -14,9 +14,13 @@ from html.parser import HTMLParser
 
 from django.conf import settings
 from django.test import Client, TestCase
+from django.utils import translation
 
+from assets.query.views import draw_texts
+from assets.register import permissions
 from tests.a11y.walk import BROWSER_ACCEPT, THIRD_PARTY_PREFIXES, Page, WalkObjects
-from tests.factories import temp_media_root
+from tests.browser_case import BrowserTestCase, By
+from tests.factories import load_reference, make_user, temp_media_root
 
 # Text inside these elements is code, data or machine text, not a number for people.
 SKIP_TAGS = {"script", "style", "code", "pre", "textarea", "template", "noscript"}
@@ -140,3 +144,34 @@ class LanguageWalkTests(TestCase):
         # Codes, dates and versions are not numbers for people.
         self.assertEqual(wrong_numbers("1.3.1.01.01.01.001 · 2024-01-02 · 4.14.1 · 6 Des. 2026, 20.04", "id"), [])
         self.assertEqual(wrong_numbers("TM-3 zone 50.1 · openapi+json;version=3.0", "id"), [])
+
+
+class MapTextsBrowserTests(BrowserTestCase):
+    """The maps' own controls speak the page's language: Leaflet.draw's tools and Leaflet's zoom buttons on the query
+    page, OpenLayers' buttons in the parcel widget; their texts come from the page (translated by Django), not from
+    the libraries' English defaults."""
+
+    def setUp(self):
+        super().setUp()
+        load_reference()
+        admin = make_user("admin", permissions.ADMIN)
+        admin.is_staff = True
+        admin.save()
+        self.login("admin")
+
+    def titles(self, selector: str) -> list[str]:
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, selector))
+        return [e.get_attribute("title") for e in self.driver.find_elements(By.CSS_SELECTOR, selector)]
+
+    def test_the_drawing_tools_and_zoom_buttons_use_the_pages_texts(self):
+        self.driver.get(self.live_server_url + "/query/")
+        with translation.override("en"):
+            expected = draw_texts()["toolbar"]["buttons"]
+        self.assertEqual(
+            self.titles(".leaflet-draw-draw-polyline, .leaflet-draw-draw-polygon"),
+            [expected["polyline"], expected["polygon"]],
+        )
+        self.assertEqual(self.titles(".leaflet-control-zoom-in"), ["Zoom in"])
+        self.assertIn("Lat, Lon:", self.driver.page_source)
+        self.driver.get(self.live_server_url + "/assets/new/")
+        self.assertEqual(self.titles(".parcel-widget .ol-attribution button"), ["Map sources"])
