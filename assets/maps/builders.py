@@ -30,7 +30,7 @@ from folium import plugins
 from jinja2 import Template
 
 from assets.register import basemaps, place
-from assets.register.models import AdministrativeArea, LandAsset
+from assets.register.models import AdministrativeArea, CertificateStatus, LandAsset, Stage
 
 
 class _LocalAssets:
@@ -167,15 +167,16 @@ class Legend(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         rows = [
-            ("#d73027", "#d73027", "", _("Not certified (belum)")),
-            ("#f39c12", "#f39c12", "", _("In process (proses)")),
-            ("#1a9850", "#1a9850", "", _("Certified (terbit)")),
-            ("#ffffff", "#5e3c99", "", _("In dispute (SENGKETA)")),
-            ("#ffffff", "#5e3c99", "dashed", _("Blocked (DIBLOKIR)")),
+            # The same words as the register's pages (the status and stage labels), no codes.
+            ("#d73027", "#d73027", "", CertificateStatus.BELUM.label),
+            ("#f39c12", "#f39c12", "", CertificateStatus.PROSES.label),
+            ("#1a9850", "#1a9850", "", CertificateStatus.TERBIT.label),
+            ("#ffffff", "#5e3c99", "", Stage.SENGKETA.label),
+            ("#ffffff", "#5e3c99", "dashed", Stage.DIBLOKIR.label),
         ]
         items = "".join(
             f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'
-            f'border-style:{style or "solid"}"></span>{html.escape(label)}</li>'
+            f'border-style:{style or "solid"}"></span>{html.escape(str(label))}</li>'
             for fill, edge, style, label in rows
         )
         note = html.escape(_("Zoomed out: circles count the assets around them."))
