@@ -57,3 +57,15 @@ class HistoryWordsTests(TestCase):
         self.assertIn("Hak Pakai", page)
         self.assertNotIn(">HP<", page)
         self.assertNotIn(">SERTIFIKAT_TERBIT<", page)
+
+    def test_the_activity_log_csv_writes_words(self):
+        self.client.force_login(self.user)
+        self.client.cookies["django_language"] = "en"
+        response = self.client.get(reverse("audit-log"), {"asset": self.asset.pk, "format": "csv"})
+        rows = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()[1:]
+        kinds = {row.split(",")[1] for row in rows}
+        self.assertLessEqual(kinds, {"Assets", "Certificates", "Stage changes", "Documents"})
+        self.assertIn("Assets", kinds)
+        text = "\n".join(rows)
+        self.assertIn("Purchase (pembelian)", text)
+        self.assertNotIn("PEMBELIAN", text)
