@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from assets.lib import formats
-from assets.register import permissions
+from assets.register import kib, permissions
 
 register = template.Library()
 
@@ -42,3 +42,10 @@ def certificate_area_total(asset: Any) -> Decimal | None:
 def certificates_having(asset: Any, field: str) -> list:
     """The asset's certificates whose ``field`` is filled in (reads the prefetched certificates)."""
     return [c for c in asset.certificates.all() if getattr(c, field, None) not in (None, "")]
+
+
+@register.filter
+def kib_label(name: str) -> str:
+    """A KIB A column's printed label for its field name (assets.register.kib), or the name when it is no column."""
+    column = kib.BY_NAME.get(name)
+    return column.label if column is not None else name
