@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from tests.a11y.walk import THIRD_PARTY_PREFIXES, Page, WalkObjects
 from tests.browser_case import BrowserTestCase
@@ -41,6 +42,7 @@ class AxeWalkTests(BrowserTestCase):
         super().setUp()
         temp_media_root(self.addCleanup)
         self.objects = WalkObjects.create()
+        self.addCleanup(cache.clear)  # the walk fills the process-wide cache (OGC extents, tiles): leave none behind
 
     def sign_in(self, role: str) -> None:
         self.driver.delete_all_cookies()

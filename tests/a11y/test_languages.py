@@ -13,6 +13,7 @@ import re
 from html.parser import HTMLParser
 
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client, TestCase
 from django.utils import translation
 
@@ -99,6 +100,11 @@ class LanguageWalkTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.objects = WalkObjects.create()
+
+    def setUp(self):
+        # The walk fills the process-wide cache (OGC extents, tiles) from this test's objects: leave none behind.
+        cache.clear()
+        self.addCleanup(cache.clear)
 
     def read(self, client: Client, page: Page, language: str) -> VisibleText:
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 
 from tests.a11y.walk import THIRD_PARTY_PREFIXES, Page, WalkObjects
 from tests.browser_case import BrowserTestCase
@@ -54,6 +55,7 @@ class PhoneWidthTests(BrowserTestCase):
         super().setUp()
         temp_media_root(self.addCleanup)
         self.objects = WalkObjects.create()
+        self.addCleanup(cache.clear)  # the walk fills the process-wide cache (OGC extents, tiles): leave none behind
         self.shots = Path(os.environ["SIPANAH_SCREENSHOTS"]) if os.environ.get("SIPANAH_SCREENSHOTS") else None
 
     def sign_in(self, role: str) -> None:
