@@ -395,12 +395,24 @@ OUTLINE_LAYER = "land"
 OUTLINE_EXTENT = 1024  # a quarter of the register's grid: at z15 one unit is ~1.2 m, an outline, not a survey
 
 
-def outline_tile(qs: QuerySet[LandAsset], *, z: int, x: int, y: int) -> bytes:
+def outline_tile(qs: QuerySet[LandAsset], *, z: int, x: int, y: int, whole_register: bool = False) -> bytes:
     """A tile of ``qs`` that carries geometry only: outlines (z >= POLYGON_MIN_ZOOM), bare points (POINT_ZOOM) or
     grid cells with their count ``n`` alone (lower zooms); no id, no status, no attribute of any parcel, on a grid
     four times coarser than the register's tiles. For the public pages (assets.public), whose queryset is already
-    limited to what BPKAD publishes."""
+    limited to what BPKAD publishes. ``whole_register``: ``qs`` is every live located parcel (nothing hidden), so
+    the low zooms sum the per-cell counts (assets.maps.tile_cells) instead of reading every parcel."""
     check_tile(z, x, y)
+    if whole_register and z < POINT_ZOOM:
+        shrink = EXTENT // OUTLINE_EXTENT
+        return _encode_outlines(
+            [
+                {
+                    "geometry": shapely.Point(f["geometry"].x // shrink, f["geometry"].y // shrink),
+                    "properties": {"n": f["properties"]["n"]},
+                }
+                for f in _cell_features(z, x, y)
+            ]
+        )
     qs = qs.order_by().filter(geom__isnull=False)
     if connection.vendor == "postgresql":
         qs = qs.extra(  # noqa: S610 - constant SQL, integer params

@@ -34,8 +34,8 @@ class PublicationPolicy(models.Model):
 
     @classmethod
     def current(cls) -> PublicationPolicy:
-        policy, _created = cls.objects.get_or_create(pk=1)
-        return policy
+        """The policy BPKAD saved, or the defaults (a read never writes: the admin saves the one row)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
 
 
 class PublicExclusion(models.Model):

@@ -43,6 +43,21 @@ def published_assets(policy: PublicationPolicy | None = None) -> QuerySet[LandAs
     )
 
 
+def publication_version() -> str:
+    """Changes whenever what is published changes (the policy saved, an exclusion added or withdrawn): with the
+    register's version, the public tiles' ETag and cache key."""
+    from django.db.models import Count, Max
+
+    policy = PublicationPolicy.objects.filter(pk=1).values_list("updated_at", flat=True).first()
+    hidden = PublicExclusion.objects.aggregate(n=Count("id"), last=Max("id"), withdrawn=Max("withdrawn_at"))
+    return f"{policy}|{hidden['n']}|{hidden['last']}|{hidden['withdrawn']}"
+
+
+def nothing_hidden() -> bool:
+    """No exclusion in force: the published land is the whole located live register."""
+    return not PublicExclusion.objects.filter(withdrawn_at__isnull=True).exists()
+
+
 def _parcels(qs: QuerySet[LandAsset], policy: PublicationPolicy) -> list[PublishedParcel]:
     rows = qs.values_list("geom", "kelurahan__name", "kode_barang", "status_sertifikat")
     words = dict(CertificateStatus.choices)

@@ -11,6 +11,7 @@ import shapely
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.gis.geos import Point
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -186,14 +187,34 @@ def verify(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_GET
 def tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
+    """The public outline tiles. ETag from the register's version and the publication's (an asset hidden or the
+    policy changed shows at the next revalidation); low zooms kept in the cache with the version they were built
+    from, as the signed-in tiles (assets.maps.views.asset_tile)."""
     if guards.over_limit(request, "tile"):
         return _too_many()
     try:
-        data = tiles.outline_tile(selectors.published_assets(), z=z, x=x, y=y)
+        tiles.check_tile(z, x, y)
     except tiles.TileOutOfRange as exc:
         raise Http404(str(exc)) from None
-    response = HttpResponse(data, content_type=tiles.MEDIA_TYPE)
-    response["Cache-Control"] = "public, max-age=300"
+    version = f"{tiles.register_version()}|{selectors.publication_version()}"
+    etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query="public")
+    revalidate = [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",") if tag.strip()]
+    if etag in revalidate:
+        response = HttpResponse(status=304)
+    else:
+        key = tiles.cache_key(z=z, x=x, y=y, query="public") if z <= tiles.CACHE_MAX_ZOOM else None
+        cached = cache.get(key) if key else None
+        if cached and cached[0] == version:
+            data = cached[1]
+        else:
+            policy = PublicationPolicy.current()
+            whole = policy.enabled and selectors.nothing_hidden()
+            data = tiles.outline_tile(selectors.published_assets(policy), z=z, x=x, y=y, whole_register=whole)
+            if key:
+                cache.set(key, (version, data), timeout=24 * 3600)
+        response = HttpResponse(data, content_type=tiles.MEDIA_TYPE)
+    response["ETag"] = etag
+    response["Cache-Control"] = "public, no-cache"  # revalidate every time: a hidden parcel goes at once
     return response
 
 

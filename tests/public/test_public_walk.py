@@ -110,3 +110,23 @@ def test_a_public_upload_name_is_not_echoed_as_html(client, land):
     response = client.post(reverse("public-form-lookup"), {"file": evil})
     assert response.status_code == 400
     assert 'onerror="alert(1)"' not in response.content.decode()
+
+
+def test_hiding_a_parcel_changes_the_tile_at_once_even_when_cached(client, land):
+    from assets.public.models import PublicExclusion
+
+    PublicExclusion.objects.update(withdrawn_at="2026-01-01T00:00:00Z")  # publish everything: the cells path
+    lon, lat = land["at"]
+    x, y = _tile_of(lon, lat, 10)
+    url = reverse("public-tile", kwargs={"z": 10, "x": x, "y": y})
+    first = client.get(url)
+
+    def total(response):
+        return sum(f["properties"]["n"] for f in mapbox_vector_tile.decode(response.content)["land"]["features"])
+
+    assert total(first) == 3  # all three parcels lie in one z10 tile
+    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    PublicExclusion.objects.create(asset=land["second"], reason="dijual")
+    second = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert second.status_code == 200 and second["ETag"] != first["ETag"]
+    assert total(second) == 2
