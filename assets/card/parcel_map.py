@@ -93,7 +93,7 @@ def draw(
     neighbours: Sequence[shapely.Geometry] = (),
     areas: Sequence[tuple[str, shapely.Geometry]] = (),
     width: float = 88.0,
-    height: float = 80.0,
+    height: float = 74.0,
 ) -> ParcelMap:
     """The map of a lon/lat ``parcel`` with its lon/lat ``neighbours`` and kelurahan ``areas`` (name, boundary),
     ``width`` × ``height`` mm, drawn in the metric CRS ``srid``."""

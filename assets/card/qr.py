@@ -23,7 +23,7 @@ def matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
     return tuple(tuple(bool(v) for v in row) for row in code.matrix)
 
 
-def qr_svg(payload: str, size_mm: float = 24.0) -> QrCode:
+def qr_svg(payload: str, size_mm: float = 20.0) -> QrCode:
     """The QR code of ``payload`` as an SVG ``size_mm`` wide: one rect per run of dark modules in a row."""
     rows = matrix(payload)
     n = len(rows)

@@ -134,12 +134,17 @@ def kib_lines(asset: Any, certificates: list[Any]) -> list[KibLine]:
         else:
             model_field = _model_field(LandAsset, source) if "." not in source else None
             lines = (words(column.value(asset, None), model_field, column.name),)
-            if column.name == "alamat":
+            if column.name == "alamat" and not _names_kelurahan(asset):
                 lines = (*(lines if asset.alamat else ()), _location(asset))
             elif column.name == "tahun_perolehan" and asset.tanggal_perolehan:
                 lines = (f"{asset.tahun_perolehan} ({date_format(asset.tanggal_perolehan, 'j F Y')})",)
         result.append(KibLine(number=column.kib_no or 0, label=column.label, lines=lines or (formats.EMPTY,)))
     return result
+
+
+def _names_kelurahan(asset: Any) -> bool:
+    """Whether the address already names the asset's kelurahan (addresses often end "Kel. …, Kec. …")."""
+    return bool(asset.kelurahan and asset.alamat and asset.kelurahan.name.lower() in asset.alamat.lower())
 
 
 def _location(asset: Any) -> str:
@@ -168,16 +173,12 @@ def certificate_lines(certificates: list[Any]) -> list[CertificateLine]:
 
 
 def detail_lines(asset: Any) -> list[tuple[str, str]]:
-    """What the card adds to the 14 columns: the identifiers and derived values of the register."""
-
-    def word(name: str) -> str:
-        return words(getattr(asset, name, None), _model_field(LandAsset, name), name)
-
+    """What the card adds to the 14 columns: the identifiers and derived values of the register, labelled as the
+    KIB A table labels them."""
+    names = ("nibar", "status_sertifikat", "plotting_status", "luas_gis_m2")
     return [
-        (_("NIBAR"), word("nibar")),
-        (_("Certificate status"), word("status_sertifikat")),
-        (_("Plotting status"), word("plotting_status")),
-        (_("GIS area (m²)"), word("luas_gis_m2")),
+        (kib.BY_NAME[name].label, words(getattr(asset, name, None), _model_field(LandAsset, name), name))
+        for name in names
     ]
 
 
@@ -210,8 +211,8 @@ def asset_map(asset_id: int, geom: GEOSGeometry | None) -> parcel_map.ParcelMap 
 def coordinate_lines(drawn: parcel_map.ParcelMap) -> list[tuple[str, str]]:
     lon, lat = drawn.centroid_lonlat
     x, y = drawn.centroid_metric
-    lon_text = f"{formats.number(abs(lon), 6)}° {_('E') if lon >= 0 else _('W')}"
-    lat_text = f"{formats.number(abs(lat), 6)}° {_('S') if lat < 0 else _('N')}"
+    lon_text = (_("%(lon)s° E") if lon >= 0 else _("%(lon)s° W")) % {"lon": formats.number(abs(lon), 6)}
+    lat_text = (_("%(lat)s° S") if lat < 0 else _("%(lat)s° N")) % {"lat": formats.number(abs(lat), 6)}
     return [
         (place.crs_name(geo.STORAGE_SRID), f"{lon_text}, {lat_text}"),
         (place.crs_name(drawn.srid), f"X {formats.number(x, 2)} m, Y {formats.number(y, 2)} m"),
