@@ -258,6 +258,27 @@ class CardTests(TestCase):
         self.assertEqual(bad.status_code, 400)
         self.assertContains(bad, "as_of must be a date", status_code=400)
 
+    def test_as_of_a_date_prints_the_asset_as_it_stood_then(self):
+        then = timezone.localdate() - dt.timedelta(days=10)
+        asset = make_asset(agency=self.own, geom=None, nama_barang="Tanah Lama", asal_usul="HIBAH")
+        record = asset.history.get()
+        record.history_date = timezone.make_aware(dt.datetime.combine(then, dt.time(12)))
+        record.save()
+        services.asset_update(asset=asset, user=None, data={"nama_barang": "Tanah Baru"})
+        services.certificate_create(asset=asset, user=None, jenis_hak=JenisHak.HM, nomor="777")  # only today
+        earlier = (then + dt.timedelta(days=5)).isoformat()
+        old = self.get("bpkad", asset=asset, as_of=earlier)
+        self.assertEqual(old.status_code, 200)
+        text = flat(pdf_pages(old)[0])
+        self.assertIn("Tanah Lama", text)
+        self.assertNotIn("Tanah Baru", text)
+        self.assertNotIn("777", text)
+        self.assertIn("Grant (hibah)", text)
+        self.assertIn("Grant decree (SK hibah) — missing", text)  # the grant's checklist lines, as of that day: missing
+        live = flat(pdf_pages(self.get("bpkad", asset=asset))[0])
+        self.assertIn("Tanah Baru", live)
+        self.assertIn("777", live)
+
     def test_an_unknown_asset_is_404(self):
         self.client.force_login(self.users["bpkad"])
         self.assertEqual(self.client.get(reverse("asset-card", args=[987654])).status_code, 404)
