@@ -70,6 +70,36 @@ def north_angle(lon: float, lat: float, srid: int) -> float:
     return math.degrees(math.atan2(north.x - here.x, north.y - here.y))
 
 
+def grid_ticks(frame: Frame, view: tuple[float, float, float, float], width: float, height: float) -> list[str]:
+    """Ticks of the metric grid on the map's edges, every round interval, with their eastings along the top and
+    their northings along the left edge (TM-3 metres: what a surveyor reads off a printed map)."""
+    minx, miny, maxx, maxy = view
+    step = round_length((maxx - minx) / 3)
+    out = []
+    x = math.ceil(minx / step) * step
+    while x < maxx:
+        px, _py = frame.xy(x, maxy)
+        if 6 < px < width - 14:  # clear of the corners and the north arrow
+            out.append(
+                f'<path d="M{px:.2f},0V1.6M{px:.2f},{height:g}V{height - 1.6:g}" stroke="#111" stroke-width="0.25"/>'
+            )
+            out.append(f'<text x="{px:.2f}" y="3.8" font-size="1.9" text-anchor="middle" fill="#444">{x:.0f}</text>')
+        x += step
+    y = math.ceil(miny / step) * step
+    while y < maxy:
+        _px, py = frame.xy(minx, y)
+        if 8 < py < height - 12:  # clear of the scale bar
+            out.append(
+                f'<path d="M0,{py:.2f}H1.6M{width:g},{py:.2f}H{width - 1.6:g}" stroke="#111" stroke-width="0.25"/>'
+            )
+            out.append(
+                f'<text x="2.4" y="{py:.2f}" font-size="1.9" fill="#444" transform="rotate(-90 2.4 {py:.2f})" '
+                f'text-anchor="middle" dy="1.4">{y:.0f}</text>'
+            )
+        y += step
+    return out
+
+
 @dataclass(frozen=True)
 class ParcelMap:
     svg: str
@@ -186,6 +216,7 @@ def draw(
         f'<text x="{bx + bar.length:.3f}" y="{by - 1:.2f}" font-size="2.4" text-anchor="middle">'
         f"{escape(bar.label)}</text></g>"
     )
+    out.extend(grid_ticks(frame, view, width, height))
     out.append(f'<rect width="{width:g}" height="{height:g}" fill="none" stroke="#111" stroke-width="0.4"/>')
     out.append("</svg>")
     return ParcelMap(

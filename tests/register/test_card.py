@@ -65,6 +65,9 @@ class ScaleTests(TestCase):
         self.assertEqual(metres, parcel_map.round_length(0.3 * 88 / drawn.units_per_metre))
         self.assertEqual(drawn.ratio, round(1000 / drawn.units_per_metre))
         self.assertIn('class="north-arrow"', drawn.svg)
+        ticks = [int(v) for v in re.findall(r'fill="#444"[^>]*>(\d+)</text>', drawn.svg)]
+        self.assertTrue(ticks)
+        self.assertTrue(all(v % 10 == 0 for v in ticks), ticks)  # the TM-3 grid at a round interval
         cx, cy = drawn.centroid_metric
         self.assertAlmostEqual(cx, x + 30, places=3)
         self.assertAlmostEqual(cy, y + 15, places=3)
