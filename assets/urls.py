@@ -9,6 +9,7 @@ from assets.transfer.urls import export_patterns, geometry_patterns
 
 urlpatterns = [
     path("", include("assets.register.urls")),  # home, /assets/…, /certificates/…
+    path("assets/", include("assets.card.urls")),  # the KIB A card: /assets/<id>/card.pdf
     path("assets/export/", include(export_patterns)),
     path("assets/geometry/check/", include(geometry_patterns)),  # transfer: a survey file is read by the importer
     path("imports/", include("assets.transfer.urls")),
