@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from assets.public.models import PublicationPolicy, PublicExclusion
 from assets.register import geo
+from assets.register import selectors as register_selectors
 from assets.register.models import AdministrativeArea, CertificateStatus, LandAsset
 
 
@@ -100,11 +101,7 @@ def kelurahan_at(geom: GEOSGeometry) -> list[str]:
 
 
 def kelurahan_choices() -> list[tuple[str, str]]:
-    return list(
-        AdministrativeArea.objects.filter(level=AdministrativeArea.Level.KELURAHAN)
-        .order_by("name")
-        .values_list("code", "name")
-    )
+    return list(register_selectors.kelurahan_list().order_by("name").values_list("code", "name"))
 
 
 @dataclass(frozen=True)
@@ -117,7 +114,7 @@ class KelurahanSummary:
 
 def kelurahan_summary(code: str, policy: PublicationPolicy) -> KelurahanSummary | None:
     """How many published parcels lie in a kelurahan and their area (geodesic)."""
-    area = AdministrativeArea.objects.filter(level=AdministrativeArea.Level.KELURAHAN, code=code).first()
+    area = register_selectors.kelurahan_list().defer(None).filter(code=code).first()
     if area is None:
         return None
     qs = published_assets(policy).filter(Q(kelurahan=area))
