@@ -357,16 +357,16 @@ MEDIA_ROOT = Path(env_str("SIPANAH_MEDIA_ROOT") or BASE_DIR / "var" / "media")  
 SIPANAH_JOB_STALE_SECONDS = env_int("SIPANAH_JOB_STALE_SECONDS", 120)
 SIPANAH_WORKER_STALE_SECONDS = env_int("SIPANAH_WORKER_STALE_SECONDS", 60)
 # E-mail: the daily digest of each user's work (assets.work.digest); links point at SIPANAH_SITE_URL.
-SIPANAH_SITE_URL = env_str("SIPANAH_SITE_URL", "http://127.0.0.1:8000")
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+SIPANAH_SITE_URL = env_str("SIPANAH_SITE_URL") or "http://127.0.0.1:8000"  # empty (docker-compose): the default
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "sipanah@localhost")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "sipanah@localhost"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

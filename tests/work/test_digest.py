@@ -7,6 +7,7 @@ import email.policy
 import socket
 
 from aiosmtpd.controller import Controller
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
@@ -49,6 +50,7 @@ def free_port() -> int:
 
 class SmtpCase(TestCase):
     def setUp(self):
+        cache.clear()  # the findings' counts are cached per data version
         self.sink = Sink()
         port = free_port()
         self.smtp = Controller(self.sink, hostname="127.0.0.1", port=port)

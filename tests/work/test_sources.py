@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 
-from assets.models import User
+from assets.models import Certificate, LandAsset, Stage, User
+from assets.register import services
 from assets.work.registry import items_for
 from tests.factories import make_asset, point_inside, square, temp_media_root
-from tests.work.fixtures import HALF, build_register
+from tests.work.fixtures import HALF, TODAY, build_register, stuck_case
 
 
 def by_source(user) -> dict:
@@ -22,6 +24,9 @@ class WorkSourcesTest(TestCase):
         temp_media_root(cls.addClassCleanup)
         data = build_register()
         cls.users, cls.a, cls.b = data["users"], data["a"], data["b"]
+
+    def setUp(self):
+        cache.clear()  # the findings' counts are cached per data version; start each test cold
 
     def test_officer_sees_own_agency_only(self):
         for name, agency, expected in (
@@ -109,6 +114,25 @@ class WorkSourcesTest(TestCase):
         self.assertIn('id="work-heading"', page)
         self.assertNotIn("data-source=", page)
 
+    def test_cached_finding_counts_follow_every_write(self):
+        def counts(name):
+            return {s: i.count for s, i in by_source(self.users[name]).items()}
+
+        self.assertEqual((counts("bpkad")["stuck"], counts("officer_a")["stuck"]), (2, 1))
+        located_a = LandAsset.objects.get(nama_barang="Tanah A selisih luas")
+        case = stuck_case(located_a, 200)  # a certificate write
+        self.assertEqual(
+            (counts("bpkad")["stuck"], counts("officer_a")["stuck"], counts("officer_b")["stuck"]), (3, 2, 1)
+        )
+        services.certificate_change_stage(certificate=case, user=None, to_stage=Stage.PETA_BIDANG_TERBIT,
+                                          tanggal_tahap=TODAY)  # fmt: skip
+        self.assertEqual(counts("officer_a")["stuck"], 1)  # a stage change restarts the clock
+        Certificate.objects.filter(pk=case.pk).update(stage_since=TODAY.replace(year=TODAY.year - 2))
+        self.assertEqual(counts("officer_a")["stuck"], 1)  # raw SQL leaves no history: the cache keeps its count
+        services.asset_remove(asset=located_a, user=None, sk_nomor="SK-1", tanggal=TODAY)  # an asset write
+        self.assertEqual(counts("officer_a").get("area-mismatch", 0), 0)
+        self.assertEqual(counts("bpkad")["area-mismatch"], 2)
+
     def test_counts_do_not_cost_more_queries_with_more_assets(self):
         bpkad = User.objects.get(pk=self.users["bpkad"].pk)
         with CaptureQueriesContext(connection) as before:
@@ -122,7 +146,10 @@ class WorkSourcesTest(TestCase):
             items = {i.source: i.count for i in items_for(bpkad)}
         self.assertEqual((items["unlocated"], items["area-mismatch"]), (8, 8))
         self.assertEqual(len(after.captured_queries), len(before.captured_queries))
-        self.assertLessEqual(len(after.captured_queries), 12)
+        self.assertLessEqual(len(after.captured_queries), 15)
+        with CaptureQueriesContext(connection) as warm:
+            items_for(User.objects.get(pk=self.users["bpkad"].pk))
+        self.assertLess(len(warm.captured_queries), len(after.captured_queries))  # no snapshot: the cached counts
 
 
 class MySettingsTest(TestCase):
