@@ -2,10 +2,11 @@
 area mismatches to verify. Both run the findings themselves (assets.audit.findings, default options: the 180 days
 and the area tolerance the finding pages use), so a queue never disagrees with its finding page.
 
-The findings read a snapshot of the whole register in Python: about a second at 20,000 parcels. Their per-agency
-counts are therefore kept in the cache, keyed by the day and by the data they read: the register version (every
-write of assets, in commit order: assets.maps.tile_version) and the newest certificate history row (every write
-of a certificate). Reading that key is one query; a change of either computes the counts anew on the next read.
+The findings read a snapshot in Python (an officer's: their agency's part of the register; BPKAD's: all of it, a
+second or two at 20,000 parcels). Their per-agency counts are therefore kept in the cache, keyed by the scope, the
+day and the data they read: the register version (every write of assets, in commit order: assets.maps.tile_version)
+and the newest certificate history row (every write of a certificate). Reading that key is one query; a change of
+either computes the counts anew on the next read.
 """
 
 from __future__ import annotations
@@ -41,14 +42,16 @@ def _data_version() -> str:
     return f"{register}:{certificates}"
 
 
-def finding_counts() -> dict[str, Any]:
-    """Per agency id: the stuck cases and the oldest one's days, and the area mismatches, of the live register."""
+def finding_counts(scope: Scope) -> dict[str, Any]:
+    """Per agency id: the stuck cases and the oldest one's days, and the area mismatches, of the live register in
+    ``scope`` (one agency for an officer: a snapshot of that agency only; every agency for the others)."""
     options = findings.FindingOptions()
-    version = hashlib.sha256(f"{timezone.localdate()}:{_data_version()}:{options}".encode()).hexdigest()
-    key = f"work:findings:{version}"
+    raw = f"{timezone.localdate()}:{_data_version()}:{options}:{scope.agency_id}"
+    key = f"work:findings:{hashlib.sha256(raw.encode()).hexdigest()}"
     counts = cache.get(key)
     if counts is None:
-        states = RegisterSelection.everything().states()
+        params = {} if scope.every_agency else {"agency": scope.agency_code}
+        states = RegisterSelection.from_params(params, as_of=None).states()
         stuck = findings.run_finding("stuck", states, options=options)
         oldest: dict[int | None, int] = {}
         for row in stuck:  # sorted, oldest first
@@ -64,10 +67,6 @@ def finding_counts() -> dict[str, Any]:
     return counts
 
 
-def _in_scope(counts: dict[Any, int], scope: Scope) -> dict[Any, int]:
-    return counts if scope.every_agency else {scope.agency_id: counts.get(scope.agency_id, 0)}
-
-
 def _finding_url(slug: str) -> Any:
     def url_for(code: str) -> str:
         return with_query(reverse("audit-finding", args=[slug]), agency=code)
@@ -80,12 +79,11 @@ def stuck(user: User) -> list[WorkItem]:
     scope = scope_of(user, auditors=True)
     if scope is None:
         return []
-    counts = finding_counts()
-    oldest = [d for a, d in counts["stuck_oldest"].items() if scope.every_agency or a == scope.agency_id]
+    counts = finding_counts(scope)
+    oldest = counts["stuck_oldest"].values()
     detail = gettext("oldest: %(days)s days") % {"days": max(oldest)} if oldest else ""
     title = gettext("Certificates stuck in a BPN stage for more than %(days)s days") % {"days": counts["stuck_days"]}
-    in_scope = _in_scope(counts["stuck"], scope)
-    return [item("stuck", title, scope, in_scope, _finding_url("stuck"), severity="danger", detail=detail)]
+    return [item("stuck", title, scope, counts["stuck"], _finding_url("stuck"), severity="danger", detail=detail)]
 
 
 @work_source("area-mismatch", order=30)
@@ -93,6 +91,5 @@ def area_mismatch(user: User) -> list[WorkItem]:
     scope = scope_of(user, auditors=True)
     if scope is None:
         return []
-    in_scope = _in_scope(finding_counts()["area-mismatch"], scope)
     title = gettext("Area mismatches to verify (KIB, certificate, GIS)")
-    return [item("area-mismatch", title, scope, in_scope, _finding_url("area-mismatch"))]
+    return [item("area-mismatch", title, scope, finding_counts(scope)["area-mismatch"], _finding_url("area-mismatch"))]
