@@ -178,3 +178,13 @@ class MySettingsTest(TestCase):
         self.assertEqual(response.status_code, 200)
         self.assertIn("language", response.context["form"].errors)
         self.assertEqual(User.objects.get(pk=self.users["officer_a"].pk).language, "")
+
+    def test_admin_shows_the_digest_preferences(self):
+        admin = self.users["admin"]
+        User.objects.filter(pk=admin.pk).update(is_staff=True, is_superuser=True)
+        client = Client()
+        client.force_login(User.objects.get(pk=admin.pk))
+        page = client.get(f"/admin/assets/user/{self.users['officer_a'].pk}/change/")
+        self.assertEqual(page.status_code, 200)
+        self.assertContains(page, 'name="digest_opt_out"')
+        self.assertContains(page, 'name="language"')
