@@ -158,6 +158,13 @@ class MySettingsTest(TestCase):
         temp_media_root(cls.addClassCleanup)
         cls.users = build_register()["users"]
 
+    def test_every_role_opens_it_anonymous_users_log_in(self):
+        self.assertIn("/accounts/login/", Client().get("/settings/")["Location"])
+        for name in ("officer_a", "bpkad", "auditor", "planner", "admin"):
+            client = Client()
+            client.force_login(self.users[name])
+            self.assertEqual(client.get("/settings/").status_code, 200, name)
+
     def test_user_opts_out_and_chooses_a_language(self):
         client = Client()
         client.force_login(self.users["officer_a"])
