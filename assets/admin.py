@@ -52,7 +52,11 @@ class SignatoryAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class SipanahUserAdmin(UserAdmin):
-    fieldsets = (*UserAdmin.fieldsets, (_("Sipanah"), {"fields": ("agency",)}))
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("Sipanah"), {"fields": ("agency", "language", "digest_opt_out", "digest_sent_on")}),
+    )
+    readonly_fields = ("digest_sent_on",)
     list_display = ("username", "first_name", "last_name", "agency", "is_staff", "is_active")
     list_filter = ("groups", "agency", "is_staff", "is_active")
 

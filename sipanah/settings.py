@@ -34,6 +34,11 @@ Environment variables (all optional for a local run):
   ``SIPANAH_EVIDENCE_MAX_FILES`` (50 per upload), ``SIPANAH_EVIDENCE_LOAN_DAYS`` (14): documents and custody.
 - ``SIPANAH_JOB_STALE_SECONDS`` (120), ``SIPANAH_WORKER_STALE_SECONDS`` (60): when a running import job is
   queued again for want of a heartbeat, and when /healthz calls the worker stale.
+- ``SIPANAH_SITE_URL`` (``http://127.0.0.1:8000``): the address users open Sipanah at; the links of e-mails.
+- E-mail (the daily work digest, ``manage.py send_work_digest``, docs/work.md): ``EMAIL_BACKEND`` (Django's SMTP
+  backend), ``EMAIL_HOST`` (``localhost``), ``EMAIL_PORT`` (25), ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD`` (or
+  ``EMAIL_HOST_PASSWORD_FILE``), ``EMAIL_USE_TLS`` (STARTTLS, off), ``EMAIL_USE_SSL`` (off), ``EMAIL_TIMEOUT``
+  (30 s), ``DEFAULT_FROM_EMAIL`` (``sipanah@localhost``).
 """
 
 from __future__ import annotations
@@ -366,6 +371,17 @@ MEDIA_ROOT = Path(env_str("SIPANAH_MEDIA_ROOT") or BASE_DIR / "var" / "media")  
 # queued again (its worker died); /healthz calls the worker stale after this long without a heartbeat.
 SIPANAH_JOB_STALE_SECONDS = env_int("SIPANAH_JOB_STALE_SECONDS", 120)
 SIPANAH_WORKER_STALE_SECONDS = env_int("SIPANAH_WORKER_STALE_SECONDS", 60)
+# E-mail: the daily digest of each user's work (assets.work.digest); links point at SIPANAH_SITE_URL.
+SIPANAH_SITE_URL = env_str("SIPANAH_SITE_URL") or "http://127.0.0.1:8000"  # empty (docker-compose): the default
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "sipanah@localhost"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

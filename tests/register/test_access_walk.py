@@ -61,6 +61,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "healthz": (PUBLIC, {}),
     # Register pages.
     "": (READ, {}),
+    "settings/": (READ, {}),  # the user's own preferences (language, the daily digest)
     "assets/": (READ, {}),
     "assets/new/": (CREATE, {}),
     "assets/<int:pk>/": (READ, {"pk": "asset"}),
