@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from assets.audit import activity, dashboard, exports, findings, svg
 from assets.lib import cells, formats
@@ -197,12 +196,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     names = history.names()
     unlocated = sum(1 for a in assets if not a.kecamatan_id)
     note = (
-        ngettext(
-            "%(count)s asset has no location recorded and is not on this map.",
-            "%(count)s assets have no location recorded and are not on this map.",
-            unlocated,
-        )
-        % {"count": formats.number(unlocated)}
+        _("Assets without a recorded location, not on this map: %(count)s") % {"count": formats.number(unlocated)}
         if unlocated
         else ""
     )

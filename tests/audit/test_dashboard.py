@@ -230,7 +230,7 @@ class DashboardTests(TestCase):
         response = self.client.get(reverse("audit-dashboard"))
         self.assertEqual(response.context["unlocated"], 1)
         self.assertContains(response, "No location recorded")
-        self.assertContains(response, "1 asset has no location recorded and is not on this map.")
+        self.assertContains(response, "Assets without a recorded location, not on this map: 1")
         page = response.content.decode()
         wraps = re.findall(r'<div class="table-wrap[^"]*"([^>]*)>', page)
         self.assertGreaterEqual(len(wraps), 8)  # the two breakdowns and each chart's numbers
