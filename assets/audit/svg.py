@@ -205,7 +205,8 @@ def bar_chart(
     and the total are each row's <title> (the tooltip). Numbers follow the active language (assets.lib.formats)."""
     size = 12.0 if width < 480 else 13.0
     above = width < 480
-    label_w = float(width) if above else min(max(width * 0.3, 110), 240)
+    longest = max((_text_width(label, size) for label, _v in rows), default=0)
+    label_w = float(width) if above else min(max(longest + 14, 60), max(width * 0.3, 110), 240)
     legend, legend_h = _legend([(colour, name) for name, colour in series], x0=0, y0=6, width=width)
     per_row = 1 if stacked else len(series)
     bar = 14.0 if stacked else 11.0
@@ -276,11 +277,10 @@ def bar_chart(
         else:
             for (_name, colour), value in zip(series, values, strict=True):
                 out.append(f'<rect x="{x0}" y="{by:.1f}" width="{value * scale:.1f}" height="{bar}" fill="{colour}"/>')
-                if value:
-                    out.append(
-                        f'<text x="{x0 + value * scale + 5:.1f}" y="{by + bar / 2 + (size - 1) * 0.35:.1f}" '
-                        f'font-size="{size - 1}">{formats.number(value)}</text>'
-                    )
+                out.append(
+                    f'<text x="{x0 + value * scale + 5:.1f}" y="{by + bar / 2 + (size - 1) * 0.35:.1f}" '
+                    f'font-size="{size - 1}" fill="{TEXT if value else MUTED}">{formats.number(value)}</text>'
+                )
                 by += bar + 2
         out.append("</g>")
         y += row_h
@@ -373,11 +373,15 @@ def choropleth(
 
 def _area_labels(areas: Sequence[ShareArea], frame: _Frame, *, size: float, width: float, height: float) -> list[str]:
     """Name and percentage of each area at a point inside it, largest areas first; a label that would overlap one
-    already placed moves to the nearest free spot (tried in rings around the point) with a leader line."""
+    already placed, or cover another area's point, moves to the nearest free spot (tried in rings around the point)
+    with a leader line."""
     placed: list[tuple[float, float, float, float]] = []
     out: list[str] = []
-    for area in sorted(areas, key=lambda a: -a.geom.area):
-        px, py = frame.xy(*shapely.get_coordinates(shapely.point_on_surface(area.geom))[0])
+    ordered = sorted(areas, key=lambda a: -a.geom.area)
+    anchors = [frame.xy(*shapely.get_coordinates(shapely.point_on_surface(a.geom))[0]) for a in ordered]
+    for i, area in enumerate(ordered):
+        px, py = anchors[i]
+        others = anchors[:i] + anchors[i + 1 :]
         name = area.name.replace("Balikpapan ", "Bpp. ") if width < 480 else area.name
         share = formats.percent(area.share) if area.total else "—"
         w = max(_text_width(name, size), _text_width(share, size)) + 6
@@ -388,14 +392,16 @@ def _area_labels(areas: Sequence[ShareArea], frame: _Frame, *, size: float, widt
             cx = min(max(px + dx * w / h if dx else px, w / 2), width - w / 2)
             cy = min(max(py + dy, h / 2), height - h / 2)
             box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            free = not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed)
+            if free and not any(box[0] - 4 < x < box[2] + 4 and box[1] - 4 < y < box[3] + 4 for x, y in others):
                 best = (cx, cy)
                 placed.append(box)
                 break
         cx, cy = best
         if abs(cx - px) > 1 or abs(cy - py) > 1:
+            ey = cy - h / 2 + 1 if cy > py else cy + h / 2 - 3  # to the label's near edge, not through its text
             out.append(
-                f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{cx:.1f}" y2="{cy:.1f}" stroke="{TEXT}" stroke-width="1"/>'
+                f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{cx:.1f}" y2="{ey:.1f}" stroke="{TEXT}" stroke-width="1"/>'
             )
             out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{TEXT}"/>')
         out.append(
