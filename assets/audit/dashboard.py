@@ -176,7 +176,6 @@ class Chart:
     draw: Callable[[int], str]  # width in pixels -> SVG
     wide: int = 600  # the width of the download and of the page on a wide screen
     narrow: int = 360  # the width drawn for a phone (or a narrow column)
-    note: str = ""
 
     def svg(self, width: int | None = None) -> str:
         return self.draw(width or self.wide)
@@ -299,6 +298,9 @@ def xlsx_file(charts: Iterable[Chart], *, as_of: dt.date | None) -> IO[bytes]:
     day = as_of.isoformat() if as_of else _("now (current register)")
     for i, chart in enumerate(charts, start=1):
         ws = wb.create_sheet(_sheet_title(chart.title, i))
+        ws.column_dimensions["A"].width = 44  # names of agencies and kelurahan
+        for letter in "BCDEF":
+            ws.column_dimensions[letter].width = 16
         ws.append(cells.xlsx_row(ws, [chart.title]))
         ws.append(cells.xlsx_row(ws, [_("Register as of"), day]))
         ws.append(cells.xlsx_row(ws, list(chart.header)))
