@@ -129,9 +129,9 @@ def _text_width(text: str, size: float) -> float:
     return len(text) * size * CHAR_W
 
 
-def _wrap(text: str, size: float, width: float, lines: int = 2) -> tuple[list[str], bool]:
+def _wrap(text: str, size: float, width: float, lines: int = 2) -> list[str]:
     """``text`` cut at spaces into at most ``lines`` lines of ``width`` pixels; the last one ends in "…" when the
-    rest does not fit (the caller gives the full text in a <title>). Returns (lines, shortened)."""
+    rest does not fit (the caller gives the full text in a <title>)."""
     out: list[str] = []
     words = text.split()
     while words and len(out) < lines:
@@ -145,7 +145,7 @@ def _wrap(text: str, size: float, width: float, lines: int = 2) -> tuple[list[st
         last = out[-1] if not words else f"{out[-1]} {words[0]}"
         out[-1] = last[:keep].rstrip() + "…"
         out = [line if _text_width(line, size) <= width else line[:keep].rstrip() + "…" for line in out]
-    return out, shortened
+    return out
 
 
 def _nice_step(top: float, ticks: int = 4) -> float:
@@ -213,9 +213,9 @@ def bar_chart(
     bars_h = per_row * (bar + 2)
     labels = [_wrap(label, size, label_w - (0 if above else 10), lines=1 if above else 2) for label, _v in rows]
     if above:
-        row_hs = [len(lines) * (size + 3) + bars_h + 10 for lines, _short in labels]
+        row_hs = [len(lines) * (size + 3) + bars_h + 10 for lines in labels]
     else:
-        row_hs = [max(bars_h + 8, len(lines) * (size + 2) + 8) for lines, _short in labels]
+        row_hs = [max(bars_h + 8, len(lines) * (size + 2) + 8) for lines in labels]
     totals = [sum(v) if stacked else max(v, default=0) for _label, v in rows]
     top = max(totals, default=0) or 1
     step = _nice_step(top)
@@ -244,7 +244,7 @@ def bar_chart(
         )
         tick += step
     y = y0
-    for (label, values), (lines, _short), row_h, total in zip(rows, labels, row_hs, totals, strict=True):
+    for (label, values), lines, row_h, total in zip(rows, labels, row_hs, totals, strict=True):
         detail = "; ".join(f"{name}: {formats.number(v)}" for (name, _c), v in zip(series, values, strict=True))
         tip = f"{label}: {detail}" + (f"; {_('Total')}: {formats.number(total)}" if stacked else "")
         out.append(f"<g><title>{escape(tip)}</title>")

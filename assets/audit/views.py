@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -181,8 +180,12 @@ def _dashboard_charts(request: HttpRequest) -> tuple[dt.date | None, list[histor
     as_of, assets = _common(request, with_geom=False)
 
     def link(level: str, code: str) -> str:
-        params = {level: code, **({"as_of": as_of.isoformat()} if as_of else {})}
-        return f"{reverse('asset-list')}?{urlencode(params)}"
+        """The register list narrowed to the area, with the dashboard's own filters and date."""
+        params = request.GET.copy()
+        for key in ("page", "format", "kecamatan", "kelurahan"):
+            params.pop(key, None)
+        params[level] = code
+        return f"{reverse('asset-list')}?{params.urlencode()}"
 
     return as_of, assets, dashboard.charts(assets, history.names(), as_of=as_of, link=link)
 

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.test import TestCase
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from assets.audit import dashboard
@@ -187,6 +187,11 @@ class DashboardTests(TestCase):
             self.assertEqual(areas[empty], (f"{empty}: no assets", palette.NO_DATA_COLOUR))
         kec_a = AdministrativeArea.objects.get(code=KEL_A).parent.name
         self.assertEqual(self.recount("kecamatan")[kec_a], (3, 2))
+        # An area opens the register narrowed to it, with the dashboard's filters and date.
+        today = timezone.localdate().isoformat()
+        root = self.svg("share-kelurahan", as_of=today, agency=self.agency.code)
+        href = next(a.get("href") for a in root.iter(f"{SVG}a") if a.get("aria-label").startswith("Baru Ilir"))
+        self.assertEqual(href, f"/assets/?as_of={today}&agency={self.agency.code}&kelurahan=64.71.02.1001")
 
     def test_choropleth_percentages_follow_the_language(self):
         self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "id"
