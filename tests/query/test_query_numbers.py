@@ -56,3 +56,5 @@ class QueryNumberTests(TestCase):
         self.assertNotIn("149.433", html)
         # The table of results: the same helper, right-aligned numbers.
         self.assertRegex(html, r'<td class="num">[\d,]+\.\d\d</td><td class="num">[\d,]+\.\d\d</td>')
+        # Its tables scroll inside their own boxes (not the page, at 390 px), which take the keyboard focus.
+        self.assertEqual(len(re.findall(r'class="table-wrap[^"]*" tabindex="0" role="region" aria-label', html)), 3)
