@@ -393,15 +393,17 @@ def _area_labels(areas: Sequence[ShareArea], frame: _Frame, *, size: float, widt
             cy = min(max(py + dy, h / 2), height - h / 2)
             box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
             free = not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed)
-            if free and not any(box[0] - 4 < x < box[2] + 4 and box[1] - 4 < y < box[3] + 4 for x, y in others):
+            points = others if (dx, dy) == (0, 0) else [*others, (px, py)]  # moved: its own point stays visible
+            if free and not any(box[0] - 4 < x < box[2] + 4 and box[1] - 4 < y < box[3] + 4 for x, y in points):
                 best = (cx, cy)
                 placed.append(box)
                 break
         cx, cy = best
         if abs(cx - px) > 1 or abs(cy - py) > 1:
-            ey = cy - h / 2 + 1 if cy > py else cy + h / 2 - 3  # to the label's near edge, not through its text
+            # To the nearest point of the label's box, not through its text.
+            ex, ey = min(max(px, cx - w / 2), cx + w / 2), min(max(py, cy - h / 2), cy + h / 2)
             out.append(
-                f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{cx:.1f}" y2="{ey:.1f}" stroke="{TEXT}" stroke-width="1"/>'
+                f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" stroke="{TEXT}" stroke-width="1"/>'
             )
             out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{TEXT}"/>')
         out.append(
