@@ -374,15 +374,19 @@ def choropleth(
 def _area_labels(areas: Sequence[ShareArea], frame: _Frame, *, size: float, width: float, height: float) -> list[str]:
     """Name and percentage of each area at a point inside it, largest areas first; a label that would overlap one
     already placed, or cover another area's point, moves to the nearest free spot (tried in rings around the point)
-    with a leader line."""
+    with a leader line. In a narrow map a first word every name shares (the city's) is shortened."""
     placed: list[tuple[float, float, float, float]] = []
     out: list[str] = []
     ordered = sorted(areas, key=lambda a: -a.geom.area)
+    firsts = {a.name.split(" ", 1)[0] for a in areas if " " in a.name}
+    common = firsts.pop() if len(firsts) == 1 and all(" " in a.name for a in areas) else ""  # the city's name
     anchors = [frame.xy(*shapely.get_coordinates(shapely.point_on_surface(a.geom))[0]) for a in ordered]
     for i, area in enumerate(ordered):
         px, py = anchors[i]
         others = anchors[:i] + anchors[i + 1 :]
-        name = area.name.replace("Balikpapan ", "Bpp. ") if width < 480 else area.name
+        name = area.name
+        if width < 480 and common and name.startswith(f"{common} "):  # "Balikpapan Barat" -> "Bal. Barat"
+            name = f"{common[:3]}. {name[len(common) + 1 :]}"
         share = formats.percent(area.share) if area.total else "—"
         w = max(_text_width(name, size), _text_width(share, size)) + 6
         h = 2 * size + 6
