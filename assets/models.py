@@ -6,6 +6,7 @@ import contract (``make lint``) sees which room depends on which.
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
 from assets.maps.models import AssetCell, RegisterVersion
+from assets.public.models import PublicationPolicy, PublicExclusion, PublicLookup, PublicReport
 from assets.register.models import (
     DISPUTE_STAGES,
     MAIN_STAGES,
@@ -47,6 +48,10 @@ __all__ = [
     "JenisHak",
     "LandAsset",
     "PlottingStatus",
+    "PublicationPolicy",
+    "PublicExclusion",
+    "PublicLookup",
+    "PublicReport",
     "RegisterVersion",
     "Signatory",
     "Stage",

@@ -27,6 +27,9 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_PG_OPTIONS``: libpq ``options`` of the PostGIS connections (default ``-c jit=off``).
 - ``SIPANAH_SQLITE_TIMEOUT`` (120): seconds a SpatiaLite writer waits for the write lock.
 - ``SIPANAH_STATIC_ROOT``: where ``collectstatic`` puts the static files (default ``var/staticfiles``).
+- ``SIPANAH_PUBLIC_LOOKUPS_PER_MINUTE`` (60), ``SIPANAH_PUBLIC_UPLOADS_PER_HOUR`` (20),
+  ``SIPANAH_PUBLIC_FORMS_PER_HOUR`` (5), ``SIPANAH_PUBLIC_TILES_PER_MINUTE`` (1200): limits per address (/publik/).
+- ``SIPANAH_CACHE_URL``: a cache shared by all processes (``redis://…``); default: each process's memory.
 - ``SIPANAH_EVIDENCE_MAX_FILE_BYTES`` (25 MB), ``SIPANAH_EVIDENCE_MAX_IMAGE_PIXELS`` (80 million),
   ``SIPANAH_EVIDENCE_MAX_FILES`` (50 per upload), ``SIPANAH_EVIDENCE_LOAN_DAYS`` (14): documents and custody.
 - ``SIPANAH_JOB_STALE_SECONDS`` (120), ``SIPANAH_WORKER_STALE_SECONDS`` (60): when a running import job is
@@ -143,6 +146,18 @@ SIPANAH_IMPORT_LIMITS = {
 # What a document upload accepts (assets.evidence.checks; the errors: docs/evidence.md): the size of one file, the
 # pixels of one image (Pillow's decompression-bomb guard, PIL.Image.MAX_IMAGE_PIXELS, is set to it while a file is
 # read), the files of one upload, and the days a loaned original certificate may stay out by default.
+# The public pages (/publik/, assets.public): requests per address and window (seconds), per kind of request.
+SIPANAH_PUBLIC_RATES = {
+    "lookup": (env_int("SIPANAH_PUBLIC_LOOKUPS_PER_MINUTE", 60), 60),
+    "upload": (env_int("SIPANAH_PUBLIC_UPLOADS_PER_HOUR", 20), 3600),
+    "form": (env_int("SIPANAH_PUBLIC_FORMS_PER_HOUR", 5), 3600),
+    "tile": (env_int("SIPANAH_PUBLIC_TILES_PER_MINUTE", 1200), 60),
+}
+# A cache shared by every process (rate limits, challenges, tiles): e.g. redis://127.0.0.1:6379/1; default: memory.
+if env_str("SIPANAH_CACHE_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("SIPANAH_CACHE_URL")}
+    }
 SIPANAH_EVIDENCE_LIMITS = {
     "max_file_bytes": env_int("SIPANAH_EVIDENCE_MAX_FILE_BYTES", 25 * 1024 * 1024),
     "max_image_pixels": env_int("SIPANAH_EVIDENCE_MAX_IMAGE_PIXELS", 80_000_000),

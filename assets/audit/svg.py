@@ -17,39 +17,11 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from assets.lib import formats
+from assets.lib.svg import LonLatFrame as _Frame
 from assets.register import palette
 from assets.register.models import AdministrativeArea
 
 PALETTE = ("#c0392b", "#2471a3", "#d68910", "#7d3c98", "#148f77", "#5d6d7e", "#a04000", "#1e8449")
-
-
-class _Frame:
-    """Lon/lat to SVG pixels: equirectangular, x scaled by cos(latitude) (Balikpapan is 1° south)."""
-
-    def __init__(self, bounds: tuple[float, float, float, float], width: int, height: int, pad: int = 10) -> None:
-        minx, miny, maxx, maxy = bounds
-        self.kx = math.cos(math.radians((miny + maxy) / 2))
-        span_x = max((maxx - minx) * self.kx, 1e-9)
-        span_y = max(maxy - miny, 1e-9)
-        self.scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
-        self.minx, self.maxy, self.pad = minx, maxy, pad
-
-    def xy(self, x: float, y: float) -> tuple[float, float]:
-        return (
-            self.pad + (x - self.minx) * self.kx * self.scale,
-            self.pad + (self.maxy - y) * self.scale,
-        )
-
-    def path(self, geom: shapely.Geometry) -> str:
-        parts = []
-        polygons = getattr(geom, "geoms", [geom])
-        for polygon in polygons:
-            if polygon.geom_type != "Polygon":
-                continue
-            for ring in [polygon.exterior, *polygon.interiors]:
-                points = [self.xy(x, y) for x, y in ring.coords]
-                parts.append("M" + "L".join(f"{px:.1f},{py:.1f}" for px, py in points) + "Z")
-        return "".join(parts)
 
 
 def _areas(level: str) -> list[shapely.Geometry]:

@@ -106,6 +106,23 @@ class AssetTiles(_LocalAssets, plugins.VectorGridProtobuf):
         }
 
 
+class OutlineTiles(_LocalAssets, plugins.VectorGridProtobuf):
+    """Outline tiles (assets.maps.tiles.outline_tile, layer "land"): geometry only, for the public map."""
+
+    local_js = [("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
+            rendererFactory: L.svg.tile, interactive: false, maxNativeZoom: 22,
+            vectorTileLayerStyles: {land: SipanahMap.outlineStyle}
+        });
+        SipanahMap.watchPaint({{ this.get_name() }});
+        {%- endmacro %}
+        """
+    )
+
+
 class BlankBaseLayer(folium.map.Layer):
     """The "no basemap" choice of the layer control."""
 

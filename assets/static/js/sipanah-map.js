@@ -45,6 +45,16 @@
     return s;
   }
 
+  // The public layer (outline tiles: no status, no id): outlines, bare points, and cells with their count n.
+  function outlineStyle(p, zoom, dim) {
+    if (p.n !== undefined) {
+      return { radius: Math.min(16, 3 + 2 * Math.log2(p.n)), weight: 1, color: "#ffffff", fill: true,
+               fillColor: "#1a6b3a", fillOpacity: 0.7, opacity: 1 };
+    }
+    return { weight: 1.5, color: "#1a6b3a", fill: true, fillColor: palette().terbit, fillOpacity: 0.25, opacity: 1,
+             radius: 3 };
+  }
+
   function row(table, label, value) {
     var tr = document.createElement("tr");
     var th = document.createElement("th"); th.textContent = label;
@@ -186,6 +196,6 @@
     });
   }
 
-  window.SipanahMap = { assetStyle: assetStyle, faintStyle: faintStyle, attachAssets: attachAssets,
+  window.SipanahMap = { assetStyle: assetStyle, faintStyle: faintStyle, outlineStyle: outlineStyle, attachAssets: attachAssets,
                         basemaps: basemaps, watchPaint: watchPaint, photoLayer: photoLayer };
 })();
