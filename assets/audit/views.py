@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from assets.audit import activity, dashboard, exports, findings, svg
-from assets.lib import cells
+from assets.lib import cells, formats
 from assets.register import history, permissions
 from assets.register.models import CertificateStatus
 from assets.register.permissions import require, role_required
@@ -176,42 +176,91 @@ def report_pdf(request: HttpRequest) -> HttpResponse:
 # --- Dashboard ------------------------------------------------------------------------------------------
 
 
+def _dashboard_charts(request: HttpRequest) -> tuple[dt.date | None, list[history.AssetState], dict]:
+    as_of, assets = _common(request, with_geom=False)
+
+    def link(level: str, code: str) -> str:
+        """The register list narrowed to the area, with the dashboard's own filters and date."""
+        params = request.GET.copy()
+        for key in ("page", "format", "kecamatan", "kelurahan"):
+            params.pop(key, None)
+        params[level] = code
+        return f"{reverse('asset-list')}?{params.urlencode()}"
+
+    return as_of, assets, dashboard.charts(assets, history.names(), as_of=as_of, link=link)
+
+
 @role_required(permissions.can_view_findings)
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     try:
-        as_of, assets = _common(request, with_geom=False)
+        as_of, assets, charts = _dashboard_charts(request)
     except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
     names = history.names()
-    by_kecamatan = dashboard.breakdown(assets, "kecamatan", names)
-    by_agency = dashboard.breakdown(assets, "agency", names)
-    statuses = CertificateStatus.choices
-    series = [str(label) for _value, label in statuses]
-
-    def chart(rows: list, title: str) -> str:
-        data = [(label, [cells[s].count for s, _l in statuses]) for label, cells, _total in rows]
-        return mark_safe(svg.stacked_bars(data, series, title=title))  # noqa: S308
-
-    progress = dashboard.certification_progress(as_of)
+    unlocated = sum(1 for a in assets if not a.kecamatan_id)
+    note = (
+        _("Assets without a recorded location, not on this map: %(count)s") % {"count": formats.number(unlocated)}
+        if unlocated
+        else ""
+    )
+    drawn = {
+        slug.replace("-", "_"): {
+            "chart": chart,
+            "wide": mark_safe(chart.svg(chart.wide)),  # noqa: S308 - built with escape() throughout
+            "narrow": mark_safe(chart.svg(chart.narrow)),  # noqa: S308
+            "table": [[_table_cell(v) for v in row] for row in chart.rows],
+            "filename": _filename(f"dashboard-{slug}", as_of, "x")[:-2],
+            "note": note if slug.startswith("share-") else "",
+        }
+        for slug, chart in charts.items()
+    }
     context = {
         "as_of": as_of,
         "query": _query(request),
         "totals": history.snapshot_totals(assets),
-        "statuses": statuses,
-        "by_kecamatan": by_kecamatan,
-        "by_agency": by_agency,
-        "kecamatan_chart": chart(by_kecamatan, _("Assets by kecamatan and certificate status")),
-        "agency_chart": chart(by_agency, _("Assets by agency and certificate status")),
-        "progress": progress,
-        "progress_chart": mark_safe(  # noqa: S308
-            svg.line_chart(
-                [(year, (started, issued)) for year, started, issued in progress],
-                [_("Cases started"), _("Certificates issued")],
-                title=_("Certification progress per year"),
-            )
-        ),
+        "unlocated": unlocated,
+        "statuses": CertificateStatus.choices,
+        "by_kecamatan": dashboard.breakdown(assets, "kecamatan", names),
+        "by_agency": dashboard.breakdown(assets, "agency", names),
+        "charts": drawn,
     }
     return render(request, "audit/dashboard.html", context)
+
+
+def _table_cell(value: Any) -> str:
+    if isinstance(value, float):
+        return formats.number(value, 1)
+    if isinstance(value, int):
+        return formats.number(value)
+    return formats.EMPTY if value is None else str(value)
+
+
+@role_required(permissions.can_view_findings)
+def dashboard_chart_svg(request: HttpRequest, slug: str) -> HttpResponse:
+    """One chart of the dashboard as an SVG file (the page's PNG button draws this file onto a canvas)."""
+    try:
+        as_of, _assets, charts = _dashboard_charts(request)
+    except (ValueError, SelectionError) as exc:
+        return _bad_request(request, str(exc))
+    chart = charts.get(slug)
+    if chart is None:
+        raise Http404(_("No such chart."))
+    body = '<?xml version="1.0" encoding="UTF-8"?>\n' + chart.svg()
+    response = HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{_filename(f"dashboard-{slug}", as_of, "svg")}"'
+    return response
+
+
+@role_required(permissions.can_view_findings)
+def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
+    """The numbers of every dashboard chart, one sheet per chart."""
+    try:
+        as_of, _assets, charts = _dashboard_charts(request)
+    except (ValueError, SelectionError) as exc:
+        return _bad_request(request, str(exc))
+    response = FileResponse(dashboard.xlsx_file(charts.values(), as_of=as_of), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{_filename("dashboard", as_of, "xlsx")}"'
+    return response
 
 
 # --- Activity log ---------------------------------------------------------------------------------------

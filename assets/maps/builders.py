@@ -29,7 +29,7 @@ from django.utils.translation import gettext_noop
 from folium import plugins
 from jinja2 import Template
 
-from assets.register import basemaps, place
+from assets.register import basemaps, palette, place
 from assets.register.models import AdministrativeArea, LandAsset
 
 
@@ -184,11 +184,11 @@ class Legend(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         rows = [
-            ("#d73027", "#d73027", "", _("Not certified (belum)")),
-            ("#f39c12", "#f39c12", "", _("In process (proses)")),
-            ("#1a9850", "#1a9850", "", _("Certified (terbit)")),
-            ("#ffffff", "#5e3c99", "", _("In dispute (SENGKETA)")),
-            ("#ffffff", "#5e3c99", "dashed", _("Blocked (DIBLOKIR)")),
+            (palette.STATUS_COLOURS["belum"], palette.STATUS_COLOURS["belum"], "", _("Not certified (belum)")),
+            (palette.STATUS_COLOURS["proses"], palette.STATUS_COLOURS["proses"], "", _("In process (proses)")),
+            (palette.STATUS_COLOURS["terbit"], palette.STATUS_COLOURS["terbit"], "", _("Certified (terbit)")),
+            ("#ffffff", palette.DISPUTE_COLOUR, "", _("In dispute (SENGKETA)")),
+            ("#ffffff", palette.DISPUTE_COLOUR, "dashed", _("Blocked (DIBLOKIR)")),
         ]
         items = "".join(
             f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'

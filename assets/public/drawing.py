@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 
 from assets.card.parcel_map import scale_bar
 from assets.lib.svg import Frame
-from assets.register import geo
+from assets.register import geo, palette
+from assets.register.models import CertificateStatus
 
 WIDTH, HEIGHT, PAD = 480, 320, 24
 
@@ -36,8 +37,9 @@ def answer_svg(asked: dict[str, Any], parcels: list[dict[str, Any]]) -> str:
     land = [geo.to_metric(shapely.geometry.shape(p["outline"])) for p in parcels]
     everything = shapely.union_all([asked_geom, *land]) if land else asked_geom
     frame = Frame(_fitted(everything.buffer(40).bounds), WIDTH, HEIGHT, pad=PAD)
+    green = palette.STATUS_COLOURS[CertificateStatus.TERBIT]
     shapes = [
-        f'<path d="{frame.path(g)}" fill="#1a9850" fill-opacity="0.25" stroke="#1a6b3a" stroke-width="1.5"/>'
+        f'<path d="{frame.path(g)}" fill="{green}" fill-opacity="0.25" stroke="#1a6b3a" stroke-width="1.5"/>'
         for g in land
     ]
     if asked_geom.geom_type == "Point":
