@@ -365,7 +365,9 @@ def find_kib_area(assets: Iterable[AssetState], options: FindingOptions, as_of: 
         diff = (Decimal(a.luas_kib_m2) - certificate).quantize(Decimal("0.01"))
         values = {"certificate": labels, "luas_kib": a.luas_kib_m2, "luas_sertifikat": certificate, "diff_m2": diff}
         rows.append(
-            FindingRow(a, f"KIB–{_('certificate')}: {formats.area_difference(a.luas_kib_m2, certificate)}", values)
+            FindingRow(
+                a, "KIB–" + str(_("certificate")) + ": " + formats.area_difference(a.luas_kib_m2, certificate), values
+            )
         )
     rows.sort(key=lambda r: -abs(r.values["diff_m2"]))
     return rows

@@ -102,11 +102,12 @@ def filters_text(selection: RegisterSelection) -> list[tuple[str, str]]:
 
 def signatures(user: Any, on: dt.date) -> SignatureBlock:
     """Prepared by the user who printed the report; known by the head of BPKAD (the Signatory records)."""
-    known = signature_block([Signatory.Role.KEPALA_BPKAD], on=on)
-    head = known.slots[0]
+    block = signature_block([Signatory.Role.KEPALA_BPKAD], on=on)
+    head = block.slots[0]
     prepared = Slot(caption=_("Prepared by"), title="", name=user.get_full_name() or user.get_username(), nip="")
-    known_by = dataclasses.replace(head, caption=f"{_('Known by')}, {head.caption}")
-    return dataclasses.replace(known, slots=(prepared, known_by))
+    known = _("Known by")  # "Mengetahui,"
+    known_by = dataclasses.replace(head, caption=f"{known}, {head.caption}")
+    return dataclasses.replace(block, slots=(prepared, known_by))
 
 
 def report_context(
@@ -166,5 +167,5 @@ def report_context(
         "map_svg": mark_safe(svg.findings_map(layers)),  # noqa: S308 - built with escape() throughout
         "sections": sections,
         "signatures": signatures(user, timezone.localdate()),
-        "printed_note": f"Sipanah · {_('Land asset audit report')} · {date_format(day, 'j F Y')}",
+        "printed_note": " · ".join(("Sipanah", _("Land asset audit report"), date_format(day, "j F Y"))),
     }
