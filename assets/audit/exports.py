@@ -89,8 +89,9 @@ def _display(key: str, value: Any) -> Cell:
     return Cell(str(value))
 
 
-# The findings whose "Finding" text only repeats their value columns: the PDF leaves it out (room for the rest).
-PDF_WITHOUT_DETAIL = frozenset(FINDINGS) - {"outside"}
+# The findings whose "Finding" text only repeats their value columns: the page and the PDF leave it out (room for
+# the rest); the CSV and XLSX keep it.
+TABLES_WITHOUT_DETAIL = frozenset(FINDINGS) - {"outside"}
 
 
 def display_rows(slug: str, rows: Iterable[FindingRow], n: Names, *, detail: bool = True) -> Iterator[list[Cell]]:

@@ -132,7 +132,7 @@ def report_context(
             continue
         appendix[slug] = len(appendix) + 1
         spec = findings.FINDINGS[slug]
-        detail = slug not in exports.PDF_WITHOUT_DETAIL
+        detail = slug not in exports.TABLES_WITHOUT_DETAIL
         sections.append(
             {
                 "number": appendix[slug],

@@ -100,7 +100,8 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{_filename(slug, as_of, fmt)}"'
         return response
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    table = list(zip(page.object_list, exports.display_rows(slug, page.object_list, names), strict=True))
+    detail = slug not in exports.TABLES_WITHOUT_DETAIL
+    table = list(zip(page.object_list, exports.display_rows(slug, page.object_list, names, detail=detail), strict=True))
     affected = {r.asset.id: r.asset.wkb for r in rows}
     if slug == "overlaps":
         affected.update({r.other.id: r.other.wkb for r in rows if r.other})
@@ -109,7 +110,7 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "slug": slug,
         "page": page,
         "table": table,
-        "header": exports.display_header(slug),
+        "header": exports.display_header(slug, detail=detail),
         "as_of": as_of,
         "options": options,
         "query": _query(request),

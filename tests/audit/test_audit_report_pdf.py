@@ -114,7 +114,7 @@ class AuditReportPdfTests(TestCase):
             for page in appendix:
                 self.assertIn("Kode barang", page)  # the header repeats on every page
             with translation.override("en"):
-                detail = slug not in exports.PDF_WITHOUT_DETAIL
+                detail = slug not in exports.TABLES_WITHOUT_DETAIL
                 rows = list(exports.display_rows(slug, results[slug], names, detail=detail))
             self.assertEqual(len(rows), LONG)
             # Each page cut into its rows: from a row's "No. kode-barang register" to the next one's.
