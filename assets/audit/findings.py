@@ -261,15 +261,15 @@ class FindingOptions:
                 _("City boundary"),
                 _("the kota boundary in Sipanah's reference data (%(name)s)") % {"name": place.city().name},
             ),  # fmt: skip
-            Parameter(("documents",), _("Documents checklist"), _("BPKAD's checklist in the admin, as of the date")),
+            Parameter(("documents",), _("Documents checklist"), _("BPKAD's checklist in the admin, as it stands now")),
         ]
 
 
 @dataclass(frozen=True)
 class Parameter:
     findings: tuple[str, ...]  # the slugs that read it
-    label: str
-    value: str
+    label: Any  # str or a lazy translation
+    value: Any
 
 
 def find_uncertified(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
