@@ -17,6 +17,8 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_LOGIN_FAILURE_LIMIT`` (5), ``SIPANAH_LOGIN_COOLOFF_MINUTES`` (15): login throttling.
 - ``SIPANAH_DEMO``: ``1`` allows the demo users and data to be created (never in production).
 - ``SIPANAH_OVERLAP_TOLERANCE_M2`` (1): overlaps between parcels up to this area are survey slivers, not overlaps.
+- ``SIPANAH_AREA_TOLERANCE_PCT`` (5), ``SIPANAH_AREA_TOLERANCE_M2`` (10), ``SIPANAH_KIB_AREA_TOLERANCE_M2`` (1): the
+  audit's area findings (docs/audit.md, "Area tolerances").
 - ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
 - ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none);
   ``SIPANAH_BASEMAP_ATTRIBUTION`` its credit line, ``SIPANAH_BASEMAP_NAME`` its name in the layer control.
@@ -135,6 +137,11 @@ SIPANAH_MAX_PARCEL_VERTICES = env_int("SIPANAH_MAX_PARCEL_VERTICES", 100_000)
 # the audit's overlap finding): neighbours digitised from different surveys share slivers of a few tenths of a m²
 # along their common edge (0.1 m of survey error along 10 m is 1 m²), which nobody should have to explain.
 SIPANAH_OVERLAP_TOLERANCE_M2 = env_int("SIPANAH_OVERLAP_TOLERANCE_M2", 1)
+# The audit's area findings (docs/audit.md, "Area tolerances"): certificate vs GIS area is flagged beyond the larger
+# of PCT % of the certificate area and M2 m²; the KIB area vs the issued certificates' area beyond KIB_AREA m².
+SIPANAH_AREA_TOLERANCE_PCT = env_int("SIPANAH_AREA_TOLERANCE_PCT", 5)
+SIPANAH_AREA_TOLERANCE_M2 = env_int("SIPANAH_AREA_TOLERANCE_M2", 10)
+SIPANAH_KIB_AREA_TOLERANCE_M2 = env_int("SIPANAH_KIB_AREA_TOLERANCE_M2", 1)
 # What an import accepts (assets.transfer.importing.limits; each limit with the error it gives: docs/transfer.md). A
 # file past a limit is refused with a message naming it; nothing is written.
 SIPANAH_IMPORT_LIMITS = {

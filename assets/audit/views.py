@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from assets.audit import activity, dashboard, exports, findings, svg
+from assets.audit import activity, dashboard, exports, findings, report, svg
 from assets.lib import cells, formats
 from assets.register import history, permissions
 from assets.register.models import CertificateStatus
@@ -95,12 +95,13 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 exports.csv_lines(slug, rows, names), content_type="text/csv; charset=utf-8"
             )
         else:
-            meta = exports.report_meta(user=request.user, as_of=as_of)
+            meta = exports.report_meta(user=request.user, as_of=as_of, options=options)
             response = FileResponse(exports.xlsx_file({slug: rows}, names, meta), content_type=XLSX_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{_filename(slug, as_of, fmt)}"'
         return response
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    table = list(zip(page.object_list, exports.finding_rows(slug, page.object_list, names), strict=True))
+    detail = slug not in exports.TABLES_WITHOUT_DETAIL
+    table = list(zip(page.object_list, exports.display_rows(slug, page.object_list, names, detail=detail), strict=True))
     affected = {r.asset.id: r.asset.wkb for r in rows}
     if slug == "overlaps":
         affected.update({r.other.id: r.other.wkb for r in rows if r.other})
@@ -109,7 +110,7 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "slug": slug,
         "page": page,
         "table": table,
-        "header": exports.finding_header(slug),
+        "header": exports.display_header(slug, detail=detail),
         "as_of": as_of,
         "options": options,
         "query": _query(request),
@@ -120,56 +121,38 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "audit/finding_detail.html", context)
 
 
-def _report_results(request: HttpRequest) -> tuple[dt.date | None, list[history.AssetState], dict[str, list]]:
+def _report_results(
+    request: HttpRequest,
+) -> tuple[RegisterSelection, findings.FindingOptions, list[history.AssetState], dict[str, list]]:
     options = findings.FindingOptions.from_params(request.GET)
-    as_of, assets = _common(request, with_geom=True)
-    return as_of, assets, findings.run_all(assets, options=options, as_of=as_of)
+    selection = RegisterSelection.from_params(request.GET)
+    assets = selection.states(with_geom=True)
+    return selection, options, assets, findings.run_all(assets, options=options, as_of=selection.as_of)
 
 
 @role_required(permissions.can_export)
 def report_xlsx(request: HttpRequest) -> HttpResponse:
     try:
-        as_of, _assets, results = _report_results(request)
+        selection, options, _assets, results = _report_results(request)
     except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
-    meta = exports.report_meta(user=request.user, as_of=as_of)
+    meta = exports.report_meta(user=request.user, as_of=selection.as_of, options=options)
     response = FileResponse(exports.xlsx_file(results, history.names(), meta), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", as_of, "xlsx")}"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", selection.as_of, "xlsx")}"'
     return response
-
-
-PDF_ROWS_PER_FINDING = 50
 
 
 @role_required(permissions.can_export)
 def report_pdf(request: HttpRequest) -> HttpResponse:
     try:
-        as_of, assets, results = _report_results(request)
+        selection, options, assets, results = _report_results(request)
     except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
-    names = history.names()
-    layers = [(str(findings.FINDINGS[s].title), [r.asset.wkb for r in rows]) for s, rows in results.items() if rows]
-    sections = [
-        {
-            "spec": findings.FINDINGS[slug],
-            "count": len(rows),
-            "header": exports.finding_header(slug),
-            "rows": list(exports.finding_rows(slug, rows[:PDF_ROWS_PER_FINDING], names)),
-        }
-        for slug, rows in results.items()
-    ]
-    context = {
-        "meta": exports.report_meta(user=request.user, as_of=as_of),
-        "summary": exports.summary_rows(results),
-        "totals": history.snapshot_totals(assets),
-        "by_kecamatan": dashboard.breakdown(assets, "kecamatan", names),
-        "statuses": CertificateStatus.choices,
-        "map_svg": mark_safe(svg.findings_map(layers)),  # noqa: S308
-        "sections": sections,
-        "rows_per_finding": PDF_ROWS_PER_FINDING,
-    }
+    context = report.report_context(
+        user=request.user, selection=selection, assets=assets, results=results, options=options
+    )
     response = HttpResponse(exports.pdf_bytes(context), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", as_of, "pdf")}"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", selection.as_of, "pdf")}"'
     return response
 
 

@@ -366,8 +366,8 @@ MARKUP = "<meta http-equiv=refresh content='0;url=http://127.0.0.1:8299/x'><scri
 PARAMS = (
     "as_of", "format", "srid", "status", "tahap", "q", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
     "tahun_min", "luas_max", "removed", "page", "page_size", "bbox", "intersects", "point", "distance", "corridor",
-    "buffer", "area", "datetime", "f", "limit", "offset", "days", "tol_pct", "tol_m2", "min_overlap", "kind", "from",
-    "to", "asset", "user", "basemap", "next",
+    "buffer", "area", "datetime", "f", "limit", "offset", "days", "tol_pct", "tol_m2", "kib_tol_m2", "min_overlap",
+    "kind", "from", "to", "asset", "user", "basemap", "next",
 )  # fmt: skip
 
 
