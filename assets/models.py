@@ -4,6 +4,7 @@ Each room keeps its models in its own ``models.py``; code inside ``assets`` impo
 import contract (``make lint``) sees which room depends on which.
 """
 
+from assets.audit.models import ReportJob
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.public.models import PublicationPolicy, PublicExclusion, PublicLookup, PublicReport
@@ -53,6 +54,7 @@ __all__ = [
     "PublicLookup",
     "PublicReport",
     "RegisterVersion",
+    "ReportJob",
     "Signatory",
     "Stage",
     "User",
