@@ -395,13 +395,14 @@ OUTLINE_LAYER = "land"
 OUTLINE_EXTENT = 1024  # a quarter of the register's grid: at z15 one unit is ~1.2 m, an outline, not a survey
 
 
-def outline_tile(qs: QuerySet[LandAsset], *, z: int, x: int, y: int, whole_register: bool = False) -> bytes:
+def outline_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> bytes:
     """A tile of ``qs`` that carries geometry only: outlines (z >= POLYGON_MIN_ZOOM), bare points (POINT_ZOOM) or
     grid cells with their count ``n`` alone (lower zooms); no id, no status, no attribute of any parcel, on a grid
     four times coarser than the register's tiles. For the public pages (assets.public), whose queryset is already
-    limited to what BPKAD publishes. ``whole_register``: ``qs`` is every live located parcel (nothing hidden), so
-    the low zooms sum the per-cell counts (assets.maps.tile_cells) instead of reading every parcel."""
+    limited to what BPKAD publishes. ``qs`` None: every live located parcel, read as the register's own tiles
+    read it (low zooms from the per-cell counts, assets.maps.tile_cells; constant SQL without the ORM)."""
     check_tile(z, x, y)
+    whole_register = qs is None
     if whole_register and z < POINT_ZOOM:
         shrink = EXTENT // OUTLINE_EXTENT
         return _encode_outlines(
@@ -413,17 +414,14 @@ def outline_tile(qs: QuerySet[LandAsset], *, z: int, x: int, y: int, whole_regis
                 for f in _cell_features(z, x, y)
             ]
         )
-    qs = qs.order_by().filter(geom__isnull=False)
     if connection.vendor == "postgresql":
-        qs = qs.extra(  # noqa: S610 - constant SQL, integer params
-            where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
-        )
-        inner, params = qs.values("geom").query.sql_with_params()
-        sql, params = _outline_sql(inner, tuple(params), z, x, y)
+        sql, params = outline_sql(qs, z=z, x=x, y=y)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             data = cursor.fetchone()[0]
         return bytes(data) if data is not None else b""
+    qs = LandAsset.objects.filter(removed_at__isnull=True) if qs is None else qs
+    qs = qs.order_by().filter(geom__isnull=False)
     west, south, east, north = _selection_bounds(z, x, y)
     qs = qs.extra(where=[_RTREE_WHERE], params=[west, east, south, north])  # noqa: S610 - constant SQL
     if z >= POLYGON_MIN_ZOOM:
@@ -450,6 +448,19 @@ def outline_tile(qs: QuerySet[LandAsset], *, z: int, x: int, y: int, whole_regis
             for f in features
         ]
     )
+
+
+def outline_sql(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tuple[str, tuple]:
+    """The PostGIS statement of an outline tile of ``qs`` (None: the whole live register) at z >= POINT_ZOOM, or of
+    a filtered one at any zoom (the bench runs it raw to measure the view's overhead)."""
+    if qs is None:
+        return _outline_sql(_UNFILTERED_SQL, (z, x, y), z, x, y)
+    qs = qs.order_by().filter(geom__isnull=False)
+    qs = qs.extra(  # noqa: S610 - constant SQL, integer params
+        where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
+    )
+    inner, params = qs.values("geom").query.sql_with_params()
+    return _outline_sql(inner, tuple(params), z, x, y)
 
 
 def _outline_sql(inner: str, params: tuple, z: int, x: int, y: int) -> tuple[str, tuple]:

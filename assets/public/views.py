@@ -196,7 +196,8 @@ def tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
         tiles.check_tile(z, x, y)
     except tiles.TileOutOfRange as exc:
         raise Http404(str(exc)) from None
-    version = f"{tiles.register_version()}|{selectors.publication_version()}"
+    state = selectors.publication_state()
+    version = state.version
     etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query="public")
     revalidate = [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",") if tag.strip()]
     if etag in revalidate:
@@ -207,9 +208,12 @@ def tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
         if cached and cached[0] == version:
             data = cached[1]
         else:
-            policy = PublicationPolicy.current()
-            whole = policy.enabled and selectors.nothing_hidden()
-            data = tiles.outline_tile(selectors.published_assets(policy), z=z, x=x, y=y, whole_register=whole)
+            if not state.enabled:
+                data = b""
+            elif state.hidden:
+                data = tiles.outline_tile(selectors.published_assets(), z=z, x=x, y=y)
+            else:  # everything located and live is published: the register's own fast paths (cells, no ORM)
+                data = tiles.outline_tile(None, z=z, x=x, y=y)
             if key:
                 cache.set(key, (version, data), timeout=24 * 3600)
         response = HttpResponse(data, content_type=tiles.MEDIA_TYPE)

@@ -146,3 +146,8 @@ def test_switched_off_the_public_pages_answer_nothing(client, land):
     assert client.get(reverse("public-home")).status_code == 503
     lon, lat = land["at"]
     assert client.get(reverse("public-point-lookup"), {"lon": lon, "lat": lat}).status_code == 503
+    from tests.public.test_public_walk import _tile_of
+
+    x, y = _tile_of(lon, lat, 16)
+    tile = client.get(reverse("public-tile", kwargs={"z": 16, "x": x, "y": y}))
+    assert tile.status_code == 200 and tile.content == b""  # the same tile holds the parcel when switched on
