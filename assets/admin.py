@@ -6,9 +6,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, StoragePlace
+from assets.public.models import PublicationPolicy, PublicExclusion, PublicReport
 from assets.register import overlaps, services
 from assets.register.forms import ParcelGeometryField, ParcelMapWidget, VersionedAssetForm
 from assets.register.models import (
@@ -50,7 +52,11 @@ class SignatoryAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class SipanahUserAdmin(UserAdmin):
-    fieldsets = (*UserAdmin.fieldsets, (_("Sipanah"), {"fields": ("agency",)}))
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("Sipanah"), {"fields": ("agency", "language", "digest_opt_out", "digest_sent_on")}),
+    )
+    readonly_fields = ("digest_sent_on",)
     list_display = ("username", "first_name", "last_name", "agency", "is_staff", "is_active")
     list_filter = ("groups", "agency", "is_staff", "is_active")
 
@@ -234,3 +240,45 @@ class DocumentAdmin(ReadOnlyAdmin):
 class CustodyEventAdmin(ReadOnlyAdmin):
     list_display = ("certificate", "kind", "date", "place", "borrower", "due_date", "user")
     list_filter = ("kind", "place")
+
+
+@admin.register(PublicationPolicy)
+class PublicationPolicyAdmin(admin.ModelAdmin):
+    """What the public pages (Cek Tanah, /publik/) show: one row."""
+
+    list_display = ("enabled", "publish_kode_barang", "publish_certificate_status", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not PublicationPolicy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PublicExclusion)
+class PublicExclusionAdmin(admin.ModelAdmin):
+    """Assets or agencies hidden from the public pages; set "published again on" to publish them again."""
+
+    list_display = ("asset", "agency", "reason", "created_at", "withdrawn_at")
+    list_filter = ("withdrawn_at",)
+    raw_id_fields = ("asset",)
+    autocomplete_fields = ("agency",)
+    readonly_fields = ("created_at", "created_by")
+
+    def save_model(self, request: HttpRequest, obj: PublicExclusion, form: object, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # withdrawn, never deleted
+
+
+@admin.register(PublicReport)
+class PublicReportAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "contact_name", "status")
+    list_filter = ("kind", "status")
+    readonly_fields = ("token", "created_at", "updated_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

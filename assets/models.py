@@ -4,8 +4,10 @@ Each room keeps its models in its own ``models.py``; code inside ``assets`` impo
 import contract (``make lint``) sees which room depends on which.
 """
 
+from assets.audit.models import ReportJob
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
 from assets.maps.models import AssetCell, RegisterVersion
+from assets.public.models import PublicationPolicy, PublicExclusion, PublicLookup, PublicReport
 from assets.register.models import (
     DISPUTE_STAGES,
     MAIN_STAGES,
@@ -47,7 +49,12 @@ __all__ = [
     "JenisHak",
     "LandAsset",
     "PlottingStatus",
+    "PublicationPolicy",
+    "PublicExclusion",
+    "PublicLookup",
+    "PublicReport",
     "RegisterVersion",
+    "ReportJob",
     "Signatory",
     "Stage",
     "User",

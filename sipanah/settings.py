@@ -17,6 +17,8 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_LOGIN_FAILURE_LIMIT`` (5), ``SIPANAH_LOGIN_COOLOFF_MINUTES`` (15): login throttling.
 - ``SIPANAH_DEMO``: ``1`` allows the demo users and data to be created (never in production).
 - ``SIPANAH_OVERLAP_TOLERANCE_M2`` (1): overlaps between parcels up to this area are survey slivers, not overlaps.
+- ``SIPANAH_AREA_TOLERANCE_PCT`` (5), ``SIPANAH_AREA_TOLERANCE_M2`` (10), ``SIPANAH_KIB_AREA_TOLERANCE_M2`` (1): the
+  audit's area findings (docs/audit.md, "Area tolerances").
 - ``SIPANAH_AREA_SRID``: the metric CRS used for planar work in Balikpapan (default 23837, TM-3 zone 50.1).
 - ``SIPANAH_BASEMAP_URL``: basemap tile template of the maps (default OpenStreetMap; empty for none);
   ``SIPANAH_BASEMAP_ATTRIBUTION`` its credit line, ``SIPANAH_BASEMAP_NAME`` its name in the layer control.
@@ -27,10 +29,19 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_PG_OPTIONS``: libpq ``options`` of the PostGIS connections (default ``-c jit=off``).
 - ``SIPANAH_SQLITE_TIMEOUT`` (120): seconds a SpatiaLite writer waits for the write lock.
 - ``SIPANAH_STATIC_ROOT``: where ``collectstatic`` puts the static files (default ``var/staticfiles``).
+- ``SIPANAH_PUBLIC_LOOKUPS_PER_MINUTE`` (60), ``SIPANAH_PUBLIC_UPLOADS_PER_HOUR`` (20),
+  ``SIPANAH_PUBLIC_FORMS_PER_HOUR`` (5), ``SIPANAH_PUBLIC_TILES_PER_MINUTE`` (1200): limits per address (/publik/).
+- ``SIPANAH_REPORT_INLINE_ROWS`` (1500): a longer audit report is printed by the worker (assets.audit.report_jobs).
+- ``SIPANAH_CACHE_URL``: a cache shared by all processes (``redis://…``); default: each process's memory.
 - ``SIPANAH_EVIDENCE_MAX_FILE_BYTES`` (25 MB), ``SIPANAH_EVIDENCE_MAX_IMAGE_PIXELS`` (80 million),
   ``SIPANAH_EVIDENCE_MAX_FILES`` (50 per upload), ``SIPANAH_EVIDENCE_LOAN_DAYS`` (14): documents and custody.
 - ``SIPANAH_JOB_STALE_SECONDS`` (120), ``SIPANAH_WORKER_STALE_SECONDS`` (60): when a running import job is
   queued again for want of a heartbeat, and when /healthz calls the worker stale.
+- ``SIPANAH_SITE_URL`` (``http://127.0.0.1:8000``): the address users open Sipanah at; the links of e-mails.
+- E-mail (the daily work digest, ``manage.py send_work_digest``, docs/work.md): ``EMAIL_BACKEND`` (Django's SMTP
+  backend), ``EMAIL_HOST`` (``localhost``), ``EMAIL_PORT`` (25), ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD`` (or
+  ``EMAIL_HOST_PASSWORD_FILE``), ``EMAIL_USE_TLS`` (STARTTLS, off), ``EMAIL_USE_SSL`` (off), ``EMAIL_TIMEOUT``
+  (30 s), ``DEFAULT_FROM_EMAIL`` (``sipanah@localhost``).
 """
 
 from __future__ import annotations
@@ -127,6 +138,11 @@ SIPANAH_MAX_PARCEL_VERTICES = env_int("SIPANAH_MAX_PARCEL_VERTICES", 100_000)
 # the audit's overlap finding): neighbours digitised from different surveys share slivers of a few tenths of a m²
 # along their common edge (0.1 m of survey error along 10 m is 1 m²), which nobody should have to explain.
 SIPANAH_OVERLAP_TOLERANCE_M2 = env_int("SIPANAH_OVERLAP_TOLERANCE_M2", 1)
+# The audit's area findings (docs/audit.md, "Area tolerances"): certificate vs GIS area is flagged beyond the larger
+# of PCT % of the certificate area and M2 m²; the KIB area vs the issued certificates' area beyond KIB_AREA m².
+SIPANAH_AREA_TOLERANCE_PCT = env_int("SIPANAH_AREA_TOLERANCE_PCT", 5)
+SIPANAH_AREA_TOLERANCE_M2 = env_int("SIPANAH_AREA_TOLERANCE_M2", 10)
+SIPANAH_KIB_AREA_TOLERANCE_M2 = env_int("SIPANAH_KIB_AREA_TOLERANCE_M2", 1)
 # What an import accepts (assets.transfer.importing.limits; each limit with the error it gives: docs/transfer.md). A
 # file past a limit is refused with a message naming it; nothing is written.
 SIPANAH_IMPORT_LIMITS = {
@@ -143,6 +159,20 @@ SIPANAH_IMPORT_LIMITS = {
 # What a document upload accepts (assets.evidence.checks; the errors: docs/evidence.md): the size of one file, the
 # pixels of one image (Pillow's decompression-bomb guard, PIL.Image.MAX_IMAGE_PIXELS, is set to it while a file is
 # read), the files of one upload, and the days a loaned original certificate may stay out by default.
+# An audit report with more finding rows than this is printed by the worker, not inside the request.
+SIPANAH_REPORT_INLINE_ROWS = env_int("SIPANAH_REPORT_INLINE_ROWS", 1500)
+# The public pages (/publik/, assets.public): requests per address and window (seconds), per kind of request.
+SIPANAH_PUBLIC_RATES = {
+    "lookup": (env_int("SIPANAH_PUBLIC_LOOKUPS_PER_MINUTE", 60), 60),
+    "upload": (env_int("SIPANAH_PUBLIC_UPLOADS_PER_HOUR", 20), 3600),
+    "form": (env_int("SIPANAH_PUBLIC_FORMS_PER_HOUR", 5), 3600),
+    "tile": (env_int("SIPANAH_PUBLIC_TILES_PER_MINUTE", 1200), 60),
+}
+# A cache shared by every process (rate limits, challenges, tiles): e.g. redis://127.0.0.1:6379/1; default: memory.
+if env_str("SIPANAH_CACHE_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("SIPANAH_CACHE_URL")}
+    }
 SIPANAH_EVIDENCE_LIMITS = {
     "max_file_bytes": env_int("SIPANAH_EVIDENCE_MAX_FILE_BYTES", 25 * 1024 * 1024),
     "max_image_pixels": env_int("SIPANAH_EVIDENCE_MAX_IMAGE_PIXELS", 80_000_000),
@@ -351,6 +381,17 @@ MEDIA_ROOT = Path(env_str("SIPANAH_MEDIA_ROOT") or BASE_DIR / "var" / "media")  
 # queued again (its worker died); /healthz calls the worker stale after this long without a heartbeat.
 SIPANAH_JOB_STALE_SECONDS = env_int("SIPANAH_JOB_STALE_SECONDS", 120)
 SIPANAH_WORKER_STALE_SECONDS = env_int("SIPANAH_WORKER_STALE_SECONDS", 60)
+# E-mail: the daily digest of each user's work (assets.work.digest); links point at SIPANAH_SITE_URL.
+SIPANAH_SITE_URL = env_str("SIPANAH_SITE_URL") or "http://127.0.0.1:8000"  # empty (docker-compose): the default
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "sipanah@localhost"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -6,23 +6,26 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from assets.audit.findings import FINDINGS, FindingRow, Names
-from assets.lib import cells
-from assets.register import place
+from assets.audit.findings import FINDINGS, FindingOptions, FindingRow, Names
+from assets.lib import cells, formats
+from assets.lib.printing import pdf_from_template
 
 
 def finding_header(slug: str) -> list[str]:
+    """The columns of a finding's table and files. No internal id: kode barang and register number identify an
+    asset (unique together), as on the KIB."""
     spec = FINDINGS[slug]
     return [
-        _("Asset id"),
         _("Kode barang"),
         _("Register number"),
         _("Name"),
@@ -47,7 +50,6 @@ def finding_rows(slug: str, rows: Iterable[FindingRow], n: Names) -> Iterator[li
     for row in rows:
         a = row.asset
         yield [
-            a.id,
             a.kode_barang,
             a.nomor_register,
             a.nama_barang,
@@ -59,22 +61,101 @@ def finding_rows(slug: str, rows: Iterable[FindingRow], n: Names) -> Iterator[li
         ]
 
 
+# How a value column reads on a page or in the PDF (the CSV and XLSX keep plain numbers and dates).
+_MONEY = frozenset({"nilai"})
+_AREAS = frozenset({"luas_kib", "luas_sertifikat", "luas_gis", "diff_m2", "overlap_m2", "outside_m2"})
+_PERCENT = frozenset({"diff_pct"})
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    num: bool = False  # right-aligned
+
+
+def _display(key: str, value: Any) -> Cell:
+    if value is None or value == "":
+        return Cell(formats.EMPTY)
+    if key in _MONEY:
+        return Cell(formats.rupiah(value), True)
+    if key in _AREAS:
+        return Cell(formats.number(value, 2), True)
+    if key in _PERCENT:
+        return Cell(formats.number(value, 1), True)
+    if isinstance(value, dt.date):
+        return Cell(date_format(value, "j M Y"), True)
+    if isinstance(value, int | float) or hasattr(value, "as_tuple"):
+        return Cell(formats.number(value), True)
+    return Cell(str(value))
+
+
+# The findings whose "Finding" text only repeats their value columns: the page and the PDF leave it out (room for
+# the rest); the CSV and XLSX keep it.
+TABLES_WITHOUT_DETAIL = frozenset(FINDINGS) - {"outside"}
+
+
+def display_rows(slug: str, rows: Iterable[FindingRow], n: Names, *, detail: bool = True) -> Iterator[list[Cell]]:
+    """A finding's rows as read on the page and in the PDF: the columns of display_header, numbers in the
+    active language's format, rupiah and dates in words."""
+    keys = [key for key, _label in FINDINGS[slug].columns]
+    for row in rows:
+        a = row.asset
+        fixed = [a.kode_barang, a.nomor_register, a.nama_barang, n.agency(a.agency_id), n.area(a.kecamatan_id),
+                 n.area(a.kelurahan_id)] + ([row.detail] if detail else [])  # fmt: skip
+        yield [Cell(str(v)) for v in fixed] + [_display(key, row.values.get(key)) for key in keys]
+
+
+def display_header(slug: str, *, detail: bool = True) -> list[Cell]:
+    """finding_header as (label, right-aligned) cells, without the "Finding" column when ``detail`` is off."""
+    keys = [key for key, _label in FINDINGS[slug].columns]
+    header = finding_header(slug)
+    numeric = [False] * 7 + [key in _MONEY | _AREAS | _PERCENT or key == "days" for key in keys]
+    cells = [Cell(label, num) for label, num in zip(header, numeric, strict=True)]
+    return cells if detail else cells[:6] + cells[7:]
+
+
 def csv_lines(slug: str, rows: Iterable[FindingRow], n: Names) -> Iterator[str]:
     yield "\ufeff" + cells.csv_line(finding_header(slug))
     for values in finding_rows(slug, rows, n):
         yield cells.csv_line(values)
 
 
-def summary_rows(results: dict[str, list[FindingRow]]) -> list[tuple[str, int, int]]:
-    """(title, rows, distinct assets) per finding."""
-    return [(str(FINDINGS[slug].title), len(rows), len({r.asset.id for r in rows})) for slug, rows in results.items()]
+@dataclass(frozen=True)
+class SummaryRow:
+    slug: str
+    title: str
+    rows: int
+    assets: int  # distinct assets
+    luas_kib_m2: Decimal  # of the distinct assets
+    nilai: Decimal  # of the distinct assets
+
+    def __iter__(self) -> Iterator[Any]:  # a summary sheet's row
+        return iter((self.title, self.rows, self.assets, float(self.luas_kib_m2), float(self.nilai)))
+
+
+def summary_rows(results: dict[str, list[FindingRow]]) -> list[SummaryRow]:
+    """Per finding: rows, distinct assets, and their KIB area and acquisition value (each asset counted once)."""
+    summary = []
+    for slug, rows in results.items():
+        assets = {r.asset.id: r.asset for r in rows}.values()
+        summary.append(
+            SummaryRow(
+                slug,
+                str(FINDINGS[slug].title),
+                len(rows),
+                len(assets),
+                sum((a.luas_kib_m2 for a in assets), Decimal(0)),
+                sum((a.nilai_perolehan for a in assets), Decimal(0)),
+            )
+        )
+    return summary
 
 
 def write_xlsx(
     target: str | Path | IO[bytes],
     sheets: Sequence[tuple[str, Iterable[list[Any]], list[str]]],
     *,
-    summary: Sequence[tuple[str, int, int]] | None = None,
+    summary: Sequence[Iterable[Any]] | None = None,
     meta: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Write a workbook: a summary sheet first (when given), then (title, rows, header) sheets, streamed."""
@@ -84,7 +165,7 @@ def write_xlsx(
         for key, value in meta:
             ws.append(cells.xlsx_row(ws, [key, value]))
         ws.append(cells.xlsx_row(ws, []))
-        ws.append(cells.xlsx_row(ws, [_("Finding"), _("Rows"), _("Assets")]))
+        ws.append(cells.xlsx_row(ws, [_("Finding"), _("Rows"), _("Assets"), _("KIB area (m²)"), _("Value (Rp)")]))
         for row in summary:
             ws.append(cells.xlsx_row(ws, list(row)))
     used: set[str] = set()
@@ -106,14 +187,24 @@ def _safe_sheet_title(title: str) -> str:
     return title[:31]
 
 
-def report_meta(*, user: Any, as_of: dt.date | None, generated: dt.datetime | None = None) -> list[tuple[str, str]]:
+def report_meta(
+    *,
+    user: Any,
+    as_of: dt.date | None,
+    generated: dt.datetime | None = None,
+    options: FindingOptions | None = None,
+) -> list[tuple[str, str]]:
+    """The report's header lines (also the XLSX summary sheet's): what, as of when, by whom, with what parameters."""
     generated = generated or timezone.localtime()
-    return [
+    meta = [
         (_("Report"), _("Sipanah land asset audit findings")),
-        (_("Register as of"), as_of.isoformat() if as_of else _("now (current register)")),
-        (_("Generated at"), generated.strftime("%Y-%m-%d %H:%M %Z")),
+        (_("Register as of"), date_format(as_of, "j F Y") if as_of else _("now (current register)")),
+        (_("Generated at"), date_format(timezone.localtime(generated), "j F Y H:i")),
         (_("Generated by"), user.get_full_name() or user.get_username()),
     ]
+    for parameter in (options or FindingOptions()).parameters():
+        meta.append((str(parameter.label), str(parameter.value)))
+    return meta
 
 
 def xlsx_file(results: dict[str, list[FindingRow]], n: Names, meta: list[tuple[str, str]]) -> IO[bytes]:
@@ -128,8 +219,5 @@ def xlsx_file(results: dict[str, list[FindingRow]], n: Names, meta: list[tuple[s
 
 
 def pdf_bytes(context: dict[str, Any]) -> bytes:
-    """The PDF audit report (WeasyPrint): cover, summary tables, the findings map, the first rows of each."""
-    from weasyprint import HTML  # imported here: WeasyPrint loads Pango at import, only the report needs it
-
-    html = render_to_string("audit/report_pdf.html", {"city": place.city(), **context})
-    return HTML(string=html).write_pdf()
+    """The PDF audit report (print/base.html through lib.printing): summary, parameters, signatures, appendices."""
+    return pdf_from_template("audit/report_pdf.html", context)

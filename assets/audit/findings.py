@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import shapely
+from django.conf import settings
 from django.contrib.gis.db.models.functions import AsWKB
 from django.db import connection
 from django.utils import timezone
@@ -24,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assets.evidence import selectors as evidence
 from assets.evidence.models import CustodyEvent, DocumentType
+from assets.lib import formats
 from assets.register import place
 from assets.register.geo import geodesic_area_m2
 from assets.register.history import ASSET_VALUES, AssetState, Names, snapshot
@@ -41,8 +43,9 @@ logger = logging.getLogger(__name__)
 
 # Defaults; each finding page lets the user change them in the URL.
 STUCK_DAYS_DEFAULT = 180
-AREA_TOLERANCE_PCT_DEFAULT = Decimal("1")
-AREA_TOLERANCE_M2_DEFAULT = Decimal("5")
+# The area tolerances come from settings (docs/audit.md, "Area tolerances"), read when asked:
+# SIPANAH_AREA_TOLERANCE_PCT / _M2: certificate (or KIB) area against the GIS area, the larger of the two;
+# SIPANAH_KIB_AREA_TOLERANCE_M2: the KIB area against the issued certificates' area (the KIB copies it).
 # Parcels sharing an edge "intersect"; only an overlap larger than this counts.
 OVERLAP_MIN_M2_DEFAULT = 1.0
 # Stages of a certification case still moving through BPN (disputes are their own finding).
@@ -81,7 +84,7 @@ FINDINGS: dict[str, FindingSpec] = {
             "uncertified",
             _("Uncertified assets"),
             _("Assets with no issued certificate, by agency and kecamatan."),
-            (("tahap", _("Stage")),),
+            (("tahap", _("Stage")), ("luas_kib", _("KIB (m²)")), ("nilai", _("Acquisition value (Rp)"))),
         ),
         FindingSpec(
             "stuck",
@@ -91,12 +94,33 @@ FINDINGS: dict[str, FindingSpec] = {
         ),
         FindingSpec(
             "area-mismatch",
-            _("Area mismatch"),
+            _("Area mismatch with the GIS"),
             _(
-                "KIB, certificate and GIS areas differing by more than the tolerance "
-                "(the larger of a percentage and m²)."
+                "The certificate area (the KIB area when no certificate states one) differs from the parcel's "
+                "geodesic GIS area by more than the tolerance: the larger of a percentage of that area and m²."
             ),
-            (("luas_kib", _("KIB (m²)")), ("luas_sertifikat", _("Certificate (m²)")), ("luas_gis", _("GIS (m²)"))),
+            (
+                ("compared", _("Compared")),
+                ("luas_sertifikat", _("Certificate (m²)")),
+                ("luas_kib", _("KIB (m²)")),
+                ("luas_gis", _("GIS (m²)")),
+                ("diff_m2", _("Difference (m²)")),
+                ("diff_pct", _("Difference (%)")),
+            ),
+        ),
+        FindingSpec(
+            "kib-area",
+            _("KIB area differs from the certificate"),
+            _(
+                "The area in the KIB differs from the area of the issued certificates by more than the tolerance "
+                "(the KIB copies the certificate: a correction of the register, not a field visit)."
+            ),
+            (
+                ("certificate", _("Certificate")),
+                ("luas_kib", _("KIB (m²)")),
+                ("luas_sertifikat", _("Certificate (m²)")),
+                ("diff_m2", _("Difference (m²)")),
+            ),
         ),
         FindingSpec(
             "overlaps",
@@ -157,12 +181,32 @@ FINDINGS: dict[str, FindingSpec] = {
 GROUPED_FINDINGS = frozenset({"uncertified", "documents", "custody"})
 
 
+def _setting_decimal(name: str, default: str) -> Decimal:
+    return Decimal(str(getattr(settings, name, default)))
+
+
+def default_tolerance_pct() -> Decimal:
+    """``SIPANAH_AREA_TOLERANCE_PCT`` (5): certificate vs GIS area, percent of the certificate area."""
+    return _setting_decimal("SIPANAH_AREA_TOLERANCE_PCT", "5")
+
+
+def default_tolerance_m2() -> Decimal:
+    """``SIPANAH_AREA_TOLERANCE_M2`` (10): certificate vs GIS area, the floor in m²."""
+    return _setting_decimal("SIPANAH_AREA_TOLERANCE_M2", "10")
+
+
+def default_kib_tolerance_m2() -> Decimal:
+    """``SIPANAH_KIB_AREA_TOLERANCE_M2`` (1): KIB vs certificate area, in m² (rounding to whole m²)."""
+    return _setting_decimal("SIPANAH_KIB_AREA_TOLERANCE_M2", "1")
+
+
 @dataclass(frozen=True)
 class FindingOptions:
     stuck_days: int = STUCK_DAYS_DEFAULT
-    tolerance_pct: Decimal = AREA_TOLERANCE_PCT_DEFAULT
-    tolerance_m2: Decimal = AREA_TOLERANCE_M2_DEFAULT
-    overlap_min_m2: float = OVERLAP_MIN_M2_DEFAULT
+    tolerance_pct: Decimal = field(default_factory=default_tolerance_pct)
+    tolerance_m2: Decimal = field(default_factory=default_tolerance_m2)
+    kib_tolerance_m2: Decimal = field(default_factory=default_kib_tolerance_m2)
+    overlap_min_m2: float = field(default_factory=place.overlap_tolerance_m2)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> FindingOptions:
@@ -184,20 +228,57 @@ class FindingOptions:
 
         return cls(
             stuck_days=number("days", int, STUCK_DAYS_DEFAULT, 0, 36500),
-            tolerance_pct=number("tol_pct", Decimal, AREA_TOLERANCE_PCT_DEFAULT, 0, 100),
-            tolerance_m2=number("tol_m2", Decimal, AREA_TOLERANCE_M2_DEFAULT, 0, 10**9),
+            tolerance_pct=number("tol_pct", Decimal, default_tolerance_pct(), 0, 100),
+            tolerance_m2=number("tol_m2", Decimal, default_tolerance_m2(), 0, 10**9),
+            kib_tolerance_m2=number("kib_tol_m2", Decimal, default_kib_tolerance_m2(), 0, 10**9),
             # the register's overlap tolerance (SIPANAH_OVERLAP_TOLERANCE_M2), the same as the parcel form's rule
             overlap_min_m2=number("min_overlap", float, place.overlap_tolerance_m2(), 0, 10**9),
         )
 
+    def parameters(self) -> list[Parameter]:
+        """What each finding was run with, worded for a printed report (the values the finders read)."""
+        return [
+            Parameter(("stuck",), _("Stuck after"), _("%(days)s days in the same stage") % {"days": self.stuck_days}),
+            Parameter(
+                ("area-mismatch",),
+                _("Area tolerance, certificate (or KIB) vs GIS"),
+                _("the larger of %(pct)s of the certificate area and %(m2)s")
+                % {"pct": formats.percent(self.tolerance_pct / 100), "m2": formats.m2(self.tolerance_m2)},
+            ),
+            Parameter(
+                ("kib-area",),
+                _("Area tolerance, KIB vs certificate"),
+                _("more than %(m2)s") % {"m2": formats.m2(self.kib_tolerance_m2)},
+            ),
+            Parameter(
+                ("overlaps",),
+                _("Smallest overlap counted"),
+                _("more than %(m2)s (geodesic)") % {"m2": formats.m2(self.overlap_min_m2)},
+            ),
+            Parameter(("holder",), _("Certificate holder expected"), place.city().government),
+            Parameter(
+                ("outside",),
+                _("City boundary"),
+                _("the kota boundary in Sipanah's reference data (%(name)s)") % {"name": place.city().name},
+            ),  # fmt: skip
+            Parameter(("documents",), _("Documents checklist"), _("BPKAD's checklist in the admin, as it stands now")),
+        ]
 
-def _fmt_m2(value: Decimal | float | None) -> str:
-    return "—" if value is None else f"{float(value):,.2f}"
+
+@dataclass(frozen=True)
+class Parameter:
+    findings: tuple[str, ...]  # the slugs that read it
+    label: Any  # str or a lazy translation
+    value: Any
 
 
 def find_uncertified(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
     return [
-        FindingRow(a, a.get_status_display(), {"tahap": a.get_tahap_display()})
+        FindingRow(
+            a,
+            a.get_status_display(),
+            {"tahap": a.get_tahap_display(), "luas_kib": a.luas_kib_m2, "nilai": a.nilai_perolehan},
+        )
         for a in assets
         if a.status == CertificateStatus.BELUM
     ]
@@ -221,27 +302,74 @@ def find_stuck(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.
     return rows
 
 
-def area_tolerance(a: Decimal, b: Decimal, options: FindingOptions) -> Decimal:
-    """The larger of tolerance_pct % of the larger area and tolerance_m2."""
-    return max(max(a, b) * options.tolerance_pct / 100, options.tolerance_m2)
+def area_tolerance(reference: Decimal, options: FindingOptions) -> Decimal:
+    """The larger of tolerance_pct % of the reference area (the certificate's) and tolerance_m2."""
+    return max(abs(reference) * options.tolerance_pct / 100, options.tolerance_m2)
+
+
+def area_differs_from_gis(reference: Decimal, gis: Decimal, options: FindingOptions) -> bool:
+    """Whether the GIS area is further from the reference (certificate or KIB) area than the tolerance."""
+    return abs(gis - reference) > area_tolerance(reference, options)
 
 
 def find_area_mismatch(
     assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None
 ) -> list[FindingRow]:
+    """(a) The certificate area against the parcel's geodesic GIS area; the KIB area stands in for assets whose
+    certificates state no area (uncertified, or not yet measured). KIB against certificate is find_kib_area."""
     rows = []
     for a in assets:
-        areas = {"KIB": a.luas_kib_m2, _("certificate"): a.luas_sertifikat_m2, "GIS": a.luas_gis_m2}
-        present = [(k, Decimal(v)) for k, v in areas.items() if v is not None]
-        problems = []
-        for i, (name_a, va) in enumerate(present):
-            for name_b, vb in present[i + 1 :]:
-                diff = abs(va - vb)
-                if diff > area_tolerance(va, vb, options):
-                    problems.append(f"{name_a}–{name_b}: {_fmt_m2(diff)} m²")
-        if problems:
-            values = {"luas_kib": a.luas_kib_m2, "luas_sertifikat": a.luas_sertifikat_m2, "luas_gis": a.luas_gis_m2}
-            rows.append(FindingRow(a, "; ".join(problems), values))
+        if a.luas_gis_m2 is None:
+            continue
+        certificate = a.luas_sertifikat_m2
+        reference = certificate if certificate is not None else a.luas_kib_m2
+        if reference is None or not area_differs_from_gis(Decimal(reference), Decimal(a.luas_gis_m2), options):
+            continue
+        compared = _("certificate–GIS") if certificate is not None else _("KIB–GIS (no certificate area)")
+        diff = Decimal(a.luas_gis_m2) - Decimal(reference)
+        values = {
+            "compared": str(compared),
+            "luas_sertifikat": certificate,
+            "luas_kib": a.luas_kib_m2,
+            "luas_gis": a.luas_gis_m2,
+            "diff_m2": diff.quantize(Decimal("0.01")),
+            "diff_pct": (diff / reference * 100).quantize(Decimal("0.1")) if reference else None,
+        }
+        rows.append(FindingRow(a, f"{compared}: {formats.area_difference(a.luas_gis_m2, reference)}", values))
+    rows.sort(key=lambda r: -abs(r.values["diff_pct"] or 0))
+    return rows
+
+
+def issued_area(asset: AssetState) -> tuple[Decimal | None, str]:
+    """The area of the asset's issued certificates (those with a number) that state one, and their labels."""
+    issued = [c for c in asset.certificates if c.nomor and c.luas_sertifikat_m2 is not None]
+    if not issued:
+        return None, ""
+    total = sum((Decimal(c.luas_sertifikat_m2 or 0) for c in issued), Decimal(0))
+    return total, ", ".join(f"{c.jenis_hak} {c.nomor}".strip() for c in issued)
+
+
+def kib_differs_from_certificate(kib: Decimal, certificate: Decimal, options: FindingOptions) -> bool:
+    return abs(kib - certificate) > options.kib_tolerance_m2
+
+
+def find_kib_area(assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    """(b) The KIB area against the issued certificates' area: they should be equal, the KIB copies them."""
+    rows = []
+    for a in assets:
+        certificate, labels = issued_area(a)
+        if certificate is None or a.luas_kib_m2 is None:
+            continue
+        if not kib_differs_from_certificate(Decimal(a.luas_kib_m2), certificate, options):
+            continue
+        diff = (Decimal(a.luas_kib_m2) - certificate).quantize(Decimal("0.01"))
+        values = {"certificate": labels, "luas_kib": a.luas_kib_m2, "luas_sertifikat": certificate, "diff_m2": diff}
+        rows.append(
+            FindingRow(
+                a, "KIB–" + str(_("certificate")) + ": " + formats.area_difference(a.luas_kib_m2, certificate), values
+            )
+        )
+    rows.sort(key=lambda r: -abs(r.values["diff_m2"]))
     return rows
 
 
@@ -340,7 +468,7 @@ def find_overlaps(assets: list[AssetState], options: FindingOptions, as_of: dt.d
     for id_a, id_b, area in sorted(pairs, key=lambda p: -p[2]):
         a, b = by_id[id_a], by_id[id_b]
         other = f"{b.kode_barang}/{b.nomor_register} {b.nama_barang}"
-        rows.append(FindingRow(a, f"{_fmt_m2(area)} m²", {"other": other, "overlap_m2": round(area, 2)}, other=b))
+        rows.append(FindingRow(a, formats.m2(area), {"other": other, "overlap_m2": round(area, 2)}, other=b))
     return rows
 
 
@@ -475,6 +603,7 @@ _FINDERS = {
     "uncertified": find_uncertified,
     "stuck": find_stuck,
     "area-mismatch": find_area_mismatch,
+    "kib-area": find_kib_area,
     "overlaps": find_overlaps,
     "outside": find_outside,
     "location": find_location,

@@ -11,6 +11,10 @@ urlpatterns = [
     path("findings/<slug:slug>/", views.finding_detail, name="audit-finding"),
     path("report.xlsx", views.report_xlsx, name="audit-report-xlsx"),
     path("report.pdf", views.report_pdf, name="audit-report-pdf"),
+    path("reports/<int:pk>/", views.report_job, name="audit-report-job"),
+    path("reports/<int:pk>/file/", views.report_job_file, name="audit-report-job-file"),
     path("dashboard/", views.dashboard_page, name="audit-dashboard"),
+    path("dashboard/charts/<slug:slug>.svg", views.dashboard_chart_svg, name="audit-dashboard-svg"),
+    path("dashboard/numbers.xlsx", views.dashboard_xlsx, name="audit-dashboard-xlsx"),
     path("log/", views.activity_log, name="audit-log"),
 ]

@@ -7,15 +7,17 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.audit import activity, dashboard, exports, findings, svg
-from assets.lib import cells
+from assets.audit import activity, dashboard, exports, findings, report, report_jobs, svg
+from assets.audit.models import ReportJob
+from assets.lib import cells, formats
+from assets.lib.private_files import file_response
 from assets.register import history, permissions
 from assets.register.models import CertificateStatus
 from assets.register.permissions import require, role_required
@@ -96,12 +98,13 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 exports.csv_lines(slug, rows, names), content_type="text/csv; charset=utf-8"
             )
         else:
-            meta = exports.report_meta(user=request.user, as_of=as_of)
+            meta = exports.report_meta(user=request.user, as_of=as_of, options=options)
             response = FileResponse(exports.xlsx_file({slug: rows}, names, meta), content_type=XLSX_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{_filename(slug, as_of, fmt)}"'
         return response
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    table = list(zip(page.object_list, exports.finding_rows(slug, page.object_list, names), strict=True))
+    detail = slug not in exports.TABLES_WITHOUT_DETAIL
+    table = list(zip(page.object_list, exports.display_rows(slug, page.object_list, names, detail=detail), strict=True))
     affected = {r.asset.id: r.asset.wkb for r in rows}
     if slug == "overlaps":
         affected.update({r.other.id: r.other.wkb for r in rows if r.other})
@@ -110,7 +113,7 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "slug": slug,
         "page": page,
         "table": table,
-        "header": exports.finding_header(slug),
+        "header": exports.display_header(slug, detail=detail),
         "as_of": as_of,
         "options": options,
         "query": _query(request),
@@ -121,98 +124,155 @@ def finding_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "audit/finding_detail.html", context)
 
 
-def _report_results(request: HttpRequest) -> tuple[dt.date | None, list[history.AssetState], dict[str, list]]:
+def _report_results(
+    request: HttpRequest,
+) -> tuple[RegisterSelection, findings.FindingOptions, list[history.AssetState], dict[str, list]]:
     options = findings.FindingOptions.from_params(request.GET)
-    as_of, assets = _common(request, with_geom=True)
-    return as_of, assets, findings.run_all(assets, options=options, as_of=as_of)
+    selection = RegisterSelection.from_params(request.GET)
+    assets = selection.states(with_geom=True)
+    return selection, options, assets, findings.run_all(assets, options=options, as_of=selection.as_of)
 
 
 @role_required(permissions.can_export)
 def report_xlsx(request: HttpRequest) -> HttpResponse:
     try:
-        as_of, _assets, results = _report_results(request)
+        selection, options, _assets, results = _report_results(request)
     except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
-    meta = exports.report_meta(user=request.user, as_of=as_of)
+    meta = exports.report_meta(user=request.user, as_of=selection.as_of, options=options)
     response = FileResponse(exports.xlsx_file(results, history.names(), meta), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", as_of, "xlsx")}"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", selection.as_of, "xlsx")}"'
     return response
-
-
-PDF_ROWS_PER_FINDING = 50
 
 
 @role_required(permissions.can_export)
 def report_pdf(request: HttpRequest) -> HttpResponse:
+    """The printed report; one longer than report_jobs.inline_rows() is queued for the worker instead."""
     try:
-        as_of, assets, results = _report_results(request)
+        selection, options, assets, results = _report_results(request)
     except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
-    names = history.names()
-    layers = [(str(findings.FINDINGS[s].title), [r.asset.wkb for r in rows]) for s, rows in results.items() if rows]
-    sections = [
-        {
-            "spec": findings.FINDINGS[slug],
-            "count": len(rows),
-            "header": exports.finding_header(slug),
-            "rows": list(exports.finding_rows(slug, rows[:PDF_ROWS_PER_FINDING], names)),
-        }
-        for slug, rows in results.items()
-    ]
-    context = {
-        "meta": exports.report_meta(user=request.user, as_of=as_of),
-        "summary": exports.summary_rows(results),
-        "totals": history.snapshot_totals(assets),
-        "by_kecamatan": dashboard.breakdown(assets, "kecamatan", names),
-        "statuses": CertificateStatus.choices,
-        "map_svg": mark_safe(svg.findings_map(layers)),  # noqa: S308
-        "sections": sections,
-        "rows_per_finding": PDF_ROWS_PER_FINDING,
-    }
+    rows = report_jobs.total_rows(results)
+    if rows > report_jobs.inline_rows():
+        job = report_jobs.queue(user=request.user, params=request.GET, rows=rows)
+        return redirect("audit-report-job", pk=job.pk)
+    context = report.report_context(
+        user=request.user, selection=selection, assets=assets, results=results, options=options
+    )
     response = HttpResponse(exports.pdf_bytes(context), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", as_of, "pdf")}"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename("audit", selection.as_of, "pdf")}"'
     return response
+
+
+def _own_job(request: HttpRequest, pk: int) -> ReportJob:
+    job = get_object_or_404(ReportJob, pk=pk)
+    require(job.user_id == request.user.pk or permissions.can_edit_all(request.user))
+    return job
+
+
+@role_required(permissions.can_export)
+def report_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A queued report: its status (the page reloads itself while it waits) and, once printed, the file."""
+    job = _own_job(request, pk)
+    return render(request, "audit/report_job.html", {"job": job, "waiting": job.status in ("queued", "running")})
+
+
+@role_required(permissions.can_export)
+def report_job_file(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _own_job(request, pk)
+    if job.status != ReportJob.Status.DONE or not job.file:
+        raise Http404
+    return file_response(job.file, filename=f"sipanah-audit-{job.created_at:%Y-%m-%d}-{job.pk}.pdf")
 
 
 # --- Dashboard ------------------------------------------------------------------------------------------
 
 
+def _dashboard_charts(request: HttpRequest) -> tuple[dt.date | None, list[history.AssetState], dict]:
+    as_of, assets = _common(request, with_geom=False)
+
+    def link(level: str, code: str) -> str:
+        """The register list narrowed to the area, with the dashboard's own filters and date."""
+        params = request.GET.copy()
+        for key in ("page", "format", "kecamatan", "kelurahan"):
+            params.pop(key, None)
+        params[level] = code
+        return f"{reverse('asset-list')}?{params.urlencode()}"
+
+    return as_of, assets, dashboard.charts(assets, history.names(), as_of=as_of, link=link)
+
+
 @role_required(permissions.can_view_findings)
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     try:
-        as_of, assets = _common(request, with_geom=False)
+        as_of, assets, charts = _dashboard_charts(request)
     except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
     names = history.names()
-    by_kecamatan = dashboard.breakdown(assets, "kecamatan", names)
-    by_agency = dashboard.breakdown(assets, "agency", names)
-    statuses = CertificateStatus.choices
-    series = [str(label) for _value, label in statuses]
-
-    def chart(rows: list, title: str) -> str:
-        data = [(label, [cells[s].count for s, _l in statuses]) for label, cells, _total in rows]
-        return mark_safe(svg.stacked_bars(data, series, title=title))  # noqa: S308
-
-    progress = dashboard.certification_progress(as_of)
+    unlocated = sum(1 for a in assets if not a.kecamatan_id)
+    note = (
+        _("Assets without a recorded location, not on this map: %(count)s") % {"count": formats.number(unlocated)}
+        if unlocated
+        else ""
+    )
+    drawn = {
+        slug.replace("-", "_"): {
+            "chart": chart,
+            "wide": mark_safe(chart.svg(chart.wide)),  # noqa: S308 - built with escape() throughout
+            "narrow": mark_safe(chart.svg(chart.narrow)),  # noqa: S308
+            "table": [[_table_cell(v) for v in row] for row in chart.rows],
+            "filename": _filename(f"dashboard-{slug}", as_of, "x")[:-2],
+            "note": note if slug.startswith("share-") else "",
+        }
+        for slug, chart in charts.items()
+    }
     context = {
         "as_of": as_of,
         "query": _query(request),
         "totals": history.snapshot_totals(assets),
-        "statuses": statuses,
-        "by_kecamatan": by_kecamatan,
-        "by_agency": by_agency,
-        "kecamatan_chart": chart(by_kecamatan, _("Assets by kecamatan and certificate status")),
-        "agency_chart": chart(by_agency, _("Assets by agency and certificate status")),
-        "progress": progress,
-        "progress_chart": mark_safe(  # noqa: S308
-            svg.line_chart(
-                [(year, (started, issued)) for year, started, issued in progress],
-                [_("Cases started"), _("Certificates issued")],
-                title=_("Certification progress per year"),
-            )
-        ),
+        "unlocated": unlocated,
+        "statuses": CertificateStatus.choices,
+        "by_kecamatan": dashboard.breakdown(assets, "kecamatan", names),
+        "by_agency": dashboard.breakdown(assets, "agency", names),
+        "charts": drawn,
     }
     return render(request, "audit/dashboard.html", context)
+
+
+def _table_cell(value: Any) -> str:
+    if isinstance(value, float):
+        return formats.number(value, 1)
+    if isinstance(value, int):
+        return formats.number(value)
+    return formats.EMPTY if value is None else str(value)
+
+
+@role_required(permissions.can_view_findings)
+def dashboard_chart_svg(request: HttpRequest, slug: str) -> HttpResponse:
+    """One chart of the dashboard as an SVG file (the page's PNG button draws this file onto a canvas)."""
+    try:
+        as_of, _assets, charts = _dashboard_charts(request)
+    except (ValueError, SelectionError) as exc:
+        return _bad_request(request, str(exc))
+    chart = charts.get(slug)
+    if chart is None:
+        raise Http404(_("No such chart."))
+    body = '<?xml version="1.0" encoding="UTF-8"?>\n' + chart.svg()
+    response = HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{_filename(f"dashboard-{slug}", as_of, "svg")}"'
+    return response
+
+
+@role_required(permissions.can_view_findings)
+def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
+    """The numbers of every dashboard chart, one sheet per chart."""
+    try:
+        as_of, _assets, charts = _dashboard_charts(request)
+    except (ValueError, SelectionError) as exc:
+        return _bad_request(request, str(exc))
+    response = FileResponse(dashboard.xlsx_file(charts.values(), as_of=as_of), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{_filename("dashboard", as_of, "xlsx")}"'
+    return response
 
 
 # --- Activity log ---------------------------------------------------------------------------------------

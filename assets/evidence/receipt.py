@@ -1,15 +1,11 @@
-"""The custody receipt (tanda terima) of an original certificate, as PDF with WeasyPrint (as the audit report)."""
+"""The custody receipt (tanda terima) of an original certificate, as PDF (assets.lib.printing)."""
 
 from __future__ import annotations
 
-from django.template.loader import render_to_string
-
 from assets.evidence.models import CustodyEvent
+from assets.lib.printing import pdf_from_template
 from assets.register import place
 
 
 def receipt_pdf(event: CustodyEvent) -> bytes:
-    from weasyprint import HTML  # imported here: WeasyPrint loads Pango at import
-
-    html = render_to_string("evidence/receipt_pdf.html", {"event": event, "city": place.city()})
-    return bytes(HTML(string=html).write_pdf())
+    return pdf_from_template("evidence/receipt_pdf.html", {"event": event, "city": place.city()})

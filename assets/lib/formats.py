@@ -7,7 +7,7 @@ language decides the separators: ``1.234.567,89`` in Indonesian, ``1,234,567.89`
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.formats import number_format
@@ -26,6 +26,8 @@ def to_decimal(value: Any) -> Decimal | None:
 
 
 def _format(value: Decimal, decimals: int) -> str:
+    # Rounded half up first: Django's number_format cuts the extra digits off (2/3 would print as 66,6%).
+    value = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return number_format(value, decimal_pos=decimals, force_grouping=True)
 
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_noop
 from folium import plugins
 from jinja2 import Template
 
-from assets.register import basemaps, place
+from assets.register import basemaps, palette, place
 from assets.register.models import AdministrativeArea, CertificateStatus, LandAsset, Stage
 
 
@@ -106,6 +106,23 @@ class AssetTiles(_LocalAssets, plugins.VectorGridProtobuf):
         }
 
 
+class OutlineTiles(_LocalAssets, plugins.VectorGridProtobuf):
+    """Outline tiles (assets.maps.tiles.outline_tile, layer "land"): geometry only, for the public map."""
+
+    local_js = [("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
+            rendererFactory: L.svg.tile, interactive: false, maxNativeZoom: 22,
+            vectorTileLayerStyles: {land: SipanahMap.outlineStyle}
+        });
+        SipanahMap.watchPaint({{ this.get_name() }});
+        {%- endmacro %}
+        """
+    )
+
+
 class BlankBaseLayer(folium.map.Layer):
     """The "no basemap" choice of the layer control."""
 
@@ -168,11 +185,11 @@ class Legend(MacroElement):
         super().__init__()
         rows = [
             # The same words as the register's pages (the status and stage labels), no codes.
-            ("#d73027", "#d73027", "", CertificateStatus.BELUM.label),
-            ("#f39c12", "#f39c12", "", CertificateStatus.PROSES.label),
-            ("#1a9850", "#1a9850", "", CertificateStatus.TERBIT.label),
-            ("#ffffff", "#5e3c99", "", Stage.SENGKETA.label),
-            ("#ffffff", "#5e3c99", "dashed", Stage.DIBLOKIR.label),
+            (palette.STATUS_COLOURS["belum"], palette.STATUS_COLOURS["belum"], "", CertificateStatus.BELUM.label),
+            (palette.STATUS_COLOURS["proses"], palette.STATUS_COLOURS["proses"], "", CertificateStatus.PROSES.label),
+            (palette.STATUS_COLOURS["terbit"], palette.STATUS_COLOURS["terbit"], "", CertificateStatus.TERBIT.label),
+            ("#ffffff", palette.DISPUTE_COLOUR, "", Stage.SENGKETA.label),
+            ("#ffffff", palette.DISPUTE_COLOUR, "dashed", Stage.DIBLOKIR.label),
         ]
         items = "".join(
             f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'

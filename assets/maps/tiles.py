@@ -387,3 +387,118 @@ def _aggregate(rows: list[tuple], px: np.ndarray, py: np.ndarray, inside: np.nda
         }
         for j, c in enumerate(cells.tolist())
     ]
+
+
+# --- outline tiles (the public layer) -----------------------------------------------------------------------------
+
+OUTLINE_LAYER = "land"
+OUTLINE_EXTENT = 1024  # a quarter of the register's grid: at z15 one unit is ~1.2 m, an outline, not a survey
+
+
+def outline_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> bytes:
+    """A tile of ``qs`` that carries geometry only: outlines (z >= POLYGON_MIN_ZOOM), bare points (POINT_ZOOM) or
+    grid cells with their count ``n`` alone (lower zooms); no id, no status, no attribute of any parcel, on a grid
+    four times coarser than the register's tiles. For the public pages (assets.public), whose queryset is already
+    limited to what BPKAD publishes. ``qs`` None: every live located parcel, read as the register's own tiles
+    read it (low zooms from the per-cell counts, assets.maps.tile_cells; constant SQL without the ORM)."""
+    check_tile(z, x, y)
+    whole_register = qs is None
+    if whole_register and z < POINT_ZOOM:
+        shrink = EXTENT // OUTLINE_EXTENT
+        return _encode_outlines(
+            [
+                {
+                    "geometry": shapely.Point(f["geometry"].x // shrink, f["geometry"].y // shrink),
+                    "properties": {"n": f["properties"]["n"]},
+                }
+                for f in _cell_features(z, x, y)
+            ]
+        )
+    if connection.vendor == "postgresql":
+        sql, params = outline_sql(qs, z=z, x=x, y=y)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            data = cursor.fetchone()[0]
+        return bytes(data) if data is not None else b""
+    qs = LandAsset.objects.filter(removed_at__isnull=True) if qs is None else qs
+    qs = qs.order_by().filter(geom__isnull=False)
+    west, south, east, north = _selection_bounds(z, x, y)
+    qs = qs.extra(where=[_RTREE_WHERE], params=[west, east, south, north])  # noqa: S610 - constant SQL
+    if z >= POLYGON_MIN_ZOOM:
+        features = _polygon_features(_raw_rows(qs, wkb=f'AsBinary("{_TABLE}"."geom")'), z, x, y)
+        shrink = EXTENT // OUTLINE_EXTENT
+        shapes = [shapely.set_precision(shapely.transform(f["geometry"], lambda c: c / shrink), 1.0) for f in features]
+        outlines = [{"geometry": s, "properties": {}} for s in shapes if not shapely.is_empty(s)]
+        return _encode_outlines(outlines)
+    boxes = _raw_rows(
+        qs,
+        x0=f'MbrMinX("{_TABLE}"."geom")',
+        x1=f'MbrMaxX("{_TABLE}"."geom")',
+        y0=f'MbrMinY("{_TABLE}"."geom")',
+        y1=f'MbrMaxY("{_TABLE}"."geom")',
+    )
+    features = _point_features(boxes, z, x, y)
+    shrink = EXTENT // OUTLINE_EXTENT
+    return _encode_outlines(
+        [
+            {
+                "geometry": shapely.Point(f["geometry"].x // shrink, f["geometry"].y // shrink),
+                "properties": {"n": int(f["properties"]["n"])} if z < POINT_ZOOM else {},
+            }
+            for f in features
+        ]
+    )
+
+
+def outline_sql(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tuple[str, tuple]:
+    """The PostGIS statement of an outline tile of ``qs`` (None: the whole live register) at z >= POINT_ZOOM, or of
+    a filtered one at any zoom (the bench runs it raw to measure the view's overhead)."""
+    if qs is None:
+        return _outline_sql(_UNFILTERED_SQL, (z, x, y), z, x, y)
+    qs = qs.order_by().filter(geom__isnull=False)
+    qs = qs.extra(  # noqa: S610 - constant SQL, integer params
+        where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
+    )
+    inner, params = qs.values("geom").query.sql_with_params()
+    return _outline_sql(inner, tuple(params), z, x, y)
+
+
+def _outline_sql(inner: str, params: tuple, z: int, x: int, y: int) -> tuple[str, tuple]:
+    extent, buffer = OUTLINE_EXTENT, BUFFER // (EXTENT // OUTLINE_EXTENT)
+    if z >= POLYGON_MIN_ZOOM:
+        sql = f"""
+            SELECT ST_AsMVT(t, '{OUTLINE_LAYER}', {extent}, 'geom') FROM (
+              SELECT ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope(%s, %s, %s), {extent}, {buffer}, true)
+                       AS geom
+              FROM ({inner}) a
+            ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - constants and the ORM's SQL; values are params
+        return sql, (z, x, y, *params)
+    px, py = _mercator_sql(z, x, y)
+    cell = AGG_CELL
+    if z == POINT_ZOOM:
+        sql = f"""
+            SELECT ST_AsMVT(t, '{OUTLINE_LAYER}', {extent}, 'geom') FROM (
+              SELECT ST_MakePoint(floor(px / 4), floor(py / 4)) AS geom FROM (
+                SELECT {px} AS px, {py} AS py FROM ({inner}) a
+              ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+            ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
+        return sql, params
+    half = cell // 2
+    sql = f"""
+        SELECT ST_AsMVT(t, '{OUTLINE_LAYER}', {extent}, 'geom') FROM (
+          SELECT ST_MakePoint((cx * {cell} + {half}) / 4, (cy * {cell} + {half}) / 4) AS geom, count(*) AS n FROM (
+            SELECT floor(px / {cell}) AS cx, floor(py / {cell}) AS cy FROM (
+              SELECT {px} AS px, {py} AS py FROM ({inner}) a
+            ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+          ) c GROUP BY cx, cy
+        ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
+    return sql, params
+
+
+def _encode_outlines(features: list[dict[str, Any]]) -> bytes:
+    if not features:
+        return b""
+    return mapbox_vector_tile.encode(
+        [{"name": OUTLINE_LAYER, "features": features}],
+        default_options={"y_coord_down": True, "extents": OUTLINE_EXTENT},
+    )

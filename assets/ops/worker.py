@@ -1,5 +1,5 @@
-"""The background worker: claims queued import jobs and runs them, with no extra server (``manage.py run_worker``,
-started by ``make run`` beside runserver).
+"""The background worker: claims queued import jobs, then printed reports (assets.audit.report_jobs), and runs
+them, with no extra server (``manage.py run_worker``, started by ``make run`` beside runserver).
 
 Claiming is one conditional UPDATE (status queued -> running), atomic on SQLite and PostgreSQL alike; on
 PostgreSQL the candidate is also picked with ``select_for_update(skip_locked=True)`` so that several workers
@@ -19,6 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assets.audit import report_jobs
+from assets.audit.models import ReportJob
 from assets.ops import health
 from assets.transfer import jobs
 from assets.transfer.importing.run import run_import
@@ -120,9 +122,14 @@ def work(*, once: bool = False, poll: float = POLL_SECONDS) -> int:
         health.worker_beat()
         try:
             recover_stale()
-            job = claim_next()
+            report_jobs.fail_stale()
+            job: ImportJob | ReportJob | None = claim_next()
             if job is not None:
                 run_job(job)
+            else:  # imports first (someone waits on their page), then printed reports
+                job = report_jobs.claim_next()
+                if job is not None:
+                    report_jobs.run(job)
         except DatabaseError:
             # The database is down or the connection broke: keep polling (a new connection each time) rather
             # than die; /healthz reports the database meanwhile. A job left running is recovered as stale.

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assets.register import basemaps, geo, overlaps, permissions, place
 from assets.register.geo import STORAGE_SRID, GeometryError, normalize_parcel_geometry
-from assets.register.models import Agency, Certificate, JenisHak, LandAsset, Stage, User
+from assets.register.models import LANGUAGE_CHOICES, Agency, Certificate, JenisHak, LandAsset, Stage, User
 from assets.register.rules import allowed_next_stages
 from assets.register.services import ASSET_FIELDS, CERTIFICATE_FIELDS
 
@@ -272,3 +272,21 @@ class RemovalForm(forms.Form):
 
 class RestoreForm(forms.Form):
     reason = forms.CharField(label=_("Why is the removal reversed?"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MySettingsForm(forms.ModelForm):
+    """A user's own preferences (/settings/): the language of their e-mails (and pages), and whether the daily
+    e-mail of what waits for them is sent (assets.work.digest)."""
+
+    class Meta:
+        model = User
+        fields = ["language", "digest_opt_out"]
+        help_texts = {
+            "language": _("The language of the pages and of your e-mails; empty: Bahasa Indonesia."),
+            "digest_opt_out": _("Tick to stop the daily e-mail that lists what waits for you."),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.fields["language"])
+        field.choices = [("", _("Default (Bahasa Indonesia)")), *LANGUAGE_CHOICES]

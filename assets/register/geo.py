@@ -331,6 +331,11 @@ def _city_systems() -> dict[str, str]:
     return {"city": here.name, "systems": here.suggested_systems()}
 
 
+def from_shapely(geom: shapely.Geometry, srid: int = STORAGE_SRID) -> GEOSGeometry:
+    """A shapely geometry as GEOS (GeoDjango's), lon/lat unless ``srid`` says otherwise."""
+    return GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=srid)
+
+
 def to_shapely(geom: GEOSGeometry) -> shapely.Geometry:
     return shapely.from_wkb(bytes(geom.wkb))
 

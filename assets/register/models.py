@@ -53,6 +53,10 @@ validate_nib = RegexValidator(
 )
 
 
+# The languages a user may choose for their e-mails (and pages), named in their own language.
+LANGUAGE_CHOICES = [("id", "Bahasa Indonesia"), ("en", "English")]
+
+
 class User(AbstractUser):
     """A Sipanah user. Officers (pengurus barang) belong to one agency (OPD)."""
 
@@ -67,6 +71,12 @@ class User(AbstractUser):
     # The basemap this user last chose on a map ("" = the first configured, "none" = no basemap, else a basemap's
     # key): read by every map through assets.register.basemaps.basemap_for, set by the maps' layer control.
     map_basemap = models.CharField(_("basemap of the maps"), max_length=40, blank=True, default="")
+    # The daily e-mail of what waits (assets.work.digest, ``manage.py send_work_digest``): on unless the user opts
+    # out; written in ``language`` ("" = the site's default, Indonesian); ``digest_sent_on`` keeps a second run
+    # on the same day from mailing the user twice.
+    digest_opt_out = models.BooleanField(_("no daily e-mail of my work"), default=False)
+    language = models.CharField(_("language"), max_length=8, blank=True, default="", choices=LANGUAGE_CHOICES)
+    digest_sent_on = models.DateField(_("digest last sent on"), null=True, blank=True, editable=False)
 
     # The user's role names, set on the instance by assets.register.permissions (RoleBackend, user_roles).
     _sipanah_roles: frozenset[str]

@@ -94,6 +94,11 @@ def can_edit_all(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user) & {BPKAD, ADMIN})
 
 
+def can_handle_public_reports(user: User | AnonymousUser) -> bool:
+    """Read and answer the reports and requests sent through the public pages (assets.public): BPKAD."""
+    return bool(user_roles(user) & {BPKAD, ADMIN})
+
+
 def can_create_asset(user: User | AnonymousUser) -> bool:
     roles = user_roles(user)
     return bool(roles & {BPKAD, ADMIN}) or (OFFICER in roles and user.is_authenticated and user.agency_id is not None)

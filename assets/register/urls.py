@@ -8,6 +8,7 @@ from assets.register import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("settings/", views.my_settings, name="my-settings"),
     path("assets/", views.asset_list, name="asset-list"),
     path("assets/new/", views.asset_create, name="asset-create"),
     path("assets/<int:pk>/", views.asset_detail, name="asset-detail"),

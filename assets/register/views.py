@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
@@ -11,10 +12,18 @@ from django.utils.translation import gettext as _
 
 from assets.register import permissions, selectors, services
 from assets.register.filters import AssetFilter
-from assets.register.forms import AssetForm, CertificateForm, RemovalForm, RestoreForm, StageChangeForm
+from assets.register.forms import (
+    AssetForm,
+    CertificateForm,
+    MySettingsForm,
+    RemovalForm,
+    RestoreForm,
+    StageChangeForm,
+)
 from assets.register.models import Certificate, LandAsset
 from assets.register.permissions import AuthenticatedRequest, require_edit_asset, role_required
 from assets.register.reads import RegisterSelection, SelectionError
+from assets.work.registry import items_for
 
 
 def _add_service_errors(form: BaseForm, exc: ValidationError) -> None:
@@ -34,7 +43,23 @@ def bad_request(request: HttpRequest, message: str, *, back: str | None = None) 
 @role_required(permissions.can_view_register)
 def home(request: AuthenticatedRequest) -> HttpResponse:
     totals, by_status = RegisterSelection.everything().totals_by_status()
-    return render(request, "assets/home.html", {"totals": totals, "by_status": by_status})
+    context = {"totals": totals, "by_status": by_status, "work": items_for(request.user)}
+    return render(request, "assets/home.html", context)
+
+
+@role_required(permissions.can_view_register)
+def my_settings(request: AuthenticatedRequest) -> HttpResponse:
+    """The user's own preferences: language and the daily e-mail digest."""
+    form = MySettingsForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        messages.success(request, _("Your settings are saved."))
+        response = redirect("my-settings")
+        if user.language:  # the pages follow the chosen language too
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax",
+                                secure=settings.SESSION_COOKIE_SECURE)  # fmt: skip
+        return response
+    return render(request, "assets/my_settings.html", {"form": form})
 
 
 @role_required(permissions.can_view_register)

@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
 
 from assets.lib import formats
-from assets.register import kib, permissions
+from assets.register import kib, palette, permissions
 
 register = template.Library()
 
@@ -19,6 +20,12 @@ register.filter("area", formats.area)
 register.filter("percent", formats.percent)
 register.filter("share_of", formats.share_of)
 register.simple_tag(formats.area_difference, name="area_difference")
+
+
+@register.simple_tag
+def palette_css() -> SafeString:
+    """The status colours as CSS custom properties (assets.register.palette), for base.html's head."""
+    return mark_safe(palette.css_custom_properties())  # noqa: S308 - constant colours, no user input
 
 
 @register.filter

@@ -242,3 +242,10 @@ def drop_broken_connection() -> None:
     (the tests run the worker inside theirs)."""
     if not connection.in_atomic_block:
         connection.close()
+
+
+def awaiting_confirmation(jobs: Any = None) -> Any:
+    """Checked files waiting for their uploader (or BPKAD) to confirm the import: the work queue's "imports to
+    confirm" (assets.transfer.work) and the import list's ``?waiting=1``."""
+    qs = ImportJob.objects.all() if jobs is None else jobs
+    return qs.filter(status=ImportJob.Status.PREVIEWED, commit=False)

@@ -127,7 +127,13 @@ def _check(geom: shapely.Geometry, srid: int, part_of: shapely.Geometry | None, 
         return result
 
 
-def _check_file(upload: UploadedFile, crs: str | None, part_of: shapely.Geometry | None, exclude: int | None) -> Answer:
+def read_survey_file(
+    upload: UploadedFile, crs: str | None, *, max_bytes: int | None = None
+) -> tuple[list[tuple[str, shapely.Geometry]], int, str]:
+    """The outlines of a survey file (GeoJSON, KML, zipped shapefile ...) as (label, lon/lat geometry), how many the
+    file holds, and the file's name: read by the import's sandboxed reader with its hostile-file checks, under a
+    page's budget. ``max_bytes`` lowers the import's file size limit (the public pages take small files only).
+    Raises CheckRefused with a message naming the file."""
     name = Path(upload.name or "").name
     suffix = Path(name).suffix.lower()
     if suffix not in SURVEY_FORMATS:
@@ -137,12 +143,17 @@ def _check_file(upload: UploadedFile, crs: str | None, part_of: shapely.Geometry
         )
     limits = ImportLimits.from_settings()
     limits = replace(limits, wall_seconds=min(limits.wall_seconds, CHECK_WALL_SECONDS))
+    if max_bytes is not None:
+        limits = replace(limits, max_file_bytes=min(limits.max_file_bytes, max_bytes))
     if (upload.size or 0) > limits.max_file_bytes:
         raise CheckRefused(
             _("The file is %(size)s bytes; at most %(max)s are accepted.")
             % {"size": upload.size, "max": limits.max_file_bytes}
         )
-    srid = str(corner_srid(crs)) if (crs or "").strip() else None
+    try:
+        srid = str(corner_srid(crs)) if (crs or "").strip() else None
+    except EntryError as exc:
+        raise CheckRefused(str(exc)) from None
     folder = Path(getattr(settings, "FILE_UPLOAD_TEMP_DIR", None) or tempfile.gettempdir())
     with tempfile.TemporaryDirectory(prefix="sipanah-outline-", dir=folder) as temporary:
         path = Path(temporary) / f"survey{suffix}"  # the user's name stays out of the server's paths
@@ -159,12 +170,19 @@ def _check_file(upload: UploadedFile, crs: str | None, part_of: shapely.Geometry
             _("%(file)s holds no polygon and no closed line: nothing in it can be a parcel's outline.") % {"file": name}
         )
     shapes = shapely.from_wkb([o.wkb for o in outlines])
-    areas = geo.geodesic_areas_m2(np.asarray(shapes, dtype=object))
+    return [(o.label, shape) for o, shape in zip(outlines, shapes, strict=True)], found, name
+
+
+def _check_file(upload: UploadedFile, crs: str | None, part_of: shapely.Geometry | None, exclude: int | None) -> Answer:
+    read, found, name = read_survey_file(upload, crs)
+    labels = [label for label, _shape in read]
+    shapes = np.asarray([shape for _label, shape in read], dtype=object)
+    areas = geo.geodesic_areas_m2(shapes)
     candidates = [
-        {"label": outline.label, "geometry": geojson(shape), "area_m2": area}
-        for outline, shape, area in zip(outlines, shapes, areas, strict=True)
+        {"label": label, "geometry": geojson(shape), "area_m2": area}
+        for label, shape, area in zip(labels, shapes, areas, strict=True)
     ]
-    if len(outlines) == 1:
+    if len(shapes) == 1:
         answer = Answer(_check(shapes[0], STORAGE_SRID, part_of, exclude), candidates)
     else:
         answer = Answer(CheckResult(), candidates)

@@ -90,7 +90,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
     visible = ImportJob.objects.select_related("user")
     if not permissions.can_view_all_imports(request.user):
         visible = visible.filter(user=request.user)
-    return render(request, "assets/import_list.html", {"form": form, "jobs": visible[:50]})
+    waiting = request.GET.get("waiting") == "1"  # the work queue's link: checked files waiting for confirmation
+    if waiting:
+        visible = jobs.awaiting_confirmation(visible)
+    return render(request, "assets/import_list.html", {"form": form, "jobs": visible[:50], "waiting": waiting})
 
 
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -5,18 +5,28 @@
     def certificates_stuck(user: User) -> list[WorkItem]:
         ...
 
-Each item names what waits, how many, and the URL of the page where the user acts on it.
+Each item names what waits, how many, and the URL of the page where the user acts on it; for a user who sees
+every agency, ``breakdown`` gives the count of each agency with the URL filtered to it.
+
+This room sits just above ``lib`` (below ``register``): every room, the register included, may register sources,
+and the home page (a register view) and the digest read them. It imports no room but ``lib``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
-
-from assets.register.models import User
+from typing import Any, Literal
 
 Severity = Literal["info", "warning", "danger"]
+User = Any  # assets.register.models.User; not imported, this room sits below the register
+
+
+@dataclass(frozen=True)
+class AgencyCount:
+    name: str  # the agency's name
+    count: int
+    url: str  # the place to act, filtered to this agency
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class WorkItem:
     url: str  # the page where the user acts on them
     severity: Severity = "warning"
     detail: str = ""  # one translated line: "oldest: 412 days, Dinas Pendidikan"
+    breakdown: tuple[AgencyCount, ...] = ()  # per agency, largest first (users who see every agency)
 
 
 WorkSource = Callable[[User], list[WorkItem]]

@@ -10,7 +10,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from assets.audit import findings
-from assets.models import Agency, PlottingStatus, Stage
+from assets.models import Agency, LandAsset, PlottingStatus, Stage
 from assets.register import history, services
 from assets.register.geo import geodesic_area_m2
 from tests.factories import load_reference, make_asset, point_inside, square, temp_media_root
@@ -112,28 +112,50 @@ class FindingTests(TestCase):
         self.assertEqual(self.reported_ids("stuck", stuck_days=500), set())
 
     def test_area_mismatch_beyond_the_tolerance(self):
+        # No certificate area: the KIB area stands in for it against the GIS area, with the default tolerance
+        # (the larger of 5 % of that area and 10 m²).
         lon, lat = point_inside("64.71.01.1003")
         geom = square(lon, lat, HALF)
         gis = Decimal(str(round(geodesic_area_m2(geom), 2)))
-        within = make_asset(geom=geom, luas_kib_m2=gis + Decimal("4.5"))  # under the 5 m² floor
+        within = make_asset(geom=geom, luas_kib_m2=gis + Decimal("9"))  # under the 10 m² floor (and 5 %)
         lon2, lat2 = point_inside("64.71.01.1004")
         off = make_asset(
-            geom=square(lon2, lat2, HALF), luas_kib_m2=(gis * Decimal("1.05")).quantize(Decimal("0.01"))
-        )  # 5 % > 1 %
-        self.assertEqual(self.reported_ids("area-mismatch"), {off.id})
+            geom=square(lon2, lat2, HALF), luas_kib_m2=(gis * Decimal("1.06")).quantize(Decimal("0.01"))
+        )  # 6 % > 5 %
+        rows = found("area-mismatch")
+        self.assertEqual({r.asset.id for r in rows}, {off.id})
+        self.assertEqual(rows[0].values["compared"], "KIB–GIS (no certificate area)")
         self.assertEqual(self.reported_ids("area-mismatch", tolerance_pct=Decimal("10")), set())
         self.assertEqual(
             self.reported_ids("area-mismatch", tolerance_pct=Decimal("0"), tolerance_m2=Decimal("1")),
             {off.id, within.id},
-        )  # the 4.5 m² difference is beyond a 1 m² floor without the percentage
+        )  # the 9 m² difference is beyond a 1 m² floor without the percentage
+        self.assertEqual(self.reported_ids("kib-area"), set())  # neither has an issued certificate
 
     def test_certificate_area_mismatch(self):
+        # A second certificate's area makes the certificates' total 300 m² more than the parcel's GIS area.
         services.certificate_create(
-            asset=self.clean, user=None, stage=Stage.PERSIAPAN_BERKAS, luas_sertifikat_m2=Decimal("100")
+            asset=self.clean, user=None, stage=Stage.PERSIAPAN_BERKAS, luas_sertifikat_m2=Decimal("300")
         )
         rows = found("area-mismatch")
         self.assertEqual([r.asset.id for r in rows], [self.clean.id])
-        self.assertIn("KIB–certificate", rows[0].detail)
+        self.assertIn("certificate–GIS", rows[0].detail)
+        self.assertEqual(rows[0].values["diff_m2"], -Decimal("300.00"))
+        # The case in preparation has no number: the KIB is compared with the issued certificate only.
+        self.assertEqual(self.reported_ids("kib-area"), set())
+
+    def test_kib_area_against_the_issued_certificate(self):
+        certificate_area = self.clean.certificates.get().luas_sertifikat_m2
+        LandAsset.objects.filter(pk=self.clean.pk).update(luas_kib_m2=certificate_area + Decimal("0.9"))
+        self.assertEqual(self.reported_ids("kib-area"), set())  # within 1 m²: rounding
+        LandAsset.objects.filter(pk=self.clean.pk).update(luas_kib_m2=certificate_area + Decimal("2"))
+        rows = found("kib-area")
+        self.assertEqual([r.asset.id for r in rows], [self.clean.id])
+        self.assertEqual(rows[0].values["diff_m2"], Decimal("2.00"))
+        self.assertEqual(rows[0].values["certificate"], "HP 00123")
+        # 2 m² is far inside the GIS tolerance: the certificate and the parcel still agree.
+        self.assertEqual(self.reported_ids("area-mismatch"), set())
+        self.assertEqual(self.reported_ids("kib-area", kib_tolerance_m2=Decimal("5")), set())
 
     def test_overlaps_with_their_area_and_not_neighbours_sharing_an_edge(self):
         lon, lat = point_inside("64.71.02.1001")

@@ -51,6 +51,8 @@ IMPORT_LOG = rule(planner=403)  # importers see their imports, auditors read eve
 OWN_IMPORT = rule(officer_b=403, planner=403)  # an import's page and file: the uploader, BPKAD, auditors, admin
 DOCS_A = rule(officer_b=403, planner=403)  # agency A's documents and files: its officers, BPKAD, auditors, admin
 STAFF = rule(others=ADMIN_LOGIN, admin=200)  # the admin site: staff only
+EVERYONE = rule(anonymous=200)  # the public pages (/publik/)
+EVERYONE_400 = rule(anonymous=400, others=400)
 
 # pattern (as get_resolver shows it, fnmatch wildcards allowed) -> (expected outcome per role, path parameters)
 ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
@@ -61,6 +63,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "healthz": (PUBLIC, {}),
     # Register pages.
     "": (READ, {}),
+    "settings/": (READ, {}),  # the user's own preferences (language, the daily digest)
     "assets/": (READ, {}),
     "assets/new/": (CREATE, {}),
     "assets/<int:pk>/": (READ, {"pk": "asset"}),
@@ -69,6 +72,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "certificates/<int:pk>/stage/": (EDIT_A, {"pk": "certificate"}),
     "assets/<int:pk>/remove/": (EDIT_A, {"pk": "asset"}),
     "assets/<int:pk>/restore/": (EDIT_ALL, {"pk": "removed"}),
+    "assets/<int:pk>/card.pdf": (READ, {"pk": "asset"}),
     # Maps and tiles.
     "map/": (READ, {}),
     "map/totals/": (READ, {}),
@@ -85,7 +89,11 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "audit/findings/<slug:slug>/": (READ, {"slug": "finding"}),
     "audit/report.xlsx": (EXPORT, {}),
     "audit/report.pdf": (EXPORT, {}),
+    "audit/reports/<int:pk>/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "report_job"}),  # owner+BPKAD
+    "audit/reports/<int:pk>/file/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "report_job"}),
     "audit/dashboard/": (READ, {}),
+    "audit/dashboard/charts/<slug:slug>.svg": (READ, {"slug": "kecamatan"}),  # the totals shown on the page
+    "audit/dashboard/numbers.xlsx": (READ, {}),
     "audit/log/": (READ, {}),
     # Import and export.
     "assets/export/": (EXPORT, {}),
@@ -134,6 +142,23 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
         API_READ,
         {"collection_id": "assets", "feature_id": "asset"},
     ),
+    # Cek Tanah Pemkot: the public pages answer everyone (tests/public walks their content); BPKAD's report pages.
+    "publik/": (EVERYONE, {}),
+    "publik/cek/": (EVERYONE_400, {}),  # without lon/lat: 400 naming them
+    "publik/cek/formulir/": (rule(anonymous=405, others=405), {}),  # POST only
+    "publik/kelurahan/": (rule(anonymous=302, others=302), {}),  # without a kelurahan: back to the map
+    "publik/jawaban/<str:code>/": (EVERYONE, {"code": "lookup"}),
+    "publik/jawaban/<str:code>/pdf/": (EVERYONE, {"code": "lookup"}),
+    "publik/verifikasi/": (EVERYONE, {}),
+    "publik/tiles/<int:z>/<int:x>/<int:y>.mvt": (EVERYONE, {"z": "0", "x": "0", "y": "0"}),
+    "publik/lapor/<str:kind>/": (EVERYONE, {"kind": "okupasi"}),
+    "publik/laporan/<str:token>/": (EVERYONE, {"token": "report_token"}),
+    "public-reports/": (EDIT_ALL, {}),
+    "public-reports/<int:pk>/": (EDIT_ALL, {"pk": "report"}),
+    "public-reports/<int:pk>/photo/": (
+        rule(officer_a=403, officer_b=403, auditor=403, planner=403, others=404),
+        {"pk": "report"},
+    ),
     # Django admin: staff only. Exceptions first (the first matching row wins).
     "admin/login/": (rule(anonymous=200, admin=302), {}),  # staff are sent on to the index
     "admin/logout/": (rule(others=302, admin=405), {}),  # POST only; non-staff are sent to the admin index
@@ -155,6 +180,11 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
         rule(others=ADMIN_LOGIN, admin=403),
         {},
     ),  # sign-in records are made by django-axes only
+    # The public pages' records: one policy row (no second added), exclusions withdrawn and reports kept, never deleted.
+    "admin/assets/publicationpolicy/add/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/publicationpolicy/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/publicexclusion/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
+    "admin/assets/publicreport/<path:object_id>/delete/": (rule(others=ADMIN_LOGIN, admin=403), {}),
     "admin/*": (STAFF, {}),
 }
 
@@ -230,6 +260,22 @@ class WalkCase(TestCase):
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
         cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
         cls.saved_mapping = AgencyMapping.objects.create(agency=agency_a, mapping={"fields": {"nama_barang": "NM"}})
+        # Signatories, the publication policy and what the public sent: objects for their admin pages and URLs.
+        from assets.public.lookup import answer, point_question
+        from assets.public.models import PublicationPolicy, PublicExclusion, PublicReport
+        from assets.register.models import Signatory
+
+        Signatory.objects.create(agency=agency_a, role=Signatory.Role.PENGGUNA_BARANG, name="Kepala A")
+        PublicationPolicy.objects.create(pk=1)
+        PublicExclusion.objects.create(asset=cls.removed, reason="uji")
+        cls.lookup = answer(point_question("116.83", "-1.25"))
+        from assets.audit.models import ReportJob
+
+        cls.report_job = ReportJob.objects.create(user=cls.users["auditor"], status=ReportJob.Status.DONE, rows=1)
+        cls.report_job.file.save("audit.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
+        cls.report = PublicReport.objects.create(
+            kind="okupasi", location="SRID=4326;POINT(116.83 -1.25)", description="x", contact_name="Warga"
+        )
         # A successful and then a failed sign-in (a success clears the failures): objects for django-axes' admin.
         client = Client()
         client.post("/accounts/login/", {"username": "planner", "password": "pw-planner"})
@@ -262,6 +308,10 @@ class WalkCase(TestCase):
             "custody": str(self.custody.pk),
             "finding": next(iter(findings.FINDINGS)),
             "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
+            "lookup": self.lookup.code,
+            "report": str(self.report.pk),
+            "report_token": self.report.token,
+            "report_job": str(self.report_job.pk),
         }
         values = {name: objects.get(value, value) for name, value in params.items()}
         # Admin object pages: the first object of the model named in the path.
@@ -325,8 +375,8 @@ MARKUP = "<meta http-equiv=refresh content='0;url=http://127.0.0.1:8299/x'><scri
 PARAMS = (
     "as_of", "format", "srid", "status", "tahap", "q", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
     "tahun_min", "luas_max", "removed", "page", "page_size", "bbox", "intersects", "point", "distance", "corridor",
-    "buffer", "area", "datetime", "f", "limit", "offset", "days", "tol_pct", "tol_m2", "min_overlap", "kind", "from",
-    "to", "asset", "user", "basemap", "next",
+    "buffer", "area", "datetime", "f", "limit", "offset", "days", "tol_pct", "tol_m2", "kib_tol_m2", "min_overlap",
+    "kind", "from", "to", "asset", "user", "basemap", "next",
 )  # fmt: skip
 
 

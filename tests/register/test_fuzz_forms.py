@@ -374,8 +374,8 @@ class FormFuzzTests(TestCase):
         self.client.force_login(self.auditor)  # reads everything and exports
         filters = ["q", "status", "tahap", "agency", "kecamatan", "kelurahan", "jenis_hak", "plotting",
                    "tahun_min", "tahun_max", "luas_min", "luas_max", "removed", "as_of", "page", "format", "srid",
-                   "basemap", "days", "tol_pct", "tol_m2", "min_overlap", "asset", "user", "kind", "date_from",
-                   "date_to"]  # fmt: skip
+                   "basemap", "days", "tol_pct", "tol_m2", "kib_tol_m2", "min_overlap", "asset", "user", "kind",
+                   "date_from", "date_to"]  # fmt: skip
         urls = [
             reverse("asset-list"),
             reverse("asset-map"),

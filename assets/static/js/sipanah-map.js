@@ -7,8 +7,17 @@
     L.DomEvent.fakeStop = function (e) { e._stopped = true; };
   }
 
-  var COLORS = { belum: "#d73027", proses: "#f39c12", terbit: "#1a9850" };
-  var DISPUTE = "#5e3c99";
+  // The status colours come from the page (base.html writes assets.register.palette as CSS custom properties).
+  var COLORS = null, DISPUTE = null;
+  function palette() {
+    if (!COLORS) {
+      var css = getComputedStyle(document.documentElement);
+      var read = function (name) { return css.getPropertyValue("--c-status-" + name).trim() || "#777777"; };
+      COLORS = { belum: read("belum"), proses: read("proses"), terbit: read("terbit") };
+      DISPUTE = read("dispute");
+    }
+    return COLORS;
+  }
 
   function majority(p) {
     if (p.nt >= p.np && p.nt >= p.nb) return "terbit";
@@ -16,6 +25,7 @@
   }
 
   function assetStyle(p, zoom, dim) {
+    palette();
     if (p.n !== undefined) { // grid aggregate
       var r = Math.min(16, 3 + 2 * Math.log2(p.n));
       return { radius: r, weight: p.nd ? 2 : 1, color: p.nd ? DISPUTE : "#ffffff", fill: true,
@@ -33,6 +43,16 @@
     var s = assetStyle(p, zoom, dim);
     s.fillOpacity = 0.12; s.opacity = 0.35; s.weight = 1;
     return s;
+  }
+
+  // The public layer (outline tiles: no status, no id): outlines, bare points, and cells with their count n.
+  function outlineStyle(p, zoom, dim) {
+    if (p.n !== undefined) {
+      return { radius: Math.min(16, 3 + 2 * Math.log2(p.n)), weight: 1, color: "#ffffff", fill: true,
+               fillColor: "#1a6b3a", fillOpacity: 0.7, opacity: 1 };
+    }
+    return { weight: 1.5, color: "#1a6b3a", fill: true, fillColor: palette().terbit, fillOpacity: 0.25, opacity: 1,
+             radius: 3 };
   }
 
   function row(table, label, value) {
@@ -176,6 +196,6 @@
     });
   }
 
-  window.SipanahMap = { assetStyle: assetStyle, faintStyle: faintStyle, attachAssets: attachAssets,
+  window.SipanahMap = { assetStyle: assetStyle, faintStyle: faintStyle, outlineStyle: outlineStyle, attachAssets: attachAssets,
                         basemaps: basemaps, watchPaint: watchPaint, photoLayer: photoLayer };
 })();
