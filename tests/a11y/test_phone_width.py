@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 
-from tests.a11y.walk import THIRD_PARTY_PREFIXES, Page, WalkObjects
+from tests.a11y.walk import BROWSER_ROLES, THIRD_PARTY_PREFIXES, Page, WalkObjects
 from tests.browser_case import BrowserTestCase
 from tests.factories import temp_media_root
 
@@ -88,7 +88,7 @@ class PhoneWidthTests(BrowserTestCase):
     def test_no_page_of_any_role_scrolls_sideways_at_390_px(self):
         pages = [
             page
-            for page in self.objects.anonymous_pages() + self.objects.pages()
+            for page in self.objects.anonymous_pages() + self.objects.pages(BROWSER_ROLES)
             if not page.url.startswith(THIRD_PARTY_PREFIXES)
         ]
         self.assertGreater(len(pages), 40, "the walk found too few pages")
