@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import folium
+import shapely
+import shapely.geometry
 from branca.element import CssLink, JavascriptLink, MacroElement
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Max, QuerySet
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -29,7 +29,7 @@ from django.utils.translation import gettext_noop
 from folium import plugins
 from jinja2 import Template
 
-from assets.register import basemaps, palette, place
+from assets.register import basemaps, palette, place, selectors
 from assets.register.models import AdministrativeArea, LandAsset
 
 
@@ -313,22 +313,25 @@ def boundaries(level: str) -> dict[str, Any]:
     Simplifying every kelurahan on each page view costs more than the rest of the page: kept per process until an
     area changes (count and last update are part of the key).
     """
-    qs = AdministrativeArea.objects.filter(level=level)
-    key = (connection.alias, level, *qs.aggregate(n=Count("id"), last=Max("updated_at")).values())
+    key = selectors.area_version(level)
     if key not in _boundary_cache:
         if len(_boundary_cache) > 8:
             _boundary_cache.clear()
-        _boundary_cache[key] = _build_boundaries(qs)
+        _boundary_cache[key] = _build_boundaries(level)
     return _boundary_cache[key]
 
 
-def _build_boundaries(qs: QuerySet[AdministrativeArea]) -> dict[str, Any]:
+def _build_boundaries(level: str) -> dict[str, Any]:
     features = []
-    for area in qs.only("name", "code", "level", "geom"):
-        geom = area.geom.simplify(0.0003, preserve_topology=True)
-        shape = json.loads(geom.geojson)
-        shape["coordinates"] = _round(shape["coordinates"])
-        features.append({"type": "Feature", "geometry": shape, "properties": {"name": area.name, "level": area.level}})
+    for area in selectors.area_shapes(level):
+        shape = shapely.geometry.mapping(shapely.simplify(area.geom, 0.0003, preserve_topology=True))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": shape["type"], "coordinates": _round(shape["coordinates"])},
+                "properties": {"name": area.name, "level": level},
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
