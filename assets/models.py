@@ -5,6 +5,7 @@ import contract (``make lint``) sees which room depends on which.
 """
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
+from assets.ledger.models import Decision, OfficialRow, ReconciliationItem, ReconciliationRun
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.register.models import (
     DISPUTE_STAGES,
@@ -37,6 +38,7 @@ __all__ = [
     "AssetCell",
     "Certificate",
     "CustodyEvent",
+    "Decision",
     "Document",
     "DocumentRequirement",
     "DocumentType",
@@ -46,7 +48,10 @@ __all__ = [
     "ImportJob",
     "JenisHak",
     "LandAsset",
+    "OfficialRow",
     "PlottingStatus",
+    "ReconciliationItem",
+    "ReconciliationRun",
     "RegisterVersion",
     "Signatory",
     "Stage",
