@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
 
 from assets.ledger import matching
 from assets.ledger.models import Category, Decision, OfficialRow, ReconciliationItem, ReconciliationRun
@@ -229,3 +230,67 @@ def decisions(run: ReconciliationRun) -> QuerySet[Decision]:
 
 def open_items(run: ReconciliationRun) -> QuerySet[ReconciliationItem]:
     return items(run).filter(resolved=False).exclude(category=Category.EQUAL)
+
+
+FIELD_LABELS: dict[str, Any] = {
+    "nilai_perolehan": _("acquisition value (Rp)"),
+    "luas_kib_m2": _("KIB area (m²)"),
+    "tahun_perolehan": _("acquisition year"),
+    "nomor_sertifikat": _("certificate number"),
+    "tanggal_sertifikat": _("certificate date"),
+    "agency": _("agency"),
+    "alamat": _("address"),
+    "jenis_hak": _("type of right"),
+}
+
+
+@dataclass(frozen=True)
+class LineField:
+    field: str
+    label: str
+    official: str
+    sipanah: str
+    differs: bool
+    decision: Decision | None
+
+
+def line_fields(item: ReconciliationItem) -> list[LineField]:
+    """The compared fields of a line: the official value, Sipanah's live value, whether they differed when the
+    run matched them, and the decision that counts."""
+    official = official_record(item.official) if item.official else None
+    records = register_records(pks=[item.asset_id]) if item.asset_id else []
+    asset = records[0] if records else None
+    decided = latest_decisions(item)
+    return [
+        LineField(name, str(FIELD_LABELS[name]), record_value(official, name) if official else "—",
+                  record_value(asset, name) if asset else "—", name in item.differences, decided.get(name))
+        for name in matching.FIELDS
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item: ReconciliationItem
+    score: int
+    label: str
+
+
+def pair_candidates(item: ReconciliationItem, *, limit: int = 10, pool: int = 500) -> list[Candidate]:
+    """For a line on one side only: the lone lines of the other side in the same agency, best score first."""
+    if item.category == Category.ONLY_OFFICIAL and item.official:
+        others = items(item.run, Category.ONLY_SIPANAH).filter(agency_id=item.official.agency_id)[:pool]
+        mine = official_record(item.official)
+        assets = {r.id: r for r in register_records(pks=[o.asset_id for o in others])}
+        scored = [(matching.score(mine, assets[o.asset_id]), o) for o in others if o.asset_id in assets]
+        labelled = [(s, o, str(o.asset)) for s, o in scored]
+    elif item.category == Category.ONLY_SIPANAH and item.asset_id:
+        others = items(item.run, Category.ONLY_OFFICIAL).filter(official__agency_id=item.agency_id)[:pool]
+        records = register_records(pks=[item.asset_id])
+        if not records:
+            return []
+        labelled = [(matching.score(official_record(o.official), records[0]), o, str(o.official))
+                    for o in others if o.official]  # fmt: skip
+    else:
+        return []
+    labelled.sort(key=lambda c: (-c[0], c[1].pk))
+    return [Candidate(o, s, label) for s, o, label in labelled[:limit]]

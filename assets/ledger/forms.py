@@ -1,0 +1,34 @@
+"""Forms of the ledger pages: the upload of an official export, and the decisions on a line."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from assets.ledger.matching import FIELDS
+
+SYSTEMS = [("SIMDA BMD", "SIMDA BMD"), ("e-BMD", "e-BMD"), ("", _("other"))]
+
+
+class RunUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Official KIB A export"),
+        help_text=_(
+            "The table or the printed layout exported by SIMDA BMD or e-BMD (XLSX, CSV, "
+            "or any format the importer reads). Nothing is written to the register."
+        ),
+    )
+    system = forms.ChoiceField(label=_("Official system"), choices=SYSTEMS, required=False)
+    snapshot_date = forms.DateField(
+        label=_("Register date of the export"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DecisionForm(forms.Form):
+    ACTIONS = ["accept", "keep", "confirm", "reject", "pair"]
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    field = forms.ChoiceField(choices=[("", "")] + [(f, f) for f in FIELDS], required=False)
+    reason = forms.CharField(required=False, max_length=2000)
+    other = forms.IntegerField(required=False, min_value=1)  # the line to pair with (a candidate's radio)
+    other_number = forms.IntegerField(required=False, min_value=1)  # or its number, typed

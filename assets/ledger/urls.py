@@ -1,0 +1,17 @@
+"""URLs of the ledger room (/ledger/…): reconciliation runs with the official BMD register."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from assets.ledger import views
+
+urlpatterns = [
+    path("", views.run_list, name="ledger-runs"),
+    path("runs/<int:pk>/", views.run_detail, name="ledger-run"),
+    path("runs/<int:pk>/status/", views.run_status, name="ledger-run-status"),
+    path("runs/<int:pk>/berita-acara.pdf", views.run_pdf, name="ledger-run-pdf"),
+    path("runs/<int:pk>/berita-acara.xlsx", views.run_xlsx, name="ledger-run-xlsx"),
+    path("lines/<int:pk>/", views.item_detail, name="ledger-item"),
+    path("compare/", views.compare, name="ledger-compare"),
+]
