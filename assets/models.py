@@ -5,7 +5,7 @@ import contract (``make lint``) sees which room depends on which.
 """
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
-from assets.ledger.models import Decision, OfficialRow, ReconciliationItem, ReconciliationRun
+from assets.ledger.models import AgencyTransfer, Decision, OfficialRow, ReconciliationItem, ReconciliationRun
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.register.models import (
     DISPUTE_STAGES,
@@ -30,6 +30,7 @@ from assets.transfer.models import AgencyMapping, ImportJob
 
 __all__ = [
     "AgencyMapping",
+    "AgencyTransfer",
     "DISPUTE_STAGES",
     "MAIN_STAGES",
     "AdministrativeArea",

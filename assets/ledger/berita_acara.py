@@ -203,3 +203,51 @@ def xlsx(run: ReconciliationRun) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def transfers_xlsx(rows: Any) -> bytes:
+    """The transfers report of a period: every approved transfer effective in it."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Transfers"))
+    sheet.append(
+        xlsx_row(
+            sheet,
+            [
+                _("Effective date"),
+                _("Kind"),
+                _("Kode barang"),
+                _("Register"),
+                _("Asset"),
+                _("From agency"),
+                _("To agency"),
+                _("Decree (SK) number"),
+                _("Decree (SK) date"),
+                _("Reason"),
+                _("Approved by"),
+            ],
+        )
+    )
+    for t in rows:
+        sheet.append(
+            xlsx_row(
+                sheet,
+                [
+                    t.effective_date,
+                    t.get_kind_display(),
+                    t.asset.kode_barang,
+                    t.asset.nomor_register,
+                    t.asset.nama_barang,
+                    t.from_agency.name,
+                    t.to_agency.name,
+                    t.sk_nomor,
+                    t.sk_tanggal,
+                    t.reason,
+                    str(t.decided_by or ""),
+                ],
+            )
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

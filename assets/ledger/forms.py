@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -32,3 +34,37 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(required=False, max_length=2000)
     other = forms.IntegerField(required=False, min_value=1)  # the line to pair with (a candidate's radio)
     other_number = forms.IntegerField(required=False, min_value=1)  # or its number, typed
+
+
+class TransferProposeForm(forms.Form):
+    to_agency = forms.ModelChoiceField(label=_("To agency"), queryset=None)  # type: ignore[arg-type]
+    kind = forms.ChoiceField(label=_("Kind"), choices=[])
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from assets.ledger.models import AgencyTransfer
+        from assets.register.models import Agency
+
+        super().__init__(*args, **kwargs)
+        self.fields["to_agency"].queryset = Agency.objects.order_by("code")  # type: ignore[attr-defined]
+        self.fields["kind"].choices = AgencyTransfer.Kind.choices  # type: ignore[attr-defined]
+
+
+class TransferApproveForm(forms.Form):
+    sk_nomor = forms.CharField(label=_("Decree (SK) number"), max_length=100)
+    sk_tanggal = forms.DateField(label=_("Decree (SK) date"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_date = forms.DateField(label=_("Effective date"), widget=forms.DateInput(attrs={"type": "date"}))
+    document = forms.ModelChoiceField(label=_("Decree (SK) scan"), queryset=None)  # type: ignore[arg-type]
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, asset: Any, **kwargs: Any) -> None:
+        from assets.evidence.models import Document
+
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = Document.objects.filter(  # type: ignore[attr-defined]
+            asset=asset, withdrawn_at__isnull=True
+        ).order_by("-id")
+
+
+class TransferCloseForm(forms.Form):
+    note = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))

@@ -156,3 +156,49 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.field or '*'} {self.action}"
+
+
+class AgencyTransfer(models.Model):
+    """A transfer of an asset between agencies (mutasi) or a change of its use status (alih status penggunaan):
+    proposed by the owning agency's officer or BPKAD, approved by BPKAD with its SK (number, date, scan), effective
+    on a date. The only way an asset's agency changes."""
+
+    class Kind(models.TextChoices):
+        MUTASI = "mutasi", _("Transfer between agencies (mutasi)")
+        ALIH_STATUS = "alih_status", _("Change of use status (alih status penggunaan)")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    asset = models.ForeignKey(LandAsset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="transfers")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.MUTASI)
+    from_agency = models.ForeignKey(Agency, verbose_name=_("from agency"), on_delete=models.PROTECT, related_name="+")
+    to_agency = models.ForeignKey(Agency, verbose_name=_("to agency"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    reason = models.TextField(_("reason"))
+    proposed_by = models.ForeignKey(User, verbose_name=_("proposed by"), null=True, on_delete=models.SET_NULL,
+                                    related_name="+")  # fmt: skip
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    sk_nomor = models.CharField(_("decree (SK) number"), max_length=100, blank=True)
+    sk_tanggal = models.DateField(_("decree (SK) date"), null=True, blank=True)
+    sk_document = models.ForeignKey("assets.Document", verbose_name=_("decree (SK) scan"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")  # fmt: skip
+    effective_date = models.DateField(_("effective date"), null=True, blank=True)
+    decided_by = models.ForeignKey(User, verbose_name=_("decided by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")  # fmt: skip
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    run = models.ForeignKey(ReconciliationRun, verbose_name=_("from reconciliation run"), null=True, blank=True,
+                            on_delete=models.SET_NULL, related_name="transfers")  # fmt: skip
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        verbose_name = _("agency transfer")
+        verbose_name_plural = _("agency transfers")
+        indexes = [models.Index(fields=["status", "effective_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}: {self.asset_id} {self.from_agency_id} → {self.to_agency_id}"

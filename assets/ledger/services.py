@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assets.ledger import matching, rules, selectors
+from assets.ledger import matching, rules, selectors, transfers
 from assets.ledger.models import Category, Decision, Method, OfficialRow, ReconciliationItem, ReconciliationRun
 from assets.ledger.reading import read_snapshot
 from assets.register import services as register
@@ -123,13 +123,24 @@ def accept_official(*, item: ReconciliationItem, field: str, user: User | None) 
     asset = LandAsset.objects.get(pk=item.asset_id)
     before = selectors.sipanah_value(asset, field)
     reason = history_reason(item.run, field)
+    if field == "agency":  # an agency changes only through an approved transfer: the decision proposes one
+        if row.agency is None:
+            raise ValidationError(_("The official register gives no agency: there is nothing to accept."))
+        transfer = transfers.propose(asset=asset, to_agency=row.agency, user=user, reason=reason, run=item.run)
+        return _decide(
+            item,
+            field,
+            Decision.Action.ACCEPT,
+            user=user,
+            official=selectors.official_value(row, field),
+            sipanah=before,
+            reason=_("Transfer #%(n)s proposed for BPKAD's approval") % {"n": transfer.pk},
+        )
     if field in matching.CERTIFICATE_FIELDS:
         _accept_certificate(asset, row, field, user, reason)
     else:
         data: dict[str, Any]
-        if field == "agency":
-            data = {"agency_id": row.agency_id}
-        elif field == "tahun_perolehan":
+        if field == "tahun_perolehan":
             data = {"tahun_perolehan": row.tahun_perolehan}
             if asset.tanggal_perolehan and asset.tanggal_perolehan.year != row.tahun_perolehan:
                 if row.tanggal_perolehan is None or row.tanggal_perolehan.year != row.tahun_perolehan:

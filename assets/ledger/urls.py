@@ -15,3 +15,10 @@ urlpatterns = [
     path("lines/<int:pk>/", views.item_detail, name="ledger-item"),
     path("compare/", views.compare, name="ledger-compare"),
 ]
+
+urlpatterns += [
+    path("transfers/", views.transfer_list, name="ledger-transfers"),
+    path("transfers/report.xlsx", views.transfer_xlsx, name="ledger-transfers-xlsx"),
+    path("transfers/new/<int:asset>/", views.transfer_propose, name="ledger-transfer-propose"),
+    path("transfers/<int:pk>/", views.transfer_detail, name="ledger-transfer"),
+]

@@ -3,8 +3,10 @@ run and decide, auditors read)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,16 +18,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from assets.ledger import berita_acara, rules, selectors, services
-from assets.ledger.forms import DecisionForm, RunUploadForm
-from assets.ledger.models import Category, ReconciliationItem, ReconciliationRun
+from assets.ledger import berita_acara, rules, selectors, services, transfers
+from assets.ledger.forms import (
+    DecisionForm,
+    RunUploadForm,
+    TransferApproveForm,
+    TransferCloseForm,
+    TransferProposeForm,
+)
+from assets.ledger.models import AgencyTransfer, Category, ReconciliationItem, ReconciliationRun
 from assets.lib.http import plain_error
+from assets.register import permissions
+from assets.register.models import LandAsset
 from assets.register.permissions import AuthenticatedRequest, require, role_required
 from assets.transfer.importing.report import ImportFileError
 
 READ = gettext_lazy("Reconciliation runs are open to BPKAD, administrators and auditors.")
 DECIDE = gettext_lazy("Only BPKAD and administrators run reconciliations and decide on them.")
 PER_PAGE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _errors(error: ValidationError) -> list[str]:
@@ -192,3 +203,121 @@ def run_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="rekonsiliasi-{run.pk}.xlsx"'
     return response
+
+
+# --- transfers (mutasi / alih status penggunaan) ----------------------------------------------------------------
+
+
+def _period(request: HttpRequest) -> tuple[dt.date | None, dt.date | None]:
+    def day(name: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(request.GET.get(name) or "") if request.GET.get(name) else None
+        except ValueError:
+            return None
+
+    return day("from"), day("to")
+
+
+@role_required(permissions.can_view_register)
+def transfer_list(request: AuthenticatedRequest) -> HttpResponse:
+    start, end = _period(request)
+    mine = transfers.visible(request.user)
+    return render(
+        request,
+        "ledger/transfer_list.html",
+        {
+            "proposed": mine.filter(status=AgencyTransfer.Status.PROPOSED),
+            "effective": transfers.in_period(mine, start, end)[:1000],
+            "start": start,
+            "end": end,
+        },
+    )
+
+
+@role_required(permissions.can_view_register)
+def transfer_xlsx(request: AuthenticatedRequest) -> HttpResponse:
+    start, end = _period(request)
+    rows = transfers.in_period(transfers.visible(request.user), start, end)
+    response = HttpResponse(berita_acara.transfers_xlsx(rows), content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="mutasi.xlsx"'
+    return response
+
+
+def transfer_propose(request: AuthenticatedRequest, asset: int) -> HttpResponse:
+    target = get_object_or_404(LandAsset.objects.select_related("agency"), pk=asset)
+    require(transfers.can_propose(request.user, target), permissions.edit_asset_refusal(request.user, target))
+    form = TransferProposeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            transfer = transfers.propose(
+                asset=target,
+                to_agency=form.cleaned_data["to_agency"],
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                kind=form.cleaned_data["kind"],
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The transfer is proposed; BPKAD approves it with the SK."))
+            return redirect("ledger-transfer", pk=transfer.pk)
+    return render(request, "ledger/transfer_propose.html", {"asset": target, "form": form})
+
+
+def _form_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def transfer_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    transfer = (
+        get_object_or_404(transfers.visible(request.user), pk=pk)
+        if permissions.can_view_register(request.user)
+        else None
+    )
+    require(transfer is not None)
+    assert transfer is not None  # noqa: S101 - required above
+    approve_form = TransferApproveForm(asset=transfer.asset)
+    close_form = TransferCloseForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "approve":
+                require(transfers.can_decide(request.user), _("Only BPKAD approves or rejects a transfer."))
+                approve_form = TransferApproveForm(request.POST, asset=transfer.asset)
+                if approve_form.is_valid():
+                    data = approve_form.cleaned_data
+                    transfers.approve(
+                        transfer=transfer,
+                        user=request.user,
+                        sk_nomor=data["sk_nomor"],
+                        sk_tanggal=data["sk_tanggal"],
+                        effective_date=data["effective_date"],
+                        document=data["document"],
+                        note=data["note"],
+                    )
+                    messages.success(request, _("The transfer is approved and the asset's agency changed."))
+                    return redirect("ledger-transfer", pk=transfer.pk)
+            elif action in ("reject", "cancel"):
+                close_form = TransferCloseForm(request.POST)
+                if close_form.is_valid():
+                    act = transfers.reject if action == "reject" else transfers.cancel
+                    act(transfer=transfer, user=request.user, note=close_form.cleaned_data["note"])
+                    return redirect("ledger-transfer", pk=transfer.pk)
+        except ValidationError as exc:
+            _form_errors(approve_form if action == "approve" else close_form, exc)
+    return render(
+        request,
+        "ledger/transfer_detail.html",
+        {
+            "transfer": transfer,
+            "approve_form": approve_form,
+            "close_form": close_form,
+            "can_decide": transfers.can_decide(request.user) and transfer.status == AgencyTransfer.Status.PROPOSED,
+            "can_cancel": transfer.status == AgencyTransfer.Status.PROPOSED
+            and (transfers.can_decide(request.user) or transfer.proposed_by_id == request.user.pk),
+        },
+    )
