@@ -95,8 +95,12 @@ def _normal(name: str, value: Any) -> Any:
 
 def differences(official: Record, asset: Record) -> list[str]:
     """The compared fields whose values differ (blank and missing are the same)."""
-    return [name for name in FIELDS
-            if _normal(name, getattr(official, name)) != _normal(name, getattr(asset, name))]  # fmt: skip
+    found = []
+    for name in FIELDS:
+        a, b = getattr(official, name), getattr(asset, name)
+        if a != b and _normal(name, a) != _normal(name, b):  # equal values need no normalising (most of them)
+            found.append(name)
+    return found
 
 
 def _closeness(a: Decimal | None, b: Decimal | None) -> float:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets.ledger import matching, rules, selectors, transfers
+from assets.lib import copy_insert
 from assets.ledger.models import Category, Decision, Method, OfficialRow, ReconciliationItem, ReconciliationRun
 from assets.ledger.reading import read_snapshot
 from assets.register import services as register
@@ -48,7 +49,7 @@ def start_run(path: Path, *, user: User | None, name: str = "", system: str = ""
             official_rows=len(snapshot.rows), created_by=user,
         )  # fmt: skip
         rows = [OfficialRow(run=run, **fields) for fields in snapshot.rows]
-        OfficialRow.objects.bulk_create(rows, batch_size=BATCH)
+        _insert(OfficialRow, rows)
         match_run(run, rows)
     return run
 
@@ -79,10 +80,18 @@ def match_run(run: ReconciliationRun, rows: list[OfficialRow]) -> None:
     ]
     for line in items:
         line.resolved = line.category == Category.EQUAL
-    ReconciliationItem.objects.bulk_create(items, batch_size=BATCH)
+    _insert(ReconciliationItem, items)
     run.register_rows = len(register_records)
     run.match_seconds = round(time.monotonic() - started, 3)
     run.save(update_fields=["register_rows", "match_seconds"])
+
+
+def _insert(model: Any, objs: list[Any]) -> None:
+    """Many new rows at once: COPY on PostgreSQL, one executemany INSERT on SQLite (assets.lib.copy_insert)."""
+    if copy_insert.supported():
+        copy_insert.copy_insert(model, objs)
+    else:  # pragma: no cover - both supported databases take the path above
+        model.objects.bulk_create(objs, batch_size=BATCH)
 
 
 def _category(pair: matching.Pair) -> str:
