@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets.ledger import matching, rules, selectors, transfers
-from assets.lib import copy_insert
 from assets.ledger.models import Category, Decision, Method, OfficialRow, ReconciliationItem, ReconciliationRun
 from assets.ledger.reading import read_snapshot
+from assets.lib import copy_insert
 from assets.register import services as register
 from assets.register.models import LandAsset, Stage, User
 
