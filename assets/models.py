@@ -5,7 +5,14 @@ import contract (``make lint``) sees which room depends on which.
 """
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
-from assets.ledger.models import AgencyTransfer, Decision, OfficialRow, ReconciliationItem, ReconciliationRun
+from assets.ledger.models import (
+    AgencyTransfer,
+    Decision,
+    OfficialRow,
+    OpeningBalance,
+    ReconciliationItem,
+    ReconciliationRun,
+)
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.register.models import (
     DISPUTE_STAGES,
@@ -50,6 +57,7 @@ __all__ = [
     "JenisHak",
     "LandAsset",
     "OfficialRow",
+    "OpeningBalance",
     "PlottingStatus",
     "ReconciliationItem",
     "ReconciliationRun",

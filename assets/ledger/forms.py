@@ -68,3 +68,26 @@ class TransferApproveForm(forms.Form):
 
 class TransferCloseForm(forms.Form):
     note = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OpeningBalanceForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Dated"), choices=[])
+    effective_date = forms.DateField(
+        label=_("Date of the opening balance"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("For example 31 December 2025 (the last year-end before go-live)."),
+    )
+    recorded_from = forms.DateField(label=_("Assets recorded from"), widget=forms.DateInput(attrs={"type": "date"}))
+    recorded_until = forms.DateField(
+        label=_("Assets recorded until"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The days the opening balance was loaded into Sipanah."),
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from assets.ledger.models import OpeningBalance
+
+        super().__init__(*args, **kwargs)
+        self.fields["mode"].choices = OpeningBalance.Mode.choices  # type: ignore[attr-defined]

@@ -202,3 +202,32 @@ class AgencyTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}: {self.asset_id} {self.from_agency_id} → {self.to_agency_id}"
+
+
+class OpeningBalance(models.Model):
+    """The opening balance (saldo awal): the assets recorded when Sipanah went live, dated back so that the register
+    as of an earlier date shows what the city held then. Their creation history rows are moved to the effective date
+    (or to each asset's acquisition date); this row keeps who did it, when, and how many rows moved."""
+
+    class Mode(models.TextChoices):
+        DATE = "date", _("On the effective date")
+        ACQUISITION = "acquisition", _("Since each asset's acquisition date")
+
+    mode = models.CharField(_("dated"), max_length=16, choices=Mode.choices, default=Mode.DATE)
+    effective_date = models.DateField(_("effective date"), null=True, blank=True)
+    recorded_from = models.DateField(_("recorded from"))
+    recorded_until = models.DateField(_("recorded until"))
+    reason = models.TextField(_("reason"))
+    assets_moved = models.PositiveIntegerField(_("assets dated back"), default=0)
+    certificates_moved = models.PositiveIntegerField(_("certificates dated back"), default=0)
+    created_by = models.ForeignKey(User, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL,
+                                   related_name="+")  # fmt: skip
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("opening balance")
+        verbose_name_plural = _("opening balances")
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} {self.effective_date or ''}".strip()

@@ -22,3 +22,4 @@ urlpatterns += [
     path("transfers/new/<int:asset>/", views.transfer_propose, name="ledger-transfer-propose"),
     path("transfers/<int:pk>/", views.transfer_detail, name="ledger-transfer"),
 ]
+urlpatterns += [path("opening-balance/", views.opening_balance, name="ledger-opening-balance")]

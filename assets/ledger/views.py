@@ -18,15 +18,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from assets.ledger import berita_acara, rules, selectors, services, transfers
+from assets.ledger import berita_acara, opening, rules, selectors, services, transfers
 from assets.ledger.forms import (
     DecisionForm,
+    OpeningBalanceForm,
     RunUploadForm,
     TransferApproveForm,
     TransferCloseForm,
     TransferProposeForm,
 )
-from assets.ledger.models import AgencyTransfer, Category, ReconciliationItem, ReconciliationRun
+from assets.ledger.models import AgencyTransfer, Category, OpeningBalance, ReconciliationItem, ReconciliationRun
 from assets.lib.http import plain_error
 from assets.register import permissions
 from assets.register.models import LandAsset
@@ -320,4 +321,28 @@ def transfer_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "can_cancel": transfer.status == AgencyTransfer.Status.PROPOSED
             and (transfers.can_decide(request.user) or transfer.proposed_by_id == request.user.pk),
         },
+    )
+
+
+@role_required(rules.can_view_reconciliation, READ)
+def opening_balance(request: AuthenticatedRequest) -> HttpResponse:
+    """The opening balances recorded, and (BPKAD, admins) the form that records one."""
+    form = OpeningBalanceForm(request.POST or None) if rules.can_reconcile(request.user) else None
+    if request.method == "POST":
+        require(form is not None, str(DECIDE))
+        assert form is not None  # noqa: S101 - required above
+        if form.is_valid():
+            try:
+                done = opening.apply(user=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(
+                    request, _("Opening balance recorded: %(n)s assets dated back.") % {"n": done.assets_moved}
+                )
+                return redirect("ledger-opening-balance")
+    return render(
+        request,
+        "ledger/opening_balance.html",
+        {"form": form, "balances": OpeningBalance.objects.select_related("created_by")},
     )
