@@ -26,7 +26,7 @@ class OpeningBalanceTests(LedgerCase):
 
     def apply(self, **changes):
         args = {"user": self.bpkad, "mode": OpeningBalance.Mode.DATE, "effective_date": dt.date(2025, 12, 31),
-                "recorded_from": self.today, "recorded_until": self.today, "reason": "KIB A per 31-12-2025"}  # fmt: skip
+                "recorded_from": self.today, "recorded_until": self.today, "reason": "KIB A 2025"}  # fmt: skip
         args.update(changes)
         return opening.apply(**args)
 
