@@ -193,3 +193,24 @@ class TransferPageTests(TransferCase):
         stranger_url = reverse("ledger-transfer-propose", args=[self.alone.pk])  # Dinas Kesehatan's asset
         self.client.force_login(self.officer)
         self.assertEqual(self.client.get(stranger_url).status_code, 403)
+
+
+class ActivityLogTests(TransferCase):
+    def test_decisions_and_transfers_are_in_the_activity_log(self):
+        from assets.audit.activity import LogFilter, activity_log
+
+        run = services.start_run(PRINTED, user=self.bpkad)
+        line = selectors.items(run, Category.DIFFERS).get()
+        services.keep_sipanah(item=line, field="nilai_perolehan", user=self.bpkad, reason="Appraisal 2024")
+        transfer = self.propose()
+        transfers.reject(transfer=transfer, user=self.bpkad, note="No SK")
+        entries = activity_log(LogFilter(kind="ledger"))
+        self.assertEqual([e.action for e in entries], ["Rejected", "transfer proposed",
+                                                      "Sipanah's value kept (to send back to the BMD administrator)"])  # fmt: skip
+        self.assertEqual(entries[2].changes, [("nilai_perolehan", "80000000", "75000000")])
+        self.assertEqual(entries[1].changes, [("agency", str(self.dinas), str(self.other))])
+        mine = activity_log(LogFilter(kind="ledger", asset_id=self.asset.pk))
+        self.assertEqual(len(mine), 2)
+        self.client.force_login(self.auditor)
+        response = self.client.get("/audit/log/", {"kind": "ledger"})
+        self.assertContains(response, "Appraisal 2024")
