@@ -205,8 +205,8 @@ class ActivityLogTests(TransferCase):
         transfer = self.propose()
         transfers.reject(transfer=transfer, user=self.bpkad, note="No SK")
         entries = activity_log(LogFilter(kind="ledger"))
-        self.assertEqual([e.action for e in entries], ["Rejected", "transfer proposed",
-                                                      "Sipanah's value kept (to send back to the BMD administrator)"])  # fmt: skip
+        kept = "Sipanah's value kept (to send back to the BMD administrator)"
+        self.assertEqual([e.action for e in entries], ["Rejected", "transfer proposed", kept])
         self.assertEqual(entries[2].changes, [("nilai_perolehan", "80000000", "75000000")])
         self.assertEqual(entries[1].changes, [("agency", str(self.dinas), str(self.other))])
         mine = activity_log(LogFilter(kind="ledger", asset_id=self.asset.pk))
