@@ -120,7 +120,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "ledger/transfers/": (READ, {}),
     "ledger/transfers/report.xlsx": (READ, {}),
     "ledger/transfers/new/<int:asset>/": (EDIT_A, {"asset": "asset"}),
-    "ledger/transfers/<int:pk>/": (rule(officer_b=404, planner=404), {"pk": "transfer"}),  # from or to their agency
+    "ledger/transfers/<int:pk>/": (rule(planner=404), {"pk": "transfer"}),  # officers of its from or to agency
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
@@ -243,6 +243,9 @@ class WalkCase(TestCase):
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
         cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
         from assets.ledger.models import AgencyTransfer, ReconciliationItem, ReconciliationRun
+        from assets.models import Signatory
+
+        Signatory.objects.create(role=Signatory.Role.KEPALA_BPKAD, name="Kepala BPKAD")  # the admin's object pages
 
         cls.ledger_run = ReconciliationRun.objects.create(source_name="kib.csv")
         cls.ledger_line = ReconciliationItem.objects.create(
