@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from assets.ledger import opening
 from assets.ledger.models import OpeningBalance
@@ -20,7 +21,7 @@ def ids_on(day: str) -> set[int]:
 class OpeningBalanceTests(LedgerCase):
     def setUp(self):
         super().setUp()
-        self.today = dt.date.today()
+        self.today = timezone.localdate()
         self.old = self.alone  # recorded long ago: outside the go-live window
         self.old.history.update(history_date=dt.datetime(2019, 3, 1, tzinfo=dt.UTC))
 

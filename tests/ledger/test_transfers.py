@@ -9,6 +9,7 @@ import io
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from assets.evidence import services as evidence
@@ -39,8 +40,8 @@ class TransferCase(LedgerCase):
         return transfers.propose(asset=self.asset, to_agency=self.other, user=user or self.officer, reason="Puskesmas")
 
     def approve(self, transfer, **changes):
-        args = {"sk_nomor": "188.45/123/2026", "sk_tanggal": dt.date.today(), "effective_date": dt.date.today(),
-                "document": self.sk()}  # fmt: skip
+        today = timezone.localdate()
+        args = {"sk_nomor": "188.45/123/2026", "sk_tanggal": today, "effective_date": today, "document": self.sk()}
         args.update(changes)
         return transfers.approve(transfer=transfer, user=self.bpkad, **args)
 
@@ -55,7 +56,7 @@ class TransferTests(TransferCase):
         self.asset.refresh_from_db()
         self.assertEqual(self.asset.agency, self.other)
         last = self.asset.history.latest("history_id")
-        self.assertEqual(last.history_change_reason, f"Transfer SK 188.45/123/2026, effective {dt.date.today()}")
+        self.assertEqual(last.history_change_reason, f"Transfer SK 188.45/123/2026, effective {timezone.localdate()}")
 
     def test_who_proposes_and_who_approves(self):
         stranger = type(self.officer).objects.create(username="other-officer", agency=self.other)
@@ -66,8 +67,8 @@ class TransferTests(TransferCase):
         transfer = self.propose()
         for user in (self.officer, self.auditor):
             with self.assertRaises(PermissionDenied):
-                transfers.approve(transfer=transfer, user=user, sk_nomor="x", sk_tanggal=dt.date.today(),
-                                  effective_date=dt.date.today(), document=self.sk())  # fmt: skip
+                transfers.approve(transfer=transfer, user=user, sk_nomor="x", sk_tanggal=timezone.localdate(),
+                                  effective_date=timezone.localdate(), document=self.sk())  # fmt: skip
 
     def test_approval_needs_the_sk_and_its_scan(self):
         transfer = self.propose()
@@ -82,7 +83,7 @@ class TransferTests(TransferCase):
             )  # another asset's document
         self.assertEqual(set(caught.exception.message_dict), {"sk_nomor", "sk_tanggal", "effective_date", "document"})
         with self.assertRaises(ValidationError):
-            self.approve(transfer, effective_date=dt.date.today() + dt.timedelta(days=3))
+            self.approve(transfer, effective_date=timezone.localdate() + dt.timedelta(days=3))
         self.asset.refresh_from_db()
         self.assertEqual(self.asset.agency, self.dinas)
 
@@ -175,7 +176,7 @@ class TransferPageTests(TransferCase):
         self.assertEqual(self.client.post(url, {"action": "approve"}).status_code, 403)
         self.client.force_login(self.bpkad)
         document = self.sk()
-        today = dt.date.today().isoformat()
+        today = timezone.localdate().isoformat()
         self.client.post(url, {"action": "approve", "sk_nomor": "SK-9", "sk_tanggal": today, "effective_date": today,
                                "document": document.pk})  # fmt: skip
         transfer.refresh_from_db()
