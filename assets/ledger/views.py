@@ -273,14 +273,11 @@ def _form_errors(form: Any, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+@role_required(permissions.can_view_register)
 def transfer_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    transfer = (
-        get_object_or_404(transfers.visible(request.user), pk=pk)
-        if permissions.can_view_register(request.user)
-        else None
-    )
-    require(transfer is not None)
-    assert transfer is not None  # noqa: S101 - required above
+    """A transfer (404 for whom it is not visible: transfers.visible), with BPKAD's approval form and the
+    rejection/cancellation form."""
+    transfer = get_object_or_404(transfers.visible(request.user), pk=pk)
     approve_form = TransferApproveForm(asset=transfer.asset)
     close_form = TransferCloseForm()
     if request.method == "POST":
