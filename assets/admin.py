@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, StoragePlace
+from assets.ledger.models import OfficerSubUnit, SubUnit
 from assets.register import overlaps, services
 from assets.register.forms import ParcelGeometryField, ParcelMapWidget, VersionedAssetForm
 from assets.register.models import (
@@ -234,3 +235,16 @@ class DocumentAdmin(ReadOnlyAdmin):
 class CustodyEventAdmin(ReadOnlyAdmin):
     list_display = ("certificate", "kind", "date", "place", "borrower", "due_date", "user")
     list_filter = ("kind", "place")
+
+
+@admin.register(SubUnit)
+class SubUnitAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "agency")
+    list_filter = ("agency",)
+    search_fields = ("code", "name")
+
+
+@admin.register(OfficerSubUnit)
+class OfficerSubUnitAdmin(admin.ModelAdmin):
+    list_display = ("user", "sub_unit")
+    raw_id_fields = ("user",)

@@ -7,11 +7,14 @@ import contract (``make lint``) sees which room depends on which.
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
 from assets.ledger.models import (
     AgencyTransfer,
+    AssetSubUnit,
     Decision,
+    OfficerSubUnit,
     OfficialRow,
     OpeningBalance,
     ReconciliationItem,
     ReconciliationRun,
+    SubUnit,
 )
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.register.models import (
@@ -38,6 +41,7 @@ from assets.transfer.models import AgencyMapping, ImportJob
 __all__ = [
     "AgencyMapping",
     "AgencyTransfer",
+    "AssetSubUnit",
     "DISPUTE_STAGES",
     "MAIN_STAGES",
     "AdministrativeArea",
@@ -51,11 +55,13 @@ __all__ = [
     "DocumentRequirement",
     "DocumentType",
     "StoragePlace",
+    "SubUnit",
     "CertificateStageEvent",
     "CertificateStatus",
     "ImportJob",
     "JenisHak",
     "LandAsset",
+    "OfficerSubUnit",
     "OfficialRow",
     "OpeningBalance",
     "PlottingStatus",

@@ -91,3 +91,18 @@ class OpeningBalanceForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["mode"].choices = OpeningBalance.Mode.choices  # type: ignore[attr-defined]
+
+
+class SubUnitForm(forms.Form):
+    sub_unit = forms.ModelChoiceField(
+        label=_("Sub-unit"),
+        queryset=None,
+        required=False,  # type: ignore[arg-type]
+        empty_label=_("(the agency itself)"),
+    )
+
+    def __init__(self, *args: Any, asset: Any, **kwargs: Any) -> None:
+        from assets.ledger.models import SubUnit
+
+        super().__init__(*args, **kwargs)
+        self.fields["sub_unit"].queryset = SubUnit.objects.filter(agency_id=asset.agency_id)  # type: ignore[attr-defined]

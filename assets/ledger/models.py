@@ -231,3 +231,52 @@ class OpeningBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_mode_display()} {self.effective_date or ''}".strip()
+
+
+class SubUnit(models.Model):
+    """A sub-unit of an agency (kuasa pengguna barang / UPT: a school, a puskesmas) that holds some of its assets."""
+
+    agency = models.ForeignKey(Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="sub_units")
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        ordering = ["agency__code", "code"]
+        verbose_name = _("sub-unit (kuasa pengguna barang / UPT)")
+        verbose_name_plural = _("sub-units (kuasa pengguna barang / UPT)")
+        constraints = [models.UniqueConstraint(fields=["agency", "code"], name="subunit_code_per_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.agency.code})"
+
+
+class AssetSubUnit(models.Model):
+    """The sub-unit an asset is held by (none: the agency itself)."""
+
+    asset = models.OneToOneField(LandAsset, primary_key=True, on_delete=models.CASCADE, related_name="sub_unit_link")
+    sub_unit = models.ForeignKey(SubUnit, verbose_name=_("sub-unit"), null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")  # fmt: skip  # none: held by the agency itself
+    set_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("asset's sub-unit")
+        verbose_name_plural = _("assets' sub-units")
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} → {self.sub_unit_id or '-'}"
+
+
+class OfficerSubUnit(models.Model):
+    """An officer bound to a sub-unit: they change only the assets of that sub-unit (assets.ledger.subunits)."""
+
+    user = models.OneToOneField(User, primary_key=True, verbose_name=_("user"), on_delete=models.CASCADE,
+                                related_name="sub_unit_link")  # fmt: skip
+    sub_unit = models.ForeignKey(SubUnit, verbose_name=_("sub-unit"), on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("officer's sub-unit")
+        verbose_name_plural = _("officers' sub-units")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.sub_unit_id}"

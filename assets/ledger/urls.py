@@ -23,3 +23,4 @@ urlpatterns += [
     path("transfers/<int:pk>/", views.transfer_detail, name="ledger-transfer"),
 ]
 urlpatterns += [path("opening-balance/", views.opening_balance, name="ledger-opening-balance")]
+urlpatterns += [path("assets/<int:asset>/sub-unit/", views.asset_sub_unit, name="ledger-asset-sub-unit")]

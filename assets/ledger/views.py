@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from assets.ledger import berita_acara, opening, rules, selectors, services, transfers
+from assets.ledger import berita_acara, opening, rules, selectors, services, subunits, transfers
 from assets.ledger.forms import (
     DecisionForm,
     OpeningBalanceForm,
     RunUploadForm,
+    SubUnitForm,
     TransferApproveForm,
     TransferCloseForm,
     TransferProposeForm,
@@ -343,3 +344,22 @@ def opening_balance(request: AuthenticatedRequest) -> HttpResponse:
         "ledger/opening_balance.html",
         {"form": form, "balances": OpeningBalance.objects.select_related("created_by")},
     )
+
+
+def asset_sub_unit(request: AuthenticatedRequest, asset: int) -> HttpResponse:
+    """Choose the sub-unit (kuasa pengguna barang / UPT) that holds an asset."""
+    target = get_object_or_404(LandAsset.objects.select_related("agency"), pk=asset)
+    require(
+        subunits.can_set(request.user, target), _("Only BPKAD and the agency's officers choose an asset's sub-unit.")
+    )
+    current = subunits.asset_sub_unit(target)
+    form = SubUnitForm(request.POST or None, asset=target, initial={"sub_unit": current})
+    if request.method == "POST" and form.is_valid():
+        try:
+            subunits.set_sub_unit(asset=target, sub_unit=form.cleaned_data["sub_unit"], user=request.user)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The asset's sub-unit was saved."))
+            return redirect("asset-detail", pk=target.pk)
+    return render(request, "ledger/asset_sub_unit.html", {"asset": target, "form": form})

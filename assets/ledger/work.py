@@ -7,7 +7,10 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from assets.ledger import rules
+from assets.ledger import (
+    rules,
+    subunits,  # noqa: F401 - registers the sub-unit limit of officers
+)
 from assets.ledger.models import AgencyTransfer, Category, ReconciliationRun
 from assets.register.models import User
 from assets.work.registry import WorkItem, work_source

@@ -117,6 +117,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "ledger/lines/<int:pk>/": (EXPORT, {"pk": "line"}),
     "ledger/compare/": (rule(officer_a=403, officer_b=403, planner=403, others=400), {}),  # needs two runs
     "ledger/opening-balance/": (EXPORT, {}),
+    "ledger/assets/<int:asset>/sub-unit/": (EDIT_A, {"asset": "asset"}),
     "ledger/transfers/": (READ, {}),
     "ledger/transfers/report.xlsx": (READ, {}),
     "ledger/transfers/new/<int:asset>/": (EDIT_A, {"asset": "asset"}),
