@@ -247,6 +247,10 @@ class WalkCase(TestCase):
         from assets.models import Signatory
 
         Signatory.objects.create(role=Signatory.Role.KEPALA_BPKAD, name="Kepala BPKAD")  # the admin's object pages
+        from assets.ledger.models import OfficerSubUnit, SubUnit
+
+        sub_unit = SubUnit.objects.create(agency=agency_b, code="UPT1", name="UPT 1")
+        OfficerSubUnit.objects.create(user=make_user("upt_officer", permissions.OFFICER, agency_b), sub_unit=sub_unit)
 
         cls.ledger_run = ReconciliationRun.objects.create(source_name="kib.csv")
         cls.ledger_line = ReconciliationItem.objects.create(
