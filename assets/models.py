@@ -6,6 +6,17 @@ import contract (``make lint``) sees which room depends on which.
 
 from assets.audit.models import ReportJob
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
+from assets.ledger.models import (
+    AgencyTransfer,
+    AssetSubUnit,
+    Decision,
+    OfficerSubUnit,
+    OfficialRow,
+    OpeningBalance,
+    ReconciliationItem,
+    ReconciliationRun,
+    SubUnit,
+)
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.public.models import PublicationPolicy, PublicExclusion, PublicLookup, PublicReport
 from assets.register.models import (
@@ -31,6 +42,8 @@ from assets.transfer.models import AgencyMapping, ImportJob
 
 __all__ = [
     "AgencyMapping",
+    "AgencyTransfer",
+    "AssetSubUnit",
     "DISPUTE_STAGES",
     "MAIN_STAGES",
     "AdministrativeArea",
@@ -39,20 +52,27 @@ __all__ = [
     "AssetCell",
     "Certificate",
     "CustodyEvent",
+    "Decision",
     "Document",
     "DocumentRequirement",
     "DocumentType",
     "StoragePlace",
+    "SubUnit",
     "CertificateStageEvent",
     "CertificateStatus",
     "ImportJob",
     "JenisHak",
     "LandAsset",
+    "OfficerSubUnit",
+    "OfficialRow",
+    "OpeningBalance",
     "PlottingStatus",
     "PublicationPolicy",
     "PublicExclusion",
     "PublicLookup",
     "PublicReport",
+    "ReconciliationItem",
+    "ReconciliationRun",
     "RegisterVersion",
     "ReportJob",
     "Signatory",

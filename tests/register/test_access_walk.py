@@ -116,6 +116,20 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "evidence/certificates/<int:pk>/custody/": (DOCS_A, {"pk": "issued"}),
     "evidence/custody/<int:pk>/receipt.pdf": (DOCS_A, {"pk": "custody"}),
     "evidence/loans/": (EXPORT, {}),
+    # Ledger: reconciliation with the official BMD register (BPKAD, admin, auditors), transfers between agencies.
+    "ledger/": (EXPORT, {}),
+    "ledger/runs/<int:pk>/": (EXPORT, {"pk": "run"}),
+    "ledger/runs/<int:pk>/status/": (rule(others=405), {"pk": "run"}),  # POST only
+    "ledger/runs/<int:pk>/berita-acara.pdf": (EXPORT, {"pk": "run"}),
+    "ledger/runs/<int:pk>/berita-acara.xlsx": (EXPORT, {"pk": "run"}),
+    "ledger/lines/<int:pk>/": (EXPORT, {"pk": "line"}),
+    "ledger/compare/": (rule(officer_a=403, officer_b=403, planner=403, others=400), {}),  # needs two runs
+    "ledger/opening-balance/": (EXPORT, {}),
+    "ledger/assets/<int:asset>/sub-unit/": (EDIT_A, {"asset": "asset"}),
+    "ledger/transfers/": (READ, {}),
+    "ledger/transfers/report.xlsx": (READ, {}),
+    "ledger/transfers/new/<int:asset>/": (EDIT_A, {"asset": "asset"}),
+    "ledger/transfers/<int:pk>/": (rule(planner=404), {"pk": "transfer"}),  # officers of its from or to agency
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
@@ -259,6 +273,21 @@ class WalkCase(TestCase):
         cls.custody = evidence.custody_store(certificate=cls.issued, place=place, user=None, date=dt.date(2024, 1, 2))
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
         cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
+        from assets.ledger.models import AgencyTransfer, ReconciliationItem, ReconciliationRun
+        from assets.models import Signatory
+
+        Signatory.objects.create(role=Signatory.Role.KEPALA_BPKAD, name="Kepala BPKAD")  # the admin's object pages
+        from assets.ledger.models import OfficerSubUnit, SubUnit
+
+        sub_unit = SubUnit.objects.create(agency=agency_b, code="UPT1", name="UPT 1")
+        OfficerSubUnit.objects.create(user=make_user("upt_officer", permissions.OFFICER, agency_b), sub_unit=sub_unit)
+
+        cls.ledger_run = ReconciliationRun.objects.create(source_name="kib.csv")
+        cls.ledger_line = ReconciliationItem.objects.create(
+            run=cls.ledger_run, asset=cls.asset, category="only_sipanah"
+        )
+        cls.ledger_transfer = AgencyTransfer.objects.create(asset=cls.asset, from_agency=agency_a, to_agency=agency_b,
+                                                     reason="Mutasi")  # fmt: skip
         cls.saved_mapping = AgencyMapping.objects.create(agency=agency_a, mapping={"fields": {"nama_barang": "NM"}})
         # Signatories, the publication policy and what the public sent: objects for their admin pages and URLs.
         from assets.public.lookup import answer, point_question
@@ -306,6 +335,9 @@ class WalkCase(TestCase):
             "document": str(self.document.pk),
             "issued": str(self.issued.pk),
             "custody": str(self.custody.pk),
+            "run": str(self.ledger_run.pk),
+            "line": str(self.ledger_line.pk),
+            "transfer": str(self.ledger_transfer.pk),
             "finding": next(iter(findings.FINDINGS)),
             "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
             "lookup": self.lookup.code,
