@@ -289,12 +289,10 @@ class WalkCase(TestCase):
         cls.ledger_transfer = AgencyTransfer.objects.create(asset=cls.asset, from_agency=agency_a, to_agency=agency_b,
                                                      reason="Mutasi")  # fmt: skip
         cls.saved_mapping = AgencyMapping.objects.create(agency=agency_a, mapping={"fields": {"nama_barang": "NM"}})
-        # Signatories, the publication policy and what the public sent: objects for their admin pages and URLs.
+        # The publication policy and what the public sent: objects for their admin pages and URLs.
         from assets.public.lookup import answer, point_question
         from assets.public.models import PublicationPolicy, PublicExclusion, PublicReport
-        from assets.register.models import Signatory
 
-        Signatory.objects.create(agency=agency_a, role=Signatory.Role.PENGGUNA_BARANG, name="Kepala A")
         PublicationPolicy.objects.create(pk=1)
         PublicExclusion.objects.create(asset=cls.removed, reason="uji")
         cls.lookup = answer(point_question("116.83", "-1.25"))
