@@ -51,7 +51,7 @@ PAPER_SIZES = {"a4": 9, "f4": 14}  # Excel's paper codes: A4, Folio 8.5 × 13 in
 PDF_WIDTHS = {
     "no": 7, "nama_barang": 28, "kode_barang": 26, "nomor_register": 11, "luas_kib_m2": 17, "tahun_perolehan": 11,
     "alamat": 34, "jenis_hak": 18, "tanggal_sertifikat": 16, "nomor_sertifikat": 19, "penggunaan": 19,
-    "asal_usul": 18, "nilai_perolehan": 24, "keterangan": 25, "agency_code": 14,
+    "asal_usul": 18, "nilai_perolehan": 27, "keterangan": 22, "agency_code": 14,
 }  # fmt: skip
 CITY_NARROWER = {"nama_barang": 3, "alamat": 5, "penggunaan": 2, "keterangan": 4}  # room for the agency column
 PAGE_HEIGHT_MM = 210 - 15 - 16  # the page's content box (print/base.html margins)

@@ -62,12 +62,16 @@ def kib_a_export(request: HttpRequest) -> HttpResponse:
         if agency is None:
             return plain_error(_("Unknown agency %(agency)s.") % {"agency": code})
     if not permissions.can_export_kib_a(request.user, agency.pk if agency else None):
-        message = (
+        officer = permissions.OFFICER in permissions.user_roles(request.user)
+        require(
+            False,
             _("You may print the KIB A of your own agency only.")
-            if agency is not None or permissions.OFFICER in permissions.user_roles(request.user)
-            else _("Your role does not allow exporting the register.")
+            if officer
+            else _("Your role does not allow exporting the register."),
         )
-        require(False, message)
+    paper = request.GET.get("paper", "a4")
+    if paper not in kib_print.PAPER_SIZES:
+        return plain_error(_("Unknown paper %(paper)s (known: a4, f4).") % {"paper": paper})
     try:
         params = {"agency": agency.code} if agency else {}
         selection = RegisterSelection.from_params(params, as_of=parse_as_of(request.GET.get("as_of")))
@@ -84,7 +88,7 @@ def kib_a_export(request: HttpRequest) -> HttpResponse:
     with tempfile.NamedTemporaryFile(prefix="sipanah-kib-", suffix=suffix, dir=folder, delete=False) as handle:
         path = Path(handle.name)
     try:
-        kib_print.write_xlsx(card, path, paper=request.GET.get("paper", "a4"))
+        kib_print.write_xlsx(card, path, paper=paper)
         stream = path.open("rb")
     finally:
         path.unlink(missing_ok=True)  # the open handle keeps the data readable while it streams

@@ -276,7 +276,9 @@ class PermissionTests(KibPrintCase):
                 response = self.get(user, format="xlsx", **params)
                 self.assertEqual(response.status_code, 200, (role, params))
         planner = make_user("planner", permissions.PLANNER)
-        self.assertEqual(self.get(planner, agency=self.agency.code, format="pdf").status_code, 403)
+        response = self.get(planner, agency=self.agency.code, format="pdf")
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("Your role does not allow exporting", response.content.decode())
         self.assertEqual(self.get(planner, format="pdf").status_code, 403)
 
     def test_bad_parameters_are_named(self):
@@ -287,6 +289,12 @@ class PermissionTests(KibPrintCase):
         response = self.get(bpkad, format="docx")
         self.assertEqual(response.status_code, 400)
         self.assertIn("docx", response.content.decode())
+        response = self.get(bpkad, format="xlsx", paper="legal")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("Unknown paper legal", response.content.decode())
+        response = self.get(bpkad, format="xlsx", paper="f4")
+        sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)))["KIB A"]
+        self.assertEqual(int(sheet.page_setup.paperSize), 14)  # Folio 8.5 × 13 in
         response = self.get(bpkad, format="pdf", as_of="31-12-2024")
         self.assertEqual(response.status_code, 400)
         self.assertIn("as_of", response.content.decode())
