@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ SAFETY_MM = 5
 CHARS_PER_MM = 0.78  # at 6.5 pt DejaVu Sans, with room to spare (a row estimated too short would split a page)
 LINE_MM = 2.75
 ROW_PADDING_MM = 1.5
+PDF_RUN_PAGES = 20  # pages rendered by WeasyPrint at a time (memory), then joined
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,12 @@ def paginate(kib_a: KibA) -> list[Page]:
 
 
 def pdf(kib_a: KibA) -> bytes:
-    """The card as a PDF (A4 landscape, print/base.html)."""
+    """The card as a PDF (A4 landscape, print/base.html).
+
+    WeasyPrint holds every page's layout until it writes the file (about 1 GB for the 183 pages of the demo
+    city), so the pages are rendered in runs of ``PDF_RUN_PAGES`` and the runs joined with pypdf: memory stays
+    that of one run. Each page prints its own number ("Halaman 3 dari 183", a running element of the page
+    footer), which a run's own page counter could not."""
     widths = pdf_widths(kib_a)
     total = sum(width for _name, width in widths)
     columns = []
@@ -255,6 +262,7 @@ def pdf(kib_a: KibA) -> bytes:
                 "header": kib.printed_header(column) if column else ("No",),
             }
         )
+    names = [c["name"] for c in columns]
     with translation.override(LANGUAGE):
         pages = paginate(kib_a)
         context = {
@@ -263,31 +271,44 @@ def pdf(kib_a: KibA) -> bytes:
             "title": TITLE,
             "header_rows": _header_rows([c["header"] for c in columns]),
             "columns": columns,
-            "pages": [
+            "luas": formats.number(kib_a.luas, 2),
+            "nilai": formats.number(kib_a.nilai, 2),
+            "count": formats.number(len(kib_a.rows)),
+            "statuses": [(label, formats.number(n)) for label, n in kib_a.status_counts()],
+            "totals_span": names.index("luas_kib_m2"),
+            "between_span": names.index("nilai_perolehan") - names.index("luas_kib_m2") - 1,
+            "after_span": len(names) - 1 - names.index("nilai_perolehan"),
+            "signatures": kib_a.signatures,
+            # (no "-" in the note: print/base.html puts it in a CSS string through escapejs, which escapes "-")
+            "printed_note": f"KIB A · {kib_a.unit.replace(' - ', ' ')} · keadaan per {kib_a.day_text}",
+        }
+        runs = []
+        for first in range(0, len(pages), PDF_RUN_PAGES):
+            run = [
                 {
                     "page": page,
+                    "number": number,
                     "rows": [[(row.texts.get(c["name"], ""), c["num"]) for c in columns] for row in page.rows],
                     "luas": formats.number(page.luas, 2),
                     "nilai": formats.number(page.nilai, 2),
                     "luas_to_date": formats.number(page.luas_to_date, 2),
                     "nilai_to_date": formats.number(page.nilai_to_date, 2),
                 }
-                for page in pages
-            ],
-            "luas": formats.number(kib_a.luas, 2),
-            "nilai": formats.number(kib_a.nilai, 2),
-            "count": formats.number(len(kib_a.rows)),
-            "statuses": [(label, formats.number(n)) for label, n in kib_a.status_counts()],
-            "totals_span": [c["name"] for c in columns].index("luas_kib_m2"),
-            "between_span": [c["name"] for c in columns].index("nilai_perolehan")
-            - [c["name"] for c in columns].index("luas_kib_m2")
-            - 1,
-            "after_span": len(columns) - 1 - [c["name"] for c in columns].index("nilai_perolehan"),
-            "signatures": kib_a.signatures,
-            # (no "-" in the note: print/base.html puts it in a CSS string through escapejs, which escapes "-")
-            "printed_note": f"KIB A · {kib_a.unit.replace(' - ', ' ')} · keadaan per {kib_a.day_text}",
-        }
-        return printing.pdf_from_template("print/kib_a.html", context)
+                for number, page in enumerate(pages[first : first + PDF_RUN_PAGES], start=first + 1)
+            ]
+            runs.append(printing.pdf_from_template("print/kib_a.html", {**context, "pages": run, "of": len(pages)}))
+    return runs[0] if len(runs) == 1 else _joined(runs)
+
+
+def _joined(documents: list[bytes]) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for document in documents:
+        writer.append(PdfReader(io.BytesIO(document)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
