@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,11 +49,11 @@ PAPER_SIZES = {"a4": 9, "f4": 14}  # Excel's paper codes: A4, Folio 8.5 × 13 in
 
 # PDF layout (A4 landscape, millimetres): column widths and the figures the page planner works with.
 PDF_WIDTHS = {
-    "no": 7, "nama_barang": 28, "kode_barang": 26, "nomor_register": 11, "luas_kib_m2": 17, "tahun_perolehan": 11,
-    "alamat": 34, "jenis_hak": 18, "tanggal_sertifikat": 16, "nomor_sertifikat": 19, "penggunaan": 19,
-    "asal_usul": 18, "nilai_perolehan": 27, "keterangan": 22, "agency_code": 14,
+    "no": 7, "nama_barang": 28, "kode_barang": 26, "nomor_register": 12, "luas_kib_m2": 17, "tahun_perolehan": 15,
+    "alamat": 30, "jenis_hak": 18, "tanggal_sertifikat": 16, "nomor_sertifikat": 19, "penggunaan": 19,
+    "asal_usul": 18, "nilai_perolehan": 27, "keterangan": 21, "agency_code": 14,
 }  # fmt: skip
-CITY_NARROWER = {"nama_barang": 3, "alamat": 5, "penggunaan": 2, "keterangan": 4}  # room for the agency column
+CITY_NARROWER = {"nama_barang": 4, "alamat": 3, "penggunaan": 2, "keterangan": 5}  # room for the agency column
 PAGE_HEIGHT_MM = 210 - 15 - 16  # the page's content box (print/base.html margins)
 TITLE_MM = 32  # the title block on the first page
 HEADER_MM = 18  # the table's header rows and the column-number row
@@ -202,13 +201,26 @@ def pdf_widths(kib_a: KibA) -> list[tuple[str, float]]:
     return [(name, PDF_WIDTHS[name] - narrower.get(name, 0)) for name in names]
 
 
+def _lines(text: str, per_line: int) -> int:
+    """The lines ``text`` takes in a cell of ``per_line`` characters, wrapped at spaces as the PDF wraps it (a word
+    longer than a line broken within)."""
+    lines, used = 1, 0
+    for word in text.split():
+        if used and used + 1 + len(word) > per_line:
+            lines, used = lines + 1, 0
+        if used:
+            used += 1 + len(word)
+        else:
+            lines += (len(word) - 1) // per_line
+            used = (len(word) - 1) % per_line + 1
+    return lines
+
+
 def _row_height(row: PrintedRow, widths: list[tuple[str, float]]) -> float:
     lines = 1
     for name, width in widths:
-        text = row.texts.get(name, "")
         per_line = max(1, int((width - ROW_PADDING_MM) * CHARS_PER_MM))
-        needed = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n")) if text else 1
-        lines = max(lines, needed)
+        lines = max(lines, _lines(row.texts.get(name, ""), per_line))
     return lines * LINE_MM + ROW_PADDING_MM
 
 
