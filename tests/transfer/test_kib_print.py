@@ -163,6 +163,15 @@ class RoundTripTests(KibPrintCase):
         self.assertIn("the column-number row 11", report.layout)
         self.assertIn("the footer from row 15 (Jumlah)", report.layout)
 
+    def test_an_officer_imports_their_own_printed_card_back(self):
+        officer = make_user("officer", permissions.OFFICER, self.agency)
+        report = run_import(self.xlsx(self.agency), user=officer)
+        self.assertTrue(report.committed, import_messages(report))
+        self.assertEqual((report.created, report.updated, report.unchanged), (0, 0, 3))
+        other = make_user("officer2", permissions.OFFICER, self.other)  # another agency's officer: refused by row
+        report = run_import(self.xlsx(self.agency), user=other, dry_run=True)
+        self.assertEqual({i.field for i in report.errors}, {"agency"}, import_messages(report))
+
     def import_into_an_empty_register(self) -> None:
         before = {a.nomor_register: kib_fields(a) for a in LandAsset.objects.filter(agency=self.agency)}
         path = self.xlsx(self.agency)
