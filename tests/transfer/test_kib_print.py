@@ -232,6 +232,13 @@ class PdfTests(KibPrintCase):
         for code in ("PEMBELIAN", "SERTIFIKAT_TERBIT", "PENYERAHAN_PSU", "Puskesmas Manggar"):
             self.assertNotIn(code, text)
 
+    def test_an_agency_without_land_prints_one_page_of_zeros_and_signatures(self):
+        empty = Agency.objects.get(code="7.01.06")
+        [text] = pdf_pages(kib_print.pdf(kib_print.build(selection(empty), empty)))
+        self.assertIn("JUMLAH 0,00 0,00", " ".join(text.split()))
+        self.assertIn("Jumlah bidang: 0", text)
+        self.assertIn("Halaman 1 dari 1", text)
+
     def test_pages_each_with_their_total_and_the_running_total(self):
         for n in range(40):
             make_asset(self.other, None, nomor_register=f"{100 + n:04d}", nama_barang=f"Tanah Lapangan {n}",
