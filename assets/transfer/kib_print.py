@@ -60,7 +60,10 @@ HEADER_MM = 18  # the table's header rows and the column-number row
 TOTALS_MM = 9  # the two total rows of every page
 END_MM = 50  # the last page: the certificate summary and the signature block
 SAFETY_MM = 5
-CHARS_PER_MM = 0.78  # at 6.5 pt DejaVu Sans, with room to spare (a row estimated too short would split a page)
+FONT_PT = 6.5  # the cells' font size (print/kib_a.html)
+MM_PER_PT = 25.4 / 72
+CELL_PADDING_MM = 2.2  # a cell's padding and borders, left and right
+NARROW, SEMI_NARROW, WIDE = " ijlI.,:;'|!", "frt-()/[]", "mwMW"
 LINE_MM = 2.75
 ROW_PADDING_MM = 1.5
 PDF_RUN_PAGES = 20  # pages rendered by WeasyPrint at a time (memory), then joined
@@ -201,26 +204,47 @@ def pdf_widths(kib_a: KibA) -> list[tuple[str, float]]:
     return [(name, PDF_WIDTHS[name] - narrower.get(name, 0)) for name in names]
 
 
-def _lines(text: str, per_line: int) -> int:
-    """The lines ``text`` takes in a cell of ``per_line`` characters, wrapped at spaces as the PDF wraps it (a word
-    longer than a line broken within)."""
-    lines, used = 1, 0
+def _em(char: str) -> float:
+    """A character's advance in DejaVu Sans, in em, rounded up by class (capitals are wider than small letters:
+    a register written in capitals takes more lines)."""
+    if char in NARROW:
+        return 0.32
+    if char in SEMI_NARROW:
+        return 0.42
+    if char in WIDE:
+        return 0.98
+    if char.isupper():
+        return 0.74
+    if char.isdigit():
+        return 0.64
+    if char.islower():
+        return 0.62
+    return 0.72
+
+
+def _lines(text: str, width_mm: float) -> int:
+    """The lines ``text`` takes in a cell ``width_mm`` wide (its text box), wrapped at spaces as the PDF wraps it, a
+    word wider than the line broken within."""
+    em_mm = FONT_PT * MM_PER_PT
+    space = _em(" ") * em_mm
+    lines, used = 1, 0.0
     for word in text.split():
-        if used and used + 1 + len(word) > per_line:
-            lines, used = lines + 1, 0
+        size = sum(_em(c) for c in word) * em_mm
+        if used and used + space + size > width_mm:
+            lines, used = lines + 1, 0.0
         if used:
-            used += 1 + len(word)
+            used += space + size
         else:
-            lines += (len(word) - 1) // per_line
-            used = (len(word) - 1) % per_line + 1
+            while size > width_mm:  # a word wider than the line: broken within (overflow-wrap)
+                lines, size = lines + 1, size - width_mm
+            used = size
     return lines
 
 
 def _row_height(row: PrintedRow, widths: list[tuple[str, float]]) -> float:
     lines = 1
     for name, width in widths:
-        per_line = max(1, int((width - ROW_PADDING_MM) * CHARS_PER_MM))
-        lines = max(lines, _lines(row.texts.get(name, ""), per_line))
+        lines = max(lines, _lines(row.texts.get(name, ""), width - CELL_PADDING_MM))
     return lines * LINE_MM + ROW_PADDING_MM
 
 

@@ -241,8 +241,10 @@ class PdfTests(KibPrintCase):
 
     def test_pages_each_with_their_total_and_the_running_total(self):
         for n in range(40):
+            # Every other row in capitals, as many registers are written: wider letters, more lines per row
+            alamat = "Jl. Marsma R. Iswahyudi No. 12, RT 021, Kel. Sungai Nangka, Kec. Balikpapan Selatan"
             make_asset(self.other, None, nomor_register=f"{100 + n:04d}", nama_barang=f"Tanah Lapangan {n}",
-                       alamat="Jl. Marsma R. Iswahyudi No. 12, RT 021, Kel. Sungai Nangka, Kec. Balikpapan Selatan",
+                       alamat=alamat.upper() if n % 2 else alamat, penggunaan="LAPANGAN OLAHRAGA WARGA" * (n % 3),
                        luas_kib_m2=Decimal("1000.50"), nilai_perolehan=Decimal(1_000_000))  # fmt: skip
         card = kib_print.build(selection(self.other), self.other)
         planned = kib_print.paginate(card)
