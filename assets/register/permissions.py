@@ -154,6 +154,20 @@ def can_export(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user) & {AUDITOR, BPKAD, ADMIN})
 
 
+def can_export_kib_a(user: User | AnonymousUser, agency_id: int | None) -> bool:
+    """The printed KIB A of one agency (``agency_id``) or of the whole city (None): exporters any agency and the
+    city; an officer their own agency's only."""
+    if can_export(user):
+        return True
+    return (
+        OFFICER in user_roles(user)
+        and agency_id is not None
+        and user.is_authenticated
+        and user.agency_id is not None
+        and user.agency_id == agency_id
+    )
+
+
 def can_export_query(user: User | AnonymousUser) -> bool:
     """Planners take the result of their own spatial query with them, besides everyone who exports."""
     return can_export(user) or PLANNER in user_roles(user)

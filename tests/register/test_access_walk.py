@@ -97,6 +97,8 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "audit/log/": (READ, {}),
     # Import and export.
     "assets/export/": (EXPORT, {}),
+    "assets/export/kib-a/": (EXPORT, {}),  # the printed KIB A; without agency= the city's (an officer prints their
+    # own agency's: tests/transfer/test_kib_print.py)
     "assets/geometry/check/": (
         rule(auditor=403, planner=403, others=405),
         {},

@@ -238,6 +238,9 @@ class Writer:
         geom: Any = geometries.get(position)
         before = None
         if target is not None:
+            kept = target.tanggal_perolehan if "tanggal_perolehan" not in fields else None  # the file has no date
+            if kept is not None and fields.get("tahun_perolehan", kept.year) != kept.year:
+                fields["tanggal_perolehan"] = None  # the file's year wins over the register's date it contradicts
             # what the preview compares with; asset_prepare changes ``target`` in place
             before = {name: getattr(target, name) for name in fields}
             before["geom"], before["luas_gis_m2"] = target.geom, target.luas_gis_m2
