@@ -4,6 +4,7 @@ Each room keeps its models in its own ``models.py``; code inside ``assets`` impo
 import contract (``make lint``) sees which room depends on which.
 """
 
+from assets.encumbrance.models import CaseStageEvent, DisputeCase, Payment, Utilisation
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.register.models import (
@@ -29,6 +30,10 @@ from assets.transfer.models import AgencyMapping, ImportJob
 
 __all__ = [
     "AgencyMapping",
+    "CaseStageEvent",
+    "DisputeCase",
+    "Payment",
+    "Utilisation",
     "DISPUTE_STAGES",
     "MAIN_STAGES",
     "AdministrativeArea",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("assets/geometry/check/", include(geometry_patterns)),  # transfer: a survey file is read by the importer
     path("imports/", include("assets.transfer.urls")),
     path("evidence/", include("assets.evidence.urls")),
+    path("encumbrance/", include("assets.encumbrance.urls")),
     path("map/", include("assets.maps.urls")),
     path("query/", include("assets.query.urls")),
     path("audit/", include("assets.audit.urls")),

@@ -108,6 +108,19 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "evidence/certificates/<int:pk>/custody/": (DOCS_A, {"pk": "issued"}),
     "evidence/custody/<int:pk>/receipt.pdf": (DOCS_A, {"pk": "custody"}),
     "evidence/loans/": (EXPORT, {}),
+    # Encumbrances: dispute and occupation cases, pemanfaatan and payments (tests/encumbrance).
+    "encumbrance/cases/": (READ, {}),
+    "encumbrance/cases/<int:pk>/": (READ, {"pk": "case"}),
+    "encumbrance/cases/<int:pk>/edit/": (EDIT_A, {"pk": "case"}),
+    "encumbrance/cases/<int:pk>/stage/": (rule(others=405), {"pk": "case"}),  # POST only
+    "encumbrance/cases/<int:pk>/documents/": (rule(others=405), {"pk": "case"}),  # POST only
+    "encumbrance/assets/<int:pk>/cases/new/": (EDIT_A, {"pk": "asset"}),
+    "encumbrance/utilisations/": (READ, {}),
+    "encumbrance/utilisations/<int:pk>/": (READ, {"pk": "utilisation"}),
+    "encumbrance/utilisations/<int:pk>/edit/": (EDIT_A, {"pk": "utilisation"}),
+    "encumbrance/utilisations/<int:pk>/payments/": (rule(others=405), {"pk": "utilisation"}),  # POST only
+    "encumbrance/assets/<int:pk>/utilisations/new/": (EDIT_A, {"pk": "asset"}),
+    "encumbrance/payments/<int:pk>/": (rule(others=405), {"pk": "payment"}),  # POST only
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
@@ -229,6 +242,16 @@ class WalkCase(TestCase):
         cls.custody = evidence.custody_store(certificate=cls.issued, place=place, user=None, date=dt.date(2024, 1, 2))
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
         cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
+        from assets.encumbrance import services as encumbrance
+
+        cls.case = encumbrance.case_open(user=None, assets=[cls.asset], kind="OKUPASI", title="Okupasi")
+        cls.utilisation = encumbrance.utilisation_create(
+            user=None, asset=cls.asset, form="SEWA", partner_name="CV A", agreement_number="1", purpose="Kios",
+            agreement_date=dt.date(2024, 1, 2), start_date=dt.date(2024, 1, 2), end_date=dt.date(2026, 1, 1),
+        )  # fmt: skip
+        cls.payment = encumbrance.payment_add(
+            utilisation=cls.utilisation, user=None, due_date=dt.date(2024, 2, 1), amount_due=1000
+        )
         cls.saved_mapping = AgencyMapping.objects.create(agency=agency_a, mapping={"fields": {"nama_barang": "NM"}})
         # A successful and then a failed sign-in (a success clears the failures): objects for django-axes' admin.
         client = Client()
@@ -260,6 +283,9 @@ class WalkCase(TestCase):
             "document": str(self.document.pk),
             "issued": str(self.issued.pk),
             "custody": str(self.custody.pk),
+            "case": str(self.case.pk),
+            "utilisation": str(self.utilisation.pk),
+            "payment": str(self.payment.pk),
             "finding": next(iter(findings.FINDINGS)),
             "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
         }
