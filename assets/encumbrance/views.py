@@ -3,6 +3,7 @@ a role reads cases and agreements; officers of the asset's agency, BPKAD and adm
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -52,6 +53,15 @@ def _require_edit_case(user: Any, case: DisputeCase) -> None:
         require_edit_asset(user, asset)
 
 
+def _days(value: str | None) -> int | None:
+    """A number of days from the URL (0 to 3650), None when absent or not one."""
+    try:
+        days = int(value or "")
+    except ValueError:
+        return None
+    return days if 0 <= days <= 3650 else None
+
+
 def _page(request: AuthenticatedRequest, qs: QuerySet) -> Any:
     return Paginator(qs, 50).get_page(request.GET.get("page"))
 
@@ -70,7 +80,12 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
         qs = qs.filter(closed_on__isnull=False)
     if kind in CaseKind.values:
         qs = qs.filter(kind=kind)
-    context = {"page": _page(request, qs), "state": state, "kind": kind, "kinds": CaseKind.choices}
+    hearing = _days(request.GET.get("hearing"))
+    if hearing is not None:  # the work queue's link: open cases with a hearing within so many days
+        qs = qs.filter(pk__in=selectors.hearings_within(hearing).values("pk"))
+    context = {
+        "page": _page(request, qs), "state": state, "kind": kind, "kinds": CaseKind.choices, "hearing": hearing,
+    }  # fmt: skip
     return render(request, "encumbrance/case_list.html", context)
 
 
@@ -163,10 +178,20 @@ def case_documents(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @role_required(permissions.can_view_register)
 def utilisation_list(request: AuthenticatedRequest) -> HttpResponse:
     status = request.GET.get("status", "")
+    today = timezone.localdate()
     qs = selectors.utilisations()
     if status in UtilisationStatus.values:
         qs = qs.filter(status=status)
-    context = {"page": _page(request, qs), "status": status, "statuses": UtilisationStatus.choices}
+    ending = _days(request.GET.get("ending"))
+    if ending is not None:  # the work queue's link: in use and ending within so many days
+        qs = qs.filter(pk__in=selectors.ending_between(today, today + dt.timedelta(days=ending)).values("pk"))
+    overdue = request.GET.get("overdue") == "1"
+    if overdue:
+        qs = qs.filter(pk__in=selectors.overdue_payments(today).values("utilisation_id"))
+    context = {
+        "page": _page(request, qs), "status": status, "statuses": UtilisationStatus.choices, "ending": ending,
+        "overdue": overdue,
+    }  # fmt: skip
     return render(request, "encumbrance/utilisation_list.html", context)
 
 
