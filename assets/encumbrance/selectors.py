@@ -101,12 +101,23 @@ def revenue_by_year(agency_id: int | None = None) -> list[tuple[int, Decimal, De
 # --- per asset, for the audit findings ----------------------------------------------------------------------
 
 
-def open_cases_by_asset(asset_ids: Iterable[int]) -> dict[int, list[DisputeCase]]:
+def open_cases_by_asset(asset_ids: Iterable[int], as_of: dt.date | None = None) -> dict[int, list[DisputeCase]]:
+    """The cases open on ``as_of`` (today when None) per asset: opened by then and not closed by then. As of a past
+    date each case's ``stage`` and ``stage_since`` are those of its last stage event up to that date."""
     ids = set(asset_ids)
     result: dict[int, list[DisputeCase]] = defaultdict(list)
-    through = DisputeCase.assets.through.objects.filter(disputecase__closed_on__isnull=True, landasset_id__in=ids)
+    through = DisputeCase.assets.through.objects.filter(landasset_id__in=ids)
+    if as_of is None:
+        through = through.filter(disputecase__closed_on__isnull=True)
+    else:
+        through = through.filter(disputecase__opened_on__lte=as_of).exclude(disputecase__closed_on__lte=as_of)
     pairs = list(through.values_list("landasset_id", "disputecase_id"))
-    by_id = {c.pk: c for c in DisputeCase.objects.filter(pk__in={c for _a, c in pairs})}
+    by_id = {c.pk: c for c in DisputeCase.objects.filter(pk__in={c for _a, c in pairs}).select_related("officer")}
+    if as_of is not None:
+        events = CaseStageEvent.objects.filter(case_id__in=by_id, date__lte=as_of).order_by("date", "id")
+        for event in events:
+            case = by_id[event.case_id]
+            case.stage, case.stage_since = event.to_stage, event.date
     for asset_id, case_id in pairs:
         result[asset_id].append(by_id[case_id])
     return result
@@ -121,16 +132,6 @@ def in_use_by_asset(asset_ids: Iterable[int]) -> dict[int, list[Utilisation]]:
 
 def assets_with_any_utilisation(asset_ids: Iterable[int]) -> set[int]:
     return set(Utilisation.objects.filter(asset_id__in=set(asset_ids)).values_list("asset_id", flat=True))
-
-
-def occupied_asset_ids(asset_ids: Iterable[int]) -> set[int]:
-    """Assets with an open occupation case (okupasi / dikuasai pihak lain)."""
-    return set(
-        DisputeCase.assets.through.objects.filter(
-            landasset_id__in=set(asset_ids), disputecase__closed_on__isnull=True,
-            disputecase__kind=CaseKind.OKUPASI,
-        ).values_list("landasset_id", flat=True)
-    )  # fmt: skip
 
 
 def used_area_by_asset(asset_ids: Iterable[int]) -> dict[int, Decimal]:

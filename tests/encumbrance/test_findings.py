@@ -1,0 +1,125 @@
+"""The encumbrance findings in the audit framework: planted and clean cases per finding, counts against a recount
+straight from the tables, a past reference date, and the finding pages (table, CSV) with them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import F
+from django.test import TestCase
+from django.urls import reverse
+
+from assets.audit import findings
+from assets.encumbrance import services
+from assets.encumbrance.models import CaseKind, DisputeCase, Payment, Utilisation
+from assets.models import Agency
+from assets.register import history
+from tests.encumbrance.helpers import TODAY, lease, located_asset, open_case, part_of, users
+from tests.factories import load_reference, make_asset
+
+
+def run(slug, as_of=None):
+    """The finding on today's register (the assets were all made today), with ``as_of`` as the reference date."""
+    return findings.run_finding(slug, history.snapshot(), as_of=as_of)
+
+
+class EncumbranceFindingTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        cls.agency, cls.other = Agency.objects.order_by("code")[:2]
+        cls.users = users(cls.agency, cls.other)
+        cls.occupied = located_asset(cls.agency, nama_barang="Tanah diokupasi")
+        cls.leased = located_asset(cls.agency, nama_barang="Tanah disewakan")
+        cls.clean = located_asset(cls.other, nama_barang="Tanah bersih")
+        cls.bare = make_asset(agency=cls.other, nama_barang="Tanah tanpa lokasi")
+        long_ago = TODAY - dt.timedelta(days=400)
+        # occupation on land with no agreement (planted), and one on land with an agreement (clean for that finding)
+        cls.okupasi = open_case(cls.occupied, opened_on=long_ago, parties="Warga RT 05")
+        cls.claim = open_case(cls.bare, kind=CaseKind.KLAIM, opened_on=TODAY - dt.timedelta(days=20),
+                              next_hearing=TODAY + dt.timedelta(days=14))  # fmt: skip
+        open_case(cls.leased, opened_on=TODAY - dt.timedelta(days=30), next_hearing=TODAY + dt.timedelta(days=15))
+        closed = open_case(cls.clean, opened_on=long_ago, next_hearing=TODAY + dt.timedelta(days=3))
+        services.case_move(
+            case=closed, user=None, to_stage="SELESAI", date=TODAY - dt.timedelta(days=100), note="Damai"
+        )
+        # agreements: one expired but still active (planted), one active and current, one stopped after expiry
+        cls.expired = lease(cls.leased, start=long_ago, end=TODAY - dt.timedelta(days=1), geom=part_of(cls.leased, 0.9))
+        cls.current = lease(
+            cls.leased, start=long_ago, end=TODAY + dt.timedelta(days=200), geom=part_of(cls.leased, 0.9)
+        )
+        stopped = lease(cls.clean, start=long_ago, end=TODAY - dt.timedelta(days=50))
+        services.utilisation_update(utilisation=stopped, user=None, status="BERAKHIR")
+        # payments: overdue and partly paid, paid in full, not yet due
+        cls.late = services.payment_add(utilisation=cls.current, user=None, due_date=TODAY - dt.timedelta(days=31),
+                                        amount_due=Decimal("3000000"))  # fmt: skip
+        services.payment_record(payment=cls.late, user=None, paid_amount=Decimal("1000000"), paid_date=TODAY)
+        paid = services.payment_add(utilisation=cls.current, user=None, due_date=TODAY - dt.timedelta(days=60),
+                                    amount_due=Decimal("3000000"))  # fmt: skip
+        services.payment_record(payment=paid, user=None, paid_amount=Decimal("3000000"), paid_date=TODAY)
+        services.payment_add(utilisation=cls.current, user=None, due_date=TODAY, amount_due=Decimal("3000000"))
+
+    def test_registered_in_the_framework(self):
+        for slug in ("open-cases", "hearings", "expired-in-use", "occupied-without-agreement", "payments-overdue",
+                     "utilised-over-parcel"):  # fmt: skip
+            self.assertIn(slug, findings.FINDINGS)
+
+    def test_open_cases_by_kind_and_age_match_a_recount(self):
+        rows = run("open-cases")
+        recount = DisputeCase.objects.filter(closed_on__isnull=True).values_list("assets", flat=True)
+        self.assertEqual(sorted(r.asset.id for r in rows), sorted(recount))
+        by_asset = {r.asset.id: r.values for r in rows}
+        self.assertEqual(by_asset[self.occupied.pk]["age_days"], 400)
+        self.assertNotIn(self.clean.pk, by_asset)  # its case is closed
+        self.assertIn(self.bare.pk, by_asset)  # a case on land without a certificate or location
+
+    def test_hearings_within_14_days(self):
+        rows = run("hearings")
+        self.assertEqual([r.asset.id for r in rows], [self.bare.pk])  # 14 days yes, 15 no, closed case no
+
+    def test_expired_but_in_use(self):
+        rows = run("expired-in-use")
+        self.assertEqual([(r.asset.id, r.values["days"]) for r in rows], [(self.leased.pk, 1)])
+        recount = Utilisation.objects.filter(status__in=["AKTIF", "DIPERPANJANG"], end_date__lt=TODAY).count()
+        self.assertEqual(len(rows), recount)
+
+    def test_occupied_without_agreement(self):
+        rows = run("occupied-without-agreement")
+        self.assertEqual([r.asset.id for r in rows], [self.occupied.pk])
+        self.assertEqual(rows[0].values["parties"], "Warga RT 05")
+
+    def test_payments_overdue_with_the_amount(self):
+        rows = run("payments-overdue")
+        self.assertEqual([(r.asset.id, r.values["outstanding"], r.values["days"]) for r in rows],
+                         [(self.leased.pk, Decimal("2000000"), 31)])  # fmt: skip
+        recount = sum(p.amount_due - p.paid_amount for p in
+                      Payment.objects.filter(due_date__lt=TODAY, paid_amount__lt=F("amount_due")))  # fmt: skip
+        self.assertEqual(sum(r.values["outstanding"] for r in rows), recount)
+
+    def test_utilised_area_exceeding_the_parcel(self):
+        rows = run("utilised-over-parcel")  # two parts of 81 % each on one parcel
+        self.assertEqual([r.asset.id for r in rows], [self.leased.pk])
+        used = sum(u.area_m2 for u in Utilisation.objects.filter(asset=self.leased, status="AKTIF"))
+        self.assertEqual(rows[0].values["used_m2"], used)
+        self.assertEqual(rows[0].values["excess_m2"], used - self.leased.luas_gis_m2)
+        services.utilisation_update(utilisation=self.expired, user=None, status="BERAKHIR")
+        self.assertEqual(run("utilised-over-parcel"), [])  # one part alone fits
+
+    def test_as_of_a_past_date(self):
+        before = TODAY - dt.timedelta(days=200)
+        rows = run("open-cases", before)
+        # then: only the two cases opened 400 days ago were open (the closed one closed 100 days ago)
+        self.assertEqual(sorted(r.asset.id for r in rows), sorted([self.occupied.pk, self.clean.pk]))
+
+    def test_pages_and_csv(self):
+        self.client.force_login(self.users["bpkad"])
+        for slug in ("open-cases", "payments-overdue", "utilised-over-parcel"):
+            response = self.client.get(reverse("audit-finding", args=[slug]))
+            self.assertEqual(response.status_code, 200, slug)
+        csv = self.client.get(reverse("audit-finding", args=["payments-overdue"]), {"format": "csv"})
+        self.assertEqual(csv.status_code, 200)
+        text = b"".join(csv.streaming_content).decode()
+        self.assertIn("2000000", text.replace(".", "").replace(",", ""))
+        overview = self.client.get(reverse("audit-findings"))
+        self.assertContains(overview, "Occupied land without any pemanfaatan")
