@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from assets.encumbrance.models import (
     IN_USE_STATUSES,
-    CaseKind,
     CaseStageEvent,
     DisputeCase,
     Payment,
