@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
+import shapely
+from django.contrib.gis.db.models.functions import AsWKB
+from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
@@ -17,6 +21,7 @@ from assets.encumbrance.models import (
     Payment,
     Utilisation,
 )
+from assets.register import geo
 from assets.register.models import LandAsset
 
 ALERT_DAYS = (90, 30)  # an agreement's end is announced this many days ahead
@@ -97,6 +102,22 @@ def revenue_by_year(agency_id: int | None = None) -> list[tuple[int, Decimal, De
     return [(year, due, paid) for year, (due, paid) in sorted(totals.items())]
 
 
+def open_cases_by_kecamatan_stage(agency_id: int | None = None) -> list[tuple[str, dict[str, int], int]]:
+    """Open cases per kecamatan of their assets and stage: rows of (kecamatan name, count per stage, total). A case on
+    assets in two kecamatan counts in each; assets without a kecamatan under "—"."""
+    pairs = DisputeCase.assets.through.objects.filter(disputecase__closed_on__isnull=True)
+    pairs = for_agency(pairs, agency_id, "landasset__agency_id")
+    seen: set[tuple[str, int]] = set()
+    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = pairs.values_list("landasset__kecamatan__name", "disputecase_id", "disputecase__stage")
+    for kecamatan, case_id, stage in rows:
+        name = kecamatan or "—"
+        if (name, case_id) not in seen:
+            seen.add((name, case_id))
+            table[name][stage] += 1
+    return [(name, dict(table[name]), sum(table[name].values())) for name in sorted(table)]
+
+
 # --- per asset, for the audit findings ----------------------------------------------------------------------
 
 
@@ -141,3 +162,52 @@ def used_area_by_asset(asset_ids: Iterable[int]) -> dict[int, Decimal]:
         .annotate(total=Sum("area_m2"))
     )
     return {r["asset_id"]: r["total"] for r in rows}
+
+
+@dataclass(frozen=True)
+class EncumberedArea:
+    cases: int
+    disputed_m2: float  # the disputed parts of open cases inside the shape, overlaps counted once
+    agreements: int
+    used_m2: float  # the used parts of agreements in use inside the shape, overlaps counted once
+
+
+def _area_inside(wkbs: list[bytes], shape: shapely.Geometry) -> float:
+    if not wkbs:
+        return 0.0
+    union = shapely.union_all(shapely.from_wkb(wkbs))
+    inside = shapely.intersection(union, shape)
+    return float(geo.geodesic_areas_m2([inside])[0] or 0.0) if not inside.is_empty else 0.0
+
+
+def encumbered_inside(shape: GEOSGeometry, assets: QuerySet[LandAsset]) -> EncumberedArea:
+    """The planners' query: how much of the drawn shape is disputed (open cases) or let out (agreements in use),
+    for the cases and agreements on the selected ``assets`` whose drawn part meets the shape (geodesic m²). The
+    parts meeting the shape are found first (few), then kept when one of their assets is in the selection."""
+    query = geo.to_shapely(shape)
+    cases = {
+        pk: bytes(wkb)
+        for pk, wkb in DisputeCase.objects.filter(closed_on__isnull=True, geom__intersects=shape)
+        .annotate(wkb=AsWKB("geom"))
+        .values_list("pk", "wkb")
+    }
+    links = list(
+        DisputeCase.assets.through.objects.filter(disputecase_id__in=cases).values_list(
+            "disputecase_id", "landasset_id"
+        )
+    )
+    used = list(
+        Utilisation.objects.filter(status__in=IN_USE_STATUSES, geom__intersects=shape)
+        .annotate(wkb=AsWKB("geom"))
+        .values_list("asset_id", "wkb")
+    )
+    candidates = {a for _c, a in links} | {a for a, _w in used}
+    selected = set(assets.filter(pk__in=candidates).values_list("pk", flat=True)) if candidates else set()
+    case_parts = [cases[c] for c in sorted({c for c, a in links if a in selected})]
+    used_parts = [bytes(w) for a, w in used if a in selected]
+    return EncumberedArea(
+        cases=len(case_parts),
+        disputed_m2=round(_area_inside(case_parts, query), 2),
+        agreements=len(used_parts),
+        used_m2=round(_area_inside(used_parts, query), 2),
+    )

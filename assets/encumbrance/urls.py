@@ -19,4 +19,6 @@ urlpatterns = [
     path("utilisations/<int:pk>/payments/", views.payment_add, name="encumbrance-payment-add"),
     path("assets/<int:pk>/utilisations/new/", views.utilisation_create, name="encumbrance-utilisation-new"),
     path("payments/<int:pk>/", views.payment_record, name="encumbrance-payment"),
+    path("revenue.csv", views.revenue_csv, name="encumbrance-revenue-csv"),
+    path("cases.csv", views.cases_csv, name="encumbrance-cases-csv"),
 ]

@@ -4,6 +4,8 @@ a role reads cases and agreements; officers of the asset's agency, BPKAD and adm
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -11,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import BaseForm
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +28,16 @@ from assets.encumbrance.forms import (
     PaymentRecordForm,
     UtilisationForm,
 )
-from assets.encumbrance.models import CaseKind, DisputeCase, Payment, Utilisation, UtilisationStatus
+from assets.encumbrance.models import (
+    CLOSED_STAGES,
+    CaseKind,
+    CaseStage,
+    DisputeCase,
+    Payment,
+    Utilisation,
+    UtilisationStatus,
+)
+from assets.lib import cells
 from assets.register import permissions
 from assets.register.models import LandAsset
 from assets.register.permissions import AuthenticatedRequest, require_edit_asset, role_required
@@ -283,3 +294,34 @@ def _report(request: AuthenticatedRequest, form: BaseForm, success: str) -> None
             messages.error(request, f"{label}: {' '.join(errors)}".lstrip(": "))
     else:
         messages.success(request, success)
+
+
+# --- dashboard downloads ------------------------------------------------------------------------------------
+
+
+def _csv(name: str, lines: Iterable[list[Any]]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        itertools.chain(["\ufeff"], (cells.csv_line(line) for line in lines)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@role_required(permissions.can_export)
+def revenue_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
+    """Revenue per year of the due date: due, paid, outstanding (whole rupiah)."""
+    header = [_("Year"), _("Due"), _("Paid"), _("Outstanding (Rp)")]
+    rows = ([year, due, paid, due - paid] for year, due, paid in selectors.revenue_by_year())
+    return _csv("pemanfaatan-revenue.csv", itertools.chain([header], rows))
+
+
+@role_required(permissions.can_export)
+def cases_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
+    """Open cases per kecamatan and stage."""
+    stages = [s for s in CaseStage if s not in CLOSED_STAGES]
+    header = [_("Kecamatan"), *[str(s.label) for s in stages], _("Total")]
+    rows = (
+        [name, *[counts.get(s, 0) for s in stages], total]
+        for name, counts, total in selectors.open_cases_by_kecamatan_stage()
+    )
+    return _csv("open-cases-by-kecamatan.csv", itertools.chain([header], rows))

@@ -123,3 +123,78 @@ class EncumbranceFindingTests(TestCase):
         self.assertIn("2000000", text.replace(".", "").replace(",", ""))
         overview = self.client.get(reverse("audit-findings"))
         self.assertContains(overview, "Occupied land without any pemanfaatan")
+
+
+class DashboardTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        cls.agency, cls.other = Agency.objects.order_by("code")[:2]
+        cls.users = users(cls.agency, cls.other)
+        cls.asset = located_asset(cls.agency)
+        second = located_asset(cls.agency)
+        services.case_open(user=None, assets=[cls.asset, second], kind=CaseKind.SENGKETA_BATAS, title="Batas")
+        case = open_case(cls.asset)
+        services.case_move(case=case, user=None, to_stage="GUGATAN", date=TODAY)
+        closed = open_case(cls.asset)
+        services.case_move(case=closed, user=None, to_stage="DIHENTIKAN", date=TODAY, note="Dicabut")
+        u = lease(cls.asset)
+        for due, amount, paid in ((dt.date(2025, 3, 1), "1000001", "1000001"), (dt.date(2025, 9, 1), "500000", "0"),
+                                  (dt.date(2026, 3, 1), "750000", "250000")):  # fmt: skip
+            p = services.payment_add(utilisation=u, user=None, due_date=due, amount_due=Decimal(amount))
+            if paid != "0":
+                services.payment_record(payment=p, user=None, paid_amount=Decimal(paid), paid_date=due)
+
+    def test_revenue_and_cases_by_stage(self):
+        from assets.encumbrance import selectors
+
+        self.assertEqual(selectors.revenue_by_year(), [
+            (2025, Decimal("1500001"), Decimal("1000001")), (2026, Decimal("750000"), Decimal("250000")),
+        ])  # fmt: skip
+        ((name, counts, total),) = selectors.open_cases_by_kecamatan_stage()
+        self.assertEqual(name, self.asset.kecamatan.name)
+        self.assertEqual((counts, total), ({"IDENTIFIKASI": 1, "GUGATAN": 1}, 2))  # the case on two assets once
+
+    def test_dashboard_section_and_csv(self):
+        self.client.force_login(self.users["auditor"])
+        page = self.client.get(reverse("audit-dashboard"))
+        self.assertContains(page, "Utilisation revenue per year")
+        self.assertContains(page, reverse("encumbrance-revenue-csv"))
+        text = b"".join(self.client.get(reverse("encumbrance-revenue-csv")).streaming_content).decode()
+        self.assertIn("2025,1500001,1000001,500000", text)
+        text = b"".join(self.client.get(reverse("encumbrance-cases-csv")).streaming_content).decode()
+        self.assertIn(f"{self.asset.kecamatan.name},1,0,1,", text)
+        self.client.force_login(self.users["planner"])
+        self.assertEqual(self.client.get(reverse("encumbrance-revenue-csv")).status_code, 403)
+        self.assertNotContains(self.client.get(reverse("audit-dashboard")), reverse("encumbrance-revenue-csv"))
+
+
+class QueryTests(TestCase):
+    """The planners' query reports the disputed and let-out area inside the drawn shape."""
+
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        cls.agency, cls.other = Agency.objects.order_by("code")[:2]
+        cls.users = users(cls.agency, cls.other)
+        cls.asset = located_asset(cls.agency)
+        cls.part = part_of(cls.asset, 0.5)
+        cls.case = open_case(cls.asset, geom=cls.part)
+        cls.lease = lease(cls.asset, geom=part_of(cls.asset, 0.5))  # the same part: counted on its own line
+
+    def test_area_inside_a_shape(self):
+        from assets.register.geo import geodesic_area_m2
+
+        self.client.force_login(self.users["planner"])
+        west, south, east, north = self.asset.geom.extent
+        mid = (west + east) / 2  # the western half of the parcel: half of each part
+        page = self.client.get("/query/", {"bbox": f"{west - 0.001},{south - 0.001},{mid},{north + 0.001}"})
+        encumbered = page.context["encumbered"]
+        half = geodesic_area_m2(self.part) / 2
+        self.assertEqual((encumbered.cases, encumbered.agreements), (1, 1))
+        self.assertAlmostEqual(encumbered.disputed_m2, half, delta=half * 0.01)
+        self.assertAlmostEqual(encumbered.used_m2, half, delta=half * 0.01)
+        services.case_move(case=self.case, user=None, to_stage="DIHENTIKAN", date=TODAY, note="Dicabut")
+        page = self.client.get("/query/", {"bbox": f"{west - 0.001},{south - 0.001},{mid},{north + 0.001}"})
+        self.assertEqual(page.context["encumbered"].disputed_m2, 0)
+        self.assertContains(page, 'id="total-used"')

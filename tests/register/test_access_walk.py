@@ -121,6 +121,8 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "encumbrance/utilisations/<int:pk>/payments/": (rule(others=405), {"pk": "utilisation"}),  # POST only
     "encumbrance/assets/<int:pk>/utilisations/new/": (EDIT_A, {"pk": "asset"}),
     "encumbrance/payments/<int:pk>/": (rule(others=405), {"pk": "payment"}),  # POST only
+    "encumbrance/revenue.csv": (EXPORT, {}),
+    "encumbrance/cases.csv": (EXPORT, {}),
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
