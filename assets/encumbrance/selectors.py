@@ -211,3 +211,36 @@ def encumbered_inside(shape: GEOSGeometry, assets: QuerySet[LandAsset]) -> Encum
         agreements=len(used_parts),
         used_m2=round(_area_inside(used_parts, query), 2),
     )
+
+
+def parts_in(
+    envelope: GEOSGeometry, assets: QuerySet[LandAsset] | None = None
+) -> tuple[list[tuple[int, str, str, bytes]], list[tuple[int, str, str, bytes]]]:
+    """The map's layers in one envelope (lon/lat): (id, kind, stage, WKB) of the disputed parts of open cases and
+    (id, form, status, WKB) of the used parts of agreements in use, kept when one of their assets is in ``assets``
+    (None: the whole register)."""
+    cases = list(
+        DisputeCase.objects.filter(closed_on__isnull=True, geom__intersects=envelope)
+        .annotate(wkb=AsWKB("geom"))
+        .values_list("pk", "kind", "stage", "wkb")
+    )
+    used = list(
+        Utilisation.objects.filter(status__in=IN_USE_STATUSES, geom__intersects=envelope)
+        .annotate(wkb=AsWKB("geom"))
+        .values_list("pk", "form", "status", "wkb", "asset_id")
+    )
+    if assets is not None:
+        links = list(
+            DisputeCase.assets.through.objects.filter(disputecase_id__in=[c[0] for c in cases]).values_list(
+                "disputecase_id", "landasset_id"
+            )
+        )
+        candidates = {a for _c, a in links} | {u[4] for u in used}
+        selected = set(assets.filter(pk__in=candidates).values_list("pk", flat=True)) if candidates else set()
+        kept = {c for c, a in links if a in selected}
+        cases = [c for c in cases if c[0] in kept]
+        used = [u for u in used if u[4] in selected]
+    return (
+        [(pk, kind, stage, bytes(wkb)) for pk, kind, stage, wkb in cases],
+        [(pk, form, status, bytes(wkb)) for pk, form, status, wkb, _a in used],
+    )

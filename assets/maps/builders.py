@@ -29,6 +29,7 @@ from django.utils.translation import gettext_noop
 from folium import plugins
 from jinja2 import Template
 
+from assets.maps.tiles import ENCUMBRANCE_MIN_ZOOM
 from assets.register import basemaps, place
 from assets.register.models import AdministrativeArea, LandAsset
 
@@ -106,6 +107,37 @@ class AssetTiles(_LocalAssets, plugins.VectorGridProtobuf):
         }
 
 
+class EncumbranceTiles(_LocalAssets, plugins.VectorGridProtobuf):
+    """The disputed parts of open cases and the used parts of agreements in use (tiles.encumbrance_tile), drawn
+    over the parcels by SipanahMap.disputeStyle / utilisationStyle (js/sipanah-map.js); not interactive."""
+
+    local_js = [("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
+            rendererFactory: L.svg.tile,
+            interactive: false,
+            maxNativeZoom: 22,
+            minZoom: {{ this.min_zoom }},
+            vectorTileLayerStyles: {disputes: SipanahMap.disputeStyle, utilisations: SipanahMap.utilisationStyle}
+        });
+        {%- endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, *, name: str, min_zoom: int) -> None:
+        super().__init__(url=url, name=name)
+        self.min_zoom = min_zoom
+
+
+def add_encumbrance_tiles(m: folium.Map, *, query: str = "") -> None:
+    """The disputes and pemanfaatan layer (from zoom tiles.ENCUMBRANCE_MIN_ZOOM), under the register's filters."""
+    url = reverse("encumbrance-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    url = f"{url}?{query}" if query else url
+    EncumbranceTiles(url, name=_("Disputes and pemanfaatan"), min_zoom=ENCUMBRANCE_MIN_ZOOM).add_to(m)
+
+
 class BlankBaseLayer(folium.map.Layer):
     """The "no basemap" choice of the layer control."""
 
@@ -172,6 +204,8 @@ class Legend(MacroElement):
             ("#1a9850", "#1a9850", "", _("Certified (terbit)")),
             ("#ffffff", "#5e3c99", "", _("In dispute (SENGKETA)")),
             ("#ffffff", "#5e3c99", "dashed", _("Blocked (DIBLOKIR)")),
+            ("#d7cfe6", "#5e3c99", "dashed", _("Disputed part (open case)")),
+            ("transparent", "#1f5fa8", "", _("Used part (pemanfaatan)")),
         ]
         items = "".join(
             f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'
@@ -368,6 +402,8 @@ def overview_map(
     m = base_map(user=user, choice=choice)
     popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
     add_register_tiles(m, faint=False, name=_("Land assets"), popup_query=popup_query, query=query)
+    if not as_of:
+        add_encumbrance_tiles(m, query=query)
     Legend().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_map_parts(m, nonce=nonce)
@@ -428,6 +464,7 @@ def detail_map(
         name=_("This asset"),
         style_function=lambda _f: {"color": "#0d47a1", "weight": 3, "fillColor": "#1976d2", "fillOpacity": 0.45},
     ).add_to(m)
+    add_encumbrance_tiles(m)
     x0, y0, x1, y1 = asset.geom.extent
     if photos:
         PhotoLayer(photos, name=_("Photos (where taken, facing)")).add_to(m)

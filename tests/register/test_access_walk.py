@@ -76,6 +76,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "map/boundaries/": (READ, {}),
     "map/assets/<int:pk>/popup/": (READ, {"pk": "asset"}),
     "tiles/assets/<int:z>/<int:x>/<int:y>.pbf": (READ, {"z": "0", "x": "0", "y": "0"}),
+    "tiles/encumbrances/<int:z>/<int:x>/<int:y>.pbf": (READ, {"z": "0", "x": "0", "y": "0"}),
     # Spatial query.
     "query/": (READ, {}),
     "query/export/": (rule(officer_a=403, officer_b=403, others=400), {}),  # exporters and planners reach it:

@@ -29,6 +29,18 @@
     return style;
   }
 
+  // The encumbrance layer (assets/maps/tiles.py encumbrance_tile): disputed parts of open cases dashed and lightly
+  // filled in the dispute colour, used parts of pemanfaatan in use outlined in blue.
+  function disputeStyle(p) {
+    return { weight: 2, color: DISPUTE, dashArray: "6 3", fill: true, fillColor: DISPUTE, fillOpacity: 0.25,
+             opacity: 1 };
+  }
+
+  function utilisationStyle(p) {
+    return { weight: 2, color: "#1f5fa8", dashArray: p.st === "DIPERPANJANG" ? "2 3" : null, fill: false,
+             opacity: 1 };
+  }
+
   function faintStyle(p, zoom, dim) {
     var s = assetStyle(p, zoom, dim);
     s.fillOpacity = 0.12; s.opacity = 0.35; s.weight = 1;
@@ -177,5 +189,6 @@
   }
 
   window.SipanahMap = { assetStyle: assetStyle, faintStyle: faintStyle, attachAssets: attachAssets,
-                        basemaps: basemaps, watchPaint: watchPaint, photoLayer: photoLayer };
+                        basemaps: basemaps, watchPaint: watchPaint, photoLayer: photoLayer,
+                        disputeStyle: disputeStyle, utilisationStyle: utilisationStyle };
 })();
