@@ -15,6 +15,7 @@ from django.db.models import F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from assets.encumbrance.models import (
+    CLOSED_STAGES,
     IN_USE_STATUSES,
     CaseStageEvent,
     DisputeCase,
@@ -22,6 +23,7 @@ from assets.encumbrance.models import (
     Utilisation,
 )
 from assets.register import geo
+from assets.register.history import end_of_day
 from assets.register.models import LandAsset
 
 ALERT_DAYS = (90, 30)  # an agreement's end is announced this many days ahead
@@ -122,19 +124,28 @@ def open_cases_by_kecamatan_stage(agency_id: int | None = None) -> list[tuple[st
 
 
 def open_cases_by_asset(asset_ids: Iterable[int], as_of: dt.date | None = None) -> dict[int, list[DisputeCase]]:
-    """The cases open on ``as_of`` (today when None) per asset: opened by then and not closed by then. As of a past
-    date each case's ``stage`` and ``stage_since`` are those of its last stage event up to that date."""
+    """The cases open on ``as_of`` (today when None) per asset. As of a past date, as recorded by the end of that day
+    (the register's as-of rule, register.history.open_case_asset_ids): opened and recorded by then, not closed by a
+    stage event dated and recorded by then; each case's ``stage`` and ``stage_since`` are those of its last stage
+    event so dated and recorded."""
     ids = set(asset_ids)
     result: dict[int, list[DisputeCase]] = defaultdict(list)
     through = DisputeCase.assets.through.objects.filter(landasset_id__in=ids)
     if as_of is None:
-        through = through.filter(disputecase__closed_on__isnull=True)
+        pairs = list(through.filter(disputecase__closed_on__isnull=True).values_list("landasset_id", "disputecase_id"))
     else:
-        through = through.filter(disputecase__opened_on__lte=as_of).exclude(disputecase__closed_on__lte=as_of)
-    pairs = list(through.values_list("landasset_id", "disputecase_id"))
+        recorded = end_of_day(as_of)
+        through = through.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
+        closed = set(
+            CaseStageEvent.objects.filter(to_stage__in=CLOSED_STAGES, date__lte=as_of, created_at__lt=recorded)
+            .values_list("case_id", flat=True)
+        )  # fmt: skip
+        pairs = [p for p in through.values_list("landasset_id", "disputecase_id") if p[1] not in closed]
     by_id = {c.pk: c for c in DisputeCase.objects.filter(pk__in={c for _a, c in pairs}).select_related("officer")}
     if as_of is not None:
-        events = CaseStageEvent.objects.filter(case_id__in=by_id, date__lte=as_of).order_by("date", "id")
+        events = CaseStageEvent.objects.filter(
+            case_id__in=by_id, date__lte=as_of, created_at__lt=end_of_day(as_of)
+        ).order_by("date", "id")
         for event in events:
             case = by_id[event.case_id]
             case.stage, case.stage_since = event.to_stage, event.date

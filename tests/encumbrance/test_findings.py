@@ -9,10 +9,11 @@ from decimal import Decimal
 from django.db.models import F
 from django.test import TestCase
 from django.urls import reverse
+from django.utils import timezone
 
 from assets.audit import findings
 from assets.encumbrance import services
-from assets.encumbrance.models import CaseKind, DisputeCase, Payment, Utilisation
+from assets.encumbrance.models import CaseKind, CaseStageEvent, DisputeCase, Payment, Utilisation
 from assets.models import Agency
 from assets.register import history
 from tests.encumbrance.helpers import TODAY, lease, located_asset, open_case, part_of, users
@@ -108,9 +109,25 @@ class EncumbranceFindingTests(TestCase):
 
     def test_as_of_a_past_date(self):
         before = TODAY - dt.timedelta(days=200)
+        # recorded today: as recorded 200 days ago, nothing was open yet
+        self.assertEqual(run("open-cases", before), [])
+        self.assertEqual(history.open_case_asset_ids(before), set())
+        # recorded when they happened
+        long_ago = timezone.now() - dt.timedelta(days=400)
+        DisputeCase.objects.update(created_at=long_ago)
+        CaseStageEvent.objects.filter(to_stage="IDENTIFIKASI").update(created_at=long_ago)
+        CaseStageEvent.objects.exclude(to_stage="IDENTIFIKASI").update(
+            created_at=timezone.now() - dt.timedelta(days=100)
+        )
         rows = run("open-cases", before)
         # then: only the two cases opened 400 days ago were open (the closed one closed 100 days ago)
         self.assertEqual(sorted(r.asset.id for r in rows), sorted([self.occupied.pk, self.clean.pk]))
+        self.assertEqual(history.open_case_asset_ids(before), {self.occupied.pk, self.clean.pk})
+        self.assertEqual(history.open_case_asset_ids(None), {self.occupied.pk, self.leased.pk, self.bare.pk})
+        # the register's dispute flag as of the date: the snapshot counts the open cases
+        flags = {a.id: a.bermasalah for a in history.snapshot(as_of=TODAY)}
+        self.assertTrue(flags[self.occupied.pk])
+        self.assertFalse(flags[self.clean.pk])  # its case is closed
 
     def test_pages_and_csv(self):
         self.client.force_login(self.users["bpkad"])
