@@ -83,14 +83,13 @@ ENCUMBRANCE_FINDINGS: tuple[FindingSpec, ...] = (
         "open-cases",
         _("Open dispute and occupation cases"),
         _("Cases not yet settled or stopped, by kind and age (days since the case was opened)."),
-        (("case", _("Case")), ("kind", _("Kind")), ("stage", _("Stage")), ("opened", _("Opened")),
-         ("age_days", _("Age (days)"))),
+        (("kind", _("Kind")), ("stage", _("Stage")), ("opened", _("Opened")), ("age_days", _("Age (days)"))),
     ),
     FindingSpec(
         "hearings",
         _("Court hearings within 14 days"),
         _("Open cases with a hearing date from the reference date to 14 days later."),
-        (("case", _("Case")), ("hearing", _("Next hearing")), ("court_numbers", _("Court case numbers")),
+        (("hearing", _("Next hearing")), ("court_numbers", _("Court case numbers")),
          ("officer", _("Responsible officer"))),
     ),
     FindingSpec(
@@ -103,7 +102,7 @@ ENCUMBRANCE_FINDINGS: tuple[FindingSpec, ...] = (
         "occupied-without-agreement",
         _("Occupied land without any pemanfaatan"),
         _("Assets with an open occupation case (dikuasai pihak lain) and no pemanfaatan agreement at all."),
-        (("case", _("Case")), ("opened", _("Opened")), ("parties", _("Other parties"))),
+        (("opened", _("Opened")), ("parties", _("Other parties"))),
     ),
     FindingSpec(
         "payments-overdue",
@@ -573,7 +572,7 @@ def find_open_cases(assets: list[AssetState], options: FindingOptions, as_of: dt
                 "case": _case_label(case), "kind": kind, "stage": str(CaseStage(case.stage).label),
                 "opened": case.opened_on, "age_days": (today - case.opened_on).days,
             }  # fmt: skip
-            rows.append(FindingRow(a, kind, values))
+            rows.append(FindingRow(a, _case_label(case), values))
     rows.sort(key=lambda r: (r.values["kind"], -r.values["age_days"]))
     return rows
 
@@ -637,7 +636,7 @@ def find_payments_overdue(assets: list[AssetState], options: FindingOptions, as_
         agreement = payment.utilisation
         values = {
             "agreement": f"{agreement.agreement_number} ({agreement.partner_name})", "due_date": payment.due_date,
-            "amount_due": payment.amount_due, "outstanding": payment.outstanding,
+            "amount_due": int(payment.amount_due), "outstanding": int(payment.outstanding),  # whole rupiah
             "days": (today - payment.due_date).days,
         }  # fmt: skip
         rows.append(FindingRow(by_id[agreement.asset_id], formats.rupiah(payment.outstanding), values))
