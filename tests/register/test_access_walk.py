@@ -134,6 +134,17 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     r"api/v1/^assets/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "asset"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"pk": "asset", "format": "json"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)/documents/$": (rule(anonymous=401, officer_b=403, planner=403), {"pk": "asset"}),
+    r"api/v1/^cases/$": (API_READ, {}),
+    r"api/v1/^cases\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"format": "json"}),
+    r"api/v1/^cases/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "case"}),
+    r"api/v1/^cases/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"pk": "case", "format": "json"}),
+    r"api/v1/^utilisations/$": (API_READ, {}),
+    r"api/v1/^utilisations\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"format": "json"}),
+    r"api/v1/^utilisations/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "utilisation"}),
+    r"api/v1/^utilisations/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (
+        API_READ,
+        {"pk": "utilisation", "format": "json"},
+    ),
     r"api/v1/^assets/(?P<pk>[^/.]+)/documents\.(?P<format>[a-z0-9]+)/?$": (
         rule(anonymous=401, officer_b=403, planner=403),
         {"pk": "asset", "format": "json"},
