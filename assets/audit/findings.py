@@ -632,8 +632,10 @@ def find_payments_overdue(assets: list[AssetState], options: FindingOptions, as_
     today = as_of or timezone.localdate()
     by_id = {a.id: a for a in assets}
     rows = []
-    for payment in encumbrance.overdue_payments(today).filter(utilisation__asset_id__in=by_id):
+    for payment in encumbrance.overdue_payments(today):
         agreement = payment.utilisation
+        if agreement.asset_id not in by_id:
+            continue
         values = {
             "agreement": f"{agreement.agreement_number} ({agreement.partner_name})", "due_date": payment.due_date,
             "amount_due": int(payment.amount_due), "outstanding": int(payment.outstanding),  # whole rupiah

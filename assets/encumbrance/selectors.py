@@ -79,8 +79,10 @@ def expired_in_use(today: dt.date | None = None, agency_id: int | None = None) -
 def overdue_payments(today: dt.date | None = None, agency_id: int | None = None) -> QuerySet[Payment]:
     """Schedule rows due before ``today`` and not paid in full."""
     today = today or timezone.localdate()
-    qs = Payment.objects.select_related("utilisation__asset__agency").filter(
-        due_date__lt=today, paid_amount__lt=F("amount_due")
+    qs = (
+        Payment.objects.select_related("utilisation__asset__agency")
+        .defer("utilisation__geom", "utilisation__asset__geom")
+        .filter(due_date__lt=today, paid_amount__lt=F("amount_due"))
     )
     return for_agency(qs, agency_id, "utilisation__asset__agency_id").order_by("due_date", "id")
 
@@ -130,7 +132,9 @@ def open_cases_by_asset(asset_ids: Iterable[int], as_of: dt.date | None = None) 
     event so dated and recorded."""
     ids = set(asset_ids)
     result: dict[int, list[DisputeCase]] = defaultdict(list)
-    through = DisputeCase.assets.through.objects.filter(landasset_id__in=ids)
+    # every open case is read and the assets kept in Python: there are far fewer cases than assets, and an IN list
+    # of a whole register's ids costs more than the rows (docs/encumbrance.md, the findings' timings)
+    through = DisputeCase.assets.through.objects.all()
     if as_of is None:
         pairs = list(through.filter(disputecase__closed_on__isnull=True).values_list("landasset_id", "disputecase_id"))
     else:
@@ -141,7 +145,9 @@ def open_cases_by_asset(asset_ids: Iterable[int], as_of: dt.date | None = None) 
             .values_list("case_id", flat=True)
         )  # fmt: skip
         pairs = [p for p in through.values_list("landasset_id", "disputecase_id") if p[1] not in closed]
-    by_id = {c.pk: c for c in DisputeCase.objects.filter(pk__in={c for _a, c in pairs}).select_related("officer")}
+    pairs = [p for p in pairs if p[0] in ids]
+    wanted = DisputeCase.objects.filter(pk__in={c for _a, c in pairs}).select_related("officer").defer("geom")
+    by_id = {c.pk: c for c in wanted}
     if as_of is not None:
         events = CaseStageEvent.objects.filter(
             case_id__in=by_id, date__lte=as_of, created_at__lt=end_of_day(as_of)
@@ -155,24 +161,28 @@ def open_cases_by_asset(asset_ids: Iterable[int], as_of: dt.date | None = None) 
 
 
 def in_use_by_asset(asset_ids: Iterable[int]) -> dict[int, list[Utilisation]]:
+    ids = set(asset_ids)
     result: dict[int, list[Utilisation]] = defaultdict(list)
-    for u in Utilisation.objects.filter(asset_id__in=set(asset_ids), status__in=IN_USE_STATUSES).defer("geom"):
-        result[u.asset_id].append(u)
+    for u in Utilisation.objects.filter(status__in=IN_USE_STATUSES).defer("geom"):
+        if u.asset_id in ids:
+            result[u.asset_id].append(u)
     return result
 
 
 def assets_with_any_utilisation(asset_ids: Iterable[int]) -> set[int]:
-    return set(Utilisation.objects.filter(asset_id__in=set(asset_ids)).values_list("asset_id", flat=True))
+    return set(Utilisation.objects.values_list("asset_id", flat=True).distinct()) & set(asset_ids)
 
 
 def used_area_by_asset(asset_ids: Iterable[int]) -> dict[int, Decimal]:
     """The sum of the drawn used parts of the agreements still in use, per asset."""
+    ids = set(asset_ids)
     rows = (
-        Utilisation.objects.filter(asset_id__in=set(asset_ids), status__in=IN_USE_STATUSES, area_m2__isnull=False)
+        Utilisation.objects.filter(status__in=IN_USE_STATUSES, area_m2__isnull=False)
         .values("asset_id")
         .annotate(total=Sum("area_m2"))
+        .order_by()
     )
-    return {r["asset_id"]: r["total"] for r in rows}
+    return {r["asset_id"]: r["total"] for r in rows if r["asset_id"] in ids}
 
 
 @dataclass(frozen=True)
