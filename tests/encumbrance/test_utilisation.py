@@ -144,3 +144,33 @@ class UtilisationTests(TestCase):
         )
         self.assertEqual(response.status_code, 403)
         self.assertEqual(Payment.objects.get(pk=pay.pk).paid_amount, 0)
+
+
+@override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+class CaseEditFormTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        cls.agency, cls.other = Agency.objects.order_by("code")[:2]
+        cls.asset = located_asset(cls.agency)
+        cls.users = users(cls.agency, cls.other)
+
+    def test_edit_adds_an_asset_and_draws_the_part(self):
+        case = open_case(self.asset)
+        second = located_asset(self.agency)
+        part = part_of(self.asset)
+        self.client.force_login(self.users["officer"])
+        data = {
+            "kind": "SENGKETA_BATAS", "title": "Batas dengan warga", "parties": "", "description": "",
+            "court_case_numbers": "", "next_hearing": (TODAY + dt.timedelta(days=3)).isoformat(), "officer": "",
+            "outcome": "", "geom": part.ewkt, "other_assets": f"{second.kode_barang}/{second.nomor_register}",
+        }  # fmt: skip
+        response = self.client.post(reverse("encumbrance-case-edit", args=[case.pk]), data)
+        self.assertEqual(response.status_code, 302, response.content.decode()[:3000])
+        case.refresh_from_db()
+        self.assertEqual(set(case.assets.values_list("pk", flat=True)), {self.asset.pk, second.pk})
+        self.assertGreater(case.area_m2, 0)
+        self.assertTrue(second.__class__.objects.get(pk=second.pk).bermasalah)
+        data["other_assets"] = "1.3.1.01.01.01.001/999999"
+        response = self.client.post(reverse("encumbrance-case-edit", args=[case.pk]), data)
+        self.assertContains(response, "no asset 1.3.1.01.01.01.001/999999 in the register")
