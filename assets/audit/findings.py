@@ -553,8 +553,8 @@ def uncertified_by_agency_kecamatan(rows: list[FindingRow], n: Names) -> list[tu
     return sorted(((a, k, c, m) for (a, k), (c, m) in groups.items()), key=lambda r: (-r[2], r[0], r[1]))
 
 
-# --- Encumbrances (assets.encumbrance): read live, with the reference date ``as_of or today``; the cases open on a
-# past date come from their opening and closing dates and their stage events ---------------------------------
+# --- Encumbrances (assets.encumbrance): the reference date is ``as_of or today``; as of a past date, the cases as
+# recorded by its end (their dates and stage events), the agreements and payments from their history ----------
 
 
 def _case_label(case: Any) -> str:
@@ -599,7 +599,7 @@ def find_expired_in_use(assets: list[AssetState], options: FindingOptions, as_of
     today = as_of or timezone.localdate()
     by_id = {a.id: a for a in assets}
     rows = []
-    for u in encumbrance.in_use_by_asset(by_id).values():
+    for u in encumbrance.in_use_by_asset(by_id, as_of).values():
         for agreement in u:
             if agreement.end_date < today:
                 values = {
@@ -616,7 +616,7 @@ def find_occupied_without_agreement(
 ) -> list[FindingRow]:
     ids = [a.id for a in assets]
     open_cases = encumbrance.open_cases_by_asset(ids, as_of)
-    with_agreement = encumbrance.assets_with_any_utilisation(ids)
+    with_agreement = encumbrance.assets_with_any_utilisation(ids, as_of)
     rows = []
     for a in assets:
         if a.id in with_agreement:
@@ -632,7 +632,8 @@ def find_payments_overdue(assets: list[AssetState], options: FindingOptions, as_
     today = as_of or timezone.localdate()
     by_id = {a.id: a for a in assets}
     rows = []
-    for payment in encumbrance.overdue_payments(today):
+    payments = encumbrance.overdue_payments(today) if as_of is None else encumbrance.overdue_payments_at(as_of)
+    for payment in payments:
         agreement = payment.utilisation
         if agreement.asset_id not in by_id:
             continue
@@ -651,7 +652,7 @@ def find_utilised_over_parcel(
 ) -> list[FindingRow]:
     by_id = {a.id: a for a in assets}
     rows = []
-    for asset_id, used in encumbrance.used_area_by_asset(by_id).items():
+    for asset_id, used in encumbrance.used_area_by_asset(by_id, as_of).items():
         a = by_id[asset_id]
         parcel = a.luas_gis_m2 if a.luas_gis_m2 is not None else a.luas_kib_m2
         if parcel is None:

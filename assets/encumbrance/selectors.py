@@ -11,7 +11,7 @@ from decimal import Decimal
 import shapely
 from django.contrib.gis.db.models.functions import AsWKB
 from django.contrib.gis.geos import GEOSGeometry
-from django.db.models import F, Prefetch, QuerySet, Sum
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from assets.encumbrance.models import (
@@ -160,29 +160,43 @@ def open_cases_by_asset(asset_ids: Iterable[int], as_of: dt.date | None = None) 
     return result
 
 
-def in_use_by_asset(asset_ids: Iterable[int]) -> dict[int, list[Utilisation]]:
+def utilisations_at(as_of: dt.date | None = None) -> QuerySet[Utilisation]:
+    """The agreements now, or as recorded by the end of ``as_of`` (their history: django-simple-history)."""
+    if as_of is None:
+        return Utilisation.objects.defer("geom")
+    return Utilisation.history.as_of(end_of_day(as_of))
+
+
+def in_use_by_asset(asset_ids: Iterable[int], as_of: dt.date | None = None) -> dict[int, list[Utilisation]]:
     ids = set(asset_ids)
     result: dict[int, list[Utilisation]] = defaultdict(list)
-    for u in Utilisation.objects.filter(status__in=IN_USE_STATUSES).defer("geom"):
+    for u in utilisations_at(as_of).filter(status__in=IN_USE_STATUSES):
         if u.asset_id in ids:
             result[u.asset_id].append(u)
     return result
 
 
-def assets_with_any_utilisation(asset_ids: Iterable[int]) -> set[int]:
-    return set(Utilisation.objects.values_list("asset_id", flat=True).distinct()) & set(asset_ids)
+def assets_with_any_utilisation(asset_ids: Iterable[int], as_of: dt.date | None = None) -> set[int]:
+    if as_of is None:
+        return set(Utilisation.objects.values_list("asset_id", flat=True).distinct()) & set(asset_ids)
+    return {u.asset_id for u in utilisations_at(as_of)} & set(asset_ids)
 
 
-def used_area_by_asset(asset_ids: Iterable[int]) -> dict[int, Decimal]:
-    """The sum of the drawn used parts of the agreements still in use, per asset."""
-    ids = set(asset_ids)
-    rows = (
-        Utilisation.objects.filter(status__in=IN_USE_STATUSES, area_m2__isnull=False)
-        .values("asset_id")
-        .annotate(total=Sum("area_m2"))
-        .order_by()
-    )
-    return {r["asset_id"]: r["total"] for r in rows if r["asset_id"] in ids}
+def used_area_by_asset(asset_ids: Iterable[int], as_of: dt.date | None = None) -> dict[int, Decimal]:
+    """The sum of the drawn used parts of the agreements in use, per asset."""
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for assets in in_use_by_asset(asset_ids, as_of).values():
+        for u in assets:
+            if u.area_m2 is not None:
+                totals[u.asset_id] += u.area_m2
+    return dict(totals)
+
+
+def overdue_payments_at(as_of: dt.date) -> list[Payment]:
+    """The schedule rows overdue on ``as_of`` as recorded by the end of that day (due before it, not paid in full
+    then), for the findings as of a date."""
+    rows = Payment.history.as_of(end_of_day(as_of)).filter(due_date__lt=as_of, paid_amount__lt=F("amount_due"))
+    return sorted(rows, key=lambda p: (p.due_date, p.pk))
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,33 @@ class QueryTests(TestCase):
         page = self.client.get("/query/", {"bbox": f"{west - 0.001},{south - 0.001},{mid},{north + 0.001}"})
         self.assertEqual(page.context["encumbered"].disputed_m2, 0)
         self.assertContains(page, 'id="total-used"')
+
+
+class AsOfContractTests(TestCase):
+    """Agreements and payments as of a date come from their history, as recorded by the end of that day."""
+
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        cls.agency, cls.other = Agency.objects.order_by("code")[:2]
+        cls.asset = located_asset(cls.agency)
+
+    def test_expired_agreement_and_payment_as_of_before_they_were_settled(self):
+        agreement = lease(self.asset, start=TODAY - dt.timedelta(days=400), end=TODAY - dt.timedelta(days=30))
+        payment = services.payment_add(utilisation=agreement, user=None, due_date=TODAY - dt.timedelta(days=60),
+                                       amount_due=Decimal("900000"))  # fmt: skip
+        ten_days_ago = timezone.now() - dt.timedelta(days=10)
+        Utilisation.history.update(history_date=ten_days_ago)
+        Payment.history.update(history_date=ten_days_ago)
+        # today: the agreement is ended and the payment made
+        services.utilisation_update(utilisation=agreement, user=None, status="BERAKHIR")
+        services.payment_record(payment=payment, user=None, paid_amount=Decimal("900000"), paid_date=TODAY)
+        self.assertEqual(run("expired-in-use"), [])
+        self.assertEqual(run("payments-overdue"), [])
+        before = TODAY - dt.timedelta(days=5)
+        rows = run("expired-in-use", before)
+        self.assertEqual([(r.asset.id, r.values["days"]) for r in rows], [(self.asset.pk, 25)])
+        rows = run("payments-overdue", before)
+        self.assertEqual([(r.values["outstanding"], r.values["days"]) for r in rows], [(900000, 55)])
+        # before anything was recorded: nothing
+        self.assertEqual(run("expired-in-use", TODAY - dt.timedelta(days=20)), [])
