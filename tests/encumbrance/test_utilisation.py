@@ -111,6 +111,8 @@ class UtilisationTests(TestCase):
         detail = self.client.get(reverse("asset-detail", args=[self.asset.pk])).content.decode()
         self.assertIn(case.title, detail)
         self.assertIn(u.agreement_number, detail)
+        self.assertIn("Open case", detail)  # the dispute badge of a case, not a certificate stage
+        self.assertIn("badge badge--neutral", detail)  # the certificate stage still shown beside it
 
     def test_forms_write_through_the_services(self):
         self.client.force_login(self.users["officer"])
