@@ -204,7 +204,12 @@ class Legend(MacroElement):
             ("#1a9850", "#1a9850", "", _("Certified (terbit)")),
             ("#ffffff", "#5e3c99", "", _("In dispute (SENGKETA)")),
             ("#ffffff", "#5e3c99", "dashed", _("Blocked (DIBLOKIR)")),
-            ("#d7cfe6", "#5e3c99", "dashed", _("Disputed part (open case)")),
+            (
+                "repeating-linear-gradient(45deg,#5e3c99 0 2px,#ffffff 2px 5px)",
+                "#5e3c99",
+                "dashed",
+                _("Disputed part (open case)"),
+            ),
             ("transparent", "#1f5fa8", "", _("Used part (pemanfaatan)")),
         ]
         items = "".join(
