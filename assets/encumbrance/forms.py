@@ -14,8 +14,21 @@ from assets.encumbrance.models import CaseStage, DisputeCase, Utilisation, Utili
 from assets.encumbrance.rules import allowed_next_case_stages
 from assets.evidence.models import Document
 from assets.register import permissions
-from assets.register.forms import DateInput, ParcelGeometryField
+from assets.register.forms import DateInput, ParcelGeometryField, ParcelMapWidget
 from assets.register.models import LandAsset, User
+
+
+class PartMapWidget(ParcelMapWidget):
+    """The register's parcel widget, opened on the asset's parcel (the part is drawn on it)."""
+
+    around: Any = None  # the asset's geometry (lon/lat), or None: the city
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        if self.around is not None:
+            point = self.around.point_on_surface
+            context["widget_options"].update(center=[point.x, point.y], zoom=18)
+        return context
 
 
 def _officers() -> Any:
@@ -26,7 +39,7 @@ def _officers() -> Any:
 
 class CaseForm(forms.ModelForm):
     geom = ParcelGeometryField(
-        label=_("Disputed part"), required=False, srid=4326,
+        label=_("Disputed part"), required=False, srid=4326, widget=PartMapWidget,
         help_text=_("Draw the part of the parcel that is disputed or occupied (it may reach across the boundary)."),
     )  # fmt: skip
     other_assets = forms.CharField(
@@ -52,6 +65,7 @@ class CaseForm(forms.ModelForm):
     def __init__(self, *args: Any, asset: LandAsset, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.asset = asset
+        self.fields["geom"].widget.around = asset.geom
         self.fields["officer"].queryset = _officers()
         if self.instance.pk:
             del self.fields["opened_on"]
@@ -107,8 +121,9 @@ class CaseDocumentsForm(forms.Form):
 
 class UtilisationForm(forms.ModelForm):
     geom = ParcelGeometryField(
-        label=_("Used part"), required=False, srid=4326, help_text=_("Draw the part of the parcel the partner uses.")
-    )
+        label=_("Used part"), required=False, srid=4326, widget=PartMapWidget,
+        help_text=_("Draw the part of the parcel the partner uses."),
+    )  # fmt: skip
 
     class Meta:
         model = Utilisation
@@ -123,8 +138,9 @@ class UtilisationForm(forms.ModelForm):
             "status_reason": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, asset: LandAsset, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["geom"].widget.around = asset.geom
         if not self.instance.pk:
             del self.fields["status"]
             del self.fields["status_reason"]

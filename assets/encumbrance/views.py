@@ -227,7 +227,7 @@ def utilisation_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def utilisation_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     asset = _asset(pk)
     require_edit_asset(request.user, asset)
-    form = UtilisationForm(request.POST or None)
+    form = UtilisationForm(request.POST or None, asset=asset)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         geom = data.pop("geom")
@@ -244,7 +244,7 @@ def utilisation_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def utilisation_update(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     utilisation = get_object_or_404(Utilisation.objects.select_related("asset__agency"), pk=pk)
     require_edit_asset(request.user, utilisation.asset)
-    form = UtilisationForm(request.POST or None, instance=utilisation)
+    form = UtilisationForm(request.POST or None, instance=utilisation, asset=utilisation.asset)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         geom = data.pop("geom")

@@ -162,6 +162,9 @@ class CaseEditFormTests(TestCase):
         second = located_asset(self.agency)
         part = part_of(self.asset)
         self.client.force_login(self.users["officer"])
+        page = self.client.get(reverse("encumbrance-case-edit", args=[case.pk]))
+        point = self.asset.geom.point_on_surface  # the map opens on the parcel the part is drawn on
+        self.assertContains(page, f'"center": [{point.x}, {point.y}], "zoom": 18')
         data = {
             "kind": "SENGKETA_BATAS", "title": "Batas dengan warga", "parties": "", "description": "",
             "court_case_numbers": "", "next_hearing": (TODAY + dt.timedelta(days=3)).isoformat(), "officer": "",
