@@ -29,7 +29,6 @@ from django.utils.translation import gettext_noop
 from folium import plugins
 from jinja2 import Template
 
-from assets.maps.tiles import ENCUMBRANCE_MIN_ZOOM
 from assets.register import basemaps, place
 from assets.register.models import AdministrativeArea, LandAsset
 
@@ -107,37 +106,6 @@ class AssetTiles(_LocalAssets, plugins.VectorGridProtobuf):
         }
 
 
-class EncumbranceTiles(_LocalAssets, plugins.VectorGridProtobuf):
-    """The disputed parts of open cases and the used parts of agreements in use (tiles.encumbrance_tile), drawn
-    over the parcels by SipanahMap.disputeStyle / utilisationStyle (js/sipanah-map.js); not interactive."""
-
-    local_js = [("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
-    _template = Template(
-        """
-        {% macro script(this, kwargs) -%}
-        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
-            rendererFactory: L.svg.tile,
-            interactive: false,
-            maxNativeZoom: 22,
-            minZoom: {{ this.min_zoom }},
-            vectorTileLayerStyles: {disputes: SipanahMap.disputeStyle, utilisations: SipanahMap.utilisationStyle}
-        });
-        {%- endmacro %}
-        """
-    )
-
-    def __init__(self, url: str, *, name: str, min_zoom: int) -> None:
-        super().__init__(url=url, name=name)
-        self.min_zoom = min_zoom
-
-
-def add_encumbrance_tiles(m: folium.Map, *, query: str = "") -> None:
-    """The disputes and pemanfaatan layer (from zoom tiles.ENCUMBRANCE_MIN_ZOOM), under the register's filters."""
-    url = reverse("encumbrance-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
-    url = f"{url}?{query}" if query else url
-    EncumbranceTiles(url, name=_("Disputes and pemanfaatan"), min_zoom=ENCUMBRANCE_MIN_ZOOM).add_to(m)
-
-
 class BlankBaseLayer(folium.map.Layer):
     """The "no basemap" choice of the layer control."""
 
@@ -204,14 +172,8 @@ class Legend(MacroElement):
             ("#1a9850", "#1a9850", "", _("Certified (terbit)")),
             ("#ffffff", "#5e3c99", "", _("In dispute (SENGKETA)")),
             ("#ffffff", "#5e3c99", "dashed", _("Blocked (DIBLOKIR)")),
-            (
-                "repeating-linear-gradient(45deg,#5e3c99 0 2px,#ffffff 2px 5px)",
-                "#5e3c99",
-                "dashed",
-                _("Disputed part (open case)"),
-            ),
-            ("transparent", "#1f5fa8", "", _("Used part (pemanfaatan)")),
         ]
+        rows += encumbrance_legend_rows()
         items = "".join(
             f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'
             f'border-style:{style or "solid"}"></span>{html.escape(label)}</li>'
@@ -479,3 +441,53 @@ def detail_map(
     Legend().add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return render_map_parts(m, nonce=nonce)
+
+
+# --- the encumbrance layer (assets.maps.encumbrance_tiles) ---------------------------------------------------------
+
+
+class EncumbranceTiles(_LocalAssets, plugins.VectorGridProtobuf):
+    """The disputed parts of open cases and the used parts of agreements in use (maps.encumbrance_tiles), drawn
+    over the parcels by SipanahEncumbrance.disputeStyle / utilisationStyle (js/sipanah-encumbrance-map.js)."""
+
+    local_js = [
+        ("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
+        ("sipanah_encumbrance_map", "js/sipanah-encumbrance-map.js"),
+    ]
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
+            rendererFactory: L.svg.tile,
+            interactive: false,
+            maxNativeZoom: 22,
+            minZoom: {{ this.min_zoom }},
+            vectorTileLayerStyles: {disputes: SipanahEncumbrance.disputeStyle,
+                                    utilisations: SipanahEncumbrance.utilisationStyle}
+        });
+        {%- endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, *, name: str, min_zoom: int) -> None:
+        super().__init__(url=url, name=name)
+        self.min_zoom = min_zoom
+
+
+def add_encumbrance_tiles(m: folium.Map, *, query: str = "") -> None:
+    """The disputes and pemanfaatan layer (from encumbrance_tiles.ENCUMBRANCE_MIN_ZOOM), under the register's
+    filters."""
+    from assets.maps.encumbrance_tiles import ENCUMBRANCE_MIN_ZOOM  # here: its line stays out of shared imports
+
+    url = reverse("encumbrance-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    url = f"{url}?{query}" if query else url
+    EncumbranceTiles(url, name=_("Disputes and pemanfaatan"), min_zoom=ENCUMBRANCE_MIN_ZOOM).add_to(m)
+
+
+def encumbrance_legend_rows() -> list[tuple[str, str, str, str]]:
+    """The legend's rows of the encumbrance layer: (fill, edge, edge style, label)."""
+    hatch = "repeating-linear-gradient(45deg,#5e3c99 0 2px,#ffffff 2px 5px)"
+    return [
+        (hatch, "#5e3c99", "dashed", _("Disputed part (open case)")),
+        ("transparent", "#1f5fa8", "", _("Used part (pemanfaatan)")),
+    ]

@@ -144,7 +144,9 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
 
 @role_required(permissions.can_view_register)
 def encumbrance_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
-    """The disputed and used parts (tiles.encumbrance_tile) under the register's filters; not cached: few, small."""
+    """The disputed and used parts under the register's filters (maps.encumbrance_tiles); not cached: few, small."""
+    from assets.maps import encumbrance_tiles  # here: its line stays out of the imports other branches change
+
     try:
         tiles.check_tile(z, x, y)
     except tiles.TileOutOfRange as exc:
@@ -154,7 +156,7 @@ def encumbrance_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpRespon
         selection = RegisterSelection.from_params(request.GET) if query else RegisterSelection.everything()
     except SelectionError as exc:
         return plain_error(str(exc))
-    response = HttpResponse(tiles.encumbrance_tile(selection, z=z, x=x, y=y), content_type=tiles.MEDIA_TYPE)
+    response = HttpResponse(encumbrance_tiles.encumbrance_tile(selection, z=z, x=x, y=y), content_type=tiles.MEDIA_TYPE)
     response["Cache-Control"] = "private, no-store"
     return response
 

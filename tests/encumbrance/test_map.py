@@ -60,5 +60,7 @@ class EncumbranceTileTests(TestCase):
 
     def test_maps_carry_the_layer(self):
         self.client.force_login(self.users["auditor"])
-        self.assertContains(self.client.get(reverse("asset-map")), "SipanahMap.disputeStyle")
-        self.assertContains(self.client.get(reverse("asset-detail", args=[self.asset.pk])), "SipanahMap.disputeStyle")
+        self.assertContains(self.client.get(reverse("asset-map")), "SipanahEncumbrance.disputeStyle")
+        self.assertContains(
+            self.client.get(reverse("asset-detail", args=[self.asset.pk])), "SipanahEncumbrance.disputeStyle"
+        )

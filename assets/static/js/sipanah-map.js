@@ -29,39 +29,6 @@
     return style;
   }
 
-  // The encumbrance layer (assets/maps/tiles.py encumbrance_tile): disputed parts of open cases hatched with a dashed
-  // edge in the dispute colour, used parts of pemanfaatan in use outlined in blue.
-  // The hatching is an SVG pattern defined once in the page; every tile's SVG refers to it by url(#id).
-  var HATCH = "sipanah-hatch";
-  function ensureHatch() {
-    if (document.getElementById(HATCH)) return;
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("width", "0"); svg.setAttribute("height", "0"); svg.setAttribute("aria-hidden", "true");
-    svg.style.position = "absolute";
-    var pattern = document.createElementNS(ns, "pattern");
-    pattern.setAttribute("id", HATCH); pattern.setAttribute("patternUnits", "userSpaceOnUse");
-    pattern.setAttribute("width", "8"); pattern.setAttribute("height", "8");
-    pattern.setAttribute("patternTransform", "rotate(45)");
-    var line = document.createElementNS(ns, "line");
-    line.setAttribute("x1", "0"); line.setAttribute("y1", "0"); line.setAttribute("x2", "0"); line.setAttribute("y2", "8");
-    line.setAttribute("stroke", DISPUTE); line.setAttribute("stroke-width", "3");
-    pattern.appendChild(line);
-    var defs = document.createElementNS(ns, "defs");
-    defs.appendChild(pattern); svg.appendChild(defs); document.body.appendChild(svg);
-  }
-
-  function disputeStyle(p) {
-    ensureHatch();
-    return { weight: 2, color: DISPUTE, dashArray: "6 3", fill: true, fillColor: "url(#" + HATCH + ")",
-             fillOpacity: 0.8, opacity: 1 };
-  }
-
-  function utilisationStyle(p) {
-    return { weight: 2, color: "#1f5fa8", dashArray: p.st === "DIPERPANJANG" ? "2 3" : null, fill: false,
-             opacity: 1 };
-  }
-
   function faintStyle(p, zoom, dim) {
     var s = assetStyle(p, zoom, dim);
     s.fillOpacity = 0.12; s.opacity = 0.35; s.weight = 1;
@@ -210,6 +177,5 @@
   }
 
   window.SipanahMap = { assetStyle: assetStyle, faintStyle: faintStyle, attachAssets: attachAssets,
-                        basemaps: basemaps, watchPaint: watchPaint, photoLayer: photoLayer,
-                        disputeStyle: disputeStyle, utilisationStyle: utilisationStyle };
+                        basemaps: basemaps, watchPaint: watchPaint, photoLayer: photoLayer };
 })();
