@@ -5,6 +5,7 @@ import contract (``make lint``) sees which room depends on which.
 """
 
 from assets.audit.models import ReportJob
+from assets.encumbrance.models import CaseStageEvent, DisputeCase, Payment, Utilisation
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
 from assets.ledger.models import (
     AgencyTransfer,
@@ -44,6 +45,10 @@ __all__ = [
     "AgencyMapping",
     "AgencyTransfer",
     "AssetSubUnit",
+    "CaseStageEvent",
+    "DisputeCase",
+    "Payment",
+    "Utilisation",
     "DISPUTE_STAGES",
     "MAIN_STAGES",
     "AdministrativeArea",

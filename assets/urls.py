@@ -15,6 +15,7 @@ urlpatterns = [
     path("imports/", include("assets.transfer.urls")),
     path("evidence/", include("assets.evidence.urls")),
     path("ledger/", include("assets.ledger.urls")),
+    path("encumbrance/", include("assets.encumbrance.urls")),
     path("map/", include("assets.maps.urls")),
     path("query/", include("assets.query.urls")),
     path("audit/", include("assets.audit.urls")),

@@ -190,6 +190,7 @@ class Legend(MacroElement):
             ("#ffffff", palette.DISPUTE_COLOUR, "", _("In dispute (SENGKETA)")),
             ("#ffffff", palette.DISPUTE_COLOUR, "dashed", _("Blocked (DIBLOKIR)")),
         ]
+        rows += encumbrance_legend_rows()
         items = "".join(
             f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'
             f'border-style:{style or "solid"}"></span>{html.escape(label)}</li>'
@@ -388,6 +389,8 @@ def overview_map(
     m = base_map(user=user, choice=choice)
     popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
     add_register_tiles(m, faint=False, name=_("Land assets"), popup_query=popup_query, query=query)
+    if not as_of:
+        add_encumbrance_tiles(m, query=query)
     Legend().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_map_parts(m, nonce=nonce)
@@ -448,6 +451,7 @@ def detail_map(
         name=_("This asset"),
         style_function=lambda _f: {"color": "#0d47a1", "weight": 3, "fillColor": "#1976d2", "fillOpacity": 0.45},
     ).add_to(m)
+    add_encumbrance_tiles(m)
     x0, y0, x1, y1 = asset.geom.extent
     if photos:
         PhotoLayer(photos, name=_("Photos (where taken, facing)")).add_to(m)
@@ -457,3 +461,53 @@ def detail_map(
     Legend().add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return render_map_parts(m, nonce=nonce)
+
+
+# --- the encumbrance layer (assets.maps.encumbrance_tiles) ---------------------------------------------------------
+
+
+class EncumbranceTiles(_LocalAssets, plugins.VectorGridProtobuf):
+    """The disputed parts of open cases and the used parts of agreements in use (maps.encumbrance_tiles), drawn
+    over the parcels by SipanahEncumbrance.disputeStyle / utilisationStyle (js/sipanah-encumbrance-map.js)."""
+
+    local_js = [
+        ("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
+        ("sipanah_encumbrance_map", "js/sipanah-encumbrance-map.js"),
+    ]
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
+            rendererFactory: L.svg.tile,
+            interactive: false,
+            maxNativeZoom: 22,
+            minZoom: {{ this.min_zoom }},
+            vectorTileLayerStyles: {disputes: SipanahEncumbrance.disputeStyle,
+                                    utilisations: SipanahEncumbrance.utilisationStyle}
+        });
+        {%- endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, *, name: str, min_zoom: int) -> None:
+        super().__init__(url=url, name=name)
+        self.min_zoom = min_zoom
+
+
+def add_encumbrance_tiles(m: folium.Map, *, query: str = "") -> None:
+    """The disputes and pemanfaatan layer (from encumbrance_tiles.ENCUMBRANCE_MIN_ZOOM), under the register's
+    filters."""
+    from assets.maps.encumbrance_tiles import ENCUMBRANCE_MIN_ZOOM  # here: its line stays out of shared imports
+
+    url = reverse("encumbrance-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    url = f"{url}?{query}" if query else url
+    EncumbranceTiles(url, name=_("Disputes and pemanfaatan"), min_zoom=ENCUMBRANCE_MIN_ZOOM).add_to(m)
+
+
+def encumbrance_legend_rows() -> list[tuple[str, str, str, str]]:
+    """The legend's rows of the encumbrance layer: (fill, edge, edge style, label)."""
+    hatch = "repeating-linear-gradient(45deg,#5e3c99 0 2px,#ffffff 2px 5px)"
+    return [
+        (hatch, "#5e3c99", "dashed", _("Disputed part (open case)")),
+        ("transparent", "#1f5fa8", "", _("Used part (pemanfaatan)")),
+    ]

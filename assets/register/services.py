@@ -314,9 +314,19 @@ def clean_assets(assets: list[LandAsset], *, cache: dict | None = None) -> list[
 
 
 def asset_refresh_certificate_status(asset: LandAsset) -> None:
-    """Recompute the asset's derived certificate fields from its certificates."""
+    """Recompute the asset's derived certificate fields from its certificates, and its dispute flag
+    (``bermasalah``) from them and from its open dispute or occupation cases (assets.encumbrance, which calls this
+    after every change of a case: the one place that decides the flag)."""
     rows = asset.certificates.values_list("stage", "nomor")
     status, leading, disputed = derive_certificate_status((stage, bool(nomor)) for stage, nomor in rows)
+    # an open case: one with no closing date (the reverse relation of assets.encumbrance's DisputeCase.assets)
+    # (one filter() call, so both conditions apply to the same joined case; a NULL alone would match no case)
+    disputed = (
+        disputed
+        or LandAsset.objects.filter(
+            pk=asset.pk, dispute_cases__isnull=False, dispute_cases__closed_on__isnull=True
+        ).exists()
+    )
     LandAsset.objects.filter(pk=asset.pk).update(
         status_sertifikat=status, tahap_sertifikat=leading, bermasalah=disputed, updated_at=timezone.now()
     )

@@ -306,7 +306,10 @@ class Writer:
             accepted.append(entry)
             if entry.certificate is not None:
                 status = rules.derive_certificate_status([(entry.certificate.stage, bool(entry.certificate.nomor))])
+                # an existing asset gets a certificate only when it has none: its flag then came from an open case
+                case_flag = entry.target is not None and asset.bermasalah
                 asset.status_sertifikat, asset.tahap_sertifikat, asset.bermasalah = status
+                asset.bermasalah = asset.bermasalah or case_flag
             stored = asset.__dict__.get("geom")  # the stored value: no GEOS object built per asset
             if stored is None:
                 self.report.without_geometry += 1
