@@ -5,6 +5,7 @@ import contract (``make lint``) sees which room depends on which.
 """
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
+from assets.field.models import Assignment, Campaign, FieldResult, Package, ResultPhoto, Team
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.public.models import PublicationPolicy, PublicExclusion, PublicLookup, PublicReport
 from assets.register.models import (
@@ -36,25 +37,31 @@ __all__ = [
     "Agency",
     "AsalUsul",
     "AssetCell",
+    "Assignment",
+    "Campaign",
     "Certificate",
     "CustodyEvent",
     "Document",
     "DocumentRequirement",
     "DocumentType",
+    "FieldResult",
     "StoragePlace",
     "CertificateStageEvent",
     "CertificateStatus",
     "ImportJob",
     "JenisHak",
     "LandAsset",
+    "Package",
     "PlottingStatus",
     "PublicationPolicy",
     "PublicExclusion",
     "PublicLookup",
     "PublicReport",
     "RegisterVersion",
+    "ResultPhoto",
     "Signatory",
     "Stage",
+    "Team",
     "User",
     "validate_kode_barang",
     "validate_nib",
