@@ -13,7 +13,8 @@ def _send(client, field, **extra):
     pkg = json.loads(client.get(reverse("field-api-package", args=[field["a"].pk])).content)
     feature = pkg["parcels"]["features"][0]
     data = {"client_id": str(uuid.uuid4()), "assignment": feature["properties"]["assignment"],
-            "base_version": feature["properties"]["version"], "found": "found", "use": "Taman kota", **extra}  # fmt: skip
+            "base_version": feature["properties"]["version"], "found": "found", "use": "Taman kota",
+            **extra}  # fmt: skip
     response = client.post(reverse("field-api-results"), json.dumps(data), content_type="application/json",
                            headers={"X-Package": pkg["package"]})  # fmt: skip
     assert response.status_code == 201, response.content
