@@ -25,7 +25,7 @@
   function tx(store, mode, fn) {
     return new Promise(function (resolve, reject) {
       var t = db.transaction(store, mode), s = t.objectStore(store), out = fn(s);
-      t.oncomplete = function () { resolve(out && out.result !== undefined ? out.result : out); };
+      t.oncomplete = function () { resolve(out instanceof IDBRequest ? out.result : out); };
       t.onerror = function () { reject(t.error); };
     });
   }
