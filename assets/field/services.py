@@ -337,11 +337,21 @@ def _reviewed(result: FieldResult, user: User, review: str, note: str) -> FieldR
 
 @transaction.atomic
 def review_accept(
-    *, user: User, result: FieldResult, geometry: bool, use: bool, note: str = "", overlap_reason: str | None = None
+    *,
+    user: User,
+    result: FieldResult,
+    geometry: bool,
+    use: bool,
+    note: str = "",
+    overlap_reason: str | None = None,
+    compared_version: int | None = None,
 ) -> FieldResult:
     """Write the result's corrections into the register: through register.services.asset_update, with the package's
     version as the expected one (a change made meanwhile in the office refuses: ValidationError ``stale_version``)
-    and a history row naming the campaign."""
+    and a history row naming the campaign.
+
+    ``compared_version``: after a conflict, the register's version the reviewer compared the result with, side by
+    side; the correction then goes over that version (and is refused again if the asset changed once more)."""
     if result.review != Review.PENDING:
         raise ValidationError(_("This result was already reviewed."))
     asset = result.assignment.asset
@@ -352,12 +362,13 @@ def review_accept(
     if geometry and result.boundary is not None:
         kwargs["geom"] = result.boundary
     if data or kwargs:
-        asset._change_reason = _("Inventory %(campaign)s: field result of %(team)s") % {
+        reason = _("Inventory %(campaign)s: field result of %(team)s") % {
             "campaign": result.assignment.campaign.name, "team": result.assignment.team.name}  # fmt: skip
+        asset._change_reason = reason[:100]  # the history row's reason (100 characters)
+        expected = result.base_version if compared_version is None else compared_version
         register.asset_update(
-            asset=asset, user=user, data=data, expected_version=result.base_version, overlap_reason=overlap_reason,
-            **kwargs,
-        )  # fmt: skip
+            asset=asset, user=user, data=data, expected_version=expected, overlap_reason=overlap_reason, **kwargs
+        )
     return _reviewed(result, user, Review.ACCEPTED if (data or kwargs) else Review.NOTED, note)
 
 

@@ -92,6 +92,16 @@ def campaign_close(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return redirect("field-campaign", pk=pk)
 
 
+def _compared(request: AuthenticatedRequest) -> int | None:
+    """The register version the reviewer compared with, when they ticked "write over the current version"."""
+    if not request.POST.get("over_current"):
+        return None
+    try:
+        return int(request.POST.get("compared_version", ""))
+    except ValueError:
+        return None
+
+
 @role_required(access.can_manage_campaigns)
 @require_POST
 def result_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
@@ -103,6 +113,7 @@ def result_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             services.review_accept(
                 user=request.user, result=result, geometry=bool(request.POST.get("geometry")),
                 use=bool(request.POST.get("use")), note=note, overlap_reason=request.POST.get("overlap_reason"),
+                compared_version=_compared(request),
             )  # fmt: skip
             messages.success(request, _("The result was written into the register."))
         elif action == "follow_up":

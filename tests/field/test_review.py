@@ -106,3 +106,29 @@ def test_officer_manages_only_own_agency(client, field):
     stranger = make_user("citra", permissions.OFFICER, other)
     client.force_login(stranger)
     assert client.get(reverse("field-campaign", args=[made.pk])).status_code == 403
+
+
+def test_conflict_written_only_after_comparing(client, field):
+    result, _answer = _send(client, field)
+    asset = result.assignment.asset
+    register.asset_update(asset=asset, user=field["bpkad"], data={"penggunaan": "Gedung serbaguna"})
+    asset.refresh_from_db()
+    client.force_login(field["bpkad"])
+    url = reverse("field-result-review", args=[result.pk])
+    client.post(url, {"action": "accept", "use": "1", "over_current": "1", "compared_version": asset.version - 1})
+    result.refresh_from_db()
+    assert result.review == "pending"  # compared with a version that is not the current one: refused
+    client.post(url, {"action": "accept", "use": "1", "over_current": "1", "compared_version": asset.version})
+    asset.refresh_from_db()
+    result.refresh_from_db()
+    assert asset.penggunaan == "Taman kota" and result.review == "accepted"
+
+
+def test_work_queue_counts_results_to_review(client, field):
+    from assets.field.work import field_results
+
+    assert field_results(field["bpkad"]) == []
+    _send(client, field)
+    items = field_results(field["bpkad"])
+    assert [(i.count, i.url) for i in items] == [(1, reverse("field-campaign", args=[field["campaign"].pk]))]
+    assert field_results(field["ani"])[0].count == 1  # an officer of the campaign's agency
