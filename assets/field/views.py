@@ -17,12 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from assets.field import access, selectors, services
+from assets.field import access, reports, selectors, services
 from assets.field.forms import CampaignForm
 from assets.field.models import Campaign, FieldResult, Found, Team
 from assets.register import permissions
 from assets.register.permissions import AuthenticatedRequest, require, role_required
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "field"
 
 
@@ -129,6 +130,30 @@ def result_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     return redirect(reverse("field-campaign", args=[campaign.pk]) + f"#result-{result.pk}")
+
+
+@role_required(access.can_manage_campaigns)
+@require_GET
+def campaign_report(request: AuthenticatedRequest, pk: int, fmt: str) -> HttpResponse:
+    campaign = _managed(request, pk)
+    stem = f"hasil-inventarisasi-{campaign.pk}"
+    if fmt == "xlsx":
+        response = HttpResponse(reports.xlsx(campaign), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+    else:
+        response = HttpResponse(reports.pdf(campaign), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{stem}.pdf"'
+    return response
+
+
+@role_required(access.can_manage_campaigns)
+@require_GET
+def team_berita_acara(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team.objects.select_related("campaign__agency"), pk=pk)
+    _managed(request, team.campaign_id)
+    response = HttpResponse(reports.berita_acara(team), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="berita-acara-inventarisasi-{team.pk}.pdf"'
+    return response
 
 
 # --- the field app (PWA) -------------------------------------------------------------------------------------------
