@@ -46,7 +46,8 @@ def main() -> None:
     media = Path(tempfile.mkdtemp(prefix="bench-field-"))
     os.environ.update(
         DATABASE_URL=f"postgis://postgres@127.0.0.1:5432/{args.db}", SIPANAH_DEBUG="1",
-        SIPANAH_MEDIA_ROOT=str(media), SIPANAH_ALLOWED_HOSTS="testserver", SIPANAH_DEMO="1", DJANGO_SETTINGS_MODULE="sipanah.settings",
+        SIPANAH_MEDIA_ROOT=str(media), SIPANAH_ALLOWED_HOSTS="testserver", SIPANAH_DEMO="1",
+        DJANGO_SETTINGS_MODULE="sipanah.settings",
     )  # fmt: skip
     sys.path.insert(0, str(ROOT))
     import django
@@ -69,7 +70,7 @@ def main() -> None:
     call_command("generate_demo_assets", count=args.parcels, seed=1, verbosity=0)
     settings.DEBUG = False
     permissions.ensure_role_groups()
-    user = User.objects.create_user("lapangan", password="x")
+    user = User.objects.create_user("lapangan", password="x")  # noqa: S106 - a throw-away database
     user.groups.add(Group.objects.get(name=permissions.BPKAD))
     campaign = services.campaign_create(
         user=None, name="Bench", starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31), teams=[("Tim", [user])]
@@ -132,8 +133,9 @@ def main() -> None:
     codes = upload(range(args.photos))
     took = time.perf_counter() - started
     assert ResultPhoto.objects.count() == args.photos, codes
+    requests = args.photos + args.photos // 2
     print(f"photos: {args.photos} of {len(data) / 1048576:.1f} MB, half then all again: {took:.1f} s "
-          f"({took / (args.photos + args.photos // 2):.2f} s per request), {ResultPhoto.objects.count()} kept")  # fmt: skip
+          f"({took / requests:.2f} s per request), {ResultPhoto.objects.count()} kept")  # fmt: skip
 
 
 if __name__ == "__main__":

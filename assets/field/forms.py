@@ -6,25 +6,24 @@ from typing import Any
 
 from django import forms
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy as _
 
 from assets.register import selectors
 from assets.register.models import Agency, User
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(label=_l("Name"), max_length=200)
-    starts_on = forms.DateField(label=_l("Starts on"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_l("Ends on"), widget=forms.DateInput(attrs={"type": "date"}))
-    agency = forms.ModelChoiceField(label=_l("Agency"), queryset=Agency.objects.order_by("code"), required=False)
-    kecamatan = forms.ModelChoiceField(label=_l("Kecamatan"), queryset=selectors.kecamatan_list(), required=False)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    starts_on = forms.DateField(label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Ends on"), widget=forms.DateInput(attrs={"type": "date"}))
+    agency = forms.ModelChoiceField(label=_("Agency"), queryset=Agency.objects.order_by("code"), required=False)
+    kecamatan = forms.ModelChoiceField(label=_("Kecamatan"), queryset=selectors.kecamatan_list(), required=False)
     area = forms.CharField(
-        label=_l("Drawn area (GeoJSON or WKT, lon/lat)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Drawn area (GeoJSON or WKT, lon/lat)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     teams = forms.CharField(
-        label=_l("Teams"),
-        help_text=_l("One line per team: the team's name, a colon, then its members' user names separated by commas."),
+        label=_("Teams"),
+        help_text=_("One line per team: the team's name, a colon, then its members' user names separated by commas."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
