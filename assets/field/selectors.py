@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from assets.field.models import Assignment, Campaign, FieldResult, Found, Team
 from assets.register import permissions
@@ -61,3 +63,13 @@ def map_geojson(campaign: Campaign) -> str:
                            "label": f"{a.asset.kode_barang} / {a.asset.nomor_register} {a.asset.nama_barang}"},
         })  # fmt: skip
     return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+
+
+def last_inventoried(as_of: dt.date | None = None) -> dict[int, dt.date]:
+    """Per asset, the day its latest field result was received (up to ``as_of``): the audit's finding of assets not
+    inventoried within five years reads it."""
+    qs = FieldResult.objects.all()
+    if as_of is not None:
+        qs = qs.filter(received_at__date__lte=as_of)
+    rows = qs.values("assignment__asset_id").annotate(last=Max("received_at"))
+    return {row["assignment__asset_id"]: timezone.localdate(row["last"]) for row in rows}

@@ -53,3 +53,23 @@ def test_xlsx_and_pdfs(client, field):
         Path(os.environ["FIELD_PDF_DIR"], "berita_acara.pdf").write_bytes(ba.content)
     client.force_login(field["ani"].__class__.objects.create_user("nobody", password="x"))
     assert client.get(reverse("field-team-berita-acara", args=[field["a"].pk])).status_code == 403
+
+
+def test_finding_not_inventoried_in_five_years(client, field):
+    import datetime as dt
+
+    from assets.audit import findings
+    from assets.field.models import FieldResult
+    from assets.register.history import snapshot
+    from assets.register.models import LandAsset
+
+    LandAsset.objects.filter(pk=field["assets"][1].pk).update(tahun_perolehan=dt.date.today().year - 1)
+    _send(client, field, 0, found="found")
+    done = FieldResult.objects.get().assignment.asset
+    states = snapshot()
+    found = {r.asset.id for r in findings.run_finding("not-inventoried", states)}
+    # not the one inventoried now, nor the one acquired last year; every other is due
+    assert found == {a.pk for a in field["assets"]} - {done.pk, field["assets"][1].pk}
+    old = dt.date.today() + dt.timedelta(days=round(365.25 * 5) + 2)  # five years on, the result is too old
+    later = {r.asset.id: r for r in findings.run_finding("not-inventoried", states, as_of=old)}
+    assert done.pk in later and str(later[done.pk].values["last"]) in later[done.pk].detail
