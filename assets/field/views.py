@@ -181,6 +181,7 @@ def app(request: AuthenticatedRequest) -> HttpResponse:
         "corners": _("%(n)s corners (at least 3 make a boundary)"), "syncing": _("Synchronising…"),
         "pendingCount": _("%(n)s waiting to be sent."),
         "conflictNote": _("the asset was changed in the office meanwhile: the office compares both"),
+        "expired": _("The package has expired: download it again when online (what you recorded stays here)."),
     }  # fmt: skip
     return render(request, "field/app.html", {"config": config, "words": words})
 

@@ -132,3 +132,19 @@ def test_work_queue_counts_results_to_review(client, field):
     items = field_results(field["bpkad"])
     assert [(i.count, i.url) for i in items] == [(1, reverse("field-campaign", args=[field["campaign"].pk]))]
     assert field_results(field["ani"])[0].count == 1  # an officer of the campaign's agency
+
+
+def test_campaign_pages_render(client, field):
+    client.force_login(field["bpkad"])
+    page = client.get(reverse("field-campaigns"))
+    assert page.status_code == 200 and "Inventarisasi 2026" in page.text and 'id="campaign-area-map"' in page.text
+    geojson = client.get(reverse("field-campaign-geojson", args=[field["campaign"].pk])).json()
+    assert len(geojson["features"]) == 8 and {f["properties"]["result"] for f in geojson["features"]} == {"none"}
+    client.force_login(field["ani"])
+    app = client.get(reverse("field-app"))
+    assert app.status_code == 200 and reverse("field-manifest") in app.text
+    client.logout()
+    manifest = client.get(reverse("field-manifest")).json()  # fetched by the browser without cookies
+    assert manifest["scope"] == manifest["start_url"] == reverse("field-app")
+    sw = client.get(reverse("field-sw"))
+    assert sw["Content-Type"].startswith("text/javascript") and b"addEventListener" in b"".join(sw.streaming_content)

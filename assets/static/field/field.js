@@ -82,6 +82,9 @@
       .replace("%(team)s", pkg.team.name).replace("%(campaign)s", pkg.campaign.name)
       .replace("%(n)s", pkg.parcels.features.length).replace("%(size)s", (pkg.size_bytes / 1048576).toFixed(2))
       .replace("%(expires)s", new Date(pkg.expires_at).toLocaleString());
+    if (new Date(pkg.expires_at) < new Date()) {
+      $("package-info").textContent += " " + words.expired;
+    }
     if (parcelLayer) { map.removeLayer(parcelLayer); }
     var group = L.featureGroup().addTo(map);
     L.geoJSON(pkg.kelurahan, { style: { color: "#777", weight: 1, fill: false, dashArray: "4 3" }, interactive: false }).addTo(group);
@@ -99,6 +102,7 @@
       b.addEventListener("click", function () { openParcel(f); });
       li.appendChild(b); list.appendChild(li);
     });
+    if (db) { showResults(); }
   }
 
   // --- one parcel's form -------------------------------------------------------------------------------------------
@@ -162,6 +166,14 @@
         li.appendChild(s);
         li.appendChild(document.createTextNode(" " + r.label + " · " + (words[r.found] || r.found) + (r.message ? " · " + r.message : "")));
         list.appendChild(li);
+      });
+      var done = {};
+      results.forEach(function (r) { done[r.asset] = r.status; });
+      Array.prototype.forEach.call(document.querySelectorAll("#parcels button"), function (b) {
+        var status = done[b.dataset.asset];
+        b.dataset.status = status || "";
+        b.dataset.label = b.dataset.label || b.textContent;
+        b.textContent = (status ? "✓ " : "") + b.dataset.label + (status ? " (" + (words[status] || status) + ")" : "");
       });
       var pending = results.filter(function (r) { return r.status === "pending"; }).length;
       $("sync-info").textContent = words.pendingCount.replace("%(n)s", pending);
