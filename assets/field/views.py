@@ -170,6 +170,7 @@ def app(request: AuthenticatedRequest) -> HttpResponse:
         "shell": [reverse("field-app"), reverse("field-manifest"), static("field/field.js"), static("field/field.css"),
                   static("vendor/leaflet/leaflet.js"), static("vendor/leaflet/leaflet.css")],
         "csrf": get_token(request),
+        "user": request.user.get_username(),
     }  # fmt: skip
     words = {
         "online": _("online"), "offline": _("offline"), "pending": _("pending"), "synced": _("synced"),

@@ -142,7 +142,7 @@
       use: $("use").value, occupation: $("occupation").value, patok: $("patok").checked, notes: $("notes").value,
       lon: position ? position.lon : null, lat: position ? position.lat : null,
       accuracy: position ? position.accuracy : null, boundary: boundary, recorded_at: new Date().toISOString(),
-      status: "pending", message: ""
+      status: "pending", message: "", user: config.user
     };
     var files = Array.prototype.slice.call($("photos").files || []);
     var writes = files.map(function (file) {
@@ -157,6 +157,7 @@
   // --- results and synchronisation ---------------------------------------------------------------------------------
   function showResults() {
     return all("results").then(function (results) {
+      results = results.filter(function (r) { return r.user === config.user; });  // the phone may be shared
       var list = $("results"); list.textContent = "";
       results.sort(function (a, b) { return a.recorded_at < b.recorded_at ? 1 : -1; });
       results.forEach(function (r) {
@@ -205,10 +206,13 @@
     if (syncing || !pkg) { return Promise.resolve(); }
     syncing = true; $("sync-info").textContent = words.syncing;
     return all("results").then(function (results) {
-      var todo = results.filter(function (r) { return r.status === "pending" || r.photos_pending; });
+      var todo = results.filter(function (r) {
+        return r.user === config.user && (r.status === "pending" || r.photos_pending);
+      });
       return todo.reduce(function (chain, r) {
         return chain.then(function () {
-          var body = {}; Object.keys(r).forEach(function (k) { if (k !== "status" && k !== "message") { body[k] = r[k]; } });
+          var body = {};
+          Object.keys(r).forEach(function (k) { if (["status", "message", "user"].indexOf(k) < 0) { body[k] = r[k]; } });
           return post(config.resultsUrl, JSON.stringify(body), true).then(function (resp) {
             return resp.json().then(function (answer) {
               if (!resp.ok) { r.status = "error"; r.message = answer.error || String(resp.status); return put("results", r); }
@@ -243,7 +247,8 @@
       db = d;
       return tx("meta", "readonly", function (s) { return s.get("package"); });
     }).then(function (stored) {
-      pkg = stored || null; showPackage(); showResults();
+      pkg = stored && stored.user === config.user ? stored : null;  // a package is bound to its user
+      showPackage(); showResults();
       document.body.dataset.ready = "1";
     });
     loadTeams();
