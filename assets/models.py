@@ -7,6 +7,7 @@ import contract (``make lint``) sees which room depends on which.
 from assets.audit.models import ReportJob
 from assets.encumbrance.models import CaseStageEvent, DisputeCase, Payment, Utilisation
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
+from assets.field.models import Assignment, Campaign, FieldResult, Package, ResultPhoto, Team
 from assets.ledger.models import (
     AgencyTransfer,
     AssetSubUnit,
@@ -55,12 +56,15 @@ __all__ = [
     "Agency",
     "AsalUsul",
     "AssetCell",
+    "Assignment",
+    "Campaign",
     "Certificate",
     "CustodyEvent",
     "Decision",
     "Document",
     "DocumentRequirement",
     "DocumentType",
+    "FieldResult",
     "StoragePlace",
     "SubUnit",
     "CertificateStageEvent",
@@ -71,6 +75,7 @@ __all__ = [
     "OfficerSubUnit",
     "OfficialRow",
     "OpeningBalance",
+    "Package",
     "PlottingStatus",
     "PublicationPolicy",
     "PublicExclusion",
@@ -80,8 +85,10 @@ __all__ = [
     "ReconciliationRun",
     "RegisterVersion",
     "ReportJob",
+    "ResultPhoto",
     "Signatory",
     "Stage",
+    "Team",
     "User",
     "validate_kode_barang",
     "validate_nib",

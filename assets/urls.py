@@ -24,4 +24,5 @@ urlpatterns = [
     path("ogc/", include("assets.interop.ogc.urls")),
     path("publik/", include("assets.public.urls")),  # Cek Tanah: the public pages, no login
     path("public-reports/", include(public_staff_patterns)),
+    path("field/", include("assets.field.urls")),  # inventory campaigns and the field app (PWA)
 ]

@@ -27,6 +27,7 @@ from assets.encumbrance import selectors as encumbrance
 from assets.encumbrance.models import CaseKind, CaseStage
 from assets.evidence import selectors as evidence
 from assets.evidence.models import CustodyEvent, DocumentType
+from assets.field import selectors as field_results
 from assets.lib import formats
 from assets.register import place
 from assets.register.geo import geodesic_area_m2
@@ -221,10 +222,20 @@ FINDINGS: dict[str, FindingSpec] = {
             ),
         ),  # fmt: skip
         *ENCUMBRANCE_FINDINGS,
+        FindingSpec(
+            "not-inventoried",
+            _("Not inventoried in 5 years"),
+            _(
+                "Assets acquired at least five years ago with no field inventory result in the last five years "
+                "(Permendagri 19/2016 art. 476: an inventory at least once every five years)."
+            ),
+            (("last", _("Last inventoried")),),
+        ),
     )
 }
 # The findings whose page also counts them by agency and kecamatan.
-GROUPED_FINDINGS = frozenset({"uncertified", "documents", "custody"})
+GROUPED_FINDINGS = frozenset({"uncertified", "documents", "custody", "not-inventoried"})
+INVENTORY_YEARS = 5
 
 
 def _setting_decimal(name: str, default: str) -> Decimal:
@@ -645,6 +656,23 @@ def find_custody(assets: list[AssetState], options: FindingOptions, as_of: dt.da
     return rows
 
 
+def find_not_inventoried(
+    assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None
+) -> list[FindingRow]:
+    today = as_of or timezone.localdate()
+    cutoff = today - dt.timedelta(days=round(365.25 * INVENTORY_YEARS))
+    last = field_results.last_inventoried(as_of)
+    rows = []
+    for a in assets:
+        if a.tahun_perolehan and a.tahun_perolehan > today.year - INVENTORY_YEARS:
+            continue  # acquired within the cycle: not due yet
+        seen = last.get(a.id)
+        if seen is None or seen < cutoff:
+            detail = str(_("never inventoried")) if seen is None else str(_("last on %(date)s")) % {"date": seen}
+            rows.append(FindingRow(a, detail, {"last": seen}))
+    return rows
+
+
 _FINDERS = {
     "uncertified": find_uncertified,
     "stuck": find_stuck,
@@ -657,6 +685,7 @@ _FINDERS = {
     "disputes": find_disputes,
     "documents": find_documents,
     "custody": find_custody,
+    "not-inventoried": find_not_inventoried,
 }
 
 
