@@ -16,6 +16,8 @@ demo: setup
 	$(PY) manage.py load_reference_data
 	SIPANAH_DEMO=1 $(PY) manage.py create_demo_users
 	SIPANAH_DEMO=1 $(PY) manage.py generate_demo_assets --count $(DEMO_COUNT) --seed 1 --if-empty
+	$(PY) manage.py ledger_sample var/demo-official-kib-a.csv  # an official export to try a reconciliation (/ledger/)
+	SIPANAH_DEMO=1 $(PY) manage.py create_demo_campaign
 
 run: demo
 	@echo "Sipanah on http://$(HOST):$(PORT)/  (demo users: officer, bpkad, auditor, planner, admin; password sipanah-demo)"

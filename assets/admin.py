@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, StoragePlace
+from assets.ledger.models import OfficerSubUnit, SubUnit
 from assets.public.models import PublicationPolicy, PublicExclusion, PublicReport
 from assets.register import overlaps, services
 from assets.register.forms import ParcelGeometryField, ParcelMapWidget, VersionedAssetForm
@@ -282,3 +283,16 @@ class PublicReportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(SubUnit)
+class SubUnitAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "agency")
+    list_filter = ("agency",)
+    search_fields = ("code", "name")
+
+
+@admin.register(OfficerSubUnit)
+class OfficerSubUnitAdmin(admin.ModelAdmin):
+    list_display = ("user", "sub_unit")
+    raw_id_fields = ("user",)

@@ -5,7 +5,20 @@ import contract (``make lint``) sees which room depends on which.
 """
 
 from assets.audit.models import ReportJob
+from assets.encumbrance.models import CaseStageEvent, DisputeCase, Payment, Utilisation
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
+from assets.field.models import Assignment, Campaign, FieldResult, Package, ResultPhoto, Team
+from assets.ledger.models import (
+    AgencyTransfer,
+    AssetSubUnit,
+    Decision,
+    OfficerSubUnit,
+    OfficialRow,
+    OpeningBalance,
+    ReconciliationItem,
+    ReconciliationRun,
+    SubUnit,
+)
 from assets.maps.models import AssetCell, RegisterVersion
 from assets.public.models import PublicationPolicy, PublicExclusion, PublicLookup, PublicReport
 from assets.register.models import (
@@ -31,32 +44,51 @@ from assets.transfer.models import AgencyMapping, ImportJob
 
 __all__ = [
     "AgencyMapping",
+    "AgencyTransfer",
+    "AssetSubUnit",
+    "CaseStageEvent",
+    "DisputeCase",
+    "Payment",
+    "Utilisation",
     "DISPUTE_STAGES",
     "MAIN_STAGES",
     "AdministrativeArea",
     "Agency",
     "AsalUsul",
     "AssetCell",
+    "Assignment",
+    "Campaign",
     "Certificate",
     "CustodyEvent",
+    "Decision",
     "Document",
     "DocumentRequirement",
     "DocumentType",
+    "FieldResult",
     "StoragePlace",
+    "SubUnit",
     "CertificateStageEvent",
     "CertificateStatus",
     "ImportJob",
     "JenisHak",
     "LandAsset",
+    "OfficerSubUnit",
+    "OfficialRow",
+    "OpeningBalance",
+    "Package",
     "PlottingStatus",
     "PublicationPolicy",
     "PublicExclusion",
     "PublicLookup",
     "PublicReport",
+    "ReconciliationItem",
+    "ReconciliationRun",
     "RegisterVersion",
     "ReportJob",
+    "ResultPhoto",
     "Signatory",
     "Stage",
+    "Team",
     "User",
     "validate_kode_barang",
     "validate_nib",

@@ -14,6 +14,8 @@ urlpatterns = [
     path("assets/geometry/check/", include(geometry_patterns)),  # transfer: a survey file is read by the importer
     path("imports/", include("assets.transfer.urls")),
     path("evidence/", include("assets.evidence.urls")),
+    path("ledger/", include("assets.ledger.urls")),
+    path("encumbrance/", include("assets.encumbrance.urls")),
     path("map/", include("assets.maps.urls")),
     path("query/", include("assets.query.urls")),
     path("audit/", include("assets.audit.urls")),
@@ -22,4 +24,5 @@ urlpatterns = [
     path("ogc/", include("assets.interop.ogc.urls")),
     path("publik/", include("assets.public.urls")),  # Cek Tanah: the public pages, no login
     path("public-reports/", include(public_staff_patterns)),
+    path("field/", include("assets.field.urls")),  # inventory campaigns and the field app (PWA)
 ]

@@ -13,6 +13,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from assets.evidence.models import Document, DocumentType
+from assets.ledger.models import AgencyTransfer, Decision
 from assets.lib import formats
 from assets.register.history import end_of_day
 from assets.register.models import (
@@ -167,6 +168,36 @@ def _document_activities(added: QuerySet, withdrawn: QuerySet) -> Iterator[Activ
     return heapq.merge(lines(added, False), lines(withdrawn, True), key=lambda a: a.when, reverse=True)
 
 
+def _ledger_activities(decisions: QuerySet, proposed: QuerySet, decided: QuerySet) -> Iterator[Activity]:
+    """Reconciliation decisions and transfers between agencies (assets.ledger): a transfer's proposal and its
+    decision are two lines, each at its own time."""
+
+    def decision_lines() -> Iterator[Activity]:
+        for d in decisions.select_related("user", "item").iterator(chunk_size=500):
+            yield Activity(
+                when=d.created_at, kind="ledger", action=str(d.get_action_display()), asset_id=d.item.asset_id,
+                object_label=f"{_('reconciliation run')} #{d.run_id}, {_('line')} {d.item_id}",
+                user=d.user.get_username() if d.user else "",
+                changes=[(d.field, d.sipanah_value or "—", d.official_value or "—")] if d.field else [],
+                note=d.reason,
+            )  # fmt: skip
+
+    def transfer_lines(qs: QuerySet, decision: bool) -> Iterator[Activity]:
+        for t in qs.select_related("proposed_by", "decided_by", "from_agency", "to_agency").iterator(chunk_size=500):
+            who = t.decided_by if decision else t.proposed_by
+            yield Activity(
+                when=t.decided_at if decision else t.proposed_at, kind="ledger",
+                action=str(t.get_status_display() if decision else _("transfer proposed")), asset_id=t.asset_id,
+                object_label=f"{t.get_kind_display()} #{t.pk}", user=who.get_username() if who else "",
+                changes=[(str(_("agency")), str(t.from_agency), str(t.to_agency))],
+                note=(f"SK {t.sk_nomor}, {t.effective_date.isoformat()}" if t.sk_nomor and t.effective_date else
+                      t.decision_note) if decision else t.reason,
+            )  # fmt: skip
+
+    return heapq.merge(decision_lines(), transfer_lines(proposed, False), transfer_lines(decided, True),
+                       key=lambda a: a.when, reverse=True)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LogFilter:
     asset_id: int | None = None
@@ -190,8 +221,8 @@ class LogFilter:
         if raw_asset and not raw_asset.isdigit():
             raise ValueError(_("asset must be an asset number."))
         kind = (params.get("kind") or "").strip()
-        if kind and kind not in ("asset", "certificate", "stage", "document"):
-            raise ValueError(_("kind must be asset, certificate, stage or document."))
+        if kind and kind not in ("asset", "certificate", "stage", "document", "ledger"):
+            raise ValueError(_("kind must be asset, certificate, stage, document or ledger."))
         return cls(
             asset_id=int(raw_asset) if raw_asset else None,
             user=(params.get("user") or "").strip(),
@@ -208,7 +239,13 @@ def activity_log(flt: LogFilter, *, limit: int | None = None) -> list[Activity]:
     event_qs = CertificateStageEvent.objects.all()
     added_qs = Document.objects.all()
     withdrawn_qs = Document.objects.filter(withdrawn_at__isnull=False)
+    decision_qs = Decision.objects.all()
+    proposed_qs = AgencyTransfer.objects.all()
+    decided_qs = AgencyTransfer.objects.filter(decided_at__isnull=False)
     if flt.asset_id is not None:
+        decision_qs = decision_qs.filter(item__asset_id=flt.asset_id)
+        proposed_qs = proposed_qs.filter(asset_id=flt.asset_id)
+        decided_qs = decided_qs.filter(asset_id=flt.asset_id)
         added_qs = added_qs.filter(asset_id=flt.asset_id)
         withdrawn_qs = withdrawn_qs.filter(asset_id=flt.asset_id)
         asset_qs = asset_qs.filter(id=flt.asset_id)
@@ -220,16 +257,23 @@ def activity_log(flt: LogFilter, *, limit: int | None = None) -> list[Activity]:
         event_qs = event_qs.filter(user__username=flt.user)
         added_qs = added_qs.filter(uploaded_by__username=flt.user)
         withdrawn_qs = withdrawn_qs.filter(withdrawn_by__username=flt.user)
+        decision_qs = decision_qs.filter(user__username=flt.user)
+        proposed_qs = proposed_qs.filter(proposed_by__username=flt.user)
+        decided_qs = decided_qs.filter(decided_by__username=flt.user)
     if flt.date_from:
         start = end_of_day(flt.date_from - dt.timedelta(days=1))
         asset_qs, cert_qs = asset_qs.filter(history_date__gte=start), cert_qs.filter(history_date__gte=start)
         event_qs = event_qs.filter(created_at__gte=start)
         added_qs, withdrawn_qs = added_qs.filter(uploaded_at__gte=start), withdrawn_qs.filter(withdrawn_at__gte=start)
+        decision_qs, proposed_qs = decision_qs.filter(created_at__gte=start), proposed_qs.filter(proposed_at__gte=start)
+        decided_qs = decided_qs.filter(decided_at__gte=start)
     if flt.date_to:
         end = end_of_day(flt.date_to)
         asset_qs, cert_qs = asset_qs.filter(history_date__lt=end), cert_qs.filter(history_date__lt=end)
         event_qs = event_qs.filter(created_at__lt=end)
         added_qs, withdrawn_qs = added_qs.filter(uploaded_at__lt=end), withdrawn_qs.filter(withdrawn_at__lt=end)
+        decision_qs, proposed_qs = decision_qs.filter(created_at__lt=end), proposed_qs.filter(proposed_at__lt=end)
+        decided_qs = decided_qs.filter(decided_at__lt=end)
     sources = []
     if flt.kind in ("", "asset"):
         sources.append(
@@ -245,6 +289,14 @@ def activity_log(flt: LogFilter, *, limit: int | None = None) -> list[Activity]:
         sources.append(
             _document_activities(
                 added_qs.order_by("-uploaded_at", "-id")[:limit], withdrawn_qs.order_by("-withdrawn_at", "-id")[:limit]
+            )
+        )
+    if flt.kind in ("", "ledger"):
+        sources.append(
+            _ledger_activities(
+                decision_qs.order_by("-created_at", "-id")[:limit],
+                proposed_qs.order_by("-proposed_at", "-id")[:limit],
+                decided_qs.order_by("-decided_at", "-id")[:limit],
             )
         )
     merged = heapq.merge(*sources, key=lambda a: a.when, reverse=True)

@@ -21,7 +21,7 @@ from openpyxl import Workbook
 
 from assets.audit import svg
 from assets.lib import cells
-from assets.register import palette
+from assets.register import palette, selectors
 from assets.register.history import AssetState, Names, end_of_day
 from assets.register.models import (
     AdministrativeArea,
@@ -200,7 +200,7 @@ def _status_chart(slug: str, title: str, first: str, rows: list[tuple[str, dict[
 
 def _share_chart(slug: str, title: str, level: str, shares: list[AreaShare], *, link: Callable[[str, str], str],
                  labels: bool, first: str) -> Chart:  # fmt: skip
-    shapes = {pk: geom for pk, _name, _code, geom in svg.area_shapes(level)}
+    shapes = {area.id: area.geom for area in selectors.area_shapes(level)}
 
     areas = [
         svg.ShareArea(s.name, shapes[s.id], s.total, s.certified, link(level, s.code)) for s in shares if s.id in shapes

@@ -23,8 +23,11 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from assets.encumbrance import selectors as encumbrance
+from assets.encumbrance.models import CaseKind, CaseStage
 from assets.evidence import selectors as evidence
 from assets.evidence.models import CustodyEvent, DocumentType
+from assets.field import selectors as field_results
 from assets.lib import formats
 from assets.register import place
 from assets.register.geo import geodesic_area_m2
@@ -76,6 +79,49 @@ class FindingSpec:
     description: Any
     columns: tuple[tuple[str, Any], ...]  # extra value columns: (key, label)
 
+
+# The encumbrance room's findings (assets.encumbrance: dispute/occupation cases and pemanfaatan).
+ENCUMBRANCE_FINDINGS: tuple[FindingSpec, ...] = (
+    FindingSpec(
+        "open-cases",
+        _("Open dispute and occupation cases"),
+        _("Cases not yet settled or stopped, by kind and age (days since the case was opened)."),
+        (("kind", _("Kind")), ("stage", _("Stage")), ("opened", _("Opened")), ("age_days", _("Age (days)"))),
+    ),
+    FindingSpec(
+        "hearings",
+        _("Court hearings within 14 days"),
+        _("Open cases with a hearing date from the reference date to 14 days later."),
+        (("hearing", _("Next hearing")), ("court_numbers", _("Court case numbers")),
+         ("officer", _("Responsible officer"))),
+    ),
+    FindingSpec(
+        "expired-in-use",
+        _("Utilisation expired but land still marked as used"),
+        _("Pemanfaatan agreements past their end date whose status is still active or extended."),
+        (("agreement", _("Agreement")), ("partner", _("Partner")), ("end", _("End")), ("days", _("Days past"))),
+    ),
+    FindingSpec(
+        "occupied-without-agreement",
+        _("Occupied land without any pemanfaatan"),
+        _("Assets with an open occupation case (dikuasai pihak lain) and no pemanfaatan agreement at all."),
+        (("opened", _("Opened")), ("parties", _("Other parties"))),
+    ),
+    FindingSpec(
+        "payments-overdue",
+        _("Utilisation payments overdue"),
+        _("Payment schedule rows due before the reference date and not paid in full, with the amount outstanding."),
+        (("agreement", _("Agreement")), ("due_date", _("Due date")), ("amount_due", _("Amount due (Rp)")),
+         ("outstanding", _("Outstanding (Rp)")), ("days", _("Days overdue"))),
+    ),
+    FindingSpec(
+        "utilised-over-parcel",
+        _("Utilised area exceeding the parcel"),
+        _("Assets whose agreements in use together cover more area than the parcel (GIS area, else KIB area), "
+          "beyond the area tolerance."),
+        (("used_m2", _("Used (m²)")), ("parcel_m2", _("Parcel (m²)")), ("excess_m2", _("Excess (m²)"))),
+    ),
+)  # fmt: skip
 
 FINDINGS: dict[str, FindingSpec] = {
     spec.slug: spec
@@ -175,10 +221,21 @@ FINDINGS: dict[str, FindingSpec] = {
                 ("days", _("Days overdue")),
             ),
         ),  # fmt: skip
+        *ENCUMBRANCE_FINDINGS,
+        FindingSpec(
+            "not-inventoried",
+            _("Not inventoried in 5 years"),
+            _(
+                "Assets acquired at least five years ago with no field inventory result in the last five years "
+                "(Permendagri 19/2016 art. 476: an inventory at least once every five years)."
+            ),
+            (("last", _("Last inventoried")),),
+        ),
     )
 }
 # The findings whose page also counts them by agency and kecamatan.
-GROUPED_FINDINGS = frozenset({"uncertified", "documents", "custody"})
+GROUPED_FINDINGS = frozenset({"uncertified", "documents", "custody", "not-inventoried"})
+INVENTORY_YEARS = 5
 
 
 def _setting_decimal(name: str, default: str) -> Decimal:
@@ -599,6 +656,23 @@ def find_custody(assets: list[AssetState], options: FindingOptions, as_of: dt.da
     return rows
 
 
+def find_not_inventoried(
+    assets: Iterable[AssetState], options: FindingOptions, as_of: dt.date | None
+) -> list[FindingRow]:
+    today = as_of or timezone.localdate()
+    cutoff = today - dt.timedelta(days=round(365.25 * INVENTORY_YEARS))
+    last = field_results.last_inventoried(as_of)
+    rows = []
+    for a in assets:
+        if a.tahun_perolehan and a.tahun_perolehan > today.year - INVENTORY_YEARS:
+            continue  # acquired within the cycle: not due yet
+        seen = last.get(a.id)
+        if seen is None or seen < cutoff:
+            detail = str(_("never inventoried")) if seen is None else str(_("last on %(date)s")) % {"date": seen}
+            rows.append(FindingRow(a, detail, {"last": seen}))
+    return rows
+
+
 _FINDERS = {
     "uncertified": find_uncertified,
     "stuck": find_stuck,
@@ -611,6 +685,7 @@ _FINDERS = {
     "disputes": find_disputes,
     "documents": find_documents,
     "custody": find_custody,
+    "not-inventoried": find_not_inventoried,
 }
 
 
@@ -633,3 +708,125 @@ def uncertified_by_agency_kecamatan(rows: list[FindingRow], n: Names) -> list[tu
         groups[key][0] += 1
         groups[key][1] += row.asset.luas_kib_m2
     return sorted(((a, k, c, m) for (a, k), (c, m) in groups.items()), key=lambda r: (-r[2], r[0], r[1]))
+
+
+# --- Encumbrances (assets.encumbrance): the reference date is ``as_of or today``; as of a past date, the cases as
+# recorded by its end (their dates and stage events), the agreements and payments from their history ----------
+
+
+def _case_label(case: Any) -> str:
+    return f"#{case.pk} {case.title}"
+
+
+def find_open_cases(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    today = as_of or timezone.localdate()
+    open_cases = encumbrance.open_cases_by_asset([a.id for a in assets], as_of)
+    rows = []
+    for a in assets:
+        for case in open_cases.get(a.id, ()):
+            kind = str(CaseKind(case.kind).label)
+            values = {
+                "case": _case_label(case), "kind": kind, "stage": str(CaseStage(case.stage).label),
+                "opened": case.opened_on, "age_days": (today - case.opened_on).days,
+            }  # fmt: skip
+            rows.append(FindingRow(a, _case_label(case), values))
+    rows.sort(key=lambda r: (r.values["kind"], -r.values["age_days"]))
+    return rows
+
+
+def find_hearings(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    today = as_of or timezone.localdate()
+    last = today + dt.timedelta(days=encumbrance.HEARING_DAYS)
+    open_cases = encumbrance.open_cases_by_asset([a.id for a in assets], as_of)
+    rows = []
+    for a in assets:
+        for case in open_cases.get(a.id, ()):
+            if case.next_hearing and today <= case.next_hearing <= last:
+                officer = (case.officer.get_full_name() or case.officer.username) if case.officer else "—"
+                values = {
+                    "case": _case_label(case), "hearing": case.next_hearing,
+                    "court_numbers": case.court_case_numbers or "—", "officer": officer,
+                }  # fmt: skip
+                rows.append(FindingRow(a, _case_label(case), values))
+    rows.sort(key=lambda r: r.values["hearing"])
+    return rows
+
+
+def find_expired_in_use(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    today = as_of or timezone.localdate()
+    by_id = {a.id: a for a in assets}
+    rows = []
+    for u in encumbrance.in_use_by_asset(by_id, as_of).values():
+        for agreement in u:
+            if agreement.end_date < today:
+                values = {
+                    "agreement": agreement.agreement_number, "partner": agreement.partner_name,
+                    "end": agreement.end_date, "days": (today - agreement.end_date).days,
+                }  # fmt: skip
+                rows.append(FindingRow(by_id[agreement.asset_id], str(agreement), values))
+    rows.sort(key=lambda r: -r.values["days"])
+    return rows
+
+
+def find_occupied_without_agreement(
+    assets: list[AssetState], options: FindingOptions, as_of: dt.date | None
+) -> list[FindingRow]:
+    ids = [a.id for a in assets]
+    open_cases = encumbrance.open_cases_by_asset(ids, as_of)
+    with_agreement = encumbrance.assets_with_any_utilisation(ids, as_of)
+    rows = []
+    for a in assets:
+        if a.id in with_agreement:
+            continue
+        for case in open_cases.get(a.id, ()):
+            if case.kind == CaseKind.OKUPASI:
+                values = {"case": _case_label(case), "opened": case.opened_on, "parties": case.parties or "—"}
+                rows.append(FindingRow(a, _case_label(case), values))
+    return rows
+
+
+def find_payments_overdue(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
+    today = as_of or timezone.localdate()
+    by_id = {a.id: a for a in assets}
+    rows = []
+    payments = encumbrance.overdue_payments(today) if as_of is None else encumbrance.overdue_payments_at(as_of)
+    for payment in payments:
+        agreement = payment.utilisation
+        if agreement.asset_id not in by_id:
+            continue
+        values = {
+            "agreement": f"{agreement.agreement_number} ({agreement.partner_name})", "due_date": payment.due_date,
+            "amount_due": int(payment.amount_due), "outstanding": int(payment.outstanding),  # whole rupiah
+            "days": (today - payment.due_date).days,
+        }  # fmt: skip
+        rows.append(FindingRow(by_id[agreement.asset_id], formats.rupiah(payment.outstanding), values))
+    rows.sort(key=lambda r: -r.values["days"])
+    return rows
+
+
+def find_utilised_over_parcel(
+    assets: list[AssetState], options: FindingOptions, as_of: dt.date | None
+) -> list[FindingRow]:
+    by_id = {a.id: a for a in assets}
+    rows = []
+    for asset_id, used in encumbrance.used_area_by_asset(by_id, as_of).items():
+        a = by_id[asset_id]
+        parcel = a.luas_gis_m2 if a.luas_gis_m2 is not None else a.luas_kib_m2
+        if parcel is None:
+            continue
+        parcel = Decimal(parcel)
+        if used - parcel > area_tolerance(parcel, options):
+            values = {"used_m2": used, "parcel_m2": parcel, "excess_m2": used - parcel}
+            rows.append(FindingRow(a, formats.m2(used - parcel), values))
+    rows.sort(key=lambda r: -r.values["excess_m2"])
+    return rows
+
+
+_FINDERS.update({
+    "open-cases": find_open_cases,
+    "hearings": find_hearings,
+    "expired-in-use": find_expired_in_use,
+    "occupied-without-agreement": find_occupied_without_agreement,
+    "payments-overdue": find_payments_overdue,
+    "utilised-over-parcel": find_utilised_over_parcel,
+})  # fmt: skip

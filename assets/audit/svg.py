@@ -12,29 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import shapely
-from django.contrib.gis.db.models.functions import AsWKB
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from assets.lib import formats
 from assets.lib.svg import LonLatFrame as _Frame
-from assets.register import palette
+from assets.register import palette, selectors
 from assets.register.models import AdministrativeArea
 
 PALETTE = ("#c0392b", "#2471a3", "#d68910", "#7d3c98", "#148f77", "#5d6d7e", "#a04000", "#1e8449")
 
 
 def _areas(level: str) -> list[shapely.Geometry]:
-    return [geom for _id, _name, _code, geom in area_shapes(level)]
-
-
-def area_shapes(level: str) -> list[tuple[int, str, str, shapely.Geometry]]:
-    """(id, name, code, boundary) of every administrative area of one level."""
-    qs = AdministrativeArea.objects.filter(level=level).annotate(wkb=AsWKB("geom"))
-    return [
-        (pk, name, code, shapely.from_wkb(bytes(w)))
-        for pk, name, code, w in qs.values_list("id", "name", "code", "wkb")
-    ]
+    return [area.geom for area in selectors.area_shapes(level)]
 
 
 def findings_map(layers: Sequence[tuple[str, Iterable[bytes | None]]], *, width: int = 640, height: int = 520) -> str:

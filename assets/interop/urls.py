@@ -8,11 +8,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from assets.interop.auth import machine_view
+from assets.interop.encumbrance_api import CaseViewSet, UtilisationViewSet
 from assets.interop.rest import AssetViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("assets", AssetViewSet, basename="api-asset")
+router.register("cases", CaseViewSet, basename="api-case")
+router.register("utilisations", UtilisationViewSet, basename="api-utilisation")
 
 urlpatterns = [
     # The schema answers machine clients (401, not a login redirect); the docs page is for signed-in people.

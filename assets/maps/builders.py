@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import folium
+import shapely
+import shapely.geometry
 from branca.element import CssLink, JavascriptLink, MacroElement
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Max, QuerySet
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -29,7 +29,7 @@ from django.utils.translation import gettext_noop
 from folium import plugins
 from jinja2 import Template
 
-from assets.register import basemaps, palette, place
+from assets.register import basemaps, palette, place, selectors
 from assets.register.models import AdministrativeArea, CertificateStatus, LandAsset, Stage
 
 
@@ -191,6 +191,7 @@ class Legend(MacroElement):
             ("#ffffff", palette.DISPUTE_COLOUR, "", Stage.SENGKETA.label),
             ("#ffffff", palette.DISPUTE_COLOUR, "dashed", Stage.DIBLOKIR.label),
         ]
+        rows += encumbrance_legend_rows()
         items = "".join(
             f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'
             f'border-style:{style or "solid"}"></span>{html.escape(str(label))}</li>'
@@ -333,22 +334,25 @@ def boundaries(level: str) -> dict[str, Any]:
     Simplifying every kelurahan on each page view costs more than the rest of the page: kept per process until an
     area changes (count and last update are part of the key).
     """
-    qs = AdministrativeArea.objects.filter(level=level)
-    key = (connection.alias, level, *qs.aggregate(n=Count("id"), last=Max("updated_at")).values())
+    key = selectors.area_version(level)
     if key not in _boundary_cache:
         if len(_boundary_cache) > 8:
             _boundary_cache.clear()
-        _boundary_cache[key] = _build_boundaries(qs)
+        _boundary_cache[key] = _build_boundaries(level)
     return _boundary_cache[key]
 
 
-def _build_boundaries(qs: QuerySet[AdministrativeArea]) -> dict[str, Any]:
+def _build_boundaries(level: str) -> dict[str, Any]:
     features = []
-    for area in qs.only("name", "code", "level", "geom"):
-        geom = area.geom.simplify(0.0003, preserve_topology=True)
-        shape = json.loads(geom.geojson)
-        shape["coordinates"] = _round(shape["coordinates"])
-        features.append({"type": "Feature", "geometry": shape, "properties": {"name": area.name, "level": area.level}})
+    for area in selectors.area_shapes(level):
+        shape = shapely.geometry.mapping(shapely.simplify(area.geom, 0.0003, preserve_topology=True))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": shape["type"], "coordinates": _round(shape["coordinates"])},
+                "properties": {"name": area.name, "level": level},
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -405,6 +409,8 @@ def overview_map(
     m = base_map(user=user, choice=choice)
     popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
     add_register_tiles(m, faint=False, name=_("Land assets"), popup_query=popup_query, query=query)
+    if not as_of:
+        add_encumbrance_tiles(m, query=query)
     Legend().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_map_parts(m, nonce=nonce)
@@ -465,6 +471,7 @@ def detail_map(
         name=_("This asset"),
         style_function=lambda _f: {"color": "#0d47a1", "weight": 3, "fillColor": "#1976d2", "fillOpacity": 0.45},
     ).add_to(m)
+    add_encumbrance_tiles(m)
     x0, y0, x1, y1 = asset.geom.extent
     if photos:
         PhotoLayer(photos, name=_("Photos (where taken, facing)")).add_to(m)
@@ -474,3 +481,53 @@ def detail_map(
     Legend().add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return render_map_parts(m, nonce=nonce)
+
+
+# --- the encumbrance layer (assets.maps.encumbrance_tiles) ---------------------------------------------------------
+
+
+class EncumbranceTiles(_LocalAssets, plugins.VectorGridProtobuf):
+    """The disputed parts of open cases and the used parts of agreements in use (maps.encumbrance_tiles), drawn
+    over the parcels by SipanahEncumbrance.disputeStyle / utilisationStyle (js/sipanah-encumbrance-map.js)."""
+
+    local_js = [
+        ("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
+        ("sipanah_encumbrance_map", "js/sipanah-encumbrance-map.js"),
+    ]
+    _template = Template(
+        """
+        {% macro script(this, kwargs) -%}
+        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
+            rendererFactory: L.svg.tile,
+            interactive: false,
+            maxNativeZoom: 22,
+            minZoom: {{ this.min_zoom }},
+            vectorTileLayerStyles: {disputes: SipanahEncumbrance.disputeStyle,
+                                    utilisations: SipanahEncumbrance.utilisationStyle}
+        });
+        {%- endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, *, name: str, min_zoom: int) -> None:
+        super().__init__(url=url, name=name)
+        self.min_zoom = min_zoom
+
+
+def add_encumbrance_tiles(m: folium.Map, *, query: str = "") -> None:
+    """The disputes and pemanfaatan layer (from encumbrance_tiles.ENCUMBRANCE_MIN_ZOOM), under the register's
+    filters."""
+    from assets.maps.encumbrance_tiles import ENCUMBRANCE_MIN_ZOOM  # here: its line stays out of shared imports
+
+    url = reverse("encumbrance-tile", kwargs={"z": 0, "x": 0, "y": 0}).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    url = f"{url}?{query}" if query else url
+    EncumbranceTiles(url, name=_("Disputes and pemanfaatan"), min_zoom=ENCUMBRANCE_MIN_ZOOM).add_to(m)
+
+
+def encumbrance_legend_rows() -> list[tuple[str, str, str, str]]:
+    """The legend's rows of the encumbrance layer: (fill, edge, edge style, label)."""
+    hatch = "repeating-linear-gradient(45deg,#5e3c99 0 2px,#ffffff 2px 5px)"
+    return [
+        (hatch, "#5e3c99", "dashed", _("Disputed part (open case)")),
+        ("transparent", "#1f5fa8", "", _("Used part (pemanfaatan)")),
+    ]

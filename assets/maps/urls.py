@@ -18,4 +18,5 @@ urlpatterns = [
 # patterns in order (behind nearly every other route, finding the tile's took about as long as the tile view's code).
 tile_urlpatterns = [
     path("tiles/assets/<int:z>/<int:x>/<int:y>.pbf", views.asset_tile, name="asset-tile"),
+    path("tiles/encumbrances/<int:z>/<int:x>/<int:y>.pbf", views.encumbrance_tile, name="encumbrance-tile"),
 ]

@@ -142,6 +142,25 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     return _tile_response(HttpResponse(data, content_type=tiles.MEDIA_TYPE), etag)
 
 
+@role_required(permissions.can_view_register)
+def encumbrance_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
+    """The disputed and used parts under the register's filters (maps.encumbrance_tiles); not cached: few, small."""
+    from assets.maps import encumbrance_tiles  # here: its line stays out of the imports other branches change
+
+    try:
+        tiles.check_tile(z, x, y)
+    except tiles.TileOutOfRange as exc:
+        raise Http404(str(exc)) from exc
+    query = _filter_query(request)
+    try:
+        selection = RegisterSelection.from_params(request.GET) if query else RegisterSelection.everything()
+    except SelectionError as exc:
+        return plain_error(str(exc))
+    response = HttpResponse(encumbrance_tiles.encumbrance_tile(selection, z=z, x=x, y=y), content_type=tiles.MEDIA_TYPE)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _tile_response(response: HttpResponse, etag: str) -> HttpResponse:
     response["ETag"] = etag
     # Revalidate every time (cheap: 304 from the register version) so an edit shows on the next pan; private

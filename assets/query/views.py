@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from assets.encumbrance import selectors as encumbrance
 from assets.lib.http import plain_error
 from assets.maps import builders
 from assets.query import inside
@@ -148,6 +149,7 @@ def query_page(request: HttpRequest) -> HttpResponse:
             searched=True,
             rows=rows,
             totals=selection.aggregate(shape=shape),
+            encumbered=encumbrance.encumbered_inside(shape, qs) if shape is not None else None,
             query=request.GET.urlencode(),
             export_formats=exports.FORMATS.values() if permissions.can_export_query(request.user) else [],
         )

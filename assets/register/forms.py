@@ -172,6 +172,9 @@ class VersionedAssetForm(forms.ModelForm):
             field.initial = self.instance.version
             if "geom" in self.fields:  # the widget's live check leaves the asset's own stored parcel out of overlaps
                 self.fields["geom"].widget.attrs["asset"] = self.instance.pk
+            if "agency" in self.fields:  # an asset changes agency only through an approved transfer (assets.ledger)
+                self.fields["agency"].disabled = True
+                self.fields["agency"].help_text = _("Changes only through an approved transfer (mutasi).")
             field.required = True
             field.error_messages["required"] = _(
                 "The form came without the version of the asset it was loaded with, so a save could overwrite "

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.contrib.gis.db.models.functions import AsWKB
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
@@ -206,6 +207,24 @@ def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -
                 yield row
 
 
+def open_case_asset_ids(as_of: dt.date | None) -> set[int]:
+    """The assets with a dispute or occupation case open at ``as_of`` (now when None), which the dispute flag counts
+    as services.asset_refresh_certificate_status does. The cases are assets.encumbrance's, reached through the app
+    registry so that the register does not import the room above it. As of a date, as recorded by the end of that
+    day: a case opened by then and recorded by then, not closed by a stage event dated and recorded by then."""
+    through = getattr(apps.get_model("assets", "DisputeCase"), "assets").through  # noqa: B009 - typed as Model
+    if as_of is None:
+        return set(through.objects.filter(disputecase__closed_on__isnull=True).values_list("landasset_id", flat=True))
+    recorded = end_of_day(as_of)
+    pairs = through.objects.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
+    closed = set(
+        apps.get_model("assets", "CaseStageEvent")
+        .objects.filter(to_stage__in=("SELESAI", "DIHENTIKAN"), date__lte=as_of, created_at__lt=recorded)
+        .values_list("case_id", flat=True)
+    )
+    return {asset for asset, case in pairs.values_list("landasset_id", "disputecase_id") if case not in closed}
+
+
 class FilterError(ValueError):
     """The register filter in the URL is not valid; the message names the fields."""
 
@@ -258,10 +277,12 @@ def snapshot(
     for row in certificate_rows(as_of, set(assets)):
         assets[row["asset_id"]].certificates.append(CertState(**row))
     result = []
+    cased = open_case_asset_ids(as_of)
     for asset in assets.values():
         asset.status, asset.tahap, asset.bermasalah = derive_certificate_status(
             (c.stage, bool(c.nomor)) for c in asset.certificates
         )
+        asset.bermasalah = asset.bermasalah or asset.id in cased
         if statuses and asset.status not in statuses:
             continue
         if stages and asset.tahap not in stages:

@@ -145,6 +145,17 @@ IMPORTED: tuple[Column, ...] = tuple(c for c in COLUMNS if c.import_field)
 DERIVED: tuple[Column, ...] = tuple(c for c in COLUMNS if not c.import_field)
 # The printed KIB A: its 14 columns (No. is the running number) in their order.
 PRINTED: tuple[Column, ...] = tuple(sorted((c for c in COLUMNS if c.kib_no), key=lambda c: c.kib_no or 0))
+# The printed KIB A's header over its columns (SIMDA BMD / e-BMD print): a column's labels from the top row down,
+# a label shared by neighbours being one merged cell ("Status Tanah" over Hak | Sertifikat, "Sertifikat" over
+# Tanggal | Nomor). A column not named here has its label alone, merged over the header's rows. The importer reads
+# the levels back into the same fields (assets.transfer.importing.printed).
+PRINTED_HEADER: dict[str, tuple[str, ...]] = {
+    "kode_barang": ("Nomor", "Kode Barang"),
+    "nomor_register": ("Nomor", "Register"),
+    "jenis_hak": ("Status Tanah", "Hak"),
+    "tanggal_sertifikat": ("Status Tanah", "Sertifikat", "Tanggal"),
+    "nomor_sertifikat": ("Status Tanah", "Sertifikat", "Nomor"),
+}
 RUNNING_NUMBER = ("no", "nomor", "no_urut")  # the "No." column of a KIB: a row number, never imported
 DBF_NAME_LENGTH = 10  # a DBF (Shapefile) field name has at most 10 characters: GIS tools cut longer names
 
@@ -193,3 +204,8 @@ def properties(surface: str) -> tuple[tuple[str, str], ...]:
 def xlsx_columns() -> tuple[Column, ...]:
     """The XLSX export's columns: the printed KIB A's in their order, then every other exported column."""
     return PRINTED + tuple(c for c in EXPORTED if c not in PRINTED)
+
+
+def printed_header(column: Column) -> tuple[str, ...]:
+    """The labels over ``column`` in the printed KIB A's header, from the top row down."""
+    return PRINTED_HEADER.get(column.name, (column.label,))

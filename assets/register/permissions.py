@@ -104,11 +104,29 @@ def can_create_asset(user: User | AnonymousUser) -> bool:
     return bool(roles & {BPKAD, ADMIN}) or (OFFICER in roles and user.is_authenticated and user.agency_id is not None)
 
 
+# Narrower rules for officers that a room above adds (assets.ledger.subunits: an officer bound to a sub-unit edits
+# only that sub-unit's assets). Each takes (user, asset) and returns why the officer may not change it, or None.
+OFFICER_EDIT_LIMITS: list[Callable[[Any, Any], str | None]] = []
+
+
+def _officer_limit(user: User, asset: LandAsset) -> str | None:
+    for limit in OFFICER_EDIT_LIMITS:
+        refusal = limit(user, asset)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 def can_edit_asset(user: User, asset: LandAsset) -> bool:
     roles = user_roles(user)
     if roles & {BPKAD, ADMIN}:
         return True
-    return OFFICER in roles and user.agency_id is not None and user.agency_id == asset.agency_id
+    return (
+        OFFICER in roles
+        and user.agency_id is not None
+        and user.agency_id == asset.agency_id
+        and _officer_limit(user, asset) is None
+    )
 
 
 def can_view_asset_documents(user: User | AnonymousUser, asset: LandAsset) -> bool:
@@ -134,6 +152,20 @@ def can_view_all_custody(user: User | AnonymousUser) -> bool:
 
 def can_export(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user) & {AUDITOR, BPKAD, ADMIN})
+
+
+def can_export_kib_a(user: User | AnonymousUser, agency_id: int | None) -> bool:
+    """The printed KIB A of one agency (``agency_id``) or of the whole city (None): exporters any agency and the
+    city; an officer their own agency's only."""
+    if can_export(user):
+        return True
+    return (
+        OFFICER in user_roles(user)
+        and agency_id is not None
+        and user.is_authenticated
+        and user.agency_id is not None
+        and user.agency_id == agency_id
+    )
 
 
 def can_export_query(user: User | AnonymousUser) -> bool:
@@ -206,6 +238,8 @@ def edit_asset_refusal(user: User, asset: LandAsset) -> str | None:
     if can_edit_asset(user, asset):
         return None
     roles = user_roles(user)
+    if OFFICER in roles and user.agency_id is not None and user.agency_id == asset.agency_id:
+        return _officer_limit(user, asset) or gettext("Your role does not allow changing assets.")
     if OFFICER in roles and user.agency_id is not None:
         return gettext("This asset belongs to %(agency)s; you may change only the assets of %(yours)s.") % {
             "agency": asset.agency,

@@ -6,9 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import shapely
+from django.contrib.gis.db.models.functions import AsWKB
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from assets.register.models import (
@@ -137,3 +139,39 @@ def kelurahan_list() -> QuerySet[AdministrativeArea]:
 
 def agency_list() -> QuerySet[Agency]:
     return Agency.objects.all()
+
+
+# --- Administrative boundaries: the one reader of their outlines -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaShape:
+    id: int
+    name: str
+    code: str
+    geom: shapely.Geometry  # lon/lat
+
+
+_area_cache: dict[tuple, tuple[AreaShape, ...]] = {}
+
+
+def area_version(level: str) -> tuple:
+    """Changes whenever an area of ``level`` is added, removed or changed (count and last update)."""
+    qs = AdministrativeArea.objects.filter(level=level)
+    return (connection.alias, level, *qs.aggregate(n=Count("id"), last=Max("updated_at")).values())
+
+
+def area_shapes(level: str) -> tuple[AreaShape, ...]:
+    """Every administrative area of ``level`` (kota, kecamatan, kelurahan) with its outline, for the maps, the
+    server-drawn SVGs and the import preview. Parsed once per process until an area changes (``area_version``):
+    the kelurahan outlines are the heaviest rows Sipanah reads on a page."""
+    key = area_version(level)
+    if key not in _area_cache:
+        if len(_area_cache) > 8:
+            _area_cache.clear()
+        qs = AdministrativeArea.objects.filter(level=level).order_by("code").annotate(wkb=AsWKB("geom"))
+        _area_cache[key] = tuple(
+            AreaShape(pk, name, code, shapely.from_wkb(bytes(wkb)))
+            for pk, name, code, wkb in qs.values_list("id", "name", "code", "wkb")
+        )
+    return _area_cache[key]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from types import EllipsisType
@@ -121,6 +124,44 @@ def _set_geometry(
     asset.kecamatan_id = ref.parent_id if ref else None
     if asset.plotting_status == PlottingStatus.UNKNOWN:
         asset.plotting_status = PlottingStatus.LOCATED
+
+
+# Set only inside agency_transfer(): the one way an existing asset's agency changes (an approved transfer).
+_agency_transfer: contextvars.ContextVar[bool] = contextvars.ContextVar("sipanah_agency_transfer", default=False)
+
+
+@contextlib.contextmanager
+def agency_transfer() -> Iterator[None]:
+    """Allow the writes inside to change an asset's agency: used only by an approved transfer (assets.ledger)."""
+    token = _agency_transfer.set(True)
+    try:
+        yield
+    finally:
+        _agency_transfer.reset(token)
+
+
+def _check_agency_change(asset: LandAsset, fields: dict[str, Any]) -> None:
+    """An existing asset keeps its agency unless an approved transfer changes it (form, admin, import, reconciliation
+    all write through asset_prepare)."""
+    if _agency_transfer.get():
+        return
+    if "agency_id" in fields:
+        wanted = fields["agency_id"]
+    elif "agency" in fields:
+        wanted = getattr(fields["agency"], "pk", fields["agency"])
+    else:
+        return
+    if wanted is not None and wanted != asset.agency_id:
+        raise ValidationError(
+            {
+                "agency": [
+                    _(
+                        "The agency of an asset changes only through an approved transfer (mutasi / alih status "
+                        "penggunaan); propose one from the asset's page."
+                    )
+                ]
+            }  # fmt: skip
+        )
 
 
 def _normalise_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -243,6 +284,7 @@ def asset_prepare(
     else:
         asset = instance
         _check_agency(user, asset)
+        _check_agency_change(asset, fields)
         for name, value in _normalise_fields(fields).items():
             setattr(asset, name, value)
         asset.version += 1
@@ -272,9 +314,19 @@ def clean_assets(assets: list[LandAsset], *, cache: dict | None = None) -> list[
 
 
 def asset_refresh_certificate_status(asset: LandAsset) -> None:
-    """Recompute the asset's derived certificate fields from its certificates."""
+    """Recompute the asset's derived certificate fields from its certificates, and its dispute flag
+    (``bermasalah``) from them and from its open dispute or occupation cases (assets.encumbrance, which calls this
+    after every change of a case: the one place that decides the flag)."""
     rows = asset.certificates.values_list("stage", "nomor")
     status, leading, disputed = derive_certificate_status((stage, bool(nomor)) for stage, nomor in rows)
+    # an open case: one with no closing date (the reverse relation of assets.encumbrance's DisputeCase.assets)
+    # (one filter() call, so both conditions apply to the same joined case; a NULL alone would match no case)
+    disputed = (
+        disputed
+        or LandAsset.objects.filter(
+            pk=asset.pk, dispute_cases__isnull=False, dispute_cases__closed_on__isnull=True
+        ).exists()
+    )
     LandAsset.objects.filter(pk=asset.pk).update(
         status_sertifikat=status, tahap_sertifikat=leading, bermasalah=disputed, updated_at=timezone.now()
     )

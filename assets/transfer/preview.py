@@ -9,15 +9,14 @@ import math
 from typing import Any
 
 import shapely
-from django.contrib.gis.db.models.functions import AsWKB
-from django.contrib.gis.geos import Polygon
 from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from assets.register.models import AdministrativeArea, User
+from assets.register import selectors
+from assets.register.models import User
 from assets.transfer import jobs
 from assets.transfer.forms import ImportOptionsForm
 from assets.transfer.importing.report import ImportReport, overlap_message
@@ -130,14 +129,12 @@ def preview_svg(report: dict[str, Any], width: int = MAP_WIDTH, height: int = MA
 
 def _boundary_rings(level: str, bbox: tuple[float, float, float, float], *, tolerance: float) -> list[Any]:
     """The outer rings of the administrative areas of ``level`` that touch ``bbox`` (lon/lat), simplified."""
-    wkbs = (
-        AdministrativeArea.objects.filter(level=level, geom__intersects=Polygon.from_bbox(bbox))
-        .annotate(wkb=AsWKB("geom"))
-        .values_list("wkb", flat=True)
-    )
+    box = shapely.box(*bbox)
     rings = []
-    for wkb in wkbs:
-        geom = shapely.simplify(shapely.from_wkb(bytes(wkb)), tolerance)
+    for area in selectors.area_shapes(level):
+        if not shapely.intersects(area.geom, box):
+            continue
+        geom = shapely.simplify(area.geom, tolerance)
         for polygon in getattr(geom, "geoms", [geom]):
             if polygon.geom_type == "Polygon":
                 rings.append(list(polygon.exterior.coords))

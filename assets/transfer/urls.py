@@ -15,5 +15,8 @@ urlpatterns = [
     path("<int:pk>/mapping.json", views.import_mapping, name="import-mapping"),
     path("mappings/<int:agency>.json", views.agency_mapping, name="agency-mapping"),
 ]
-export_patterns = [path("", views.asset_export, name="asset-export")]
+export_patterns = [
+    path("", views.asset_export, name="asset-export"),
+    path("kib-a/", views.kib_a_export, name="kib-a-export"),  # the printed KIB A (XLSX, PDF)
+]
 geometry_patterns = [path("", views.geometry_check, name="geometry_check")]  # the parcel widget's check

@@ -19,10 +19,11 @@ from django.views.decorators.http import require_POST
 from assets.lib import private_files
 from assets.lib.http import plain_error
 from assets.register import permissions
+from assets.register.models import Agency
 from assets.register.permissions import require, role_required
 from assets.register.place import STORAGE_SRID
-from assets.register.reads import RegisterSelection, SelectionError
-from assets.transfer import exports, jobs, outlines, preview
+from assets.register.reads import RegisterSelection, SelectionError, parse_as_of
+from assets.transfer import exports, jobs, kib_print, outlines, preview
 from assets.transfer.forms import ImportOptionsForm, ImportUploadForm
 from assets.transfer.importing.report import ImportFileError
 from assets.transfer.models import ImportJob
@@ -39,6 +40,59 @@ def asset_export(request: HttpRequest) -> HttpResponse:
         return plain_error(str(exc) if isinstance(exc, SelectionError) else _("srid must be an EPSG code."))
     day = f"{timezone.localdate():%Y%m%d}" if selection.live else f"per-{selection.as_of:%Y%m%d}"
     return export_response(selection.records(), fmt=fmt, srid=srid, stem=f"sipanah-kib-a-{day}")
+
+
+KIB_A_FORMATS = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"),
+    "pdf": ("application/pdf", ".pdf"),
+}
+
+
+@role_required(permissions.can_view_register)
+def kib_a_export(request: HttpRequest) -> HttpResponse:
+    """The printed KIB A (assets.transfer.kib_print) of one agency (``agency=<code>``) or of the whole city (no
+    agency), now or ``as_of`` a date, as XLSX or PDF (``format``). Officers: their own agency's only."""
+    fmt = request.GET.get("format", "pdf")
+    if fmt not in KIB_A_FORMATS:
+        return plain_error(_("Unknown KIB A format %(format)s (known: xlsx, pdf).") % {"format": fmt})
+    code = request.GET.get("agency", "").strip()
+    agency = None
+    if code:
+        agency = Agency.objects.filter(code=code).first()
+        if agency is None:
+            return plain_error(_("Unknown agency %(agency)s.") % {"agency": code})
+    if not permissions.can_export_kib_a(request.user, agency.pk if agency else None):
+        officer = permissions.OFFICER in permissions.user_roles(request.user)
+        require(
+            False,
+            _("You may print the KIB A of your own agency only.")
+            if officer
+            else _("Your role does not allow exporting the register."),
+        )
+    paper = request.GET.get("paper", "a4")
+    if paper not in kib_print.PAPER_SIZES:
+        return plain_error(_("Unknown paper %(paper)s (known: a4, f4).") % {"paper": paper})
+    try:
+        params = {"agency": agency.code} if agency else {}
+        selection = RegisterSelection.from_params(params, as_of=parse_as_of(request.GET.get("as_of")))
+    except SelectionError as exc:
+        return plain_error(str(exc))
+    card = kib_print.build(selection, agency)
+    content_type, suffix = KIB_A_FORMATS[fmt]
+    name = card.file_stem() + suffix
+    if fmt == "pdf":
+        response = HttpResponse(kib_print.pdf(card), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    folder = Path(getattr(settings, "FILE_UPLOAD_TEMP_DIR", None) or tempfile.gettempdir())
+    with tempfile.NamedTemporaryFile(prefix="sipanah-kib-", suffix=suffix, dir=folder, delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        kib_print.write_xlsx(card, path, paper=paper)
+        stream = path.open("rb")
+    finally:
+        path.unlink(missing_ok=True)  # the open handle keeps the data readable while it streams
+    return FileResponse(stream, as_attachment=True, filename=name, content_type=content_type)
 
 
 def export_response(records: Iterable[Any], *, fmt: str, srid: int, stem: str) -> HttpResponse:

@@ -14,6 +14,7 @@ from assets.models import Agency, LandAsset, PlottingStatus, Stage
 from assets.register import history, services
 from assets.register.geo import geodesic_area_m2
 from tests.factories import load_reference, make_asset, point_inside, square, temp_media_root
+from tests.field.helpers import inventoried_today
 
 HALF = 0.0002  # a parcel of about 44 m × 44 m
 
@@ -66,6 +67,7 @@ class FindingTests(TestCase):
         cls.clean = clean_asset(cls.lon, cls.lat, nama_barang="Tanah Bersih")
         cls.clean.refresh_from_db()
         keep_its_evidence(cls.clean)
+        inventoried_today(cls.clean)  # assets.field: inventoried within five years
 
     @classmethod
     def setUpClass(cls):

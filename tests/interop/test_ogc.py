@@ -64,7 +64,9 @@ class ResourceTests(OgcTestCase):
 
     def test_collections(self):
         data = self.get_json("/ogc/collections")
-        self.assertEqual([c["id"] for c in data["collections"]], ["assets", "kecamatan", "kelurahan"])
+        self.assertEqual(
+            [c["id"] for c in data["collections"]], ["assets", "kecamatan", "kelurahan", "disputes", "utilisations"]
+        )
         assets = data["collections"][0]
         self.assertEqual(assets["crs"], ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"])
         xmin, ymin, xmax, ymax = assets["extent"]["spatial"]["bbox"][0]

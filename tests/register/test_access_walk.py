@@ -80,6 +80,7 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "map/boundaries/": (READ, {}),
     "map/assets/<int:pk>/popup/": (READ, {"pk": "asset"}),
     "tiles/assets/<int:z>/<int:x>/<int:y>.pbf": (READ, {"z": "0", "x": "0", "y": "0"}),
+    "tiles/encumbrances/<int:z>/<int:x>/<int:y>.pbf": (READ, {"z": "0", "x": "0", "y": "0"}),
     # Spatial query.
     "query/": (READ, {}),
     "query/export/": (rule(officer_a=403, officer_b=403, others=400), {}),  # exporters and planners reach it:
@@ -97,6 +98,8 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "audit/log/": (READ, {}),
     # Import and export.
     "assets/export/": (EXPORT, {}),
+    "assets/export/kib-a/": (EXPORT, {}),  # the printed KIB A; without agency= the city's (an officer prints their
+    # own agency's: tests/transfer/test_kib_print.py)
     "assets/geometry/check/": (
         rule(auditor=403, planner=403, others=405),
         {},
@@ -116,6 +119,35 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "evidence/certificates/<int:pk>/custody/": (DOCS_A, {"pk": "issued"}),
     "evidence/custody/<int:pk>/receipt.pdf": (DOCS_A, {"pk": "custody"}),
     "evidence/loans/": (EXPORT, {}),
+    # Ledger: reconciliation with the official BMD register (BPKAD, admin, auditors), transfers between agencies.
+    "ledger/": (EXPORT, {}),
+    "ledger/runs/<int:pk>/": (EXPORT, {"pk": "run"}),
+    "ledger/runs/<int:pk>/status/": (rule(others=405), {"pk": "run"}),  # POST only
+    "ledger/runs/<int:pk>/berita-acara.pdf": (EXPORT, {"pk": "run"}),
+    "ledger/runs/<int:pk>/berita-acara.xlsx": (EXPORT, {"pk": "run"}),
+    "ledger/lines/<int:pk>/": (EXPORT, {"pk": "line"}),
+    "ledger/compare/": (rule(officer_a=403, officer_b=403, planner=403, others=400), {}),  # needs two runs
+    "ledger/opening-balance/": (EXPORT, {}),
+    "ledger/assets/<int:asset>/sub-unit/": (EDIT_A, {"asset": "asset"}),
+    "ledger/transfers/": (READ, {}),
+    "ledger/transfers/report.xlsx": (READ, {}),
+    "ledger/transfers/new/<int:asset>/": (EDIT_A, {"asset": "asset"}),
+    "ledger/transfers/<int:pk>/": (rule(planner=404), {"pk": "transfer"}),  # officers of its from or to agency
+    # Encumbrances: dispute and occupation cases, pemanfaatan and payments (tests/encumbrance).
+    "encumbrance/cases/": (READ, {}),
+    "encumbrance/cases/<int:pk>/": (READ, {"pk": "case"}),
+    "encumbrance/cases/<int:pk>/edit/": (EDIT_A, {"pk": "case"}),
+    "encumbrance/cases/<int:pk>/stage/": (rule(others=405), {"pk": "case"}),  # POST only
+    "encumbrance/cases/<int:pk>/documents/": (rule(others=405), {"pk": "case"}),  # POST only
+    "encumbrance/assets/<int:pk>/cases/new/": (EDIT_A, {"pk": "asset"}),
+    "encumbrance/utilisations/": (READ, {}),
+    "encumbrance/utilisations/<int:pk>/": (READ, {"pk": "utilisation"}),
+    "encumbrance/utilisations/<int:pk>/edit/": (EDIT_A, {"pk": "utilisation"}),
+    "encumbrance/utilisations/<int:pk>/payments/": (rule(others=405), {"pk": "utilisation"}),  # POST only
+    "encumbrance/assets/<int:pk>/utilisations/new/": (EDIT_A, {"pk": "asset"}),
+    "encumbrance/payments/<int:pk>/": (rule(others=405), {"pk": "payment"}),  # POST only
+    "encumbrance/revenue.csv": (EXPORT, {}),
+    "encumbrance/cases.csv": (EXPORT, {}),
     # REST API.
     "api/v1/schema/": (API_READ, {}),
     "api/v1/docs/": (READ, {}),  # an HTML page for people: the login page, like the others
@@ -126,6 +158,17 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     r"api/v1/^assets/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "asset"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"pk": "asset", "format": "json"}),
     r"api/v1/^assets/(?P<pk>[^/.]+)/documents/$": (rule(anonymous=401, officer_b=403, planner=403), {"pk": "asset"}),
+    r"api/v1/^cases/$": (API_READ, {}),
+    r"api/v1/^cases\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"format": "json"}),
+    r"api/v1/^cases/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "case"}),
+    r"api/v1/^cases/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"pk": "case", "format": "json"}),
+    r"api/v1/^utilisations/$": (API_READ, {}),
+    r"api/v1/^utilisations\.(?P<format>[a-z0-9]+)/?$": (API_READ, {"format": "json"}),
+    r"api/v1/^utilisations/(?P<pk>[^/.]+)/$": (API_READ, {"pk": "utilisation"}),
+    r"api/v1/^utilisations/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$": (
+        API_READ,
+        {"pk": "utilisation", "format": "json"},
+    ),
     r"api/v1/^assets/(?P<pk>[^/.]+)/documents\.(?P<format>[a-z0-9]+)/?$": (
         rule(anonymous=401, officer_b=403, planner=403),
         {"pk": "asset", "format": "json"},
@@ -259,13 +302,36 @@ class WalkCase(TestCase):
         cls.custody = evidence.custody_store(certificate=cls.issued, place=place, user=None, date=dt.date(2024, 1, 2))
         cls.job = ImportJob(user=cls.users["officer_a"], original_name="a.geojson")
         cls.job.file.save("a.geojson", ContentFile(b'{"type": "FeatureCollection", "features": []}'), save=True)
+        from assets.ledger.models import AgencyTransfer, ReconciliationItem, ReconciliationRun
+        from assets.models import Signatory
+
+        Signatory.objects.create(role=Signatory.Role.KEPALA_BPKAD, name="Kepala BPKAD")  # the admin's object pages
+        from assets.ledger.models import OfficerSubUnit, SubUnit
+
+        sub_unit = SubUnit.objects.create(agency=agency_b, code="UPT1", name="UPT 1")
+        OfficerSubUnit.objects.create(user=make_user("upt_officer", permissions.OFFICER, agency_b), sub_unit=sub_unit)
+
+        cls.ledger_run = ReconciliationRun.objects.create(source_name="kib.csv")
+        cls.ledger_line = ReconciliationItem.objects.create(
+            run=cls.ledger_run, asset=cls.asset, category="only_sipanah"
+        )
+        cls.ledger_transfer = AgencyTransfer.objects.create(asset=cls.asset, from_agency=agency_a, to_agency=agency_b,
+                                                     reason="Mutasi")  # fmt: skip
+        from assets.encumbrance import services as encumbrance
+
+        cls.case = encumbrance.case_open(user=None, assets=[cls.asset], kind="OKUPASI", title="Okupasi")
+        cls.utilisation = encumbrance.utilisation_create(
+            user=None, asset=cls.asset, form="SEWA", partner_name="CV A", agreement_number="1", purpose="Kios",
+            agreement_date=dt.date(2024, 1, 2), start_date=dt.date(2024, 1, 2), end_date=dt.date(2026, 1, 1),
+        )  # fmt: skip
+        cls.payment = encumbrance.payment_add(
+            utilisation=cls.utilisation, user=None, due_date=dt.date(2024, 2, 1), amount_due=1000
+        )
         cls.saved_mapping = AgencyMapping.objects.create(agency=agency_a, mapping={"fields": {"nama_barang": "NM"}})
-        # Signatories, the publication policy and what the public sent: objects for their admin pages and URLs.
+        # The publication policy and what the public sent: objects for their admin pages and URLs.
         from assets.public.lookup import answer, point_question
         from assets.public.models import PublicationPolicy, PublicExclusion, PublicReport
-        from assets.register.models import Signatory
 
-        Signatory.objects.create(agency=agency_a, role=Signatory.Role.PENGGUNA_BARANG, name="Kepala A")
         PublicationPolicy.objects.create(pk=1)
         PublicExclusion.objects.create(asset=cls.removed, reason="uji")
         cls.lookup = answer(point_question("116.83", "-1.25"))
@@ -306,6 +372,12 @@ class WalkCase(TestCase):
             "document": str(self.document.pk),
             "issued": str(self.issued.pk),
             "custody": str(self.custody.pk),
+            "run": str(self.ledger_run.pk),
+            "line": str(self.ledger_line.pk),
+            "transfer": str(self.ledger_transfer.pk),
+            "case": str(self.case.pk),
+            "utilisation": str(self.utilisation.pk),
+            "payment": str(self.payment.pk),
             "finding": next(iter(findings.FINDINGS)),
             "asset_type": str(ContentType.objects.get_for_model(self.asset).pk),
             "lookup": self.lookup.code,

@@ -19,6 +19,7 @@ from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from assets.encumbrance.models import IN_USE_STATUSES, DisputeCase, Utilisation
 from assets.interop.ogc.params import OgcError, parse_datetime
 from assets.lib import geojson_out
 from assets.query.params import QueryError, bbox_geometry, intersecting, parse_bbox
@@ -56,12 +57,15 @@ class Collection:
     datetime_field: str | None
     level: str | None = None  # an administrative level; None: the register
     extra_params: frozenset[str] = field(default_factory=frozenset)
+    rows: Callable[[], QuerySet] | None = None  # another table's rows (no history): the encumbrances
 
     @property
     def has_history(self) -> bool:
-        return self.level is None
+        return self.level is None and self.rows is None
 
     def live_rows(self) -> QuerySet:
+        if self.rows is not None:
+            return self.rows()
         if self.level is None:
             return RegisterSelection.everything().queryset()
         return AdministrativeArea.objects.filter(level=self.level)
@@ -71,7 +75,7 @@ class Collection:
             raise OgcError(
                 400, "InvalidParameterValue", _("as_of: the collection %(id)s has no history.") % {"id": self.id}
             )
-        if self.level is None:
+        if self.has_history:
             return RegisterSelection(params=QueryDict(), as_of=as_of, refine=refine)
         rows = self.live_rows()
         return AreaSource(refine(rows) if refine else rows)
@@ -145,8 +149,34 @@ COLLECTIONS: dict[str, Collection] = {
             datetime_field=None,
             level=AdministrativeArea.Level.KELURAHAN,
         ),
+        Collection(
+            id="disputes",
+            title="Dispute and occupation cases",
+            description="Open dispute and occupation cases (assets.encumbrance); the geometry is the disputed part "
+            "(null when none was drawn); datetime filters on the date the case was opened.",
+            properties=(
+                ("kind", "kind"), ("title", "title"), ("stage", "stage"), ("stage_since", "stage_since"),
+                ("opened_on", "opened_on"), ("next_hearing", "next_hearing"),
+                ("court_case_numbers", "court_case_numbers"), ("area_m2", "area_m2"),
+            ),
+            datetime_field="opened_on",
+            rows=lambda: DisputeCase.objects.filter(closed_on__isnull=True),
+        ),
+        Collection(
+            id="utilisations",
+            title="Pemanfaatan agreements",
+            description="Pemanfaatan agreements in use (aktif, diperpanjang); the geometry is the used part (null when "
+            "none was drawn); datetime filters on the start date.",
+            properties=(
+                ("asset_id", "asset_id"), ("form", "form"), ("partner_name", "partner_name"),
+                ("agreement_number", "agreement_number"), ("start_date", "start_date"), ("end_date", "end_date"),
+                ("status", "status"), ("purpose", "purpose"), ("tariff", "tariff"), ("area_m2", "area_m2"),
+            ),
+            datetime_field="start_date",
+            rows=lambda: Utilisation.objects.filter(status__in=IN_USE_STATUSES),
+        ),
     )
-}
+}  # fmt: skip
 
 
 def collection(collection_id: str) -> Collection:

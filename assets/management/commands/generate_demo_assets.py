@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from assets.demo.encumbrances import populate_encumbrances
 from assets.demo.records import DemoError, DemoSummary
 from assets.demo.writers import DEFAULT_BATCH_SIZE, export_geopackage, populate_database
 
@@ -57,6 +58,9 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"{_describe(summary)} written to {out or 'the register'} in {seconds:.1f} s.")
         )
+        if not out:
+            cases, agreements, payments = populate_encumbrances(seed)
+            self.stdout.write(f"{cases} demo cases, {agreements} pemanfaatan agreements, {payments} payment rows.")
 
     def _progress(self, done: int, total: int) -> None:
         self.stderr.write(f"{done:,} / {total:,} assets", style_func=str)

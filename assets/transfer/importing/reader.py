@@ -36,6 +36,8 @@ from assets.transfer.importing.values import (
     text_of,
 )
 
+ABSENT_KEEPS = ("tanggal_perolehan", "alamat", "penggunaan", "keterangan")  # kept on update when the file lacks them
+
 
 @dataclass
 class Row:
@@ -54,6 +56,10 @@ class Reader:
         self.plan, self.mapping, self.user, self.report = plan, mapping, user, report
         self.agencies = agency_lookup()
         self.language = translation.get_language()  # choice labels are matched in the import's language
+        # Optional fields no column, constant or default gives: left out of the row, so that an update keeps the
+        # register's value (a printed KIB A has no tanggal perolehan column; importing it must not erase the date)
+        given = set(plan) | set(mapping.constants) | set(mapping.defaults)
+        self.absent = tuple(name for name in ABSENT_KEEPS if name not in given)
         self.forced_agency = None
         if user is not None and not permissions.can_edit_all(user):
             self.forced_agency = user.agency_id  # officers import for their own agency only
@@ -145,6 +151,8 @@ class Reader:
         certificate = self._certificate(feature, number, fail)
         if self.report.error_count > errors_before:
             return None
+        for name in self.absent:
+            del values[name]
         return Row(number, values, certificate, feature.geom, feature.has_geometry)
 
     def _certificate(self, feature: RawRow, number: int, fail: Callable[[str, str], None]) -> dict[str, Any] | None:

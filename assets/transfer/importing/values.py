@@ -10,6 +10,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -104,7 +105,14 @@ _MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "mei": 5, "may": 5, "jun": 6,
 
 @functools.lru_cache(maxsize=64)
 def _choice_labels(choices: Any, language: str | None) -> tuple[tuple[str, str], ...]:
-    return tuple((value, normalise_name(str(label)).upper()) for value, label in choices.choices)
+    """(value, label) of each choice, the import's language first, then the site's other languages: a printed
+    KIB A is written in Indonesian ("Penyerahan PSU / fasum-fasos") whatever the language of who imports it."""
+    others = [code for code, _name in settings.LANGUAGES if code != language]
+    labels: dict[tuple[str, str], None] = {}
+    for code in (language, *others):
+        with translation.override(code):
+            labels.update({(value, normalise_name(str(label)).upper()): None for value, label in choices.choices})
+    return tuple(labels)
 
 
 def choice_of(value: Any, choices: Any, name: str, language: str | None = None) -> str | None:
@@ -127,9 +135,9 @@ def _find_choice(text: str, choices: Any, language: str | None) -> str | None:
         if key in (choice_value.upper(), label):
             return choice_value
     # One word of a label ("Pembelian" in "Purchase (pembelian)"), only when it points to a single choice.
-    words = [v for v, label in labels if key and key in label.split("_")]
+    words = {v for v, label in labels if key and key in label.split("_")}  # (a choice's labels in each language)
     if len(words) == 1:
-        return words[0]
+        return words.pop()
     return None
 
 

@@ -238,6 +238,9 @@ class Writer:
         geom: Any = geometries.get(position)
         before = None
         if target is not None:
+            kept = target.tanggal_perolehan if "tanggal_perolehan" not in fields else None  # the file has no date
+            if kept is not None and fields.get("tahun_perolehan", kept.year) != kept.year:
+                fields["tanggal_perolehan"] = None  # the file's year wins over the register's date it contradicts
             # what the preview compares with; asset_prepare changes ``target`` in place
             before = {name: getattr(target, name) for name in fields}
             before["geom"], before["luas_gis_m2"] = target.geom, target.luas_gis_m2
@@ -303,7 +306,10 @@ class Writer:
             accepted.append(entry)
             if entry.certificate is not None:
                 status = rules.derive_certificate_status([(entry.certificate.stage, bool(entry.certificate.nomor))])
+                # an existing asset gets a certificate only when it has none: its flag then came from an open case
+                case_flag = entry.target is not None and asset.bermasalah
                 asset.status_sertifikat, asset.tahap_sertifikat, asset.bermasalah = status
+                asset.bermasalah = asset.bermasalah or case_flag
             stored = asset.__dict__.get("geom")  # the stored value: no GEOS object built per asset
             if stored is None:
                 self.report.without_geometry += 1

@@ -1,0 +1,46 @@
+/* Sipanah field app's service worker (scope: the app's URL). The app shell and Leaflet come from the cache when the
+   network fails, the package is kept in IndexedDB by the page; results are never cached here (the page queues
+   them). */
+"use strict";
+var CACHE = "sipanah-field-v1";
+
+self.addEventListener("install", function () { self.skipWaiting(); });
+self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+
+self.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "cache") {
+    event.waitUntil(caches.open(CACHE).then(function (cache) {
+      return Promise.all(event.data.urls.map(function (url) {
+        return fetch(url, { credentials: "same-origin" }).then(function (r) { if (r.ok) { return cache.put(url, r); } })
+          .catch(function () {});
+      }));
+    }));
+  }
+});
+
+function fromNetwork(request) {
+  return fetch(request).then(function (response) {
+    if (response.status >= 500) { throw new Error("server error " + response.status); }
+    if (response.ok && response.type === "basic" && !response.redirected) {
+      var copy = response.clone();
+      caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+    }
+    return response;
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request, url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) { return; }
+  if (url.pathname.indexOf("/static/") === 0) {  // static files: the cache first (their names change with them)
+    event.respondWith(caches.match(request).then(function (hit) { return hit || fromNetwork(request); }));
+    return;
+  }
+  // The app page and its API reads: the network first, the cache when it fails (offline, or the server is down).
+  event.respondWith(fromNetwork(request).catch(function (error) {
+    return caches.match(request, { ignoreSearch: true }).then(function (hit) {
+      if (hit) { return hit; }
+      throw error;
+    });
+  }));
+});
