@@ -90,8 +90,8 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "audit/findings/<slug:slug>/": (READ, {"slug": "finding"}),
     "audit/report.xlsx": (EXPORT, {}),
     "audit/report.pdf": (EXPORT, {}),
-    "audit/reports/<int:pk>/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "report_job"}),  # owner+BPKAD
-    "audit/reports/<int:pk>/file/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "report_job"}),
+    "assets/export/prints/<int:pk>/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "print_job"}),
+    "assets/export/prints/<int:pk>/file/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "print_job"}),
     "audit/dashboard/": (READ, {}),
     "audit/dashboard/charts/<slug:slug>.svg": (READ, {"slug": "kecamatan"}),  # the totals shown on the page
     "audit/dashboard/numbers.xlsx": (READ, {}),
@@ -368,10 +368,11 @@ class WalkCase(TestCase):
         PublicationPolicy.objects.create(pk=1)
         PublicExclusion.objects.create(asset=cls.removed, reason="uji")
         cls.lookup = answer(point_question("116.83", "-1.25"))
-        from assets.audit.models import ReportJob
+        from assets.transfer.models import PrintJob
 
-        cls.report_job = ReportJob.objects.create(user=cls.users["auditor"], status=ReportJob.Status.DONE, rows=1)
-        cls.report_job.file.save("audit.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
+        # a printed output asked for by the auditor: theirs and BPKAD's to open
+        cls.print_job = PrintJob.objects.create(kind="audit-report", user=cls.users["auditor"], status="done", pages=41)
+        cls.print_job.file.save("audit.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
         cls.report = PublicReport.objects.create(
             kind="okupasi", location="SRID=4326;POINT(116.83 -1.25)", description="x", contact_name="Warga"
         )
@@ -416,7 +417,7 @@ class WalkCase(TestCase):
             "lookup": self.lookup.code,
             "report": str(self.report.pk),
             "report_token": self.report.token,
-            "report_job": str(self.report_job.pk),
+            "print_job": str(self.print_job.pk),
             "campaign": str(self.campaign.pk),
             "team": str(self.team.pk),
             "field_result": str(self.field_result.pk),
