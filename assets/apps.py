@@ -23,11 +23,13 @@ class AssetsConfig(AppConfig):
         from assets.maps import tile_version
 
         post_migrate.connect(tile_version.ensure_triggers, sender=self, dispatch_uid="assets-version-triggers")
-        # Each room that owns work for the queues registers its sources in its own work.py (assets.work).
+        # Each room that owns work for the queues registers its sources in its own work.py (assets.work), and what
+        # it prints in the background in its printers.py (assets.transfer.print_jobs).
         import importlib
         import pkgutil
         from pathlib import Path
 
         for room in pkgutil.iter_modules([str(Path(__file__).parent)]):
-            if room.ispkg and (Path(__file__).parent / room.name / "work.py").exists():
-                importlib.import_module(f"assets.{room.name}.work")
+            for hook in ("work", "printers"):
+                if room.ispkg and (Path(__file__).parent / room.name / f"{hook}.py").exists():
+                    importlib.import_module(f"assets.{room.name}.{hook}")

@@ -4,7 +4,6 @@ Each room keeps its models in its own ``models.py``; code inside ``assets`` impo
 import contract (``make lint``) sees which room depends on which.
 """
 
-from assets.audit.models import ReportJob
 from assets.encumbrance.models import CaseStageEvent, DisputeCase, Payment, Utilisation
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
 from assets.field.models import Assignment, Campaign, FieldResult, Package, ResultPhoto, Team
@@ -40,7 +39,7 @@ from assets.register.models import (
     validate_nib,
     validate_nomor_register,
 )
-from assets.transfer.models import AgencyMapping, ImportJob
+from assets.transfer.models import AgencyMapping, ImportJob, PrintJob
 
 __all__ = [
     "AgencyMapping",
@@ -84,7 +83,7 @@ __all__ = [
     "ReconciliationItem",
     "ReconciliationRun",
     "RegisterVersion",
-    "ReportJob",
+    "PrintJob",
     "ResultPhoto",
     "Signatory",
     "Stage",

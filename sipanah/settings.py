@@ -31,7 +31,7 @@ Environment variables (all optional for a local run):
 - ``SIPANAH_STATIC_ROOT``: where ``collectstatic`` puts the static files (default ``var/staticfiles``).
 - ``SIPANAH_PUBLIC_LOOKUPS_PER_MINUTE`` (60), ``SIPANAH_PUBLIC_UPLOADS_PER_HOUR`` (20),
   ``SIPANAH_PUBLIC_FORMS_PER_HOUR`` (5), ``SIPANAH_PUBLIC_TILES_PER_MINUTE`` (1200): limits per address (/publik/).
-- ``SIPANAH_REPORT_INLINE_ROWS`` (1500): a longer audit report is printed by the worker (assets.audit.report_jobs).
+- ``SIPANAH_PRINT_INLINE_PAGES`` (40): a longer KIB A or audit report is printed by the worker (transfer.print_jobs).
 - ``SIPANAH_CACHE_URL``: a cache shared by all processes (``redis://…``); default: each process's memory.
 - ``SIPANAH_EVIDENCE_MAX_FILE_BYTES`` (25 MB), ``SIPANAH_EVIDENCE_MAX_IMAGE_PIXELS`` (80 million),
   ``SIPANAH_EVIDENCE_MAX_FILES`` (50 per upload), ``SIPANAH_EVIDENCE_LOAN_DAYS`` (14): documents and custody.
@@ -159,8 +159,9 @@ SIPANAH_IMPORT_LIMITS = {
 # What a document upload accepts (assets.evidence.checks; the errors: docs/evidence.md): the size of one file, the
 # pixels of one image (Pillow's decompression-bomb guard, PIL.Image.MAX_IMAGE_PIXELS, is set to it while a file is
 # read), the files of one upload, and the days a loaned original certificate may stay out by default.
-# An audit report with more finding rows than this is printed by the worker, not inside the request.
-SIPANAH_REPORT_INLINE_ROWS = env_int("SIPANAH_REPORT_INLINE_ROWS", 1500)
+# A printed output (the KIB A, the audit report) longer than this many pages is printed by the worker, not inside
+# the request (WeasyPrint: about a third of a second a page; gunicorn gives a request 120 s).
+SIPANAH_PRINT_INLINE_PAGES = env_int("SIPANAH_PRINT_INLINE_PAGES", 40)
 # The public pages (/publik/, assets.public): requests per address and window (seconds), per kind of request.
 SIPANAH_PUBLIC_RATES = {
     "lookup": (env_int("SIPANAH_PUBLIC_LOOKUPS_PER_MINUTE", 60), 60),

@@ -7,22 +7,21 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from assets.audit import activity, dashboard, exports, findings, report, report_jobs, svg
-from assets.audit.models import ReportJob
+from assets.audit import activity, dashboard, exports, findings, printers, report, svg
 from assets.lib import cells, formats
-from assets.lib.private_files import file_response
 from assets.register import history, permissions
 from assets.register.models import CertificateStatus
 from assets.register.permissions import require, role_required
 from assets.register.reads import RegisterSelection, SelectionError
 from assets.register.views import bad_request
+from assets.transfer import print_jobs
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -147,42 +146,21 @@ def report_xlsx(request: HttpRequest) -> HttpResponse:
 
 @role_required(permissions.can_export)
 def report_pdf(request: HttpRequest) -> HttpResponse:
-    """The printed report; one longer than report_jobs.inline_rows() is queued for the worker instead."""
+    """The printed report; one longer than SIPANAH_PRINT_INLINE_PAGES is printed by the worker instead."""
     try:
         selection, options, assets, results = _report_results(request)
     except (ValueError, SelectionError) as exc:
         return _bad_request(request, str(exc))
-    rows = report_jobs.total_rows(results)
-    if rows > report_jobs.inline_rows():
-        job = report_jobs.queue(user=request.user, params=request.GET, rows=rows)
-        return redirect("audit-report-job", pk=job.pk)
+    pages = printers.estimated_pages(results)
+    if pages > print_jobs.inline_pages():
+        job = print_jobs.queue("audit-report", user=request.user, params=request.GET, pages=pages)
+        return redirect("print-job", pk=job.pk)
     context = report.report_context(
         user=request.user, selection=selection, assets=assets, results=results, options=options
     )
     response = HttpResponse(exports.pdf_bytes(context), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_filename("audit", selection.as_of, "pdf")}"'
     return response
-
-
-def _own_job(request: HttpRequest, pk: int) -> ReportJob:
-    job = get_object_or_404(ReportJob, pk=pk)
-    require(job.user_id == request.user.pk or permissions.can_edit_all(request.user))
-    return job
-
-
-@role_required(permissions.can_export)
-def report_job(request: HttpRequest, pk: int) -> HttpResponse:
-    """A queued report: its status (the page reloads itself while it waits) and, once printed, the file."""
-    job = _own_job(request, pk)
-    return render(request, "audit/report_job.html", {"job": job, "waiting": job.status in ("queued", "running")})
-
-
-@role_required(permissions.can_export)
-def report_job_file(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _own_job(request, pk)
-    if job.status != ReportJob.Status.DONE or not job.file:
-        raise Http404
-    return file_response(job.file, filename=f"sipanah-audit-{job.created_at:%Y-%m-%d}-{job.pk}.pdf")
 
 
 # --- Dashboard ------------------------------------------------------------------------------------------

@@ -13,14 +13,16 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ReportJob',
+            name='PrintJob',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(max_length=32, verbose_name='kind')),
                 ('params', models.TextField(blank=True, verbose_name='parameters')),
                 ('language', models.CharField(default='id', max_length=8)),
-                ('rows', models.PositiveIntegerField(default=0, verbose_name='rows')),
+                ('pages', models.PositiveIntegerField(default=0, verbose_name='pages (estimated)')),
                 ('status', models.CharField(choices=[('queued', 'Waiting'), ('running', 'Being printed'), ('done', 'Ready'), ('failed', 'Failed')], default='queued', max_length=16, verbose_name='status')),
-                ('file', models.FileField(blank=True, upload_to='reports/%Y/%m')),
+                ('file', models.FileField(blank=True, upload_to='prints/%Y/%m')),
+                ('filename', models.CharField(blank=True, max_length=200)),
                 ('error', models.TextField(blank=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
@@ -28,8 +30,8 @@ class Migration(migrations.Migration):
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'verbose_name': 'report job',
-                'verbose_name_plural': 'report jobs',
+                'verbose_name': 'print job',
+                'verbose_name_plural': 'print jobs',
                 'ordering': ['-created_at'],
             },
         ),

@@ -1,4 +1,4 @@
-"""The background worker: claims queued import jobs, then printed reports (assets.audit.report_jobs), and runs
+"""The background worker: claims queued import jobs, then printed outputs (assets.transfer.print_jobs), and runs
 them, with no extra server (``manage.py run_worker``, started by ``make run`` beside runserver).
 
 Claiming is one conditional UPDATE (status queued -> running), atomic on SQLite and PostgreSQL alike; on
@@ -19,12 +19,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assets.audit import report_jobs
-from assets.audit.models import ReportJob
 from assets.ops import health
-from assets.transfer import jobs
+from assets.transfer import jobs, print_jobs
 from assets.transfer.importing.run import run_import
-from assets.transfer.models import ImportJob
+from assets.transfer.models import ImportJob, PrintJob
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +120,14 @@ def work(*, once: bool = False, poll: float = POLL_SECONDS) -> int:
         health.worker_beat()
         try:
             recover_stale()
-            report_jobs.fail_stale()
-            job: ImportJob | ReportJob | None = claim_next()
+            print_jobs.fail_stale()
+            job: ImportJob | PrintJob | None = claim_next()
             if job is not None:
                 run_job(job)
-            else:  # imports first (someone waits on their page), then printed reports
-                job = report_jobs.claim_next()
+            else:  # imports first (someone waits on their page), then printed outputs
+                job = print_jobs.claim_next()
                 if job is not None:
-                    report_jobs.run(job)
+                    print_jobs.run(job)
         except DatabaseError:
             # The database is down or the connection broke: keep polling (a new connection each time) rather
             # than die; /healthz reports the database meanwhile. A job left running is recovered as stale.

@@ -34,15 +34,18 @@ def encumbrance_dashboard(context: dict[str, Any]) -> dict[str, Any]:
     by_kecamatan = selectors.open_cases_by_kecamatan_stage()
     stages = [s for s in CaseStage if s not in CLOSED_STAGES]
     series = [str(s.label) for s in stages]
-    cases_chart = svg.stacked_bars(
+    cases_chart = svg.bar_chart(
         [(name, [counts.get(s, 0) for s in stages]) for name, counts, _total in by_kecamatan],
-        series,
+        list(zip(series, svg.PALETTE, strict=False)),
         title=gettext("Open cases by kecamatan and stage"),
+        empty=gettext("No case."),
     )
-    revenue_chart = svg.line_chart(
-        [(year, (float(due) / 1e6, float(paid) / 1e6)) for year, due, paid in revenue],
-        [gettext("Due (Rp million)"), gettext("Paid (Rp million)")],
+    revenue_chart = svg.bar_chart(
+        [(str(year), (float(due) / 1e6, float(paid) / 1e6)) for year, due, paid in revenue],
+        [(gettext("Due (Rp million)"), svg.PALETTE[1]), (gettext("Paid (Rp million)"), svg.PALETTE[4])],
         title=gettext("Utilisation revenue per year"),
+        stacked=False,
+        empty=gettext("No payment row."),
     )
     return {
         "request": context["request"],

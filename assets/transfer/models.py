@@ -69,3 +69,35 @@ class AgencyMapping(models.Model):
 
     def __str__(self) -> str:
         return str(self.agency)
+
+
+class PrintJob(models.Model):
+    """A printed output too long to render while the browser waits (the city's KIB A, a whole-city audit report),
+    rendered by the worker (assets.transfer.print_jobs): its kind, the page's parameters and language, the file."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Being printed")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=32)  # a printer registered in assets.transfer.print_jobs
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    params = models.TextField(_("parameters"), blank=True)  # the page's query string
+    language = models.CharField(max_length=8, default="id")
+    pages = models.PositiveIntegerField(_("pages (estimated)"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to="prints/%Y/%m", blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("print job")
+        verbose_name_plural = _("print jobs")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} {self.status}"

@@ -18,5 +18,7 @@ urlpatterns = [
 export_patterns = [
     path("", views.asset_export, name="asset-export"),
     path("kib-a/", views.kib_a_export, name="kib-a-export"),  # the printed KIB A (XLSX, PDF)
+    path("prints/<int:pk>/", views.print_job, name="print-job"),  # long printed outputs, printed by the worker
+    path("prints/<int:pk>/file/", views.print_job_file, name="print-job-file"),
 ]
 geometry_patterns = [path("", views.geometry_check, name="geometry_check")]  # the parcel widget's check

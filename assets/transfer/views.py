@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,15 +18,15 @@ from django.views.decorators.http import require_POST
 
 from assets.lib import private_files
 from assets.lib.http import plain_error
+from assets.lib.private_files import file_response
 from assets.register import permissions
-from assets.register.models import Agency
 from assets.register.permissions import require, role_required
 from assets.register.place import STORAGE_SRID
-from assets.register.reads import RegisterSelection, SelectionError, parse_as_of
-from assets.transfer import exports, jobs, kib_print, outlines, preview
+from assets.register.reads import RegisterSelection, SelectionError
+from assets.transfer import exports, jobs, kib_print, outlines, preview, print_jobs, printers
 from assets.transfer.forms import ImportOptionsForm, ImportUploadForm
 from assets.transfer.importing.report import ImportFileError
-from assets.transfer.models import ImportJob
+from assets.transfer.models import ImportJob, PrintJob
 
 
 @role_required(permissions.can_export, gettext_lazy("Your role does not allow exporting the register."))
@@ -55,12 +55,10 @@ def kib_a_export(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format", "pdf")
     if fmt not in KIB_A_FORMATS:
         return plain_error(_("Unknown KIB A format %(format)s (known: xlsx, pdf).") % {"format": fmt})
-    code = request.GET.get("agency", "").strip()
-    agency = None
-    if code:
-        agency = Agency.objects.filter(code=code).first()
-        if agency is None:
-            return plain_error(_("Unknown agency %(agency)s.") % {"agency": code})
+    try:
+        agency, selection, paper = printers.kib_request(request.GET)
+    except printers.KibRequestError as exc:
+        return plain_error(str(exc))
     if not permissions.can_export_kib_a(request.user, agency.pk if agency else None):
         officer = permissions.OFFICER in permissions.user_roles(request.user)
         require(
@@ -69,18 +67,14 @@ def kib_a_export(request: HttpRequest) -> HttpResponse:
             if officer
             else _("Your role does not allow exporting the register."),
         )
-    paper = request.GET.get("paper", "a4")
-    if paper not in kib_print.PAPER_SIZES:
-        return plain_error(_("Unknown paper %(paper)s (known: a4, f4).") % {"paper": paper})
-    try:
-        params = {"agency": agency.code} if agency else {}
-        selection = RegisterSelection.from_params(params, as_of=parse_as_of(request.GET.get("as_of")))
-    except SelectionError as exc:
-        return plain_error(str(exc))
     card = kib_print.build(selection, agency)
     content_type, suffix = KIB_A_FORMATS[fmt]
     name = card.file_stem() + suffix
     if fmt == "pdf":
+        pages = len(kib_print.paginate(card))
+        if pages > print_jobs.inline_pages():  # the city's card: printed by the worker, not while the browser waits
+            job = print_jobs.queue("kib-a", user=request.user, params=request.GET, pages=pages)
+            return redirect("print-job", pk=job.pk)
         response = HttpResponse(kib_print.pdf(card), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -240,3 +234,25 @@ def geometry_check(request: HttpRequest) -> JsonResponse:
     except outlines.CheckRefused as exc:
         return JsonResponse({"errors": [{"message": str(exc), "location": None}]}, status=400)
     return JsonResponse(answer.as_json())
+
+
+def _own_print_job(request: HttpRequest, pk: int) -> PrintJob:
+    job = get_object_or_404(PrintJob, pk=pk)
+    require(job.user_id == request.user.pk or permissions.can_edit_all(request.user))
+    return job
+
+
+@role_required(permissions.can_view_register)
+def print_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A printed output queued for the worker: its status (the page reloads itself while it waits), then the file.
+    Whoever asked for it, and BPKAD, may open it."""
+    job = _own_print_job(request, pk)
+    return render(request, "assets/print_job.html", {"job": job, "waiting": job.status in ("queued", "running")})
+
+
+@role_required(permissions.can_view_register)
+def print_job_file(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _own_print_job(request, pk)
+    if job.status != PrintJob.Status.DONE or not job.file:
+        raise Http404
+    return file_response(job.file, filename=job.filename or f"sipanah-{job.kind}-{job.pk}.pdf")

@@ -247,7 +247,7 @@ class DashboardTests(TestCase):
             self.assertContains(response, reverse("audit-dashboard-svg", kwargs={"slug": slug}))
         # Each chart is drawn for a wide and a narrow box, every one with an accessible name.
         svgs = re.findall(r"<svg [^>]*>", page)
-        self.assertEqual(len(svgs), 12)
+        self.assertEqual(len(svgs), 12 + 2)  # and the encumbrance section's two (revenue, open cases)
         for tag in svgs:
             self.assertRegex(tag, r'aria-label="[^"]+"')
         self.assertIn('src="/static/js/sipanah-charts.js"', page)

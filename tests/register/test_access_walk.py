@@ -90,8 +90,8 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "audit/findings/<slug:slug>/": (READ, {"slug": "finding"}),
     "audit/report.xlsx": (EXPORT, {}),
     "audit/report.pdf": (EXPORT, {}),
-    "audit/reports/<int:pk>/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "report_job"}),  # owner+BPKAD
-    "audit/reports/<int:pk>/file/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "report_job"}),
+    "assets/export/prints/<int:pk>/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "print_job"}),
+    "assets/export/prints/<int:pk>/file/": (rule(officer_a=403, officer_b=403, planner=403), {"pk": "print_job"}),
     "audit/dashboard/": (READ, {}),
     "audit/dashboard/charts/<slug:slug>.svg": (READ, {"slug": "kecamatan"}),  # the totals shown on the page
     "audit/dashboard/numbers.xlsx": (READ, {}),
@@ -184,6 +184,26 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     r"ogc/^collections/(?P<collection_id>[^/]+)/items/(?P<feature_id>[^/]+)/?$": (
         API_READ,
         {"collection_id": "assets", "feature_id": "asset"},
+    ),
+    # Field inventory: campaigns managed by BPKAD or the agency's officer; the app for every role; the package for
+    # the team's members only (officer_a's team); results and photos are POSTed.
+    "field/": (READ, {}),
+    "field/campaigns/<int:pk>/": (EDIT_A, {"pk": "campaign"}),
+    "field/campaigns/<int:pk>/map.geojson": (EDIT_A, {"pk": "campaign"}),
+    "field/campaigns/<int:pk>/close/": (rule(auditor=403, planner=403, others=405), {"pk": "campaign"}),
+    "field/campaigns/<int:pk>/report.pdf": (EDIT_A, {"pk": "campaign"}),
+    "field/campaigns/<int:pk>/report.xlsx": (EDIT_A, {"pk": "campaign"}),
+    "field/teams/<int:pk>/berita-acara.pdf": (EDIT_A, {"pk": "team"}),
+    "field/results/<int:pk>/review/": (rule(auditor=403, planner=403, others=405), {"pk": "field_result"}),
+    "field/app/": (READ, {}),
+    "field/app/sw.js": (EVERYONE, {}),
+    "field/app/manifest.webmanifest": (EVERYONE, {}),
+    "field/api/teams/": (READ, {}),  # each user's own teams
+    "field/api/teams/<int:team>/package/": (rule(others=403, officer_a=200), {"team": "team"}),
+    "field/api/results/": (rule(others=405), {}),
+    "field/api/results/<uuid:client_id>/photos/<uuid:photo_id>/": (
+        rule(others=405),
+        {"client_id": "field_result_uuid", "photo_id": "field_result_uuid"},
     ),
     # Cek Tanah Pemkot: the public pages answer everyone (tests/public walks their content); BPKAD's report pages.
     "publik/": (EVERYONE, {}),
@@ -328,6 +348,19 @@ class WalkCase(TestCase):
             utilisation=cls.utilisation, user=None, due_date=dt.date(2024, 2, 1), amount_due=1000
         )
         cls.saved_mapping = AgencyMapping.objects.create(agency=agency_a, mapping={"fields": {"nama_barang": "NM"}})
+        # A campaign over agency A with officer_a's team and one result: objects for the field URLs.
+        from assets.field.models import Assignment, Campaign, FieldResult, Found, Team
+
+        cls.campaign = Campaign.objects.create(
+            name="Inventarisasi A", agency=agency_a, starts_on=dt.date(2026, 1, 5), ends_on=dt.date(2026, 12, 31)
+        )
+        cls.team = Team.objects.create(campaign=cls.campaign, name="Tim 1")
+        cls.team.members.add(cls.users["officer_a"])
+        assignment = Assignment.objects.create(campaign=cls.campaign, team=cls.team, asset=cls.asset)
+        cls.field_result = FieldResult.objects.create(
+            client_id="6f1c7d1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f", assignment=assignment,
+            submitted_by=cls.users["officer_a"], found=Found.FOUND, base_version=cls.asset.version,
+        )  # fmt: skip
         # The publication policy and what the public sent: objects for their admin pages and URLs.
         from assets.public.lookup import answer, point_question
         from assets.public.models import PublicationPolicy, PublicExclusion, PublicReport
@@ -335,10 +368,11 @@ class WalkCase(TestCase):
         PublicationPolicy.objects.create(pk=1)
         PublicExclusion.objects.create(asset=cls.removed, reason="uji")
         cls.lookup = answer(point_question("116.83", "-1.25"))
-        from assets.audit.models import ReportJob
+        from assets.transfer.models import PrintJob
 
-        cls.report_job = ReportJob.objects.create(user=cls.users["auditor"], status=ReportJob.Status.DONE, rows=1)
-        cls.report_job.file.save("audit.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
+        # a printed output asked for by the auditor: theirs and BPKAD's to open
+        cls.print_job = PrintJob.objects.create(kind="audit-report", user=cls.users["auditor"], status="done", pages=41)
+        cls.print_job.file.save("audit.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
         cls.report = PublicReport.objects.create(
             kind="okupasi", location="SRID=4326;POINT(116.83 -1.25)", description="x", contact_name="Warga"
         )
@@ -383,7 +417,11 @@ class WalkCase(TestCase):
             "lookup": self.lookup.code,
             "report": str(self.report.pk),
             "report_token": self.report.token,
-            "report_job": str(self.report_job.pk),
+            "print_job": str(self.print_job.pk),
+            "campaign": str(self.campaign.pk),
+            "team": str(self.team.pk),
+            "field_result": str(self.field_result.pk),
+            "field_result_uuid": str(self.field_result.client_id),
         }
         values = {name: objects.get(value, value) for name, value in params.items()}
         # Admin object pages: the first object of the model named in the path.
