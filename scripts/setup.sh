@@ -10,6 +10,9 @@ OS_PACKAGES=(gdal-bin libgdal32 libgeos-c1v5 libproj25 libsqlite3-mod-spatialite
 OS_PACKAGES+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 OS_PACKAGES+=(poppler-utils)  # pdftoppm: thumbnails of PDF documents (assets/evidence/checks.py)
 OS_PACKAGES+=(chromium chromium-driver)  # headless browser tests of the maps (tests/maps/test_map_browser.py)
+# npm installs axe-core (package-lock.json) for the accessibility walk (tests/a11y/test_axe.py); Debian's npm
+# only when the machine has no npm of its own (a Node.js from elsewhere would conflict with it).
+command -v npm >/dev/null || OS_PACKAGES+=(npm)
 OS_PACKAGES+=(python3-qgis)  # QGIS headless reads the OGC API through its OAPIF provider (tests/interop/test_ogc_qgis.py)
 OS_PACKAGES+=(${EXTRA_OS_PACKAGES:-})
 
@@ -88,3 +91,15 @@ for po in locale/*/LC_MESSAGES/django.po; do
   mo="${po%.po}.mo"
   if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then msgfmt --check -o "$mo" "$po"; fi
 done
+
+# Development tools from npm (package-lock.json, pinned): axe-core for tests/a11y. Node/npm come from the OS
+# packages above (Debian's npm) unless the machine already has them.
+if command -v npm >/dev/null; then
+  lock_stamp="node_modules/.sipanah-lock"
+  want_npm=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$want_npm" ]; then
+    say "Installing pinned npm packages (package-lock.json)"
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    echo "$want_npm" > "$lock_stamp"
+  fi
+fi

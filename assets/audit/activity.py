@@ -6,6 +6,7 @@ import datetime as dt
 import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assets.evidence.models import Document, DocumentType
 from assets.ledger.models import AgencyTransfer, Decision
+from assets.lib import formats
 from assets.register.history import end_of_day
 from assets.register.models import (
     Certificate,
@@ -47,11 +49,30 @@ def _field_label(model: Any, name: str) -> str:
         return name
 
 
-def _show(value: Any) -> str:
+def _model_field(model: Any, name: str) -> Any:
+    try:
+        return model._meta.get_field(name)
+    except Exception:  # noqa: BLE001 - a field gone from the model shows its raw value
+        return None
+
+
+def _show(value: Any, field: Any = None) -> str:
+    """A field's value as people read it: the label of a choice (Hak Pakai, not HP), the name of a related object
+    (the agency, not its id), yes/no, numbers in the language's format."""
     if value is None or value == "":
         return "—"
     if hasattr(value, "wkt"):
         return _("geometry (%(n)s points)") % {"n": value.num_points}
+    if field is not None:
+        if getattr(field, "choices", None):
+            return str(dict(field.flatchoices).get(value, value))
+        if getattr(field, "many_to_one", False) and not hasattr(value, "_meta"):
+            related = field.related_model._default_manager.filter(pk=value).first()
+            return str(related) if related is not None else str(value)
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, Decimal | float):
+        return formats.number(value, getattr(field, "decimal_places", None) or 2)
     return str(value)
 
 
@@ -88,7 +109,11 @@ def _history_chunk(model: Any, chunk: list[Any], previous_rows: dict[int, Any], 
             previous = previous_rows.get(record.previous_id)
             if previous is not None:
                 delta = record.diff_against(previous, excluded_fields=_SKIP_FIELDS)
-                changes = [(_field_label(model, c.field), _show(c.old), _show(c.new)) for c in delta.changes]
+                changes = [
+                    (_field_label(model, c.field), _show(c.old, field), _show(c.new, field))
+                    for c in delta.changes
+                    for field in [_model_field(model, c.field)]
+                ]
         asset_id = record.id if kind == "asset" else record.asset_id
         user = record.history_user.get_username() if record.history_user else ""
         yield Activity(

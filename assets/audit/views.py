@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from assets.audit import activity, dashboard, exports, findings, printers, report, svg
 from assets.lib import cells, formats
@@ -279,11 +280,17 @@ def activity_log(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/activity_log.html", context)
 
 
+# The log's kinds in words (the CSV's "Kind" column; the same words as the page's filter).
+_LOG_KINDS = {"asset": gettext_lazy("Assets"), "certificate": gettext_lazy("Certificates"),
+              "stage": gettext_lazy("Stage changes"), "document": gettext_lazy("Documents")}  # fmt: skip
+
+
 def _log_csv(entries: list[activity.Activity]) -> Any:
     header = [_("Time"), _("Kind"), _("Action"), _("Asset id"), _("Object"), _("User"), _("Field"), _("Before"),
               _("After"), _("Note")]  # fmt: skip
     yield "\ufeff" + cells.csv_line(header)
     for e in entries:
         for field_name, before, after in e.changes or [("", "", "")]:
-            yield cells.csv_line([e.when.isoformat(), e.kind, e.action, e.asset_id or "", e.object_label, e.user,
+            kind = str(_LOG_KINDS.get(e.kind, e.kind))
+            yield cells.csv_line([e.when.isoformat(), kind, e.action, e.asset_id or "", e.object_label, e.user,
                                   field_name, before, after, e.note])  # fmt: skip

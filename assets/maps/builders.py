@@ -30,7 +30,7 @@ from folium import plugins
 from jinja2 import Template
 
 from assets.register import basemaps, palette, place, selectors
-from assets.register.models import AdministrativeArea, LandAsset
+from assets.register.models import AdministrativeArea, CertificateStatus, LandAsset, Stage
 
 
 class _LocalAssets:
@@ -184,16 +184,17 @@ class Legend(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         rows = [
-            (palette.STATUS_COLOURS["belum"], palette.STATUS_COLOURS["belum"], "", _("Not certified (belum)")),
-            (palette.STATUS_COLOURS["proses"], palette.STATUS_COLOURS["proses"], "", _("In process (proses)")),
-            (palette.STATUS_COLOURS["terbit"], palette.STATUS_COLOURS["terbit"], "", _("Certified (terbit)")),
-            ("#ffffff", palette.DISPUTE_COLOUR, "", _("In dispute (SENGKETA)")),
-            ("#ffffff", palette.DISPUTE_COLOUR, "dashed", _("Blocked (DIBLOKIR)")),
+            # The same words as the register's pages (the status and stage labels), no codes.
+            (palette.STATUS_COLOURS["belum"], palette.STATUS_COLOURS["belum"], "", CertificateStatus.BELUM.label),
+            (palette.STATUS_COLOURS["proses"], palette.STATUS_COLOURS["proses"], "", CertificateStatus.PROSES.label),
+            (palette.STATUS_COLOURS["terbit"], palette.STATUS_COLOURS["terbit"], "", CertificateStatus.TERBIT.label),
+            ("#ffffff", palette.DISPUTE_COLOUR, "", Stage.SENGKETA.label),
+            ("#ffffff", palette.DISPUTE_COLOUR, "dashed", Stage.DIBLOKIR.label),
         ]
         rows += encumbrance_legend_rows()
         items = "".join(
             f'<li><span class="map-legend__swatch" style="background:{fill};border-color:{edge};'
-            f'border-style:{style or "solid"}"></span>{html.escape(label)}</li>'
+            f'border-style:{style or "solid"}"></span>{html.escape(str(label))}</li>'
             for fill, edge, style, label in rows
         )
         note = html.escape(_("Zoomed out: circles count the assets around them."))
@@ -206,6 +207,22 @@ class MapHook(MacroElement):
     _template = Template(
         "{% macro script(this, kwargs) %}window.sipanahMap = {{ this._parent.get_name() }};{% endmacro %}"
     )
+
+
+class ControlTexts(MacroElement):
+    """Leaflet's zoom buttons in the page's language (their titles and names are English in Leaflet itself)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}(function (box, t) {"
+        "[['.leaflet-control-zoom-in', t.zoomIn], ['.leaflet-control-zoom-out', t.zoomOut]].forEach(function (p) {"
+        "var b = box.querySelector(p[0]); if (b) { b.title = p[1]; b.setAttribute('aria-label', p[1]); } });"
+        "})({{ this._parent.get_name() }}.getContainer(), {{ this.texts|tojson }});{% endmacro %}"
+    )
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "ControlTexts"
+        self.texts = texts
 
 
 @dataclass(frozen=True)
@@ -299,8 +316,11 @@ def base_map(*, user: Any, choice: str | None = None, kelurahan: bool = False, *
     BasemapSwitch(layers, blank, config).add_to(m)
     add_boundaries(m, kelurahan=kelurahan)
     Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
-    MousePosition(position="bottomleft", separator=" , ", empty_string="", prefix="Lat, Lon:", num_digits=6).add_to(m)
+    MousePosition(position="bottomleft", separator=" , ", empty_string="", prefix=_("Lat, Lon:"), num_digits=6).add_to(
+        m
+    )
     MapHook().add_to(m)
+    ControlTexts({"zoomIn": _("Zoom in"), "zoomOut": _("Zoom out")}).add_to(m)
     return m
 
 

@@ -53,6 +53,45 @@ class QueryDraw(JSCSSMixin, folium.MacroElement):
         super().render(**kwargs)
 
 
+def draw_texts() -> dict[str, Any]:
+    """Leaflet.draw's texts in the page's language (merged into L.drawLocal by js/sipanah-query.js): its own are
+    English only."""
+    shape_end = _("Release the mouse to finish the shape.")
+    return {
+        "toolbar": {
+            "actions": {"title": _("Cancel drawing"), "text": _("Cancel")},
+            "finish": {"title": _("Finish drawing"), "text": _("Finish")},
+            "undo": {"title": _("Delete the last point drawn"), "text": _("Delete last point")},
+            "buttons": {
+                "polyline": _("Draw a road centre line (corridor)"),
+                "polygon": _("Draw a polygon"),
+                "rectangle": _("Draw a rectangle"),
+                "circle": _("Draw a circle (a point and a distance)"),
+            },
+        },
+        "handlers": {
+            "circle": {"tooltip": {"start": _("Click and drag to draw a circle.")}, "radius": _("Radius")},
+            "polygon": {
+                "tooltip": {
+                    "start": _("Click to start drawing the shape."),
+                    "cont": _("Click to continue drawing the shape."),
+                    "end": _("Click the first point to close this shape."),
+                }
+            },
+            "polyline": {
+                "error": _("<strong>Error:</strong> the edges of the shape cannot cross!"),
+                "tooltip": {
+                    "start": _("Click to start drawing the line."),
+                    "cont": _("Click to continue drawing the line."),
+                    "end": _("Click the last point to finish the line."),
+                },
+            },
+            "rectangle": {"tooltip": {"start": _("Click and drag to draw a rectangle.")}},
+            "simpleshape": {"tooltip": {"end": shape_end}},
+        },
+    }
+
+
 def _result_map(
     shape_geojson: dict[str, Any] | None, features: list[dict[str, Any]], *, user: Any, nonce: str
 ) -> builders.MapParts:
@@ -72,7 +111,12 @@ def _result_map(
         )
         layer.add_to(m)
         m.fit_bounds(layer.get_bounds())
-    QueryDraw({"needBuffer": _("Enter the corridor width (metres on each side of the line) first.")}).add_to(m)
+    QueryDraw(
+        {
+            "needBuffer": _("Enter the corridor width (metres on each side of the line) first."),
+            "draw": draw_texts(),
+        }
+    ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return builders.render_map_parts(m, nonce=nonce)
 

@@ -349,7 +349,7 @@ class Certificate(models.Model):
         indexes = [models.Index(fields=["stage"]), models.Index(fields=["nib"])]
 
     def __str__(self) -> str:
-        label = f"{self.jenis_hak} {self.nomor}".strip()
+        label = f"{self.get_jenis_hak_display() if self.jenis_hak else ''} {self.nomor}".strip()
         return label or str(_("Certificate in process"))
 
     def clean(self) -> None:
@@ -379,4 +379,5 @@ class CertificateStageEvent(models.Model):
         verbose_name_plural = _("stage changes")
 
     def __str__(self) -> str:
-        return f"{self.from_stage or '-'} → {self.to_stage} ({self.tanggal})"
+        before = self.get_from_stage_display() if self.from_stage else "-"
+        return f"{before} → {self.get_to_stage_display()} ({self.tanggal})"

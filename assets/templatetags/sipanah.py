@@ -9,7 +9,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from assets.lib import formats
-from assets.register import palette, permissions
+from assets.register import kib, palette, permissions
 
 register = template.Library()
 
@@ -49,3 +49,10 @@ def certificate_area_total(asset: Any) -> Decimal | None:
 def certificates_having(asset: Any, field: str) -> list:
     """The asset's certificates whose ``field`` is filled in (reads the prefetched certificates)."""
     return [c for c in asset.certificates.all() if getattr(c, field, None) not in (None, "")]
+
+
+@register.filter
+def kib_label(name: str) -> str:
+    """A KIB A column's printed label for its field name (assets.register.kib), or the name when it is no column."""
+    column = kib.BY_NAME.get(name)
+    return column.label if column is not None else name

@@ -134,7 +134,8 @@ def _write_ogr(records: Iterable[Any], fmt: ExportFormat, path: Path, srid: int)
     layer = dataset.CreateLayer("land_assets", _srs(srid), ogr.wkbNone if csv else ogr.wkbMultiPolygon, layer_options)
     if csv:
         layer.CreateField(ogr.FieldDefn(f"wkt_epsg_{srid}", ogr.OFTString))
-    names = [column.shapefile_name if short else column.name for column in kib.EXPORTED]
+    # A CSV is opened in a spreadsheet: its header has the printed KIB A's words (the importer reads them back).
+    names = [column.shapefile_name if short else column.label if csv else column.name for column in kib.EXPORTED]
     for name, column in zip(names, kib.EXPORTED, strict=True):
         kind = getattr(ogr, f"OFT{column.ogr}")
         if fmt.key in ("csv", "kml") and kind == ogr.OFTDate:  # neither has a date type: ISO text

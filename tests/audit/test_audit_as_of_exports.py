@@ -15,7 +15,7 @@ from django.test import TestCase
 from django.urls import reverse
 
 from assets.models import Stage
-from assets.register import history
+from assets.register import history, kib
 from tests.audit.test_audit_history import AsOfLife
 
 
@@ -89,7 +89,9 @@ class AsOfExportTests(AsOfLife, TestCase):
         self.assertIn("1 assets written", out.getvalue())
         with path.open(newline="", encoding="utf-8") as handle:
             [row] = list(csv.DictReader(handle))
-        self.assertEqual((row["nama_barang"], row["status_sertifikat"]), ("Nama Lama", "proses"))
+        # The CSV's header has the printed KIB A's words (assets.register.kib labels), not field names.
+        name, status = kib.BY_NAME["nama_barang"].label, kib.BY_NAME["status_sertifikat"].label
+        self.assertEqual((row[name], row[status]), ("Nama Lama", "proses"))
         call_command("export_assets", "--format", "csv", "-o", str(path), "--as-of", "2025-12-31", stdout=out)
         self.assertIn("0 assets written", out.getvalue())
         with self.assertRaisesMessage(CommandError, "--as-of: as_of must be a date written YYYY-MM-DD"):

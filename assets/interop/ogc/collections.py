@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from assets.encumbrance.models import IN_USE_STATUSES, DisputeCase, Utilisation
 from assets.interop.ogc.params import OgcError, parse_datetime
@@ -50,7 +51,7 @@ class AreaSource:
 @dataclass(frozen=True)
 class Collection:
     id: str
-    title: str
+    title: str  # English, marked for translation (gettext_noop): the views translate them per request
     description: str
     properties: tuple[tuple[str, str], ...]  # (output property name, queryset value path) in output order
     datetime_field: str | None
@@ -127,15 +128,15 @@ COLLECTIONS: dict[str, Collection] = {
     for c in (
         Collection(
             id="assets",
-            title="Land assets (KIB A)",
-            description="Land assets (KIB A) of the city; datetime filters on the acquisition date.",
+            title=gettext_noop("Land assets (KIB A)"),
+            description=gettext_noop("Land assets (KIB A) of the city; datetime filters on the acquisition date."),
             properties=kib.properties("ogc"),
             datetime_field="tanggal_perolehan",
         ),
         Collection(
             id="kecamatan",
             title="Kecamatan",
-            description="Districts (kecamatan) of the city.",
+            description=gettext_noop("Districts (kecamatan) of the city."),
             properties=(("code", "code"), ("name", "name")),
             datetime_field=None,
             level=AdministrativeArea.Level.KECAMATAN,
@@ -143,7 +144,7 @@ COLLECTIONS: dict[str, Collection] = {
         Collection(
             id="kelurahan",
             title="Kelurahan",
-            description="Sub-districts (kelurahan) of the city.",
+            description=gettext_noop("Sub-districts (kelurahan) of the city."),
             properties=(("code", "code"), ("name", "name"), ("kecamatan_code", "parent__code")),
             datetime_field=None,
             level=AdministrativeArea.Level.KELURAHAN,

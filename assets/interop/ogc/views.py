@@ -78,13 +78,13 @@ def _collection_json(request: HttpRequest, collection: Collection) -> dict[str, 
         extent["temporal"] = {"interval": [interval], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return {
         "id": collection.id,
-        "title": collection.title,
-        "description": collection.description,
+        "title": _(collection.title),
+        "description": _(collection.description),
         "itemType": "feature",
         "crs": [CRS84],
         "extent": extent,
         "links": [
-            {"href": url, "rel": "self", "type": "application/json", "title": collection.title},
+            {"href": url, "rel": "self", "type": "application/json", "title": _(collection.title)},
             {"href": f"{items}?f=json", "rel": "items", "type": GEOJSON, "title": _("Items (GeoJSON)")},
             {"href": f"{items}?f=html", "rel": "items", "type": "text/html", "title": _("Items (HTML)")},
         ],
@@ -127,21 +127,26 @@ class LandingView(OgcView):
         title = "Sipanah OGC API – Features"
         data = {
             "title": title,
-            "description": f"Land asset register (KIB A) of {place.city().office}.",
+            "description": _("Land asset register (KIB A) of %(office)s.") % {"office": place.city().office},
             "links": [
                 *_self_links(request, _url(request, "ogc-landing"), "application/json", title),
-                {"href": _url(request, "ogc-api"), "rel": "service-desc", "type": OPENAPI, "title": "API definition"},
+                {
+                    "href": _url(request, "ogc-api"),
+                    "rel": "service-desc",
+                    "type": OPENAPI,
+                    "title": _("API definition"),
+                },
                 {
                     "href": _url(request, "ogc-conformance"),
                     "rel": "conformance",
                     "type": "application/json",
-                    "title": "Conformance",
+                    "title": _("Conformance"),
                 },
                 {
                     "href": _url(request, "ogc-collections"),
                     "rel": "data",
                     "type": "application/json",
-                    "title": "Collections",
+                    "title": _("Collections"),
                 },
             ],
         }
@@ -171,7 +176,7 @@ class CollectionsView(OgcView):
 class CollectionView(OgcView):
     def respond(self, request: HttpRequest, collection_id: str = "", **kwargs: Any) -> HttpResponse:
         found = collection(collection_id)
-        return _respond(request, _collection_json(request, found), title=found.title)
+        return _respond(request, _collection_json(request, found), title=_(found.title))
 
 
 class ItemsView(OgcView):
@@ -212,18 +217,23 @@ class ItemsView(OgcView):
 
         own = "html" if html else "json"
         links = [
-            {"href": page(offset, own), "rel": "self", "type": "text/html" if html else GEOJSON, "title": "This page"},
+            {
+                "href": page(offset, own),
+                "rel": "self",
+                "type": "text/html" if html else GEOJSON,
+                "title": _("This page"),
+            },
             {
                 "href": page(offset, "html" if not html else "json"),
                 "rel": "alternate",
                 "type": GEOJSON if html else "text/html",
-                "title": "This page in another format",
+                "title": _("This page in another format"),
             },
             {
                 "href": _url(request, "ogc-collection", collection_id=collection.id),
                 "rel": "collection",
                 "type": "application/json",
-                "title": collection.title,
+                "title": _(collection.title),
             },
         ]
         if offset + limit < matched:
@@ -232,7 +242,7 @@ class ItemsView(OgcView):
                     "href": page(offset + limit, own),
                     "rel": "next",
                     "type": GEOJSON if not html else "text/html",
-                    "title": "Next page",
+                    "title": _("Next page"),
                 }
             )
         if offset > 0:
@@ -241,7 +251,7 @@ class ItemsView(OgcView):
                     "href": page(max(0, offset - limit), own),
                     "rel": "prev",
                     "type": GEOJSON if not html else "text/html",
-                    "title": "Previous page",
+                    "title": _("Previous page"),
                 }
             )
         head = {
@@ -252,7 +262,7 @@ class ItemsView(OgcView):
             "links": links,
         }
         if html:
-            return _respond(request, {**head, "features": features}, title=collection.title)
+            return _respond(request, {**head, "features": features}, title=_(collection.title))
         # The features are JSON text already (from the database on PostGIS): spliced, not parsed again.
         return HttpResponse(geojson_out.feature_collection_text(head, features), content_type=GEOJSON)
 
@@ -271,12 +281,12 @@ class ItemView(OgcView):
         feature = rows[0]
         url = _url(request, "ogc-item", collection_id=found.id, feature_id=feature_id)
         feature["links"] = [
-            *_self_links(request, url, GEOJSON, f"{found.title} {feature_id}"),
+            *_self_links(request, url, GEOJSON, f"{_(found.title)} {feature_id}"),
             {
                 "href": _url(request, "ogc-collection", collection_id=found.id),
                 "rel": "collection",
                 "type": "application/json",
-                "title": found.title,
+                "title": _(found.title),
             },
         ]
-        return _respond(request, feature, title=f"{found.title} {feature_id}", content_type=GEOJSON)
+        return _respond(request, feature, title=f"{_(found.title)} {feature_id}", content_type=GEOJSON)

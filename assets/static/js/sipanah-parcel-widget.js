@@ -147,7 +147,11 @@
       layers: layers,
       // No double-click zoom: a double click finishes a part, and quick clicks of corners must not zoom.
       interactions: ol.interaction.defaults.defaults({doubleClickZoom: false}),
-      controls: ol.control.defaults.defaults().extend([new ol.control.ScaleLine()]),
+      controls: ol.control.defaults.defaults({
+        zoomOptions: {zoomInTipLabel: this.t.tZoomIn, zoomOutTipLabel: this.t.tZoomOut},
+        attributionOptions: {tipLabel: this.t.tAttributions},
+        rotateOptions: {tipLabel: this.t.tRotate}
+      }).extend([new ol.control.ScaleLine()]),
       view: new ol.View({center: ol.proj.fromLonLat(options.center), zoom: options.zoom, maxZoom: 22})
     });
 

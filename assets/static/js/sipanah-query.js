@@ -11,9 +11,20 @@
     ["q-intersects", "q-point", "q-distance", "q-corridor"].forEach(function (id) { setValue(id, ""); });
     setValue("q-area", "");
   }
+  // Copy the translated texts (from the page, assets/query/views.py draw_texts) over Leaflet.draw's defaults.
+  function mergeTexts(target, texts) {
+    Object.keys(texts).forEach(function (key) {
+      if (texts[key] && typeof texts[key] === "object" && target[key] && typeof target[key] === "object") {
+        mergeTexts(target[key], texts[key]);
+      } else {
+        target[key] = texts[key];
+      }
+    });
+  }
   window.SipanahQuery = {
     attach: function (map, labels) {
       window.sipanahQueryMap = map;  // tests drive the drawing tools through it
+      mergeTexts(L.drawLocal.draw, labels.draw || {});  // Leaflet.draw's own texts are English only
       var drawn = new L.FeatureGroup();
       map.addLayer(drawn);
       var control = new L.Control.Draw({
