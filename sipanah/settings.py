@@ -341,6 +341,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["assets.interop.auth.CanViewRegister"],
+    # Two models call their stage "to_stage": the certificate's BPN stages and a dispute case's stages.
+    "ENUM_NAME_OVERRIDES": {
+        "CertificateStageEnum": "assets.register.models.Stage",
+        "CaseStageEnum": "assets.encumbrance.models.CaseStage",
+    },
 }
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

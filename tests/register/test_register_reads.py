@@ -92,7 +92,9 @@ class RegisterReadTests(TestCase):
             response = self.client.get(reverse("home"))
         self.assertEqual(response.context["by_status"], {"belum": 30, "proses": 20, "terbit": 7})
         self.assertEqual(response.context["totals"].count, 57)
-        self.assertEqual(len(asset_queries(ctx)), 1)
+        # The totals (counts, areas, values by status) in one aggregate; the work queue's sources read on their own.
+        totals = [q for q in asset_queries(ctx) if 'SUM("assets_landasset"."luas_kib_m2")' in q]
+        self.assertEqual(len(totals), 1)
 
     def test_postgis_connections_run_without_jit(self):
         if connection.vendor != "postgresql":
