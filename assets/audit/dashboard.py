@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from assets.audit import svg
+from assets.encumbrance import selectors as encumbrance_selectors
+from assets.encumbrance.models import CLOSED_STAGES, CaseStage
 from assets.lib import cells
 from assets.register import palette, selectors
 from assets.register.history import AssetState, Names, end_of_day
@@ -287,8 +289,47 @@ def charts(
         labels=False,
         first=_("Kelurahan"),
     )
-    result = [kecamatan, share_kecamatan, agency, share_kelurahan, acquisition, progress_chart]
+    result = [kecamatan, share_kecamatan, agency, share_kelurahan, acquisition, progress_chart, *encumbrance_charts()]
     return {c.slug: c for c in result}
+
+
+def encumbrance_charts() -> list[Chart]:
+    """Pemanfaatan revenue per year (due vs paid) and open dispute cases by kecamatan and stage (assets.encumbrance):
+    today's records, whatever the page's date."""
+    revenue = encumbrance_selectors.revenue_by_year()
+    revenue_title = _("Utilisation revenue per year (Rp million)")
+    revenue_series = [(_("Due"), svg.PALETTE[1]), (_("Paid"), svg.PALETTE[4])]
+    revenue_data = [(str(year), [float(due) / 1e6, float(paid) / 1e6]) for year, due, paid in revenue]
+    stages = [s for s in CaseStage if s not in CLOSED_STAGES]
+    cases = encumbrance_selectors.open_cases_by_kecamatan_stage()
+    cases_title = _("Open dispute cases by kecamatan and stage")
+    cases_series = [(str(s.label), colour) for s, colour in zip(stages, svg.PALETTE, strict=False)]
+    cases_data = [(name, [float(counts.get(s, 0)) for s in stages]) for name, counts, _total in cases]
+    return [
+        Chart(
+            slug="revenue",
+            title=revenue_title,
+            header=[_("Year"), _("Due (Rp)"), _("Paid (Rp)"), _("Outstanding (Rp)")],
+            rows=[[year, due, paid, due - paid] for year, due, paid in revenue],
+            draw=lambda width: svg.bar_chart(
+                revenue_data,
+                revenue_series,
+                title=revenue_title,
+                width=width,
+                stacked=False,
+                empty=_("No payment row."),
+            ),  # fmt: skip
+        ),
+        Chart(
+            slug="cases",
+            title=cases_title,
+            header=[_("Kecamatan"), *[str(s.label) for s in stages], _("Total")],
+            rows=[[name, *[counts.get(s, 0) for s in stages], total] for name, counts, total in cases],
+            draw=lambda width: svg.bar_chart(
+                cases_data, cases_series, title=cases_title, width=width, empty=_("No case.")
+            ),
+        ),
+    ]
 
 
 def xlsx_file(charts: Iterable[Chart], *, as_of: dt.date | None) -> IO[bytes]:

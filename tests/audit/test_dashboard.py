@@ -126,7 +126,7 @@ class DashboardTests(TestCase):
         self.assertEqual(response.status_code, 200)
         self.assertIn("attachment;", response["Content-Disposition"])
         wb = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
-        self.assertEqual(len(wb.sheetnames), 6)
+        self.assertEqual(len(wb.sheetnames), 8)  # one per chart, revenue and open cases included
         sheets = {ws.cell(1, 1).value: list(ws.iter_rows(min_row=dashboard.XLSX_HEADER_ROW, values_only=True))
                   for ws in wb.worksheets}  # fmt: skip
         by_kecamatan = sheets["Assets by kecamatan and certificate status"]
@@ -247,7 +247,7 @@ class DashboardTests(TestCase):
             self.assertContains(response, reverse("audit-dashboard-svg", kwargs={"slug": slug}))
         # Each chart is drawn for a wide and a narrow box, every one with an accessible name.
         svgs = re.findall(r"<svg [^>]*>", page)
-        self.assertEqual(len(svgs), 12 + 2)  # and the encumbrance section's two (revenue, open cases)
+        self.assertEqual(len(svgs), 16)  # 8 charts (6 of the register, revenue and open cases), wide and narrow
         for tag in svgs:
             self.assertRegex(tag, r'aria-label="[^"]+"')
         self.assertIn('src="/static/js/sipanah-charts.js"', page)

@@ -19,6 +19,10 @@ from tests.factories import load_reference
 
 @override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
 class UtilisationTests(TestCase):
+    def setUp(self):
+        super().setUp()
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the assertions read English pages
+
     @classmethod
     def setUpTestData(cls):
         load_reference()
@@ -150,6 +154,10 @@ class UtilisationTests(TestCase):
 
 @override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
 class CaseEditFormTests(TestCase):
+    def setUp(self):
+        super().setUp()
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the assertions read English pages
+
     @classmethod
     def setUpTestData(cls):
         load_reference()

@@ -36,6 +36,7 @@ def test_summary_counts_what_the_teams_saw(client, field):
 
 
 def test_xlsx_and_pdfs(client, field):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the report's words read in English below
     _send(client, field, 0, found="not_found", notes='=HYPERLINK("x")')
     Signatory.objects.create(agency=field["campaign"].agency, role=Signatory.Role.PENGGUNA_BARANG, name="Drs. Kepala")
     client.force_login(field["bpkad"])

@@ -63,6 +63,7 @@ def test_package_refused_to_another_team_and_after_closing(client, field):
 
 
 def test_results_refused_with_an_expired_or_foreign_package(client, field):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the refusals read in English below
     pkg = _package(_login(client, field["ani"]), field["a"])
     feature = pkg["parcels"]["features"][0]
     Package.objects.filter(key=pkg["package"]).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
@@ -76,6 +77,7 @@ def test_results_refused_with_an_expired_or_foreign_package(client, field):
 
 
 def test_parcel_of_another_team_refused(client, field):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     pkg = _package(_login(client, field["ani"]), field["a"])
     other = field["b"].assignments.first()
     response = _post(client, pkg, _result(pkg, pkg["parcels"]["features"][0], assignment=other.pk))

@@ -70,6 +70,7 @@ class PageTests(LedgerCase):
 
     def test_decide_through_the_page(self):
         self.client.force_login(self.bpkad)
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the messages below read in English
         url = reverse("ledger-item", args=[self.differs.pk])
         response = self.client.post(url, {"action": "keep", "field": "nilai_perolehan", "reason": ""}, follow=True)
         self.assertContains(response, "Say why")
@@ -95,8 +96,15 @@ class PageTests(LedgerCase):
         self.assertEqual(response["Content-Type"], "application/pdf")
         text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
         text = " ".join(text.split())
-        for expected in ("Dinas Pendidikan dan Kebudayaan", "Appraisal 2024", "Dr. Kepala Badan", "19700101",
-                         "BMD system administrator", "Pengurus Barang Pengelola", "Rp 75.000.000"):  # fmt: skip
+        for expected in (
+            "Dinas Pendidikan dan Kebudayaan",
+            "Appraisal 2024",
+            "Dr. Kepala Badan",
+            "19700101",
+            "Administrator sistem BMD",
+            "Pengurus Barang Pengelola",
+            "Rp 75.000.000",
+        ):  # in Indonesian; fmt: skip
             self.assertIn(expected, text)
 
     def test_berita_acara_xlsx(self):
@@ -108,7 +116,7 @@ class PageTests(LedgerCase):
         # official: rows 1, 2, 4, 5 of the sample; Sipanah: the three assets of the agency the run matched
         self.assertEqual(dinas[1:5], (4, 150_000_000 + 75_000_000 + 1_000_000 + 1_500_000, 3,
                                       150_000_000 + 80_000_000 + 1_000_000))  # fmt: skip
-        differences = list(book["Differences"].values)
+        differences = list(book["Perbedaan"].values)  # the workbook in the page's language (Indonesian)
         self.assertEqual(
             differences[1][4:], ("harga perolehan (Rp)", "Rp 75.000.000", "Rp 80.000.000")
         )  # in Indonesian

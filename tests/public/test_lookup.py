@@ -97,7 +97,9 @@ def test_a_file_of_two_parcels_is_refused(client, land):
 
     lon, lat = land["at"]
     response = client.post(
-        reverse("public-form-lookup"), {"file": _geojson_file(square(lon, lat)[0], square(lon + 0.01, lat)[0])}
+        reverse("public-form-lookup"),
+        {"file": _geojson_file(square(lon, lat)[0], square(lon + 0.01, lat)[0])},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     assert "holds 2 outlines" in response.content.decode()
@@ -105,11 +107,11 @@ def test_a_file_of_two_parcels_is_refused(client, land):
 
 def test_hostile_files_are_refused_by_the_importer_checks(client, land):
     not_a_zip = SimpleUploadedFile("bidang.zip", b"PK\x03\x04 this is not a zip archive at all")
-    response = client.post(reverse("public-form-lookup"), {"file": not_a_zip})
+    response = client.post(reverse("public-form-lookup"), {"file": not_a_zip}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "bidang.zip" in response.content.decode()
     big = SimpleUploadedFile("besar.geojson", b" " * (lookup.PUBLIC_FILE_BYTES + 1))
-    response = client.post(reverse("public-form-lookup"), {"file": big})
+    response = client.post(reverse("public-form-lookup"), {"file": big}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400 and "at most" in response.content.decode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:  # a zip bomb: 200 MB of zeros
