@@ -179,6 +179,7 @@ class DashboardTests(TestCase):
 
     def test_dashboard_section_and_csv(self):
         self.client.force_login(self.users["auditor"])
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the headings read in English below
         page = self.client.get(reverse("audit-dashboard"))
         self.assertContains(page, "Utilisation revenue per year")
         # the two charts are dashboard charts: SVG (and PNG) downloads, and their numbers in the workbook
