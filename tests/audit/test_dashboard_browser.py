@@ -103,7 +103,7 @@ class DashboardBrowserTests(BrowserTestCase):
                     ".map((e) => e.className)"
                 )
                 variant = "chart-variant--wide" if width == 1280 else "chart-variant--narrow"
-                self.assertEqual(len(shown), 6)
+                self.assertEqual(len(shown), 8)  # 6 register charts, pemanfaatan revenue and open cases
                 self.assertTrue(all(variant in c for c in shown), shown)
         # The check itself sees a block wider than its panel and a chart label cut off at the chart's edge.
         self.driver.execute_script(
