@@ -7,12 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import mapbox_vector_tile
-import numpy as np
-import shapely
 from django.contrib.gis.geos import Polygon
 
 from assets.encumbrance import selectors as encumbrance_selectors
-from assets.maps.tiles import BUFFER, EXTENT, _lonlat_to_tile, check_tile, tile_bounds_lonlat
+from assets.maps.tiles import BUFFER, EXTENT, check_tile, clipped_to_tile, tile_bounds_lonlat
 from assets.register.reads import RegisterSelection
 
 ENCUMBRANCE_MIN_ZOOM = 13  # below it the parts are a few pixels: the tile is empty
@@ -44,14 +42,8 @@ def encumbrance_tile(selection: RegisterSelection, *, z: int, x: int, y: int) ->
 def _part_features(rows: list[tuple], keys: tuple[str, str], z: int, x: int, y: int) -> list[dict[str, Any]]:
     if not rows:
         return []
-    lo, hi = -BUFFER, EXTENT + BUFFER
-
-    def to_tile(coords: np.ndarray) -> np.ndarray:
-        px, py = _lonlat_to_tile(coords[:, 0], np.radians(coords[:, 1]), z, x, y)
-        return np.column_stack([px, py])
-
-    shapes = shapely.clip_by_rect(shapely.transform(shapely.from_wkb([r[3] for r in rows]), to_tile), lo, lo, hi, hi)
+    shapes, keep = clipped_to_tile([r[3] for r in rows], z, x, y)
     return [
         {"geometry": shapes[i], "properties": {"id": rows[i][0], keys[0]: rows[i][1], keys[1]: rows[i][2]}}
-        for i in np.flatnonzero(~shapely.is_empty(shapes))
+        for i in keep
     ]

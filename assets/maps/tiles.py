@@ -343,22 +343,28 @@ def _asset_properties(pk: int, status: str, stage: str, disputed: bool) -> dict[
     return props
 
 
-def _polygon_features(rows: Iterable[tuple], z: int, x: int, y: int) -> list[dict[str, Any]]:
-    """Clipped polygons of rows (id, status, stage, disputed, WKB in lon/lat), transformed and clipped as one array."""
-    rows = list(rows)
-    if not rows:
-        return []
+def clipped_to_tile(wkbs: list[bytes], z: int, x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat WKBs in tile units, clipped to the tile and its buffer, as one array: (shapes, indexes of those
+    not empty). Every tile layer drawn in Python (the register's, the encumbrances') clips through here."""
     lo, hi = -BUFFER, EXTENT + BUFFER
 
     def to_tile(coords: np.ndarray) -> np.ndarray:
         px, py = _lonlat_to_tile(coords[:, 0], np.radians(coords[:, 1]), z, x, y)
         return np.column_stack([px, py])
 
-    shapes = shapely.from_wkb([r[4] for r in rows])
-    shapes = shapely.clip_by_rect(shapely.transform(shapes, to_tile), lo, lo, hi, hi)
+    shapes = shapely.clip_by_rect(shapely.transform(shapely.from_wkb(wkbs), to_tile), lo, lo, hi, hi)
+    return shapes, np.flatnonzero(~shapely.is_empty(shapes))
+
+
+def _polygon_features(rows: Iterable[tuple], z: int, x: int, y: int) -> list[dict[str, Any]]:
+    """Clipped polygons of rows (id, status, stage, disputed, WKB in lon/lat), transformed and clipped as one array."""
+    rows = list(rows)
+    if not rows:
+        return []
+    shapes, keep = clipped_to_tile([r[4] for r in rows], z, x, y)
     return [
         {"geometry": shapes[i], "properties": _asset_properties(rows[i][0], rows[i][1], rows[i][2], rows[i][3])}
-        for i in np.flatnonzero(~shapely.is_empty(shapes))
+        for i in keep
     ]
 
 
