@@ -381,3 +381,43 @@ class CertificateStageEvent(models.Model):
     def __str__(self) -> str:
         before = self.get_from_stage_display() if self.from_stage else "-"
         return f"{before} → {self.get_to_stage_display()} ({self.tanggal})"
+
+
+class RegisterTotal(models.Model):
+    """Counts and sums of the assets per group of the register's dimensions (assets.register.aggregates).
+
+    Written only by the database triggers on the assets table, never by Django. Ids are 0 for "none"; areas are
+    hundredths of m² and values whole rupiah (integers: exact sums on both databases).
+    """
+
+    agency_id = models.BigIntegerField()
+    kecamatan_id = models.BigIntegerField(default=0)
+    kelurahan_id = models.BigIntegerField(default=0)
+    status_sertifikat = models.CharField(max_length=8)
+    tahap_sertifikat = models.CharField(max_length=24)
+    plotting_status = models.CharField(max_length=16)
+    removed = models.BooleanField(default=False)
+    n = models.IntegerField(default=0)
+    located = models.IntegerField(default=0)
+    luas_kib_c = models.BigIntegerField(default=0)
+    luas_gis_c = models.BigIntegerField(default=0)
+    nilai = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "agency_id",
+                    "kecamatan_id",
+                    "kelurahan_id",
+                    "status_sertifikat",
+                    "tahap_sertifikat",
+                    "plotting_status",
+                    "removed",
+                ],
+                name="assets_registertotal_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}/{self.kelurahan_id}/{self.status_sertifikat}: {self.n}"
