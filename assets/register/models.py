@@ -291,6 +291,12 @@ class LandAsset(models.Model):
             models.Index(fields=["tahap_sertifikat"]),
             models.Index(fields=["agency", "status_sertifikat"]),
             models.Index(fields=["tahun_perolehan"]),
+            # the "parcels without location" work queue (assets.register.work.unlocated): its rows only
+            models.Index(
+                fields=["agency"],
+                condition=models.Q(plotting_status=PlottingStatus.UNKNOWN, removed_at__isnull=True),
+                name="landasset_unlocated",
+            ),
         ]
         permissions = [("export_landasset", _("Can export land assets"))]
 
@@ -346,7 +352,8 @@ class Certificate(models.Model):
         ordering = ["asset", "id"]
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
-        indexes = [models.Index(fields=["stage"]), models.Index(fields=["nib"])]
+        # (stage, stage_since): the "stuck" work queue's range per pipeline stage (assets.audit.work)
+        indexes = [models.Index(fields=["stage", "stage_since"]), models.Index(fields=["nib"])]
 
     def __str__(self) -> str:
         label = f"{self.get_jenis_hak_display() if self.jenis_hak else ''} {self.nomor}".strip()
