@@ -138,12 +138,9 @@ def _postgis_install() -> list[str]:
 
 def _spatialite_row(row: str, sign: str) -> str:
     values = _values(row, postgis=False)
-    keys, sums = values[: len(KEYS)], values[len(KEYS) :]
-    # "WHERE true" before ON CONFLICT: SQLite's documented way to avoid the parsing ambiguity of INSERT ... SELECT.
-    return (
-        f"INSERT INTO {TABLE} ({_ALL}) SELECT {', '.join(keys)}, {', '.join(sign + s for s in sums)} "
-        f"WHERE 1 {_UPSERT};"
-    )
+    signed = ", ".join(values[: len(KEYS)] + [sign + s for s in values[len(KEYS) :]])
+    # "WHERE 1" before ON CONFLICT: SQLite's documented way to avoid the parsing ambiguity of INSERT ... SELECT.
+    return f"INSERT INTO {TABLE} ({_ALL}) SELECT {signed} WHERE 1 {_UPSERT};"
 
 
 def _spatialite_forget_empty() -> str:
@@ -183,7 +180,8 @@ def fill_sql(postgis: bool, table: str = TABLE) -> str:
     inner = ", ".join(f"{e} AS {c}" for e, c in zip(keys + sums, KEY_COLUMNS + SUMS, strict=True))
     group = ", ".join(KEY_COLUMNS)
     totals = ", ".join(f"sum({c})" for c in SUMS)
-    return f"INSERT INTO {table} ({_ALL}) SELECT {group}, {totals} FROM (SELECT {inner} FROM {ASSETS} r) g GROUP BY {group}"
+    rows = f"(SELECT {inner} FROM {ASSETS} r) g"
+    return f"INSERT INTO {table} ({_ALL}) SELECT {group}, {totals} FROM {rows} GROUP BY {group}"
 
 
 def install(*, using: str = "default", fill: bool = True) -> None:
