@@ -54,15 +54,15 @@ def main() -> None:
     parser.add_argument("--snapshot-repeat", type=int, default=1, help="runs of the snapshot findings (slow)")
     args = parser.parse_args()
 
-    agency = Agency.objects.filter(id__in=LandAsset.objects.values("agency_id")[:1]).first()
-    kecamatan = AdministrativeArea.objects.filter(level="kecamatan").order_by("code").first()
-    kelurahan = AdministrativeArea.objects.filter(id__in=LandAsset.objects.values("kelurahan_id")[:1]).first()
+    agency = Agency.objects.get(id=LandAsset.objects.values_list("agency_id", flat=True)[0])
+    kecamatan = AdministrativeArea.objects.filter(level="kecamatan").order_by("code")[0]
+    kelurahan = AdministrativeArea.objects.filter(level="kelurahan").order_by("code")[0]
     selections = [
         ("whole register (home, /map/totals/)", {}),
         ("status=belum", {"status": "belum"}),
-        (f"agency={agency.code}" if agency else "agency", {"agency": agency.code} if agency else {}),
+        (f"agency={agency.code}", {"agency": agency.code}),
         (f"status=proses&kecamatan={kecamatan.code}", {"status": "proses", "kecamatan": kecamatan.code}),
-        (f"kelurahan={kelurahan.code}" if kelurahan else "kelurahan", {"kelurahan": kelurahan.code} if kelurahan else {}),
+        (f"kelurahan={kelurahan.code}", {"kelurahan": kelurahan.code}),
         ("removed=include", {"removed": "include"}),
     ]
     assets = LandAsset.objects.count()
