@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
@@ -85,7 +86,7 @@ class RegisterSelection:
                 data.setlist(key, values)
         day = parse_as_of(source.get("as_of")) if isinstance(as_of, str) else as_of  # "param": the parameter
         selection = cls(params=data, as_of=day, filterset_class=filterset_class, refine=refine)
-        selection.filterset()  # checked now, so that every read below can assume valid filters
+        selection.cleaned_filters  # noqa: B018 - checked now (and kept), so that every read below can assume valid filters
         return selection
 
     @classmethod
@@ -116,13 +117,18 @@ class RegisterSelection:
         filterset = self.filterset()
         return filterset.query_shape() if hasattr(filterset, "query_shape") else None
 
+    @cached_property
+    def cleaned_filters(self) -> dict[str, Any]:
+        """The filters' cleaned values (checked once per selection: a code filter reads its agency or area)."""
+        return self.filterset().form.cleaned_data
+
     def groups(self) -> QuerySet[RegisterTotal] | None:
         """The maintained totals' groups of this selection (assets.register.aggregates) when its filters are only
         their dimensions (status, stage, agency, kecamatan, kelurahan, plotting, removed) on the live register;
         None when the totals must be summed from the matching assets."""
         if not self.live or self.refine is not None:
             return None
-        cleaned = self.filterset().form.cleaned_data
+        cleaned = self.cleaned_filters
         return aggregates.groups(cleaned) if aggregates.answerable(cleaned) else None
 
     def describe(self) -> str:
