@@ -31,7 +31,7 @@ from assets.field import selectors as field_results
 from assets.lib import formats
 from assets.register import place
 from assets.register.geo import geodesic_area_m2
-from assets.register.history import ASSET_VALUES, AssetState, Names, snapshot
+from assets.register.history import ASSET_VALUES, AssetState, AssetStates, Names, snapshot
 from assets.register.models import (
     DISPUTE_STAGES,
     AdministrativeArea,
@@ -715,7 +715,8 @@ def uncertified_by_agency_kecamatan(rows: list[FindingRow], n: Names) -> list[tu
 
 
 def _by_id(assets: list[AssetState]) -> dict[int, AssetState]:
-    return {a.id: a for a in assets}
+    """The assets by id: a snapshot's own index (history.AssetStates, built once for all its findings)."""
+    return assets.by_id() if isinstance(assets, AssetStates) else {a.id: a for a in assets}
 
 
 def _labels(choices: Any) -> dict[str, str]:
@@ -727,15 +728,14 @@ def find_open_cases(assets: list[AssetState], options: FindingOptions, as_of: dt
     today = as_of or timezone.localdate()
     by_id, kinds, stages = _by_id(assets), _labels(CaseKind), _labels(CaseStage)
     rows = []
-    for r in encumbrance.open_case_rows(as_of):  # by kind, then oldest first
+    for r in encumbrance.open_case_rows(as_of):
         a = by_id.get(r.asset_id)
         if a is not None:
             label = f"#{r.case_id} {r.title}"
             values = {"case": label, "kind": kinds[r.kind], "stage": stages[r.stage], "opened": r.opened_on,
                       "age_days": (today - r.opened_on).days}  # fmt: skip
             rows.append(FindingRow(a, label, values))
-    rows.sort(key=lambda r: r.values["kind"])  # stable: the translated kind's order, oldest first within
-    return rows
+    return rows  # by the kind's label, oldest first within (open_case_rows)
 
 
 def find_hearings(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
@@ -743,7 +743,7 @@ def find_hearings(assets: list[AssetState], options: FindingOptions, as_of: dt.d
     last = today + dt.timedelta(days=encumbrance.HEARING_DAYS)
     by_id = _by_id(assets)
     rows = []
-    for r in encumbrance.open_case_rows(as_of, hearing_between=(today, last)):
+    for r in encumbrance.open_case_rows(as_of, hearing_between=(today, last), with_officer=True):
         a = by_id.get(r.asset_id)
         if a is not None:
             label = f"#{r.case_id} {r.title}"
@@ -781,7 +781,7 @@ def find_occupied_without_agreement(
 
 def find_payments_overdue(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
     today = as_of or timezone.localdate()
-    by_id = _by_id(assets)
+    by_id, rupiah = _by_id(assets), formats.rupiah_many()
     rows = []
     for asset_id, number, partner, due_date, due, paid in encumbrance.overdue_payment_rows(today, as_of):
         a = by_id.get(asset_id)
@@ -791,7 +791,7 @@ def find_payments_overdue(assets: list[AssetState], options: FindingOptions, as_
                 "agreement": f"{number} ({partner})", "due_date": due_date, "amount_due": int(due),
                 "outstanding": int(outstanding), "days": (today - due_date).days,  # whole rupiah
             }  # fmt: skip
-            rows.append(FindingRow(a, formats.rupiah(outstanding), values))
+            rows.append(FindingRow(a, rupiah(outstanding), values))
     return rows  # oldest due date first: the most days overdue first
 
 

@@ -7,17 +7,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 import shapely
 from django.contrib.gis.db.models.functions import AsWKB
 from django.contrib.gis.geos import GEOSGeometry
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Sum, Value
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from assets.encumbrance.models import (
     CLOSED_STAGES,
     IN_USE_STATUSES,
+    CaseKind,
     CaseStageEvent,
     DisputeCase,
     Payment,
@@ -223,8 +225,7 @@ def open_cases_by_asset(asset_ids: Iterable[int] | None, as_of: dt.date | None =
 # (docs/encumbrance.md, "Findings"; bench/bench_encumbrance.py times them against hand-written SQL).
 
 
-@dataclass(frozen=True)
-class CaseRow:
+class CaseRow(NamedTuple):
     asset_id: int
     case_id: int
     title: str
@@ -234,21 +235,23 @@ class CaseRow:
     next_hearing: dt.date | None
     court_case_numbers: str
     parties: str
-    officer: str  # full name, else username; "" when none
+    officer_first: str  # the officer's names: "" when none, or when not asked (open_case_rows)
+    officer_last: str
+    officer_username: str
+
+    @property
+    def officer(self) -> str:
+        """The responsible officer's full name, else username; "" when none."""
+        return f"{self.officer_first or ''} {self.officer_last or ''}".strip() or (self.officer_username or "")
 
 
 _CASE_COLUMNS = (
     "landasset_id", "disputecase_id", "disputecase__title", "disputecase__kind", "disputecase__stage",
     "disputecase__opened_on", "disputecase__next_hearing", "disputecase__court_case_numbers",
-    "disputecase__parties", "disputecase__officer__first_name", "disputecase__officer__last_name",
-    "disputecase__officer__username",
+    "disputecase__parties",
 )  # fmt: skip
-
-
-def _case_row(row: tuple) -> CaseRow:
-    first, last, username = row[9:12]
-    officer = f"{first or ''} {last or ''}".strip() or (username or "")
-    return CaseRow(*row[:9], officer=officer)
+_OFFICER_COLUMNS = ("disputecase__officer__first_name", "disputecase__officer__last_name",
+                    "disputecase__officer__username")  # fmt: skip
 
 
 def open_case_rows(
@@ -257,10 +260,13 @@ def open_case_rows(
     hearing_between: tuple[dt.date, dt.date] | None = None,
     kind: str | None = None,
     without_agreement: bool = False,
+    with_officer: bool = False,
 ) -> list[CaseRow]:
     """(asset, case) pairs of the cases open on ``as_of`` (today when None; as of a date by the register's rule,
     open_cases_by_asset), optionally only those with a hearing in [first, last], of one ``kind``, or on assets
-    without any agreement (then or now). Ordered by case kind, opening date, case and asset."""
+    without any agreement (then or now); the officer's names when ``with_officer`` (a join). Ordered by the kind's
+    label in the active language (as the findings list them), opening date, case and asset."""
+    rank = {kind: i for i, (kind, _label) in enumerate(sorted(CaseKind.choices, key=lambda c: str(c[1])))}
     if as_of is None:
         qs = DisputeCase.assets.through.objects.filter(disputecase__closed_on__isnull=True)
         if hearing_between is not None:
@@ -269,8 +275,11 @@ def open_case_rows(
             qs = qs.filter(disputecase__kind=kind)
         if without_agreement:
             qs = qs.exclude(Exists(Utilisation.objects.filter(asset_id=OuterRef("landasset_id"))))
-        qs = qs.order_by("disputecase__kind", "disputecase__opened_on", "disputecase_id", "landasset_id")
-        return [_case_row(row) for row in qs.values_list(*_CASE_COLUMNS)]
+        by_label = Case(*[When(disputecase__kind=k, then=Value(i)) for k, i in rank.items()], default=Value(len(rank)))
+        qs = qs.order_by(by_label, "disputecase__opened_on", "disputecase_id", "landasset_id")
+        if with_officer:
+            return list(map(CaseRow._make, qs.values_list(*_CASE_COLUMNS, *_OFFICER_COLUMNS)))
+        return [CaseRow(*row, "", "", "") for row in qs.values_list(*_CASE_COLUMNS)]
     rows = []
     with_agreement = {u.asset_id for u in utilisations_at(as_of)} if without_agreement else set()
     for asset_id, cases in open_cases_by_asset(None, as_of).items():
@@ -283,10 +292,11 @@ def open_case_rows(
                 case.next_hearing and hearing_between[0] <= case.next_hearing <= hearing_between[1]
             ):
                 continue
-            officer = (case.officer.get_full_name() or case.officer.username) if case.officer else ""
+            officer = case.officer
+            names = (officer.first_name, officer.last_name, officer.username) if officer else ("", "", "")
             rows.append(CaseRow(asset_id, case.pk, case.title, case.kind, case.stage, case.opened_on,
-                                case.next_hearing, case.court_case_numbers, case.parties, officer))  # fmt: skip
-    rows.sort(key=lambda r: (r.kind, r.opened_on, r.case_id, r.asset_id))
+                                case.next_hearing, case.court_case_numbers, case.parties, *names))  # fmt: skip
+    rows.sort(key=lambda r: (rank[r.kind], r.opened_on, r.case_id, r.asset_id))
     return rows
 
 

@@ -28,3 +28,12 @@ class FormatsTests(SimpleTestCase):
             self.assertEqual(formats.rupiah(Decimal("999.5")), "Rp 1,000")
         with translation.override("id"):
             self.assertEqual(formats.percent(2 / 3), "66,7%")
+
+    def test_rupiah_many_writes_what_rupiah_writes(self):
+        values = [0, 7, 999, 1000, Decimal("999.5"), Decimal("1234567.49"), -1234567, 10**15, None, "", "x"]
+        for language in ("id", "en"):
+            with translation.override(language):
+                one = formats.rupiah_many()
+                self.assertEqual([one(v) for v in values], [formats.rupiah(v) for v in values], language)
+        with translation.override("id"):
+            self.assertEqual(formats.rupiah_many()(Decimal("2000000")), "Rp 2.000.000")
