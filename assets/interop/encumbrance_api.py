@@ -10,6 +10,8 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework_gis.pagination import GeoJsonPagination
@@ -97,6 +99,20 @@ def _choice(params: Any, name: str, allowed: list[str]) -> str | None:
     return value
 
 
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description=(
+        "YYYY-MM-DD: as recorded by the end of that day (Asia/Makassar), from the change history: the cases opened "
+        "by then (open meaning open then) with their stage events by then, or the agreements with their payment "
+        "rows as they stood then (docs/encumbrance.md, as of a date)."
+    ),
+)
+_AS_OF_SCHEMA = extend_schema_view(
+    list=extend_schema(parameters=[AS_OF_PARAMETER]), retrieve=extend_schema(parameters=[AS_OF_PARAMETER])
+)
+
+
 def _as_of(params: Any) -> dt.date | None:
     """``as_of=YYYY-MM-DD`` (register.reads.parse_as_of, as the register's API reads it)."""
     try:
@@ -114,6 +130,7 @@ def _asset_id(params: Any) -> int | None:
     return int(asset)
 
 
+@_AS_OF_SCHEMA
 class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     """Dispute and occupation cases; ``open=1`` (or 0), ``kind``, ``asset`` (an asset id) filter them. ``as_of``: the
     cases opened and recorded by the end of that day, each as recorded then (its history), open or closed then, with
@@ -164,6 +181,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         return self._with_relations([super().get_object()])[0]
 
 
+@_AS_OF_SCHEMA
 class UtilisationViewSet(viewsets.ReadOnlyModelViewSet):
     """Pemanfaatan agreements with their payment schedules; ``status``, ``asset`` (an asset id) filter them.
     ``as_of``: each agreement as recorded by the end of that day (its history), with its payment rows as recorded

@@ -158,6 +158,10 @@ class EncumbranceAsOfTests(TestCase):
         bad = self.client.get("/api/v1/cases/", {"as_of": "2026-13-01"})
         self.assertEqual(bad.status_code, 400)
         self.assertIn("as_of", bad.json())
+        schema = self.client.get("/api/v1/schema/?format=json", HTTP_ACCEPT="application/json").json()
+        for path in ("/api/v1/cases/", "/api/v1/utilisations/", "/api/v1/cases/{id}/"):
+            names = [p["name"] for p in schema["paths"][path]["get"]["parameters"]]
+            self.assertIn("as_of", names, path)
 
     def test_rest_utilisations_as_of(self):
         data = self.client.get("/api/v1/utilisations/", {"as_of": THEN.isoformat()}).json()
