@@ -53,10 +53,13 @@ def rupiah_many() -> Callable[[Any], str]:
         return rupiah
 
     def one(value: Any) -> str:
-        amount = to_decimal(value)
-        if amount is None:
-            return EMPTY
-        whole = int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if isinstance(value, int) and not isinstance(value, bool):
+            whole = value  # an int or a database's Decimal needs no trip through str()
+        else:
+            amount = value if isinstance(value, Decimal) and value.is_finite() else to_decimal(value)
+            if amount is None or not amount.is_finite():
+                return rupiah(value)
+            whole = int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
         return f"Rp {'-' if whole < 0 else ''}{abs(whole):,}".replace(",", separator)
 
     return one
