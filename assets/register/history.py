@@ -250,6 +250,18 @@ def _filter_params(params: Mapping[str, Any] | None) -> tuple[QueryDict, set[str
     return data, statuses, stages
 
 
+class AssetStates(list[AssetState]):
+    """A snapshot's states in register order, with an index by asset id built on first use and kept with the list
+    (the audit findings look their rows' assets up in it: one index per snapshot, not one per finding)."""
+
+    _index: dict[int, AssetState] | None = None
+
+    def by_id(self) -> dict[int, AssetState]:
+        if self._index is None or len(self._index) != len(self):
+            self._index = {a.id: a for a in self}
+        return self._index
+
+
 def snapshot(
     *,
     as_of: dt.date | None = None,
@@ -276,7 +288,7 @@ def snapshot(
             assets[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **row)
     for row in certificate_rows(as_of, set(assets)):
         assets[row["asset_id"]].certificates.append(CertState(**row))
-    result = []
+    result = AssetStates()
     cased = open_case_asset_ids(as_of)
     for asset in assets.values():
         asset.status, asset.tahap, asset.bermasalah = derive_certificate_status(
