@@ -58,25 +58,32 @@ def register_records_chunked(pks: list[int]) -> list[matching.Record]:
 def pairs_sql(run: ReconciliationRun, method: str) -> tuple[str, list[Any]]:
     """The join of steps 1 and 2 of the matching: (official row, live asset) by NIBAR, or by kode barang and
     register number (the register's number zero-padded to 4 digits as the official rows are: ``7`` = ``0007``),
-    for rows not paired yet; ordered by asset, then row, so that the first row of the official order takes an
-    asset. Plain SQL that both databases read the same."""
+    ordered by asset, then row, so that the first row of the official order takes an asset (the caller skips what
+    is paired already). Plain SQL that both databases read the same."""
     # table names from the models' meta, nothing from the request: the only parameter is the run's id
     official, asset = OfficialRow._meta.db_table, LandAsset._meta.db_table
-    item = ReconciliationItem._meta.db_table
     if method == "nibar":
         on, where = "a.nibar = o.nibar", "o.nibar <> ''"
     else:
         padded = ("CASE WHEN LENGTH(a.nomor_register) < 4 THEN SUBSTR('000' || a.nomor_register, "
                   "LENGTH(a.nomor_register), 4) ELSE a.nomor_register END")  # fmt: skip
-        on = f"a.kode_barang = o.kode_barang AND {padded} = o.nomor_register"
-        unpaired = "NOT EXISTS (SELECT 1 FROM {item} i WHERE i.run_id = o.run_id AND i.{column} = {side}.id)"
-        where = " AND ".join(unpaired.format(item=item, column=column, side=side)
-                             for column, side in (("official_id", "o"), ("asset_id", "a")))  # fmt: skip
+        on, where = f"a.kode_barang = o.kode_barang AND {padded} = o.nomor_register", "1 = 1"
+    # Rows and assets paired by NIBAR come again here: the caller skips them chunk by chunk (one indexed query per
+    # chunk), which no planner can turn quadratic, unlike an anti-join against the lines being written.
     sql = (
         f"SELECT o.id, a.id FROM {official} o JOIN {asset} a ON {on} "  # noqa: S608
         f"WHERE o.run_id = %s AND a.removed_at IS NULL AND {where} ORDER BY a.id, o.id"
     )
     return sql, [run.pk]
+
+
+def analyze() -> None:
+    """Fresh statistics of the snapshot and lines tables (PostgreSQL), so that the joins are planned for the rows
+    just stored rather than for an empty table."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (OfficialRow, ReconciliationItem):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def stream(sql: str, params: list[Any], *, size: int = CHUNK) -> Iterator[list[tuple[Any, ...]]]:
@@ -100,6 +107,19 @@ def unpaired_assets(run: ReconciliationRun) -> list[matching.Record]:
     pks = list(LandAsset.objects.filter(removed_at__isnull=True).filter(~Exists(paired)).order_by("pk")
                .values_list("pk", flat=True))  # fmt: skip
     return register_records_chunked(pks)
+
+
+_OFFICIAL_COLUMNS = ("pk", "nibar", "kode_barang", "nomor_register", "agency_id", "tahun_perolehan", "nilai_perolehan",
+                     "luas_kib_m2", "alamat", "jenis_hak", "nomor_sertifikat", "tanggal_sertifikat")  # fmt: skip
+
+
+def official_records(pks: list[int]) -> list[matching.Record]:
+    """Official rows as the matcher sees them, read as plain values (no model instances: the matching's chunks)."""
+    return [matching.Record(id=pk, nibar=nibar, kode_barang=kode, nomor_register=reg, agency=agency,
+                            tahun_perolehan=tahun, nilai_perolehan=nilai, luas_kib_m2=luas, alamat=alamat,
+                            jenis_hak=hak, nomor_sertifikat=nomor, tanggal_sertifikat=tanggal)
+            for pk, nibar, kode, reg, agency, tahun, nilai, luas, alamat, hak, nomor, tanggal
+            in OfficialRow.objects.filter(pk__in=pks).values_list(*_OFFICIAL_COLUMNS)]  # fmt: skip
 
 
 def official_record(row: OfficialRow) -> matching.Record:

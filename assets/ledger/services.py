@@ -78,6 +78,7 @@ def match_run(run: ReconciliationRun) -> None:
     not grow with the register. Step 3 (likely pairs) works in memory on what is left unpaired only."""
     started = time.monotonic()
     for method in (Method.NIBAR, Method.KODE_REGISTER):
+        selectors.analyze()
         sql, params = selectors.pairs_sql(run, method)
         for chunk in selectors.stream(sql, params):
             _write_pairs(run, chunk, method)
@@ -108,7 +109,7 @@ def _write_pairs(run: ReconciliationRun, chunk: list[tuple[int, int]], method: s
         wanted.append((official_id, asset_id))
     if not wanted:
         return
-    rows = {r.pk: selectors.official_record(r) for r in OfficialRow.objects.filter(pk__in=[o for o, _a in wanted])}
+    rows = {r.id: r for r in selectors.official_records([o for o, _a in wanted])}
     assets = {r.id: r for r in selectors.register_records(pks=[a for _o, a in wanted])}
     pairs = []
     for official_id, asset_id in wanted:
