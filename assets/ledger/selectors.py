@@ -86,18 +86,18 @@ def analyze() -> None:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def stream(sql: str, params: list[Any], *, size: int = CHUNK) -> Iterator[list[tuple[Any, ...]]]:
+def stream(sql: str, params: list[Any], *, size: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
     """A query's rows in chunks, through a server-side cursor on PostgreSQL (SQLite's cursor reads as it goes):
     the whole result is never held. Inside a transaction (a named cursor lives in one)."""
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(size):
+        while rows := cursor.fetchmany(size or CHUNK):
             yield [tuple(row) for row in rows]
 
 
 def unpaired_official(run: ReconciliationRun) -> list[matching.Record]:
     """The run's official rows that no line holds yet (what steps 1 and 2 left)."""
-    paired = ReconciliationItem.objects.filter(run=run, official_id=OuterRef("pk"))
+    paired = ReconciliationItem.objects.filter(official_id=OuterRef("pk"))  # a row's lines are all of its run
     return [official_record(r) for r in run.rows.filter(~Exists(paired)).order_by("id")]
 
 

@@ -82,6 +82,7 @@ def match_run(run: ReconciliationRun) -> None:
         sql, params = selectors.pairs_sql(run, method)
         for chunk in selectors.stream(sql, params):
             _write_pairs(run, chunk, method)
+    selectors.analyze()  # the lines just written: the anti-joins below are planned for them
     rest = selectors.unpaired_official(run)
     free = selectors.unpaired_assets(run)
     _write_items(run, matching.propose(rest, free))
@@ -95,8 +96,8 @@ def _write_pairs(run: ReconciliationRun, chunk: list[tuple[int, int]], method: s
     the official order wins; the query orders by asset, then row)."""
     # rows and assets paired already: by NIBAR before, by an earlier chunk (an asset's rows can straddle two
     # chunks), or when two assets' register numbers read the same ("7" and "0007")
-    done = list(ReconciliationItem.objects.filter(
-        Q(official_id__in=[o for o, _a in chunk]) | Q(asset_id__in=[a for _o, a in chunk]), run=run
+    done = list(ReconciliationItem.objects.filter(  # by the two foreign keys' indexes (a row is of one run)
+        Q(official_id__in=[o for o, _a in chunk]) | Q(asset_id__in=[a for _o, a in chunk], run=run)
     ).values_list("official_id", "asset_id"))  # fmt: skip
     rows_taken = {o for o, _a in done}
     assets_taken = {a for _o, a in done}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from unittest import mock
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -84,6 +85,11 @@ class StreamedMatchingTests(LedgerCase):
     """The database joins of steps 1 and 2 against the in-memory matcher (matching.match) on awkward data:
     duplicate NIBARs and kode/register numbers in the official file, "7" against "0007", a removed asset, a NIBAR
     pointing to an asset whose kode/register another row also names."""
+
+    def test_same_pairs_in_chunks_of_two(self):
+        """Chunk boundaries inside an asset's rows and between the two joins change nothing."""
+        with mock.patch.object(selectors, "CHUNK", 2):
+            self.test_same_pairs_as_the_in_memory_matcher()
 
     def test_same_pairs_as_the_in_memory_matcher(self):
         a7 = make_asset(self.dinas, kode_barang=KODE, nomor_register="7", nibar="N-7", luas_kib_m2=Decimal(500))
