@@ -204,6 +204,9 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
                 else None
             ),
         }
+        note = selection.empty_reason()
+        if note:  # as of a date before anything was recorded: why the collection is empty
+            head["note"] = note
         return HttpResponse(geojson_out.feature_collection_text(head, features), content_type="application/json")
 
     def get_queryset(self) -> QuerySet[LandAsset]:
@@ -248,4 +251,8 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
     def aggregate(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 - DRF's name (aggregate.json)
         """Totals for the same filters: count, areas, value, split by certificate status and agency."""
         selection = _selection(request, self)
-        return Response(selection.aggregate(shape=selection.query_shape()))
+        totals = selection.aggregate(shape=selection.query_shape())
+        note = selection.empty_reason()
+        if note:  # as of a date before anything was recorded: why everything is 0
+            totals["note"] = note
+        return Response(totals)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from assets.ledger.matching import FIELDS
+from assets.transfer.importing.source import SUFFIX_FORMATS
 
 SYSTEMS = [("SIMDA BMD", "SIMDA BMD"), ("e-BMD", "e-BMD"), ("", _("other"))]
 
@@ -26,9 +28,20 @@ class RunUploadForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def clean_file(self) -> Any:
+        """A format the importer does not read is refused at once (the rest is checked by the worker)."""
+        upload = self.cleaned_data["file"]
+        suffix = Path(upload.name or "").suffix.lower()
+        if suffix not in SUFFIX_FORMATS:
+            raise forms.ValidationError(
+                _("%(file)s: the format %(suffix)s is not supported (accepted: %(accepted)s).")
+                % {"file": upload.name, "suffix": suffix or "?", "accepted": ", ".join(sorted(SUFFIX_FORMATS))}
+            )
+        return upload
+
 
 class DecisionForm(forms.Form):
-    ACTIONS = ["accept", "keep", "confirm", "reject", "pair"]
+    ACTIONS = ["accept", "keep", "confirm", "reject", "pair", "create"]
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
     field = forms.ChoiceField(choices=[("", "")] + [(f, f) for f in FIELDS], required=False)
     reason = forms.CharField(required=False, max_length=2000)

@@ -163,6 +163,14 @@ def match(official: Iterable[Record], register: Iterable[Record]) -> list[Pair]:
         else:
             rest.append(row)
 
+    return pairs + propose(rest, list(free_assets.values()))
+
+
+def propose(rest: list[Record], free: list[Record]) -> list[Pair]:
+    """Step 3, on what steps 1 and 2 left (official rows and assets paired with nothing): likely pairs, best first,
+    each row and asset at most once; then the rows and assets left alone."""
+    free_assets: dict[int, Record] = {r.id: r for r in free}
+    pairs: list[Pair] = []
     unsorted: dict[tuple[int | None, int | None], list[Record]] = defaultdict(list)
     for asset in free_assets.values():
         unsorted[(asset.agency, asset.tahun_perolehan)].append(asset)

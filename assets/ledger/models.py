@@ -17,6 +17,14 @@ class ReconciliationRun(models.Model):
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
 
+    class State(models.TextChoices):
+        """Where the background worker is with the upload (assets.ledger.jobs): its lines exist once ready."""
+
+        QUEUED = "queued", _("Waiting for the worker")
+        RUNNING = "running", _("Being read and matched")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
     source_name = models.CharField(_("official file"), max_length=255)
     file_format = models.CharField(_("format"), max_length=40, blank=True)
     system = models.CharField(_("official system"), max_length=40, blank=True)  # SIMDA BMD, e-BMD
@@ -32,6 +40,12 @@ class ReconciliationRun(models.Model):
                                    related_name="+")  # fmt: skip
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # the background reading and matching of a web upload (a run started from the command line is ready at once)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.READY)
+    file = models.FileField(_("uploaded file"), upload_to="ledger/%Y/%m/", max_length=500, blank=True)
+    failure = models.TextField(_("why it failed"), blank=True)
+    started_at = models.DateTimeField(_("matching started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("matching finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -68,6 +82,11 @@ class OfficialRow(models.Model):
         ordering = ["run", "number"]
         verbose_name = _("official row")
         verbose_name_plural = _("official rows")
+        # the matching's joins (assets.ledger.services.match_run): by NIBAR, by kode barang + register number
+        indexes = [
+            models.Index(fields=["run", "nibar"], name="ledger_official_nibar"),
+            models.Index(fields=["run", "kode_barang", "nomor_register"], name="ledger_official_kode"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kode_barang}/{self.nomor_register} {self.nama_barang}"
@@ -138,6 +157,7 @@ class Decision(models.Model):
         CONFIRM = "confirm", _("Proposed pair confirmed")
         REJECT = "reject", _("Proposed pair rejected")
         PAIR = "pair", _("Paired by hand")
+        CREATE = "create", _("Asset created in Sipanah from the official row")
 
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="decisions")
     item = models.ForeignKey(ReconciliationItem, on_delete=models.CASCADE, related_name="decisions")
@@ -148,6 +168,9 @@ class Decision(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     user = models.ForeignKey(User, verbose_name=_("user"), null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+    # the asset this decision created (an official row Sipanah lacked, accepted)
+    created_asset = models.ForeignKey(LandAsset, verbose_name=_("asset created"), null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")  # fmt: skip
 
     class Meta:
         ordering = ["run", "id"]

@@ -12,10 +12,12 @@ from collections import defaultdict
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from assets.ledger import rules
 from assets.ledger.models import OpeningBalance
+from assets.register import reads
 from assets.register.history import end_of_day
 from assets.register.models import Certificate, LandAsset, User
 
@@ -63,6 +65,23 @@ def apply(*, user: User | None, mode: str, effective_date: dt.date | None, recor
         mode=mode, effective_date=effective_date, recorded_from=recorded_from, recorded_until=recorded_until,
         reason=reason.strip(), assets_moved=moved, certificates_moved=certs, created_by=user,
     )  # fmt: skip
+
+
+def as_of_note(as_of: dt.date, first: dt.date | None) -> str:
+    """The opening balance's part of why the register as of ``as_of`` is empty (assets.register.reads)."""
+    balance = OpeningBalance.objects.order_by("-created_at", "-id").first()
+    if balance is None:
+        return _("No opening balance (saldo awal) is recorded, so the register starts when data entered Sipanah: "
+                 "BPKAD records it on the Opening balance page of Reconciliation.")  # fmt: skip
+    if balance.mode == OpeningBalance.Mode.DATE and balance.effective_date is not None:
+        return _("The opening balance (saldo awal, “%(reason)s”) is dated %(date)s.") % {
+            "reason": balance.reason, "date": date_format(balance.effective_date, "j F Y")}  # fmt: skip
+    return _("The opening balance (saldo awal, “%(reason)s”) dates each asset from its acquisition date.") % {
+        "reason": balance.reason}  # fmt: skip
+
+
+if as_of_note not in reads.AS_OF_NOTES:
+    reads.AS_OF_NOTES.append(as_of_note)
 
 
 def _by_acquisition(assets: object, certificates: object) -> tuple[int, int]:

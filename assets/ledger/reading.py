@@ -3,6 +3,7 @@ plain rows for a reconciliation snapshot: nothing is checked against, or written
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ MAX_LISTED_PROBLEMS = 500
 
 @dataclass
 class Snapshot:
-    rows: list[dict[str, Any]] = field(default_factory=list)  # OfficialRow fields
+    rows: list[dict[str, Any]] = field(default_factory=list)  # OfficialRow fields (none kept when streamed)
     report: ImportReport = field(default_factory=ImportReport)
+    count: int = 0  # the rows read
 
     def summary(self) -> dict[str, Any]:
         """What the run keeps of the reading: format, layout, warnings, the rows it could not read."""
@@ -43,9 +45,14 @@ class Snapshot:
         }
 
 
-def read_snapshot(path: Path, *, name: str = "", mapping: FieldMapping | None = None) -> Snapshot:
+Sink = Callable[[list[dict[str, Any]]], None]
+
+
+def read_snapshot(path: Path, *, name: str = "", mapping: FieldMapping | None = None, sink: Sink | None = None
+                  ) -> Snapshot:  # fmt: skip
     """Every readable row of the file; a row the importer refuses is reported (by its row) and left out. A file
-    refused as a whole raises ImportFileError."""
+    refused as a whole raises ImportFileError. With ``sink`` the rows go to it batch by batch (the reader's
+    batches) and are not kept: memory stays flat whatever the file's length."""
     snapshot = Snapshot(report=ImportReport(dry_run=True, source=name or path.name))
     report = snapshot.report
     mapping = mapping or FieldMapping()
@@ -60,11 +67,17 @@ def read_snapshot(path: Path, *, name: str = "", mapping: FieldMapping | None = 
         used = sorted({where for where in plan.values() if isinstance(where, int)})
         reader = Reader(plan, mapping, user=None, report=report)
         for batch in source.rows(used, GeometryPlan(None, repair=False)):
+            read = []
             for raw in batch:
                 row = reader.read(raw)
                 report.features += 1
                 if row is not None:
-                    snapshot.rows.append(_official(row.number, row.asset_fields, row.certificate))
+                    read.append(_official(row.number, row.asset_fields, row.certificate))
+            snapshot.count += len(read)
+            if sink is not None:
+                sink(read)
+            else:
+                snapshot.rows += read
         apply_report(report, source.final)
     if report.features == 0:
         raise ImportFileError(_("The file holds no row."))

@@ -4,12 +4,14 @@ the totals of the berita acara."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from assets.ledger import matching
@@ -43,6 +45,81 @@ def register_records(pks: Iterable[int | None] | None = None) -> list[matching.R
             nilai_perolehan=nilai, luas_kib_m2=luas, alamat=alamat, jenis_hak=hak, nomor_sertifikat=nomor,
             tanggal_sertifikat=tanggal))  # fmt: skip
     return records
+
+
+CHUNK = 2000
+
+
+def register_records_chunked(pks: list[int]) -> list[matching.Record]:
+    """register_records of many assets, 2,000 at a time (a query's parameters are limited on SQLite)."""
+    return [record for at in range(0, len(pks), CHUNK) for record in register_records(pks=pks[at : at + CHUNK])]
+
+
+def pairs_sql(run: ReconciliationRun, method: str) -> tuple[str, list[Any]]:
+    """The join of steps 1 and 2 of the matching: (official row, live asset) by NIBAR, or by kode barang and
+    register number (the register's number zero-padded to 4 digits as the official rows are: ``7`` = ``0007``),
+    ordered by asset, then row, so that the first row of the official order takes an asset (the caller skips what
+    is paired already). Plain SQL that both databases read the same."""
+    # table names from the models' meta, nothing from the request: the only parameter is the run's id
+    official, asset = OfficialRow._meta.db_table, LandAsset._meta.db_table
+    if method == "nibar":
+        on, where = "a.nibar = o.nibar", "o.nibar <> ''"
+    else:
+        padded = ("CASE WHEN LENGTH(a.nomor_register) < 4 THEN SUBSTR('000' || a.nomor_register, "
+                  "LENGTH(a.nomor_register), 4) ELSE a.nomor_register END")  # fmt: skip
+        on, where = f"a.kode_barang = o.kode_barang AND {padded} = o.nomor_register", "1 = 1"
+    # Rows and assets paired by NIBAR come again here: the caller skips them chunk by chunk (one indexed query per
+    # chunk), which no planner can turn quadratic, unlike an anti-join against the lines being written.
+    sql = (
+        f"SELECT o.id, a.id FROM {official} o JOIN {asset} a ON {on} "  # noqa: S608
+        f"WHERE o.run_id = %s AND a.removed_at IS NULL AND {where} ORDER BY a.id, o.id"
+    )
+    return sql, [run.pk]
+
+
+def analyze() -> None:
+    """Fresh statistics of the snapshot and lines tables (PostgreSQL), so that the joins are planned for the rows
+    just stored rather than for an empty table."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (OfficialRow, ReconciliationItem):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def stream(sql: str, params: list[Any], *, size: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+    """A query's rows in chunks, through a server-side cursor on PostgreSQL (SQLite's cursor reads as it goes):
+    the whole result is never held. Inside a transaction (a named cursor lives in one)."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(size or CHUNK):
+            yield [tuple(row) for row in rows]
+
+
+def unpaired_official(run: ReconciliationRun) -> list[matching.Record]:
+    """The run's official rows that no line holds yet (what steps 1 and 2 left)."""
+    paired = ReconciliationItem.objects.filter(official_id=OuterRef("pk"))  # a row's lines are all of its run
+    return [official_record(r) for r in run.rows.filter(~Exists(paired)).order_by("id")]
+
+
+def unpaired_assets(run: ReconciliationRun) -> list[matching.Record]:
+    """The live assets that no line of the run holds yet."""
+    paired = ReconciliationItem.objects.filter(run=run, asset_id=OuterRef("pk"))
+    pks = list(LandAsset.objects.filter(removed_at__isnull=True).filter(~Exists(paired)).order_by("pk")
+               .values_list("pk", flat=True))  # fmt: skip
+    return register_records_chunked(pks)
+
+
+_OFFICIAL_COLUMNS = ("pk", "nibar", "kode_barang", "nomor_register", "agency_id", "tahun_perolehan", "nilai_perolehan",
+                     "luas_kib_m2", "alamat", "jenis_hak", "nomor_sertifikat", "tanggal_sertifikat")  # fmt: skip
+
+
+def official_records(pks: list[int]) -> list[matching.Record]:
+    """Official rows as the matcher sees them, read as plain values (no model instances: the matching's chunks)."""
+    return [matching.Record(id=pk, nibar=nibar, kode_barang=kode, nomor_register=reg, agency=agency,
+                            tahun_perolehan=tahun, nilai_perolehan=nilai, luas_kib_m2=luas, alamat=alamat,
+                            jenis_hak=hak, nomor_sertifikat=nomor, tanggal_sertifikat=tanggal)
+            for pk, nibar, kode, reg, agency, tahun, nilai, luas, alamat, hak, nomor, tanggal
+            in OfficialRow.objects.filter(pk__in=pks).values_list(*_OFFICIAL_COLUMNS)]  # fmt: skip
 
 
 def official_record(row: OfficialRow) -> matching.Record:
@@ -242,6 +319,18 @@ FIELD_LABELS: dict[str, Any] = {
     "alamat": _("address"),
     "jenis_hak": _("type of right"),
 }
+
+
+def field_label(name: str) -> str:
+    """A register field's label for a message ("" for the whole asset)."""
+    if not name or name == "__all__":
+        return str(_("asset"))
+    if name in FIELD_LABELS:
+        return str(FIELD_LABELS[name])
+    try:
+        return str(LandAsset._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,9 @@ def _require(user: User | None) -> None:
         raise PermissionDenied(_("Only BPKAD and administrators run reconciliations and decide on them."))
 
 
+require_reconciler = _require
+
+
 def _require_open(run: ReconciliationRun) -> None:
     if run.status != ReconciliationRun.Status.OPEN:
         raise ValidationError(_("This run is closed: reopen it to decide on its lines."))
@@ -39,31 +43,84 @@ def _require_open(run: ReconciliationRun) -> None:
 def start_run(path: Path, *, user: User | None, name: str = "", system: str = "", snapshot_date: Any = None,
               note: str = "") -> ReconciliationRun:  # fmt: skip
     """Read the official export (ImportFileError when the whole file is refused), store it as the run's snapshot
-    and match it against the live register. Nothing of the register is written."""
+    and match it against the live register, now (the command line; a web upload goes through
+    assets.ledger.jobs and the worker). Nothing of the register is written."""
     _require(user)
-    snapshot = read_snapshot(path, name=name)
     with transaction.atomic():
         run = ReconciliationRun.objects.create(
-            source_name=name or path.name, file_format=snapshot.report.format, system=system,
-            snapshot_date=snapshot_date, note=note, read_report=snapshot.summary(),
-            official_rows=len(snapshot.rows), created_by=user,
+            source_name=name or path.name, system=system, snapshot_date=snapshot_date, note=note, created_by=user,
+            state=ReconciliationRun.State.RUNNING, started_at=timezone.now(),
         )  # fmt: skip
-        rows = [OfficialRow(run=run, **fields) for fields in snapshot.rows]
-        _insert(OfficialRow, rows)
-        match_run(run, rows)
+        read_and_match(run, path, name=name or path.name)
     return run
 
 
-def match_run(run: ReconciliationRun, rows: list[OfficialRow]) -> None:
-    """Match the run's official rows against the live register and store one line per pair or lone row."""
+def read_and_match(run: ReconciliationRun, path: Path, *, name: str) -> None:
+    """Read the file into the run's snapshot, batch by batch (never the whole file in memory), then match it;
+    the run is ready afterwards. Call inside a transaction: a refused file (ImportFileError) leaves nothing."""
+
+    def store(batch: list[dict[str, Any]]) -> None:
+        _insert(OfficialRow, [OfficialRow(run=run, **fields) for fields in batch])
+
+    snapshot = read_snapshot(path, name=name, sink=store)
+    run.file_format, run.read_report, run.official_rows = snapshot.report.format, snapshot.summary(), snapshot.count
+    run.save(update_fields=["file_format", "read_report", "official_rows"])
+    match_run(run)
+    run.state, run.finished_at = ReconciliationRun.State.READY, timezone.now()
+    run.save(update_fields=["state", "finished_at"])
+
+
+def match_run(run: ReconciliationRun) -> None:
+    """Match the run's official rows (stored) against the live register and store one line per pair or lone row.
+
+    Steps 1 and 2 (NIBAR, kode barang + register number) are joins in the database, read through a server-side
+    cursor in chunks: each chunk's rows and assets are read, compared and written, then dropped, so memory does
+    not grow with the register. Step 3 (likely pairs) works in memory on what is left unpaired only."""
     started = time.monotonic()
-    official = [matching.Record(
-        id=r.pk, nibar=r.nibar, kode_barang=r.kode_barang, nomor_register=r.nomor_register, agency=r.agency_id,
-        tahun_perolehan=r.tahun_perolehan, nilai_perolehan=r.nilai_perolehan, luas_kib_m2=r.luas_kib_m2,
-        alamat=r.alamat, jenis_hak=r.jenis_hak, nomor_sertifikat=r.nomor_sertifikat,
-        tanggal_sertifikat=r.tanggal_sertifikat) for r in rows]  # fmt: skip
-    register_records = selectors.register_records()
-    pairs = matching.match(official, register_records)
+    for method in (Method.NIBAR, Method.KODE_REGISTER):
+        selectors.analyze()
+        sql, params = selectors.pairs_sql(run, method)
+        for chunk in selectors.stream(sql, params):
+            _write_pairs(run, chunk, method)
+    selectors.analyze()  # the lines just written: the anti-joins below are planned for them
+    rest = selectors.unpaired_official(run)
+    free = selectors.unpaired_assets(run)
+    _write_items(run, matching.propose(rest, free))
+    run.register_rows = LandAsset.objects.filter(removed_at__isnull=True).count()
+    run.match_seconds = round(time.monotonic() - started, 3)
+    run.save(update_fields=["register_rows", "match_seconds"])
+
+
+def _write_pairs(run: ReconciliationRun, chunk: list[tuple[int, int]], method: str) -> None:
+    """One chunk of (official row, asset) found by a join: each asset and each row paired once (the first row of
+    the official order wins; the query orders by asset, then row)."""
+    # rows and assets paired already: by NIBAR before, by an earlier chunk (an asset's rows can straddle two
+    # chunks), or when two assets' register numbers read the same ("7" and "0007")
+    done = list(ReconciliationItem.objects.filter(  # by the two foreign keys' indexes (a row is of one run)
+        Q(official_id__in=[o for o, _a in chunk]) | Q(asset_id__in=[a for _o, a in chunk], run=run)
+    ).values_list("official_id", "asset_id"))  # fmt: skip
+    rows_taken = {o for o, _a in done}
+    assets_taken = {a for _o, a in done}
+    wanted: list[tuple[int, int]] = []
+    for official_id, asset_id in chunk:
+        if official_id in rows_taken or asset_id in assets_taken:
+            continue
+        rows_taken.add(official_id)
+        assets_taken.add(asset_id)
+        wanted.append((official_id, asset_id))
+    if not wanted:
+        return
+    rows = {r.id: r for r in selectors.official_records([o for o, _a in wanted])}
+    assets = {r.id: r for r in selectors.register_records(pks=[a for _o, a in wanted])}
+    pairs = []
+    for official_id, asset_id in wanted:
+        row, asset = rows[official_id], assets[asset_id]
+        pairs.append(matching.Pair(official_id, asset_id, method, None, matching.differences(row, asset),
+                                   asset.agency, asset.nilai_perolehan))  # fmt: skip
+    _write_items(run, pairs)
+
+
+def _write_items(run: ReconciliationRun, pairs: list[matching.Pair]) -> None:
     items = [
         ReconciliationItem(
             run=run,
@@ -81,9 +138,6 @@ def match_run(run: ReconciliationRun, rows: list[OfficialRow]) -> None:
     for line in items:
         line.resolved = line.category == Category.EQUAL
     _insert(ReconciliationItem, items)
-    run.register_rows = len(register_records)
-    run.match_seconds = round(time.monotonic() - started, 3)
-    run.save(update_fields=["register_rows", "match_seconds"])
 
 
 def _insert(model: Any, objs: list[Any]) -> None:
@@ -192,6 +246,74 @@ def _accept_certificate(asset: LandAsset, row: OfficialRow, field: str, user: Us
     certificate._change_reason = reason  # type: ignore[attr-defined]
     certificate._history_user = user  # type: ignore[attr-defined]
     register.certificate_save(certificate=certificate, user=user)
+
+
+def created_reason(run: ReconciliationRun, row: OfficialRow) -> str:
+    """The change reason of the history row of an asset created from an official row (at most 100 characters)."""
+    return (_("Reconciliation run #%(run)s: created from official row %(row)s")
+            % {"run": run.pk, "row": row.number})[:100]  # fmt: skip
+
+
+@transaction.atomic
+def create_from_official(*, item: ReconciliationItem, user: User | None) -> Decision:
+    """Accept a row found only in the official register: the asset is created in Sipanah through the register's
+    entry service (its checks and permissions; its history row names the run), with the row's certificate when the
+    row gives a whole one. The official export carries no geometry, so the asset is created unlocated (as the
+    register allows a new asset), to be drawn on its page. ValidationError says why it cannot be created."""
+    _require(user)
+    item = _locked_item(item)
+    if item.category != Category.ONLY_OFFICIAL or item.official is None:
+        raise ValidationError(_("Only a row found only in the official register can be created in Sipanah."))
+    if item.decisions.filter(action=Decision.Action.CREATE).exists():
+        raise ValidationError(_("The asset was created from this row already."))
+    row = item.official
+    if row.agency_id is None:
+        raise ValidationError(_("The official row names no agency Sipanah knows: the asset cannot be created."))
+    reason = created_reason(item.run, row)
+    fields = {
+        "kode_barang": row.kode_barang, "nomor_register": row.nomor_register, "nibar": row.nibar or None,
+        "nama_barang": row.nama_barang, "alamat": row.alamat, "agency_id": row.agency_id,
+        "tanggal_perolehan": row.tanggal_perolehan, "tahun_perolehan": row.tahun_perolehan,
+        "asal_usul": row.asal_usul, "nilai_perolehan": row.nilai_perolehan, "penggunaan": row.penggunaan,
+        "luas_kib_m2": row.luas_kib_m2,
+        "keterangan": _("Created from the official register (reconciliation run #%(run)s, row %(row)s); "
+                        "no geometry yet.") % {"run": item.run_id, "row": row.number},
+    }  # fmt: skip
+    try:
+        asset = register.asset_create(user=user, geom=None, **fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{selectors.field_label(name)}: {' '.join(messages)}" for name, messages in _error_dict(exc).items()
+        )
+        raise ValidationError(
+            _("The asset cannot be created from this row: %(problems)s. Record a reason instead, or correct the "
+              "official register.") % {"problems": problems}
+        ) from None  # fmt: skip
+    asset.history.filter(history_type="+").update(history_change_reason=reason, history_user=user)
+    note = _("Created unlocated: the official register has no geometry.")
+    if row.jenis_hak and row.nomor_sertifikat and row.tanggal_sertifikat:
+        certificate = register.certificate_create(
+            asset=asset, user=user, stage=Stage.SERTIFIKAT_TERBIT, tanggal_tahap=row.tanggal_sertifikat,
+            catatan=reason, jenis_hak=row.jenis_hak, nomor=row.nomor_sertifikat, tanggal=row.tanggal_sertifikat,
+        )  # fmt: skip
+        certificate.history.filter(history_type="+").update(history_change_reason=reason)
+    elif row.nomor_sertifikat or row.jenis_hak:
+        note += " " + _("The row's certificate is not whole (type of right, number and date): add it on the asset "
+                        "page.")  # fmt: skip
+    decision = Decision.objects.create(
+        run=item.run, item=item, field="", action=Decision.Action.CREATE, user=user, reason=note,
+        official_value=f"{row.kode_barang}/{row.nomor_register}", sipanah_value=str(asset), created_asset=asset,
+    )  # fmt: skip
+    if not item.resolved:
+        item.resolved = True
+        item.save(update_fields=["resolved"])
+    return decision
+
+
+def _error_dict(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()}
+    return {"": [str(m) for m in exc.messages]}
 
 
 @transaction.atomic

@@ -4,8 +4,6 @@ run and decide, auditors read)."""
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -13,12 +11,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from assets.ledger import berita_acara, opening, rules, selectors, services, subunits, transfers
+from assets.ledger import berita_acara, jobs, opening, rules, selectors, services, subunits, transfers
 from assets.ledger.forms import (
     DecisionForm,
     OpeningBalanceForm,
@@ -33,7 +30,6 @@ from assets.lib.http import plain_error
 from assets.register import permissions
 from assets.register.models import LandAsset
 from assets.register.permissions import AuthenticatedRequest, require, role_required
-from assets.transfer.importing.report import ImportFileError
 
 READ = gettext_lazy("Reconciliation runs are open to BPKAD, administrators and auditors.")
 DECIDE = gettext_lazy("Only BPKAD and administrators run reconciliations and decide on them.")
@@ -54,34 +50,24 @@ def run_list(request: AuthenticatedRequest) -> HttpResponse:
         require(form is not None, str(DECIDE))
         assert form is not None  # noqa: S101 - required above
         if form.is_valid():
-            upload = form.cleaned_data["file"]
-            with tempfile.TemporaryDirectory(prefix="sipanah-ledger-") as folder:
-                path = Path(folder) / (get_valid_filename(Path(upload.name).name) or "official")
-                with path.open("wb") as out:
-                    for chunk in upload.chunks():
-                        out.write(chunk)
-                try:
-                    run = services.start_run(
-                        path,
-                        user=request.user,
-                        name=upload.name,
-                        system=form.cleaned_data["system"],
-                        snapshot_date=form.cleaned_data["snapshot_date"],
-                        note=form.cleaned_data["note"],
-                    )
-                except ImportFileError as exc:
-                    form.add_error("file", str(exc))
-                else:
-                    messages.success(
-                        request, _("The official export was read and matched: %(n)s rows.") % {"n": run.official_rows}
-                    )
-                    return redirect("ledger-run", pk=run.pk)
+            run = jobs.queue(
+                upload=form.cleaned_data["file"],
+                user=request.user,
+                system=form.cleaned_data["system"],
+                snapshot_date=form.cleaned_data["snapshot_date"],
+                note=form.cleaned_data["note"],
+            )
+            messages.success(request, _("The official export was received: it is read and matched in the background."))
+            return redirect("ledger-run", pk=run.pk)
     return render(request, "ledger/run_list.html", {"form": form, "runs": selectors.runs()[:200]})
 
 
 @role_required(rules.can_view_reconciliation, READ)
 def run_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs(), pk=pk)
+    if run.state != ReconciliationRun.State.READY:  # still with the worker, or failed: what became of the upload
+        waiting = run.state in (ReconciliationRun.State.QUEUED, ReconciliationRun.State.RUNNING)
+        return render(request, "ledger/run_waiting.html", {"run": run, "waiting": waiting})
     category = request.GET.get("category") or ""
     if category not in Category.values:
         category = ""
@@ -140,7 +126,7 @@ def item_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         {
             "item": item,
             "rows": selectors.line_fields(item),
-            "decisions": item.decisions.select_related("user"),
+            "decisions": item.decisions.select_related("user", "created_asset"),
             "can_decide": rules.can_reconcile(request.user)
             and item.active
             and item.run.status == ReconciliationRun.Status.OPEN,
@@ -161,6 +147,10 @@ def _decide(request: AuthenticatedRequest, item: ReconciliationItem, data: dict)
         elif action == "keep":
             services.keep_sipanah(item=item, field=field, user=user, reason=reason)
             messages.success(request, _("Sipanah's value is kept; the reason goes to the BMD administrator."))
+        elif action == "create":
+            decision = services.create_from_official(item=item, user=user)
+            messages.success(request, _("The asset was created in Sipanah (%(asset)s): %(note)s")
+                             % {"asset": decision.created_asset, "note": decision.reason})  # fmt: skip
         elif action == "confirm":
             services.confirm_pair(item=item, user=user)
         elif action == "reject":

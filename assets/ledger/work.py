@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from assets.ledger import (
+    opening,  # noqa: F401 - registers the opening balance's note on empty as-of dates
     rules,
     subunits,  # noqa: F401 - registers the sub-unit limit of officers
 )

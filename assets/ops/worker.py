@@ -1,5 +1,6 @@
-"""The background worker: claims queued import jobs, then printed outputs (assets.transfer.print_jobs), and runs
-them, with no extra server (``manage.py run_worker``, started by ``make run`` beside runserver).
+"""The background worker: claims queued import jobs, then reconciliation runs (assets.ledger.jobs), then printed
+outputs (assets.transfer.print_jobs), and runs them, with no extra server (``manage.py run_worker``, started by
+``make run`` beside runserver).
 
 Claiming is one conditional UPDATE (status queued -> running), atomic on SQLite and PostgreSQL alike; on
 PostgreSQL the candidate is also picked with ``select_for_update(skip_locked=True)`` so that several workers
@@ -19,6 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assets.ledger import jobs as ledger_jobs
+from assets.ledger.models import ReconciliationRun
 from assets.ops import health
 from assets.transfer import jobs, print_jobs
 from assets.transfer.importing.run import run_import
@@ -121,10 +124,13 @@ def work(*, once: bool = False, poll: float = POLL_SECONDS) -> int:
         try:
             recover_stale()
             print_jobs.fail_stale()
-            job: ImportJob | PrintJob | None = claim_next()
+            ledger_jobs.fail_stale()
+            job: ImportJob | PrintJob | ReconciliationRun | None = claim_next()
             if job is not None:
                 run_job(job)
-            else:  # imports first (someone waits on their page), then printed outputs
+            elif (job := ledger_jobs.claim_next()) is not None:  # then reconciliation runs (their page reloads)
+                ledger_jobs.run(job)
+            else:  # imports first (someone waits on their page), then reconciliations, then printed outputs
                 job = print_jobs.claim_next()
                 if job is not None:
                     print_jobs.run(job)

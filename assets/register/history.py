@@ -26,7 +26,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.gis.db.models.functions import AsWKB
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Min, OuterRef, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +47,17 @@ from assets.register.rules import derive_certificate_status
 def end_of_day(day: dt.date) -> dt.datetime:
     """The first instant after ``day`` in the project's time zone."""
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def first_recorded() -> dt.date | None:
+    """The first day the register holds an asset by the as-of rule: its earliest history row (an opening balance
+    dates creation rows back), or the creation time of an asset written without history. None: nothing yet."""
+    earliest = [
+        LandAsset.history.model.objects.aggregate(first=Min("history_date"))["first"],
+        LandAsset.objects.aggregate(first=Min("created_at"))["first"],
+    ]
+    found = [timezone.localtime(moment).date() for moment in earliest if moment is not None]
+    return min(found) if found else None
 
 
 # --- Snapshots -------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from assets.lib import geojson_out
@@ -55,6 +56,32 @@ def parse_as_of(value: str | None) -> dt.date | None:
     if day > timezone.localdate():
         raise SelectionError(_("as_of %(date)s is in the future.") % {"date": day.isoformat()})
     return day
+
+
+# What a room above the register knows about an as-of date before its first record (the ledger: the opening
+# balance): a function of (the date asked, the register's first day) giving one more sentence, or None.
+AS_OF_NOTES: list[Callable[[dt.date, dt.date | None], str | None]] = []
+
+
+def empty_before(as_of: dt.date | None) -> str | None:
+    """Why the register as of ``as_of`` holds nothing, when the date is before anything was recorded (the one
+    explanation the register, findings, dashboard, exports and API give); None when the date is not the reason."""
+    if as_of is None:
+        return None
+    first = history.first_recorded()
+    if first is not None and as_of >= first:
+        return None
+    if first is None:
+        text = _("The register held nothing on %(date)s: no asset has been entered yet.") % {"date": _day(as_of)}
+    else:
+        text = _("The register holds nothing before %(first)s, the date of its earliest record; %(date)s is "
+                 "before it.") % {"first": _day(first), "date": _day(as_of)}  # fmt: skip
+    more = [note for note in (hook(as_of, first) for hook in AS_OF_NOTES) if note]
+    return " ".join([text, *more])
+
+
+def _day(day: dt.date) -> str:
+    return date_format(day, "j F Y")
 
 
 @dataclass(frozen=True)
@@ -130,6 +157,10 @@ class RegisterSelection:
             return None
         cleaned = self.cleaned_filters
         return aggregates.groups(cleaned) if aggregates.answerable(cleaned) else None
+
+    def empty_reason(self) -> str | None:
+        """Why this selection as of its date finds nothing because of the date (:func:`empty_before`)."""
+        return empty_before(self.as_of)
 
     def describe(self) -> str:
         """The filters and date as a query string (file names, links, cache keys)."""

@@ -9,7 +9,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from assets.lib import formats
-from assets.register import kib, palette, permissions
+from assets.register import kib, palette, permissions, reads
 
 register = template.Library()
 
@@ -20,6 +20,8 @@ register.filter("area", formats.area)
 register.filter("percent", formats.percent)
 register.filter("share_of", formats.share_of)
 register.simple_tag(formats.area_difference, name="area_difference")
+# why the register as of a date holds nothing, when the date is the reason (assets.register.reads.empty_before)
+register.simple_tag(reads.empty_before, name="as_of_empty_reason")
 
 
 @register.simple_tag

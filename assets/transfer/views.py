@@ -39,7 +39,11 @@ def asset_export(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:  # SelectionError, or a srid that is not a number
         return plain_error(str(exc) if isinstance(exc, SelectionError) else _("srid must be an EPSG code."))
     day = f"{timezone.localdate():%Y%m%d}" if selection.live else f"per-{selection.as_of:%Y%m%d}"
-    return export_response(selection.records(), fmt=fmt, srid=srid, stem=f"sipanah-kib-a-{day}")
+    response = export_response(selection.records(), fmt=fmt, srid=srid, stem=f"sipanah-kib-a-{day}")
+    note = selection.empty_reason()
+    if note:  # as of a date before anything was recorded: the empty file says why in its response
+        response["Sipanah-As-Of-Note"] = note
+    return response
 
 
 KIB_A_FORMATS = {

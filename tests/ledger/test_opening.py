@@ -73,3 +73,55 @@ class OpeningBalanceTests(LedgerCase):
                                           "recorded_until": today, "reason": "Saldo awal"})  # fmt: skip
         self.assertRedirects(response, url)
         self.assertEqual(OpeningBalance.objects.get().assets_moved, 3)
+
+
+class EmptyAsOfTests(LedgerCase):
+    """As-of pages that find nothing because of the date say why, from one place (register.reads.empty_before)."""
+
+    def setUp(self):
+        super().setUp()
+        self.alone.history.update(history_date=dt.datetime(2019, 3, 1, 4, tzinfo=dt.UTC))  # the earliest record
+        self.client.force_login(self.auditor)
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def pages(self, day):
+        return [self.client.get(reverse(name) + f"?as_of={day}")
+                for name in ("asset-list", "audit-findings", "audit-dashboard")]  # fmt: skip
+
+    def test_before_the_first_record_the_pages_say_why(self):
+        self.assertEqual(ids_on("2019-02-28"), set())
+        for page in self.pages("2019-02-28"):
+            self.assertContains(page, "The register holds nothing before 1 March 2019, the date of its earliest "
+                                      "record; 28 February 2019 is before it.")  # fmt: skip
+            self.assertContains(page, "No opening balance (saldo awal) is recorded")
+        for page in self.pages("2019-03-01"):  # the first day holds the asset: nothing to explain
+            self.assertNotContains(page, "data-as-of-empty")
+        for page in [self.client.get(reverse("asset-list"))]:  # live: nothing to explain either
+            self.assertNotContains(page, "data-as-of-empty")
+
+    def test_the_opening_balance_is_named(self):
+        today = timezone.localdate()
+        opening.apply(user=self.bpkad, mode=OpeningBalance.Mode.DATE, effective_date=dt.date(2018, 12, 31),
+                      recorded_from=today, recorded_until=today, reason="KIB A 2018")  # fmt: skip
+        self.assertIn(self.equal.pk, ids_on("2018-12-31"))
+        page = self.client.get(reverse("asset-list") + "?as_of=2018-12-30")
+        self.assertContains(page, "The register holds nothing before 31 December 2018")
+        self.assertContains(page, "The opening balance (saldo awal, “KIB A 2018”) is dated 31 December 2018.")
+        self.assertIsNone(RegisterSelection.from_params({"as_of": "2018-12-31"}).empty_reason())
+
+    def test_api_exports_and_report_say_why(self):
+        listed = self.client.get("/api/v1/assets/", {"as_of": "2019-02-28"}).json()
+        self.assertEqual(listed["count"], 0)
+        self.assertIn("The register holds nothing before 1 March 2019", listed["note"])
+        totals = self.client.get("/api/v1/assets/aggregate/", {"as_of": "2019-02-28"}).json()
+        self.assertEqual(totals["count"], 0)
+        self.assertIn("No opening balance (saldo awal) is recorded", totals["note"])
+        self.assertNotIn("note", self.client.get("/api/v1/assets/", {"as_of": "2019-03-01"}).json())
+        export = self.client.get(reverse("asset-export"), {"as_of": "2019-02-28", "format": "csv"})
+        self.assertEqual(export.status_code, 200)
+        self.assertIn("1 March 2019", export["Sipanah-As-Of-Note"])
+        from assets.audit.exports import report_meta
+
+        meta = dict(report_meta(user=self.auditor, as_of=dt.date(2019, 2, 28)))
+        self.assertIn("The register holds nothing before 1 March 2019", meta["Note"])
+        self.assertNotIn("Note", dict(report_meta(user=self.auditor, as_of=dt.date(2019, 3, 1))))

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from assets.ledger import selectors, services
 from assets.ledger.models import Category, ReconciliationRun
 from assets.models import Signatory
+from assets.ops import worker
 from tests.ledger.ledger_case import PRINTED, LedgerCase
 
 
@@ -58,8 +59,33 @@ class PageTests(LedgerCase):
         upload = SimpleUploadedFile("kib_a_simda_print.xlsx", PRINTED.read_bytes())
         response = self.client.post(reverse("ledger-runs"), {"file": upload, "system": "e-BMD"})
         run = ReconciliationRun.objects.latest("id")
-        self.assertRedirects(response, reverse("ledger-run", args=[run.pk]))
-        self.assertEqual((run.system, run.official_rows), ("e-BMD", 4))
+        self.assertRedirects(response, reverse("ledger-run", args=[run.pk]), fetch_redirect_response=False)
+        self.assertEqual((run.state, run.official_rows), (ReconciliationRun.State.QUEUED, 0))  # not matched yet
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        waiting = self.client.get(reverse("ledger-run", args=[run.pk]))
+        self.assertContains(waiting, '<meta http-equiv="refresh"')  # reloads until ready
+        self.assertContains(waiting, "Waiting for the worker")
+        self.assertEqual(worker.work(once=True), 1)
+        run.refresh_from_db()
+        self.assertEqual((run.state, run.system, run.official_rows), (ReconciliationRun.State.READY, "e-BMD", 4))
+        ready = self.client.get(reverse("ledger-run", args=[run.pk]))
+        self.assertNotContains(ready, '<meta http-equiv="refresh"')
+        self.assertContains(ready, "Lines by category")
+
+    def test_a_file_the_worker_refuses_says_why(self):
+        self.client.force_login(self.bpkad)
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        upload = SimpleUploadedFile("empty.csv", b"kode_barang;nomor_register\n")
+        response = self.client.post(reverse("ledger-runs"), {"file": upload})
+        run = ReconciliationRun.objects.latest("id")
+        self.assertRedirects(response, reverse("ledger-run", args=[run.pk]), fetch_redirect_response=False)
+        worker.work(once=True)
+        run.refresh_from_db()
+        self.assertEqual(run.state, ReconciliationRun.State.FAILED)
+        self.assertEqual((run.official_rows, run.rows.count(), run.items.count()), (0, 0, 0))  # nothing kept
+        page = self.client.get(reverse("ledger-run", args=[run.pk]))
+        self.assertContains(page, "The file was not read: No column gives nama_barang")
+        self.assertNotContains(page, '<meta http-equiv="refresh"')
 
     def test_bad_file_is_named(self):
         self.client.force_login(self.bpkad)
