@@ -34,6 +34,7 @@ from assets.register.models import (
     PlottingStatus,
     Signatory,
     Stage,
+    UnrecordedRow,
     User,
     validate_kode_barang,
     validate_nib,
@@ -42,6 +43,7 @@ from assets.register.models import (
 from assets.transfer.models import AgencyMapping, ImportJob, PrintJob
 
 __all__ = [
+    "UnrecordedRow",
     "AgencyMapping",
     "AgencyTransfer",
     "AssetSubUnit",

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.gis.db.models.functions import AsWKB
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +40,7 @@ from assets.register.models import (
     LandAsset,
     PlottingStatus,
     Stage,
+    UnrecordedRow,
 )
 from assets.register.rules import derive_certificate_status
 
@@ -154,36 +155,40 @@ CERT_VALUES = (
 )
 
 
-def _latest_history(model: Any, before: dt.datetime) -> QuerySet:
-    """The latest history row of each object dated before ``before``, deletions dropped."""
-    history = model.history.model
-    later = history.objects.filter(
-        id=OuterRef("id"), history_date__lt=before, history_date__gt=OuterRef("history_date")
-    )
-    return history.objects.filter(history_date__lt=before).filter(~Exists(later)).exclude(history_type="-")
-
-
-def _without_history(model: Any, before: dt.datetime) -> QuerySet:
-    history = model.history.model
-    return model.objects.filter(created_at__lt=before).filter(~Exists(history.objects.filter(id=OuterRef("id"))))
-
-
-def _first_history_after(model: Any, before: dt.datetime) -> QuerySet:
-    """Rows bulk-created without history and changed only after ``before``: their earliest recorded state
-    stands in for the unrecorded state at ``before`` (the closest one known)."""
-    history = model.history.model
-    earlier = history.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
-    created = history.objects.filter(id=OuterRef("id"), history_type="+")
+def valid_at(before: dt.datetime) -> Q:
+    """The history rows that are their object's recorded state at ``before``, from the interval each row carries
+    (HistoryValidity, kept by the triggers of assets.register.history_validity): dated before it (or, for the
+    earliest recorded state of a row bulk-created without history, the object created before it), not followed
+    by another row before it, and not a deletion."""
     return (
-        history.objects.filter(history_date__gte=before, created_at__lt=before)
-        .filter(~Exists(earlier), ~Exists(created))
-        .exclude(history_type="-")
+        (Q(history_date__lt=before) | Q(history_valid_from__lt=before))
+        & (Q(history_valid_until__isnull=True) | Q(history_valid_until__gte=before))
+        & ~Q(history_type="-")
     )
+
+
+def recorded(model: Any, before: dt.datetime) -> QuerySet:
+    """The history rows of ``model`` standing for the register at ``before``."""
+    return model.history.model.objects.filter(valid_at(before))
+
+
+def unrecorded(model: Any, before: dt.datetime) -> QuerySet:
+    """The live rows of ``model`` without any history row (plain bulk_create) created before ``before``."""
+    listed = UnrecordedRow.objects.filter(table=model._meta.db_table).values("row_id")
+    return model.objects.filter(created_at__lt=before, id__in=listed)
+
+
+def has_unrecorded(model: Any) -> bool:
+    return UnrecordedRow.objects.filter(table=model._meta.db_table).exists()
 
 
 def _as_of_sources(model: Any, as_of: dt.date) -> list[QuerySet]:
+    """The history rows valid at the end of ``as_of``, and the live rows without history (when there are any)."""
     before = end_of_day(as_of)
-    return [_latest_history(model, before), _without_history(model, before), _first_history_after(model, before)]
+    sources = [recorded(model, before)]
+    if has_unrecorded(model):
+        sources.append(unrecorded(model, before))
+    return sources
 
 
 def asset_querysets(as_of: dt.date | None) -> list[QuerySet]:
@@ -200,8 +205,15 @@ def certificate_querysets(as_of: dt.date | None) -> list[QuerySet]:
     return _as_of_sources(Certificate, as_of)
 
 
+# Up to this many assets, their certificates are selected in SQL (asset_id IN ...); above, all are read and sorted out.
+CERT_IDS_IN_SQL = 2000
+
+
 def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -> Iterator[dict[str, Any]]:
     for qs in certificate_querysets(as_of):
+        if asset_ids is not None and len(asset_ids) <= CERT_IDS_IN_SQL:
+            yield from qs.filter(asset_id__in=sorted(asset_ids)).order_by().values(*CERT_VALUES)
+            continue
         for row in qs.order_by().values(*CERT_VALUES).iterator(chunk_size=5000):
             if asset_ids is None or row["asset_id"] in asset_ids:
                 yield row
