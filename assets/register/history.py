@@ -26,13 +26,15 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.gis.db.models.functions import AsWKB
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assets.register.filters import AssetFilter
 from assets.register.models import (
+    DISPUTE_STAGES,
+    MAIN_STAGES,
     AdministrativeArea,
     Agency,
     Certificate,
@@ -286,15 +288,9 @@ def snapshot(
         for row in qs.values(*values).iterator(chunk_size=5000):
             wkb = row.pop("wkb", None)
             assets[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **row)
-    for row in certificate_rows(as_of, set(assets)):
-        assets[row["asset_id"]].certificates.append(CertState(**row))
+    _derive(as_of, assets)
     result = []
-    cased = open_case_asset_ids(as_of)
     for asset in assets.values():
-        asset.status, asset.tahap, asset.bermasalah = derive_certificate_status(
-            (c.stage, bool(c.nomor)) for c in asset.certificates
-        )
-        asset.bermasalah = asset.bermasalah or asset.id in cased
         if statuses and asset.status not in statuses:
             continue
         if stages and asset.tahap not in stages:
@@ -302,6 +298,149 @@ def snapshot(
         result.append(asset)
     result.sort(key=lambda a: (a.kode_barang, a.nomor_register))
     return result
+
+
+def _derive(as_of: dt.date | None, assets: dict[int, AssetState]) -> None:
+    """Attach each asset's certificates at ``as_of`` and derive its certificate status, stage and dispute flag."""
+    for row in certificate_rows(as_of, set(assets)):
+        assets[row["asset_id"]].certificates.append(CertState(**row))
+    cased = open_case_asset_ids(as_of)
+    for asset in assets.values():
+        asset.status, asset.tahap, asset.bermasalah = derive_certificate_status(
+            (c.stage, bool(c.nomor)) for c in asset.certificates
+        )
+        asset.bermasalah = asset.bermasalah or asset.id in cased
+
+
+def states_of_rows(as_of: dt.date, rows: Iterable[Mapping[str, Any]]) -> list[AssetState]:
+    """AssetStates of ``rows`` (ASSET_VALUES of the as-of querysets, e.g. one page), in their order, with their
+    certificates and the status derived as of the date: the snapshot's states of these rows only."""
+    assets: dict[int, AssetState] = {}
+    for row in rows:
+        values = {name: row[name] for name in ASSET_VALUES}
+        wkb = row.get("wkb")
+        assets[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **values)
+    _derive(as_of, assets)
+    return list(assets.values())
+
+
+# --- The as-of register in SQL ------------------------------------------------------------------------------------
+#
+# The same rule as snapshot(), as querysets that the database filters, counts, sums and pages: each source (the
+# history rows valid at the date; the live rows without history, when there are any) annotated with the certificate
+# status (and, when asked, the stage and dispute flag) derived from the certificates as of the date, with the
+# expressions of rules.derive_certificate_status.
+
+STATUS = "asof_status"
+STAGE = "asof_tahap"
+DISPUTED = "asof_bermasalah"
+_ISSUED = Q(stage=Stage.SERTIFIKAT_TERBIT) | (Q(stage__in=DISPUTE_STAGES) & ~Q(nomor=""))
+_IN_PROCESS = Q(stage__in=(*MAIN_STAGES[1:], *DISPUTE_STAGES))
+
+
+def _any_certificate(certificates: list[QuerySet], condition: Q) -> Q:
+    """Some certificate of the asset (the outer row's id) at the date meets ``condition``."""
+    found = Q()
+    for qs in certificates:
+        found |= Exists(qs.filter(condition, asset_id=OuterRef("id")))
+    return found
+
+
+def status_expression(certificates: list[QuerySet]) -> Case:
+    return Case(
+        When(_any_certificate(certificates, _ISSUED), then=Value(CertificateStatus.TERBIT.value)),
+        When(_any_certificate(certificates, _IN_PROCESS), then=Value(CertificateStatus.PROSES.value)),
+        default=Value(CertificateStatus.BELUM.value),
+        output_field=CharField(),
+    )
+
+
+def stage_expression(certificates: list[QuerySet]) -> Case:
+    """The leading stage: a dispute state, else the most advanced main stage, else DITOLAK, else BELUM."""
+    order = [Stage.SENGKETA, Stage.DIBLOKIR, *reversed(MAIN_STAGES), Stage.DITOLAK]
+    return Case(
+        *(When(_any_certificate(certificates, Q(stage=stage)), then=Value(str(stage))) for stage in order),
+        default=Value(Stage.BELUM.value),
+        output_field=CharField(),
+    )
+
+
+def disputed_expression(certificates: list[QuerySet], cased: set[int]) -> Case:
+    disputed = _any_certificate(certificates, Q(stage__in=DISPUTE_STAGES))
+    if cased:
+        disputed |= Q(id__in=sorted(cased))
+    return Case(When(disputed, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def as_of_sources(
+    *,
+    as_of: dt.date,
+    params: Mapping[str, Any] | None = None,
+    filterset_class: type[AssetFilter] = AssetFilter,
+    refine: Callable[[QuerySet], QuerySet] | None = None,
+    stage: bool = False,
+    disputed: bool = False,
+) -> list[QuerySet]:
+    """The register at ``as_of`` filtered like snapshot(), as querysets (usually one: the history rows) annotated with
+    STATUS (and STAGE, DISPUTED when asked); together their rows are snapshot()'s, unordered."""
+    data, statuses, stages = _filter_params(params)
+    certificates = certificate_querysets(as_of)
+    cased = open_case_asset_ids(as_of) if disputed else set()
+    sources = []
+    for base in asset_querysets(as_of):
+        asset_filter = filterset_class(data, queryset=refine(base) if refine else base)
+        if not asset_filter.is_valid():
+            raise FilterError("; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items()))
+        qs = asset_filter.qs.order_by().annotate(**{STATUS: status_expression(certificates)})
+        if statuses:
+            qs = qs.filter(**{f"{STATUS}__in": sorted(statuses)})
+        if stage or stages:
+            qs = qs.annotate(**{STAGE: stage_expression(certificates)})
+            if stages:
+                qs = qs.filter(**{f"{STAGE}__in": sorted(stages)})
+        if disputed:
+            qs = qs.annotate(**{DISPUTED: disputed_expression(certificates, cased)})
+        sources.append(qs)
+    return sources
+
+
+def sources_totals(sources: list[QuerySet]) -> tuple[Any, dict[str, int]]:
+    """(RegisterTotals, count per certificate status) of the as-of sources, summed in SQL."""
+    from assets.register.selectors import RegisterTotals
+
+    by_status = {f"status_{s}": Count("id", filter=Q(**{STATUS: s})) for s in CertificateStatus.values}
+    totals = {
+        "count": Count("id"),
+        "luas_kib": Sum("luas_kib_m2"),
+        "luas_gis": Sum("luas_gis_m2"),
+        "nilai": Sum("nilai_perolehan"),
+        "located": Count("id", filter=~Q(plotting_status=PlottingStatus.UNKNOWN)),
+    }
+    sums: dict[str, Any] = defaultdict(int)
+    for qs in sources:
+        for key, value in qs.aggregate(**totals, **by_status).items():
+            sums[key] += value or 0
+    counts = {s: sums[f"status_{s}"] for s in CertificateStatus.values}
+    return (
+        RegisterTotals(
+            count=sums["count"],
+            luas_kib_m2=Decimal(sums["luas_kib"]),
+            luas_gis_m2=Decimal(sums["luas_gis"]),
+            nilai_perolehan=Decimal(sums["nilai"]),
+            certified=counts[CertificateStatus.TERBIT],
+            located=sums["located"],
+        ),
+        counts,
+    )
+
+
+def ordered_rows(sources: list[QuerySet], order: tuple[str, ...], *fields: str) -> QuerySet:
+    """The rows of the sources as ``values(*fields)`` in ``order``: one queryset (a UNION when there are several),
+    which the paginator can count and slice."""
+    parts = [qs.values(*fields) for qs in sources]
+    if len(parts) == 1:
+        return parts[0].order_by(*order)
+    return parts[0].union(*parts[1:], all=True).order_by(*order)
 
 
 class AsOfRecord:

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
@@ -29,7 +27,7 @@ from django.utils.translation import gettext as _
 from assets.lib import geojson_out
 from assets.register import geo, history, selectors
 from assets.register.filters import AssetFilter
-from assets.register.models import Agency, Certificate, CertificateStatus, LandAsset
+from assets.register.models import Certificate, CertificateStatus, LandAsset
 
 Refine = Callable[[QuerySet], QuerySet]
 # Parameters of a request that are not register filters: the date, paging and output choices.
@@ -155,6 +153,33 @@ class RegisterSelection:
         except history.FilterError as exc:
             raise SelectionError(str(exc)) from None
 
+    def as_of_sources(
+        self, *, stage: bool = False, disputed: bool = False, refine: Refine | None = None
+    ) -> list[QuerySet]:
+        """As of a date: the matching assets as querysets on the history (history.as_of_sources), annotated with the
+        certificate status derived as of the date (and the stage and dispute flag when asked); ``refine`` narrows
+        every source further (a tile's envelope)."""
+        if self.live:
+            raise ValueError("as_of_sources() reads the register as of a date; live use queryset()")
+        refiners = [r for r in (self.refine, refine) if r is not None]
+
+        def both(qs: QuerySet) -> QuerySet:
+            for r in refiners:
+                qs = r(qs)
+            return qs
+
+        try:
+            return history.as_of_sources(
+                as_of=self.as_of,
+                params=self.params,
+                filterset_class=self.filterset_class,
+                refine=both if refiners else None,
+                stage=stage,
+                disputed=disputed,
+            )
+        except history.FilterError as exc:
+            raise SelectionError(str(exc)) from None
+
     # --- what the surfaces ask ------------------------------------------------------------------------------------
 
     def page(self, number: Any, *, per_page: int = 50) -> tuple[Page, selectors.RegisterTotals]:
@@ -165,31 +190,30 @@ class RegisterSelection:
             paginator = Paginator(qs, per_page)
             paginator.count = totals.count  # the totals counted these very rows: no second COUNT(*)
             return paginator.get_page(number), totals
-        states = self.states()
-        page = Paginator(states, per_page).get_page(number)
+        sources = self.as_of_sources()
+        totals, _by_status = history.sources_totals(sources)
+        rows = history.ordered_rows(sources, REGISTER_ORDER, *history.ASSET_VALUES)
+        paginator = Paginator(rows, per_page)
+        paginator.count = totals.count
+        page = paginator.get_page(number)
+        page.object_list = history.states_of_rows(self.as_of, page.object_list)  # type: ignore[arg-type]
         history.attach_related(page.object_list)
-        return page, history.snapshot_totals(states)
+        return page, totals
 
     def totals(self) -> selectors.RegisterTotals:
-        if self.live:
-            return selectors.register_totals(self.queryset())
-        return history.snapshot_totals(self.states())
+        return self.totals_by_status()[0]
 
     def totals_by_status(self) -> tuple[selectors.RegisterTotals, dict[str, int]]:
         if self.live:
             return selectors.register_totals_by_status(self.queryset())
-        states = self.states()
-        by_status = dict.fromkeys(CertificateStatus.values, 0)
-        for state in states:
-            by_status[state.status] += 1
-        return history.snapshot_totals(states), by_status
+        return history.sources_totals(self.as_of_sources())
 
     def aggregate(self, *, shape: GEOSGeometry | None = None) -> dict[str, Any]:
         """Count, KIB and GIS area, value, split by certificate status and by agency, and the geodesic area of the
         matches inside ``shape`` (the REST API's aggregate and the query page's totals)."""
         if self.live:
             return _live_aggregate(self.queryset(), shape)
-        return _states_aggregate(self.states(with_geom=shape is not None), shape)
+        return _as_of_aggregate(self.as_of_sources(), shape)
 
     def features(
         self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
@@ -199,21 +223,25 @@ class RegisterSelection:
             return geojson_out.page(
                 self.queryset().order_by("id"), properties, offset=offset, limit=limit, as_text=as_text
             )
-        states = sorted(self.states(), key=lambda s: s.id)
+        sources = self.as_of_sources()
+        rows = history.ordered_rows(sources, ("id",), *history.ASSET_VALUES)
+        count = rows.count()
+        states = history.states_of_rows(self.as_of, rows[offset : offset + limit])  # type: ignore[arg-type]
         records = history.as_of_records(
             as_of=self.as_of,  # type: ignore[arg-type]
-            states=states[offset : offset + limit],
+            states=states,
             annotate={"geom_json": AsGeoJSON("geom", precision=geojson_out.GEOJSON_PRECISION)},
         )
         dicts = [_feature_dict(record, properties) for record in records]
-        return ([geojson_out.dumps(d) for d in dicts] if as_text else dicts), len(states)
+        return ([geojson_out.dumps(d) for d in dicts] if as_text else dicts), count
 
     def records(self) -> Iterator[Any]:
         """Every matching asset with all its columns, its certificates and its geometry, in register order (what
         the exports write): LandAssets, or as of a date records that read like them."""
         if self.live:
             return _live_records(self.queryset())
-        return history.as_of_records(as_of=self.as_of, states=self.states())  # type: ignore[arg-type]
+        rows = history.ordered_rows(self.as_of_sources(), REGISTER_ORDER, *history.ASSET_VALUES)  # filters checked now
+        return _as_of_records(self.as_of, rows)  # type: ignore[arg-type]
 
 
 def _none() -> QuerySet[LandAsset]:
@@ -223,6 +251,7 @@ def _none() -> QuerySet[LandAsset]:
 # --- live ---------------------------------------------------------------------------------------------------------
 
 RECORD_CHUNK = 2000
+REGISTER_ORDER = ("kode_barang", "nomor_register", "id")
 
 
 def _live_records(qs: QuerySet[LandAsset]) -> Iterator[LandAsset]:
@@ -275,35 +304,51 @@ def _live_aggregate(qs: QuerySet[LandAsset], shape: GEOSGeometry | None) -> dict
     return _aggregate_dict(totals, by_status, rows, shape, geoms)
 
 
-def _states_aggregate(states: list[history.AssetState], shape: GEOSGeometry | None) -> dict[str, Any]:
-    agencies = {a.id: a for a in Agency.objects.all()}
-    by_status = dict.fromkeys(CertificateStatus.values, 0)
-    by_agency: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"count": 0, "luas_kib_m2": Decimal(0), "nilai_perolehan": Decimal(0), "certified": 0}
-    )
-    for state in states:
-        by_status[state.status] += 1
-        row = by_agency[state.agency_id]
-        row["count"] += 1
-        row["luas_kib_m2"] += state.luas_kib_m2
-        row["nilai_perolehan"] += state.nilai_perolehan
-        row["certified"] += state.status == CertificateStatus.TERBIT
-    rows = [
-        {
-            "agency_code": agencies[pk].code,
-            "agency_name": agencies[pk].name,
-            "count": row["count"],
-            "luas_kib_m2": float(row["luas_kib_m2"]),
-            "nilai_perolehan": float(row["nilai_perolehan"]),
-            "certified": row["certified"],
-        }
-        for pk, row in sorted(by_agency.items(), key=lambda item: agencies[item[0]].code)
-    ]
-    geoms = None
-    if shape is not None:
-        located = [GEOSGeometry(memoryview(s.wkb), srid=4326) for s in states if s.wkb is not None]
-        geoms = located if len(located) <= geo.MAX_CLIPPED_ASSETS else None
-    return _aggregate_dict(history.snapshot_totals(states), by_status, rows, shape, geoms)
+def _as_of_records(as_of: dt.date, rows: QuerySet) -> Iterator[Any]:
+    """The as-of rows streamed in register order, RECORD_CHUNK at a time: their states (certificates, derived status)
+    and then their full rows (history.as_of_records)."""
+    chunk: list[dict[str, Any]] = []
+    for row in rows.iterator(chunk_size=RECORD_CHUNK):
+        chunk.append(row)
+        if len(chunk) == RECORD_CHUNK:
+            yield from history.as_of_records(as_of=as_of, states=history.states_of_rows(as_of, chunk))
+            chunk = []
+    if chunk:
+        yield from history.as_of_records(as_of=as_of, states=history.states_of_rows(as_of, chunk))
+
+
+def _as_of_aggregate(sources: list[QuerySet], shape: GEOSGeometry | None) -> dict[str, Any]:
+    """_live_aggregate of the as-of sources: the same grouped queries, with the status derived as of the date."""
+    totals, by_status = history.sources_totals(sources)
+    by_code: dict[str, dict[str, Any]] = {}
+    for qs in sources:
+        grouped = qs.values("agency__code", "agency__name").annotate(
+            count=Count("id"),
+            luas_kib_m2=Sum("luas_kib_m2"),
+            nilai_perolehan=Sum("nilai_perolehan"),
+            certified=Count("id", filter=Q(**{history.STATUS: CertificateStatus.TERBIT})),
+        )
+        for row in grouped.order_by():
+            entry = by_code.setdefault(
+                row["agency__code"],
+                {
+                    "agency_code": row["agency__code"],
+                    "agency_name": row["agency__name"],
+                    "count": 0,
+                    "luas_kib_m2": 0.0,
+                    "nilai_perolehan": 0.0,
+                    "certified": 0,
+                },
+            )
+            entry["count"] += row["count"]
+            entry["luas_kib_m2"] += _float(row["luas_kib_m2"])
+            entry["nilai_perolehan"] += _float(row["nilai_perolehan"])
+            entry["certified"] += row["certified"]
+    rows = [by_code[code] for code in sorted(by_code)]
+    geoms: list[Any] | None = None
+    if shape is not None and totals.located <= geo.MAX_CLIPPED_ASSETS:
+        geoms = [g for qs in sources for g in qs.filter(geom__isnull=False).values_list("geom", flat=True)]
+    return _aggregate_dict(totals, by_status, rows, shape, geoms)
 
 
 def _aggregate_dict(
