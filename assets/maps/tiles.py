@@ -33,6 +33,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from assets.maps import tile_cells, tile_version
+from assets.register import history
 from assets.register.models import LandAsset
 from assets.register.reads import RegisterSelection
 
@@ -111,11 +112,21 @@ def versioned_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> t
 
     PostGIS: one statement reads both, from the same snapshot, in one round trip. SpatiaLite: the version is read
     first, so a tile is never labelled with a version newer than its content (a newer content under an older
-    version only costs the client one more download after the next change). As of a date the version is read
-    first too, and the tile built from the snapshot (as_of_tile).
+    version only costs the client one more download after the next change). As of a date PostGIS builds the tile
+    in one statement over the history rows valid at the date (_postgis_as_of_tile); SpatiaLite, and PostGIS when
+    some live rows have no history, read the version first and build the tile from the snapshot (as_of_tile).
     """
     check_tile(z, x, y)
     if not selection.live:
+        if connection.vendor == "postgresql":
+            envelope = [z, x, y]
+            sources = selection.as_of_sources(
+                stage=True,
+                disputed=True,
+                refine=lambda qs: qs.extra(where=[_AS_OF_ENVELOPE], params=envelope),  # noqa: S610 - constant SQL
+            )
+            if len(sources) == 1:  # the history rows only (rows without history are merged by as_of_tile)
+                return _postgis_as_of_tile(sources[0], z, x, y)
         return register_version(), as_of_tile(selection, z=z, x=x, y=y)
     qs = None if selection.unfiltered else selection.queryset()  # None: the whole register, no ORM
     if connection.vendor == "postgresql":
@@ -168,6 +179,25 @@ def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tup
     return version, bytes(data) if data is not None else b""
 
 
+_HISTORY_TABLE = LandAsset.history.model._meta.db_table
+_AS_OF_ENVELOPE = f'"{_HISTORY_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'
+
+
+def _postgis_as_of_tile(qs: QuerySet, z: int, x: int, y: int) -> tuple[str, bytes]:
+    """The tile of the register as of a date on PostGIS: the live tile's statement over the history rows valid at the
+    date (RegisterSelection.as_of_sources, pre-selected by the tile's envelope through the history table's GiST
+    index), the certificate status, stage and dispute flag derived as of the date in the same statement."""
+    columns = ("id", history.STATUS, history.STAGE, history.DISPUTED, "geom")
+    rows, params = qs.filter(geom__isnull=False).values(*columns).query.sql_with_params()
+    renamed = f"q.{history.STATUS} AS status_sertifikat, q.{history.STAGE} AS tahap_sertifikat"
+    inner = f"SELECT q.id, {renamed}, q.{history.DISPUTED} AS bermasalah, q.geom FROM ({rows}) q"  # noqa: S608
+    sql, params = _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
+        version, data = cursor.fetchone()
+    return version, bytes(data) if data is not None else b""
+
+
 _UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters
     "SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, geom FROM assets_landasset "
     "WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326) AND removed_at IS NULL"
@@ -201,6 +231,12 @@ def postgis_tile_sql(
         )
         fields = ("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom")
         inner, params = qs.values(*fields).query.sql_with_params()
+    return _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
+
+
+def _postgis_mvt_sql(inner: str, params: tuple, *, z: int, x: int, y: int) -> tuple[str, tuple]:
+    """The tile statement around ``inner``, a SELECT of (id, status_sertifikat, tahap_sertifikat, bermasalah, geom)
+    already limited to the tile's envelope."""
     dispute = "CASE WHEN a.bermasalah THEN a.tahap_sertifikat END"
     if z >= POLYGON_MIN_ZOOM:
         sql = f"""
