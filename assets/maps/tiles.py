@@ -123,6 +123,7 @@ def versioned_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> t
             sources = selection.as_of_sources(
                 stage=True,
                 disputed=True,
+                few=True,
                 refine=lambda qs: qs.extra(where=[_AS_OF_ENVELOPE], params=envelope),  # noqa: S610 - constant SQL
             )
             if len(sources) == 1:  # the history rows only (rows without history are merged by as_of_tile)

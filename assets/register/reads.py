@@ -154,7 +154,7 @@ class RegisterSelection:
             raise SelectionError(str(exc)) from None
 
     def as_of_sources(
-        self, *, stage: bool = False, disputed: bool = False, refine: Refine | None = None
+        self, *, stage: bool = False, disputed: bool = False, few: bool = False, refine: Refine | None = None
     ) -> list[QuerySet]:
         """As of a date: the matching assets as querysets on the history (history.as_of_sources), annotated with the
         certificate status derived as of the date (and the stage and dispute flag when asked); ``refine`` narrows
@@ -176,6 +176,7 @@ class RegisterSelection:
                 refine=both if refiners else None,
                 stage=stage,
                 disputed=disputed,
+                few=few,
             )
         except history.FilterError as exc:
             raise SelectionError(str(exc)) from None
