@@ -188,10 +188,14 @@ def _postgis_as_of_tile(qs: QuerySet, z: int, x: int, y: int) -> tuple[str, byte
     """The tile of the register as of a date on PostGIS: the live tile's statement over the history rows valid at the
     date (RegisterSelection.as_of_sources, pre-selected by the tile's envelope through the history table's GiST
     index), the certificate status, stage and dispute flag derived as of the date in the same statement."""
-    columns = ("id", history.STATUS, history.STAGE, history.DISPUTED, "geom")
+    columns = ("id", history.STATUS_CODE, history.RANK, history.CASED, "geom")
     rows, params = qs.filter(geom__isnull=False).values(*columns).query.sql_with_params()
-    renamed = f"q.{history.STATUS} AS status_sertifikat, q.{history.STAGE} AS tahap_sertifikat"
-    inner = f"SELECT q.id, {renamed}, q.{history.DISPUTED} AS bermasalah, q.geom FROM ({rows}) q"  # noqa: S608
+    # OFFSET 0 keeps PostgreSQL from inlining the subquery, which would repeat its per-asset subqueries in each CASE.
+    status = history.status_sql(f"q.{history.STATUS_CODE}")
+    stage = history.stage_sql(f"q.{history.RANK}")
+    disputed = history.disputed_sql(f"q.{history.RANK}", f"q.{history.CASED}")
+    renamed = f"{status} AS status_sertifikat, {stage} AS tahap_sertifikat, {disputed} AS bermasalah"
+    inner = f"SELECT q.id, {renamed}, q.geom FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants and the ORM's SQL
     sql, params = _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants

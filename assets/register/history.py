@@ -26,7 +26,21 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.gis.db.models.functions import AsWKB
-from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -338,52 +352,102 @@ STAGE = "asof_tahap"
 DISPUTED = "asof_bermasalah"
 _ISSUED = Q(stage=Stage.SERTIFIKAT_TERBIT) | (Q(stage__in=DISPUTE_STAGES) & ~Q(nomor=""))
 _IN_PROCESS = Q(stage__in=(*MAIN_STAGES[1:], *DISPUTE_STAGES))
+# The leading stage of rules.derive_certificate_status as the certificate with the highest rank: a dispute state
+# (SENGKETA before DIBLOKIR), else the most advanced main stage (BELUM included), else DITOLAK; no certificate: BELUM.
+_STAGE_RANK = {
+    Stage.DITOLAK: 1,
+    **{stage: 10 + index for index, stage in enumerate(MAIN_STAGES)},
+    Stage.DIBLOKIR: 99,
+    Stage.SENGKETA: 100,
+}
+_DISPUTE_RANK = _STAGE_RANK[Stage.DIBLOKIR]
+# The status as a number: 2 terbit, 1 proses, 0 belum (the highest of the certificates').
+_STATUS_CODE = {CertificateStatus.BELUM: 0, CertificateStatus.PROSES: 1, CertificateStatus.TERBIT: 2}
+STATUS_CODE = "asof_status_code"
+RANK = "asof_rank"
+CASED = "asof_cased"  # a dispute or occupation case open at the date
 
 
-def _any_certificate(certificates: list[QuerySet], condition: Q, *, few: bool) -> Q:
-    """Some certificate of the asset (the outer row's id) at the date meets ``condition``.
+def sql_case(column: str, codes: Mapping[str, int], default: str) -> str:
+    """SQL mapping a code or rank column back to its name, for a caller that selects the numbers (constants only)."""
+    whens = " ".join(f"WHEN {code} THEN '{name}'" for name, code in codes.items())
+    return f"CASE {column} {whens} ELSE '{default}' END"
 
-    ``few``: the query reads few assets (a tile): a correlated EXISTS, one index probe per asset. Otherwise
-    ``id IN (the matching certificates' asset ids)``, which PostgreSQL hashes once per statement (an EXISTS per
-    asset over 100k assets cost ~0.5 s where the hash costs a scan of the matching certificates)."""
+
+def status_sql(column: str) -> str:
+    return sql_case(column, _STATUS_CODE, CertificateStatus.BELUM)
+
+
+def stage_sql(column: str) -> str:
+    return sql_case(column, _STAGE_RANK, Stage.BELUM)
+
+
+def disputed_sql(rank: str, cased: str) -> str:
+    return f"({rank} >= {_DISPUTE_RANK} OR {cased})"
+
+
+_STATUS_CODE_OF_CERTIFICATE = Case(
+    When(_ISSUED, then=Value(_STATUS_CODE[CertificateStatus.TERBIT])),
+    When(_IN_PROCESS, then=Value(_STATUS_CODE[CertificateStatus.PROSES])),
+    default=Value(0),
+)
+_RANK_OF_CERTIFICATE = Case(
+    *(When(stage=name, then=Value(rank)) for name, rank in _STAGE_RANK.items()), default=Value(0)
+)
+
+
+def _any_certificate(certificates: list[QuerySet], condition: Q) -> Q:
+    """Some certificate of the asset at the date meets ``condition``: ``id IN (the matching certificates' asset
+    ids)``, which PostgreSQL hashes once per statement (a correlated EXISTS per asset over 100k assets cost ~0.5 s
+    where the hash costs one scan of the matching certificates)."""
     found = Q()
     for qs in certificates:
-        matching = qs.filter(condition)
-        if few:
-            found |= Exists(matching.filter(asset_id=OuterRef("id")))
-        else:
-            found |= Q(id__in=matching.order_by().values("asset_id"))
+        found |= Q(id__in=qs.filter(condition).order_by().values("asset_id"))
     return found
+
+
+def _highest(certificates: list[QuerySet], value: Case) -> Any:
+    """The highest ``value`` among the asset's certificates at the date (0 without any): one correlated subquery per
+    certificate source, an index probe per asset (for reads of few assets, such as a tile)."""
+    parts = [
+        Coalesce(
+            Subquery(
+                qs.filter(asset_id=OuterRef("id")).order_by().values("asset_id").annotate(top=Max(value)).values("top")
+            ),
+            Value(0),
+        )
+        for qs in certificates
+    ]
+    return parts[0] if len(parts) == 1 else Greatest(*parts)
+
+
+def _ranked(annotation: str, ranks: Mapping[str, int], default: str) -> Case:
+    """The name whose rank the annotation holds."""
+    return Case(
+        *(When(**{annotation: rank}, then=Value(str(name))) for name, rank in ranks.items()),
+        default=Value(str(default)),
+        output_field=CharField(),
+    )
 
 
 def _flag(condition: Q) -> Case:
     return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-def status_expression(certificates: list[QuerySet], *, few: bool = False) -> Case:
-    return Case(
-        When(_any_certificate(certificates, _ISSUED, few=few), then=Value(CertificateStatus.TERBIT.value)),
-        When(_any_certificate(certificates, _IN_PROCESS, few=few), then=Value(CertificateStatus.PROSES.value)),
-        default=Value(CertificateStatus.BELUM.value),
-        output_field=CharField(),
+def open_cases(as_of: dt.date) -> QuerySet:
+    """open_case_asset_ids(as_of) as a subquery (the asset ids)."""
+    through = getattr(apps.get_model("assets", "DisputeCase"), "assets").through  # noqa: B009 - typed as Model
+    recorded = end_of_day(as_of)
+    closed = (
+        apps.get_model("assets", "CaseStageEvent")
+        .objects.filter(to_stage__in=("SELESAI", "DIHENTIKAN"), date__lte=as_of, created_at__lt=recorded)
+        .values("case_id")
     )
-
-
-def stage_expression(certificates: list[QuerySet], *, few: bool = False) -> Case:
-    """The leading stage: a dispute state, else the most advanced main stage, else DITOLAK, else BELUM."""
-    order = [Stage.SENGKETA, Stage.DIBLOKIR, *reversed(MAIN_STAGES), Stage.DITOLAK]
-    return Case(
-        *(When(_any_certificate(certificates, Q(stage=stage), few=few), then=Value(str(stage))) for stage in order),
-        default=Value(Stage.BELUM.value),
-        output_field=CharField(),
+    return (
+        through.objects.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
+        .exclude(disputecase_id__in=closed)
+        .values("landasset_id")
     )
-
-
-def disputed_expression(certificates: list[QuerySet], cased: set[int], *, few: bool = False) -> Case:
-    disputed = _any_certificate(certificates, Q(stage__in=DISPUTE_STAGES), few=few)
-    if cased:
-        disputed |= Q(id__in=sorted(cased))
-    return Case(When(disputed, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def as_of_sources(
@@ -397,31 +461,44 @@ def as_of_sources(
     few: bool = False,
 ) -> list[QuerySet]:
     """The register at ``as_of`` filtered like snapshot(), as querysets (usually one: the history rows) annotated with
-    STATUS (and STAGE, DISPUTED when asked); together their rows are snapshot()'s, unordered. ``few``: the caller
-    reads few rows (a tile), see _any_certificate."""
+    STATUS (and STAGE, DISPUTED when asked); together their rows are snapshot()'s, unordered.
+
+    Many rows (pages, totals): STATUS from the flags ISSUED and IN_PROCESS, each ``id IN`` a hashed set of the
+    certificates at the date. ``few`` (a tile): from the highest status and stage rank of the asset's certificates,
+    one correlated subquery each."""
     data, statuses, stages = _filter_params(params)
     certificates = certificate_querysets(as_of)
-    cased = open_case_asset_ids(as_of) if disputed else set()
     sources = []
     for base in asset_querysets(as_of):
         asset_filter = filterset_class(data, queryset=refine(base) if refine else base)
         if not asset_filter.is_valid():
             raise FilterError("; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items()))
-        qs = asset_filter.qs.order_by().annotate(
-            **{
-                STATUS: status_expression(certificates, few=few),
-                ISSUED: _flag(_any_certificate(certificates, _ISSUED, few=few)),
-                IN_PROCESS: _flag(_any_certificate(certificates, _IN_PROCESS, few=few)),
-            }
-        )
+        qs = asset_filter.qs.order_by()
+        if few:
+            qs = qs.annotate(**{STATUS_CODE: _highest(certificates, _STATUS_CODE_OF_CERTIFICATE)})
+            qs = qs.annotate(**{STATUS: _ranked(STATUS_CODE, _STATUS_CODE, CertificateStatus.BELUM)})
+        else:
+            issued = _flag(_any_certificate(certificates, _ISSUED))
+            in_process = _flag(_any_certificate(certificates, _IN_PROCESS))
+            qs = qs.annotate(**{ISSUED: issued, IN_PROCESS: in_process})
+            status = Case(
+                When(**{ISSUED: True}, then=Value(CertificateStatus.TERBIT.value)),
+                When(**{IN_PROCESS: True}, then=Value(CertificateStatus.PROSES.value)),
+                default=Value(CertificateStatus.BELUM.value),
+                output_field=CharField(),
+            )
+            qs = qs.annotate(**{STATUS: status})
+        if stage or stages or disputed:
+            qs = qs.annotate(**{RANK: _highest(certificates, _RANK_OF_CERTIFICATE)})
+            qs = qs.annotate(**{STAGE: _ranked(RANK, _STAGE_RANK, Stage.BELUM)})
+        if disputed and few:  # the caller derives the flag from RANK and CASED (each subquery once per row)
+            qs = qs.annotate(**{CASED: _flag(Q(id__in=open_cases(as_of)))})
+        elif disputed:
+            qs = qs.annotate(**{DISPUTED: _flag(Q(**{f"{RANK}__gte": _DISPUTE_RANK}) | Q(id__in=open_cases(as_of)))})
         if statuses:
             qs = qs.filter(**{f"{STATUS}__in": sorted(statuses)})
-        if stage or stages:
-            qs = qs.annotate(**{STAGE: stage_expression(certificates, few=few)})
-            if stages:
-                qs = qs.filter(**{f"{STAGE}__in": sorted(stages)})
-        if disputed:
-            qs = qs.annotate(**{DISPUTED: disputed_expression(certificates, cased, few=few)})
+        if stages:
+            qs = qs.filter(**{f"{STAGE}__in": sorted(stages)})
         sources.append(qs)
     return sources
 
