@@ -26,6 +26,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.gis.db.models.functions import AsWKB
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -196,6 +197,16 @@ def unrecorded(model: Any, before: dt.datetime) -> QuerySet:
 
 def has_unrecorded(model: Any) -> bool:
     return UnrecordedRow.objects.filter(table=model._meta.db_table).exists()
+
+
+def unrecorded_models() -> tuple[bool, bool]:
+    """(some asset, some certificate) has no history row: has_unrecorded of both, in one query."""
+    table = UnrecordedRow._meta.db_table
+    exists = f'EXISTS (SELECT 1 FROM {table} WHERE "table" = %s)'  # noqa: S608 - the model's table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {exists}, {exists}", [LandAsset._meta.db_table, Certificate._meta.db_table])  # noqa: S608
+        assets, certificates = cursor.fetchone()
+    return bool(assets), bool(certificates)
 
 
 def _as_of_sources(model: Any, as_of: dt.date) -> list[QuerySet]:
