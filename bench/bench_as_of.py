@@ -9,7 +9,7 @@ process (the view, the template or the JSON, the permission checks; no HTTP serv
 taking turns, so a change in the machine's load touches both arms alike; the table shows the median of --runs
 after one warm-up each, and the as-of / live ratio. The date defaults to today, the whole register as of now
 (every history row is a candidate: the as-of read's worst case). The tiles are the z12/z14/z16 tiles around
-the register's median parcel, the export a CSV of the kecamatan holding it.
+the register's median parcel, the export a CSV of the kelurahan holding it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def paths() -> list[tuple[str, str, dict[str, str]]]:
     middle = LandAsset.objects.filter(geom__isnull=False).order_by("id")
     parcel = middle[middle.count() // 2]
     lon, lat = parcel.geom.centroid.x, parcel.geom.centroid.y
-    kecamatan = parcel.kecamatan.code if parcel.kecamatan else None
+    kelurahan = parcel.kelurahan.code if parcel.kelurahan else None
     tiles = [(z, tile_of(lon, lat, z)) for z in (12, 14, 16)]
     result = [
         ("register list page", "/assets/", {}),
@@ -60,8 +60,8 @@ def paths() -> list[tuple[str, str, dict[str, str]]]:
         ("REST aggregate", "/api/v1/assets/aggregate/", {}),
     ]
     result += [(f"tile z{z}", f"/tiles/assets/{z}/{t[0]}/{t[1]}.pbf", {}) for z, t in tiles]
-    if kecamatan:
-        result.append(("export CSV, one kecamatan", "/assets/export/", {"format": "csv", "kecamatan": kecamatan}))
+    if kelurahan:
+        result.append(("export CSV, one kelurahan", "/assets/export/", {"format": "csv", "kelurahan": kelurahan}))
     return result
 
 

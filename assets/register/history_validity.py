@@ -166,6 +166,8 @@ def _fill(postgis: bool) -> list[str]:
             if postgis
             else _unrecorded_insert(live, hist, None).replace("ON CONFLICT DO NOTHING", "")
         )
+        # the as-of reads filter on the new columns: their statistics now, not at autovacuum's next visit
+        statements.append(f"ANALYZE {hist}")
     return statements
 
 

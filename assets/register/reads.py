@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from assets.lib import geojson_out
 from assets.register import geo, history, selectors
 from assets.register.filters import AssetFilter
-from assets.register.models import Certificate, CertificateStatus, LandAsset
+from assets.register.models import Agency, Certificate, CertificateStatus, LandAsset
 
 Refine = Callable[[QuerySet], QuerySet]
 # Parameters of a request that are not register filters: the date, paging and output choices.
@@ -192,7 +192,7 @@ class RegisterSelection:
             paginator.count = totals.count  # the totals counted these very rows: no second COUNT(*)
             return paginator.get_page(number), totals
         sources = self.as_of_sources()
-        totals, _by_status = history.sources_totals(sources)
+        totals, _by_status = history.sources_totals(self.as_of, sources)  # type: ignore[arg-type]
         rows = history.ordered_rows(sources, REGISTER_ORDER, *history.ASSET_VALUES)
         paginator = Paginator(rows, per_page)
         paginator.count = totals.count
@@ -207,14 +207,14 @@ class RegisterSelection:
     def totals_by_status(self) -> tuple[selectors.RegisterTotals, dict[str, int]]:
         if self.live:
             return selectors.register_totals_by_status(self.queryset())
-        return history.sources_totals(self.as_of_sources())
+        return history.sources_totals(self.as_of, self.as_of_sources())  # type: ignore[arg-type]
 
     def aggregate(self, *, shape: GEOSGeometry | None = None) -> dict[str, Any]:
         """Count, KIB and GIS area, value, split by certificate status and by agency, and the geodesic area of the
         matches inside ``shape`` (the REST API's aggregate and the query page's totals)."""
         if self.live:
             return _live_aggregate(self.queryset(), shape)
-        return _as_of_aggregate(self.as_of_sources(), shape)
+        return _as_of_aggregate(self.as_of, self.as_of_sources(), shape)  # type: ignore[arg-type]
 
     def features(
         self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
@@ -318,34 +318,22 @@ def _as_of_records(as_of: dt.date, rows: QuerySet) -> Iterator[Any]:
         yield from history.as_of_records(as_of=as_of, states=history.states_of_rows(as_of, chunk))
 
 
-def _as_of_aggregate(sources: list[QuerySet], shape: GEOSGeometry | None) -> dict[str, Any]:
-    """_live_aggregate of the as-of sources: the same grouped queries, with the status derived as of the date."""
-    totals, by_status = history.sources_totals(sources)
-    by_code: dict[str, dict[str, Any]] = {}
-    for qs in sources:
-        grouped = qs.values("agency__code", "agency__name").annotate(
-            count=Count("id"),
-            luas_kib_m2=Sum("luas_kib_m2"),
-            nilai_perolehan=Sum("nilai_perolehan"),
-            certified=Count("id", filter=Q(**{history.STATUS: CertificateStatus.TERBIT})),
-        )
-        for row in grouped.order_by():
-            entry = by_code.setdefault(
-                row["agency__code"],
-                {
-                    "agency_code": row["agency__code"],
-                    "agency_name": row["agency__name"],
-                    "count": 0,
-                    "luas_kib_m2": 0.0,
-                    "nilai_perolehan": 0.0,
-                    "certified": 0,
-                },
-            )
-            entry["count"] += row["count"]
-            entry["luas_kib_m2"] += _float(row["luas_kib_m2"])
-            entry["nilai_perolehan"] += _float(row["nilai_perolehan"])
-            entry["certified"] += row["certified"]
-    rows = [by_code[code] for code in sorted(by_code)]
+def _as_of_aggregate(as_of: dt.date, sources: list[QuerySet], shape: GEOSGeometry | None) -> dict[str, Any]:
+    """_live_aggregate of the as-of sources: the same sums per agency, with the status derived as of the date."""
+    totals, by_status = history.sources_totals(as_of, sources)
+    agencies = {a.id: a for a in Agency.objects.all()}
+    rows = [
+        {
+            "agency_code": agencies[row["agency_id"]].code,
+            "agency_name": agencies[row["agency_id"]].name,
+            "count": row["count"],
+            "luas_kib_m2": _float(row["luas_kib"]),
+            "nilai_perolehan": _float(row["nilai"]),
+            "certified": row["terbit"] or 0,
+        }
+        for row in history.grouped_totals(as_of, sources, by_agency=True)
+    ]
+    rows.sort(key=lambda row: row["agency_code"])
     geoms: list[Any] | None = None
     if shape is not None and totals.located <= geo.MAX_CLIPPED_ASSETS:
         geoms = [g for qs in sources for g in qs.filter(geom__isnull=False).values_list("geom", flat=True)]
