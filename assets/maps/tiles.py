@@ -328,7 +328,7 @@ def as_of_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> bytes
     The rows are the audit snapshot's (assets.audit: the history tables, with the certificate status derived
     as of the date), each source pre-selected by the tile's envelope (``geom && envelope`` on PostGIS). They are
     encoded in Python on both databases: the live PostGIS statement reads status columns that have no history.
-    Correctness over speed: the history tables are not tuned for tiles.
+    The fallback of versioned_tile (SpatiaLite; PostGIS while some live rows have no history): correct, not fast.
     """
     check_tile(z, x, y)
     west, south, east, north = _selection_bounds(z, x, y)

@@ -13,6 +13,11 @@ As-of rule (docs/register.md, "The as-of rule and the read path"):
   is changed through the services it has history rows but no "created" one; before its first change its
   earliest recorded state stands in (its state before that change was never recorded).
   (The demo generator writes its own "created" rows with bulk_create_with_history, dated when it ran.)
+
+The rule is read in SQL: each history row carries its validity interval and the live rows without history are
+listed, both kept by triggers (assets.register.history_validity), so the sources are one WHERE clause each
+(valid_at, unrecorded). as_of_sources() derives the certificate status as of the date in SQL for pages, totals
+and tiles; snapshot() builds the whole register in memory for the audit findings.
 """
 
 from __future__ import annotations
@@ -371,7 +376,7 @@ _STAGE_RANK = {
 }
 _DISPUTE_RANK = _STAGE_RANK[Stage.DIBLOKIR]
 # The status as a number: 2 terbit, 1 proses, 0 belum (the highest of the certificates').
-_STATUS_CODE = {CertificateStatus.BELUM: 0, CertificateStatus.PROSES: 1, CertificateStatus.TERBIT: 2}
+_STATUS_CODE: dict[str, int] = {CertificateStatus.BELUM: 0, CertificateStatus.PROSES: 1, CertificateStatus.TERBIT: 2}
 STATUS_CODE = "asof_status_code"
 RANK = "asof_rank"
 CASED = "asof_cased"  # a dispute or occupation case open at the date
@@ -521,12 +526,14 @@ def grouped_totals(as_of: dt.date, sources: list[QuerySet], *, by_agency: bool =
     process), one grouped scan of the certificates, hashed. (An ``IN`` set per status cost a hash of the certificates
     per status and per parallel worker; a MATERIALIZED CTE, computed once, kept the plan from going parallel and was
     slower still.) One row, or one per agency_id."""
-    assets, params = [], []
+    assets: list[str] = []
+    params: list[Any] = []
     for qs in sources:
         sql, part = qs.values(*_TOTAL_COLUMNS).query.sql_with_params()
         assets.append(sql)
         params += part
-    codes, code_params = [], []
+    codes: list[str] = []
+    code_params: list[Any] = []
     for qs in certificate_querysets(as_of):
         grouped = (
             qs.filter(_IN_PROCESS | _ISSUED)

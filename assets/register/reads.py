@@ -4,8 +4,9 @@
 else; the filters are checked here) and answers every question a surface asks: a page of rows for the HTML list,
 GeoJSON features for the REST and OGC APIs, totals for the home page, map and query, records for the exports, and
 snapshot states for the audit findings and the as-of tiles. Views, the APIs, exports and tiles never branch on the
-date themselves: the selection knows whether it reads the live tables or rebuilds the register from the history
-(assets.register.history, whose as-of rule the docs describe).
+date themselves: the selection knows whether it reads the live tables or the history tables as of the date
+(assets.register.history, whose as-of rule the docs describe: in SQL through each history row's validity interval,
+so pages, totals and tiles as of a date cost about what the live ones do).
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ class RegisterSelection:
 
         try:
             return history.as_of_sources(
-                as_of=self.as_of,
+                as_of=self.as_of,  # type: ignore[arg-type]  # not live: a date
                 params=self.params,
                 filterset_class=self.filterset_class,
                 refine=both if refiners else None,
@@ -197,7 +198,7 @@ class RegisterSelection:
         paginator = Paginator(rows, per_page)
         paginator.count = totals.count
         page = paginator.get_page(number)
-        page.object_list = history.states_of_rows(self.as_of, page.object_list)  # type: ignore[arg-type]
+        page.object_list = history.states_of_rows(self.as_of, page.object_list)  # type: ignore[arg-type,assignment]
         history.attach_related(page.object_list)
         return page, totals
 

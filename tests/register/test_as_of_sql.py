@@ -196,7 +196,7 @@ class EquivalenceTests(TestCase):
         selection = RegisterSelection.from_params(query, as_of=as_of)
         expected = history.snapshot(as_of=as_of, params=query)
         label = f"as of {as_of} {params}"
-        by_status = {s: 0 for s in ("belum", "proses", "terbit")}
+        by_status = dict.fromkeys(("belum", "proses", "terbit"), 0)
         for state in expected:
             by_status[state.status] += 1
         totals, counts = selection.totals_by_status()
