@@ -124,7 +124,8 @@ def versioned_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> t
             assets_unrecorded, certificates_unrecorded = history.unrecorded_models()
             if not assets_unrecorded:  # the history rows only (rows without history are merged by as_of_tile)
                 if selection.params or selection.refine is not None:
-                    rows, params = _as_of_rows_sql(selection, z, x, y)
+                    with history.one_read((assets_unrecorded, certificates_unrecorded)):
+                        rows, params = _as_of_rows_sql(selection, z, x, y)
                 else:
                     rows, params = _as_of_unfiltered_rows_sql(selection.as_of, certificates_unrecorded, z, x, y)  # type: ignore[arg-type]
                 return _postgis_as_of_tile(rows, params, z, x, y)

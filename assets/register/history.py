@@ -25,6 +25,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -198,7 +200,26 @@ def unrecorded(model: Any, before: dt.datetime) -> QuerySet:
     return model.objects.filter(created_at__lt=before, id__in=listed)
 
 
+_READ: ContextVar[dict[str, bool] | None] = ContextVar("as_of_read", default=None)
+
+
+@contextmanager
+def one_read(flags: tuple[bool, bool] | None = None) -> Iterator[None]:
+    """One as-of read (a request's page, totals, features): within it, whether assets or certificates have rows
+    without history is asked once, in one query (or given: ``flags``, unrecorded_models()), rather than by every
+    queryset built (a round trip each)."""
+    assets, certificates = flags if flags is not None else unrecorded_models()
+    token = _READ.set({LandAsset._meta.db_table: assets, Certificate._meta.db_table: certificates})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
 def has_unrecorded(model: Any) -> bool:
+    memo = _READ.get()
+    if memo is not None and model._meta.db_table in memo:
+        return memo[model._meta.db_table]
     return UnrecordedRow.objects.filter(table=model._meta.db_table).exists()
 
 

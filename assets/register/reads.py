@@ -192,13 +192,14 @@ class RegisterSelection:
             paginator = Paginator(qs, per_page)
             paginator.count = totals.count  # the totals counted these very rows: no second COUNT(*)
             return paginator.get_page(number), totals
-        sources = self.as_of_sources()
-        totals, _by_status = history.sources_totals(self.as_of, sources)  # type: ignore[arg-type]
-        rows = history.ordered_rows(sources, REGISTER_ORDER, *history.ASSET_VALUES)
-        paginator = Paginator(rows, per_page)
-        paginator.count = totals.count
-        page = paginator.get_page(number)
-        page.object_list = history.states_of_rows(self.as_of, page.object_list)  # type: ignore[arg-type,assignment]
+        with history.one_read():
+            sources = self.as_of_sources()
+            totals, _by_status = history.sources_totals(self.as_of, sources)  # type: ignore[arg-type]
+            rows = history.ordered_rows(sources, REGISTER_ORDER, *history.ASSET_VALUES)
+            paginator = Paginator(rows, per_page)
+            paginator.count = totals.count
+            page = paginator.get_page(number)
+            page.object_list = history.states_of_rows(self.as_of, page.object_list)  # type: ignore[arg-type,assignment]
         history.attach_related(page.object_list)
         return page, totals
 
@@ -208,14 +209,16 @@ class RegisterSelection:
     def totals_by_status(self) -> tuple[selectors.RegisterTotals, dict[str, int]]:
         if self.live:
             return selectors.register_totals_by_status(self.queryset())
-        return history.sources_totals(self.as_of, self.as_of_sources())  # type: ignore[arg-type]
+        with history.one_read():
+            return history.sources_totals(self.as_of, self.as_of_sources())  # type: ignore[arg-type]
 
     def aggregate(self, *, shape: GEOSGeometry | None = None) -> dict[str, Any]:
         """Count, KIB and GIS area, value, split by certificate status and by agency, and the geodesic area of the
         matches inside ``shape`` (the REST API's aggregate and the query page's totals)."""
         if self.live:
             return _live_aggregate(self.queryset(), shape)
-        return _as_of_aggregate(self.as_of, self.as_of_sources(), shape)  # type: ignore[arg-type]
+        with history.one_read():
+            return _as_of_aggregate(self.as_of, self.as_of_sources(), shape)  # type: ignore[arg-type]
 
     def features(
         self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
@@ -225,16 +228,17 @@ class RegisterSelection:
             return geojson_out.page(
                 self.queryset().order_by("id"), properties, offset=offset, limit=limit, as_text=as_text
             )
-        sources = self.as_of_sources()
-        rows = history.ordered_rows(sources, ("id",), *history.ASSET_VALUES)
-        count = rows.count()
-        states = history.states_of_rows(self.as_of, rows[offset : offset + limit])  # type: ignore[arg-type]
-        records = history.as_of_records(
-            as_of=self.as_of,  # type: ignore[arg-type]
-            states=states,
-            annotate={"geom_json": AsGeoJSON("geom", precision=geojson_out.GEOJSON_PRECISION)},
-        )
-        dicts = [_feature_dict(record, properties) for record in records]
+        with history.one_read():
+            sources = self.as_of_sources()
+            rows = history.ordered_rows(sources, ("id",), *history.ASSET_VALUES)
+            count = rows.count()
+            states = history.states_of_rows(self.as_of, rows[offset : offset + limit])  # type: ignore[arg-type]
+            records = history.as_of_records(
+                as_of=self.as_of,  # type: ignore[arg-type]
+                states=states,
+                annotate={"geom_json": AsGeoJSON("geom", precision=geojson_out.GEOJSON_PRECISION)},
+            )
+            dicts = [_feature_dict(record, properties) for record in records]
         return ([geojson_out.dumps(d) for d in dicts] if as_text else dicts), count
 
     def records(self) -> Iterator[Any]:
