@@ -76,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: today)")
+    parser.add_argument("--skip", action="append", default=[], help="leave out the paths whose label has this text")
     args = parser.parse_args()
     as_of = args.as_of or timezone.localdate().isoformat()
     settings.ALLOWED_HOSTS = ["*"]
@@ -95,6 +96,8 @@ def main() -> None:
     )
     print(f"{'read path':<42}{'live ms':>10}{'as-of ms':>10}{'ratio':>8}  {'bytes live / as-of':>22}")
     for label, url, params in paths():
+        if any(text in label for text in args.skip):
+            continue
         arms = {"live": params, "as-of": {**params, "as_of": as_of}}
         times: dict[str, list[float]] = {arm: [] for arm in arms}
         sizes: dict[str, int] = {}
