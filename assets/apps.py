@@ -20,6 +20,9 @@ class AssetsConfig(AppConfig):
         from assets.maps.tile_cells import ensure_triggers
 
         post_migrate.connect(ensure_triggers, sender=self, dispatch_uid="assets-tile-cell-triggers")
+        from assets.register import aggregates
+
+        post_migrate.connect(aggregates.ensure_triggers, sender=self, dispatch_uid="assets-register-total-triggers")
         from assets.maps import tile_version
 
         post_migrate.connect(tile_version.ensure_triggers, sender=self, dispatch_uid="assets-version-triggers")

@@ -289,19 +289,27 @@ def charts(
         labels=False,
         first=_("Kelurahan"),
     )
-    result = [kecamatan, share_kecamatan, agency, share_kelurahan, acquisition, progress_chart, *encumbrance_charts()]
+    result = [
+        kecamatan,
+        share_kecamatan,
+        agency,
+        share_kelurahan,
+        acquisition,
+        progress_chart,
+        *encumbrance_charts(as_of),
+    ]
     return {c.slug: c for c in result}
 
 
-def encumbrance_charts() -> list[Chart]:
-    """Pemanfaatan revenue per year (due vs paid) and open dispute cases by kecamatan and stage (assets.encumbrance):
-    today's records, whatever the page's date."""
-    revenue = encumbrance_selectors.revenue_by_year()
+def encumbrance_charts(as_of: dt.date | None = None) -> list[Chart]:
+    """Pemanfaatan revenue per year (due vs paid) and open dispute cases by kecamatan and stage (assets.encumbrance),
+    now or as recorded by the end of ``as_of`` (the page's date)."""
+    revenue = encumbrance_selectors.revenue_by_year(as_of=as_of)
     revenue_title = _("Utilisation revenue per year (Rp million)")
     revenue_series = [(_("Due"), svg.PALETTE[1]), (_("Paid"), svg.PALETTE[4])]
     revenue_data = [(str(year), [float(due) / 1e6, float(paid) / 1e6]) for year, due, paid in revenue]
     stages = [s for s in CaseStage if s not in CLOSED_STAGES]
-    cases = encumbrance_selectors.open_cases_by_kecamatan_stage()
+    cases = encumbrance_selectors.open_cases_by_kecamatan_stage(as_of=as_of)
     cases_title = _("Open dispute cases by kecamatan and stage")
     cases_series = [(str(s.label), colour) for s, colour in zip(stages, svg.PALETTE, strict=False)]
     cases_data = [(name, [float(counts.get(s, 0)) for s in stages]) for name, counts, _total in cases]

@@ -24,14 +24,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assets.encumbrance import selectors as encumbrance
-from assets.encumbrance.models import CaseKind, CaseStage
+from assets.encumbrance.models import CaseKind, CaseStage, UtilisationForm
 from assets.evidence import selectors as evidence
 from assets.evidence.models import CustodyEvent, DocumentType
 from assets.field import selectors as field_results
 from assets.lib import formats
 from assets.register import place
 from assets.register.geo import geodesic_area_m2
-from assets.register.history import ASSET_VALUES, AssetState, Names, snapshot
+from assets.register.history import ASSET_VALUES, AssetState, AssetStates, Names, snapshot
 from assets.register.models import (
     DISPUTE_STAGES,
     AdministrativeArea,
@@ -714,111 +714,108 @@ def uncertified_by_agency_kecamatan(rows: list[FindingRow], n: Names) -> list[tu
 # recorded by its end (their dates and stage events), the agreements and payments from their history ----------
 
 
-def _case_label(case: Any) -> str:
-    return f"#{case.pk} {case.title}"
+def _by_id(assets: list[AssetState]) -> dict[int, AssetState]:
+    """The assets by id: a snapshot's own index (history.AssetStates, built once for all its findings)."""
+    return assets.by_id() if isinstance(assets, AssetStates) else {a.id: a for a in assets}
+
+
+def _labels(choices: Any) -> dict[str, str]:
+    """Each choice's label, translated once per finding rather than once per row."""
+    return {value: str(label) for value, label in choices.choices}
 
 
 def find_open_cases(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
     today = as_of or timezone.localdate()
-    open_cases = encumbrance.open_cases_by_asset([a.id for a in assets], as_of)
+    by_id, kinds, stages = _by_id(assets), _labels(CaseKind), _labels(CaseStage)
     rows = []
-    for a in assets:
-        for case in open_cases.get(a.id, ()):
-            kind = str(CaseKind(case.kind).label)
-            values = {
-                "case": _case_label(case), "kind": kind, "stage": str(CaseStage(case.stage).label),
-                "opened": case.opened_on, "age_days": (today - case.opened_on).days,
-            }  # fmt: skip
-            rows.append(FindingRow(a, _case_label(case), values))
-    rows.sort(key=lambda r: (r.values["kind"], -r.values["age_days"]))
-    return rows
+    for r in encumbrance.open_case_rows(as_of):
+        a = by_id.get(r.asset_id)
+        if a is not None:
+            label = f"#{r.case_id} {r.title}"
+            values = {"case": label, "kind": kinds[r.kind], "stage": stages[r.stage], "opened": r.opened_on,
+                      "age_days": (today - r.opened_on).days}  # fmt: skip
+            rows.append(FindingRow(a, label, values))
+    return rows  # by the kind's label, oldest first within (open_case_rows)
 
 
 def find_hearings(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
     today = as_of or timezone.localdate()
     last = today + dt.timedelta(days=encumbrance.HEARING_DAYS)
-    open_cases = encumbrance.open_cases_by_asset([a.id for a in assets], as_of)
+    by_id = _by_id(assets)
     rows = []
-    for a in assets:
-        for case in open_cases.get(a.id, ()):
-            if case.next_hearing and today <= case.next_hearing <= last:
-                officer = (case.officer.get_full_name() or case.officer.username) if case.officer else "—"
-                values = {
-                    "case": _case_label(case), "hearing": case.next_hearing,
-                    "court_numbers": case.court_case_numbers or "—", "officer": officer,
-                }  # fmt: skip
-                rows.append(FindingRow(a, _case_label(case), values))
+    for r in encumbrance.open_case_rows(as_of, hearing_between=(today, last), with_officer=True):
+        a = by_id.get(r.asset_id)
+        if a is not None:
+            label = f"#{r.case_id} {r.title}"
+            values = {"case": label, "hearing": r.next_hearing, "court_numbers": r.court_case_numbers or "—",
+                      "officer": r.officer or "—"}  # fmt: skip
+            rows.append(FindingRow(a, label, values))
     rows.sort(key=lambda r: r.values["hearing"])
     return rows
 
 
 def find_expired_in_use(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
     today = as_of or timezone.localdate()
-    by_id = {a.id: a for a in assets}
+    by_id, forms = _by_id(assets), _labels(UtilisationForm)
     rows = []
-    for u in encumbrance.in_use_by_asset(by_id, as_of).values():
-        for agreement in u:
-            if agreement.end_date < today:
-                values = {
-                    "agreement": agreement.agreement_number, "partner": agreement.partner_name,
-                    "end": agreement.end_date, "days": (today - agreement.end_date).days,
-                }  # fmt: skip
-                rows.append(FindingRow(by_id[agreement.asset_id], str(agreement), values))
-    rows.sort(key=lambda r: -r.values["days"])
+    for asset_id, _pk, form, number, partner, end in encumbrance.expired_in_use_rows(today, as_of):  # oldest end first
+        a = by_id.get(asset_id)
+        if a is not None:
+            values = {"agreement": number, "partner": partner, "end": end, "days": (today - end).days}
+            rows.append(FindingRow(a, f"{forms[form]} {number}: {partner}", values))
     return rows
 
 
 def find_occupied_without_agreement(
     assets: list[AssetState], options: FindingOptions, as_of: dt.date | None
 ) -> list[FindingRow]:
-    ids = [a.id for a in assets]
-    open_cases = encumbrance.open_cases_by_asset(ids, as_of)
-    with_agreement = encumbrance.assets_with_any_utilisation(ids, as_of)
+    by_id = _by_id(assets)
     rows = []
-    for a in assets:
-        if a.id in with_agreement:
-            continue
-        for case in open_cases.get(a.id, ()):
-            if case.kind == CaseKind.OKUPASI:
-                values = {"case": _case_label(case), "opened": case.opened_on, "parties": case.parties or "—"}
-                rows.append(FindingRow(a, _case_label(case), values))
+    for r in encumbrance.open_case_rows(as_of, kind=CaseKind.OKUPASI, without_agreement=True):
+        a = by_id.get(r.asset_id)
+        if a is not None:
+            label = f"#{r.case_id} {r.title}"
+            rows.append(FindingRow(a, label, {"case": label, "opened": r.opened_on, "parties": r.parties or "—"}))
     return rows
 
 
 def find_payments_overdue(assets: list[AssetState], options: FindingOptions, as_of: dt.date | None) -> list[FindingRow]:
     today = as_of or timezone.localdate()
-    by_id = {a.id: a for a in assets}
+    by_id, rupiah = _by_id(assets), formats.rupiah_many()
     rows = []
-    payments = encumbrance.overdue_payments(today) if as_of is None else encumbrance.overdue_payments_at(as_of)
-    for payment in payments:
-        agreement = payment.utilisation
-        if agreement.asset_id not in by_id:
-            continue
-        values = {
-            "agreement": f"{agreement.agreement_number} ({agreement.partner_name})", "due_date": payment.due_date,
-            "amount_due": int(payment.amount_due), "outstanding": int(payment.outstanding),  # whole rupiah
-            "days": (today - payment.due_date).days,
-        }  # fmt: skip
-        rows.append(FindingRow(by_id[agreement.asset_id], formats.rupiah(payment.outstanding), values))
-    rows.sort(key=lambda r: -r.values["days"])
-    return rows
+    for asset_id, number, partner, due_date, due, paid in encumbrance.overdue_payment_rows(today, as_of):
+        a = by_id.get(asset_id)
+        if a is not None:
+            outstanding = due - paid  # paid < due: the query's condition
+            values = {
+                "agreement": f"{number} ({partner})", "due_date": due_date, "amount_due": int(due),
+                "outstanding": int(outstanding), "days": (today - due_date).days,  # whole rupiah
+            }  # fmt: skip
+            rows.append(FindingRow(a, rupiah(outstanding), values))
+    return rows  # oldest due date first: the most days overdue first
 
 
 def find_utilised_over_parcel(
     assets: list[AssetState], options: FindingOptions, as_of: dt.date | None
 ) -> list[FindingRow]:
-    by_id = {a.id: a for a in assets}
+    by_id = _by_id(assets)
+    if as_of is None:  # compared in SQL first: only the rows near or over the bound come back
+        used_rows = encumbrance.used_over_parcel_rows(options.tolerance_pct, options.tolerance_m2)
+    else:
+        used_rows = encumbrance.used_area_rows(as_of)
     rows = []
-    for asset_id, used in encumbrance.used_area_by_asset(by_id, as_of).items():
-        a = by_id[asset_id]
+    for asset_id, used in used_rows:
+        a = by_id.get(asset_id)
+        if a is None:
+            continue
         parcel = a.luas_gis_m2 if a.luas_gis_m2 is not None else a.luas_kib_m2
         if parcel is None:
             continue
-        parcel = Decimal(parcel)
+        used, parcel = Decimal(used), Decimal(parcel)
         if used - parcel > area_tolerance(parcel, options):
             values = {"used_m2": used, "parcel_m2": parcel, "excess_m2": used - parcel}
             rows.append(FindingRow(a, formats.m2(used - parcel), values))
-    rows.sort(key=lambda r: -r.values["excess_m2"])
+    rows.sort(key=lambda r: (-r.values["excess_m2"], r.asset.id))
     return rows
 
 

@@ -38,9 +38,11 @@ from assets.encumbrance.models import (
     UtilisationStatus,
 )
 from assets.lib import cells
+from assets.lib.http import plain_error
 from assets.register import permissions
 from assets.register.models import LandAsset
 from assets.register.permissions import AuthenticatedRequest, require_edit_asset, role_required
+from assets.register.reads import SelectionError, parse_as_of
 
 
 def _service_errors(form: BaseForm, exc: ValidationError) -> None:
@@ -307,21 +309,33 @@ def _csv(name: str, lines: Iterable[list[Any]]) -> StreamingHttpResponse:
     return response
 
 
+def _as_of_name(stem: str, as_of: dt.date | None) -> str:
+    return f"{stem}-{as_of.isoformat()}.csv" if as_of else f"{stem}.csv"
+
+
 @role_required(permissions.can_export)
-def revenue_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
-    """Revenue per year of the due date: due, paid, outstanding (whole rupiah)."""
+def revenue_csv(request: AuthenticatedRequest) -> HttpResponse:
+    """Revenue per year of the due date: due, paid, outstanding (whole rupiah); ``as_of``: as recorded then."""
+    try:
+        as_of = parse_as_of(request.GET.get("as_of"))
+    except SelectionError as exc:
+        return plain_error(str(exc))
     header = [_("Year"), _("Due"), _("Paid"), _("Outstanding (Rp)")]
-    rows = ([year, due, paid, due - paid] for year, due, paid in selectors.revenue_by_year())
-    return _csv("pemanfaatan-revenue.csv", itertools.chain([header], rows))
+    rows = ([year, due, paid, due - paid] for year, due, paid in selectors.revenue_by_year(as_of=as_of))
+    return _csv(_as_of_name("pemanfaatan-revenue", as_of), itertools.chain([header], rows))
 
 
 @role_required(permissions.can_export)
-def cases_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
-    """Open cases per kecamatan and stage."""
+def cases_csv(request: AuthenticatedRequest) -> HttpResponse:
+    """Open cases per kecamatan and stage; ``as_of``: the cases open then."""
+    try:
+        as_of = parse_as_of(request.GET.get("as_of"))
+    except SelectionError as exc:
+        return plain_error(str(exc))
     stages = [s for s in CaseStage if s not in CLOSED_STAGES]
     header = [_("Kecamatan"), *[str(s.label) for s in stages], _("Total")]
     rows = (
         [name, *[counts.get(s, 0) for s in stages], total]
-        for name, counts, total in selectors.open_cases_by_kecamatan_stage()
+        for name, counts, total in selectors.open_cases_by_kecamatan_stage(as_of=as_of)
     )
-    return _csv("open-cases-by-kecamatan.csv", itertools.chain([header], rows))
+    return _csv(_as_of_name("open-cases-by-kecamatan", as_of), itertools.chain([header], rows))

@@ -6,9 +6,12 @@ Read-only, like the register's API: writes stay on the pages. Partners' NIK (a p
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework_gis.pagination import GeoJsonPagination
@@ -23,6 +26,8 @@ from assets.encumbrance.models import (
     Utilisation,
     UtilisationStatus,
 )
+from assets.register.history import end_of_day
+from assets.register.reads import SelectionError, parse_as_of
 
 
 class _Pagination(GeoJsonPagination):
@@ -94,44 +99,129 @@ def _choice(params: Any, name: str, allowed: list[str]) -> str | None:
     return value
 
 
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description=(
+        "YYYY-MM-DD: as recorded by the end of that day (Asia/Makassar), from the change history: the cases opened "
+        "by then (open meaning open then) with their stage events by then, or the agreements with their payment "
+        "rows as they stood then (docs/encumbrance.md, as of a date)."
+    ),
+)
+_AS_OF_SCHEMA = extend_schema_view(
+    list=extend_schema(parameters=[AS_OF_PARAMETER]), retrieve=extend_schema(parameters=[AS_OF_PARAMETER])
+)
+
+
+def _as_of(params: Any) -> dt.date | None:
+    """``as_of=YYYY-MM-DD`` (register.reads.parse_as_of, as the register's API reads it)."""
+    try:
+        return parse_as_of(params["as_of"] or "?") if "as_of" in params else None
+    except SelectionError as exc:
+        raise ValidationError({"as_of": str(exc)}) from None
+
+
+def _asset_id(params: Any) -> int | None:
+    asset = params.get("asset")
+    if not asset:
+        return None
+    if not asset.isdigit():
+        raise ValidationError({"asset": f"{asset!r} is not an asset id."})
+    return int(asset)
+
+
+@_AS_OF_SCHEMA
 class CaseViewSet(viewsets.ReadOnlyModelViewSet):
-    """Dispute and occupation cases; ``open=1`` (or 0), ``kind``, ``asset`` (an asset id) filter them."""
+    """Dispute and occupation cases; ``open=1`` (or 0), ``kind``, ``asset`` (an asset id) filter them. ``as_of``: the
+    cases opened and recorded by the end of that day, each as recorded then (its history), open or closed then, with
+    the stage events dated and recorded by then."""
 
     serializer_class = CaseSerializer
     pagination_class = _Pagination
 
     def get_queryset(self) -> QuerySet[DisputeCase]:
-        qs = selectors.cases().prefetch_related("events").order_by("id")
         params = self.request.query_params
+        as_of = _as_of(params)
+        if as_of is None:
+            qs = selectors.cases().prefetch_related("events")
+        else:  # instances of the cases as recorded then; their relations are fetched per page (paginate_queryset)
+            qs = DisputeCase.history.as_of(end_of_day(as_of)).filter(
+                opened_on__lte=as_of, created_at__lt=end_of_day(as_of)
+            )
+        qs = qs.order_by("id")
         state = _choice(params, "open", ["0", "1"])
         if state is not None:
-            qs = qs.filter(closed_on__isnull=state == "1")
+            if as_of is None:
+                qs = qs.filter(closed_on__isnull=state == "1")
+            else:
+                ids = selectors.open_case_ids(as_of)
+                qs = qs.filter(id__in=ids) if state == "1" else qs.exclude(id__in=ids)
         kind = _choice(params, "kind", list(CaseKind.values))
         if kind:
             qs = qs.filter(kind=kind)
-        asset = params.get("asset")
-        if asset:
-            if not asset.isdigit():
-                raise ValidationError({"asset": f"{asset!r} is not an asset id."})
-            qs = qs.filter(assets=int(asset))
+        asset = _asset_id(params)
+        if asset is not None:
+            links = DisputeCase.assets.through.objects.filter(landasset_id=asset).values("disputecase_id")
+            qs = qs.filter(id__in=links)
         return qs
 
+    def _with_relations(self, cases: list[DisputeCase]) -> list[DisputeCase]:
+        as_of = _as_of(self.request.query_params)
+        if as_of is not None and cases:
+            recorded = end_of_day(as_of)
+            events = CaseStageEvent.objects.filter(date__lte=as_of, created_at__lt=recorded).order_by("date", "id")
+            prefetch_related_objects(cases, "assets", "officer", Prefetch("events", queryset=events))
+        return cases
 
+    def paginate_queryset(self, queryset: QuerySet) -> list[Any] | None:
+        page = super().paginate_queryset(queryset)
+        return self._with_relations(page) if page is not None else None
+
+    def get_object(self) -> DisputeCase:
+        return self._with_relations([super().get_object()])[0]
+
+
+@_AS_OF_SCHEMA
 class UtilisationViewSet(viewsets.ReadOnlyModelViewSet):
-    """Pemanfaatan agreements with their payment schedules; ``status``, ``asset`` (an asset id) filter them."""
+    """Pemanfaatan agreements with their payment schedules; ``status``, ``asset`` (an asset id) filter them.
+    ``as_of``: each agreement as recorded by the end of that day (its history), with its payment rows as recorded
+    then."""
 
     serializer_class = UtilisationSerializer
     pagination_class = _Pagination
 
     def get_queryset(self) -> QuerySet[Utilisation]:
-        qs = Utilisation.objects.prefetch_related("payments").order_by("id")
         params = self.request.query_params
+        as_of = _as_of(params)
+        if as_of is None:
+            qs = Utilisation.objects.prefetch_related("payments")
+        else:  # instances as recorded then; their payments are fetched per page (paginate_queryset)
+            qs = Utilisation.history.as_of(end_of_day(as_of))
+        qs = qs.order_by("id")
         status = _choice(params, "status", list(UtilisationStatus.values))
         if status:
             qs = qs.filter(status=status)
-        asset = params.get("asset")
-        if asset:
-            if not asset.isdigit():
-                raise ValidationError({"asset": f"{asset!r} is not an asset id."})
-            qs = qs.filter(asset_id=int(asset))
+        asset = _asset_id(params)
+        if asset is not None:
+            qs = qs.filter(asset_id=asset)
         return qs
+
+    def _with_payments(self, agreements: list[Utilisation]) -> list[Utilisation]:
+        as_of = _as_of(self.request.query_params)
+        if as_of is not None and agreements:
+            rows: dict[int, list[Payment]] = {u.pk: [] for u in agreements}
+            payments = selectors.payments_at(as_of).filter(utilisation_id__in=rows).order_by("due_date", "id")
+            for payment in payments:
+                rows[payment.utilisation_id].append(payment)
+            for u in agreements:  # read by the serializer as u.payments.all(), like a prefetch
+                cached = Payment.objects.none()
+                cached._result_cache, cached._prefetch_done = rows[u.pk], True
+                u._prefetched_objects_cache = {"payments": cached}
+        return agreements
+
+    def paginate_queryset(self, queryset: QuerySet) -> list[Any] | None:
+        page = super().paginate_queryset(queryset)
+        return self._with_payments(page) if page is not None else None
+
+    def get_object(self) -> Utilisation:
+        return self._with_payments([super().get_object()])[0]

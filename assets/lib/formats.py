@@ -7,10 +7,11 @@ language decides the separators: ``1.234.567,89`` in Indonesian, ``1,234,567.89`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.formats import number_format
+from django.utils.formats import get_format, number_format
 
 EMPTY = "—"
 HECTARE_M2 = Decimal(10_000)
@@ -41,6 +42,27 @@ def rupiah(value: Any) -> str:
     """``Rp 1.234.567`` (whole rupiah)."""
     amount = to_decimal(value)
     return EMPTY if amount is None else f"Rp {_format(amount, 0)}"
+
+
+def rupiah_many() -> Callable[[Any], str]:
+    """rupiah() for a whole table: the active language's separators are read once (number_format reads them on
+    every call, the larger part of a finding's time for thousands of amounts). Same text as rupiah()
+    (tests/lib/test_formats.py)."""
+    separator = get_format("THOUSAND_SEPARATOR")
+    if get_format("NUMBER_GROUPING") != 3:  # noqa: PLR2004 - the grouping of three Python's "," writes
+        return rupiah
+
+    def one(value: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            whole = value  # an int or a database's Decimal needs no trip through str()
+        else:
+            amount = value if isinstance(value, Decimal) and value.is_finite() else to_decimal(value)
+            if amount is None or not amount.is_finite():
+                return rupiah(value)
+            whole = int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return f"Rp {'-' if whole < 0 else ''}{abs(whole):,}".replace(",", separator)
+
+    return one
 
 
 def m2(value: Any) -> str:

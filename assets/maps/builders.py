@@ -409,8 +409,7 @@ def overview_map(
     m = base_map(user=user, choice=choice)
     popup_query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""  # the popup shows the same date
     add_register_tiles(m, faint=False, name=_("Land assets"), popup_query=popup_query, query=query)
-    if not as_of:
-        add_encumbrance_tiles(m, query=query)
+    add_encumbrance_tiles(m, query=query)  # the query carries as_of: the cases and agreements of that date
     Legend().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_map_parts(m, nonce=nonce)

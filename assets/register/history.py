@@ -313,6 +313,18 @@ def _filter_params(params: Mapping[str, Any] | None) -> tuple[QueryDict, set[str
     return data, statuses, stages
 
 
+class AssetStates(list[AssetState]):
+    """A snapshot's states in register order, with an index by asset id built on first use and kept with the list
+    (the audit findings look their rows' assets up in it: one index per snapshot, not one per finding)."""
+
+    _index: dict[int, AssetState] | None = None
+
+    def by_id(self) -> dict[int, AssetState]:
+        if self._index is None or len(self._index) != len(self):
+            self._index = {a.id: a for a in self}
+        return self._index
+
+
 def snapshot(
     *,
     as_of: dt.date | None = None,
@@ -338,7 +350,7 @@ def snapshot(
             wkb = row.pop("wkb", None)
             assets[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **row)
     _derive(as_of, assets)
-    result = []
+    result = AssetStates()
     for asset in assets.values():
         if statuses and asset.status not in statuses:
             continue

@@ -320,7 +320,16 @@ class LandAsset(models.Model):
             models.Index(fields=["status_sertifikat"]),
             models.Index(fields=["tahap_sertifikat"]),
             models.Index(fields=["agency", "status_sertifikat"]),
+            # an agency's page of the register in register order (an officer's list): without it PostgreSQL walks
+            # the whole register in kode order and drops the other agencies' rows (0.3 s at 100k)
+            models.Index(fields=["agency", "kode_barang", "nomor_register"], name="landasset_agency_order"),
             models.Index(fields=["tahun_perolehan"]),
+            # the "parcels without location" work queue (assets.register.work.unlocated): its rows only
+            models.Index(
+                fields=["agency"],
+                condition=models.Q(plotting_status=PlottingStatus.UNKNOWN, removed_at__isnull=True),
+                name="landasset_unlocated",
+            ),
         ]
         permissions = [("export_landasset", _("Can export land assets"))]
 
@@ -376,7 +385,8 @@ class Certificate(models.Model):
         ordering = ["asset", "id"]
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
-        indexes = [models.Index(fields=["stage"]), models.Index(fields=["nib"])]
+        # (stage, stage_since): the "stuck" work queue's range per pipeline stage (assets.audit.work)
+        indexes = [models.Index(fields=["stage", "stage_since"]), models.Index(fields=["nib"])]
 
     def __str__(self) -> str:
         label = f"{self.get_jenis_hak_display() if self.jenis_hak else ''} {self.nomor}".strip()
@@ -411,3 +421,43 @@ class CertificateStageEvent(models.Model):
     def __str__(self) -> str:
         before = self.get_from_stage_display() if self.from_stage else "-"
         return f"{before} → {self.get_to_stage_display()} ({self.tanggal})"
+
+
+class RegisterTotal(models.Model):
+    """Counts and sums of the assets per group of the register's dimensions (assets.register.aggregates).
+
+    Written only by the database triggers on the assets table, never by Django. Ids are 0 for "none"; areas are
+    hundredths of m² and values whole rupiah (integers: exact sums on both databases).
+    """
+
+    agency_id = models.BigIntegerField()
+    kecamatan_id = models.BigIntegerField(default=0)
+    kelurahan_id = models.BigIntegerField(default=0)
+    status_sertifikat = models.CharField(max_length=8)
+    tahap_sertifikat = models.CharField(max_length=24)
+    plotting_status = models.CharField(max_length=16)
+    removed = models.BooleanField(default=False)
+    n = models.IntegerField(default=0)
+    located = models.IntegerField(default=0)
+    luas_kib_c = models.BigIntegerField(default=0)
+    luas_gis_c = models.BigIntegerField(default=0)
+    nilai = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "agency_id",
+                    "kecamatan_id",
+                    "kelurahan_id",
+                    "status_sertifikat",
+                    "tahap_sertifikat",
+                    "plotting_status",
+                    "removed",
+                ],
+                name="assets_registertotal_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}/{self.kelurahan_id}/{self.status_sertifikat}: {self.n}"

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
@@ -26,9 +27,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets.lib import geojson_out
-from assets.register import geo, history, selectors
+from assets.register import aggregates, geo, history, selectors
 from assets.register.filters import AssetFilter
-from assets.register.models import Agency, Certificate, CertificateStatus, LandAsset
+from assets.register.models import Agency, Certificate, CertificateStatus, LandAsset, RegisterTotal
 
 Refine = Callable[[QuerySet], QuerySet]
 # Parameters of a request that are not register filters: the date, paging and output choices.
@@ -84,7 +85,7 @@ class RegisterSelection:
                 data.setlist(key, values)
         day = parse_as_of(source.get("as_of")) if isinstance(as_of, str) else as_of  # "param": the parameter
         selection = cls(params=data, as_of=day, filterset_class=filterset_class, refine=refine)
-        selection.filterset()  # checked now, so that every read below can assume valid filters
+        selection.cleaned_filters  # noqa: B018 - checked now (and kept), so that every read below can assume valid filters
         return selection
 
     @classmethod
@@ -114,6 +115,20 @@ class RegisterSelection:
         """The spatial query's shape when the filters describe one (query.params.SpatialAssetFilter)."""
         filterset = self.filterset()
         return filterset.query_shape() if hasattr(filterset, "query_shape") else None
+
+    @cached_property
+    def cleaned_filters(self) -> dict[str, Any]:
+        """The filters' cleaned values (checked once per selection: a code filter reads its agency or area)."""
+        return self.filterset().form.cleaned_data
+
+    def groups(self) -> QuerySet[RegisterTotal] | None:
+        """The maintained totals' groups of this selection (assets.register.aggregates) when its filters are only
+        their dimensions (status, stage, agency, kecamatan, kelurahan, plotting, removed) on the live register;
+        None when the totals must be summed from the matching assets."""
+        if not self.live or self.refine is not None:
+            return None
+        cleaned = self.cleaned_filters
+        return aggregates.groups(cleaned) if aggregates.answerable(cleaned) else None
 
     def describe(self) -> str:
         """The filters and date as a query string (file names, links, cache keys)."""
@@ -188,9 +203,12 @@ class RegisterSelection:
         """One page of the HTML register and the totals of every matching asset."""
         if self.live:
             qs = self.queryset(selectors.asset_list())
-            totals = selectors.register_totals(qs)
+            groups = self.groups()
+            # from the maintained groups when they answer, else summed from these very rows (no second COUNT(*)):
+            # either way the page itself reads only its rows
+            totals = aggregates.totals_by_status(groups)[0] if groups is not None else selectors.register_totals(qs)
             paginator = Paginator(qs, per_page)
-            paginator.count = totals.count  # the totals counted these very rows: no second COUNT(*)
+            paginator.count = totals.count
             return paginator.get_page(number), totals
         with history.one_read():
             sources = self.as_of_sources()
@@ -204,9 +222,15 @@ class RegisterSelection:
         return page, totals
 
     def totals(self) -> selectors.RegisterTotals:
+        if (groups := self.groups()) is not None:
+            return aggregates.totals_by_status(groups)[0]
+        if self.live:
+            return selectors.register_totals(self.queryset())
         return self.totals_by_status()[0]
 
     def totals_by_status(self) -> tuple[selectors.RegisterTotals, dict[str, int]]:
+        if (groups := self.groups()) is not None:
+            return aggregates.totals_by_status(groups)
         if self.live:
             return selectors.register_totals_by_status(self.queryset())
         with history.one_read():
@@ -215,6 +239,9 @@ class RegisterSelection:
     def aggregate(self, *, shape: GEOSGeometry | None = None) -> dict[str, Any]:
         """Count, KIB and GIS area, value, split by certificate status and by agency, and the geodesic area of the
         matches inside ``shape`` (the REST API's aggregate and the query page's totals)."""
+        if shape is None and (groups := self.groups()) is not None:
+            totals, by_status = aggregates.totals_by_status(groups)
+            return _aggregate_dict(totals, by_status, aggregates.by_agency(groups), None, None)
         if self.live:
             return _live_aggregate(self.queryset(), shape)
         with history.one_read():

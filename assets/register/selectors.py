@@ -24,8 +24,12 @@ from assets.register.models import (
 
 
 def asset_list() -> QuerySet[LandAsset]:
-    """Assets for lists and tables: related names joined, geometry left out."""
-    return LandAsset.objects.select_related("agency", "kelurahan", "kecamatan").defer("geom")
+    """Assets for lists and tables: related names joined, geometries left out (the asset's, and the kelurahan and
+    kecamatan boundaries the join would otherwise read and parse for every row: two polygons of hundreds of points
+    each, most of a list page's CPU)."""
+    return LandAsset.objects.select_related("agency", "kelurahan", "kecamatan").defer(
+        "geom", "kelurahan__geom", "kecamatan__geom"
+    )
 
 
 def asset_detail(*, pk: int) -> LandAsset:

@@ -94,7 +94,8 @@ def unlocated(user: User) -> list[WorkItem]:
     qs = LandAsset.objects.filter(removed_at__isnull=True, plotting_status=PlottingStatus.UNKNOWN)
     if scope.agency_id is not None:
         qs = qs.filter(agency_id=scope.agency_id)
-    counts = dict(qs.order_by().values_list("agency_id").annotate(n=Count("id")).values_list("agency_id", "n"))
+    # count(agency_id): the columns of the partial index landasset_unlocated only (an index-only scan once vacuumed)
+    counts = dict(qs.order_by().values_list("agency_id").annotate(n=Count("agency_id")).values_list("agency_id", "n"))
 
     def url_for(code: str) -> str:
         return with_query(reverse("asset-list"), plotting=PlottingStatus.UNKNOWN.value, agency=code)

@@ -350,6 +350,9 @@ def main() -> None:
     env = app_env(args, static_root)
     manage = [str(ROOT / ".venv" / "bin" / "python"), "manage.py"]
     run([*manage, "migrate", "--noinput", "-v", "0"], env=env)
+    # A copy of a template carries its planner statistics: none when the template was never analyzed (the grid
+    # register was imported before the importer analyzed after itself), as autovacuum would have soon after.
+    query(args.db, "ANALYZE")
     run([*manage, "create_demo_users"], env={**env, "SIPANAH_DEMO": "1"}, stdout=subprocess.DEVNULL)
     run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env)
     assets = column(args.db, "SELECT count(*) FROM assets_landasset")[0]

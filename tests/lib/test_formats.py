@@ -28,3 +28,13 @@ class FormatsTests(SimpleTestCase):
             self.assertEqual(formats.rupiah(Decimal("999.5")), "Rp 1,000")
         with translation.override("id"):
             self.assertEqual(formats.percent(2 / 3), "66,7%")
+
+    def test_rupiah_many_writes_what_rupiah_writes(self):
+        values = [0, 7, 999, 1000, Decimal("999.5"), Decimal("1234567.49"), Decimal("-2.5"), -1234567, 10**15,
+                  Decimal("3000000"), 2.5, "1500", None, "", "x", True]  # fmt: skip
+        for language in ("id", "en"):
+            with translation.override(language):
+                one = formats.rupiah_many()
+                self.assertEqual([one(v) for v in values], [formats.rupiah(v) for v in values], language)
+        with translation.override("id"):
+            self.assertEqual(formats.rupiah_many()(Decimal("2000000")), "Rp 2.000.000")

@@ -19,7 +19,7 @@ from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from assets.encumbrance.models import IN_USE_STATUSES, DisputeCase, Utilisation
+from assets.encumbrance import selectors as encumbrance
 from assets.interop.ogc.params import OgcError, parse_datetime
 from assets.lib import geojson_out
 from assets.query.params import QueryError, bbox_geometry, intersecting, parse_bbox
@@ -38,7 +38,8 @@ class FeatureSource(Protocol):
 
 @dataclass(frozen=True)
 class AreaSource:
-    """Administrative areas as features (no history)."""
+    """Rows of a table as features, written by the database on PostGIS (administrative areas, the live
+    encumbrances)."""
 
     rows: QuerySet
 
@@ -46,6 +47,22 @@ class AreaSource:
         self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
     ) -> tuple[list[Any], int]:
         return geojson_out.page(self.rows.order_by("id"), properties, offset=offset, limit=limit, as_text=as_text)
+
+
+@dataclass(frozen=True)
+class HistoryRowsSource:
+    """Rows of a historical table (one version per record: assets.encumbrance's case_rows_at / utilisation_rows_at
+    as of a date) as features written in Python: the PostGIS page statement picks its rows again by ``id``, which
+    a history table holds once per version."""
+
+    rows: QuerySet
+
+    def features(
+        self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
+    ) -> tuple[list[Any], int]:
+        qs = self.rows.order_by("id")
+        dicts = geojson_out.feature_dicts(qs[offset : offset + limit], properties)
+        return ([geojson_out.dumps(f) for f in dicts] if as_text else dicts), qs.count()
 
 
 @dataclass(frozen=True)
@@ -57,15 +74,16 @@ class Collection:
     datetime_field: str | None
     level: str | None = None  # an administrative level; None: the register
     extra_params: frozenset[str] = field(default_factory=frozenset)
-    rows: Callable[[], QuerySet] | None = None  # another table's rows (no history): the encumbrances
+    # another table's rows, now or as of a date (None: now): the encumbrances
+    rows: Callable[[dt.date | None], QuerySet] | None = None
 
     @property
     def has_history(self) -> bool:
-        return self.level is None and self.rows is None
+        return self.level is None
 
     def live_rows(self) -> QuerySet:
         if self.rows is not None:
-            return self.rows()
+            return self.rows(None)
         if self.level is None:
             return RegisterSelection.everything().queryset()
         return AdministrativeArea.objects.filter(level=self.level)
@@ -75,7 +93,10 @@ class Collection:
             raise OgcError(
                 400, "InvalidParameterValue", _("as_of: the collection %(id)s has no history.") % {"id": self.id}
             )
-        if self.has_history:
+        if self.rows is not None and as_of is not None:
+            rows = self.rows(as_of)
+            return HistoryRowsSource(refine(rows) if refine else rows)
+        if self.has_history and self.rows is None:
             return RegisterSelection(params=QueryDict(), as_of=as_of, refine=refine)
         rows = self.live_rows()
         return AreaSource(refine(rows) if refine else rows)
@@ -153,27 +174,29 @@ COLLECTIONS: dict[str, Collection] = {
             id="disputes",
             title="Dispute and occupation cases",
             description="Open dispute and occupation cases (assets.encumbrance); the geometry is the disputed part "
-            "(null when none was drawn); datetime filters on the date the case was opened.",
+            "(null when none was drawn); datetime filters on the date the case was opened; as_of: the cases open "
+            "then, as recorded by the end of that day.",
             properties=(
                 ("kind", "kind"), ("title", "title"), ("stage", "stage"), ("stage_since", "stage_since"),
                 ("opened_on", "opened_on"), ("next_hearing", "next_hearing"),
                 ("court_case_numbers", "court_case_numbers"), ("area_m2", "area_m2"),
             ),
             datetime_field="opened_on",
-            rows=lambda: DisputeCase.objects.filter(closed_on__isnull=True),
+            rows=encumbrance.case_rows_at,
         ),
         Collection(
             id="utilisations",
             title="Pemanfaatan agreements",
             description="Pemanfaatan agreements in use (aktif, diperpanjang); the geometry is the used part (null when "
-            "none was drawn); datetime filters on the start date.",
+            "none was drawn); datetime filters on the start date; as_of: the agreements in use then, as recorded by "
+            "the end of that day.",
             properties=(
                 ("asset_id", "asset_id"), ("form", "form"), ("partner_name", "partner_name"),
                 ("agreement_number", "agreement_number"), ("start_date", "start_date"), ("end_date", "end_date"),
                 ("status", "status"), ("purpose", "purpose"), ("tariff", "tariff"), ("area_m2", "area_m2"),
             ),
             datetime_field="start_date",
-            rows=lambda: Utilisation.objects.filter(status__in=IN_USE_STATUSES),
+            rows=encumbrance.utilisation_rows_at,
         ),
     )
 }  # fmt: skip

@@ -30,7 +30,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils.duration import duration_iso_string
 
 from assets.maps import tile_cells, tile_version
-from assets.register import history_validity
+from assets.register import aggregates, history_validity
 
 FORMAT = "sipanah-backup"
 
@@ -66,6 +66,7 @@ class BackupError(Exception):
 DERIVED: dict[str, Callable[..., None]] = {
     "assets.assetcell": tile_cells.install,
     "assets.registerversion": tile_version.install,
+    "assets.registertotal": aggregates.install,
     "assets.unrecordedrow": history_validity.install,
 }
 

@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import IntegrityError, reset_queries, transaction
+from django.db import IntegrityError, connection, reset_queries, transaction
 from django.utils.translation import gettext as _
 
 from assets.register import permissions
-from assets.register.models import User
+from assets.register.models import LandAsset, User
 from assets.register.place import STORAGE_SRID
 from assets.transfer.importing import records
 from assets.transfer.importing.crs import wkt_column_crs
@@ -202,6 +202,23 @@ def _write(
             "NIBARs was added meanwhile); nothing was written. Run the import again."
         ))  # fmt: skip
         return
+    if written >= ANALYZE_AFTER_ROWS:
+        refresh_statistics()
+
+
+# After a large import PostgreSQL's planner statistics describe the register before it (an empty one after a first
+# import) until autovacuum's next analyze: meanwhile a page of the register list was planned as a sort of every row
+# (0.5-1 s at 100k instead of < 1 ms through the index). The import refreshes them itself.
+ANALYZE_AFTER_ROWS = 5000
+
+
+def refresh_statistics() -> None:
+    """ANALYZE the tables an import fills (PostgreSQL; a few hundred ms at 100k parcels)."""
+    if connection.vendor != "postgresql":
+        return
+    history = LandAsset.history.model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE assets_landasset, assets_certificate, {history}")  # noqa: S608 - model constants
 
 
 def format_report(report: ImportReport, *, max_lines: int = 50) -> str:

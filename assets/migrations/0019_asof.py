@@ -20,7 +20,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assets", "0017_field"),
+        ("assets", "0018_totals"),
     ]
 
     operations = [
