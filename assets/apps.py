@@ -26,6 +26,9 @@ class AssetsConfig(AppConfig):
         from assets.maps import tile_version
 
         post_migrate.connect(tile_version.ensure_triggers, sender=self, dispatch_uid="assets-version-triggers")
+        from assets.register import history_validity
+
+        post_migrate.connect(history_validity.ensure_triggers, sender=self, dispatch_uid="assets-history-validity")
         # Each room that owns work for the queues registers its sources in its own work.py (assets.work), and what
         # it prints in the background in its printers.py (assets.transfer.print_jobs).
         import importlib

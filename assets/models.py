@@ -35,6 +35,7 @@ from assets.register.models import (
     RegisterTotal,
     Signatory,
     Stage,
+    UnrecordedRow,
     User,
     validate_kode_barang,
     validate_nib,
@@ -43,6 +44,7 @@ from assets.register.models import (
 from assets.transfer.models import AgencyMapping, ImportJob, PrintJob
 
 __all__ = [
+    "UnrecordedRow",
     "AgencyMapping",
     "AgencyTransfer",
     "AssetSubUnit",

@@ -217,7 +217,10 @@ def copy_insert_with_history(model: type[models.Model], objs: Sequence[models.Mo
                user.pk if user is not None else None)  # fmt: skip
         groups.setdefault(key, []).append(obj.pk)
     quote = connection.ops.quote_name
-    columns = [f for f in history_fields if f.attname != "history_id"]  # the history table's sequence numbers them
+    written = {"history_date", "history_change_reason", "history_type", "history_user_id"}
+    # history_id: the history table's sequence numbers them; columns neither tracked nor written here (the validity
+    # interval, assets.register.history_validity) are left to their default and the database's triggers
+    columns = [f for f in history_fields if f.attname in tracked or f.attname in written]
     names = ", ".join(quote(f.column) for f in columns)
     for (date, reason, user_id), ids in groups.items():
         special = {"history_date": date, "history_change_reason": reason, "history_type": "+",

@@ -13,6 +13,11 @@ As-of rule (docs/register.md, "The as-of rule and the read path"):
   is changed through the services it has history rows but no "created" one; before its first change its
   earliest recorded state stands in (its state before that change was never recorded).
   (The demo generator writes its own "created" rows with bulk_create_with_history, dated when it ran.)
+
+The rule is read in SQL: each history row carries its validity interval and the live rows without history are
+listed, both kept by triggers (assets.register.history_validity), so the sources are one WHERE clause each
+(valid_at, unrecorded). as_of_sources() derives the certificate status as of the date in SQL for pages, totals
+and tiles; snapshot() builds the whole register in memory for the audit findings.
 """
 
 from __future__ import annotations
@@ -20,19 +25,37 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
 from django.contrib.gis.db.models.functions import AsWKB
-from django.db.models import Exists, Min, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assets.register.filters import AssetFilter
 from assets.register.models import (
+    DISPUTE_STAGES,
+    MAIN_STAGES,
     AdministrativeArea,
     Agency,
     Certificate,
@@ -40,6 +63,7 @@ from assets.register.models import (
     LandAsset,
     PlottingStatus,
     Stage,
+    UnrecordedRow,
 )
 from assets.register.rules import derive_certificate_status
 
@@ -165,36 +189,69 @@ CERT_VALUES = (
 )
 
 
-def _latest_history(model: Any, before: dt.datetime) -> QuerySet:
-    """The latest history row of each object dated before ``before``, deletions dropped."""
-    history = model.history.model
-    later = history.objects.filter(
-        id=OuterRef("id"), history_date__lt=before, history_date__gt=OuterRef("history_date")
-    )
-    return history.objects.filter(history_date__lt=before).filter(~Exists(later)).exclude(history_type="-")
-
-
-def _without_history(model: Any, before: dt.datetime) -> QuerySet:
-    history = model.history.model
-    return model.objects.filter(created_at__lt=before).filter(~Exists(history.objects.filter(id=OuterRef("id"))))
-
-
-def _first_history_after(model: Any, before: dt.datetime) -> QuerySet:
-    """Rows bulk-created without history and changed only after ``before``: their earliest recorded state
-    stands in for the unrecorded state at ``before`` (the closest one known)."""
-    history = model.history.model
-    earlier = history.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
-    created = history.objects.filter(id=OuterRef("id"), history_type="+")
+def valid_at(before: dt.datetime) -> Q:
+    """The history rows that are their object's recorded state at ``before``, from the interval each row carries
+    (HistoryValidity, kept by the triggers of assets.register.history_validity): dated before it (or, for the
+    earliest recorded state of a row bulk-created without history, the object created before it), not followed
+    by another row before it, and not a deletion."""
     return (
-        history.objects.filter(history_date__gte=before, created_at__lt=before)
-        .filter(~Exists(earlier), ~Exists(created))
-        .exclude(history_type="-")
+        (Q(history_date__lt=before) | Q(history_valid_from__lt=before))
+        & (Q(history_valid_until__isnull=True) | Q(history_valid_until__gte=before))
+        & ~Q(history_type="-")
     )
+
+
+def recorded(model: Any, before: dt.datetime) -> QuerySet:
+    """The history rows of ``model`` standing for the register at ``before``."""
+    return model.history.model.objects.filter(valid_at(before))
+
+
+def unrecorded(model: Any, before: dt.datetime) -> QuerySet:
+    """The live rows of ``model`` without any history row (plain bulk_create) created before ``before``."""
+    listed = UnrecordedRow.objects.filter(table=model._meta.db_table).values("row_id")
+    return model.objects.filter(created_at__lt=before, id__in=listed)
+
+
+_READ: ContextVar[dict[str, bool] | None] = ContextVar("as_of_read", default=None)
+
+
+@contextmanager
+def one_read(flags: tuple[bool, bool] | None = None) -> Iterator[None]:
+    """One as-of read (a request's page, totals, features): within it, whether assets or certificates have rows
+    without history is asked once, in one query (or given: ``flags``, unrecorded_models()), rather than by every
+    queryset built (a round trip each)."""
+    assets, certificates = flags if flags is not None else unrecorded_models()
+    token = _READ.set({LandAsset._meta.db_table: assets, Certificate._meta.db_table: certificates})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
+def has_unrecorded(model: Any) -> bool:
+    memo = _READ.get()
+    if memo is not None and model._meta.db_table in memo:
+        return memo[model._meta.db_table]
+    return UnrecordedRow.objects.filter(table=model._meta.db_table).exists()
+
+
+def unrecorded_models() -> tuple[bool, bool]:
+    """(some asset, some certificate) has no history row: has_unrecorded of both, in one query."""
+    table = UnrecordedRow._meta.db_table
+    exists = f'EXISTS (SELECT 1 FROM {table} WHERE "table" = %s)'  # noqa: S608 - the model's table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {exists}, {exists}", [LandAsset._meta.db_table, Certificate._meta.db_table])  # noqa: S608
+        assets, certificates = cursor.fetchone()
+    return bool(assets), bool(certificates)
 
 
 def _as_of_sources(model: Any, as_of: dt.date) -> list[QuerySet]:
+    """The history rows valid at the end of ``as_of``, and the live rows without history (when there are any)."""
     before = end_of_day(as_of)
-    return [_latest_history(model, before), _without_history(model, before), _first_history_after(model, before)]
+    sources = [recorded(model, before)]
+    if has_unrecorded(model):
+        sources.append(unrecorded(model, before))
+    return sources
 
 
 def asset_querysets(as_of: dt.date | None) -> list[QuerySet]:
@@ -211,8 +268,15 @@ def certificate_querysets(as_of: dt.date | None) -> list[QuerySet]:
     return _as_of_sources(Certificate, as_of)
 
 
+# Up to this many assets, their certificates are selected in SQL (asset_id IN ...); above, all are read and sorted out.
+CERT_IDS_IN_SQL = 2000
+
+
 def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -> Iterator[dict[str, Any]]:
     for qs in certificate_querysets(as_of):
+        if asset_ids is not None and len(asset_ids) <= CERT_IDS_IN_SQL:
+            yield from qs.filter(asset_id__in=sorted(asset_ids)).order_by().values(*CERT_VALUES)
+            continue
         for row in qs.order_by().values(*CERT_VALUES).iterator(chunk_size=5000):
             if asset_ids is None or row["asset_id"] in asset_ids:
                 yield row
@@ -297,15 +361,9 @@ def snapshot(
         for row in qs.values(*values).iterator(chunk_size=5000):
             wkb = row.pop("wkb", None)
             assets[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **row)
-    for row in certificate_rows(as_of, set(assets)):
-        assets[row["asset_id"]].certificates.append(CertState(**row))
+    _derive(as_of, assets)
     result = AssetStates()
-    cased = open_case_asset_ids(as_of)
     for asset in assets.values():
-        asset.status, asset.tahap, asset.bermasalah = derive_certificate_status(
-            (c.stage, bool(c.nomor)) for c in asset.certificates
-        )
-        asset.bermasalah = asset.bermasalah or asset.id in cased
         if statuses and asset.status not in statuses:
             continue
         if stages and asset.tahap not in stages:
@@ -313,6 +371,281 @@ def snapshot(
         result.append(asset)
     result.sort(key=lambda a: (a.kode_barang, a.nomor_register))
     return result
+
+
+def _derive(as_of: dt.date | None, assets: dict[int, AssetState]) -> None:
+    """Attach each asset's certificates at ``as_of`` and derive its certificate status, stage and dispute flag."""
+    for row in certificate_rows(as_of, set(assets)):
+        assets[row["asset_id"]].certificates.append(CertState(**row))
+    cased = open_case_asset_ids(as_of)
+    for asset in assets.values():
+        asset.status, asset.tahap, asset.bermasalah = derive_certificate_status(
+            (c.stage, bool(c.nomor)) for c in asset.certificates
+        )
+        asset.bermasalah = asset.bermasalah or asset.id in cased
+
+
+def states_of_rows(as_of: dt.date, rows: Iterable[Mapping[str, Any]]) -> list[AssetState]:
+    """AssetStates of ``rows`` (ASSET_VALUES of the as-of querysets, e.g. one page), in their order, with their
+    certificates and the status derived as of the date: the snapshot's states of these rows only."""
+    assets: dict[int, AssetState] = {}
+    for row in rows:
+        values = {name: row[name] for name in ASSET_VALUES}
+        wkb = row.get("wkb")
+        assets[row["id"]] = AssetState(wkb=bytes(wkb) if wkb is not None else None, **values)
+    _derive(as_of, assets)
+    return list(assets.values())
+
+
+# --- The as-of register in SQL ------------------------------------------------------------------------------------
+#
+# The same rule as snapshot(), as querysets that the database filters, counts, sums and pages: each source (the
+# history rows valid at the date; the live rows without history, when there are any) annotated with the certificate
+# status (and, when asked, the stage and dispute flag) derived from the certificates as of the date, with the
+# expressions of rules.derive_certificate_status.
+
+STATUS = "asof_status"
+ISSUED = "asof_issued"  # some certificate issued (status terbit)
+IN_PROCESS = "asof_in_process"  # some certificate past BELUM (status terbit or proses)
+STAGE = "asof_tahap"
+DISPUTED = "asof_bermasalah"
+_ISSUED = Q(stage=Stage.SERTIFIKAT_TERBIT) | (Q(stage__in=DISPUTE_STAGES) & ~Q(nomor=""))
+_IN_PROCESS = Q(stage__in=(*MAIN_STAGES[1:], *DISPUTE_STAGES))
+# The leading stage of rules.derive_certificate_status as the certificate with the highest rank: a dispute state
+# (SENGKETA before DIBLOKIR), else the most advanced main stage (BELUM included), else DITOLAK; no certificate: BELUM.
+_STAGE_RANK = {
+    Stage.DITOLAK: 1,
+    **{stage: 10 + index for index, stage in enumerate(MAIN_STAGES)},
+    Stage.DIBLOKIR: 99,
+    Stage.SENGKETA: 100,
+}
+_DISPUTE_RANK = _STAGE_RANK[Stage.DIBLOKIR]
+# The status as a number: 2 terbit, 1 proses, 0 belum (the highest of the certificates').
+_STATUS_CODE: dict[str, int] = {CertificateStatus.BELUM: 0, CertificateStatus.PROSES: 1, CertificateStatus.TERBIT: 2}
+STATUS_CODE = "asof_status_code"
+RANK = "asof_rank"
+CASED = "asof_cased"  # a dispute or occupation case open at the date
+
+
+def sql_case(column: str, codes: Mapping[str, int], default: str) -> str:
+    """SQL mapping a code or rank column back to its name, for a caller that selects the numbers (constants only)."""
+    whens = " ".join(f"WHEN {code} THEN '{name}'" for name, code in codes.items())
+    return f"CASE {column} {whens} ELSE '{default}' END"
+
+
+def status_sql(column: str) -> str:
+    return sql_case(column, _STATUS_CODE, CertificateStatus.BELUM)
+
+
+def stage_sql(column: str) -> str:
+    return sql_case(column, _STAGE_RANK, Stage.BELUM)
+
+
+def disputed_sql(rank: str, cased: str) -> str:
+    return f"({rank} >= {_DISPUTE_RANK} OR {cased})"
+
+
+_STATUS_CODE_OF_CERTIFICATE = Case(
+    When(_ISSUED, then=Value(_STATUS_CODE[CertificateStatus.TERBIT])),
+    When(_IN_PROCESS, then=Value(_STATUS_CODE[CertificateStatus.PROSES])),
+    default=Value(0),
+)
+_RANK_OF_CERTIFICATE = Case(
+    *(When(stage=name, then=Value(rank)) for name, rank in _STAGE_RANK.items()), default=Value(0)
+)
+
+
+def _any_certificate(certificates: list[QuerySet], condition: Q) -> Q:
+    """Some certificate of the asset at the date meets ``condition``: ``id IN (the matching certificates' asset
+    ids)``, which PostgreSQL hashes once per statement (a correlated EXISTS per asset over 100k assets cost ~0.5 s
+    where the hash costs one scan of the matching certificates)."""
+    found = Q()
+    for qs in certificates:
+        found |= Q(id__in=qs.filter(condition).order_by().values("asset_id"))
+    return found
+
+
+def _highest(certificates: list[QuerySet], value: Case) -> Any:
+    """The highest ``value`` among the asset's certificates at the date (0 without any): one correlated subquery per
+    certificate source, an index probe per asset (for reads of few assets, such as a tile)."""
+    parts = [
+        Coalesce(
+            Subquery(
+                qs.filter(asset_id=OuterRef("id")).order_by().values("asset_id").annotate(top=Max(value)).values("top")
+            ),
+            Value(0),
+        )
+        for qs in certificates
+    ]
+    return parts[0] if len(parts) == 1 else Greatest(*parts)
+
+
+def _ranked(annotation: str, ranks: Mapping[str, int], default: str) -> Case:
+    """The name whose rank the annotation holds."""
+    return Case(
+        *(When(**{annotation: rank}, then=Value(str(name))) for name, rank in ranks.items()),
+        default=Value(str(default)),
+        output_field=CharField(),
+    )
+
+
+def _flag(condition: Q) -> Case:
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def open_cases(as_of: dt.date) -> QuerySet:
+    """open_case_asset_ids(as_of) as a subquery (the asset ids)."""
+    through = getattr(apps.get_model("assets", "DisputeCase"), "assets").through  # noqa: B009 - typed as Model
+    recorded = end_of_day(as_of)
+    closed = (
+        apps.get_model("assets", "CaseStageEvent")
+        .objects.filter(to_stage__in=("SELESAI", "DIHENTIKAN"), date__lte=as_of, created_at__lt=recorded)
+        .values("case_id")
+    )
+    return (
+        through.objects.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
+        .exclude(disputecase_id__in=closed)
+        .values("landasset_id")
+    )
+
+
+def as_of_sources(
+    *,
+    as_of: dt.date,
+    params: Mapping[str, Any] | None = None,
+    filterset_class: type[AssetFilter] = AssetFilter,
+    refine: Callable[[QuerySet], QuerySet] | None = None,
+    stage: bool = False,
+    disputed: bool = False,
+    few: bool = False,
+) -> list[QuerySet]:
+    """The register at ``as_of`` filtered like snapshot(), as querysets (usually one: the history rows) annotated with
+    STATUS (and STAGE, DISPUTED when asked); together their rows are snapshot()'s, unordered.
+
+    Many rows (pages, totals): STATUS from the flags ISSUED and IN_PROCESS, each ``id IN`` a hashed set of the
+    certificates at the date. ``few`` (a tile): from the highest status and stage rank of the asset's certificates,
+    one correlated subquery each."""
+    data, statuses, stages = _filter_params(params)
+    certificates = certificate_querysets(as_of)
+    sources = []
+    for base in asset_querysets(as_of):
+        asset_filter = filterset_class(data, queryset=refine(base) if refine else base)
+        if not asset_filter.is_valid():
+            raise FilterError("; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items()))
+        qs = asset_filter.qs.order_by()
+        if few:
+            qs = qs.annotate(**{STATUS_CODE: _highest(certificates, _STATUS_CODE_OF_CERTIFICATE)})
+            qs = qs.annotate(**{STATUS: _ranked(STATUS_CODE, _STATUS_CODE, CertificateStatus.BELUM)})
+        else:
+            issued = _flag(_any_certificate(certificates, _ISSUED))
+            in_process = _flag(_any_certificate(certificates, _IN_PROCESS))
+            qs = qs.annotate(**{ISSUED: issued, IN_PROCESS: in_process})
+            status = Case(
+                When(**{ISSUED: True}, then=Value(CertificateStatus.TERBIT.value)),
+                When(**{IN_PROCESS: True}, then=Value(CertificateStatus.PROSES.value)),
+                default=Value(CertificateStatus.BELUM.value),
+                output_field=CharField(),
+            )
+            qs = qs.annotate(**{STATUS: status})
+        if stage or stages or disputed:
+            qs = qs.annotate(**{RANK: _highest(certificates, _RANK_OF_CERTIFICATE)})
+            qs = qs.annotate(**{STAGE: _ranked(RANK, _STAGE_RANK, Stage.BELUM)})
+        if disputed and few:  # the caller derives the flag from RANK and CASED (each subquery once per row)
+            qs = qs.annotate(**{CASED: _flag(Q(id__in=open_cases(as_of)))})
+        elif disputed:
+            qs = qs.annotate(**{DISPUTED: _flag(Q(**{f"{RANK}__gte": _DISPUTE_RANK}) | Q(id__in=open_cases(as_of)))})
+        if statuses:
+            qs = qs.filter(**{f"{STATUS}__in": sorted(statuses)})
+        if stages:
+            qs = qs.filter(**{f"{STAGE}__in": sorted(stages)})
+        sources.append(qs)
+    return sources
+
+
+_TOTAL_COLUMNS = ("id", "agency_id", "luas_kib_m2", "luas_gis_m2", "nilai_perolehan", "plotting_status")
+
+
+def grouped_totals(as_of: dt.date, sources: list[QuerySet], *, by_agency: bool = False) -> list[dict[str, Any]]:
+    """Count, areas, value, located and the count per derived status of the as-of sources, in one statement: the
+    sources' rows LEFT JOIN the highest status code of each asset's certificates at the date that count (issued or in
+    process), one grouped scan of the certificates, hashed. (An ``IN`` set per status cost a hash of the certificates
+    per status and per parallel worker; a MATERIALIZED CTE, computed once, kept the plan from going parallel and was
+    slower still.) One row, or one per agency_id."""
+    assets: list[str] = []
+    params: list[Any] = []
+    for qs in sources:
+        sql, part = qs.values(*_TOTAL_COLUMNS).query.sql_with_params()
+        assets.append(sql)
+        params += part
+    codes: list[str] = []
+    code_params: list[Any] = []
+    for qs in certificate_querysets(as_of):
+        grouped = (
+            qs.filter(_IN_PROCESS | _ISSUED)
+            .order_by()
+            .values("asset_id")
+            .annotate(code=Max(_STATUS_CODE_OF_CERTIFICATE))
+            .values("asset_id", "code")
+        )
+        sql, part = grouped.query.sql_with_params()
+        codes.append(sql)
+        code_params += part
+    if len(codes) == 1:
+        status_codes = codes[0]
+    else:
+        status_codes = (
+            f"SELECT u.asset_id, max(u.code) AS code FROM ({' UNION ALL '.join(codes)}) u GROUP BY u.asset_id"  # noqa: S608
+        )
+    terbit, proses = _STATUS_CODE[CertificateStatus.TERBIT], _STATUS_CODE[CertificateStatus.PROSES]
+    located = f"a.plotting_status <> '{PlottingStatus.UNKNOWN}'"
+    sql = f"""
+        SELECT {"a.agency_id" if by_agency else "NULL"} AS agency_id, count(*), sum(a.luas_kib_m2),
+               sum(a.luas_gis_m2), sum(a.nilai_perolehan), sum(CASE WHEN {located} THEN 1 ELSE 0 END),
+               sum(CASE WHEN c.code = {terbit} THEN 1 ELSE 0 END), sum(CASE WHEN c.code = {proses} THEN 1 ELSE 0 END)
+        FROM ({" UNION ALL ".join(assets)}) a LEFT JOIN ({status_codes}) c ON c.asset_id = a.id
+        {"GROUP BY a.agency_id" if by_agency else ""}"""  # noqa: S608 - constants and the ORM's SQL; values are params
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + code_params)
+        rows = cursor.fetchall()
+    keys = ("agency_id", "count", "luas_kib", "luas_gis", "nilai", "located", "terbit", "proses")
+    return [dict(zip(keys, row, strict=True)) for row in rows if row[1]]
+
+
+def _decimal(value: Any, places: str) -> Decimal:
+    """A sum as the column's Decimal (SQLite sums decimals as floats)."""
+    return Decimal(str(value or 0)).quantize(Decimal(places))
+
+
+def sources_totals(as_of: dt.date, sources: list[QuerySet]) -> tuple[Any, dict[str, int]]:
+    """(RegisterTotals, count per certificate status) of the as-of sources (grouped_totals)."""
+    from assets.register.selectors import RegisterTotals
+
+    [row] = grouped_totals(as_of, sources) or [defaultdict(int)]
+    counts = {
+        str(CertificateStatus.BELUM): (row["count"] or 0) - (row["terbit"] or 0) - (row["proses"] or 0),
+        str(CertificateStatus.PROSES): row["proses"] or 0,
+        str(CertificateStatus.TERBIT): row["terbit"] or 0,
+    }
+    return (
+        RegisterTotals(
+            count=row["count"] or 0,
+            luas_kib_m2=_decimal(row["luas_kib"], "0.01"),
+            luas_gis_m2=_decimal(row["luas_gis"], "0.01"),
+            nilai_perolehan=_decimal(row["nilai"], "1"),
+            certified=counts[CertificateStatus.TERBIT],
+            located=row["located"] or 0,
+        ),
+        counts,
+    )
+
+
+def ordered_rows(sources: list[QuerySet], order: tuple[str, ...], *fields: str) -> QuerySet:
+    """The rows of the sources as ``values(*fields)`` in ``order``: one queryset (a UNION when there are several),
+    which the paginator can count and slice."""
+    parts = [qs.values(*fields) for qs in sources]
+    if len(parts) == 1:
+        return parts[0].order_by(*order)
+    return parts[0].union(*parts[1:], all=True).order_by(*order)
 
 
 class AsOfRecord:

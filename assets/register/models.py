@@ -213,6 +213,36 @@ class JenisHak(models.TextChoices):
     LAINNYA = "LAINNYA", _("Other")
 
 
+class HistoryValidity(models.Model):
+    """Columns of the history tables (django-simple-history's ``bases``) that give each history row the interval in
+    which it is the object's recorded state, so that "as of D" is one WHERE clause (assets.register.history).
+
+    Written only by the database triggers of assets.register.history_validity, never by Django:
+    ``history_valid_until`` is the history_date of the object's next history row (ordered by history_date, then
+    history_id; NULL for the newest); ``history_valid_from`` is set on the object's first row only when that row
+    is not a creation ("+"): the object was bulk-created without history, and its earliest recorded state stands in
+    from its created_at (NULL otherwise: a row is valid from its history_date)."""
+
+    history_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    history_valid_from = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class UnrecordedRow(models.Model):
+    """A live asset or certificate without any history row (written by a plain bulk_create): as of a date it counts
+    in its current state since its created_at. Kept by the triggers of assets.register.history_validity (a row
+    goes in with the live row and out with its first history row), so an as-of read finds these rows without
+    comparing the live table with its history."""
+
+    table = models.CharField(max_length=40)
+    row_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table", "row_id"], name="assets_unrecordedrow_unique")]
+
+
 class LandAsset(models.Model):
     """One KIB A row. Geometry and everything derived from it are written by assets.register.services."""
 
@@ -275,7 +305,7 @@ class LandAsset(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[HistoryValidity])
     # The reason simple_history writes into the history row of the next save (services.asset_remove, the importer).
     _change_reason: str
 
@@ -349,7 +379,7 @@ class Certificate(models.Model):
     stage_since = models.DateField(_("in this stage since"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[HistoryValidity])
 
     class Meta:
         ordering = ["asset", "id"]

@@ -4,18 +4,17 @@
 else; the filters are checked here) and answers every question a surface asks: a page of rows for the HTML list,
 GeoJSON features for the REST and OGC APIs, totals for the home page, map and query, records for the exports, and
 snapshot states for the audit findings and the as-of tiles. Views, the APIs, exports and tiles never branch on the
-date themselves: the selection knows whether it reads the live tables or rebuilds the register from the history
-(assets.register.history, whose as-of rule the docs describe).
+date themselves: the selection knows whether it reads the live tables or the history tables as of the date
+(assets.register.history, whose as-of rule the docs describe: in SQL through each history row's validity interval,
+so pages, totals and tiles as of a date cost about what the live ones do).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
 
@@ -201,6 +200,34 @@ class RegisterSelection:
         except history.FilterError as exc:
             raise SelectionError(str(exc)) from None
 
+    def as_of_sources(
+        self, *, stage: bool = False, disputed: bool = False, few: bool = False, refine: Refine | None = None
+    ) -> list[QuerySet]:
+        """As of a date: the matching assets as querysets on the history (history.as_of_sources), annotated with the
+        certificate status derived as of the date (and the stage and dispute flag when asked); ``refine`` narrows
+        every source further (a tile's envelope)."""
+        if self.live:
+            raise ValueError("as_of_sources() reads the register as of a date; live use queryset()")
+        refiners = [r for r in (self.refine, refine) if r is not None]
+
+        def both(qs: QuerySet) -> QuerySet:
+            for r in refiners:
+                qs = r(qs)
+            return qs
+
+        try:
+            return history.as_of_sources(
+                as_of=self.as_of,  # type: ignore[arg-type]  # not live: a date
+                params=self.params,
+                filterset_class=self.filterset_class,
+                refine=both if refiners else None,
+                stage=stage,
+                disputed=disputed,
+                few=few,
+            )
+        except history.FilterError as exc:
+            raise SelectionError(str(exc)) from None
+
     # --- what the surfaces ask ------------------------------------------------------------------------------------
 
     def page(self, number: Any, *, per_page: int = 50) -> tuple[Page, selectors.RegisterTotals]:
@@ -214,28 +241,31 @@ class RegisterSelection:
             paginator = Paginator(qs, per_page)
             paginator.count = totals.count
             return paginator.get_page(number), totals
-        states = self.states()
-        page = Paginator(states, per_page).get_page(number)
+        with history.one_read():
+            sources = self.as_of_sources()
+            totals, _by_status = history.sources_totals(self.as_of, sources)  # type: ignore[arg-type]
+            rows = history.ordered_rows(sources, REGISTER_ORDER, *history.ASSET_VALUES)
+            paginator = Paginator(rows, per_page)
+            paginator.count = totals.count
+            page = paginator.get_page(number)
+            page.object_list = history.states_of_rows(self.as_of, page.object_list)  # type: ignore[arg-type,assignment]
         history.attach_related(page.object_list)
-        return page, history.snapshot_totals(states)
+        return page, totals
 
     def totals(self) -> selectors.RegisterTotals:
         if (groups := self.groups()) is not None:
             return aggregates.totals_by_status(groups)[0]
         if self.live:
             return selectors.register_totals(self.queryset())
-        return history.snapshot_totals(self.states())
+        return self.totals_by_status()[0]
 
     def totals_by_status(self) -> tuple[selectors.RegisterTotals, dict[str, int]]:
         if (groups := self.groups()) is not None:
             return aggregates.totals_by_status(groups)
         if self.live:
             return selectors.register_totals_by_status(self.queryset())
-        states = self.states()
-        by_status = dict.fromkeys(CertificateStatus.values, 0)
-        for state in states:
-            by_status[state.status] += 1
-        return history.snapshot_totals(states), by_status
+        with history.one_read():
+            return history.sources_totals(self.as_of, self.as_of_sources())  # type: ignore[arg-type]
 
     def aggregate(self, *, shape: GEOSGeometry | None = None) -> dict[str, Any]:
         """Count, KIB and GIS area, value, split by certificate status and by agency, and the geodesic area of the
@@ -245,7 +275,8 @@ class RegisterSelection:
             return _aggregate_dict(totals, by_status, aggregates.by_agency(groups), None, None)
         if self.live:
             return _live_aggregate(self.queryset(), shape)
-        return _states_aggregate(self.states(with_geom=shape is not None), shape)
+        with history.one_read():
+            return _as_of_aggregate(self.as_of, self.as_of_sources(), shape)  # type: ignore[arg-type]
 
     def features(
         self, properties: geojson_out.Properties, *, offset: int, limit: int, as_text: bool = True
@@ -255,21 +286,26 @@ class RegisterSelection:
             return geojson_out.page(
                 self.queryset().order_by("id"), properties, offset=offset, limit=limit, as_text=as_text
             )
-        states = sorted(self.states(), key=lambda s: s.id)
-        records = history.as_of_records(
-            as_of=self.as_of,  # type: ignore[arg-type]
-            states=states[offset : offset + limit],
-            annotate={"geom_json": AsGeoJSON("geom", precision=geojson_out.GEOJSON_PRECISION)},
-        )
-        dicts = [_feature_dict(record, properties) for record in records]
-        return ([geojson_out.dumps(d) for d in dicts] if as_text else dicts), len(states)
+        with history.one_read():
+            sources = self.as_of_sources()
+            rows = history.ordered_rows(sources, ("id",), *history.ASSET_VALUES)
+            count = rows.count()
+            states = history.states_of_rows(self.as_of, rows[offset : offset + limit])  # type: ignore[arg-type]
+            records = history.as_of_records(
+                as_of=self.as_of,  # type: ignore[arg-type]
+                states=states,
+                annotate={"geom_json": AsGeoJSON("geom", precision=geojson_out.GEOJSON_PRECISION)},
+            )
+            dicts = [_feature_dict(record, properties) for record in records]
+        return ([geojson_out.dumps(d) for d in dicts] if as_text else dicts), count
 
     def records(self) -> Iterator[Any]:
         """Every matching asset with all its columns, its certificates and its geometry, in register order (what
         the exports write): LandAssets, or as of a date records that read like them."""
         if self.live:
             return _live_records(self.queryset())
-        return history.as_of_records(as_of=self.as_of, states=self.states())  # type: ignore[arg-type]
+        rows = history.ordered_rows(self.as_of_sources(), REGISTER_ORDER, *history.ASSET_VALUES)  # filters checked now
+        return _as_of_records(self.as_of, rows)  # type: ignore[arg-type]
 
 
 def _none() -> QuerySet[LandAsset]:
@@ -279,6 +315,7 @@ def _none() -> QuerySet[LandAsset]:
 # --- live ---------------------------------------------------------------------------------------------------------
 
 RECORD_CHUNK = 2000
+REGISTER_ORDER = ("kode_barang", "nomor_register", "id")
 
 
 def _live_records(qs: QuerySet[LandAsset]) -> Iterator[LandAsset]:
@@ -331,35 +368,39 @@ def _live_aggregate(qs: QuerySet[LandAsset], shape: GEOSGeometry | None) -> dict
     return _aggregate_dict(totals, by_status, rows, shape, geoms)
 
 
-def _states_aggregate(states: list[history.AssetState], shape: GEOSGeometry | None) -> dict[str, Any]:
+def _as_of_records(as_of: dt.date, rows: QuerySet) -> Iterator[Any]:
+    """The as-of rows streamed in register order, RECORD_CHUNK at a time: their states (certificates, derived status)
+    and then their full rows (history.as_of_records)."""
+    chunk: list[dict[str, Any]] = []
+    for row in rows.iterator(chunk_size=RECORD_CHUNK):
+        chunk.append(row)
+        if len(chunk) == RECORD_CHUNK:
+            yield from history.as_of_records(as_of=as_of, states=history.states_of_rows(as_of, chunk))
+            chunk = []
+    if chunk:
+        yield from history.as_of_records(as_of=as_of, states=history.states_of_rows(as_of, chunk))
+
+
+def _as_of_aggregate(as_of: dt.date, sources: list[QuerySet], shape: GEOSGeometry | None) -> dict[str, Any]:
+    """_live_aggregate of the as-of sources: the same sums per agency, with the status derived as of the date."""
+    totals, by_status = history.sources_totals(as_of, sources)
     agencies = {a.id: a for a in Agency.objects.all()}
-    by_status = dict.fromkeys(CertificateStatus.values, 0)
-    by_agency: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"count": 0, "luas_kib_m2": Decimal(0), "nilai_perolehan": Decimal(0), "certified": 0}
-    )
-    for state in states:
-        by_status[state.status] += 1
-        row = by_agency[state.agency_id]
-        row["count"] += 1
-        row["luas_kib_m2"] += state.luas_kib_m2
-        row["nilai_perolehan"] += state.nilai_perolehan
-        row["certified"] += state.status == CertificateStatus.TERBIT
     rows = [
         {
-            "agency_code": agencies[pk].code,
-            "agency_name": agencies[pk].name,
+            "agency_code": agencies[row["agency_id"]].code,
+            "agency_name": agencies[row["agency_id"]].name,
             "count": row["count"],
-            "luas_kib_m2": float(row["luas_kib_m2"]),
-            "nilai_perolehan": float(row["nilai_perolehan"]),
-            "certified": row["certified"],
+            "luas_kib_m2": _float(row["luas_kib"]),
+            "nilai_perolehan": _float(row["nilai"]),
+            "certified": row["terbit"] or 0,
         }
-        for pk, row in sorted(by_agency.items(), key=lambda item: agencies[item[0]].code)
+        for row in history.grouped_totals(as_of, sources, by_agency=True)
     ]
-    geoms = None
-    if shape is not None:
-        located = [GEOSGeometry(memoryview(s.wkb), srid=4326) for s in states if s.wkb is not None]
-        geoms = located if len(located) <= geo.MAX_CLIPPED_ASSETS else None
-    return _aggregate_dict(history.snapshot_totals(states), by_status, rows, shape, geoms)
+    rows.sort(key=lambda row: row["agency_code"])
+    geoms: list[Any] | None = None
+    if shape is not None and totals.located <= geo.MAX_CLIPPED_ASSETS:
+        geoms = [g for qs in sources for g in qs.filter(geom__isnull=False).values_list("geom", flat=True)]
+    return _aggregate_dict(totals, by_status, rows, shape, geoms)
 
 
 def _aggregate_dict(

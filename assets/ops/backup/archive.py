@@ -30,7 +30,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils.duration import duration_iso_string
 
 from assets.maps import tile_cells, tile_version
-from assets.register import aggregates
+from assets.register import aggregates, history_validity
 
 FORMAT = "sipanah-backup"
 
@@ -67,6 +67,7 @@ DERIVED: dict[str, Callable[..., None]] = {
     "assets.assetcell": tile_cells.install,
     "assets.registerversion": tile_version.install,
     "assets.registertotal": aggregates.install,
+    "assets.unrecordedrow": history_validity.install,
 }
 
 

@@ -1,0 +1,268 @@
+"""The as-of register in SQL (history intervals kept by triggers, RegisterSelection's as-of reads) against the
+reference: history.snapshot(), the as-of rule rebuilt in Python, and the live register where both must agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+from django.db import connection
+from django.http import QueryDict
+from django.test import TestCase
+from django.utils import timezone
+
+from assets.maps import tiles
+from assets.models import Certificate, LandAsset, Stage, UnrecordedRow
+from assets.register import history, history_validity, services
+from assets.register.reads import RegisterSelection
+from tests.factories import load_reference, make_asset, point_inside, square
+
+
+def backdate(obj, when: dt.datetime) -> None:
+    record = obj.history.order_by("-history_date", "-history_id").first()
+    record.history_date = when
+    record.save()
+
+
+def noon(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+
+
+def intervals(asset: LandAsset) -> list[tuple]:
+    rows = asset.history.order_by("history_date", "history_id")
+    return list(rows.values_list("history_type", "history_date", "history_valid_until", "history_valid_from"))
+
+
+class TriggerTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+
+    def test_each_row_is_valid_until_the_next_one(self):
+        asset = make_asset(nama_barang="A")
+        backdate(asset, noon(dt.date(2024, 1, 1)))
+        services.asset_update(asset=asset, user=None, data={"nama_barang": "B"})
+        backdate(asset, noon(dt.date(2024, 6, 1)))
+        services.asset_update(asset=LandAsset.objects.get(pk=asset.pk), user=None, data={"nama_barang": "C"})
+        rows = intervals(asset)
+        self.assertEqual([r[0] for r in rows], ["+", "~", "~"])
+        self.assertEqual(rows[0][2], noon(dt.date(2024, 6, 1)))
+        self.assertEqual(rows[1][2], rows[2][1])
+        self.assertIsNone(rows[2][2])
+        self.assertEqual([r[3] for r in rows], [None, None, None])  # a creation row: valid from its own date
+        # moving a row (an UPDATE of history_date) reorders the intervals; the first row is no creation any more,
+        # so it stands in from the asset's created_at
+        first = asset.history.get(history_type="+")
+        first.history_date = noon(dt.date(2025, 1, 1))
+        first.save()
+        rows = intervals(asset)
+        self.assertEqual([r[0] for r in rows], ["~", "+", "~"])
+        self.assertEqual([r[2] for r in rows], [noon(dt.date(2025, 1, 1)), rows[2][1], None])
+        self.assertEqual([r[3] for r in rows], [asset.created_at, None, None])
+        # deleting a row joins the intervals around it
+        asset.history.get(history_type="+").delete()
+        rows = intervals(asset)
+        self.assertEqual([r[2] for r in rows], [rows[1][1], None])
+
+    def test_rows_without_history_are_listed_until_their_first_history_row(self):
+        template = make_asset()
+        fields = {
+            f: getattr(template, f)
+            for f in ("kode_barang", "nama_barang", "agency_id", "tahun_perolehan", "asal_usul", "nilai_perolehan")
+        }
+        [bulk] = LandAsset.objects.bulk_create([LandAsset(nomor_register="9101", luas_kib_m2=Decimal(5), **fields)])
+        listed = UnrecordedRow.objects.filter(table="assets_landasset")
+        self.assertEqual(list(listed.values_list("row_id", flat=True)), [bulk.pk])
+        self.assertEqual(history.unrecorded_models(), (True, False))
+        services.asset_update(asset=LandAsset.objects.get(pk=bulk.pk), user=None, data={"nama_barang": "Diubah"})
+        self.assertFalse(listed.exists())
+        [(kind, _date, until, since)] = intervals(bulk)
+        self.assertEqual((kind, until, since), ("~", None, LandAsset.objects.get(pk=bulk.pk).created_at))
+        [bulk2] = LandAsset.objects.bulk_create([LandAsset(nomor_register="9102", luas_kib_m2=Decimal(5), **fields)])
+        LandAsset.objects.filter(pk=bulk2.pk).delete()
+        self.assertFalse(listed.exists())
+
+    def test_a_fill_finds_what_the_triggers_kept(self):
+        asset = make_asset()
+        services.certificate_create(asset=asset, user=None, stage=Stage.PENGUKURAN, tanggal_tahap=dt.date(2024, 1, 2))
+        services.asset_update(asset=LandAsset.objects.get(pk=asset.pk), user=None, data={"nama_barang": "B"})
+        template = make_asset()
+        LandAsset.objects.bulk_create(
+            [
+                LandAsset(
+                    nomor_register="9201",
+                    luas_kib_m2=Decimal(5),
+                    agency=template.agency,
+                    kode_barang=template.kode_barang,
+                    nama_barang="x",
+                    tahun_perolehan=2010,
+                    asal_usul=template.asal_usul,
+                    nilai_perolehan=1,
+                )
+            ]
+        )
+
+        def state():
+            hist = LandAsset.history.model.objects.order_by("history_id")
+            certs = Certificate.history.model.objects.order_by("history_id")
+            columns = ("history_id", "history_valid_until", "history_valid_from")
+            listed = UnrecordedRow.objects.order_by("table", "row_id").values_list("table", "row_id")
+            return list(hist.values_list(*columns)), list(certs.values_list(*columns)), list(listed)
+
+        kept = state()
+        history_validity.install(fill=True)
+        self.assertEqual(state(), kept)
+        self.assertFalse(history_validity.ensure_triggers())  # every trigger is there
+
+
+# The certificates of each asset of the mixed register: (stage, numbered) pairs covering the status and stage rules.
+COMBINATIONS = [
+    (),
+    ((Stage.BELUM, False),),
+    ((Stage.DITOLAK, False),),
+    ((Stage.BELUM, False), (Stage.DITOLAK, False)),
+    ((Stage.PERSIAPAN_BERKAS, False),),
+    ((Stage.PENGUKURAN, False), (Stage.DITOLAK, False)),
+    ((Stage.SK_HAK_TERBIT, False), (Stage.PETA_BIDANG_TERBIT, False)),
+    ((Stage.SERTIFIKAT_TERBIT, True),),
+    ((Stage.SERTIFIKAT_TERBIT, True), (Stage.PENGUKURAN, False)),
+    ((Stage.SENGKETA, False),),
+    ((Stage.SENGKETA, True),),
+    ((Stage.DIBLOKIR, True), (Stage.SERTIFIKAT_TERBIT, True)),
+    ((Stage.DIBLOKIR, False), (Stage.SENGKETA, False)),
+]
+
+
+class EquivalenceTests(TestCase):
+    """Every as-of read in SQL gives what the snapshot gives, on a register with every mix of certificate stages,
+    edits dated in the past, a removal, and rows bulk-created without history."""
+
+    @classmethod
+    def setUpTestData(cls):
+        load_reference()
+        lon, lat = point_inside("64.71.05.1002")
+        cls.lon, cls.lat = lon, lat
+        cls.assets = []
+        for n, combination in enumerate(COMBINATIONS * 2):
+            asset = make_asset(geom=square(lon + 0.002 * (n % 6), lat + 0.002 * (n // 6), 0.0004))
+            backdate(asset, noon(dt.date(2024, 1, 1)))
+            for stage, numbered in combination:
+                certificate = services.certificate_create(
+                    asset=asset, user=None, stage=Stage.BELUM, tanggal_tahap=dt.date(2024, 1, 2)
+                )
+                backdate(certificate, noon(dt.date(2024, 1, 2)))
+                Certificate.objects.filter(pk=certificate.pk).update()  # no history
+                certificate.stage = stage
+                certificate.nomor = f"{n}-{stage}" if numbered else ""
+                certificate.save()  # a history row, dated now (after the first as-of date below)
+                if n % 2:
+                    backdate(certificate, noon(dt.date(2024, 3, 1)))
+            services.asset_refresh_certificate_status(LandAsset.objects.get(pk=asset.pk))
+            cls.assets.append(asset)
+        services.asset_update(asset=LandAsset.objects.get(pk=cls.assets[3].pk), user=None, data={"nama_barang": "Z"})
+        backdate(cls.assets[3], noon(dt.date(2024, 2, 1)))
+        services.asset_remove(
+            asset=LandAsset.objects.get(pk=cls.assets[4].pk), user=None, sk_nomor="SK 1", tanggal=dt.date(2024, 2, 2)
+        )
+
+    def add_rows_without_history(self):
+        template = self.assets[0]
+        [bulk] = LandAsset.objects.bulk_create(
+            [
+                LandAsset(
+                    nomor_register="9301",
+                    luas_kib_m2=Decimal(7),
+                    agency=template.agency,
+                    kode_barang=template.kode_barang,
+                    nama_barang="Tanpa riwayat",
+                    tahun_perolehan=2010,
+                    asal_usul=template.asal_usul,
+                    nilai_perolehan=3,
+                )
+            ]
+        )
+        Certificate.objects.bulk_create(
+            [
+                Certificate(asset=bulk, stage=Stage.SERTIFIKAT_TERBIT, nomor="1"),
+                Certificate(asset=self.assets[0], stage=Stage.PENGUKURAN),
+            ]
+        )
+        self.assertEqual(history.unrecorded_models(), (True, True))
+
+    def check(self, as_of: dt.date, params: dict[str, str] | None = None) -> None:
+        query = QueryDict(mutable=True)
+        query.update(params or {})
+        selection = RegisterSelection.from_params(query, as_of=as_of)
+        expected = history.snapshot(as_of=as_of, params=query)
+        label = f"as of {as_of} {params}"
+        by_status = dict.fromkeys(("belum", "proses", "terbit"), 0)
+        for state in expected:
+            by_status[state.status] += 1
+        totals, counts = selection.totals_by_status()
+        self.assertEqual(totals, history.snapshot_totals(expected), label)
+        self.assertEqual(counts, by_status, label)
+        page, page_totals = selection.page(1, per_page=500)
+        self.assertEqual(page_totals, totals, label)
+        got = [(s.id, s.status, s.tahap, s.bermasalah, s.nama_barang) for s in page.object_list]
+        self.assertEqual(got, [(s.id, s.status, s.tahap, s.bermasalah, s.nama_barang) for s in expected], label)
+        features, count = selection.features([("status", "status_sertifikat")], offset=0, limit=500, as_text=False)
+        self.assertEqual(count, len(expected), label)
+        self.assertEqual(
+            [(f["id"], f["properties"]["status"]) for f in features], sorted((s.id, s.status) for s in expected), label
+        )
+        self.assertEqual([r.id for r in selection.records()], [s.id for s in expected], label)
+        aggregate = selection.aggregate()
+        self.assertEqual((aggregate["count"], aggregate["by_status"]), (len(expected), by_status), label)
+        for source in selection.as_of_sources(stage=True, disputed=True, few=True):
+            rows = source.values_list("id", history.STATUS, history.STAGE)
+            derived = {s.id: (s.status, s.tahap) for s in expected}
+            for pk, status, stage in rows:
+                self.assertEqual((status, stage), derived[pk], label)
+
+    def test_every_read_as_of_each_date_and_filter(self):
+        days = [
+            dt.date(2023, 12, 31),
+            dt.date(2024, 1, 1),
+            dt.date(2024, 2, 15),
+            dt.date(2024, 3, 2),
+            timezone.localdate(),
+        ]
+        filters = [
+            None,
+            {"status": "proses"},
+            {"status": "terbit"},
+            {"tahap": "SENGKETA"},
+            {"tahap": "BELUM"},
+            {"removed": "include"},
+            {"q": "Z"},
+        ]
+        for day, params in itertools.product(days, filters):
+            self.check(day, params)
+
+    def test_with_rows_without_history(self):
+        self.add_rows_without_history()
+        for day in (dt.date(2024, 3, 2), timezone.localdate()):
+            for params in (None, {"status": "terbit"}):
+                self.check(day, params)
+
+    def test_as_of_today_the_tiles_are_the_live_tiles(self):
+        zoom = 16
+        n = 1 << zoom
+        import math
+
+        x = int((self.lon + 180) / 360 * n)
+        y = int((1 - math.asinh(math.tan(math.radians(self.lat))) / math.pi) / 2 * n)
+        today = timezone.localdate()
+        for z, tx, ty in ((16, x, y), (14, x >> 2, y >> 2), (12, x >> 4, y >> 4)):
+            for params in ({}, {"status": "proses"}):
+                query = QueryDict(mutable=True)
+                query.update(params)
+                live = tiles.versioned_tile(RegisterSelection.from_params(query), z=z, x=tx, y=ty)[1]
+                past = tiles.versioned_tile(RegisterSelection.from_params(query, as_of=today), z=z, x=tx, y=ty)[1]
+                self.assertTrue(live, (z, params))
+                self.assertEqual(
+                    tiles.mapbox_vector_tile.decode(past),
+                    tiles.mapbox_vector_tile.decode(live),
+                    (z, params, connection.vendor),
+                )
