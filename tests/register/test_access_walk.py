@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.test import Client, TestCase
+from django.test import Client, TestCase, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 
@@ -447,9 +447,12 @@ class WalkCase(TestCase):
         return response.status_code
 
 
+# /healthz answers 200 while the worker is alive: the walk checks access, not health, so the beat written at its
+# start must not go stale while it walks (a minute at most by default; a loaded machine walks longer).
+@override_settings(SIPANAH_WORKER_STALE_SECONDS=24 * 3600)
 class AccessWalkTests(WalkCase):
     def test_every_url_pattern_is_classified_and_each_role_gets_the_expected_outcome(self):
-        health.worker_beat()  # /healthz is 200 when the worker is alive: the walk checks access, not health
+        health.worker_beat()
         patterns = list(all_patterns())
         unclassified = [p.route for p in patterns if expectation(p.route) is None]
         self.assertEqual(unclassified, [], "URL patterns missing from ACCESS: decide who may open them")
