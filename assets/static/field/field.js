@@ -205,6 +205,7 @@
   function sync() {
     if (syncing || !pkg) { return Promise.resolve(); }
     syncing = true; $("sync-info").textContent = words.syncing;
+    document.body.dataset.sync = "running";
     return all("results").then(function (results) {
       var todo = results.filter(function (r) {
         return r.user === config.user && (r.status === "pending" || r.photos_pending);
@@ -226,7 +227,8 @@
         });
       }, Promise.resolve());
     }).catch(function () { /* the network went away: everything not sent stays pending */ })
-      .then(function () { syncing = false; return showResults(); });
+      .then(function () { syncing = false; return showResults(); })
+      .then(function () { document.body.dataset.sync = "idle"; });
   }
 
   // --- start -------------------------------------------------------------------------------------------------------
@@ -248,7 +250,11 @@
       return tx("meta", "readonly", function (s) { return s.get("package"); });
     }).then(function (stored) {
       pkg = stored && stored.user === config.user ? stored : null;  // a package is bound to its user
-      showPackage(); showResults();
+      showPackage();
+      return showResults();
+    }).then(function () {
+      // Ready once the package AND the queue read back from IndexedDB are on the page (showResults is
+      // asynchronous: marking the page ready before it resolved let a reader see an empty queue).
       document.body.dataset.ready = "1";
     });
     loadTeams();
