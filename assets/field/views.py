@@ -199,7 +199,8 @@ def team_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("%(n)s parcels moved to %(team)s.") % {"n": n, "team": form.cleaned_data["to_team"]})
+        moved = {"n": n, "team": form.cleaned_data["to_team"]}
+        messages.success(request, _("%(n)s parcels moved to %(team)s.") % moved)
     return redirect("field-team", pk=team.pk)
 
 

@@ -53,6 +53,4 @@ def utilisation_initial(result: FieldResult) -> dict[str, Any]:
 
 def photo_documents(result: FieldResult) -> QuerySet[Document]:
     """The result's photos, kept as documents of its asset (the withdrawn ones left out)."""
-    return Document.objects.filter(
-        pk__in=result.photos.values("document_id"), withdrawn_at__isnull=True
-    ).order_by("pk")
+    return Document.objects.filter(pk__in=result.photos.values("document_id"), withdrawn_at__isnull=True).order_by("pk")

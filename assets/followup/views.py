@@ -37,6 +37,7 @@ class PhotosForm(forms.Form):
     def __init__(self, *args: Any, result: FieldResult, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["documents"].queryset = prefill.photo_documents(result)
+        self.fields["documents"].initial = [d.pk for d in self.fields["documents"].queryset]  # every photo ticked
 
 
 def _result(request: AuthenticatedRequest, pk: int) -> FieldResult:
@@ -69,20 +70,23 @@ def result_case(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if request.GET.get("kind") in CaseKind.values:  # the pemanfaatan check's "no agreement covers it": okupasi
         initial["kind"] = request.GET["kind"]
     form = CaseForm(request.POST or None, asset=asset, initial=initial)
-    photos = PhotosForm(request.POST or None, result=result, initial={"documents": [d.pk for d in prefill.photo_documents(result)]})
+    photos = PhotosForm(request.POST or None, result=result)
     if request.method == "POST" and form.is_valid() and photos.is_valid():
         data = dict(form.cleaned_data)
         others, geom = data.pop("other_assets"), data.pop("geom")
         try:
             with transaction.atomic():
                 case = encumbrance.case_open(user=request.user, assets=[asset, *others], geom=geom, **data)
-                encumbrance.case_attach_documents(case=case, user=request.user, documents=photos.cleaned_data["documents"])
+                encumbrance.case_attach_documents(
+                    case=case, user=request.user, documents=photos.cleaned_data["documents"]
+                )
         except ValidationError as exc:
             _errors(form, exc)
         else:
             messages.success(request, _("The case was opened from the field result."))
             return redirect("encumbrance-case", pk=case.pk)
-    return render(request, "followup/case_form.html", {"form": form, "photos": photos, "asset": asset, "result": result})
+    context = {"form": form, "photos": photos, "asset": asset, "result": result}
+    return render(request, "followup/case_form.html", context)
 
 
 @role_required(permissions.can_view_register)
@@ -93,7 +97,7 @@ def result_utilisation(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     result = _result(request, pk)
     asset = result.assignment.asset
     form = UtilisationForm(request.POST or None, asset=asset, initial=prefill.utilisation_initial(result))
-    photos = PhotosForm(request.POST or None, result=result, initial={"documents": [d.pk for d in prefill.photo_documents(result)]})
+    photos = PhotosForm(request.POST or None, result=result)
     if request.method == "POST" and form.is_valid() and photos.is_valid():
         data = dict(form.cleaned_data)
         geom = data.pop("geom")

@@ -57,7 +57,7 @@ def test_case_form_prefilled_from_the_result(client, field):
     for seen in ("Dipakai warga tanpa izin", "Warung makan", "Tim A", "occupied by others", "-1.250000, 116.850000"):
         assert seen in form.initial["description"], seen
     photo_docs = sorted(ResultPhoto.objects.values_list("document_id", flat=True))
-    assert sorted(page.context["photos"].initial["documents"]) == photo_docs  # every photo ticked
+    assert sorted(page.context["photos"].fields["documents"].initial) == photo_docs  # every photo ticked
 
 
 def test_dispute_in_the_field_gives_a_claim_case(client, field):
