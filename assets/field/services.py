@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -166,6 +167,8 @@ def package_build(*, user: User, team: Team) -> tuple[Package, bytes]:
     assignments = (
         Assignment.objects.filter(team=team)
         .select_related("asset__agency", "asset__kelurahan", "asset__kecamatan")
+        .defer("asset__geom")
+        .annotate(geojson=AsGeoJSON("asset__geom", precision=COORD_DIGITS))  # rounded by the database
         .order_by("order", "pk")
     )
     parcels, kelurahan_ids = [], set()
@@ -175,7 +178,7 @@ def package_build(*, user: User, team: Team) -> tuple[Package, bytes]:
         parcels.append({
             "type": "Feature",
             "id": asset.pk,
-            "geometry": _geojson(asset.geom, COORD_DIGITS) if asset.geom else None,
+            "geometry": json.loads(a.geojson) if a.geojson else None,
             "properties": {
                 "assignment": a.pk, "version": asset.version, "label": f"{asset.kode_barang} / {asset.nomor_register}",
                 "name": asset.nama_barang, "kib": _kib_values(asset),
