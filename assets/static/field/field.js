@@ -259,10 +259,18 @@
     });
     loadTeams();
     if ("serviceWorker" in navigator) {
+      // The worker answers the shell's caching: body[data-shell] = "cached" once every file is kept ("partial" else).
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        if (event.data && event.data.type === "cached") {
+          document.body.dataset.shell = event.data.done === event.data.total ? "cached" : "partial";
+        }
+      });
       navigator.serviceWorker.register(config.swUrl, { scope: config.scope }).then(function () {
         return navigator.serviceWorker.ready;
       }).then(function (reg) {
-        reg.active.postMessage({ type: "cache", urls: config.shell });
+        // Refresh the kept shell only when online: offline, the worker's own fetches (which the browser's offline
+        // state does not cover) would only fail, or reach a server that answers 5xx.
+        if (navigator.onLine) { reg.active.postMessage({ type: "cache", urls: config.shell }); }
       }).catch(function () { /* no service worker: the app works while online */ });
     }
   }
