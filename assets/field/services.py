@@ -167,7 +167,7 @@ def package_build(*, user: User, team: Team) -> tuple[Package, bytes]:
     assignments = (
         Assignment.objects.filter(team=team)
         .select_related("asset__agency", "asset__kelurahan", "asset__kecamatan")
-        .defer("asset__geom")
+        .defer("asset__geom", "asset__kelurahan__geom", "asset__kecamatan__geom")  # not the areas' boundaries
         .annotate(geojson=AsGeoJSON("asset__geom", precision=COORD_DIGITS))  # rounded by the database
         .order_by("order", "pk")
     )
