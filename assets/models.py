@@ -6,7 +6,7 @@ import contract (``make lint``) sees which room depends on which.
 
 from assets.encumbrance.models import CaseStageEvent, DisputeCase, Payment, Utilisation
 from assets.evidence.models import CustodyEvent, Document, DocumentRequirement, DocumentType, StoragePlace
-from assets.field.models import Assignment, Campaign, FieldResult, Package, ResultPhoto, Team
+from assets.field.models import Assignment, AssignmentMove, Campaign, FieldResult, Package, ResultPhoto, Team
 from assets.ledger.models import (
     AgencyTransfer,
     AssetSubUnit,
@@ -59,6 +59,7 @@ __all__ = [
     "AsalUsul",
     "AssetCell",
     "Assignment",
+    "AssignmentMove",
     "Campaign",
     "Certificate",
     "CustodyEvent",

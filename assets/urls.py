@@ -25,4 +25,5 @@ urlpatterns = [
     path("publik/", include("assets.public.urls")),  # Cek Tanah: the public pages, no login
     path("public-reports/", include(public_staff_patterns)),
     path("field/", include("assets.field.urls")),  # inventory campaigns and the field app (PWA)
+    path("field/", include("assets.followup.urls")),  # a case or a pemanfaatan check from a field result
 ]

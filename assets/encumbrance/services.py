@@ -178,10 +178,14 @@ def case_attach_documents(*, case: DisputeCase, user: User | None, documents: It
     assets = {a.pk: a for a in case.assets.all()}
     _check_edit(user, assets.values())
     documents = list(documents)
+    _documents_of(assets, documents)
+    case.documents.add(*documents)
+
+
+def _documents_of(assets: dict[int, LandAsset], documents: list[Document]) -> None:
     for document in documents:
         if document.asset_id not in assets:
             raise ValidationError({"documents": _("%(doc)s belongs to another asset.") % {"doc": document}})
-    case.documents.add(*documents)
 
 
 # --- Pemanfaatan --------------------------------------------------------------------------------------------
@@ -248,6 +252,14 @@ def utilisation_update(
     _clean_utilisation(utilisation)
     utilisation.save()
     return utilisation
+
+
+def utilisation_attach_documents(*, utilisation: Utilisation, user: User | None, documents: Iterable[Document]) -> None:
+    """Link documents already kept for the agreement's asset (through assets.evidence) to the agreement."""
+    _check_edit(user, [utilisation.asset])
+    documents = list(documents)
+    _documents_of({utilisation.asset_id: utilisation.asset}, documents)
+    utilisation.documents.add(*documents)
 
 
 @transaction.atomic

@@ -30,3 +30,22 @@ def can_work_in_team(user: User | AnonymousUser, team: Team) -> bool:
     if not permissions.user_roles(user) or not user.is_authenticated:
         return False
     return team.campaign.status == Campaign.Status.OPEN and team.members.filter(pk=user.pk).exists()
+
+
+def is_member(user: User | AnonymousUser, team: Team) -> bool:
+    return user.is_authenticated and team.members.filter(pk=user.pk).exists()
+
+
+def can_see_team(user: User | AnonymousUser, team: Team) -> bool:
+    """The team's page: its members, and those who manage the campaign."""
+    if not permissions.user_roles(user) or not user.is_authenticated:
+        return False
+    return is_member(user, team) or can_manage_campaign(user, team.campaign)  # type: ignore[arg-type]
+
+
+def can_move_parcels(user: User | AnonymousUser, team: Team) -> bool:
+    """Move parcels out of ``team`` to another team of its campaign, while it is open: the team's leader, or those
+    who manage the campaign (BPKAD; an officer over their own agency's campaign)."""
+    if not user.is_authenticated or not permissions.user_roles(user) or team.campaign.status != Campaign.Status.OPEN:
+        return False
+    return team.leader_id == user.pk or can_manage_campaign(user, team.campaign)  # type: ignore[arg-type]

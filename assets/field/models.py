@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from assets.evidence.models import Document
 from assets.register.models import AdministrativeArea, Agency, LandAsset
@@ -51,6 +52,11 @@ class Team(models.Model):
     campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="teams")
     name = models.CharField(_("name"), max_length=100)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("members"), related_name="field_teams")
+    # The leader (the first member named when the campaign opened) moves the team's parcels to another team.
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("leader"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["campaign", "name", "id"]
@@ -72,6 +78,20 @@ class Assignment(models.Model):
     class Meta:
         ordering = ["team", "order", "id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "asset"], name="field_assignment_once")]
+
+
+class AssignmentMove(models.Model):
+    """One parcel moved from a team to another (append-only): who moved it and when. A result recorded on a package
+    the old team took before the move is still received (the phone could not know)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="moves")
+    from_team = models.ForeignKey(Team, verbose_name=_("from"), on_delete=models.PROTECT, related_name="+")
+    to_team = models.ForeignKey(Team, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+")
+    moved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    moved_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["moved_at", "id"]
 
 
 class Package(models.Model):
@@ -139,6 +159,13 @@ class FieldResult(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(_("review note"), blank=True)
+    # Edits by the team's members after it was received: the count is the version a form expects (a change made
+    # meanwhile by another member refuses the edit), the history keeps every earlier state.
+    edits = models.PositiveIntegerField(default=0)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -73,3 +73,17 @@ def last_inventoried(as_of: dt.date | None = None) -> dict[int, dt.date]:
         qs = qs.filter(received_at__date__lte=as_of)
     rows = qs.values("assignment__asset_id").annotate(last=Max("received_at"))
     return {row["assignment__asset_id"]: timezone.localdate(row["last"]) for row in rows}
+
+
+def team_parcels(team: Team) -> list[dict[str, Any]]:
+    """The team's parcels in walking order, each with its results (latest first)."""
+    results: dict[int, list[FieldResult]] = {}
+    for result in (
+        FieldResult.objects.filter(assignment__team=team).select_related("submitted_by", "edited_by")
+        .order_by("-received_at", "-pk")
+    ):  # fmt: skip
+        results.setdefault(result.assignment_id, []).append(result)
+    return [
+        {"assignment": a, "asset": a.asset, "results": results.get(a.pk, [])}
+        for a in team.assignments.select_related("asset").order_by("order", "pk")
+    ]

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from assets.evidence.models import DocumentType
 from assets.field import access, assigning
 from assets.field.models import (
     Assignment,
+    AssignmentMove,
     Campaign,
     Condition,
     FieldResult,
@@ -72,7 +74,8 @@ def campaign_create(
     kecamatan: AdministrativeArea | None = None,
     area: GEOSGeometry | None = None,
 ) -> Campaign:
-    """Open a campaign, make its teams and give each parcel in scope to one team (by area, balanced by count)."""
+    """Open a campaign, make its teams (the first member named leads the team) and give each parcel in scope to one
+    team (by area, balanced by count)."""
     if user is not None and not access.can_manage_campaign_for(user, agency):
         raise PermissionDenied(_("An asset officer opens campaigns only over the assets of their own agency."))
     if not name.strip():
@@ -92,7 +95,10 @@ def campaign_create(
     )  # fmt: skip
     made = []
     for team_name, members in teams:
-        team = Team.objects.create(campaign=campaign, name=team_name.strip() or _("Team %(n)s") % {"n": len(made) + 1})
+        team = Team.objects.create(
+            campaign=campaign, name=team_name.strip() or _("Team %(n)s") % {"n": len(made) + 1},
+            leader=members[0] if members else None,
+        )  # fmt: skip
         team.members.set(members)
         made.append(team)
     assign(campaign, made)
@@ -161,6 +167,8 @@ def package_build(*, user: User, team: Team) -> tuple[Package, bytes]:
     assignments = (
         Assignment.objects.filter(team=team)
         .select_related("asset__agency", "asset__kelurahan", "asset__kecamatan")
+        .defer("asset__geom", "asset__kelurahan__geom", "asset__kecamatan__geom")  # not the areas' boundaries
+        .annotate(geojson=AsGeoJSON("asset__geom", precision=COORD_DIGITS))  # rounded by the database
         .order_by("order", "pk")
     )
     parcels, kelurahan_ids = [], set()
@@ -170,7 +178,7 @@ def package_build(*, user: User, team: Team) -> tuple[Package, bytes]:
         parcels.append({
             "type": "Feature",
             "id": asset.pk,
-            "geometry": _geojson(asset.geom, COORD_DIGITS) if asset.geom else None,
+            "geometry": json.loads(a.geojson) if a.geojson else None,
             "properties": {
                 "assignment": a.pk, "version": asset.version, "label": f"{asset.kode_barang} / {asset.nomor_register}",
                 "name": asset.nama_barang, "kib": _kib_values(asset),
@@ -243,6 +251,24 @@ def _number(data: dict[str, Any], key: str) -> float | None:
         raise ValidationError({key: _("Not a number: “%(value)s”.") % {"value": value}}) from None
 
 
+def _assignment_of_package(package: Package, pk: Any) -> Assignment:
+    """The parcel ``pk`` if it is the package's team's, or was when the package was taken (moved since: the phone
+    recorded it on the package it had)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise ValidationError({"assignment": _("This parcel is not one of your team's.")}) from None
+    assignment = Assignment.objects.filter(pk=pk).select_related("asset", "team").first()
+    if assignment is not None and (
+        assignment.team_id == package.team_id
+        or AssignmentMove.objects.filter(
+            assignment=assignment, from_team=package.team, moved_at__gt=package.issued_at
+        ).exists()
+    ):
+        return assignment
+    raise ValidationError({"assignment": _("This parcel is not one of your team's.")})
+
+
 @transaction.atomic
 def result_submit(*, user: User, package: Package, data: dict[str, Any]) -> Submitted:
     """Keep one result sent by the phone. The same ``client_id`` sent again returns the first row (written once)."""
@@ -255,9 +281,7 @@ def result_submit(*, user: User, package: Package, data: dict[str, Any]) -> Subm
         if existing.submitted_by_id != user.pk:
             raise PermissionDenied(_("This result was sent by another user."))
         return Submitted(existing, created=False)
-    assignment = Assignment.objects.filter(pk=data.get("assignment"), team=package.team).select_related("asset").first()
-    if assignment is None:
-        raise ValidationError({"assignment": _("This parcel is not one of your team's.")})
+    assignment = _assignment_of_package(package, data.get("assignment"))
     boundary = None
     if data.get("boundary"):
         try:
@@ -291,8 +315,8 @@ def result_submit(*, user: User, package: Package, data: dict[str, Any]) -> Subm
 def photo_add(*, user: User, result: FieldResult, client_id: str, name: str, data: bytes) -> tuple[ResultPhoto, bool]:
     """One photo of a result, kept as an evidence document through the evidence room's checks (EXIF GPS read);
     the same ``client_id`` again keeps the first."""
-    if result.submitted_by_id != user.pk:
-        raise PermissionDenied(_("This result was sent by another user."))
+    if result.submitted_by_id != user.pk and not access.is_member(user, result.assignment.team):
+        raise PermissionDenied(_("This result is not one of your team's."))
     try:
         key = uuid.UUID(str(client_id))
     except ValueError:
@@ -309,6 +333,61 @@ def photo_add(*, user: User, result: FieldResult, client_id: str, name: str, dat
         ),
     )  # fmt: skip
     return ResultPhoto.objects.create(client_id=key, result=result, document=document), True
+
+
+# --- the team: its members edit its results, its leader moves parcels ----------------------------------------------
+
+EDITABLE = ("found", "condition", "use", "occupation", "patok", "notes")
+
+
+@transaction.atomic
+def result_edit(*, user: User, result: FieldResult, data: dict[str, Any], expected_edits: int) -> FieldResult:
+    """A member of the result's team corrects what was recorded (EDITABLE fields), while the campaign is open and
+    the result waits for review. ``expected_edits`` is the edit count the form showed: another member's edit made
+    meanwhile refuses this one (nothing is overwritten silently). The history keeps every earlier state."""
+    result = FieldResult.objects.select_for_update().select_related("assignment__team__campaign").get(pk=result.pk)
+    if not access.can_work_in_team(user, result.assignment.team):
+        raise PermissionDenied(_("Only the members of the result's team edit it, while the campaign is open."))
+    if result.review != Review.PENDING:
+        raise ValidationError(_("This result was already reviewed: it is no longer edited."))
+    if result.edits != expected_edits:
+        raise ValidationError(
+            _("Another member edited this result meanwhile (by %(user)s): reload it and edit again.")
+            % {"user": result.edited_by.get_username() if result.edited_by else "?"}
+        )
+    result.found = _choice(data, "found", Found, required=True)
+    result.condition = _choice(data, "condition", Condition)
+    result.occupation = _choice(data, "occupation", Occupation)
+    result.use = str(data.get("use") or "").strip()[:200]
+    result.patok = data.get("patok") if isinstance(data.get("patok"), bool) else None
+    result.notes = str(data.get("notes") or "")
+    result.edits += 1
+    result.edited_by = user
+    result._history_user = user  # type: ignore[attr-defined]
+    result.save()
+    return result
+
+
+@transaction.atomic
+def assignments_move(*, user: User, from_team: Team, assignments: list[int], to_team: Team) -> int:
+    """Move parcels of ``from_team`` to ``to_team`` (same campaign, open): each move is kept (AssignmentMove), the
+    parcels go to the end of the other team's walking order, their results follow them."""
+    if not access.can_move_parcels(user, from_team):
+        raise PermissionDenied(_("Only the team's leader, or who manages the campaign, moves its parcels."))
+    if to_team.campaign_id != from_team.campaign_id or to_team.pk == from_team.pk:
+        raise ValidationError({"to_team": _("Choose another team of the same campaign.")})
+    rows = list(Assignment.objects.select_for_update().filter(team=from_team, pk__in=assignments).order_by("order"))
+    if not rows or len(rows) != len(set(assignments)):
+        raise ValidationError({"assignments": _("Choose parcels of this team.")})
+    last = Assignment.objects.filter(team=to_team).order_by("-order").values_list("order", flat=True).first()
+    start = 0 if last is None else last + 1
+    for n, row in enumerate(rows):
+        row.team, row.order = to_team, start + n
+    Assignment.objects.bulk_update(rows, ["team", "order"])
+    AssignmentMove.objects.bulk_create(
+        AssignmentMove(assignment=row, from_team=from_team, to_team=to_team, moved_by=user) for row in rows
+    )
+    return len(rows)
 
 
 # --- review --------------------------------------------------------------------------------------------------------

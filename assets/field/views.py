@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assets.field import access, reports, selectors, services
-from assets.field.forms import CampaignForm
+from assets.field.forms import CampaignForm, MoveForm, ResultEditForm
 from assets.field.models import Campaign, FieldResult, Found, Team
 from assets.register import permissions
 from assets.register.permissions import AuthenticatedRequest, require, role_required
@@ -154,6 +154,79 @@ def team_berita_acara(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     response = HttpResponse(reports.berita_acara(team), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="berita-acara-inventarisasi-{team.pk}.pdf"'
     return response
+
+
+# --- the team: results edited by its members, parcels moved by its leader -------------------------------------------
+
+
+def _team(request: AuthenticatedRequest, pk: int) -> Team:
+    team = get_object_or_404(Team.objects.select_related("campaign__agency", "leader"), pk=pk)
+    require(access.can_see_team(request.user, team), _("You are not a member of this team."))
+    return team
+
+
+@role_required(permissions.can_view_register)
+@require_GET
+def team_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    team = _team(request, pk)
+    can_move = access.can_move_parcels(request.user, team)
+    return render(request, "field/team.html", {
+        "team": team, "rows": selectors.team_parcels(team), "can_move": can_move,
+        "can_edit": access.can_work_in_team(request.user, team),
+        "move_form": MoveForm(team=team) if can_move else None,
+    })  # fmt: skip
+
+
+@role_required(permissions.can_view_register)
+@require_POST
+def team_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    team = _team(request, pk)
+    require(access.can_move_parcels(request.user, team), _("Only the team's leader, or who manages the campaign, "
+                                                           "moves its parcels."))  # fmt: skip
+    form = MoveForm(request.POST, team=team)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}".lstrip(": "))
+        return redirect("field-team", pk=team.pk)
+    try:
+        n = services.assignments_move(
+            user=request.user, from_team=team, assignments=form.cleaned_data["assignments"],
+            to_team=form.cleaned_data["to_team"],
+        )  # fmt: skip
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        moved = {"n": n, "team": form.cleaned_data["to_team"]}
+        messages.success(request, _("%(n)s parcels moved to %(team)s.") % moved)
+    return redirect("field-team", pk=team.pk)
+
+
+@role_required(permissions.can_view_register)
+@require_http_methods(["GET", "POST"])
+def result_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    result = get_object_or_404(
+        FieldResult.objects.select_related("assignment__asset", "assignment__team__campaign", "edited_by"), pk=pk
+    )
+    team = result.assignment.team
+    require(access.can_work_in_team(request.user, team), _("Only the members of the result's team edit it, while "
+                                                           "the campaign is open."))  # fmt: skip
+    initial = {name: getattr(result, name) for name in services.EDITABLE} | {"edits": result.edits}
+    form = ResultEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            services.result_edit(user=request.user, result=result, data=data, expected_edits=data.pop("edits"))
+        except ValidationError as exc:
+            form.add_error(None, _errors(exc))
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("The result was saved."))
+            return redirect("field-team", pk=team.pk)
+    return render(request, "field/result_edit.html", {"form": form, "result": result, "team": team})
 
 
 # --- the field app (PWA) -------------------------------------------------------------------------------------------

@@ -195,6 +195,15 @@ ACCESS: dict[str, tuple[dict[str, int | str], dict[str, str]]] = {
     "field/campaigns/<int:pk>/report.xlsx": (EDIT_A, {"pk": "campaign"}),
     "field/teams/<int:pk>/berita-acara.pdf": (EDIT_A, {"pk": "team"}),
     "field/results/<int:pk>/review/": (rule(auditor=403, planner=403, others=405), {"pk": "field_result"}),
+    # The team's page: its members and who manages the campaign; a result is edited by the team's members only;
+    # parcels are moved by POST (the leader or who manages the campaign).
+    "field/teams/<int:pk>/": (EDIT_A, {"pk": "team"}),
+    "field/teams/<int:pk>/move/": (rule(others=405), {"pk": "team"}),
+    "field/results/<int:pk>/edit/": (rule(others=403, officer_a=200), {"pk": "field_result"}),
+    # A case or a pemanfaatan check from a field result (assets.followup): who manages the campaign and may change
+    # the asset.
+    "field/results/<int:pk>/case/": (EDIT_A, {"pk": "field_result"}),
+    "field/results/<int:pk>/pemanfaatan/": (EDIT_A, {"pk": "field_result"}),
     "field/app/": (READ, {}),
     "field/app/sw.js": (EVERYONE, {}),
     "field/app/manifest.webmanifest": (EVERYONE, {}),

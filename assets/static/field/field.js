@@ -205,6 +205,7 @@
   function sync() {
     if (syncing || !pkg) { return Promise.resolve(); }
     syncing = true; $("sync-info").textContent = words.syncing;
+    document.body.dataset.sync = "running";
     return all("results").then(function (results) {
       var todo = results.filter(function (r) {
         return r.user === config.user && (r.status === "pending" || r.photos_pending);
@@ -226,7 +227,8 @@
         });
       }, Promise.resolve());
     }).catch(function () { /* the network went away: everything not sent stays pending */ })
-      .then(function () { syncing = false; return showResults(); });
+      .then(function () { syncing = false; return showResults(); })
+      .then(function () { document.body.dataset.sync = "idle"; });
   }
 
   // --- start -------------------------------------------------------------------------------------------------------
@@ -248,15 +250,27 @@
       return tx("meta", "readonly", function (s) { return s.get("package"); });
     }).then(function (stored) {
       pkg = stored && stored.user === config.user ? stored : null;  // a package is bound to its user
-      showPackage(); showResults();
+      showPackage();
+      return showResults();
+    }).then(function () {
+      // Ready once the package AND the queue read back from IndexedDB are on the page (showResults is
+      // asynchronous: marking the page ready before it resolved let a reader see an empty queue).
       document.body.dataset.ready = "1";
     });
     loadTeams();
     if ("serviceWorker" in navigator) {
+      // The worker answers the shell's caching: body[data-shell] = "cached" once every file is kept ("partial" else).
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        if (event.data && event.data.type === "cached") {
+          document.body.dataset.shell = event.data.done === event.data.total ? "cached" : "partial";
+        }
+      });
       navigator.serviceWorker.register(config.swUrl, { scope: config.scope }).then(function () {
         return navigator.serviceWorker.ready;
       }).then(function (reg) {
-        reg.active.postMessage({ type: "cache", urls: config.shell });
+        // Refresh the kept shell only when online: offline, the worker's own fetches (which the browser's offline
+        // state does not cover) would only fail, or reach a server that answers 5xx.
+        if (navigator.onLine) { reg.active.postMessage({ type: "cache", urls: config.shell }); }
       }).catch(function () { /* no service worker: the app works while online */ });
     }
   }

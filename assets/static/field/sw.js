@@ -7,13 +7,21 @@ var CACHE = "sipanah-field-v1";
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
 
+// The page sends the shell's URLs; each is fetched and kept, then the page is told how many are kept ("cached"), so
+// that it (and a test) knows when the app can open with no network: counting the cache's keys does not tell, the
+// fetch handler below also keeps the API reads it passes through.
 self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "cache") {
+    var urls = event.data.urls;
     event.waitUntil(caches.open(CACHE).then(function (cache) {
-      return Promise.all(event.data.urls.map(function (url) {
-        return fetch(url, { credentials: "same-origin" }).then(function (r) { if (r.ok) { return cache.put(url, r); } })
-          .catch(function () {});
+      return Promise.all(urls.map(function (url) {
+        return fetch(url, { credentials: "same-origin" }).then(function (r) {
+          return r.ok ? cache.put(url, r).then(function () { return true; }) : false;
+        }).catch(function () { return false; });
       }));
+    }).then(function (kept) {
+      var done = kept.filter(Boolean).length;
+      if (event.source) { event.source.postMessage({ type: "cached", done: done, total: urls.length }); }
     }));
   }
 });
