@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assets', '0017_field'),
+        ('assets', '0020_asof'),
     ]
 
     operations = [
