@@ -59,7 +59,7 @@ def _formula_quoted(expr: str) -> str:
     return f"CASE WHEN substr({expr}, 1, 1) IN ({starts}) THEN '''' || {expr} ELSE {expr} END"
 
 
-def _cast(column: kib.Column, expr: str, *, csv: bool, text_dates: bool) -> str:
+def _cast(column: kib.Column, expr: str, *, csv: bool, text_dates: bool, width: int | None = None) -> str:
     pg = _postgres()
     if column.ogr == "Real":
         return f"CAST({expr} AS {'double precision' if pg else 'REAL'})"
@@ -70,6 +70,8 @@ def _cast(column: kib.Column, expr: str, *, csv: bool, text_dates: bool) -> str:
     if column.ogr == "Date":
         return _text_cast(expr) if text_dates else expr
     text = f"NULLIF({expr}, '')"  # an empty text is an empty cell (as the row-by-row writer leaves it)
+    if width and pg:  # a DBF's text width, typed so that GDAL (and ogr2ogr from the same statement) takes it
+        text = f"CAST({text} AS varchar({int(width)}))"
     return _formula_quoted(text) if csv else text
 
 
@@ -79,12 +81,12 @@ def _field_column(model: Any, name: str) -> str:
 
 def export_query(
     selection: RegisterSelection, *, names: tuple[str, ...], csv: bool = False, text_dates: bool = False,
-    geometry: str = "raw", srid: int = 4326, extra: bool = False,
+    geometry: str = "raw", srid: int = 4326, extra: bool = False, widths: dict[str, int] | None = None,
 ) -> ExportQuery:  # fmt: skip
     """The statement for a live ``selection``: the columns of kib.EXPORTED under ``names``, then the geometry
     (``raw``: the column as the database keeps it, for GDAL; ``wkb``: ISO WKB; ``wkt``: WKT in ``srid``, named
     wkt_epsg_<srid>, a CSV's geometry column (PostgreSQL only)), then with ``extra`` the asset's id and certificate
-    stage (the XLSX's evidence columns need them)."""
+    stage (the XLSX's evidence columns need them). ``widths``: text columns' widths by column name (a Shapefile's)."""
     ids_sql, ids_params = selection.queryset().order_by().values("pk").query.sql_with_params()
     asset, cert = "a", "lc"
     joins: dict[str, str] = {}
@@ -105,7 +107,8 @@ def export_query(
             expr = f"{alias}.{_field_column(model, attribute)}"
         else:
             expr = f"{asset}.{_field_column(LandAsset, source)}"
-        columns.append(f"{_cast(column, expr, csv=csv, text_dates=text_dates)} AS {_quote(name)}")
+        width = (widths or {}).get(column.name)
+        columns.append(f"{_cast(column, expr, csv=csv, text_dates=text_dates, width=width)} AS {_quote(name)}")
     geom = f"{asset}.{_field_column(LandAsset, 'geom')}"
     if geometry == "raw":
         columns.append(f"{geom} AS geom")
