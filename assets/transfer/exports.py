@@ -304,32 +304,54 @@ def _translate(
     return selection.queryset().count()  # (a GeoJSON, CSV or KML being written cannot count its own features)
 
 
-# An XLSX row's source: the exported columns' values by name, the WKB (EPSG:4326), the asset's id and the fields its
-# document checklist depends on.
-XlsxRow = tuple[dict[str, Any], bytes | None, int, SimpleNamespace]
-_DATES = tuple(column.name for column in kib.EXPORTED if column.ogr == "Date")
+# An XLSX row's source: the XLSX columns' values in order (kib.xlsx_columns()), the geometry as WKT in the export's
+# CRS, the asset's id and the two fields its document checklist depends on (origin, certificate stage).
+XlsxRow = tuple[list[Any], str | None, int, str, str]
 
 
-def _xlsx_rows(source: Source) -> Iterator[XlsxRow]:
+def _wkt_maker(srid: int) -> Any:
+    transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
+
+    def wkt(wkb: bytes | None) -> str | None:
+        if wkb is None:
+            return None
+        geometry = ogr.CreateGeometryFromWkb(wkb)
+        if transform is not None:
+            geometry.Transform(transform)
+        return str(geometry.ExportToIsoWkt())
+
+    return wkt
+
+
+def _xlsx_rows(source: Source, srid: int) -> Iterator[XlsxRow]:
+    columns = kib.xlsx_columns()
+    wkt = _wkt_maker(srid)
     live = _live(source)
     if live is None:
         for record in source.records() if isinstance(source, RegisterSelection) else source:
             values = asset_values(record)
-            wkb = bytes(record.geom.wkb) if record.geom is not None else None
-            checklist = SimpleNamespace(asal_usul=record.asal_usul, tahap_sertifikat=record.tahap_sertifikat)
-            yield values, wkb, record.id, checklist  # (an as-of record's id is the asset's)
+            geom = wkt(bytes(record.geom.wkb) if record.geom is not None else None)
+            # (an as-of record's id is the asset's)
+            yield [values[c.name] for c in columns], geom, record.id, record.asal_usul, record.tahap_sertifikat
         return
     names = tuple(column.name for column in kib.EXPORTED)
-    query = export_query.export_query(live, names=names, geometry="wkb", extra=True)
-    width = len(names)
+    # PostGIS writes the WKT (as the floor's rows have it); SpatiaLite gives WKB, written by OGR.
+    in_database = connection.vendor == "postgresql"
+    query = export_query.export_query(
+        live, names=names, geometry="wkt" if in_database else "wkb", srid=srid, extra=True
+    )
+    offset = 1 if in_database else 0  # the WKT comes first, the WKB after the columns
+    order = [offset + names.index(column.name) for column in columns]
+    dates = [i for i, column in enumerate(columns) if column.ogr == "Date"]
+    origin = offset + names.index("asal_usul")
+    width = offset + len(names)
     for row in export_query.fetch_rows(query):
-        values = dict(zip(names, row[:width], strict=True))
-        for name in _DATES:  # SpatiaLite keeps dates as ISO text; a spreadsheet wants a date
-            if isinstance(values[name], str):
-                values[name] = dt.date.fromisoformat(values[name])
-        wkb, asset_id, tahap = row[width:]
-        checklist = SimpleNamespace(asal_usul=values["asal_usul"], tahap_sertifikat=tahap)
-        yield values, (bytes(wkb) if wkb is not None else None), asset_id, checklist
+        values = [row[i] for i in order]
+        for i in dates:  # SpatiaLite keeps dates as ISO text; a spreadsheet wants a date
+            if isinstance(values[i], str):
+                values[i] = dt.date.fromisoformat(values[i])
+        geom = row[0] if in_database else wkt(bytes(row[width]) if row[width] is not None else None)
+        yield values, geom, row[-2], row[origin], row[-1]
 
 
 def _write_xlsx(source: Source, path: Path, srid: int) -> int:
@@ -346,23 +368,20 @@ def _write_xlsx(source: Source, path: Path, srid: int) -> int:
         ["No", *(column.label for column in columns), f"{kib.BY_NAME['wkt'].label} (EPSG:{srid})",
          _("Documents"), _("Document checklist")]
     )  # fmt: skip
-    transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
     requirements = evidence.active_requirements()
+    statuses: dict[tuple[str, str, frozenset[str]], str] = {}  # the checklist's cell depends on these three only
     count = 0
-    for chunk in _chunks(_xlsx_rows(source), CHUNK):
-        ids = [asset_id for _values, _wkb, asset_id, _checklist in chunk]
+    for chunk in _chunks(_xlsx_rows(source, srid), CHUNK):
+        ids = [row[2] for row in chunk]
         counts, present = evidence.document_counts(ids), evidence.present_types(ids)
-        for values, wkb, asset_id, checklist in chunk:
+        for values, wkt, asset_id, asal_usul, tahap in chunk:
             count += 1
-            wkt = None
-            if wkb is not None:
-                geometry = ogr.CreateGeometryFromWkb(wkb)
-                if transform is not None:
-                    geometry.Transform(transform)
-                wkt = geometry.ExportToIsoWkt()
-            status = evidence.checklist_status(checklist, present.get(asset_id, set()), requirements)
-            row = [count, *(values[column.name] for column in columns), wkt, counts.get(asset_id, 0), status]
-            sheet.append(cells.xlsx_row(sheet, row))
+            key = (asal_usul, tahap, frozenset(present.get(asset_id, ())))
+            status = statuses.get(key)
+            if status is None:
+                checklist = SimpleNamespace(asal_usul=asal_usul, tahap_sertifikat=tahap)
+                status = statuses[key] = evidence.checklist_status(checklist, set(key[2]), requirements)
+            sheet.append(cells.xlsx_row(sheet, [count, *values, wkt, counts.get(asset_id, 0), status]))
     workbook.save(path)
     return count
 
