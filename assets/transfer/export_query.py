@@ -38,7 +38,7 @@ class ExportQuery:
         """The statement with its parameters quoted in (for GDAL, which takes no parameters)."""
         if not self.params:
             return self.sql
-        return connection.ops.compose_sql(self.sql, self.params)
+        return str(connection.ops.compose_sql(self.sql, self.params))  # type: ignore[attr-defined]  # (PostgreSQL's)
 
 
 def _postgres() -> bool:

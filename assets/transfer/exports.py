@@ -346,12 +346,12 @@ def _xlsx_rows(source: Source, srid: int) -> Iterator[XlsxRow]:
     origin = offset + names.index("asal_usul")
     width = offset + len(names)
     for row in export_query.fetch_rows(query):
-        values = [row[i] for i in order]
+        ordered = [row[i] for i in order]
         for i in dates:  # SpatiaLite keeps dates as ISO text; a spreadsheet wants a date
-            if isinstance(values[i], str):
-                values[i] = dt.date.fromisoformat(values[i])
+            if isinstance(ordered[i], str):
+                ordered[i] = dt.date.fromisoformat(ordered[i])
         geom = row[0] if in_database else wkt(bytes(row[width]) if row[width] is not None else None)
-        yield values, geom, row[-2], row[origin], row[-1]
+        yield ordered, geom, row[-2], row[origin], row[-1]
 
 
 def _write_xlsx(source: Source, path: Path, srid: int) -> int:
