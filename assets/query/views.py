@@ -170,4 +170,4 @@ def query_export(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:  # SelectionError, or a srid that is not a number
         return plain_error(str(exc) if isinstance(exc, SelectionError) else _("srid must be an EPSG code."))
     stem = f"sipanah-query-{timezone.localdate():%Y%m%d}"
-    return export_response(selection.records(), fmt=request.GET.get("format", "geojson"), srid=srid, stem=stem)
+    return export_response(selection, fmt=request.GET.get("format", "geojson"), srid=srid, stem=stem)

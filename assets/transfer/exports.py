@@ -2,21 +2,29 @@
 
 The columns and their names come from the KIB A table (assets.register.kib), whose names the importer recognises by
 construction, so an export imports back. Vector formats are written by GDAL/OGR (it knows each format's rules:
-.prj/.cpg, KML's lon/lat, GeoPackage metadata); XLSX by openpyxl in write-only mode, in the KIB A layout. Records
-come from the register's read path in chunks and go to a file, so memory stays bounded whatever the selection's
-size; the web view streams that file.
+.prj/.cpg, KML's lon/lat, GeoPackage metadata); XLSX by openpyxl in write-only mode, in the KIB A layout.
+
+The live register's rows come from one SQL statement (assets.transfer.export_query). On PostgreSQL, outside a
+transaction, GDAL reads that statement itself (VectorTranslate from a PostgreSQL datasource into the layer made
+here): the rows never become Python objects, which is what makes an export as fast as ogr2ogr. Elsewhere (SpatiaLite,
+or rows not yet committed, as in the tests) Django's connection reads the same statement in chunks and the rows are
+written one by one; the register as of a date is written from its records (assets.register.history). Either way
+memory stays flat in the selection's size; the web view streams the file.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from django.db import connection
 from django.utils.translation import gettext as _
 from osgeo import gdal, ogr, osr
 
@@ -24,6 +32,8 @@ from assets.evidence import selectors as evidence
 from assets.lib import cells
 from assets.register import kib, place
 from assets.register.models import Certificate, LandAsset
+from assets.register.reads import RegisterSelection
+from assets.transfer import export_query
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -46,7 +56,7 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("geojson", "GeoJSON", ".geojson", "application/geo+json", "GeoJSON"),
         ExportFormat("gpkg", "GeoPackage", ".gpkg", "application/geopackage+sqlite3", "GPKG"),
         ExportFormat("shp", "Shapefile (zip)", ".zip", "application/zip", "ESRI Shapefile"),
-        ExportFormat("kml", "KML", ".kml", "application/vnd.google-earth.kml+xml", "LIBKML"),
+        ExportFormat("kml", "KML", ".kml", "application/vnd.google-earth.kml+xml", "KML"),
         ExportFormat("csv", "CSV (WKT)", ".csv", "text/csv", "CSV"),
         ExportFormat(
             "xlsx", "XLSX (KIB A)", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", None
@@ -89,9 +99,17 @@ def _srs(srid: int) -> osr.SpatialReference:
     return srs
 
 
-def write_export(records: Iterable[Any], *, fmt: str, path: Path, srid: int = 4326) -> int:
-    """Write ``records`` (a selection's, assets.register.reads: LandAssets, or as of a date records that read like
-    them) to ``path`` in ``fmt``; returns the number of assets written."""
+Source = RegisterSelection | Iterable[Any]
+# A row to write: the kib.EXPORTED columns' values in order, and the geometry as WKB in EPSG:4326 (or None).
+Row = tuple[tuple[Any, ...], bytes | None]
+
+
+def write_export(source: Source, *, fmt: str, path: Path, srid: int = 4326, direct: bool | None = None) -> int:
+    """Write ``source`` to ``path`` in ``fmt``; returns the number of assets written.
+
+    ``source`` is a RegisterSelection (the register's read path, live or as of a date), or records that read like
+    LandAssets (a selection's ``records()``). ``direct`` (default: whenever it can) lets GDAL read the live
+    selection's SQL itself; False writes the same statement's rows one by one through Django's connection."""
     if fmt not in FORMATS:
         raise ExportError(
             _("Unknown export format %(format)s (known: %(known)s).") % {"format": fmt, "known": ", ".join(FORMATS)}
@@ -105,65 +123,135 @@ def write_export(records: Iterable[Any], *, fmt: str, path: Path, srid: int = 43
     if fmt == "kml" and srid != 4326:
         raise ExportError(_("KML is always longitude/latitude (EPSG:4326)."))
     if fmt == "xlsx":
-        return _write_xlsx(records, path, srid)
+        return _write_xlsx(source, path, srid)
     if fmt == "shp":
         folder = Path(tempfile.mkdtemp(prefix="sipanah-shp-", dir=path.parent))
         try:
-            count = _write_ogr(records, FORMATS[fmt], folder / "land_assets.shp", srid)
-            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            count = _write_ogr(source, FORMATS[fmt], folder / "land_assets.shp", srid, direct)
+            # Level 1: a DBF is mostly the padding of its text fields, which the fastest level packs nearly as well.
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
                 for member in sorted(folder.iterdir()):
                     archive.write(member, member.name)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return count
-    return _write_ogr(records, FORMATS[fmt], path, srid)
+    return _write_ogr(source, FORMATS[fmt], path, srid, direct)
 
 
-def _write_ogr(records: Iterable[Any], fmt: ExportFormat, path: Path, srid: int) -> int:
-    short = fmt.key == "shp"
-    driver = ogr.GetDriverByName(fmt.driver)
-    dataset = driver.CreateDataSource(str(path))
+def _live(source: Source) -> RegisterSelection | None:
+    return source if isinstance(source, RegisterSelection) and source.live else None
+
+
+def gdal_reads_database() -> bool:
+    """Whether GDAL can read the register's rows through a connection of its own: PostgreSQL (GDAL's driver), and
+    no transaction open here (its rows would be invisible to another connection)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def shapefile_width(column: kib.Column) -> int:
+    """A text column's width in a DBF (at most 254 characters): its model field's max_length, else 254."""
+    source = column.source or column.name
+    model: Any = LandAsset
+    if column.from_certificate:
+        model, source = Certificate, source[len(kib.CERT) :]
+    *relations, name = source.split(".")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model
+    return min(getattr(model._meta.get_field(name), "max_length", None) or 254, 254)
+
+
+def _field_names(fmt: ExportFormat) -> tuple[str, ...]:
+    # A CSV is opened in a spreadsheet: its header has the printed KIB A's words (the importer reads them back).
+    if fmt.key == "shp":
+        return tuple(column.shapefile_name for column in kib.EXPORTED)
+    if fmt.key == "csv":
+        return tuple(column.label for column in kib.EXPORTED)
+    return tuple(column.name for column in kib.EXPORTED)
+
+
+def _record_rows(records: Iterable[Any]) -> Iterator[Row]:
+    for record in records:
+        values = asset_values(record)
+        geom = record.geom
+        yield tuple(values[column.name] for column in kib.EXPORTED), (bytes(geom.wkb) if geom is not None else None)
+
+
+def _query_rows(query: export_query.ExportQuery) -> Iterator[Row]:
+    for row in export_query.fetch_rows(query):
+        wkb = row[len(query.names)]
+        yield row[: len(query.names)], (bytes(wkb) if wkb is not None else None)
+
+
+def _write_ogr(source: Source, fmt: ExportFormat, path: Path, srid: int, direct: bool | None) -> int:
+    short, csv = fmt.key == "shp", fmt.key == "csv"
+    names = _field_names(fmt)
+    driver = gdal.GetDriverByName(fmt.driver)
+    dataset = driver.Create(str(path), 0, 0, 0, gdal.GDT_Unknown)  # a gdal.Dataset: VectorTranslate writes into it
     layer_options = {
         "shp": ["ENCODING=UTF-8"],  # writes the .cpg
         "csv": ["CREATE_CSVT=NO", "SEPARATOR=COMMA"],
         "geojson": ["RFC7946=YES"] if srid == 4326 else [],
         "gpkg": ["GEOMETRY_NAME=geom"],
     }.get(fmt.key, [])
-    csv = fmt.key == "csv"
     # CSV has no place for a CRS: the geometry goes as WKT into a column whose name carries it (the importer reads it).
     layer = dataset.CreateLayer("land_assets", _srs(srid), ogr.wkbNone if csv else ogr.wkbMultiPolygon, layer_options)
     if csv:
         layer.CreateField(ogr.FieldDefn(f"wkt_epsg_{srid}", ogr.OFTString))
-    # A CSV is opened in a spreadsheet: its header has the printed KIB A's words (the importer reads them back).
-    names = [column.shapefile_name if short else column.label if csv else column.name for column in kib.EXPORTED]
     for name, column in zip(names, kib.EXPORTED, strict=True):
         kind = getattr(ogr, f"OFT{column.ogr}")
         if fmt.key in ("csv", "kml") and kind == ogr.OFTDate:  # neither has a date type: ISO text
             kind = ogr.OFTString
         definition = ogr.FieldDefn(name, kind)
         if short and kind == ogr.OFTString:
-            definition.SetWidth(254)
+            definition.SetWidth(shapefile_width(column))
         layer.CreateField(definition)
+    live = _live(source)
+    if live is not None and (gdal_reads_database() if direct is None else direct):
+        count = _translate(dataset, layer, direct_query(live, fmt.key, srid), srid, live)
+    else:
+        if live is not None:
+            query = export_query.export_query(
+                live, names=names, csv=csv, text_dates=fmt.key in ("csv", "kml"), geometry="wkb"
+            )
+            rows = _query_rows(query)
+        else:
+            rows = _record_rows(source.records() if isinstance(source, RegisterSelection) else source)
+        count = _write_rows(dataset, layer, names, rows, srid, csv=csv, transactions=fmt.key == "gpkg")
+    dataset = None  # noqa: F841 - closing flushes the file
+    return count
+
+
+def direct_query(selection: RegisterSelection, fmt: str, srid: int) -> export_query.ExportQuery:
+    """The statement GDAL reads for a live ``selection`` in ``fmt`` (bench/bench_export.py gives ogr2ogr the same)."""
+    csv = fmt == "csv"
+    widths = {column.name: shapefile_width(column) for column in kib.EXPORTED} if fmt == "shp" else None
+    return export_query.export_query(
+        selection, names=_field_names(FORMATS[fmt]), csv=csv, text_dates=fmt in ("csv", "kml"),
+        geometry="wkt" if csv else "raw", srid=srid, widths=widths,
+    )  # fmt: skip
+
+
+def _write_rows(
+    dataset: Any, layer: Any, names: tuple[str, ...], rows: Iterable[Row], srid: int, *, csv: bool, transactions: bool
+) -> int:
     definition = layer.GetLayerDefn()
     # By name: some drivers (KML) add fields of their own before ours.
     indexes = [definition.GetFieldIndex(name) for name in names]
     transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
-    transactions = fmt.key == "gpkg"
     if transactions:
         dataset.StartTransaction()
     count = 0
-    for asset in records:
+    for values, wkb in rows:
         feature = ogr.Feature(definition)
-        values = asset_values(asset)
-        for i, column in zip(indexes, kib.EXPORTED, strict=True):
-            value = values[column.name]
-            if value is None or value == "":
+        for i, value in zip(indexes, values, strict=True):
+            if value is None or value == "":  # null, not unset: a GeoJSON feature names every property (as GDAL's)
+                feature.SetFieldNull(i)
                 continue
             if csv:
                 value = cells.csv_text(value)  # text that a spreadsheet would take for a formula is quoted
             feature.SetField(i, value.isoformat() if hasattr(value, "isoformat") else value)
-        if asset.geom is not None:
-            geometry = ogr.CreateGeometryFromWkb(bytes(asset.geom.wkb))
+        if wkb is not None:
+            geometry = ogr.CreateGeometryFromWkb(wkb)
             if transform is not None:
                 geometry.Transform(transform)
             if csv:
@@ -177,11 +265,96 @@ def _write_ogr(records: Iterable[Any], fmt: ExportFormat, path: Path, srid: int)
             dataset.StartTransaction()
     if transactions:
         dataset.CommitTransaction()
-    dataset = None  # noqa: F841 - closing flushes the file
     return count
 
 
-def _write_xlsx(records: Iterable[Any], path: Path, srid: int) -> int:
+def _pg_connection_string() -> str:
+    db = connection.settings_dict  # (the test database during tests)
+
+    def quoted(value: Any) -> str:
+        return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    parts = {"dbname": db.get("NAME"), "host": db.get("HOST"), "port": db.get("PORT"), "user": db.get("USER")}
+    parts["password"] = db.get("PASSWORD")
+    parts["options"] = (db.get("OPTIONS") or {}).get("options")
+    return "PG:" + " ".join(f"{key}={quoted(value)}" for key, value in parts.items() if value)
+
+
+def _translate(
+    dataset: Any, layer: Any, query: export_query.ExportQuery, srid: int, selection: RegisterSelection
+) -> int:
+    """GDAL reads the statement from PostgreSQL (a cursor, 500 rows a fetch) and appends it to ``layer``,
+    reprojecting on the way as ogr2ogr does; returns the number of features written."""
+    source = gdal.OpenEx(_pg_connection_string(), gdal.OF_VECTOR | gdal.OF_READONLY)
+    crs = {} if layer.GetGeomType() == ogr.wkbNone else {"srcSRS": "EPSG:4326", "dstSRS": f"EPSG:{srid}"}
+    options = gdal.VectorTranslateOptions(
+        accessMode="append", layerName="land_assets", SQLStatement=query.literal_sql(), **crs
+    )
+    try:
+        written = gdal.VectorTranslate(dataset, source, options=options)
+    except RuntimeError as exc:
+        written, gdal_error = None, str(exc)
+    else:
+        gdal_error = gdal.GetLastErrorMsg()
+    if written is None:
+        raise ExportError(_("The export could not be written: %(error)s") % {"error": gdal_error})
+    source = None
+    if layer.TestCapability(ogr.OLCFastFeatureCount):
+        return int(layer.GetFeatureCount())
+    return selection.queryset().count()  # (a GeoJSON, CSV or KML being written cannot count its own features)
+
+
+# An XLSX row's source: the XLSX columns' values in order (kib.xlsx_columns()), the geometry as WKT in the export's
+# CRS, the asset's id and the two fields its document checklist depends on (origin, certificate stage).
+XlsxRow = tuple[list[Any], str | None, int, str, str]
+
+
+def _wkt_maker(srid: int) -> Any:
+    transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
+
+    def wkt(wkb: bytes | None) -> str | None:
+        if wkb is None:
+            return None
+        geometry = ogr.CreateGeometryFromWkb(wkb)
+        if transform is not None:
+            geometry.Transform(transform)
+        return str(geometry.ExportToIsoWkt())
+
+    return wkt
+
+
+def _xlsx_rows(source: Source, srid: int) -> Iterator[XlsxRow]:
+    columns = kib.xlsx_columns()
+    wkt = _wkt_maker(srid)
+    live = _live(source)
+    if live is None:
+        for record in source.records() if isinstance(source, RegisterSelection) else source:
+            values = asset_values(record)
+            geom = wkt(bytes(record.geom.wkb) if record.geom is not None else None)
+            # (an as-of record's id is the asset's)
+            yield [values[c.name] for c in columns], geom, record.id, record.asal_usul, record.tahap_sertifikat
+        return
+    names = tuple(column.name for column in kib.EXPORTED)
+    # PostGIS writes the WKT (as the floor's rows have it); SpatiaLite gives WKB, written by OGR.
+    in_database = connection.vendor == "postgresql"
+    query = export_query.export_query(
+        live, names=names, geometry="wkt" if in_database else "wkb", srid=srid, extra=True
+    )
+    offset = 1 if in_database else 0  # the WKT comes first, the WKB after the columns
+    order = [offset + names.index(column.name) for column in columns]
+    dates = [i for i, column in enumerate(columns) if column.ogr == "Date"]
+    origin = offset + names.index("asal_usul")
+    width = offset + len(names)
+    for row in export_query.fetch_rows(query):
+        ordered = [row[i] for i in order]
+        for i in dates:  # SpatiaLite keeps dates as ISO text; a spreadsheet wants a date
+            if isinstance(ordered[i], str):
+                ordered[i] = dt.date.fromisoformat(ordered[i])
+        geom = row[0] if in_database else wkt(bytes(row[width]) if row[width] is not None else None)
+        yield ordered, geom, row[-2], row[origin], row[-1]
+
+
+def _write_xlsx(source: Source, path: Path, srid: int) -> int:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -195,24 +368,20 @@ def _write_xlsx(records: Iterable[Any], path: Path, srid: int) -> int:
         ["No", *(column.label for column in columns), f"{kib.BY_NAME['wkt'].label} (EPSG:{srid})",
          _("Documents"), _("Document checklist")]
     )  # fmt: skip
-    transform = None if srid == 4326 else osr.CoordinateTransformation(_srs(4326), _srs(srid))
     requirements = evidence.active_requirements()
+    statuses: dict[tuple[str, str, frozenset[str]], str] = {}  # the checklist's cell depends on these three only
     count = 0
-    for chunk in _chunks(records, CHUNK):
-        ids = [asset.id for asset in chunk]  # (an as-of record's pk is its history row's)
+    for chunk in _chunks(_xlsx_rows(source, srid), CHUNK):
+        ids = [row[2] for row in chunk]
         counts, present = evidence.document_counts(ids), evidence.present_types(ids)
-        for asset in chunk:
+        for values, wkt, asset_id, asal_usul, tahap in chunk:
             count += 1
-            v = asset_values(asset)
-            wkt = None
-            if asset.geom is not None:
-                geometry = ogr.CreateGeometryFromWkb(bytes(asset.geom.wkb))
-                if transform is not None:
-                    geometry.Transform(transform)
-                wkt = geometry.ExportToIsoWkt()
-            status = evidence.checklist_status(asset, present.get(asset.id, set()), requirements)
-            row = [count, *(v[column.name] for column in columns), wkt, counts.get(asset.id, 0), status]
-            sheet.append(cells.xlsx_row(sheet, row))
+            key = (asal_usul, tahap, frozenset(present.get(asset_id, ())))
+            status = statuses.get(key)
+            if status is None:
+                checklist = SimpleNamespace(asal_usul=asal_usul, tahap_sertifikat=tahap)
+                status = statuses[key] = evidence.checklist_status(checklist, set(key[2]), requirements)
+            sheet.append(cells.xlsx_row(sheet, [count, *values, wkt, counts.get(asset_id, 0), status]))
     workbook.save(path)
     return count
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -39,7 +37,7 @@ def asset_export(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:  # SelectionError, or a srid that is not a number
         return plain_error(str(exc) if isinstance(exc, SelectionError) else _("srid must be an EPSG code."))
     day = f"{timezone.localdate():%Y%m%d}" if selection.live else f"per-{selection.as_of:%Y%m%d}"
-    response = export_response(selection.records(), fmt=fmt, srid=srid, stem=f"sipanah-kib-a-{day}")
+    response = export_response(selection, fmt=fmt, srid=srid, stem=f"sipanah-kib-a-{day}")
     note = selection.empty_reason()
     if note:  # as of a date before anything was recorded: the empty file says why in its response
         response["Sipanah-As-Of-Note"] = note
@@ -93,9 +91,9 @@ def kib_a_export(request: HttpRequest) -> HttpResponse:
     return FileResponse(stream, as_attachment=True, filename=name, content_type=content_type)
 
 
-def export_response(records: Iterable[Any], *, fmt: str, srid: int, stem: str) -> HttpResponse:
-    """Write ``records`` in ``fmt`` to a temporary file and stream it as a download (400, as text, for a bad
-    format or CRS)."""
+def export_response(source: exports.Source, *, fmt: str, srid: int, stem: str) -> HttpResponse:
+    """Write ``source`` (a register selection) in ``fmt`` to a temporary file and stream it as a download (400, as
+    text, for a bad format or CRS)."""
     spec = exports.FORMATS.get(fmt)
     if spec is None:
         return plain_error(
@@ -107,7 +105,7 @@ def export_response(records: Iterable[Any], *, fmt: str, srid: int, stem: str) -
         path = Path(handle.name)
     path.unlink()  # only the unique name was wanted: the drivers create the file themselves
     try:
-        exports.write_export(records, fmt=fmt, path=path, srid=srid)
+        exports.write_export(source, fmt=fmt, path=path, srid=srid)
         stream = path.open("rb")
     except exports.ExportError as exc:
         return plain_error(str(exc))

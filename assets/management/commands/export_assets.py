@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ FILTERS = tuple(AssetFilter.base_filters)
 
 
 class Command(BaseCommand):
+    requires_system_checks: list[str] = []  # nothing here depends on them (they cost 0.5 s of CPU at start)
     help = "Export land assets as GeoJSON, GeoPackage, Shapefile (zip), KML, CSV (WKT) or XLSX (KIB A layout)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -50,13 +52,15 @@ class Command(BaseCommand):
         except SelectionError as exc:
             raise CommandError(str(exc)) from exc
         partial = path.with_name(f".{path.stem}.partial{path.suffix}")  # drivers pick the format by suffix
+        started = time.monotonic()
         try:
-            count = exports.write_export(selection.records(), fmt=options["format"], path=partial, srid=options["srid"])
+            count = exports.write_export(selection, fmt=options["format"], path=partial, srid=options["srid"])
             partial.replace(path)
         except exports.ExportError as exc:
             raise CommandError(str(exc)) from exc
         finally:
             partial.unlink(missing_ok=True)
         self.stdout.write(
-            f"{count:,} assets written to {path} ({exports.FORMATS[options['format']].label}, EPSG:{options['srid']})."
+            f"{count:,} assets written to {path} ({exports.FORMATS[options['format']].label}, EPSG:{options['srid']}) "
+            f"in {time.monotonic() - started:.2f} s."
         )
