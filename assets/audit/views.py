@@ -193,7 +193,6 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         if unlocated
         else ""
     )
-    today_only = _("Today's pemanfaatan and dispute records, whatever the date above.")
     drawn = {
         slug.replace("-", "_"): {
             "chart": chart,
@@ -201,7 +200,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
             "narrow": mark_safe(chart.svg(chart.narrow)),  # noqa: S308
             "table": [[_table_cell(v) for v in row] for row in chart.rows],
             "filename": _filename(f"dashboard-{slug}", as_of, "x")[:-2],
-            "note": note if slug.startswith("share-") else today_only if slug in ("revenue", "cases") else "",
+            "note": note if slug.startswith("share-") else "",
         }
         for slug, chart in charts.items()
     }
