@@ -179,23 +179,30 @@ class RegisterSelection:
 
     # --- snapshot states (findings, as-of tiles) ------------------------------------------------------------------
 
-    def states(self, *, with_geom: bool = False, refine: Refine | None = None) -> list[history.AssetState]:
-        """The matching assets as snapshot states, each with its certificates and derived certificate status, in
-        register order; ``refine`` narrows every source further (a tile's envelope)."""
+    def _refiner(self, refine: Refine | None) -> Refine | None:
+        """The selection's own refinement and a caller's (a tile's envelope) as one, None when neither is given."""
         refiners = [r for r in (self.refine, refine) if r is not None]
+        if not refiners:
+            return None
 
         def both(qs: QuerySet) -> QuerySet:
             for r in refiners:
                 qs = r(qs)
             return qs
 
+        return both
+
+    def states(self, *, with_geom: bool = False, refine: Refine | None = None) -> list[history.AssetState]:
+        """The matching assets as snapshot states, each with its certificates and derived certificate status, in
+        register order; ``refine`` narrows every source further (a tile's envelope)."""
+        both = self._refiner(refine)
         try:
             return history.snapshot(
                 as_of=self.as_of,
                 params=self.params,
                 with_geom=with_geom,
                 filterset_class=self.filterset_class,
-                refine=both if refiners else None,
+                refine=both,
             )
         except history.FilterError as exc:
             raise SelectionError(str(exc)) from None
@@ -208,19 +215,13 @@ class RegisterSelection:
         every source further (a tile's envelope)."""
         if self.live:
             raise ValueError("as_of_sources() reads the register as of a date; live use queryset()")
-        refiners = [r for r in (self.refine, refine) if r is not None]
-
-        def both(qs: QuerySet) -> QuerySet:
-            for r in refiners:
-                qs = r(qs)
-            return qs
-
+        both = self._refiner(refine)
         try:
             return history.as_of_sources(
                 as_of=self.as_of,  # type: ignore[arg-type]  # not live: a date
                 params=self.params,
                 filterset_class=self.filterset_class,
-                refine=both if refiners else None,
+                refine=both,
                 stage=stage,
                 disputed=disputed,
                 few=few,
