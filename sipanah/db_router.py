@@ -31,11 +31,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
 COOKIE = "sipanah_read_after"  # the primary's LSN after this client's last write
 _SALT = "sipanah.db_router.read_after"
@@ -148,9 +148,9 @@ class ReplicaReadsMiddleware:
             )
         elif read_after is not None and replica is not None:
             response.delete_cookie(COOKIE, samesite="Lax")  # the replica has caught up with this client's writes
-        if replica is not None and response.streaming and not response.is_async:
+        if replica is not None and isinstance(response, StreamingHttpResponse) and not response.is_async:
             # A streamed export reads while it is sent, after this method returned: on the same replica.
-            response.streaming_content = _reading_from(state, response.streaming_content)  # type: ignore[attr-defined]
+            response.streaming_content = _reading_from(state, cast(Iterator[bytes], response.streaming_content))
         return response
 
     @staticmethod

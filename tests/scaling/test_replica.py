@@ -24,7 +24,8 @@ from django.urls import reverse
 from assets.models import Agency, LandAsset
 from assets.register import permissions
 from sipanah import db_router
-from tests.factories import load_reference, make_asset, make_user
+from tests.factories import load_reference, make_asset, make_user, point_inside, square
+from tests.maps.test_tile_cells import features, tile_of
 
 REPLICA = "replica1"
 HAS_REPLICA = REPLICA in settings.DATABASES
@@ -122,6 +123,31 @@ def replica_sql(sql: str) -> None:
 
 @skipUnless(HAS_REPLICA, NO_REPLICA)
 @override_settings(SIPANAH_READ_REPLICAS=(REPLICA,))
+class ReplicaConnectionTests(TransactionTestCase):
+    databases = {DEFAULT_DB_ALIAS, REPLICA}
+
+    def test_the_replica_is_a_standby_of_the_test_database(self):
+        with connections[REPLICA].cursor() as cursor:
+            cursor.execute("SELECT pg_is_in_recovery()")
+            self.assertTrue(cursor.fetchone()[0])
+        self.assertEqual(
+            connections[REPLICA].settings_dict["NAME"], connections[DEFAULT_DB_ALIAS].settings_dict["NAME"]
+        )  # the test database, through MIRROR
+
+    def test_a_transaction_in_a_get_request_reads_the_primary(self):
+        state = db_router._Request(replica=REPLICA)
+        token = db_router._request.set(state)
+        try:
+            self.assertEqual(router.db_for_read(LandAsset), REPLICA)
+            with transaction.atomic():
+                self.assertEqual(router.db_for_read(LandAsset), DEFAULT_DB_ALIAS)
+            self.assertEqual(LandAsset.objects.all().db, REPLICA)
+        finally:
+            db_router._request.reset(token)
+
+
+@skipUnless(HAS_REPLICA, NO_REPLICA)
+@override_settings(SIPANAH_READ_REPLICAS=(REPLICA,))
 class ReplicaReadsTests(TransactionTestCase):
     """Against a real streaming standby: committed writes on the primary, reads through the router."""
 
@@ -132,21 +158,14 @@ class ReplicaReadsTests(TransactionTestCase):
         agency = Agency.objects.get(code="1.01.01")
         self.writer = make_user("bpkad", permissions.BPKAD)
         self.reader = make_user("auditor", permissions.AUDITOR)
-        self.asset = make_asset(agency=agency, nama_barang="Tanah Replika")
+        self.lon, self.lat = point_inside("64.71.01.1001")
+        self.asset = make_asset(agency=agency, nama_barang="Tanah Replika", geom=square(self.lon, self.lat, 0.0002))
         wait_for_replay()
         self.writer_client = self.client_class(HTTP_ACCEPT_LANGUAGE="en")
         self.writer_client.force_login(self.writer)
         self.reader_client = self.client_class(HTTP_ACCEPT_LANGUAGE="en")
         self.reader_client.force_login(self.reader)
         wait_for_replay()  # the sessions force_login wrote
-
-    def test_the_replica_is_a_standby_and_rejects_writes(self):
-        with connections[REPLICA].cursor() as cursor:
-            cursor.execute("SELECT pg_is_in_recovery()")
-            self.assertTrue(cursor.fetchone()[0])
-        self.assertEqual(
-            connections[REPLICA].settings_dict["NAME"], connections[DEFAULT_DB_ALIAS].settings_dict["NAME"]
-        )  # the test database, through MIRROR
 
     def test_get_requests_read_from_the_replica(self):
         with (
@@ -155,13 +174,21 @@ class ReplicaReadsTests(TransactionTestCase):
         ):
             response = self.reader_client.get(reverse("asset-detail", args=[self.asset.pk]))
             api = self.reader_client.get(reverse("api-asset-list"))
+            tiles = {z: self.reader_client.get(self.tile_url(z)) for z in (10, 17)}
         self.assertContains(response, "Tanah Replika")
         self.assertEqual(api.status_code, 200)
         self.assertEqual(api.json()["count"], 1)
+        self.assertEqual(dict(features(tiles[10].content)[0][1])["n"], 1)  # the per-cell counts
+        self.assertEqual([dict(f[1])["id"] for f in features(tiles[17].content)], [self.asset.pk])  # the parcel
         read = " ".join(q["sql"] for q in on_replica.captured_queries)
         self.assertIn('"assets_landasset"', read)
         self.assertIn('"django_session"', read)
+        self.assertIn("ST_AsMVT", read)
         self.assertEqual(on_primary.captured_queries, [])
+
+    def tile_url(self, z: int) -> str:
+        x, y = tile_of(self.lon, self.lat, z)
+        return reverse("asset-tile", kwargs={"z": z, "x": x, "y": y})
 
     def test_a_writer_reads_its_write_while_the_replica_lags_and_the_others_read_the_replica(self):
         replica_sql("SELECT pg_wal_replay_pause()")
@@ -180,6 +207,8 @@ class ReplicaReadsTests(TransactionTestCase):
             stale = self.reader_client.get(detail)
         self.assertIsNone(stale.context["asset"].removed_at)
         self.assertTrue(any('"assets_landasset"' in q["sql"] for q in on_replica.captured_queries))
+        self.assertEqual(len(features(self.reader_client.get(self.tile_url(17)).content)), 1)  # still on the map
+        self.assertEqual(features(self.writer_client.get(self.tile_url(17)).content), [])  # gone from the writer's
 
         # The writer reads its own write: from the primary, for as long as the replica is behind.
         with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_primary:
@@ -200,17 +229,6 @@ class ReplicaReadsTests(TransactionTestCase):
         self.assertEqual(on_primary.captured_queries, [])
         self.assertTrue(any('"assets_landasset"' in q["sql"] for q in on_replica.captured_queries))
         self.assertEqual(caught_up.cookies[db_router.COOKIE].value, "")  # caught up: the marker is removed
-
-    def test_a_transaction_in_a_get_request_reads_the_primary(self):
-        state = db_router._Request(replica=REPLICA)
-        token = db_router._request.set(state)
-        try:
-            self.assertEqual(router.db_for_read(LandAsset), REPLICA)
-            with transaction.atomic():
-                self.assertEqual(router.db_for_read(LandAsset), DEFAULT_DB_ALIAS)
-            self.assertEqual(LandAsset.objects.filter(pk=self.asset.pk).db, REPLICA)
-        finally:
-            db_router._request.reset(token)
 
     def test_replica_lag_seen_by_the_router(self):
         """Commit on the primary, then poll until a read through the router sees the row: the replica lag."""
