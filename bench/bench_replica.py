@@ -96,9 +96,12 @@ def main() -> None:
             )
         committed = time.perf_counter()
         lsn1 = primary.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
-        wal_mb = primary.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)::float", [lsn1, lsn0]).fetchone()[0] / 1e6
+        wal_mb = (
+            primary.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)::float", [lsn1, lsn0]).fetchone()[0] / 1e6
+        )
         behind_mb = (
-            replica.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn())::float", [lsn1]).fetchone()[0] / 1e6
+            replica.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn())::float", [lsn1]).fetchone()[0]
+            / 1e6
         )
         while not replayed(replica, lsn1):
             pass
