@@ -9,6 +9,7 @@ replay paused here, so the lag is certain rather than raced).
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import statistics
 import subprocess
 import sys
@@ -16,7 +17,8 @@ import time
 from unittest import skipUnless
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
+from django.db.utils import load_backend
 from django.test import SimpleTestCase, TestCase, TransactionTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -81,6 +83,43 @@ class _outside_transaction:
 
     def __exit__(self, *exc: object) -> None:
         self.connection.in_atomic_block = self.saved
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@skipUnless(connection.vendor == "postgresql", "read replicas are PostgreSQL standbys")
+@override_settings(
+    DATABASE_ROUTERS=["sipanah.db_router.ReplicaRouter"],
+    MIDDLEWARE=[*settings.MIDDLEWARE, "sipanah.db_router.ReplicaReadsMiddleware"]
+    if "sipanah.db_router.ReplicaReadsMiddleware" not in settings.MIDDLEWARE
+    else settings.MIDDLEWARE,
+    SIPANAH_READ_REPLICAS=("replica_gone",),
+)
+class UnreachableReplicaTests(TestCase):
+    """A replica that does not answer costs no request: its reads go to the primary, and it is left out a while."""
+
+    def setUp(self):
+        # a connection made here, not in DATABASES: the primary's settings with a port nothing listens on
+        gone = {**connections[DEFAULT_DB_ALIAS].settings_dict, "HOST": "127.0.0.1", "PORT": closed_port()}
+        connections["replica_gone"] = load_backend(gone["ENGINE"]).DatabaseWrapper(gone, "replica_gone")
+        self.addCleanup(connections.__delitem__, "replica_gone")
+        self.addCleanup(db_router._down_until.pop, "replica_gone", None)
+        load_reference()
+        self.client.force_login(make_user("auditor", permissions.AUDITOR))
+
+    def test_the_request_reads_the_primary_and_the_replica_is_left_out(self):
+        asset = make_asset(nama_barang="Tanah Utama")
+        response = self.client.get(reverse("asset-detail", args=[asset.pk]))
+        self.assertContains(response, "Tanah Utama")
+        left_out_until = db_router._down_until["replica_gone"]
+        self.assertGreater(left_out_until, time.monotonic() + settings.SIPANAH_REPLICA_RETRY_SECONDS - 5)
+        self.assertContains(self.client.get(reverse("asset-detail", args=[asset.pk])), "Tanah Utama")
+        self.assertEqual(db_router._down_until["replica_gone"], left_out_until)  # not tried again meanwhile
 
 
 class ReplicaSettingsTests(SimpleTestCase):
