@@ -19,7 +19,8 @@ from unittest import skipUnless
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.db.utils import load_backend
-from django.test import SimpleTestCase, TestCase, TransactionTestCase, override_settings
+from django.http import StreamingHttpResponse
+from django.test import RequestFactory, SimpleTestCase, TestCase, TransactionTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -184,6 +185,22 @@ class ReplicaConnectionTests(TransactionTestCase):
         finally:
             db_router._request.reset(token)
 
+    def test_a_streamed_answer_reads_from_the_request_replica_while_it_is_sent(self):
+        seen = []
+
+        def chunks():
+            seen.append(router.db_for_read(LandAsset))
+            yield b"a"
+            seen.append(router.db_for_read(LandAsset))
+            yield b"b"
+
+        middleware = db_router.ReplicaReadsMiddleware(lambda request: StreamingHttpResponse(chunks()))
+        response = middleware(RequestFactory().get("/"))
+        self.assertEqual(router.db_for_read(LandAsset), DEFAULT_DB_ALIAS)  # the view has returned
+        self.assertEqual(b"".join(response.streaming_content), b"ab")
+        self.assertEqual(seen, [REPLICA, REPLICA])
+        self.assertEqual(router.db_for_read(LandAsset), DEFAULT_DB_ALIAS)  # and the answer is sent
+
 
 @skipUnless(HAS_REPLICA, NO_REPLICA)
 @override_settings(SIPANAH_READ_REPLICAS=(REPLICA,))
@@ -214,11 +231,14 @@ class ReplicaReadsTests(TransactionTestCase):
             response = self.reader_client.get(reverse("asset-detail", args=[self.asset.pk]))
             api = self.reader_client.get(reverse("api-asset-list"))
             tiles = {z: self.reader_client.get(self.tile_url(z)) for z in (10, 17)}
+            log = self.reader_client.get(reverse("audit-log"), {"format": "csv"})  # an export
+            log_csv = b"".join(log.streaming_content).decode()
         self.assertContains(response, "Tanah Replika")
         self.assertEqual(api.status_code, 200)
         self.assertEqual(api.json()["count"], 1)
         self.assertEqual(dict(features(tiles[10].content)[0][1])["n"], 1)  # the per-cell counts
         self.assertEqual([dict(f[1])["id"] for f in features(tiles[17].content)], [self.asset.pk])  # the parcel
+        self.assertIn("Tanah Replika", log_csv)
         read = " ".join(q["sql"] for q in on_replica.captured_queries)
         self.assertIn('"assets_landasset"', read)
         self.assertIn('"django_session"', read)
