@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -54,10 +55,27 @@ _request: ContextVar[_Request | None] = ContextVar("sipanah_db_request", default
 _down_until: dict[str, float] = {}  # replica alias -> time.monotonic() until which it is left out (this process)
 
 
-class ReplicaRouter:
-    """Reads of a replica-eligible request go to its replica; all else (writes, migrations) to the primary."""
+def is_replica(alias: str) -> bool:
+    """Whether ``alias`` is one of the read replicas (settings name them replica1, replica2, …)."""
+    return re.fullmatch(r"replica\d+", alias) is not None
 
-    def db_for_read(self, model: type, **hints: Any) -> str:
+
+def _ours(alias: str | None) -> bool:
+    """The primary or one of its replicas (not another database, such as a restore's target)."""
+    return alias is None or alias == DEFAULT_DB_ALIAS or is_replica(alias)
+
+
+def _instance_db(hints: dict[str, Any]) -> str | None:
+    return getattr(getattr(hints.get("instance"), "_state", None), "db", None)
+
+
+class ReplicaRouter:
+    """Reads of a replica-eligible request go to its replica; all else (writes, migrations) to the primary. Objects
+    of any other database (a restore's target, ``--database``) are left to Django's own rule (their database)."""
+
+    def db_for_read(self, model: type, **hints: Any) -> str | None:
+        if not _ours(_instance_db(hints)):
+            return None
         state = _request.get()
         if state is None or state.replica is None or state.wrote:
             return DEFAULT_DB_ALIAS
@@ -65,17 +83,21 @@ class ReplicaRouter:
             return DEFAULT_DB_ALIAS
         return state.replica
 
-    def db_for_write(self, model: type, **hints: Any) -> str:
+    def db_for_write(self, model: type, **hints: Any) -> str | None:
+        if not _ours(_instance_db(hints)):
+            return None
         state = _request.get()
         if state is not None:
             state.wrote = True  # this request's later reads come from the primary, and its answer sets the cookie
         return DEFAULT_DB_ALIAS
 
-    def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
-        return True  # a replica holds the same rows as the primary
+    def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool | None:
+        if _ours(obj1._state.db) and _ours(obj2._state.db):
+            return True  # a replica holds the same rows as the primary
+        return None
 
-    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool:
-        return db == DEFAULT_DB_ALIAS
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool | None:
+        return False if is_replica(db) else None  # a standby is read-only; other databases as without the router
 
 
 def primary_lsn() -> str:

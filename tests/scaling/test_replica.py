@@ -46,8 +46,17 @@ class RouterRulesTests(TestCase):
         r = db_router.ReplicaRouter()
         self.assertEqual(r.db_for_read(LandAsset), DEFAULT_DB_ALIAS)
         self.assertEqual(r.db_for_write(LandAsset), DEFAULT_DB_ALIAS)
-        self.assertTrue(r.allow_migrate(DEFAULT_DB_ALIAS, "assets"))
+        self.assertIsNone(r.allow_migrate(DEFAULT_DB_ALIAS, "assets"))  # as without the router
         self.assertFalse(r.allow_migrate(REPLICA, "assets"))
+        self.assertIsNone(r.allow_migrate("backup_target", "assets"))  # a restore's target migrates
+
+    def test_objects_of_another_database_stay_on_it(self):
+        r = db_router.ReplicaRouter()
+        other = LandAsset(nama_barang="elsewhere")
+        other._state.db = "backup_target"
+        self.assertIsNone(r.db_for_read(LandAsset, instance=other))
+        self.assertIsNone(r.db_for_write(LandAsset, instance=other))
+        self.assertEqual(router.db_for_read(LandAsset, instance=other), "backup_target")
 
     def test_a_request_reads_from_its_replica_until_it_writes_and_never_inside_a_transaction(self):
         r = db_router.ReplicaRouter()
