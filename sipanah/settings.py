@@ -26,6 +26,11 @@ Environment variables (all optional for a local run):
   (sipanah/basemaps.py, docs/maps.md).
 - ``SIPANAH_MEDIA_ROOT``: uploaded files (default ``var/media``); the web app and the worker must share it.
 - ``SIPANAH_CONN_MAX_AGE`` (0), ``SIPANAH_CONN_HEALTH_CHECKS`` (1): persistent database connections.
+- ``DATABASE_REPLICA_URLS`` (or ``DATABASE_REPLICA_URLS_FILE``): comma-separated ``postgis://`` URLs of PostgreSQL
+  streaming replicas of ``DATABASE_URL``'s cluster; GET requests read from them (sipanah/db_router.py,
+  docs/scaling.md). ``SIPANAH_REPLICA_PIN_SECONDS`` (300): how long a client that wrote waits for a replica to
+  replay its write before reading from it regardless; ``SIPANAH_REPLICA_RETRY_SECONDS`` (30): how long a replica
+  that did not answer is left out.
 - ``SIPANAH_PG_OPTIONS``: libpq ``options`` of the PostGIS connections (default ``-c jit=off``).
 - ``SIPANAH_SQLITE_TIMEOUT`` (120): seconds a SpatiaLite writer waits for the write lock.
 - ``SIPANAH_STATIC_ROOT``: where ``collectstatic`` puts the static files (default ``var/staticfiles``).
@@ -307,6 +312,31 @@ DATABASES = {
 # POSTGRES_PASSWORD_FILE and SIPANAH_DB_PASSWORD_FILE); it replaces any password written in DATABASE_URL.
 if env_secret("SIPANAH_DB_PASSWORD"):
     DATABASES["default"]["PASSWORD"] = env_secret("SIPANAH_DB_PASSWORD")
+# Read replicas (sipanah/db_router.py, docs/scaling.md): PostgreSQL streaming standbys of the primary's cluster, as
+# aliases replica1, replica2, … GET requests read from one of them, unless the client has just written and the replica
+# has not replayed that write yet; writes, transactions, migrations and commands use the primary. In tests each is a
+# mirror of the test database (a physical standby holds every database of its primary's cluster, the test one too).
+_REPLICA_URLS = [url.strip() for url in env_secret("DATABASE_REPLICA_URLS").split(",") if url.strip()]
+for _number, _url in enumerate(_REPLICA_URLS, start=1):
+    if not (_url.startswith("postgis://") and DATABASES["default"]["ENGINE"].endswith("postgis")):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS: read replicas are PostgreSQL streaming standbys (postgis://…) of a postgis:// "
+            f"DATABASE_URL; replica {_number} is {_url.split('://', 1)[0]}://…, DATABASE_URL "
+            f"{DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
+        )
+    DATABASES[f"replica{_number}"] = {**_database_config(_url), "TEST": {"MIRROR": "default"}}
+    if env_secret("SIPANAH_DB_PASSWORD"):  # a physical standby has the primary's roles and passwords
+        DATABASES[f"replica{_number}"]["PASSWORD"] = env_secret("SIPANAH_DB_PASSWORD")
+SIPANAH_READ_REPLICAS = tuple(alias for alias in DATABASES if alias != "default")
+SIPANAH_REPLICA_PIN_SECONDS = env_int("SIPANAH_REPLICA_PIN_SECONDS", 300)
+SIPANAH_REPLICA_RETRY_SECONDS = env_int("SIPANAH_REPLICA_RETRY_SECONDS", 30)
+if SIPANAH_READ_REPLICAS:
+    DATABASE_ROUTERS = ["sipanah.db_router.ReplicaRouter"]
+    # before the session and the user are read (both from the request's replica), after static files
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "sipanah.db_router.ReplicaReadsMiddleware",
+    )
 # GDAL < 3.9 cannot block network access while parsing spatial references (Debian 12 has 3.6).
 # Sipanah builds SpatialReference objects only from EPSG codes (assets.geo); any code that
 # accepts user-supplied WKT must validate it with pyproj first. Silenced so that every

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import DecimalField, F, FloatField, Func, IntegerField, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -119,7 +119,8 @@ def feature_page(qs: QuerySet, properties: Properties, *, offset: int, limit: in
             ),
         )
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    using = page.db  # a read replica inside a GET request (sipanah/db_router.py), else the primary
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
         # One page of an interactive request: JIT compilation (~60 ms) and parallel workers cost more
         # than they save on an index scan of a few thousand rows, and workers take cores from other
         # requests. SET LOCAL ends with this transaction.

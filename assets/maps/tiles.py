@@ -29,7 +29,8 @@ import mapbox_vector_tile
 import numpy as np
 import shapely
 from django.contrib.gis.geos import Polygon
-from django.db import connection
+from django.db import connection, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
@@ -79,6 +80,12 @@ def tile_bounds_lonlat(z: int, x: int, y: int) -> tuple[float, float, float, flo
     return x / n * 360.0 - 180.0, lat(y + 1), (x + 1) / n * 360.0 - 180.0, lat(y)
 
 
+def _reading() -> BaseDatabaseWrapper:
+    """The connection tiles are read from: a read replica inside a GET request when one is configured
+    (sipanah/db_router.py, docs/scaling.md), else the primary. The version and the tile come from the same one."""
+    return connections[router.db_for_read(LandAsset)]
+
+
 # --- register version: the ETag's invalidation rule -------------------------------------------------------------
 
 
@@ -91,7 +98,7 @@ def register_version() -> str:
     memo), so a write made by any process shows in the next ETag; on PostGIS the tile statement reads it itself
     (``versioned_tile``), which costs no extra round trip.
     """
-    with connection.cursor() as cursor:
+    with _reading().cursor() as cursor:
         cursor.execute(f"SELECT {tile_version.read_sql(connection.vendor)}")  # noqa: S608 - constant
         return cursor.fetchone()[0]
 
@@ -143,7 +150,7 @@ def versioned_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> t
 def _cell_features(z: int, x: int, y: int) -> list[dict[str, Any]]:
     """The aggregate features of the whole register from the per-cell counts (assets.tile_cells)."""
     sql, params = tile_cells.tile_sql(z, x, y)
-    with connection.cursor() as cursor:
+    with _reading().cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     half = AGG_CELL // 2
@@ -175,7 +182,7 @@ def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tup
     # hits, and starting workers costs more than the scan (3-4x slower at z12/z14, 3x at z16 on 1M assets,
     # docs/benchmarks.md). That replaced a SET LOCAL statement sent with every tile (plus a savepoint inside a
     # transaction), and the version's three lookups planned anew in every tile statement (0.07-0.15 ms).
-    with connection.cursor() as cursor:
+    with _reading().cursor() as cursor:
         cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
         version, data = cursor.fetchone()
     return version, bytes(data) if data is not None else b""
@@ -373,7 +380,7 @@ def _raw_rows(qs: QuerySet[LandAsset], **columns: str) -> list[tuple]:
     sql, params = qs.values_list(
         "id", "status_sertifikat", "tahap_sertifikat", "bermasalah", *columns
     ).query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[qs.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -499,7 +506,7 @@ def outline_tile(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> b
         )
     if connection.vendor == "postgresql":
         sql, params = outline_sql(qs, z=z, x=x, y=y)
-        with connection.cursor() as cursor:
+        with _reading().cursor() as cursor:
             cursor.execute(sql, params)
             data = cursor.fetchone()[0]
         return bytes(data) if data is not None else b""

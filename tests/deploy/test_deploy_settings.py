@@ -120,6 +120,7 @@ class SecretFileTests(SimpleTestCase):
     def env(self, **extra: str) -> dict[str, str]:
         env = production_env()
         env.pop("DATABASE_URL", None)  # the suite's own database must not leak into these
+        env.pop("DATABASE_REPLICA_URLS", None)
         env.update(extra)
         return env
 
