@@ -29,15 +29,16 @@ class PublishedParcel:
     certificate_status: str | None  # the status in words; None: not published
 
 
-def published_assets(policy: PublicationPolicy | None = None) -> QuerySet[LandAsset]:
+def published_assets(policy: PublicationPolicy | None = None, *, few: bool = False) -> QuerySet[LandAsset]:
     """The assets the public may see (still a queryset: for this room's tiles and lookups only, which read the
-    published fields from it and nothing else)."""
+    published fields from it and nothing else). ``few``: the caller selects a few parcels through the spatial
+    index (a lookup), so the exclusions' anti-joins cost less than asking first whether anything is hidden."""
     policy = policy or PublicationPolicy.current()
     if not policy.enabled:
         return LandAsset.objects.none()
     qs = LandAsset.objects.filter(removed_at__isnull=True, geom__isnull=False).order_by()
     hidden = PublicExclusion.objects.filter(withdrawn_at__isnull=True)
-    if not hidden.exists():  # nothing hidden: no anti-join in every lookup
+    if not few and not hidden.exists():  # nothing hidden: no anti-join on every parcel of a tile or a kelurahan
         return qs
     return qs.exclude(Exists(hidden.filter(asset=OuterRef("pk")))).exclude(
         Exists(hidden.filter(agency=OuterRef("agency_id")))
@@ -54,24 +55,38 @@ class PublicationState:
     hidden: int  # exclusions in force
 
 
-def publication_state() -> PublicationState:
+def publication_state(tile: tuple[str, tuple] | None = None) -> tuple[PublicationState, bytes | None]:
+    """The publication's state, and with ``tile`` (the SQL of a tile of the whole live register, and its parameters)
+    that tile built in the same statement when nothing is hidden and the pages are on (one round trip, one
+    snapshot: the version matches the content). The tile is None when not asked for or not built."""
     from assets.maps import tile_version
 
     policy = PublicationPolicy._meta.db_table
     hidden = PublicExclusion._meta.db_table
-    # Constant SQL: table names from the models, nothing from the request.
-    sql = "SELECT {version}, ({policy_sql}), ({hidden_sql}), ({in_force_sql})".format(
+    in_force_sql = f"SELECT count(*) FROM {hidden} WHERE withdrawn_at IS NULL"  # noqa: S608
+    # Constant SQL: table names from the models, nothing from the request; the tile's values are parameters.
+    sql = "SELECT {version}, ({policy_sql}), ({hidden_sql}), ({in_force_sql}){tile}".format(
         version=tile_version.read_sql(connection.vendor),
         policy_sql=f"SELECT CAST(updated_at AS TEXT) || '/' || CAST(enabled AS TEXT) FROM {policy} WHERE id = 1",  # noqa: S608
         hidden_sql=f"SELECT CAST(count(*) AS TEXT) || '/' || CAST(coalesce(max(id), 0) AS TEXT) || '/' "  # noqa: S608
         f"|| coalesce(CAST(max(withdrawn_at) AS TEXT), '') FROM {hidden}",
-        in_force_sql=f"SELECT count(*) FROM {hidden} WHERE withdrawn_at IS NULL",  # noqa: S608
+        in_force_sql=in_force_sql,
+        tile=(
+            f", CASE WHEN ({in_force_sql}) = 0 AND coalesce((SELECT enabled FROM {policy} WHERE id = 1), TRUE) "  # noqa: S608
+            f"THEN ({tile[0]}) END"
+            if tile
+            else ""
+        ),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql)
-        register, policy_row, exclusions, in_force = cursor.fetchone()
+        cursor.execute(sql, tile[1] if tile else ())
+        register, policy_row, exclusions, in_force, *built = cursor.fetchone()
     enabled = policy_row is None or policy_row.rsplit("/", 1)[1].lower() in ("true", "1", "t")
-    return PublicationState(version=f"{register}|{policy_row}|{exclusions}", enabled=enabled, hidden=int(in_force))
+    state = PublicationState(version=f"{register}|{policy_row}|{exclusions}", enabled=enabled, hidden=int(in_force))
+    data = None
+    if tile and enabled and not state.hidden:
+        data = bytes(built[0]) if built[0] is not None else b""
+    return state, data
 
 
 def _parcels(qs: QuerySet[LandAsset], policy: PublicationPolicy) -> list[PublishedParcel]:
@@ -90,7 +105,7 @@ def _parcels(qs: QuerySet[LandAsset], policy: PublicationPolicy) -> list[Publish
 
 def parcels_touching(geom: GEOSGeometry, policy: PublicationPolicy, limit: int = 50) -> list[PublishedParcel]:
     """The published parcels that touch ``geom`` (lon/lat), through the spatial index on both databases."""
-    qs = published_assets(policy)
+    qs = published_assets(policy, few=True)
     if connection.vendor == "postgresql":
         qs = qs.filter(geom__intersects=geom)
     else:  # SpatiaLite: GeoDjango's lookups do not consult the R*Tree; pre-select through it (docs/maps.md)
