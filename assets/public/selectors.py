@@ -103,21 +103,58 @@ def _parcels(qs: QuerySet[LandAsset], policy: PublicationPolicy) -> list[Publish
     ]
 
 
+def _touching_sql() -> str:
+    """PostGIS: published_assets(few=True) touching a geometry, with the fields _parcels reads, as constant SQL.
+    The ORM built the same statement in about half of a lookup's Python time (the anti-joins, the join)."""
+    asset, area = LandAsset._meta.db_table, AdministrativeArea._meta.db_table
+    hidden = PublicExclusion._meta.db_table
+    return (
+        f'SELECT ST_AsBinary(a.geom), k.name, a.kode_barang, a.status_sertifikat FROM "{asset}" a '  # noqa: S608 - constants
+        f'LEFT JOIN "{area}" k ON k.id = a.kelurahan_id '
+        "WHERE a.removed_at IS NULL AND a.geom IS NOT NULL "
+        "AND ST_Intersects(a.geom, ST_SetSRID(ST_GeomFromWKB(%s), 4326)) "
+        f'AND NOT EXISTS (SELECT 1 FROM "{hidden}" e WHERE e.withdrawn_at IS NULL AND e.asset_id = a.id) '
+        f'AND NOT EXISTS (SELECT 1 FROM "{hidden}" e WHERE e.withdrawn_at IS NULL AND e.agency_id = a.agency_id) '
+        "LIMIT %s"
+    )
+
+
+def _postgis_parcels_touching(geom: GEOSGeometry, policy: PublicationPolicy, limit: int) -> list[PublishedParcel]:
+    if not policy.enabled:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_touching_sql(), (bytes(geom.wkb), limit))  # lon/lat, as the docstring of the caller says
+        rows = cursor.fetchall()
+    words = dict(CertificateStatus.choices)
+    return [
+        PublishedParcel(
+            outline=shapely.from_wkb(bytes(wkb)),
+            kelurahan=kelurahan or "",
+            kode_barang=kode if policy.publish_kode_barang else None,
+            certificate_status=str(words.get(status, status)) if policy.publish_certificate_status else None,
+        )
+        for wkb, kelurahan, kode, status in rows
+    ]
+
+
 def parcels_touching(geom: GEOSGeometry, policy: PublicationPolicy, limit: int = 50) -> list[PublishedParcel]:
     """The published parcels that touch ``geom`` (lon/lat), through the spatial index on both databases."""
-    qs = published_assets(policy, few=True)
     if connection.vendor == "postgresql":
-        qs = qs.filter(geom__intersects=geom)
-    else:  # SpatiaLite: GeoDjango's lookups do not consult the R*Tree; pre-select through it (docs/maps.md)
-        xmin, ymin, xmax, ymax = geom.extent
-        table = LandAsset._meta.db_table
-        qs = qs.extra(  # noqa: S610 - constant SQL, float params
+        return _postgis_parcels_touching(geom, policy, limit)
+    # SpatiaLite: GeoDjango's lookups do not consult the R*Tree; pre-select through it (docs/maps.md)
+    xmin, ymin, xmax, ymax = geom.extent
+    table = LandAsset._meta.db_table
+    qs = (
+        published_assets(policy, few=True)
+        .extra(  # noqa: S610 - constant SQL, float params
             where=[
                 f'"{table}"."id" IN (SELECT pkid FROM "idx_{table}_geom" '  # noqa: S608 - constant
                 "WHERE xmax >= %s AND xmin <= %s AND ymax >= %s AND ymin <= %s)"
             ],
             params=[xmin, xmax, ymin, ymax],
-        ).filter(geom__intersects=geom)
+        )
+        .filter(geom__intersects=geom)
+    )
     return _parcels(qs[:limit], policy)
 
 

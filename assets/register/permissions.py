@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
@@ -94,7 +95,7 @@ def session_user_id(request: HttpRequest) -> int | None:
     """The id of the user the request's session was signed in as through RoleBackend, read from the session alone
     (not yet checked against the user's row: see ``signed_in_sql`` and ``verified_roles``); None otherwise."""
     session = request.session
-    if session.get(BACKEND_SESSION_KEY) != ROLE_BACKEND:
+    if session.get(BACKEND_SESSION_KEY) != ROLE_BACKEND or ROLE_BACKEND not in settings.AUTHENTICATION_BACKENDS:
         return None
     try:
         return int(session[SESSION_KEY])
