@@ -31,7 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_maps import densest_z14, pct, setup_django, tiles_around  # noqa: E402
-from bench.load.run import app_env, column, copy_database, drop_database, log, run, start_gunicorn  # noqa: E402
+from bench.load.run import (  # noqa: E402
+    app_env,
+    column,
+    copy_database,
+    cpu_used,
+    drop_database,
+    log,
+    run,
+    server_cpu,
+    start_gunicorn,
+)
 
 
 def bench_tiles(reps: int) -> list[dict]:
@@ -150,7 +160,12 @@ def main() -> None:
             try:
                 base = f"http://127.0.0.1:{args.port}"
                 lookup_load(base, points, 5, args.clients)  # warm the workers' connections and caches
+                before, load_before = server_cpu(server.pid, args.db), os.getloadavg()
+                client_before = time.process_time()
                 load = lookup_load(base, points, args.seconds, args.clients)
+                used = cpu_used(before, server_cpu(server.pid, args.db))
+                used["client_s"] = time.process_time() - client_before
+                used["load"] = (load_before[0], os.getloadavg()[0])
             finally:
                 server.terminate()
                 server.wait(30)
@@ -168,6 +183,14 @@ def main() -> None:
         print(
             f"| {load['requests']:,} | {load['rps']:.0f} | {load['p50']:.1f} | {load['p95']:.1f} | "
             f"{load['max']:.0f} | {load['errors']} |"
+        )
+        n = load["requests"]
+        print(
+            f"\nServer CPU per lookup: gunicorn {used['gunicorn_s'] / n * 1000:.2f} ms + PostgreSQL "
+            f"{used['postgres_s'] / n * 1000:.2f} ms = {(used['gunicorn_s'] + used['postgres_s']) / n * 1000:.2f} ms "
+            f"(200 lookups/s need {(used['gunicorn_s'] + used['postgres_s']) / n * 200:.2f} of the 2 cores); "
+            f"the client threads took {used['client_s'] / n * 1000:.2f} ms each; machine busy "
+            f"{used['machine_busy_pct']:.0f} %, load average {used['load'][0]:.1f} -> {used['load'][1]:.1f}"
         )
     finally:
         log(f"dropping {args.db}")

@@ -179,6 +179,10 @@ if env_str("SIPANAH_CACHE_URL"):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("SIPANAH_CACHE_URL")}
     }
+    # Sessions read from the shared cache (written through to the database): a signed-in request, each of a map's
+    # vector tiles above all, then costs no session query. Only with a cache every process shares: with one cache
+    # per process, a sign-out in one would leave the session alive in the others' copies.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SIPANAH_EVIDENCE_LIMITS = {
     "max_file_bytes": env_int("SIPANAH_EVIDENCE_MAX_FILE_BYTES", 25 * 1024 * 1024),
     "max_image_pixels": env_int("SIPANAH_EVIDENCE_MAX_IMAGE_PIXELS", 80_000_000),
@@ -243,7 +247,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "sipanah.middleware.LoginRequiredMiddleware",  # Django's, asking the view first (sipanah/middleware.py)
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: turns a locked-out login into its page
 ]
 

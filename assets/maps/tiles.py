@@ -36,7 +36,7 @@ from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 
 from assets.maps import tile_cells, tile_version
-from assets.register import history
+from assets.register import history, permissions
 from assets.register.models import LandAsset
 from assets.register.reads import RegisterSelection
 
@@ -244,6 +244,23 @@ def _postgis_as_of_tile(rows: str, params: tuple, z: int, x: int, y: int) -> tup
         cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
         version, data = cursor.fetchone()
     return version, bytes(data) if data is not None else b""
+
+
+def signed_in_tile(user_id: int, *, z: int, x: int, y: int, build: bool) -> tuple[tuple, str, bytes | None] | None:
+    """PostGIS, the whole live register, for the session's user: one statement, one round trip, that reads the user
+    with their roles (permissions.signed_in_sql), the register version and, with ``build`` and only for a user
+    who may read the register, the tile. Returns (the user's row for permissions.verified_roles, version, tile or
+    None), or None when there is no such user. The caller serves the tile only once verified_roles accepts the
+    row; otherwise it takes Django's usual path (sign-in check, role_required)."""
+    sql, params = postgis_tile_sql(None, z=z, x=x, y=y) if build else ("SELECT NULL::bytea", ())
+    statement = permissions.signed_in_sql(f"{tile_version.VERSION_FUNCTION}()", sql)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, (*params, user_id))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *user, version, data = row
+    return tuple(user), version, (bytes(data) if data is not None else b"") if build else None
 
 
 _UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters

@@ -3,7 +3,10 @@ register's read path (assets.register.reads)."""
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -105,8 +108,55 @@ def boundaries(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@role_required(permissions.can_view_register)
+@login_not_required  # it checks the session itself, or hands over to _checked_tile, which does what any view does
 def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
+    """A vector tile of the register (tiles.py). The map asks for dozens per view, so the usual signed-in tile
+    (PostGIS, no filter, live) is served in one round trip: the session names the user (from Redis with
+    SIPANAH_CACHE_URL, else its row), then one statement reads the user, their roles, the register version and the
+    tile (tiles.signed_in_tile). Anything else (no session, a user Django's sign-in check would not accept as is,
+    no role, filters, a date, SpatiaLite) goes through _checked_tile, with Django's usual checks."""
+    if connection.vendor == "postgresql" and not request.META.get("QUERY_STRING"):
+        user_id = permissions.session_user_id(request)
+        if user_id is not None:
+            response = _signed_in_tile(request, user_id, z, x, y)
+            if response is not None:
+                return response
+    if not request.user.is_authenticated:  # as LoginRequiredMiddleware does for the other views
+        return redirect_to_login(request.get_full_path())
+    return _checked_tile(request, z, x, y)
+
+
+def _signed_in_tile(request: HttpRequest, user_id: int, z: int, x: int, y: int) -> HttpResponse | None:
+    """The whole live register's tile for the session's user in one statement; None: take the usual path."""
+    try:
+        tiles.check_tile(z, x, y)
+    except tiles.TileOutOfRange:
+        return None  # the usual path answers 404 after the permission check
+    revalidate = [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",") if tag.strip()]
+    cache_key = tiles.cache_key(z=z, x=x, y=y, query="") if z <= tiles.CACHE_MAX_ZOOM else None
+    cached = cache.get(cache_key) if cache_key else None  # (version, bytes)
+    found = tiles.signed_in_tile(user_id, z=z, x=x, y=y, build=not (revalidate or cached))
+    if found is None:
+        return None
+    user, version, data = found
+    roles = permissions.verified_roles(request, user_id, *user)
+    if not roles:  # not accepted as is, or no role: Django's checks answer (redirect, 403, sign-out)
+        return None
+    etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query="")
+    if etag in revalidate:
+        return _tile_response(HttpResponse(status=304), etag)
+    if data is None and cached and cached[0] == version:
+        data = cached[1]
+    if data is None:  # a revalidation that changed, or a stale cached copy: build it (a second round trip)
+        version, data = tiles.versioned_tile(RegisterSelection.everything(), z=z, x=x, y=y)
+        etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query="")
+    if cache_key and not (cached and cached[0] == version):
+        cache.set(cache_key, (version, data), timeout=24 * 3600)
+    return _tile_response(HttpResponse(data, content_type=tiles.MEDIA_TYPE), etag)
+
+
+@role_required(permissions.can_view_register)
+def _checked_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     try:
         tiles.check_tile(z, x, y)
     except tiles.TileOutOfRange as exc:

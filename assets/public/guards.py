@@ -30,14 +30,10 @@ def over_limit(request: HttpRequest, bucket: str) -> bool:
     limit, window = settings.SIPANAH_PUBLIC_RATES[bucket]
     slot = int(time.time() // window)
     key = f"sipanah:public:rate:{bucket}:{client_address(request)}:{slot}"
-    if cache.add(key, 1, timeout=window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
-            count = 1
+    try:  # the window's counter exists for every request but the first: count on it at once
+        count = cache.incr(key)
+    except ValueError:  # the window's first request (or the counter expired just now)
+        count = 1 if cache.add(key, 1, timeout=window + 1) else cache.incr(key)
     return count > limit
 
 

@@ -11,12 +11,14 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +86,60 @@ class RoleBackend(ModelBackend):
         roles = frozenset(role for i, role in enumerate(ROLES) if getattr(user, f"_sipanah_has_{i}"))
         user._sipanah_roles = roles | {ADMIN} if user.is_superuser else roles
         return user
+
+
+ROLE_BACKEND = f"{RoleBackend.__module__}.{RoleBackend.__qualname__}"
+
+
+def session_user_id(request: HttpRequest) -> int | None:
+    """The id of the user the request's session was signed in as through RoleBackend, read from the session alone
+    (not yet checked against the user's row: see ``signed_in_sql`` and ``verified_roles``); None otherwise."""
+    session = request.session
+    if session.get(BACKEND_SESSION_KEY) != ROLE_BACKEND or ROLE_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    try:
+        return int(session[SESSION_KEY])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def signed_in_sql(also: str, when_may_view: str) -> str:
+    """PostGIS, for the hottest signed-in requests (the map's vector tiles): one SELECT that reads the session's
+    user (``%s``, the last parameter) with what ``verified_roles`` needs, ``also`` (SQL expressions), and
+    ``when_may_view`` (a scalar subquery's SQL) evaluated only for an active user holding a role that reads the
+    register (can_view_register). No row: no such user. The parameters of ``also`` and ``when_may_view`` come
+    first, in that order."""
+    user = get_user_model()._meta.db_table
+    user_groups = get_user_model().groups.through._meta.db_table
+    group = Group._meta.db_table
+    names = ", ".join(f"'{role}'" for role in ROLES)  # constants
+    roles = (
+        f'SELECT g.name FROM "{user_groups}" ug JOIN "{group}" g ON g.id = ug.group_id '  # noqa: S608 - constants
+        f"WHERE ug.user_id = u.id AND g.name IN ({names})"
+    )
+    return (
+        f"SELECT u.password, u.is_active, u.is_superuser, ARRAY({roles}), {also}, "  # noqa: S608 - constants
+        f"CASE WHEN u.is_active AND (u.is_superuser OR EXISTS({roles})) THEN ({when_may_view}) END "
+        f'FROM "{user}" u WHERE u.id = %s'
+    )
+
+
+def verified_roles(
+    request: HttpRequest, user_id: int, password: str, is_active: bool, is_superuser: bool, roles: Iterable[str]
+) -> frozenset[str] | None:
+    """The roles of the session's user read by ``signed_in_sql``, when Django's own sign-in check
+    (django.contrib.auth.get_user with RoleBackend) would accept that user for this session: active, and the
+    session's hash matching the password's with the current SECRET_KEY. None in every other case (a changed
+    password, a fallback key, an inactive user): the caller then takes the usual path, which does what Django
+    does there (signs the session out, rotates the key)."""
+    if not is_active:
+        return None
+    session_hash = request.session.get(HASH_SESSION_KEY)
+    user = get_user_model()(id=user_id, password=password)
+    if not session_hash or not constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return None
+    held = frozenset(role for role in roles if role in ROLES)
+    return held | {ADMIN} if is_superuser else held
 
 
 def can_view_register(user: User | AnonymousUser) -> bool:

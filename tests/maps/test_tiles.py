@@ -198,6 +198,43 @@ class TileTests(TestCase):
         self.auditor.save()
         self.assertEqual(self.get_tile(16).status_code, 302)  # an inactive user is signed out
 
+    def test_a_signed_in_postgis_tile_is_one_statement_after_the_session(self):
+        # assets.maps.views.asset_tile: the session names the user; one statement reads the user, their roles, the
+        # register version and the tile. Nothing else touches the database (no ORM user query).
+        if connection.vendor != "postgresql":
+            self.skipTest("PostGIS only: SpatiaLite takes Django's usual path")
+        self.get_tile(16)  # the session's first read in this test, and the connection's health check
+        with CaptureQueriesContext(connection) as queries:
+            self.assertEqual(len(self.decode(self.get_tile(16))), 2)
+        statements = [q["sql"] for q in queries if "django_session" not in q["sql"]]
+        self.assertEqual(len(statements), 1, statements)
+        self.assertIn("ST_AsMVT", statements[0])
+        self.assertIn(User.groups.through._meta.db_table, statements[0])
+        with CaptureQueriesContext(connection) as queries:  # a revalidation: the same statement without the tile
+            self.assertEqual(self.get_tile(16, HTTP_IF_NONE_MATCH=self.get_tile(16)["ETag"]).status_code, 304)
+        self.assertNotIn("ST_AsMVT", [q["sql"] for q in queries if "django_session" not in q["sql"]][-1])
+
+    def test_the_one_statement_path_keeps_djangos_sign_in_rules(self):
+        # A password changed elsewhere signs the session out (Django's session hash), as on every other page.
+        self.assertEqual(len(self.decode(self.get_tile(16))), 2)
+        self.auditor.set_password("a new password 123")
+        self.auditor.save()
+        self.assertEqual(self.get_tile(16).status_code, 302)
+        # A superuser without any group reads the register (the admin role), a user with no role does not.
+        boss = make_user("boss", None)
+        boss.is_superuser = True
+        boss.save()
+        self.client.force_login(boss)
+        self.assertEqual(len(self.decode(self.get_tile(16))), 2)
+        self.client.force_login(self.norole)
+        self.assertEqual(self.get_tile(16).status_code, 403)
+        self.client.logout()
+        self.assertEqual(self.get_tile(16).status_code, 302)
+        # A session naming a user who no longer exists is no session.
+        self.client.force_login(boss)
+        boss.delete()
+        self.assertEqual(self.get_tile(16).status_code, 302)
+
     def test_postgis_version_function_is_the_version_and_keeps_tile_statements_serial(self):
         self.assertEqual(tile_version.HISTORY, LandAsset.history.model._meta.db_table)
         if connection.vendor != "postgresql":

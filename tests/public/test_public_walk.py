@@ -130,3 +130,32 @@ def test_hiding_a_parcel_changes_the_tile_at_once_even_when_cached(client, land)
     second = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
     assert second.status_code == 200 and second["ETag"] != first["ETag"]
     assert total(second) == 2
+
+
+def test_a_public_tile_is_one_statement_on_postgis_and_the_hidden_parcel_stays_out(client, land):
+    # With nothing hidden the tile is built in the publication state's own statement; with an exclusion in force
+    # that statement's tile is not used: the filtered tile is built, without the hidden parcel.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from assets.public.models import PublicExclusion
+
+    hlon, hlat = land["hidden_at"]
+    x, y = _tile_of(hlon, hlat, 17)
+    url = reverse("public-tile", kwargs={"z": 17, "x": x, "y": y})
+
+    def features(response):
+        return mapbox_vector_tile.decode(response.content).get(tiles.OUTLINE_LAYER, {}).get("features", [])
+
+    with CaptureQueriesContext(connection) as queries:
+        assert features(client.get(url)) == []  # hidden
+    statements = [q["sql"] for q in queries if "ST_AsMVT" in q["sql"] or "publicexclusion" in q["sql"]]
+    if connection.vendor == "postgresql":
+        # the state (its tile unused), then the filtered tile (after asking whether anything is hidden)
+        assert len(statements) > 1 and "ST_AsMVT" in statements[0] and "ST_AsMVT" in statements[-1], statements
+    PublicExclusion.objects.update(withdrawn_at="2026-01-01T00:00:00Z")  # published again
+    with CaptureQueriesContext(connection) as queries:
+        assert len(features(client.get(url))) == 1
+    statements = [q["sql"] for q in queries if "ST_AsMVT" in q["sql"] or "publicexclusion" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(statements) == 1 and "ST_AsMVT" in statements[0], statements
