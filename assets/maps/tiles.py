@@ -240,7 +240,7 @@ def _postgis_as_of_tile(rows: str, params: tuple, z: int, x: int, y: int) -> tup
     renamed = f"{status} AS status_sertifikat, {stage} AS tahap_sertifikat, {disputed} AS bermasalah"
     inner = f"SELECT q.id, {renamed}, q.geom FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants and the ORM's SQL
     sql, params = _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
-    with connection.cursor() as cursor:
+    with _reading().cursor() as cursor:
         cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
         version, data = cursor.fetchone()
     return version, bytes(data) if data is not None else b""
@@ -254,7 +254,7 @@ def signed_in_tile(user_id: int, *, z: int, x: int, y: int, build: bool) -> tupl
     row; otherwise it takes Django's usual path (sign-in check, role_required)."""
     sql, params = postgis_tile_sql(None, z=z, x=x, y=y) if build else ("SELECT NULL::bytea", ())
     statement = permissions.signed_in_sql(f"{tile_version.VERSION_FUNCTION}()", sql)
-    with connection.cursor() as cursor:
+    with _reading().cursor() as cursor:  # a replica's when the router gives one (the session was read there too)
         cursor.execute(statement, (*params, user_id))
         row = cursor.fetchone()
     if row is None:
