@@ -27,6 +27,8 @@ from typing import Any
 
 from django.db import connections
 
+from assets.lib import triggers
+
 TABLE = "assets_assetcell"
 ASSETS = "assets_landasset"
 CELL_ZOOM = 17  # z13 aggregate cells (the finest) are z17 tiles
@@ -186,9 +188,7 @@ def install(*, using: str = "default", fill: bool = True) -> None:
     connection = connections[using]
     postgis = connection.vendor == "postgresql"
     statements = _postgis_install() if postgis else _spatialite_install()
-    with connection.cursor() as cursor:
-        for sql in statements + (_fill(postgis) if fill else []):
-            cursor.execute(sql)
+    triggers.execute(statements + (_fill(postgis) if fill else []), using=using)
 
 
 def uninstall(*, using: str = "default") -> None:
@@ -205,13 +205,8 @@ def uninstall(*, using: str = "default") -> None:
 def ensure_triggers(*, using: str = "default", **_kwargs: Any) -> bool:
     """After migrate on SpatiaLite: a table rebuild (Django's SQLite ALTER) drops the triggers of assets_landasset;
     put them back and recount. True when they had to be repaired."""
-    connection = connections[using]
-    if connection.vendor != "sqlite" or TABLE not in connection.introspection.table_names():
+    if not triggers.sqlite_triggers_lost(using=using, table=TABLE, like=f"{TABLE}_%", expected=3):
         return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s", [f"{TABLE}_%"])
-        if cursor.fetchone()[0] == 3:
-            return False
     install(using=using)
     return True
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from django.db import connections
 
+from assets.lib import triggers
+
 ASSETS = "assets_landasset"
 HISTORY = "assets_historicallandasset"  # LandAsset.history's table (tests/maps/test_tiles.py checks the name)
 VERSION_TABLE = "assets_registerversion"
@@ -91,15 +93,8 @@ def uninstall(*, using: str = "default") -> None:
 def ensure_triggers(*, using: str = "default", **_kwargs: Any) -> bool:
     """After migrate on SpatiaLite: a table rebuild (Django's SQLite ALTER) drops the triggers of assets_landasset;
     put them back. True when they had to be repaired."""
-    connection = connections[using]
-    if connection.vendor != "sqlite" or VERSION_TABLE not in connection.introspection.table_names():
+    if not triggers.sqlite_triggers_lost(using=using, table=VERSION_TABLE, like=f"{VERSION_TABLE}_%", expected=3):
         return False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s", [f"{VERSION_TABLE}_%"]
-        )
-        if cursor.fetchone()[0] == 3:
-            return False
     install(using=using)
     return True
 

@@ -29,6 +29,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Q, QuerySet, Sum
 
+from assets.lib import triggers
 from assets.register.models import Agency, CertificateStatus, RegisterTotal
 from assets.register.selectors import RegisterTotals
 
@@ -191,9 +192,7 @@ def install(*, using: str = "default", fill: bool = True) -> None:
     statements = _postgis_install() if postgis else _spatialite_install()
     if fill:
         statements += [f"DELETE FROM {TABLE}", fill_sql(postgis)]
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
+    triggers.execute(statements, using=using)
 
 
 def uninstall(*, using: str = "default") -> None:
@@ -210,13 +209,8 @@ def uninstall(*, using: str = "default") -> None:
 def ensure_triggers(*, using: str = "default", **_kwargs: Any) -> bool:
     """After migrate on SpatiaLite: a table rebuild (Django's SQLite ALTER) drops the triggers of assets_landasset;
     put them back and recount. True when they had to be repaired."""
-    connection = connections[using]
-    if connection.vendor != "sqlite" or TABLE not in connection.introspection.table_names():
+    if not triggers.sqlite_triggers_lost(using=using, table=TABLE, like=f"{TABLE}_%", expected=3):
         return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s", [f"{TABLE}_%"])
-        if cursor.fetchone()[0] == 3:
-            return False
     install(using=using)
     return True
 

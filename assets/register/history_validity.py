@@ -29,6 +29,8 @@ from typing import Any
 
 from django.db import connections
 
+from assets.lib import triggers
+
 UNRECORDED = "assets_unrecordedrow"
 # (live table, history table)
 PAIRS = (
@@ -176,9 +178,7 @@ def install(*, using: str = "default", fill: bool = True) -> None:
     connection = connections[using]
     postgis = connection.vendor == "postgresql"
     statements = _postgis_install() if postgis else _spatialite_install()
-    with connection.cursor() as cursor:
-        for sql in statements + (_fill(postgis) if fill else []):
-            cursor.execute(sql)
+    triggers.execute(statements + (_fill(postgis) if fill else []), using=using)
 
 
 def uninstall(*, using: str = "default") -> None:
@@ -198,12 +198,9 @@ def uninstall(*, using: str = "default") -> None:
 def ensure_triggers(*, using: str = "default", **_kwargs: Any) -> bool:
     """After migrate on SpatiaLite: a table rebuild (Django's SQLite ALTER) drops the triggers of the rebuilt table;
     put them back and recompute. True when they had to be repaired."""
-    connection = connections[using]
-    if connection.vendor != "sqlite" or UNRECORDED not in connection.introspection.table_names():
+    if not triggers.sqlite_triggers_lost(
+        using=using, table=UNRECORDED, like="%_validity_%", expected=len(_spatialite_triggers())
+    ):
         return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s", ["%_validity_%"])
-        if cursor.fetchone()[0] == len(_spatialite_triggers()):
-            return False
     install(using=using)
     return True
