@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from decimal import Decimal
 
 from django.db import connection
@@ -134,6 +135,15 @@ COMBINATIONS = [
 ]
 
 
+def features(tile: bytes) -> dict[str, list[str]]:
+    """A tile's features per layer, in a stable order: the order of a tile's features is the order its rows came
+    in, which the plan and the tables' physical layout decide (left by earlier tests), and means nothing."""
+    return {
+        name: sorted(json.dumps(feature, sort_keys=True) for feature in layer["features"])
+        for name, layer in tiles.mapbox_vector_tile.decode(tile).items()
+    }
+
+
 class EquivalenceTests(TestCase):
     """Every as-of read in SQL gives what the snapshot gives, on a register with every mix of certificate stages,
     edits dated in the past, a removal, and rows bulk-created without history."""
@@ -261,8 +271,4 @@ class EquivalenceTests(TestCase):
                 live = tiles.versioned_tile(RegisterSelection.from_params(query), z=z, x=tx, y=ty)[1]
                 past = tiles.versioned_tile(RegisterSelection.from_params(query, as_of=today), z=z, x=tx, y=ty)[1]
                 self.assertTrue(live, (z, params))
-                self.assertEqual(
-                    tiles.mapbox_vector_tile.decode(past),
-                    tiles.mapbox_vector_tile.decode(live),
-                    (z, params, connection.vendor),
-                )
+                self.assertEqual(features(past), features(live), (z, params, connection.vendor))
