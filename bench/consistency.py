@@ -13,6 +13,7 @@ recount, and the register reads as of a past date. Needs Django set up on the da
 # ruff: noqa: S608 - SQL from module constants and table names
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from django.db import connection
@@ -100,6 +101,12 @@ def report() -> bool:
         first, last = cursor.fetchone()
     now = RegisterSelection.everything().totals()
     days = [] if first is None else sorted({timezone.localdate(first + (last - first) / 2), timezone.localdate(last)})
+    if first is not None:  # before the first write: an empty register, said so rather than failing
+        before = timezone.localdate(first) - dt.timedelta(days=1)
+        empty = RegisterSelection.from_params(QueryDict(f"as_of={before.isoformat()}"))
+        count = empty.totals().count
+        page, _t = empty.page(1)
+        line(f"as of {before}", count == 0 and not page.object_list, f"{count} assets then, before the first write")
     for day in days:  # as of the day of the last write the register is the live one, to the parcel
         started = time.perf_counter()
         past = RegisterSelection.from_params(QueryDict(f"as_of={day.isoformat()}"))

@@ -167,17 +167,19 @@ class Plan:
         return f"INSERT INTO {table} ({names}) SELECT {exprs} FROM {self._from(table, ref, True)}"
 
     def update_in_place(self, table: str) -> list[str]:
-        """Copy 0: the source's own rows get the quarter-size geometry and areas of sub-cell 0."""
+        """Copy 0: the source's own rows (keys up to the source's largest) get the quarter-size geometry and areas
+        of sub-cell 0; the copies, written before, keep theirs."""
         ref, over = TABLES_BY_NAME[table]
-        sets = ", ".join(f"{c} = {self.expression(table, c, 0)}" for c in over)
         if not over:
             return []
+        own = f"s.{self.keys[table]} <= {self.max_id[table]}"
+        sets = ", ".join(f"{c} = {self.expression(table, c, 0)}" for c in over)
         if ref is None:
-            return [f"UPDATE {table} s SET {sets}"]
+            return [f"UPDATE {table} s SET {sets} WHERE {own}"]
         areas = ", ".join(f"{c} = {self.expression(table, c, 0)}" for c in over if c != "geom")
         return [
-            f"UPDATE {table} s SET {sets} FROM replica_box m WHERE m.id = {ref}",
-            f"UPDATE {table} s SET {areas} WHERE NOT EXISTS (SELECT 1 FROM replica_box m WHERE m.id = {ref})",
+            f"UPDATE {table} s SET {sets} FROM replica_box m WHERE m.id = {ref} AND {own}",
+            f"UPDATE {table} s SET {areas} WHERE {own} AND NOT EXISTS (SELECT 1 FROM replica_box m WHERE m.id = {ref})",
         ]
 
 
@@ -222,7 +224,10 @@ def replicate(conn: psycopg.Connection, copies: int, log: Callable[[str], None] 
     with conn.transaction():
         for table, _ref, _over in TABLES:
             for statement in plan.update_in_place(table) if plan.rows[table] else []:
+                t0 = time.perf_counter()
                 conn.execute(statement)  # type: ignore[arg-type]
+                if time.perf_counter() - t0 > 5:
+                    log(f"  {statement[:60]}…: {time.perf_counter() - t0:.1f} s")
     log(f"copy 0 shrunk in place: {time.perf_counter() - started:.1f} s")
     for table, _ref, _over in TABLES:
         key = plan.keys[table]
