@@ -8,7 +8,7 @@
   certificates) imported with ``manage.py import_assets`` into a fresh database, migrated and given the reference
   data; the same as the 100k grid template, ten times larger.
 - ``demo``: the demo generator takes over an hour for 1M parcels here, so the 100k demo template (``--source``) is
-  copied (``createdb -T``) and its register replicated ``--copies - 1`` more times in SQL (bench/replicate_demo.sql):
+  copied (``createdb -T``) and its register replicated ``--copies - 1`` more times in SQL (bench/replicate_demo.py):
   every asset with its certificates, stage events, history rows (their validity intervals kept), documents,
   custody, cases, agreements and payments, with new ids, a copy suffix on the register number and the
   certificate number, and the geometry shifted on a grid of offsets that keeps it inside the city. The database's
