@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import math
 import os
 import re
 import shutil
@@ -51,7 +52,12 @@ def manage(env: dict[str, str], *args: str, log: Path | None = None) -> subproce
 
 
 def grid_gpkg(path: Path, count: int) -> None:
-    """``count`` 20 m squares east of the city centre with the required columns only (no certificates)."""
+    """``count`` 20 m squares east of the city centre with the required columns only (no certificates).
+
+    Up to 160,000 parcels the grid is 400 squares wide (as every earlier 100k grid); a larger one is square
+    (1,000 x 1,000 at 1M: 116.84-117.11 E, 1.235-1.505 S) so that it stays by the city instead of running 2,500 rows
+    south. A register number has at most 6 digits, so every 999,999 parcels the kode barang's last part goes up.
+    """
     from osgeo import ogr, osr
 
     srs = osr.SpatialReference()
@@ -65,12 +71,13 @@ def grid_gpkg(path: Path, count: int) -> None:
                        ("nilai_perolehan", ogr.OFTInteger64), ("luas_kib_m2", ogr.OFTReal)]:  # fmt: skip
         layer.CreateField(ogr.FieldDefn(name, kind))
     side = 0.00018  # about 20 m at Balikpapan's latitude
-    columns = 400
+    columns = max(400, math.ceil(math.sqrt(count)))
     layer.StartTransaction()
     for i in range(count):
         x, y = 116.84 + (i % columns) * side * 1.5, -1.235 - (i // columns) * side * 1.5
         feature = ogr.Feature(layer.GetLayerDefn())
-        for name, value in [("kode_barang", "1.3.1.01.01.01.001"), ("nomor_register", f"{i + 1:06d}"),
+        kode, number = f"1.3.1.01.01.01.{i // 999_999 + 1:03d}", i % 999_999 + 1
+        for name, value in [("kode_barang", kode), ("nomor_register", f"{number:06d}"),
                             ("nama_barang", f"Tanah Kavling {i + 1}"), ("agency_code", "1.01.01"),
                             ("tahun_perolehan", 2001), ("asal_usul", "Pembelian"),
                             ("nilai_perolehan", 100_000_000), ("luas_kib_m2", 400.0)]:  # fmt: skip

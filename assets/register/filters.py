@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from assets.register.models import (
@@ -16,6 +18,17 @@ from assets.register.models import (
     PlottingStatus,
     Stage,
 )
+
+# The asset's searchable columns in one upper-cased text: every match of the search's own-column conditions contains
+# the search text in it, so ``SEARCH_TEXT LIKE upper('%…%')`` is a pre-filter that never drops a match. On PostGIS a
+# trigram index on exactly this expression (migration 0022) serves it, so a search reads the matching assets
+# instead of testing every row (0.86 s of PostgreSQL CPU per search at 1M parcels). Same SQL on SpatiaLite (a scan
+# there, as before). Keep it identical to the index's expression, or PostgreSQL will not use the index.
+SEARCH_TEXT = (
+    "upper(coalesce(nama_barang, '') || ' ' || coalesce(kode_barang, '') || ' ' || coalesce(nomor_register, '')"
+    " || ' ' || coalesce(nibar, ''))"
+)
+NIB_IDS = 10_000
 
 
 class AssetFilter(django_filters.FilterSet):
@@ -77,14 +90,24 @@ class AssetFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        nib_match = Certificate.objects.filter(asset=OuterRef("id"), nib__icontains=value)
-        return queryset.filter(
+        own = (
             Q(nama_barang__icontains=value)
             | Q(kode_barang__startswith=value)
             | Q(nomor_register=value)
             | Q(nibar__icontains=value)
-            | Exists(nib_match)
         )
+        if queryset.model is not LandAsset:  # history rows (as of a date): tested row by row
+            nib_match = Certificate.objects.filter(asset=OuterRef("id"), nib__icontains=value)
+            return queryset.filter(own | Exists(nib_match))
+        # The live register: its own columns through the pre-filter, and the assets of the certificates whose NIB
+        # matches (found first, through their trigram index on PostGIS) by id, so that with both indexed PostgreSQL
+        # reads only the matching rows. Beyond NIB_IDS matching certificates, a subquery instead of the list.
+        like = "%" + connections[queryset.db].ops.prep_for_like_query(value) + "%"
+        # the SQL is the module constant above; the text is a parameter
+        prefilter = RawSQL(f"{SEARCH_TEXT} LIKE upper(%s) ESCAPE '\\'", [like], output_field=BooleanField())  # noqa: S611
+        by_nib = Certificate.objects.filter(nib__icontains=value).order_by().values_list("asset_id", flat=True)
+        nib_ids = list(by_nib[: NIB_IDS + 1])
+        return queryset.filter((Q(prefilter) & own) | Q(id__in=by_nib if len(nib_ids) > NIB_IDS else nib_ids))
 
     def filter_jenis_hak(self, queryset: QuerySet[LandAsset], name: str, value: str) -> QuerySet[LandAsset]:
         if not value:

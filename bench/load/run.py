@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load/run.py [--template sipanah_bench_100k] [--users 50] [--seconds 60]
                                        [--workers 5] [--threads 4] [--warm 30] [--keep-db]
+                                       [--cache-url redis://127.0.0.1:6379/12]
 
 1. Copies the bench database (``createdb -T``, never writing to the template) to ``--db`` (sipanah_load), migrates
    it and creates the demo users (officer, auditor, planner, bpkad) there.
@@ -128,6 +129,10 @@ def app_env(args: argparse.Namespace, static_root: str) -> dict[str, str]:
         GUNICORN_THREADS=str(args.threads),
     )
     env.pop("SIPANAH_DEMO", None)
+    if args.cache_url:  # a cache every worker shares (production's Redis): sessions, tiles and work counts once
+        env["SIPANAH_CACHE_URL"] = args.cache_url
+    else:
+        env.pop("SIPANAH_CACHE_URL", None)
     return env
 
 
@@ -335,6 +340,11 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (GUNICORN_THREADS)")
     parser.add_argument("--conn-max-age", type=int, default=600, help="SIPANAH_CONN_MAX_AGE (persistent connections)")
+    parser.add_argument(
+        "--cache-url",
+        default="",
+        help="SIPANAH_CACHE_URL for gunicorn, e.g. redis://127.0.0.1:6379/12 (default: each worker's own memory)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--access-log", action="store_true", help="gunicorn access log into gunicorn.log")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default bench/out/load-<time>)")
@@ -386,7 +396,7 @@ def main() -> None:
     header = [
         f"database: copy of {args.template} ({assets:,} assets), PostGIS on 127.0.0.1",
         f"gunicorn: {args.workers} workers x {args.threads} threads, CONN_MAX_AGE={args.conn_max_age}; "
-        f"tile cache: {cache}",
+        f"tile cache: {cache}; cache: {args.cache_url or 'per worker (local memory)'}",
         f"users: {data['users']} (signed in: {data['login']['count']}, failed: {data['login']['failures']}; "
         f"sign-in p50 {data['login']['p50_ms']:.0f} ms, max {data['login']['max_ms']:.0f} ms, before the window)",
         f"measured: {seconds:.1f} s; load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f}; "
