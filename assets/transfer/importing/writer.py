@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from assets.lib import bulk_clean, copy_insert
+from assets.lib.instances import new_instance
 from assets.register import rules, services
 from assets.register.geo import STORAGE_SRID, GeometryError, to_shapely
 from assets.register.models import (
@@ -314,7 +315,8 @@ class Writer:
         """Report the rows in file order (errors, counts, preview); the accepted rows, their derived certificate
         status set from the certificate they bring."""
         accepted = []
-        parcels: list[tuple[int, str, shapely.Geometry, int | None]] = []
+        # (feature, label, outline, asset updated); a new asset's outline is its hex EWKB until all are parsed at once
+        parcels: list[tuple[int, str, Any, int | None]] = []
         for entry in prepared:
             for name, message in entry.failures:
                 self.report.add_error(entry.row.number, name, message)
@@ -340,7 +342,7 @@ class Writer:
             if stored is None:
                 self.report.without_geometry += 1
             if entry.target is None and isinstance(stored, str):
-                moved = shapely.from_wkb(stored)
+                moved = stored
             if moved is not None:
                 parcels.append((entry.row.number, str(asset), moved, entry.target.pk if entry.target else None))
             if len(self.report.preview) < 500 and stored is not None:
@@ -349,6 +351,9 @@ class Writer:
                     "kind": "new" if entry.target is None else "update",
                     "asset_id": entry.target.pk if entry.target is not None else None,
                 })  # fmt: skip
+        hexes = [i for i, parcel in enumerate(parcels) if isinstance(parcel[2], str)]
+        for i, shape in zip(hexes, shapely.from_wkb([parcels[i][2] for i in hexes]), strict=True):
+            parcels[i] = (parcels[i][0], parcels[i][1], shape, parcels[i][3])
         self.overlaps.add(parcels)
         self.report.created += sum(1 for p in accepted if p.target is None)
         self.report.updated += sum(1 for p in accepted if p.target is not None)
@@ -488,7 +493,7 @@ class Writer:
         """The row's certificate, not yet checked (the batch's certificates are checked together)."""
         data = dict(row.certificate or {})
         stage_since = data.get("tanggal") if data["stage"] == Stage.SERTIFIKAT_TERBIT and data.get("tanggal") else None
-        return Certificate(stage_since=stage_since or self.today, **data)
+        return new_instance(Certificate, {**data, "stage_since": stage_since or self.today})
 
 
 # A certificate's first stage event, as the import writes it
