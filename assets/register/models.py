@@ -251,7 +251,11 @@ class LandAsset(models.Model):
     nibar = models.CharField(_("NIBAR"), max_length=32, null=True, blank=True, unique=True)
     nama_barang = models.CharField(_("name / type of land"), max_length=200)
     alamat = models.TextField(_("address"), blank=True)
-    agency = models.ForeignKey(Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="assets")
+    # no index of its own: the (agency, status) and (agency, kode, register) indexes lead with it (docs/benchmarks.md,
+    # "Index review")
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="assets", db_index=False
+    )
     tanggal_perolehan = models.DateField(_("acquisition date"), null=True, blank=True)
     tahun_perolehan = models.PositiveSmallIntegerField(
         _("acquisition year"), validators=[MinValueValidator(1900), MaxValueValidator(2100)]
@@ -305,7 +309,8 @@ class LandAsset(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[HistoryValidity])
+    # the history's NIBAR is never looked up by value (the search is a substring match, which no btree serves)
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[HistoryValidity], no_db_index=["nibar"])
     # The reason simple_history writes into the history row of the next save (services.asset_remove, the importer).
     _change_reason: str
 
@@ -386,7 +391,8 @@ class Certificate(models.Model):
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
         # (stage, stage_since): the "stuck" work queue's range per pipeline stage (assets.audit.work)
-        indexes = [models.Index(fields=["stage", "stage_since"]), models.Index(fields=["nib"])]
+        # no index on nib: it is searched by substring (icontains), which no btree serves
+        indexes = [models.Index(fields=["stage", "stage_since"])]
 
     def __str__(self) -> str:
         label = f"{self.get_jenis_hak_display() if self.jenis_hak else ''} {self.nomor}".strip()

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assets.lib.bulk_clean import clean_instance, clean_instances
+from assets.lib.instances import new_instance
 from assets.register import kib, overlaps, permissions
 from assets.register.geo import (
     AreaRef,
@@ -280,7 +281,7 @@ def asset_prepare(
     if unknown:
         raise TypeError(f"asset_prepare() got unknown fields: {sorted(unknown)}")
     if instance is None:
-        asset = LandAsset(**_normalise_fields(fields))
+        asset = new_instance(LandAsset, _normalise_fields(fields))
     else:
         asset = instance
         _check_agency(user, asset)

@@ -17,6 +17,7 @@ from django.test import TestCase
 from assets.lib import copy_insert
 from assets.models import Agency, Certificate, CertificateStageEvent, LandAsset
 from assets.transfer.importing.run import run_import
+from assets.transfer.importing.writer import StagedRows
 from tests.factories import load_reference, make_asset, point_inside
 
 VOLATILE = {"id", "created_at", "updated_at", "history_id", "history_date", "asset_id", "certificate_id"}
@@ -104,6 +105,38 @@ class CopyPathTests(TestCase):
         self.assertTrue(report.committed, report.errors)
         self.assertEqual(self.snapshot(), copied)
         self.assertIsInstance(LandAsset.objects.get(nomor_register="0001").created_at, dt.datetime)
+
+    def test_rows_staged_in_a_file_are_written_as_those_kept_in_memory(self):
+        path = self.write_file()
+        report = run_import(path)
+        self.assertTrue(report.committed, report.errors)
+        in_memory = self.snapshot()
+        CertificateStageEvent.objects.all().delete()
+        Certificate.objects.all().delete()
+        LandAsset.objects.all().delete()
+        LandAsset.history.all().delete()
+        Certificate.history.all().delete()
+        spilled: list[StagedRows] = []
+
+        def staged() -> StagedRows:
+            spilled.append(StagedRows(rows_in_memory=1))  # every batch past the first row goes to the file
+            return spilled[-1]
+
+        with mock.patch("assets.transfer.importing.run.StagedRows", staged):
+            report = run_import(path)
+        self.assertTrue(report.committed, report.errors)
+        self.assertIsNotNone(spilled[0].file)
+        self.assertEqual(self.snapshot(), in_memory)
+        self.assertEqual([label for _pk, label in report.created_assets],
+                         [str(a) for a in LandAsset.objects.order_by("nomor_register")])  # fmt: skip
+        # the times the write sets: one instant for the rows, the same in their history rows
+        asset = LandAsset.objects.get(nomor_register="0001")
+        self.assertEqual(asset.created_at, asset.updated_at)
+        self.assertEqual(asset.history.get().created_at, asset.created_at)
+        self.assertLessEqual(asset.created_at, asset.history.get().history_date)
+        certificate = Certificate.objects.get()
+        self.assertEqual(certificate.asset.nomor_register, "0002")
+        self.assertEqual(certificate.history.get().asset_id, certificate.asset_id)
 
     def test_a_failing_copy_raises_djangos_error_and_rolls_back(self):
         existing = make_asset(agency=self.agency, nibar="6471000000009")
