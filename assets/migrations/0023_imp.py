@@ -36,7 +36,7 @@ def create(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assets", "0021_field"),
+        ("assets", "0022_lod"),
     ]
 
     operations = [
