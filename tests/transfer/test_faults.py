@@ -198,7 +198,9 @@ class ConnectionLostMidImportTests(FaultTestCase):
         self.assert_imported_in_full()
 
 
-@override_settings(SIPANAH_WORKER_STALE_SECONDS=3)
+# 10 s: short, so the test sees the killed worker go stale soon, but longer than a batch of the import takes on a
+# loaded machine (the worker beats between batches; at 3 s the check "alive mid-job" failed once at load 15)
+@override_settings(SIPANAH_WORKER_STALE_SECONDS=10)
 class WorkerKilledMidJobTests(FaultTestCase):
     def start_worker(self, db: WorkerDatabase, log: Path) -> subprocess.Popen:
         env = {
