@@ -223,8 +223,9 @@ def _as_of_rows_sql(selection: RegisterSelection, z: int, x: int, y: int) -> tup
         few=True,
         refine=lambda qs: qs.extra(where=[_AS_OF_ENVELOPE], params=envelope),  # noqa: S610 - constant SQL
     )
-    columns = ("id", history.STATUS_CODE, history.RANK, history.CASED, "geom")
-    return qs.filter(geom__isnull=False).values(*columns).query.sql_with_params()
+    columns = ("id", history.STATUS_CODE, history.RANK, history.CASED, "geom", _MERCATOR)
+    mercator = {_MERCATOR: f'"{_HISTORY_TABLE}"."{_MERCATOR}"'}  # the history's EPSG:3857 copy (tile_geometry)
+    return qs.filter(geom__isnull=False).extra(select=mercator).values(*columns).query.sql_with_params()  # noqa: S610
 
 
 # The whole register as of a date, compiled by the ORM once per process (its compilation cost 4x the SQL of a z16
@@ -258,8 +259,8 @@ def _postgis_as_of_tile(rows: str, params: tuple, z: int, x: int, y: int) -> tup
     stage = history.stage_sql(f"q.{history.RANK}")
     disputed = history.disputed_sql(f"q.{history.RANK}", f"q.{history.CASED}")
     renamed = f"{status} AS status_sertifikat, {stage} AS tahap_sertifikat, {disputed} AS bermasalah"
-    inner = f"SELECT q.id, {renamed}, q.geom FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants and the ORM's SQL
-    sql, params = _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
+    inner = f"SELECT q.id, {renamed}, q.geom, q.{_MERCATOR} FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants, ORM SQL
+    sql, params = _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")
     with _reading().cursor() as cursor:
         cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
         version, data = cursor.fetchone()

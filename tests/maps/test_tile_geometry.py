@@ -22,25 +22,25 @@ from tests.factories import load_reference, make_asset, point_inside, square
 from tests.maps.test_tile_cells import tile_of
 
 
-def stale_rows() -> list[int]:
+def stale_rows(table: str = tile_geometry.TABLE) -> list[int]:
     """Ids of the rows whose stored copy is not exactly ST_Transform(geom, 3857) now (NULL with NULL)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {tile_geometry.TABLE} WHERE ST_AsEWKB({tile_geometry.COLUMN}) "  # noqa: S608 - constants
+            f"SELECT id FROM {table} WHERE ST_AsEWKB({tile_geometry.COLUMN}) "  # noqa: S608 - constants
             "IS DISTINCT FROM ST_AsEWKB(ST_Transform(geom, 3857)) ORDER BY id"
         )
         return [row[0] for row in cursor.fetchall()]
 
 
-def stored_count() -> int:
+def stored_count(table: str = tile_geometry.TABLE) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count({tile_geometry.COLUMN}) FROM {tile_geometry.TABLE}")  # noqa: S608 - constants
+        cursor.execute(f"SELECT count({tile_geometry.COLUMN}) FROM {table}")  # noqa: S608 - constants
         return cursor.fetchone()[0]
 
 
-def has_column() -> bool:
+def has_column(table: str) -> bool:
     with connection.cursor() as cursor:
-        columns = connection.introspection.get_table_description(cursor, tile_geometry.TABLE)
+        columns = connection.introspection.get_table_description(cursor, table)
     return tile_geometry.COLUMN in {c.name for c in columns}
 
 
@@ -74,6 +74,9 @@ class TileGeometryTests(TestCase):
         LandAsset.objects.filter(pk=assets[5].pk).update(nama_barang="Tanah lain")  # other columns: unchanged copy
         self.assertEqual(stale_rows(), [])
         self.assertEqual(stored_count(), 6)
+        self.assertEqual(tile_geometry.HISTORY, LandAsset.history.model._meta.db_table)
+        self.assertEqual(stale_rows(tile_geometry.HISTORY), [])  # the history rows the writes added (as-of tiles)
+        self.assertGreater(stored_count(tile_geometry.HISTORY), 6)
         moved = LandAsset.objects.get(pk=assets[4].pk).geom
         self.assertAlmostEqual(moved.extent[0], assets[4].geom.extent[0] + 0.001, places=9)
 
@@ -108,9 +111,9 @@ class TileGeometryImportTests(TransactionTestCase):
 
     def test_an_import_writes_the_copy(self):
         if connection.vendor != "postgresql":
-            self.assertFalse(has_column(), "SpatiaLite has no such column")
+            self.assertFalse(has_column(tile_geometry.TABLE) or has_column(tile_geometry.HISTORY), "not on SpatiaLite")
             return
-        self.assertTrue(has_column())
+        self.assertTrue(has_column(tile_geometry.TABLE) and has_column(tile_geometry.HISTORY))
         tmp = Path(tempfile.mkdtemp(prefix="sipanah-test-"))
         self.addCleanup(shutil.rmtree, tmp, True)
         lon, lat = point_inside("64.71.05.1002")
@@ -130,3 +133,4 @@ class TileGeometryImportTests(TransactionTestCase):
         self.assertTrue(report.committed, report.errors)
         self.assertEqual(LandAsset.objects.count(), 5)
         self.assertEqual((stale_rows(), stored_count()), ([], 3))
+        self.assertEqual((stale_rows(tile_geometry.HISTORY), stored_count(tile_geometry.HISTORY)), ([], 3))
