@@ -12,7 +12,8 @@ for a gain within the noise). Cost: ~5 µs per written row and ~125 bytes per 20
 100k parcels, 31 -> 43 MB of heap).
 
 Not a model field: Django never selects, writes or compares it (the model state stays that of SpatiaLite, which
-has no such column; its tiles are drawn in Python from ``geom``).
+has no such column; its tiles are drawn in Python from ``geom``), and a backup archive does not hold it (the restore
+leaves columns PostgreSQL generates out of its column check, assets.ops.backup.restore).
 """
 
 from __future__ import annotations
