@@ -97,6 +97,9 @@ def start_tipg(venv: Path, db: str, port: int, workers: int, log_path: Path) -> 
         "TIPG_DB_TABLES": '["public.assets_landasset"]',
         "TIPG_DB_SPATIAL_EXTENT": "false",
         "TIPG_DB_DATETIME_EXTENT": "false",
+        # the register's geometry: the table also has geom_3857, the copy PostgreSQL keeps for Sipanah's tiles
+        # (assets.maps.tile_geometry); tipg takes the first geometry column unless told
+        "TIPG_TABLE_CONFIG__public_assets_landasset__geomcol": "geom",
     }
     cmd = [str(venv / "bin/uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]

@@ -20,5 +20,6 @@ echo "pygeoapi pid $! (http://127.0.0.1:5001, log $WORK/pygeoapi.log)"
 DATABASE_URL="postgresql://postgres@127.0.0.1:5432/$DB" TIPG_DB_SCHEMAS='["public"]' \
   TIPG_DB_TABLES='["public.assets_landasset"]' TIPG_MAX_FEATURES_PER_QUERY=10000 \
   TIPG_DB_SPATIAL_EXTENT=false TIPG_DB_DATETIME_EXTENT=false \
+  TIPG_TABLE_CONFIG__public_assets_landasset__geomcol=geom \
   "$VENV/bin/uvicorn" tipg.main:app --host 127.0.0.1 --port 8082 --workers 1 --log-level warning >"$WORK/tipg.log" 2>&1 &
 echo "tipg pid $! (http://127.0.0.1:8082, log $WORK/tipg.log)"

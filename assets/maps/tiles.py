@@ -11,8 +11,10 @@ dispute stage SENGKETA/DIBLOKIR, absent otherwise): what the style needs; the po
 features carry ``n`` (total), ``nb``/``np``/``nt`` (belum/proses/terbit) and ``nd`` (in dispute).
 
 PostGIS builds the tile in one SQL statement with ST_AsMVT, filtered by ``geom && ST_Transform(ST_TileEnvelope())`` so
-the GiST index is used. SpatiaLite has no MVT encoder and GeoDjango's lookups never consult its R*Tree, so the rows are
-pre-selected through the ``idx_assets_landasset_geom`` R*Tree explicitly and encoded with mapbox-vector-tile.
+the GiST index is used; the polygons are read from the EPSG:3857 copy PostgreSQL keeps (assets.maps.tile_geometry)
+rather than transformed per parcel and tile. SpatiaLite has no MVT encoder and GeoDjango's lookups never consult its
+R*Tree, so the rows are pre-selected through the ``idx_assets_landasset_geom`` R*Tree explicitly and encoded with
+mapbox-vector-tile.
 The aggregate tiles of the whole register (no filter, not as of a date) sum per-cell counts kept by triggers
 (assets.tile_cells) instead of reading every parcel: the same numbers, a few thousand rows at most.
 """
@@ -22,11 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import mapbox_vector_tile
 import numpy as np
+import psycopg
 import shapely
 from django.contrib.gis.geos import Polygon
 from django.db import connection, connections, router
@@ -35,7 +39,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 
-from assets.maps import tile_cells, tile_version
+from assets.maps import tile_cells, tile_geometry, tile_version
 from assets.register import history, permissions
 from assets.register.models import LandAsset
 from assets.register.reads import RegisterSelection
@@ -163,14 +167,30 @@ def _cell_features(z: int, x: int, y: int) -> list[dict[str, Any]]:
     ]
 
 
-def _mercator_sql(z: int, x: int, y: int) -> tuple[str, str]:
-    """SQL for the tile-pixel position of each asset's bounding-box centre (cheap: read from the bbox)."""
-    lon = "((ST_XMin(a.geom) + ST_XMax(a.geom)) / 2)"
-    lat = "radians((ST_YMin(a.geom) + ST_YMax(a.geom)) / 2)"
+def _mercator_sql(z: int, x: int, y: int, box: str = "a.geom") -> tuple[str, str]:
+    """SQL for the tile-pixel position of each asset's bounding-box centre, from ``box`` (a geometry, or its box2d
+    already read: see _positioned)."""
+    lon = f"((ST_XMin({box}) + ST_XMax({box})) / 2)"
+    lat = f"radians((ST_YMin({box}) + ST_YMax({box})) / 2)"
     scale = float((1 << z) * EXTENT)
     px = f"(({lon} + 180.0) / 360.0 * {scale} - {x * EXTENT})"
     py = f"((1 - ln(tan({lat}) + 1 / cos({lat})) / pi()) / 2 * {scale} - {y * EXTENT})"
     return px, py
+
+
+def _positioned(inner: str, columns: str, z: int, x: int, y: int) -> str:
+    """A subquery of ``columns`` (SQL over ``a``, the rows of ``inner``, which has a ``geom``) with ``px`` and ``py``,
+    the tile-pixel position of each row's bounding-box centre (_mercator_sql), each computed once per row.
+
+    The bounding box is read once (``geom::box2d``): each ST_XMin/ST_XMax/ST_YMin/ST_YMax of a geometry deserializes
+    it and computes its box again, six times per row in _mercator_sql's expression. The OFFSET 0 fences keep
+    PostgreSQL from folding the subqueries into the caller's, which would copy the expressions into its WHERE and
+    its select list and evaluate them twice (the same numbers: box2d holds the box's doubles)."""
+    px, py = _mercator_sql(z, x, y, "a.box")
+    return (
+        f"SELECT {columns}{', ' if columns else ''}{px} AS px, {py} AS py "  # noqa: S608 - constants and the ORM's SQL
+        f"FROM (SELECT i.*, i.geom::box2d AS box FROM ({inner}) i OFFSET 0) a OFFSET 0"
+    )
 
 
 def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tuple[str, bytes]:
@@ -203,8 +223,9 @@ def _as_of_rows_sql(selection: RegisterSelection, z: int, x: int, y: int) -> tup
         few=True,
         refine=lambda qs: qs.extra(where=[_AS_OF_ENVELOPE], params=envelope),  # noqa: S610 - constant SQL
     )
-    columns = ("id", history.STATUS_CODE, history.RANK, history.CASED, "geom")
-    return qs.filter(geom__isnull=False).values(*columns).query.sql_with_params()
+    columns = ("id", history.STATUS_CODE, history.RANK, history.CASED, "geom", _MERCATOR)
+    mercator = {_MERCATOR: f'"{_HISTORY_TABLE}"."{_MERCATOR}"'}  # the history's EPSG:3857 copy (tile_geometry)
+    return qs.filter(geom__isnull=False).extra(select=mercator).values(*columns).query.sql_with_params()  # noqa: S610
 
 
 # The whole register as of a date, compiled by the ORM once per process (its compilation cost 4x the SQL of a z16
@@ -238,8 +259,8 @@ def _postgis_as_of_tile(rows: str, params: tuple, z: int, x: int, y: int) -> tup
     stage = history.stage_sql(f"q.{history.RANK}")
     disputed = history.disputed_sql(f"q.{history.RANK}", f"q.{history.CASED}")
     renamed = f"{status} AS status_sertifikat, {stage} AS tahap_sertifikat, {disputed} AS bermasalah"
-    inner = f"SELECT q.id, {renamed}, q.geom FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants and the ORM's SQL
-    sql, params = _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
+    inner = f"SELECT q.id, {renamed}, q.geom, q.{_MERCATOR} FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants, ORM SQL
+    sql, params = _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")
     with _reading().cursor() as cursor:
         cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
         version, data = cursor.fetchone()
@@ -254,7 +275,12 @@ def signed_in_tile(user_id: int, *, z: int, x: int, y: int, build: bool) -> tupl
     row; otherwise it takes Django's usual path (sign-in check, role_required)."""
     sql, params = postgis_tile_sql(None, z=z, x=x, y=y) if build else ("SELECT NULL::bytea", ())
     statement = permissions.signed_in_sql(f"{tile_version.VERSION_FUNCTION}()", sql)
-    with _reading().cursor() as cursor:  # a replica's when the router gives one (the session was read there too)
+    reading = _reading()  # a replica's when the router gives one (the session was read there too)
+    # The statement's text is the same for every tile when the tile is not built (a cached or revalidated one) or is
+    # a polygon tile (the coordinates are parameters): prepared once per connection. The point and aggregate
+    # statements carry per-tile constants; they are planned each time, as before.
+    prepared = not build or z >= POLYGON_MIN_ZOOM
+    with _prepared_cursor(reading) if prepared else reading.cursor() as cursor:
         cursor.execute(statement, (*params, user_id))
         row = cursor.fetchone()
     if row is None:
@@ -263,8 +289,45 @@ def signed_in_tile(user_id: int, *, z: int, x: int, y: int, build: bool) -> tupl
     return tuple(user), version, (bytes(data) if data is not None else b"") if build else None
 
 
+class _PreparingCursor(psycopg.Cursor):
+    """A psycopg cursor that binds values on the server and has PostgreSQL prepare each statement it sends (once per
+    connection and text; psycopg keeps the names, up to its prepared_max, 100)."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().execute(query, params, prepare=True, **{k: v for k, v in kwargs.items() if k != "prepare"})
+
+
+@contextmanager
+def _prepared_cursor(wrapper: BaseDatabaseWrapper) -> Iterator[Any]:
+    """A cursor of ``wrapper``'s connection whose statements PostgreSQL prepares: planned once per connection (a
+    generic plan after its first five runs) instead of on every run. Planning the signed-in tile's statement cost
+    0.16-0.44 ms, as much as running it for a z17 tile of the grid (docs/benchmarks.md). Django's own cursors bind
+    values in the client (no prepared statements, for connection poolers in transaction mode: a pooler in front of
+    Sipanah must keep prepared statements, e.g. PgBouncer >= 1.21 with max_prepared_statements). Wrapped as
+    Django wraps its cursors (execute_wrapper, error translation). While Django logs queries (DEBUG, a test
+    capturing them) this is Django's own cursor: psycopg keeps no text of a prepared run for the log to show."""
+    if wrapper.queries_logged:
+        with wrapper.cursor() as cursor:
+            yield cursor
+        return
+    wrapper.ensure_connection()
+    wrapper.validate_thread_sharing()
+    if wrapper.connection.prepare_threshold is None:  # Django's default: psycopg would then prepare nothing at all
+        # Only this cursor asks to prepare; no statement reaches the threshold through Django's cursors, which bind
+        # in the client and never prepare.
+        wrapper.connection.prepare_threshold = 2**31 - 1
+    raw = _PreparingCursor(wrapper.connection)
+    try:
+        with wrapper.wrap_database_errors:
+            yield wrapper.make_cursor(raw)
+    finally:
+        raw.close()
+
+
+_MERCATOR = tile_geometry.COLUMN  # the parcel in EPSG:3857, kept by PostgreSQL (assets.maps.tile_geometry)
+_MERCATOR_SELECT = {_MERCATOR: f'"{_TABLE}"."{_MERCATOR}"'}  # for the ORM's extra(select=...)
 _UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters
-    "SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, geom FROM assets_landasset "
+    f"SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, geom, {_MERCATOR} FROM assets_landasset "  # noqa: S608
     "WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326) AND removed_at IS NULL"
 )
 
@@ -294,34 +357,38 @@ def postgis_tile_sql(
         qs = qs.extra(  # noqa: S610 - constant SQL, integer params
             where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
         )
-        fields = ("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom")
-        inner, params = qs.values(*fields).query.sql_with_params()
-    return _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
+        fields = ("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom", _MERCATOR)
+        inner, params = qs.extra(select=_MERCATOR_SELECT).values(*fields).query.sql_with_params()  # noqa: S610
+    return _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")
 
 
-def _postgis_mvt_sql(inner: str, params: tuple, *, z: int, x: int, y: int) -> tuple[str, tuple]:
+def _postgis_mvt_sql(
+    inner: str, params: tuple, *, z: int, x: int, y: int, mercator: str = "ST_Transform(a.geom, 3857)"
+) -> tuple[str, tuple]:
     """The tile statement around ``inner``, a SELECT of (id, status_sertifikat, tahap_sertifikat, bermasalah, geom)
-    already limited to the tile's envelope."""
+    already limited to the tile's envelope; ``mercator``: the SQL of its geometry in EPSG:3857 (the live table's
+    stored copy, or the transform of ``geom``)."""
     dispute = "CASE WHEN a.bermasalah THEN a.tahap_sertifikat END"
     if z >= POLYGON_MIN_ZOOM:
         sql = f"""
             SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
               SELECT a.id, a.status_sertifikat AS s, {dispute} AS d,
-                     ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true)
-                       AS geom
+                     ST_AsMVTGeom({mercator}, ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
               FROM ({inner}) a
-            ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - constants and the ORM's SQL; values are params
+            ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
+        # No "WHERE t.geom IS NOT NULL" for the parcels whose clipped shape is empty: ST_AsMVT skips rows whose
+        # geometry is NULL (the same bytes), and PostgreSQL would copy ST_AsMVTGeom(ST_Transform()) into that WHERE
+        # and compute it twice per parcel (a third of the statement).
         params = (z, x, y, *params)
     elif z == POINT_ZOOM:
-        px, py = _mercator_sql(z, x, y)
+        positioned = _positioned(inner, f"a.id, a.status_sertifikat AS s, {dispute} AS d", z, x, y)
         sql = f"""
             SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
-              SELECT id, s, d, ST_MakePoint(round(px), round(py)) AS geom FROM (
-                SELECT a.id, a.status_sertifikat AS s, {dispute} AS d, {px} AS px, {py} AS py FROM ({inner}) a
-              ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+              SELECT id, s, d, ST_MakePoint(round(px), round(py)) AS geom FROM ({positioned}) p
+              WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
             ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
     else:
-        px, py = _mercator_sql(z, x, y)
+        positioned = _positioned(inner, "a.status_sertifikat AS s, a.bermasalah AS b", z, x, y)
         half = AGG_CELL // 2
         sql = f"""
             SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
@@ -329,9 +396,8 @@ def _postgis_mvt_sql(inner: str, params: tuple, *, z: int, x: int, y: int) -> tu
                      count(*) FILTER (WHERE s = 'belum') AS nb, count(*) FILTER (WHERE s = 'proses') AS np,
                      count(*) FILTER (WHERE s = 'terbit') AS nt, count(*) FILTER (WHERE b) AS nd
               FROM (
-                SELECT floor(px / {AGG_CELL}) AS cx, floor(py / {AGG_CELL}) AS cy, s, b FROM (
-                  SELECT a.status_sertifikat AS s, a.bermasalah AS b, {px} AS px, {py} AS py FROM ({inner}) a
-                ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+                SELECT floor(px / {AGG_CELL}) AS cx, floor(py / {AGG_CELL}) AS cy, s, b FROM ({positioned}) p
+                WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
               ) c GROUP BY cx, cy
             ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
     return sql, tuple(params)
@@ -566,7 +632,7 @@ def outline_sql(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tu
     qs = qs.extra(  # noqa: S610 - constant SQL, integer params
         where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
     )
-    inner, params = qs.values("geom").query.sql_with_params()
+    inner, params = qs.extra(select=_MERCATOR_SELECT).values("geom", _MERCATOR).query.sql_with_params()  # noqa: S610
     return _outline_sql(inner, tuple(params), z, x, y)
 
 
@@ -575,28 +641,25 @@ def _outline_sql(inner: str, params: tuple, z: int, x: int, y: int) -> tuple[str
     if z >= POLYGON_MIN_ZOOM:
         sql = f"""
             SELECT ST_AsMVT(t, '{OUTLINE_LAYER}', {extent}, 'geom') FROM (
-              SELECT ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope(%s, %s, %s), {extent}, {buffer}, true)
-                       AS geom
+              SELECT ST_AsMVTGeom(a.{_MERCATOR}, ST_TileEnvelope(%s, %s, %s), {extent}, {buffer}, true) AS geom
               FROM ({inner}) a
-            ) t WHERE t.geom IS NOT NULL"""  # noqa: S608 - constants and the ORM's SQL; values are params
+            ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params (no WHERE: as _postgis_mvt_sql)
         return sql, (z, x, y, *params)
-    px, py = _mercator_sql(z, x, y)
+    positioned = _positioned(inner, "", z, x, y)
     cell = AGG_CELL
     if z == POINT_ZOOM:
         sql = f"""
             SELECT ST_AsMVT(t, '{OUTLINE_LAYER}', {extent}, 'geom') FROM (
-              SELECT ST_MakePoint(floor(px / 4), floor(py / 4)) AS geom FROM (
-                SELECT {px} AS px, {py} AS py FROM ({inner}) a
-              ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+              SELECT ST_MakePoint(floor(px / 4), floor(py / 4)) AS geom FROM ({positioned}) p
+              WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
             ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
         return sql, params
     half = cell // 2
     sql = f"""
         SELECT ST_AsMVT(t, '{OUTLINE_LAYER}', {extent}, 'geom') FROM (
           SELECT ST_MakePoint((cx * {cell} + {half}) / 4, (cy * {cell} + {half}) / 4) AS geom, count(*) AS n FROM (
-            SELECT floor(px / {cell}) AS cx, floor(py / {cell}) AS cy FROM (
-              SELECT {px} AS px, {py} AS py FROM ({inner}) a
-            ) p WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
+            SELECT floor(px / {cell}) AS cx, floor(py / {cell}) AS cy FROM ({positioned}) p
+            WHERE px >= 0 AND px < {EXTENT} AND py >= 0 AND py < {EXTENT}
           ) c GROUP BY cx, cy
         ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
     return sql, params

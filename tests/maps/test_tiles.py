@@ -214,6 +214,25 @@ class TileTests(TestCase):
             self.assertEqual(self.get_tile(16, HTTP_IF_NONE_MATCH=self.get_tile(16)["ETag"]).status_code, 304)
         self.assertNotIn("ST_AsMVT", [q["sql"] for q in queries if "django_session" not in q["sql"]][-1])
 
+    def test_the_signed_in_statement_is_prepared_once_per_connection(self):
+        # assets.maps.tiles._prepared_cursor: the polygon tiles' and the revalidations' statement is planned once per
+        # connection (a generic plan after PostgreSQL's five custom ones), and still reads each write at once.
+        if connection.vendor != "postgresql":
+            self.skipTest("PostGIS only")
+        for _ in range(7):
+            self.assertEqual(len(self.decode(self.get_tile(16))), 2)
+            self.assertEqual(self.get_tile(16, HTTP_IF_NONE_MATCH=self.get_tile(16)["ETag"]).status_code, 304)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement, generic_plans FROM pg_prepared_statements WHERE NOT from_sql")
+            prepared = cursor.fetchall()
+        tile_plans = [plans for statement, plans in prepared if "ST_AsMVT" in statement]
+        revalidation_plans = [plans for statement, plans in prepared if "ST_AsMVT" not in statement]
+        self.assertEqual(len(tile_plans), 1, prepared)
+        self.assertGreaterEqual(tile_plans[0], 1)
+        self.assertGreaterEqual(max(revalidation_plans, default=0), 1, prepared)
+        LandAsset.objects.filter(pk=self.b.pk).update(geom=None)  # a write shows in the next run of the same plan
+        self.assertEqual([f["properties"]["id"] for f in self.decode(self.get_tile(16))], [self.a.pk])
+
     def test_the_one_statement_path_keeps_djangos_sign_in_rules(self):
         # A password changed elsewhere signs the session out (Django's session hash), as on every other page.
         self.assertEqual(len(self.decode(self.get_tile(16))), 2)

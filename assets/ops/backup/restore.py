@@ -88,15 +88,32 @@ def check_compatible(manifest: dict[str, Any], *, using: str = "default") -> Non
             raise BackupError(f"The archive holds {label}, which this Sipanah does not know.")
         # The table as it is in this database (migrated to the archive's state, it may lack the columns of later
         # migrations the model has): the archive's columns must be exactly its columns.
+        # Columns the database computes itself (PostGIS: the parcels' EPSG:3857 copy, assets.maps.tile_geometry) are
+        # no data of the archive: PostgreSQL fills them as the rows go in.
         by_name = {f.attname: f.column for f in model._meta.concrete_fields}
         with connections[using].cursor() as cursor:
             description = connections[using].introspection.get_table_description(cursor, model._meta.db_table)
-        columns = sorted(c.name for c in description)
+        generated = _generated_columns(using, model._meta.db_table)
+        columns = sorted(c.name for c in description if c.name not in generated)
         if sorted(by_name.get(str(c), f"?{c}") for c in table["columns"]) != columns:
             raise BackupError(
                 f"The columns of {label} differ: the archive has {', '.join(map(str, table['columns']))}; "
                 f"this database has {', '.join(columns)}."
             )
+
+
+def _generated_columns(using: str, table: str) -> set[str]:
+    """The columns of ``table`` that PostgreSQL generates (GENERATED ALWAYS ... STORED); none on SQLite."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = %s AND is_generated = 'ALWAYS'",
+            [table],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _migrate_hint(manifest: dict[str, Any], only: list[str] | None = None) -> str:
