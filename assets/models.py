@@ -29,6 +29,7 @@ from assets.register.models import (
     Certificate,
     CertificateStageEvent,
     CertificateStatus,
+    CertificateStatusSpan,
     JenisHak,
     LandAsset,
     PlottingStatus,
@@ -45,6 +46,7 @@ from assets.transfer.models import AgencyMapping, ImportJob, PrintJob
 
 __all__ = [
     "UnrecordedRow",
+    "CertificateStatusSpan",
     "AgencyMapping",
     "AgencyTransfer",
     "AssetSubUnit",

@@ -243,6 +243,23 @@ class UnrecordedRow(models.Model):
         constraints = [models.UniqueConstraint(fields=["table", "row_id"], name="assets_unrecordedrow_unique")]
 
 
+class CertificateStatusSpan(models.Model):
+    """The certificate status and stage of an asset as of any date, as spans of time: in ``(valid_from,
+    valid_until]`` (an instant ``t`` with valid_from < t <= valid_until, NULL: no end) the certificates the as-of rule
+    finds for the asset have the highest status code ``status_code`` (2 terbit, 1 proses, 0 belum) and the highest
+    stage rank ``stage_rank`` (assets.register.history); an instant no span covers: no certificate, BELUM.
+
+    Written only by the database triggers of assets.register.history_validity, from the certificates' history rows
+    and their validity intervals (and the live certificates without history), never by Django; ``asset_id`` is no
+    foreign key: the spans of a deleted asset still answer for the dates it stood in the register."""
+
+    asset_id = models.BigIntegerField(db_index=True)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    status_code = models.SmallIntegerField()
+    stage_rank = models.SmallIntegerField()
+
+
 class LandAsset(models.Model):
     """One KIB A row. Geometry and everything derived from it are written by assets.register.services."""
 

@@ -14,7 +14,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from assets.maps import tiles
-from assets.models import Certificate, LandAsset, Stage, UnrecordedRow
+from assets.models import Certificate, CertificateStatusSpan, LandAsset, Stage, UnrecordedRow
 from assets.register import history, history_validity, services
 from assets.register.reads import RegisterSelection
 from tests.factories import load_reference, make_asset, point_inside, square
@@ -255,6 +255,76 @@ class EquivalenceTests(TestCase):
         for day in (dt.date(2024, 3, 2), timezone.localdate()):
             for params in (None, {"status": "terbit"}):
                 self.check(day, params)
+
+    def assert_spans_recounted(self, label: str) -> None:
+        """The spans the triggers kept are those a recount from the history finds."""
+        columns = ("asset_id", "valid_from", "valid_until", "status_code", "stage_rank")
+        kept = list(CertificateStatusSpan.objects.order_by(*columns).values_list(*columns))
+        history_validity.install(fill=True)
+        self.assertEqual(list(CertificateStatusSpan.objects.order_by(*columns).values_list(*columns)), kept, label)
+
+    def test_the_status_spans_follow_every_writer(self):
+        """Certificate writes through the services, deletions, moves to another asset, rows without history and raw
+        SQL on the live and history tables: after each, the spans are their recount and every read is the
+        snapshot's."""
+        days = (dt.date(2024, 1, 1), dt.date(2024, 2, 15), dt.date(2024, 3, 2), timezone.localdate())
+        hist = Certificate.history.model
+        first, second, third = (LandAsset.objects.get(pk=a.pk) for a in self.assets[1:4])
+
+        def writes():
+            yield "rows without history", self.add_rows_without_history
+            certificate = Certificate.objects.filter(asset=first).order_by("id").first()
+            yield (
+                "a stage change",
+                lambda: services.certificate_change_stage(
+                    certificate=certificate,
+                    user=None,
+                    to_stage=Stage.PERSIAPAN_BERKAS,
+                    tanggal_tahap=timezone.localdate(),
+                ),
+            )
+            yield (
+                "its row backdated",
+                lambda: backdate(Certificate.objects.get(pk=certificate.pk), noon(dt.date(2024, 2, 1))),
+            )
+
+            def move():
+                moved = Certificate.objects.get(pk=certificate.pk)
+                moved.asset = second
+                services.certificate_save(certificate=moved, user=None)
+                backdate(moved, noon(dt.date(2024, 2, 20)))
+
+            yield "a move to another asset", move
+            row = hist.objects.filter(asset_id=third.pk).order_by("history_id").first()
+
+            def raw_update():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {hist._meta.db_table} SET stage = %s, nomor = %s WHERE history_id = %s",
+                        [Stage.SENGKETA, "", row.history_id],
+                    )
+
+            yield "raw SQL on a history row", raw_update
+
+            def raw_delete():
+                with connection.cursor() as cursor:
+                    cursor.execute(f"DELETE FROM {hist._meta.db_table} WHERE history_id = %s", [row.history_id])
+
+            yield "raw SQL deleting a history row", raw_delete
+            unrecorded = Certificate.objects.get(nomor="1", asset__nama_barang="Tanpa riwayat")
+            yield (
+                "an update of a row without history",
+                lambda: Certificate.objects.filter(pk=unrecorded.pk).update(stage=Stage.DIBLOKIR, asset=first),
+            )
+            yield "a deletion with history", lambda: Certificate.objects.get(pk=certificate.pk).delete()
+            yield "a deletion without history", lambda: Certificate.objects.filter(pk=unrecorded.pk).delete()
+
+        for label, write in writes():
+            write()
+            self.assert_spans_recounted(label)
+            for day in days:
+                self.check(day, None)
+                self.check(day, {"tahap": "SENGKETA"})
 
     def test_as_of_today_the_tiles_are_the_live_tiles(self):
         zoom = 16
