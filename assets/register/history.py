@@ -516,8 +516,9 @@ def as_of_sources(
         if stage or stages or disputed:
             qs = qs.annotate(**{RANK: _span_value(spans, "stage_rank")})
             qs = qs.annotate(**{STAGE: _ranked(RANK, rules.STAGE_RANK, Stage.BELUM)})
-        if disputed and few:  # the caller derives the flag from RANK and CASED (each subquery once per row)
+        if disputed and few:  # a tile derives the flag from RANK and CASED (each subquery once per row)
             qs = qs.annotate(**{CASED: _flag(Q(id__in=open_cases(as_of)))})
+            qs = qs.annotate(**{DISPUTED: _flag(Q(**{f"{RANK}__gte": rules.DISPUTE_RANK}) | Q(**{CASED: True}))})
         elif disputed:
             dispute = Q(**{f"{RANK}__gte": rules.DISPUTE_RANK}) | Q(id__in=open_cases(as_of))
             qs = qs.annotate(**{DISPUTED: _flag(dispute)})

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.utils import timezone
@@ -289,6 +290,8 @@ class RegisterSelection:
             )
         with history.one_read():
             sources = self.as_of_sources()
+            if as_text and connection.vendor == "postgresql" and len(sources) == 1:
+                return self._as_of_feature_page(sources[0], properties, offset=offset, limit=limit)
             rows = history.ordered_rows(sources, ("id",), *history.ASSET_VALUES)
             count = rows.count()
             states = history.states_of_rows(self.as_of, rows[offset : offset + limit])  # type: ignore[arg-type]
@@ -300,6 +303,24 @@ class RegisterSelection:
             dicts = [_feature_dict(record, properties) for record in records]
         return ([geojson_out.dumps(d) for d in dicts] if as_text else dicts), count
 
+    def _as_of_feature_page(
+        self, selected: QuerySet, properties: geojson_out.Properties, *, offset: int, limit: int
+    ) -> tuple[list[Any], int]:
+        """PostGIS, as of a date, the history rows only: the live page's one statement (geojson_out.feature_page) over
+        the history rows valid at the date, with the certificate status, stage and dispute flag as of the date
+        computed for the page's rows alone (the asset's status span, an index probe each)."""
+
+        def page_rows(keys: QuerySet) -> QuerySet:
+            [rows] = self.as_of_sources(
+                stage=True, disputed=True, few=True, refine=lambda qs: qs.filter(history_id__in=keys)
+            )
+            return rows
+
+        renamed = [(name, _AS_OF_PATHS.get(path, path)) for name, path in properties]
+        return geojson_out.feature_page(
+            selected.order_by("id"), renamed, offset=offset, limit=limit, key="history_id", rows=page_rows
+        )
+
     def records(self) -> Iterator[Any]:
         """Every matching asset with all its columns, its certificates and its geometry, in register order (what
         the exports write): LandAssets, or as of a date records that read like them."""
@@ -307,6 +328,15 @@ class RegisterSelection:
             return _live_records(self.queryset())
         rows = history.ordered_rows(self.as_of_sources(), REGISTER_ORDER, *history.ASSET_VALUES)  # filters checked now
         return _as_of_records(self.as_of, rows)  # type: ignore[arg-type]
+
+
+# The asset's derived columns as of a date: the annotations of history.as_of_sources (the history rows' own columns
+# hold what the live row held when the row was written, not what its certificates made of it at the date).
+_AS_OF_PATHS = {
+    "status_sertifikat": history.STATUS,
+    "tahap_sertifikat": history.STAGE,
+    "bermasalah": history.DISPUTED,
+}
 
 
 def _none() -> QuerySet[LandAsset]:

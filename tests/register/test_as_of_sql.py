@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from assets.maps import tiles
 from assets.models import Certificate, CertificateStatusSpan, LandAsset, Stage, UnrecordedRow
-from assets.register import history, history_validity, services
+from assets.register import history, history_validity, kib, services
 from assets.register.reads import RegisterSelection
 from tests.factories import load_reference, make_asset, point_inside, square
 
@@ -221,6 +221,17 @@ class EquivalenceTests(TestCase):
         self.assertEqual(
             [(f["id"], f["properties"]["status"]) for f in features], sorted((s.id, s.status) for s in expected), label
         )
+        # the API's features as text (one statement on PostGIS) are those written in Python from the snapshot's states
+        api = kib.properties("api")
+        texts, text_count = selection.features(api, offset=0, limit=500)
+        dicts, _count = selection.features(api, offset=0, limit=500, as_text=False)
+        self.assertEqual((text_count, [json.loads(t) for t in texts]), (len(expected), dicts), label)
+        derived = {s.id: (s.status, s.tahap, s.bermasalah) for s in expected}
+        for feature in dicts:
+            got = tuple(feature["properties"][p] for p in ("status_sertifikat", "tahap_sertifikat", "bermasalah"))
+            self.assertEqual(got, derived[feature["id"]], label)
+        page_texts, page_count = selection.features(api, offset=3, limit=4)
+        self.assertEqual((page_count, [json.loads(t) for t in page_texts]), (len(expected), dicts[3:7]), label)
         self.assertEqual([r.id for r in selection.records()], [s.id for s in expected], label)
         aggregate = selection.aggregate()
         self.assertEqual((aggregate["count"], aggregate["by_status"]), (len(expected), by_status), label)
