@@ -567,11 +567,20 @@ def _decimal(value: Any, places: str) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal(places))
 
 
-def sources_totals(as_of: dt.date, sources: list[QuerySet]) -> tuple[Any, dict[str, int]]:
-    """(RegisterTotals, count per certificate status) of the as-of sources (grouped_totals)."""
+def sources_totals(
+    as_of: dt.date, sources: list[QuerySet], *, rows: list[dict[str, Any]] | None = None
+) -> tuple[Any, dict[str, int]]:
+    """(RegisterTotals, count per certificate status) of the as-of sources (grouped_totals); ``rows``: their
+    grouped_totals by agency already read, summed here rather than read again."""
     from assets.register.selectors import RegisterTotals
 
-    [row] = grouped_totals(as_of, sources) or [defaultdict(int)]
+    if rows is None:
+        rows = grouped_totals(as_of, sources)
+    row: dict[str, Any] = defaultdict(int)
+    for part in rows:  # exact: PostgreSQL's numeric sums are Decimals; SQLite's float sums go through their text
+        for name, value in part.items():
+            if name != "agency_id" and value is not None:
+                row[name] += Decimal(str(value)) if isinstance(value, float) else value
     counts = {
         str(CertificateStatus.BELUM): (row["count"] or 0) - (row["terbit"] or 0) - (row["proses"] or 0),
         str(CertificateStatus.PROSES): row["proses"] or 0,

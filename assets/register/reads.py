@@ -414,7 +414,8 @@ def _as_of_records(as_of: dt.date, rows: QuerySet) -> Iterator[Any]:
 
 def _as_of_aggregate(as_of: dt.date, sources: list[QuerySet], shape: GEOSGeometry | None) -> dict[str, Any]:
     """_live_aggregate of the as-of sources: the same sums per agency, with the status derived as of the date."""
-    totals, by_status = history.sources_totals(as_of, sources)
+    grouped = history.grouped_totals(as_of, sources, by_agency=True)  # one scan for both
+    totals, by_status = history.sources_totals(as_of, sources, rows=grouped)
     agencies = {a.id: a for a in Agency.objects.all()}
     rows = [
         {
@@ -425,7 +426,7 @@ def _as_of_aggregate(as_of: dt.date, sources: list[QuerySet], shape: GEOSGeometr
             "nilai_perolehan": _float(row["nilai"]),
             "certified": row["terbit"] or 0,
         }
-        for row in history.grouped_totals(as_of, sources, by_agency=True)
+        for row in grouped
     ]
     rows.sort(key=lambda row: row["agency_code"])
     geoms: list[Any] | None = None

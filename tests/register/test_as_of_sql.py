@@ -14,7 +14,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from assets.maps import tiles
-from assets.models import Certificate, CertificateStatusSpan, LandAsset, Stage, UnrecordedRow
+from assets.models import Agency, Certificate, CertificateStatusSpan, LandAsset, Stage, UnrecordedRow
 from assets.register import history, history_validity, kib, services
 from assets.register.reads import RegisterSelection
 from tests.factories import load_reference, make_asset, point_inside, square
@@ -235,6 +235,20 @@ class EquivalenceTests(TestCase):
         self.assertEqual([r.id for r in selection.records()], [s.id for s in expected], label)
         aggregate = selection.aggregate()
         self.assertEqual((aggregate["count"], aggregate["by_status"]), (len(expected), by_status), label)
+        sums = ("luas_kib_m2", "luas_gis_m2", "nilai_perolehan")
+        self.assertEqual([aggregate[k] for k in sums], [float(getattr(totals, k)) for k in sums], label)
+        per_agency: dict[str, list] = {}
+        codes = dict(Agency.objects.values_list("id", "code"))
+        for state in expected:
+            row = per_agency.setdefault(codes[state.agency_id], [0, Decimal(0), 0])
+            row[0] += 1
+            row[1] += state.luas_kib_m2
+            row[2] += state.status == "terbit"
+        self.assertEqual(
+            {r["agency_code"]: [r["count"], r["luas_kib_m2"], r["certified"]] for r in aggregate["by_agency"]},
+            {code: [n, float(kib), terbit] for code, (n, kib, terbit) in per_agency.items()},
+            label,
+        )
         for source in selection.as_of_sources(stage=True, disputed=True, few=True):
             rows = source.values_list("id", history.STATUS, history.STAGE)
             derived = {s.id: (s.status, s.tahap) for s in expected}
@@ -311,7 +325,7 @@ class EquivalenceTests(TestCase):
             def raw_update():
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        f"UPDATE {hist._meta.db_table} SET stage = %s, nomor = %s WHERE history_id = %s",
+                        "UPDATE assets_historicalcertificate SET stage = %s, nomor = %s WHERE history_id = %s",
                         [Stage.SENGKETA, "", row.history_id],
                     )
 
@@ -319,7 +333,7 @@ class EquivalenceTests(TestCase):
 
             def raw_delete():
                 with connection.cursor() as cursor:
-                    cursor.execute(f"DELETE FROM {hist._meta.db_table} WHERE history_id = %s", [row.history_id])
+                    cursor.execute("DELETE FROM assets_historicalcertificate WHERE history_id = %s", [row.history_id])
 
             yield "raw SQL deleting a history row", raw_delete
             unrecorded = Certificate.objects.get(nomor="1", asset__nama_barang="Tanpa riwayat")
