@@ -82,6 +82,12 @@ def first_recorded() -> dt.date | None:
     return min(found) if found else None
 
 
+def recorded_by(day: dt.date) -> bool:
+    """Whether some asset history row is dated by the end of ``day``: then first_recorded() is ``day`` or earlier
+    (one probe of the history_date index, where first_recorded() also reads the creation time of every live asset)."""
+    return LandAsset.history.model.objects.filter(history_date__lt=end_of_day(day)).exists()
+
+
 # --- Snapshots -------------------------------------------------------------------------------------------
 
 

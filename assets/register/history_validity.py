@@ -41,6 +41,14 @@ from assets.register.rules import certificate_code_sql, certificate_rank_sql
 UNRECORDED = "assets_unrecordedrow"
 SPANS = "assets_certificatestatusspan"
 CERTIFICATES, CERTIFICATE_HISTORY = "assets_certificate", "assets_historicalcertificate"
+# The register's order on the asset history: an as-of page (the register list as of a date) walks it and stops after
+# its rows, where the rows valid at the date were read and sorted for each page. Not in the historical model's state
+# (django-simple-history writes its Meta): made here, so that on SpatiaLite ensure_triggers puts it back after a
+# table rebuild as it does the triggers.
+REGISTER_ORDER = "assets_historicallandasset_register_order"
+REGISTER_ORDER_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {REGISTER_ORDER} ON assets_historicallandasset (kode_barang, nomor_register, id)"
+)
 # The columns of a live certificate a status span reads (while it has no history row)
 SPAN_COLUMNS = ("asset_id", "stage", "nomor", "created_at")
 # (live table, history table)
@@ -285,6 +293,8 @@ def install(*, using: str = "default", fill: bool = True, spans: bool = True) ->
     connection = connections[using]
     postgis = connection.vendor == "postgresql"
     statements = _postgis_install(spans) if postgis else _spatialite_install(spans)
+    if spans:
+        statements.append(REGISTER_ORDER_INDEX)
     triggers.execute(statements + (_fill(postgis, spans) if fill else []), using=using)
 
 
@@ -300,6 +310,7 @@ def uninstall(*, using: str = "default") -> None:
         else:
             for name in _spatialite_triggers():
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        cursor.execute(f"DROP INDEX IF EXISTS {REGISTER_ORDER}")
 
 
 def ensure_triggers(*, using: str = "default", **_kwargs: Any) -> bool:

@@ -66,7 +66,7 @@ AS_OF_NOTES: list[Callable[[dt.date, dt.date | None], str | None]] = []
 def empty_before(as_of: dt.date | None) -> str | None:
     """Why the register as of ``as_of`` holds nothing, when the date is before anything was recorded (the one
     explanation the register, findings, dashboard, exports and API give); None when the date is not the reason."""
-    if as_of is None:
+    if as_of is None or history.recorded_by(as_of):
         return None
     first = history.first_recorded()
     if first is not None and as_of >= first:
