@@ -26,6 +26,8 @@ from assets.register.models import (
     AdministrativeArea,
     Agency,
     AsalUsul,
+    AsOfPiece,
+    AsOfTotal,
     Certificate,
     CertificateStageEvent,
     CertificateStatus,
@@ -46,6 +48,8 @@ from assets.transfer.models import AgencyMapping, ImportJob, PrintJob
 
 __all__ = [
     "UnrecordedRow",
+    "AsOfPiece",
+    "AsOfTotal",
     "CertificateStatusSpan",
     "AgencyMapping",
     "AgencyTransfer",

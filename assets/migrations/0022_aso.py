@@ -1,6 +1,7 @@
-"""The certificate status and stage of each asset as spans of time, kept by the history-validity triggers
-(assets.register.history_validity): the as-of reads join one span per asset instead of deriving the status from
-every certificate history row (issue 19)."""
+"""The certificate status and stage of each asset as spans of time, and the register totals as of any date (each
+asset's pieces and the day totals), kept by the history-validity triggers (assets.register.history_validity,
+assets.register.asof_totals): the as-of reads join one span per asset, and the as-of totals sum a few rows per group
+(issue 19)."""
 
 from django.db import migrations, models
 
@@ -25,6 +26,30 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
+            name="AsOfPiece",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("agency_id", models.BigIntegerField()),
+                ("kecamatan_id", models.BigIntegerField(default=0)),
+                ("kelurahan_id", models.BigIntegerField(default=0)),
+                ("status_sertifikat", models.CharField(max_length=8)),
+                ("tahap_sertifikat", models.CharField(max_length=24)),
+                ("plotting_status", models.CharField(max_length=16)),
+                ("removed", models.BooleanField(default=False)),
+                ("n", models.IntegerField(default=0)),
+                ("located", models.IntegerField(default=0)),
+                ("luas_kib_c", models.BigIntegerField(default=0)),
+                ("luas_gis_c", models.BigIntegerField(default=0)),
+                ("nilai", models.BigIntegerField(default=0)),
+                ("asset_id", models.BigIntegerField(db_index=True)),
+                ("valid_from", models.DateTimeField()),
+                ("valid_until", models.DateTimeField(blank=True, null=True)),
+            ],
+            options={
+                "abstract": False,
+            },
+        ),
+        migrations.CreateModel(
             name="CertificateStatusSpan",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
@@ -34,6 +59,42 @@ class Migration(migrations.Migration):
                 ("status_code", models.SmallIntegerField()),
                 ("stage_rank", models.SmallIntegerField()),
             ],
+        ),
+        migrations.CreateModel(
+            name="AsOfTotal",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("agency_id", models.BigIntegerField()),
+                ("kecamatan_id", models.BigIntegerField(default=0)),
+                ("kelurahan_id", models.BigIntegerField(default=0)),
+                ("status_sertifikat", models.CharField(max_length=8)),
+                ("tahap_sertifikat", models.CharField(max_length=24)),
+                ("plotting_status", models.CharField(max_length=16)),
+                ("removed", models.BooleanField(default=False)),
+                ("n", models.IntegerField(default=0)),
+                ("located", models.IntegerField(default=0)),
+                ("luas_kib_c", models.BigIntegerField(default=0)),
+                ("luas_gis_c", models.BigIntegerField(default=0)),
+                ("nilai", models.BigIntegerField(default=0)),
+                ("day", models.DateField()),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "day",
+                            "agency_id",
+                            "kecamatan_id",
+                            "kelurahan_id",
+                            "status_sertifikat",
+                            "tahap_sertifikat",
+                            "plotting_status",
+                            "removed",
+                        ),
+                        name="assets_asoftotal_group",
+                    )
+                ],
+            },
         ),
         migrations.RunPython(install, uninstall),
     ]

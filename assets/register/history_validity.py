@@ -36,11 +36,13 @@ from typing import Any
 from django.db import connections
 
 from assets.lib import triggers
+from assets.register import asof_totals
 from assets.register.rules import certificate_code_sql, certificate_rank_sql
 
 UNRECORDED = "assets_unrecordedrow"
 SPANS = "assets_certificatestatusspan"
 CERTIFICATES, CERTIFICATE_HISTORY = "assets_certificate", "assets_historicalcertificate"
+ASSETS, ASSET_HISTORY = "assets_landasset", "assets_historicallandasset"
 # The register's order on the asset history: an as-of page (the register list as of a date) walks it and stops after
 # its rows, where the rows valid at the date were read and sorted for each page. Not in the historical model's state
 # (django-simple-history writes its Meta): made here, so that on SpatiaLite ensure_triggers puts it back after a
@@ -124,10 +126,19 @@ def _affected_assets(certificate_ids: str, rows: str) -> str:
 def _postgis_spans(certificate_ids: str, rows: str) -> str:
     """plpgsql: the spans of the assets a statement's certificate rows touch, recomputed once (the set kept in the
     function's ``affected``, not recomputed by each of the statements that read it)."""
-    statements = _spans_sql("SELECT unnest(affected)")
+    statements = _spans_sql("SELECT unnest(affected)") + asof_totals.refresh_sql("SELECT unnest(affected)", True)
     touched = _affected_assets(certificate_ids, rows)
     return (
         f"\n        SELECT array_agg(DISTINCT asset_id) INTO affected FROM ({touched}) x WHERE asset_id IS NOT NULL;"
+        "\n        IF affected IS NOT NULL THEN\n          " + "\n          ".join(statements) + "\n        END IF;"
+    )
+
+
+def _postgis_pieces(asset_ids: str) -> str:
+    """plpgsql: the as-of pieces and day totals (assets.register.asof_totals) of the assets ``asset_ids``."""
+    statements = asof_totals.refresh_sql("SELECT unnest(affected)", True)
+    return (
+        f"\n        SELECT array_agg(DISTINCT x) INTO affected FROM ({asset_ids}) q(x) WHERE x IS NOT NULL;"
         "\n        IF affected IS NOT NULL THEN\n          " + "\n          ".join(statements) + "\n        END IF;"
     )
 
@@ -172,6 +183,18 @@ def _postgis_install(spans: bool = True) -> list[str]:
             )
             bodies[(live, "update")] = _postgis_spans(
                 f"SELECT n.id {moved}", f"SELECT n.asset_id {moved} UNION SELECT o.asset_id {moved}"
+            )
+        if spans and live == ASSETS:  # then the as-of pieces and day totals of the assets the statement touches
+            bodies[(hist, "insert")] += _postgis_pieces("SELECT id FROM new_rows")
+            bodies[(hist, "update")] += _postgis_pieces("SELECT id FROM new_rows UNION SELECT id FROM old_rows")
+            bodies[(hist, "delete")] += _postgis_pieces("SELECT id FROM old_rows")
+            bodies[(live, "insert")] += _postgis_pieces("SELECT id FROM new_rows")
+            bodies[(live, "delete")] += _postgis_pieces("SELECT id FROM old_rows")
+            # a live asset without history counts as it is now: a change of what its piece reads moves its pieces
+            listed = f"SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{live}'"
+            moved = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in asof_totals.PIECE_COLUMNS)
+            bodies[(live, "update")] = _postgis_pieces(
+                f"SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ({moved}) AND n.id IN ({listed})"
             )
         referencing = {
             "insert": "REFERENCING NEW TABLE AS new_rows",
@@ -239,6 +262,28 @@ def _spatialite_triggers(spans: bool = True) -> dict[str, tuple[str, str, str]]:
         )
     if not spans:
         return triggers
+
+    def pieces(ids: str) -> str:  # the as-of pieces and day totals of the assets ``ids``
+        return " ".join(asof_totals.refresh_sql(ids, False))
+
+    for name, ids in {
+        f"{ASSET_HISTORY}_validity_insert": "SELECT NEW.id",
+        f"{ASSET_HISTORY}_validity_update": "SELECT NEW.id UNION SELECT OLD.id",
+        f"{ASSET_HISTORY}_validity_delete": "SELECT OLD.id",
+        f"{ASSETS}_validity_insert": "SELECT NEW.id",
+        f"{ASSETS}_validity_delete": "SELECT OLD.id",
+    }.items():
+        table, event, body = triggers[name]
+        triggers[name] = (table, event, body + " " + pieces(ids))
+    table, event, body = triggers[f"{ASSET_HISTORY}_validity_update"]
+    read = ", ".join(c for c in asof_totals.PIECE_COLUMNS if c != "created_at")
+    triggers[f"{ASSET_HISTORY}_validity_update"] = (table, f"{event}, {read}", body)
+    listed = f"SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{ASSETS}'"
+    triggers[f"{ASSETS}_validity_update"] = (
+        ASSETS,
+        f"UPDATE OF {', '.join(asof_totals.PIECE_COLUMNS)} ON {ASSETS} FOR EACH ROW WHEN NEW.id IN ({listed})",
+        pieces("SELECT NEW.id"),
+    )
     # then the status spans of the assets each certificate row touches
     touched = {
         f"{CERTIFICATE_HISTORY}_validity_insert": ("NEW.id", "SELECT NEW.asset_id"),
@@ -249,15 +294,17 @@ def _spatialite_triggers(spans: bool = True) -> dict[str, tuple[str, str, str]]:
     }
     for name, (ids, rows) in touched.items():
         table, event, body = triggers[name]
-        triggers[name] = (table, event, body + " ".join(_spans_sql(_affected_assets(ids, rows))))
+        assets = _affected_assets(ids, rows)
+        triggers[name] = (table, event, body + " ".join(_spans_sql(assets)) + " " + pieces(assets))
     table, event, body = triggers[f"{CERTIFICATE_HISTORY}_validity_update"]
     triggers[f"{CERTIFICATE_HISTORY}_validity_update"] = (table, f"{event}, {', '.join(SPAN_COLUMNS[:-1])}", body)
     # a live certificate without history counts as it is now: a change of what its piece reads moves spans
     unrecorded = f"SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{CERTIFICATES}'"
+    moved_assets = _affected_assets("NEW.id, OLD.id", "SELECT NEW.asset_id UNION SELECT OLD.asset_id")
     triggers[f"{CERTIFICATES}_validity_update"] = (
         CERTIFICATES,
         f"UPDATE OF {', '.join(SPAN_COLUMNS)} ON {CERTIFICATES} FOR EACH ROW WHEN NEW.id IN ({unrecorded})",
-        " ".join(_spans_sql(_affected_assets("NEW.id, OLD.id", "SELECT NEW.asset_id UNION SELECT OLD.asset_id"))),
+        " ".join(_spans_sql(moved_assets)) + " " + pieces(moved_assets),
     )
     return triggers
 
@@ -284,7 +331,20 @@ def _fill(postgis: bool, spans: bool) -> list[str]:
         )
         # the as-of reads filter on the new columns: their statistics now, not at autovacuum's next visit
         statements.append(f"ANALYZE {hist}")
-    return [*statements, *_spans_sql(None), f"ANALYZE {SPANS}"] if spans else statements
+    if not spans:
+        return statements
+    pieces = asof_totals.refresh_sql(None, postgis)
+    return [*statements, *_spans_sql(None), *pieces, *(f"ANALYZE {t}" for t in (SPANS, asof_totals.PIECES))]
+
+
+def _has_index(using: str, name: str) -> bool:
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        else:
+            cursor.execute("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
+        return bool(cursor.fetchone()[0])
 
 
 def install(*, using: str = "default", fill: bool = True, spans: bool = True) -> None:
@@ -293,8 +353,8 @@ def install(*, using: str = "default", fill: bool = True, spans: bool = True) ->
     connection = connections[using]
     postgis = connection.vendor == "postgresql"
     statements = _postgis_install(spans) if postgis else _spatialite_install(spans)
-    if spans:
-        statements.append(REGISTER_ORDER_INDEX)
+    if spans and not _has_index(using, REGISTER_ORDER):  # (PostgreSQL refuses CREATE INDEX IF NOT EXISTS on a table
+        statements.append(REGISTER_ORDER_INDEX)  # with pending trigger events, as in a test's transaction)
     triggers.execute(statements + (_fill(postgis, spans) if fill else []), using=using)
 
 

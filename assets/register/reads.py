@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from assets.lib import geojson_out
 from assets.register import aggregates, geo, history, selectors
 from assets.register.filters import AssetFilter
-from assets.register.models import Agency, Certificate, CertificateStatus, LandAsset, RegisterTotal
+from assets.register.models import Agency, AsOfTotal, Certificate, CertificateStatus, LandAsset
 
 Refine = Callable[[QuerySet], QuerySet]
 # Parameters of a request that are not register filters: the date, paging and output choices.
@@ -149,14 +149,19 @@ class RegisterSelection:
         """The filters' cleaned values (checked once per selection: a code filter reads its agency or area)."""
         return self.filterset().form.cleaned_data
 
-    def groups(self) -> QuerySet[RegisterTotal] | None:
+    def groups(self) -> QuerySet | None:
         """The maintained totals' groups of this selection (assets.register.aggregates) when its filters are only
-        their dimensions (status, stage, agency, kecamatan, kelurahan, plotting, removed) on the live register;
-        None when the totals must be summed from the matching assets."""
-        if not self.live or self.refine is not None:
+        their dimensions (status, stage, agency, kecamatan, kelurahan, plotting, removed): of the live register, or
+        as of a date the day totals up to that day (assets.register.asof_totals); None when the totals must be summed
+        from the matching assets."""
+        if self.refine is not None:
             return None
         cleaned = self.cleaned_filters
-        return aggregates.groups(cleaned) if aggregates.answerable(cleaned) else None
+        if not aggregates.answerable(cleaned):
+            return None
+        if self.live:
+            return aggregates.groups(cleaned)
+        return aggregates.groups(cleaned, AsOfTotal.objects.filter(day__lte=self.as_of))
 
     def empty_reason(self) -> str | None:
         """Why this selection as of its date finds nothing because of the date (:func:`empty_before`)."""
@@ -245,7 +250,11 @@ class RegisterSelection:
             return paginator.get_page(number), totals
         with history.one_read():
             sources = self.as_of_sources()
-            totals, _by_status = history.sources_totals(self.as_of, sources)  # type: ignore[arg-type]
+            groups = self.groups()
+            if groups is not None:
+                totals = aggregates.totals_by_status(groups)[0]
+            else:
+                totals, _by_status = history.sources_totals(self.as_of, sources)  # type: ignore[arg-type]
             rows = history.ordered_rows(sources, REGISTER_ORDER, *history.ASSET_VALUES)
             paginator = Paginator(rows, per_page)
             paginator.count = totals.count

@@ -14,7 +14,16 @@ from django.test import TestCase
 from django.utils import timezone
 
 from assets.maps import tiles
-from assets.models import Agency, Certificate, CertificateStatusSpan, LandAsset, Stage, UnrecordedRow
+from assets.models import (
+    Agency,
+    AsOfPiece,
+    AsOfTotal,
+    Certificate,
+    CertificateStatusSpan,
+    LandAsset,
+    Stage,
+    UnrecordedRow,
+)
 from assets.register import history, history_validity, kib, services
 from assets.register.reads import RegisterSelection
 from tests.factories import load_reference, make_asset, point_inside, square
@@ -282,11 +291,22 @@ class EquivalenceTests(TestCase):
                 self.check(day, params)
 
     def assert_spans_recounted(self, label: str) -> None:
-        """The spans the triggers kept are those a recount from the history finds."""
-        columns = ("asset_id", "valid_from", "valid_until", "status_code", "stage_rank")
-        kept = list(CertificateStatusSpan.objects.order_by(*columns).values_list(*columns))
+        """The spans, as-of pieces and day totals the triggers kept are those a recount from the history finds."""
+        group = ("agency_id", "kecamatan_id", "kelurahan_id", "status_sertifikat", "tahap_sertifikat",
+                 "plotting_status", "removed", "n", "located", "luas_kib_c", "luas_gis_c", "nilai")  # fmt: skip
+        tables = {
+            CertificateStatusSpan: ("asset_id", "valid_from", "valid_until", "status_code", "stage_rank"),
+            AsOfPiece: ("asset_id", "valid_from", "valid_until", *group),
+            AsOfTotal: ("day", *group),
+        }
+
+        def rows():
+            return {model: list(model.objects.order_by(*c).values_list(*c)) for model, c in tables.items()}
+
+        kept = rows()
+        self.assertTrue(kept[AsOfTotal], label)
         history_validity.install(fill=True)
-        self.assertEqual(list(CertificateStatusSpan.objects.order_by(*columns).values_list(*columns)), kept, label)
+        self.assertEqual(rows(), kept, label)
 
     def test_the_status_spans_follow_every_writer(self):
         """Certificate writes through the services, deletions, moves to another asset, rows without history and raw
