@@ -69,6 +69,8 @@ DERIVED: dict[str, Callable[..., None]] = {
     "assets.registertotal": aggregates.install,
     "assets.unrecordedrow": history_validity.install,
     "assets.certificatestatusspan": history_validity.install,
+    "assets.asofpiece": history_validity.install,
+    "assets.asoftotal": history_validity.install,
 }
 
 
