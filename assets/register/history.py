@@ -286,16 +286,20 @@ def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -
                 yield row
 
 
-def open_case_asset_ids(as_of: dt.date | None) -> set[int]:
+def open_case_asset_ids(as_of: dt.date | None, among: set[int] | None = None) -> set[int]:
     """The assets with a dispute or occupation case open at ``as_of`` (now when None), which the dispute flag counts
     as services.asset_refresh_certificate_status does. The cases are assets.encumbrance's, reached through the app
     registry so that the register does not import the room above it. As of a date, as recorded by the end of that
-    day: a case opened by then and recorded by then, not closed by a stage event dated and recorded by then."""
+    day: a case opened by then and recorded by then, not closed by a stage event dated and recorded by then.
+    ``among``: only these assets are asked about (a page's: up to CERT_IDS_IN_SQL are selected in SQL)."""
     through = getattr(apps.get_model("assets", "DisputeCase"), "assets").through  # noqa: B009 - typed as Model
+    links = through.objects.all()
+    if among is not None and len(among) <= CERT_IDS_IN_SQL:
+        links = links.filter(landasset_id__in=sorted(among))
     if as_of is None:
-        return set(through.objects.filter(disputecase__closed_on__isnull=True).values_list("landasset_id", flat=True))
+        return set(links.filter(disputecase__closed_on__isnull=True).values_list("landasset_id", flat=True))
     recorded = end_of_day(as_of)
-    pairs = through.objects.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
+    pairs = links.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
     closed = set(
         apps.get_model("assets", "CaseStageEvent")
         .objects.filter(to_stage__in=("SELESAI", "DIHENTIKAN"), date__lte=as_of, created_at__lt=recorded)
@@ -381,7 +385,7 @@ def _derive(as_of: dt.date | None, assets: dict[int, AssetState]) -> None:
     """Attach each asset's certificates at ``as_of`` and derive its certificate status, stage and dispute flag."""
     for row in certificate_rows(as_of, set(assets)):
         assets[row["asset_id"]].certificates.append(CertState(**row))
-    cased = open_case_asset_ids(as_of)
+    cased = open_case_asset_ids(as_of, set(assets))
     for asset in assets.values():
         asset.status, asset.tahap, asset.bermasalah = rules.derive_certificate_status(
             (c.stage, bool(c.nomor)) for c in asset.certificates

@@ -43,14 +43,14 @@ UNRECORDED = "assets_unrecordedrow"
 SPANS = "assets_certificatestatusspan"
 CERTIFICATES, CERTIFICATE_HISTORY = "assets_certificate", "assets_historicalcertificate"
 ASSETS, ASSET_HISTORY = "assets_landasset", "assets_historicallandasset"
-# The register's order on the asset history: an as-of page (the register list as of a date) walks it and stops after
-# its rows, where the rows valid at the date were read and sorted for each page. Not in the historical model's state
-# (django-simple-history writes its Meta): made here, so that on SpatiaLite ensure_triggers puts it back after a
-# table rebuild as it does the triggers.
-REGISTER_ORDER = "assets_historicallandasset_register_order"
-REGISTER_ORDER_INDEX = (
-    f"CREATE INDEX IF NOT EXISTS {REGISTER_ORDER} ON assets_historicallandasset (kode_barang, nomor_register, id)"
-)
+# The register's order on the asset history, and within an agency (as the live table's landasset_agency_order): an
+# as-of page (the register list as of a date) walks it and stops after its rows, where the rows valid at the date
+# were read and sorted for each page. Not in the historical model's state (django-simple-history writes its Meta):
+# made here, so that on SpatiaLite ensure_triggers puts them back after a table rebuild as it does the triggers.
+ORDER_INDEXES = {
+    "assets_historicallandasset_register_order": "kode_barang, nomor_register, id",
+    "assets_historicallandasset_agency_order": "agency_id, kode_barang, nomor_register, id",
+}
 # The columns of a live certificate a status span reads (while it has no history row)
 SPAN_COLUMNS = ("asset_id", "stage", "nomor", "created_at")
 # (live table, history table)
@@ -353,8 +353,11 @@ def install(*, using: str = "default", fill: bool = True, spans: bool = True) ->
     connection = connections[using]
     postgis = connection.vendor == "postgresql"
     statements = _postgis_install(spans) if postgis else _spatialite_install(spans)
-    if spans and not _has_index(using, REGISTER_ORDER):  # (PostgreSQL refuses CREATE INDEX IF NOT EXISTS on a table
-        statements.append(REGISTER_ORDER_INDEX)  # with pending trigger events, as in a test's transaction)
+    # the missing indexes only: PostgreSQL refuses even CREATE INDEX IF NOT EXISTS on a table with pending trigger
+    # events (a test's transaction)
+    for name, columns in ORDER_INDEXES.items() if spans else ():
+        if not _has_index(using, name):
+            statements.append(f"CREATE INDEX {name} ON assets_historicallandasset ({columns})")
     triggers.execute(statements + (_fill(postgis, spans) if fill else []), using=using)
 
 
@@ -370,7 +373,8 @@ def uninstall(*, using: str = "default") -> None:
         else:
             for name in _spatialite_triggers():
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        cursor.execute(f"DROP INDEX IF EXISTS {REGISTER_ORDER}")
+        for name in ORDER_INDEXES:
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def ensure_triggers(*, using: str = "default", **_kwargs: Any) -> bool:
