@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 from collections.abc import Callable
 from decimal import Decimal
@@ -70,6 +71,24 @@ def make_asset(agency: Agency | None = None, geom: GEOSGeometry | None = None, *
     }
     defaults.update(fields)
     return services.asset_create(user=None, geom=geom, **defaults)
+
+
+def five_parcel_geojson(folder: Path) -> Path:
+    """A GeoJSON file of 5 KIB A rows of one agency (register numbers 1-5), rows 1, 3 and 5 with a 4e-4° square in
+    a kelurahan of the city, 2 and 4 without geometry: the input of the tests of the importer's write path."""
+    lon, lat = point_inside("64.71.05.1002")
+    geometry = json.loads(square(lon + 2e-4, lat + 2e-4, 2e-4).json)
+    base = {
+        "kode_barang": "1.3.1.01.01.01.001", "nama_barang": "Tanah Kantor", "opd": "1.01.01",
+        "tahun_perolehan": 2012, "asal_usul": "Pembelian", "harga": "1.250.000", "luas": "1200,5",
+    }  # fmt: skip
+    features = [
+        {"type": "Feature", "properties": {**base, "no_register": str(i)}, "geometry": geometry if i % 2 else None}
+        for i in range(1, 6)
+    ]
+    path = folder / "in.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
 
 
 def import_messages(report) -> str:

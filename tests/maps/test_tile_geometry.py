@@ -3,13 +3,11 @@ follows every kind of write, and SpatiaLite has no such column."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
 import mapbox_vector_tile
-from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import DatabaseError, connection, transaction
 from django.test import TestCase, TransactionTestCase
 
@@ -18,7 +16,7 @@ from assets.models import Agency, LandAsset
 from assets.register import services
 from assets.register.reads import RegisterSelection
 from assets.transfer.importing.run import run_import
-from tests.factories import load_reference, make_asset, point_inside, square
+from tests.factories import five_parcel_geojson, load_reference, make_asset, point_inside, square
 from tests.maps.test_tile_cells import tile_of
 
 
@@ -116,19 +114,7 @@ class TileGeometryImportTests(TransactionTestCase):
         self.assertTrue(has_column(tile_geometry.TABLE) and has_column(tile_geometry.HISTORY))
         tmp = Path(tempfile.mkdtemp(prefix="sipanah-test-"))
         self.addCleanup(shutil.rmtree, tmp, True)
-        lon, lat = point_inside("64.71.05.1002")
-        ring = ((lon, lat), (lon + 4e-4, lat), (lon + 4e-4, lat + 4e-4), (lon, lat + 4e-4), (lon, lat))
-        geometry = json.loads(MultiPolygon(Polygon(ring), srid=4326).json)
-        base = {
-            "kode_barang": "1.3.1.01.01.01.001", "nama_barang": "Tanah Kantor", "opd": "1.01.01",
-            "tahun_perolehan": 2012, "asal_usul": "Pembelian", "harga": "1.250.000", "luas": "1200,5",
-        }  # fmt: skip
-        features = [
-            {"type": "Feature", "properties": {**base, "no_register": str(i)}, "geometry": geometry if i % 2 else None}
-            for i in range(1, 6)
-        ]
-        path = tmp / "in.geojson"
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+        path = five_parcel_geojson(tmp)
         report = run_import(path)  # the importer's COPY
         self.assertTrue(report.committed, report.errors)
         self.assertEqual(LandAsset.objects.count(), 5)

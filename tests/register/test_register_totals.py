@@ -4,14 +4,12 @@ same numbers as the live SQL for every selection they answer."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
 
-from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import connection
 from django.http import QueryDict
 from django.test import TestCase, TransactionTestCase
@@ -21,7 +19,7 @@ from assets.register import aggregates, selectors, services
 from assets.register.reads import RegisterSelection
 from assets.transfer.importing import run as importing_run
 from assets.transfer.importing.run import run_import
-from tests.factories import load_reference, make_asset, point_inside, square
+from tests.factories import five_parcel_geojson, load_reference, make_asset, point_inside, square
 
 COLUMNS = aggregates.KEY_COLUMNS + aggregates.SUMS
 
@@ -159,19 +157,7 @@ class ImportTotalTests(TransactionTestCase):
         load_reference()
         tmp = Path(tempfile.mkdtemp(prefix="sipanah-test-"))
         self.addCleanup(shutil.rmtree, tmp, True)
-        lon, lat = point_inside("64.71.05.1002")
-        ring = ((lon, lat), (lon + 4e-4, lat), (lon + 4e-4, lat + 4e-4), (lon, lat + 4e-4), (lon, lat))
-        geometry = json.loads(MultiPolygon(Polygon(ring), srid=4326).json)
-        base = {
-            "kode_barang": "1.3.1.01.01.01.001", "nama_barang": "Tanah Kantor", "opd": "1.01.01",
-            "tahun_perolehan": 2012, "asal_usul": "Pembelian", "harga": "1.250.000", "luas": "1200,5",
-        }  # fmt: skip
-        features = [
-            {"type": "Feature", "properties": {**base, "no_register": str(i)}, "geometry": geometry if i % 2 else None}
-            for i in range(1, 6)
-        ]
-        path = tmp / "in.geojson"
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+        path = five_parcel_geojson(tmp)
         # an import of at least ANALYZE_AFTER_ROWS rows refreshes the planner's statistics (PostgreSQL; the real call)
         with (
             mock.patch.object(importing_run, "ANALYZE_AFTER_ROWS", 5),
