@@ -26,9 +26,12 @@ from assets.register.models import (
     AdministrativeArea,
     Agency,
     AsalUsul,
+    AsOfPiece,
+    AsOfTotal,
     Certificate,
     CertificateStageEvent,
     CertificateStatus,
+    CertificateStatusSpan,
     JenisHak,
     LandAsset,
     PlottingStatus,
@@ -45,6 +48,9 @@ from assets.transfer.models import AgencyMapping, ImportJob, PrintJob
 
 __all__ = [
     "UnrecordedRow",
+    "AsOfPiece",
+    "AsOfTotal",
+    "CertificateStatusSpan",
     "AgencyMapping",
     "AgencyTransfer",
     "AssetSubUnit",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -75,23 +75,38 @@ def feature_dicts(qs: QuerySet, properties: Properties) -> list[dict[str, Any]]:
     ]
 
 
-def feature_page(qs: QuerySet, properties: Properties, *, offset: int, limit: int) -> tuple[list[str], int]:
+def feature_page(
+    qs: QuerySet,
+    properties: Properties,
+    *,
+    offset: int,
+    limit: int,
+    key: str = "id",
+    rows: Callable[[QuerySet], QuerySet] | None = None,
+) -> tuple[list[str], int]:
     """One page of ``qs`` (ordered) as GeoJSON feature texts, and the number of all its matches.
 
     On PostGIS one statement does both, like the raw SQL of bench/bench_api.py: the page's ids are
     chosen first and the JSON written for those rows alone (otherwise each parallel worker writes
     features for its own top-N before the merge keeps ``limit``), with the count as a sub-select.
     Elsewhere: a count, then the page's rows written in Python.
+
+    ``key`` is the column that names one row of ``qs`` (a history table's ``history_id``: its ``id`` repeats);
+    ``rows`` turns the page's keys (a subquery) into the queryset the features are written from (default: the rows
+    of ``qs``'s table with those keys), for values that cost too much to compute for every match (the as-of
+    certificate status, computed for the page's rows only). A property path may name an annotation of ``rows``.
     """
     if connection.vendor != "postgresql":
         matched = qs.count()
         if offset >= matched:
             return [], matched
         return [dumps(f) for f in feature_dicts(qs[offset : offset + limit], properties)], matched
+    keys = qs[offset : offset + limit].values(key)
+    written = rows(keys) if rows is not None else qs.model._base_manager.filter(**{f"{key}__in": keys})
     args: list[Any] = []
     for name, path in properties:
         value: Any = F(path)
-        if isinstance(_field_for(qs.model, path), DecimalField):
+        if path not in written.query.annotations and isinstance(_field_for(qs.model, path), DecimalField):
             value = Cast(value, FloatField())  # numeric would print as 500.00; float8 prints 500
         args += [Value(name), value]
     feature = _JsonBuildObjectText(
@@ -105,19 +120,15 @@ def feature_page(qs: QuerySet, properties: Properties, *, offset: int, limit: in
         Func(*args, function="json_build_object", output_field=TextField()),
     )
     # Django compiles the count's SQL from the queryset; user input stays in the parameters.
-    count_sql, count_params = qs.order_by().values("id").query.sql_with_params()
+    count_sql, count_params = qs.order_by().values(key).query.sql_with_params()
     ordering = qs.query.order_by or ("id",)
-    page = (
-        qs.model._base_manager.filter(id__in=qs[offset : offset + limit].values("id"))
-        .order_by(*ordering)
-        .annotate(
-            feature_text=feature,
-            matched=RawSQL(  # noqa: S611
-                f"SELECT count(*) FROM ({count_sql}) AS matches",  # noqa: S608
-                count_params,
-                output_field=IntegerField(),
-            ),
-        )
+    page = written.order_by(*ordering).annotate(
+        feature_text=feature,
+        matched=RawSQL(  # noqa: S611
+            f"SELECT count(*) FROM ({count_sql}) AS matches",  # noqa: S608
+            count_params,
+            output_field=IntegerField(),
+        ),
     )
     using = page.db  # a read replica inside a GET request (sipanah/db_router.py), else the primary
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
@@ -126,10 +137,10 @@ def feature_page(qs: QuerySet, properties: Properties, *, offset: int, limit: in
         # requests. SET LOCAL ends with this transaction.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        rows = list(page.values_list("feature_text", "matched"))
-    if not rows:
+        fetched = list(page.values_list("feature_text", "matched"))
+    if not fetched:
         return [], qs.count() if offset else 0
-    return [text for text, _matched in rows], rows[0][1]
+    return [text for text, _matched in fetched], fetched[0][1]
 
 
 def page(qs: QuerySet, properties: Properties, *, offset: int, limit: int, as_text: bool) -> tuple[list[Any], int]:

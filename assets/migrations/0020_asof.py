@@ -9,7 +9,7 @@ from django.db import migrations, models
 def install(apps, schema_editor):
     from assets.register import history_validity
 
-    history_validity.install(using=schema_editor.connection.alias)
+    history_validity.install(using=schema_editor.connection.alias, spans=False)  # their table comes in 0022
 
 
 def uninstall(apps, schema_editor):

@@ -227,9 +227,11 @@ def answerable(cleaned: Mapping[str, Any]) -> bool:
     return all(name in DIMENSIONS for name, value in cleaned.items() if value not in _EMPTY)
 
 
-def groups(cleaned: Mapping[str, Any]) -> QuerySet[RegisterTotal]:
-    """The groups of the assets the filters select (``answerable`` filters; as AssetFilter reads them)."""
-    qs = RegisterTotal.objects.all()
+def groups(cleaned: Mapping[str, Any], base: QuerySet | None = None) -> QuerySet:
+    """The groups of the assets the filters select (``answerable`` filters; as AssetFilter reads them), from the
+    maintained totals or ``base`` (another table of the same groups: the day totals as of a date,
+    assets.register.asof_totals)."""
+    qs = base if base is not None else RegisterTotal.objects.all()
     if cleaned.get("status"):
         qs = qs.filter(status_sertifikat__in=cleaned["status"])
     if cleaned.get("tahap"):
@@ -268,13 +270,13 @@ def _totals(row: Mapping[str, Any]) -> RegisterTotals:
     )
 
 
-def totals_by_status(qs: QuerySet[RegisterTotal]) -> tuple[RegisterTotals, dict[str, int]]:
+def totals_by_status(qs: QuerySet) -> tuple[RegisterTotals, dict[str, int]]:
     """The totals of the groups and their count per certificate status (one small aggregate)."""
     row = qs.order_by().aggregate(**_SUMS)
     return _totals(row), {s: int(row[f"status_{s}"] or 0) for s in CertificateStatus.values}
 
 
-def by_agency(qs: QuerySet[RegisterTotal]) -> list[dict[str, Any]]:
+def by_agency(qs: QuerySet) -> list[dict[str, Any]]:
     """Per agency (in code order): count, KIB area, value and certified count, as the REST aggregate writes them."""
     rows = (
         qs.order_by()
@@ -286,7 +288,7 @@ def by_agency(qs: QuerySet[RegisterTotal]) -> list[dict[str, Any]]:
             certified=Sum("n", filter=Q(status_sertifikat=CertificateStatus.TERBIT)),
         )
     )
-    counted = {row["agency_id"]: row for row in rows}
+    counted = {row["agency_id"]: row for row in rows if row["count"]}  # as of a date an agency may sum to none
     agencies = Agency.objects.filter(id__in=list(counted)).order_by("code").values_list("id", "code", "name")
     return [
         {

@@ -38,7 +38,6 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
-    Max,
     Min,
     OuterRef,
     Q,
@@ -47,25 +46,24 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from assets.register import rules
 from assets.register.filters import AssetFilter
 from assets.register.models import (
-    DISPUTE_STAGES,
-    MAIN_STAGES,
     AdministrativeArea,
     Agency,
     Certificate,
     CertificateStatus,
+    CertificateStatusSpan,
     LandAsset,
     PlottingStatus,
     Stage,
     UnrecordedRow,
 )
-from assets.register.rules import derive_certificate_status
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -82,6 +80,12 @@ def first_recorded() -> dt.date | None:
     ]
     found = [timezone.localtime(moment).date() for moment in earliest if moment is not None]
     return min(found) if found else None
+
+
+def recorded_by(day: dt.date) -> bool:
+    """Whether some asset history row is dated by the end of ``day``: then first_recorded() is ``day`` or earlier
+    (one probe of the history_date index, where first_recorded() also reads the creation time of every live asset)."""
+    return LandAsset.history.model.objects.filter(history_date__lt=end_of_day(day)).exists()
 
 
 # --- Snapshots -------------------------------------------------------------------------------------------
@@ -282,16 +286,20 @@ def certificate_rows(as_of: dt.date | None, asset_ids: set[int] | None = None) -
                 yield row
 
 
-def open_case_asset_ids(as_of: dt.date | None) -> set[int]:
+def open_case_asset_ids(as_of: dt.date | None, among: set[int] | None = None) -> set[int]:
     """The assets with a dispute or occupation case open at ``as_of`` (now when None), which the dispute flag counts
     as services.asset_refresh_certificate_status does. The cases are assets.encumbrance's, reached through the app
     registry so that the register does not import the room above it. As of a date, as recorded by the end of that
-    day: a case opened by then and recorded by then, not closed by a stage event dated and recorded by then."""
+    day: a case opened by then and recorded by then, not closed by a stage event dated and recorded by then.
+    ``among``: only these assets are asked about (a page's: up to CERT_IDS_IN_SQL are selected in SQL)."""
     through = getattr(apps.get_model("assets", "DisputeCase"), "assets").through  # noqa: B009 - typed as Model
+    links = through.objects.all()
+    if among is not None and len(among) <= CERT_IDS_IN_SQL:
+        links = links.filter(landasset_id__in=sorted(among))
     if as_of is None:
-        return set(through.objects.filter(disputecase__closed_on__isnull=True).values_list("landasset_id", flat=True))
+        return set(links.filter(disputecase__closed_on__isnull=True).values_list("landasset_id", flat=True))
     recorded = end_of_day(as_of)
-    pairs = through.objects.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
+    pairs = links.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
     closed = set(
         apps.get_model("assets", "CaseStageEvent")
         .objects.filter(to_stage__in=("SELESAI", "DIHENTIKAN"), date__lte=as_of, created_at__lt=recorded)
@@ -377,9 +385,9 @@ def _derive(as_of: dt.date | None, assets: dict[int, AssetState]) -> None:
     """Attach each asset's certificates at ``as_of`` and derive its certificate status, stage and dispute flag."""
     for row in certificate_rows(as_of, set(assets)):
         assets[row["asset_id"]].certificates.append(CertState(**row))
-    cased = open_case_asset_ids(as_of)
+    cased = open_case_asset_ids(as_of, set(assets))
     for asset in assets.values():
-        asset.status, asset.tahap, asset.bermasalah = derive_certificate_status(
+        asset.status, asset.tahap, asset.bermasalah = rules.derive_certificate_status(
             (c.stage, bool(c.nomor)) for c in asset.certificates
         )
         asset.bermasalah = asset.bermasalah or asset.id in cased
@@ -401,27 +409,15 @@ def states_of_rows(as_of: dt.date, rows: Iterable[Mapping[str, Any]]) -> list[As
 #
 # The same rule as snapshot(), as querysets that the database filters, counts, sums and pages: each source (the
 # history rows valid at the date; the live rows without history, when there are any) annotated with the certificate
-# status (and, when asked, the stage and dispute flag) derived from the certificates as of the date, with the
-# expressions of rules.derive_certificate_status.
+# status (and, when asked, the stage and dispute flag) of the asset's certificate status span at the date
+# (CertificateStatusSpan, kept by the triggers of assets.register.history_validity with the numbers of
+# rules.derive_certificate_status: rules.STATUS_CODE, rules.STAGE_RANK).
 
 STATUS = "asof_status"
 ISSUED = "asof_issued"  # some certificate issued (status terbit)
 IN_PROCESS = "asof_in_process"  # some certificate past BELUM (status terbit or proses)
 STAGE = "asof_tahap"
 DISPUTED = "asof_bermasalah"
-_ISSUED = Q(stage=Stage.SERTIFIKAT_TERBIT) | (Q(stage__in=DISPUTE_STAGES) & ~Q(nomor=""))
-_IN_PROCESS = Q(stage__in=(*MAIN_STAGES[1:], *DISPUTE_STAGES))
-# The leading stage of rules.derive_certificate_status as the certificate with the highest rank: a dispute state
-# (SENGKETA before DIBLOKIR), else the most advanced main stage (BELUM included), else DITOLAK; no certificate: BELUM.
-_STAGE_RANK = {
-    Stage.DITOLAK: 1,
-    **{stage: 10 + index for index, stage in enumerate(MAIN_STAGES)},
-    Stage.DIBLOKIR: 99,
-    Stage.SENGKETA: 100,
-}
-_DISPUTE_RANK = _STAGE_RANK[Stage.DIBLOKIR]
-# The status as a number: 2 terbit, 1 proses, 0 belum (the highest of the certificates').
-_STATUS_CODE: dict[str, int] = {CertificateStatus.BELUM: 0, CertificateStatus.PROSES: 1, CertificateStatus.TERBIT: 2}
 STATUS_CODE = "asof_status_code"
 RANK = "asof_rank"
 CASED = "asof_cased"  # a dispute or occupation case open at the date
@@ -434,50 +430,29 @@ def sql_case(column: str, codes: Mapping[str, int], default: str) -> str:
 
 
 def status_sql(column: str) -> str:
-    return sql_case(column, _STATUS_CODE, CertificateStatus.BELUM)
+    return sql_case(column, rules.STATUS_CODE, CertificateStatus.BELUM)
 
 
 def stage_sql(column: str) -> str:
-    return sql_case(column, _STAGE_RANK, Stage.BELUM)
+    return sql_case(column, rules.STAGE_RANK, Stage.BELUM)
 
 
 def disputed_sql(rank: str, cased: str) -> str:
-    return f"({rank} >= {_DISPUTE_RANK} OR {cased})"
+    return f"({rank} >= {rules.DISPUTE_RANK} OR {cased})"
 
 
-_STATUS_CODE_OF_CERTIFICATE = Case(
-    When(_ISSUED, then=Value(_STATUS_CODE[CertificateStatus.TERBIT])),
-    When(_IN_PROCESS, then=Value(_STATUS_CODE[CertificateStatus.PROSES])),
-    default=Value(0),
-)
-_RANK_OF_CERTIFICATE = Case(
-    *(When(stage=name, then=Value(rank)) for name, rank in _STAGE_RANK.items()), default=Value(0)
-)
+def spans_at(as_of: dt.date) -> QuerySet[CertificateStatusSpan]:
+    """The certificate status spans in force at the end of ``as_of``: one per asset with a certificate then."""
+    before = end_of_day(as_of)
+    return CertificateStatusSpan.objects.filter(
+        Q(valid_from__lt=before) & (Q(valid_until__isnull=True) | Q(valid_until__gte=before))
+    )
 
 
-def _any_certificate(certificates: list[QuerySet], condition: Q) -> Q:
-    """Some certificate of the asset at the date meets ``condition``: ``id IN (the matching certificates' asset
-    ids)``, which PostgreSQL hashes once per statement (a correlated EXISTS per asset over 100k assets cost ~0.5 s
-    where the hash costs one scan of the matching certificates)."""
-    found = Q()
-    for qs in certificates:
-        found |= Q(id__in=qs.filter(condition).order_by().values("asset_id"))
-    return found
-
-
-def _highest(certificates: list[QuerySet], value: Case) -> Any:
-    """The highest ``value`` among the asset's certificates at the date (0 without any): one correlated subquery per
-    certificate source, an index probe per asset (for reads of few assets, such as a tile)."""
-    parts = [
-        Coalesce(
-            Subquery(
-                qs.filter(asset_id=OuterRef("id")).order_by().values("asset_id").annotate(top=Max(value)).values("top")
-            ),
-            Value(0),
-        )
-        for qs in certificates
-    ]
-    return parts[0] if len(parts) == 1 else Greatest(*parts)
+def _span_value(spans: QuerySet[CertificateStatusSpan], column: str) -> Coalesce:
+    """The asset's span's ``column`` at the date (0 without a span): a correlated subquery, an index probe per asset
+    (for reads of few assets, such as a tile or a page)."""
+    return Coalesce(Subquery(spans.filter(asset_id=OuterRef("id")).values(column)[:1]), Value(0))
 
 
 def _ranked(annotation: str, ranks: Mapping[str, int], default: str) -> Case:
@@ -522,11 +497,12 @@ def as_of_sources(
     """The register at ``as_of`` filtered like snapshot(), as querysets (usually one: the history rows) annotated with
     STATUS (and STAGE, DISPUTED when asked); together their rows are snapshot()'s, unordered.
 
-    Many rows (pages, totals): STATUS from the flags ISSUED and IN_PROCESS, each ``id IN`` a hashed set of the
-    certificates at the date. ``few`` (a tile): from the highest status and stage rank of the asset's certificates,
-    one correlated subquery each."""
+    Many rows (pages, totals): STATUS from the flags ISSUED and IN_PROCESS, each ``id IN`` a hashed set of the spans
+    at the date. ``few`` (a tile, a page's rows): STATUS_CODE from the asset's span, one correlated subquery. The
+    stage rank (RANK) is always the correlated subquery."""
     data, statuses, stages = _filter_params(params)
-    certificates = certificate_querysets(as_of)
+    spans = spans_at(as_of)
+    terbit, proses = rules.STATUS_CODE[CertificateStatus.TERBIT], rules.STATUS_CODE[CertificateStatus.PROSES]
     sources = []
     for base in asset_querysets(as_of):
         asset_filter = filterset_class(data, queryset=refine(base) if refine else base)
@@ -534,11 +510,11 @@ def as_of_sources(
             raise FilterError("; ".join(f"{k}: {' '.join(v)}" for k, v in asset_filter.errors.items()))
         qs = asset_filter.qs.order_by()
         if few:
-            qs = qs.annotate(**{STATUS_CODE: _highest(certificates, _STATUS_CODE_OF_CERTIFICATE)})
-            qs = qs.annotate(**{STATUS: _ranked(STATUS_CODE, _STATUS_CODE, CertificateStatus.BELUM)})
+            qs = qs.annotate(**{STATUS_CODE: _span_value(spans, "status_code")})
+            qs = qs.annotate(**{STATUS: _ranked(STATUS_CODE, rules.STATUS_CODE, CertificateStatus.BELUM)})
         else:
-            issued = _flag(_any_certificate(certificates, _ISSUED))
-            in_process = _flag(_any_certificate(certificates, _IN_PROCESS))
+            issued = _flag(Q(id__in=spans.filter(status_code=terbit).values("asset_id")))
+            in_process = _flag(Q(id__in=spans.filter(status_code__gte=proses).values("asset_id")))
             qs = qs.annotate(**{ISSUED: issued, IN_PROCESS: in_process})
             status = Case(
                 When(**{ISSUED: True}, then=Value(CertificateStatus.TERBIT.value)),
@@ -548,12 +524,14 @@ def as_of_sources(
             )
             qs = qs.annotate(**{STATUS: status})
         if stage or stages or disputed:
-            qs = qs.annotate(**{RANK: _highest(certificates, _RANK_OF_CERTIFICATE)})
-            qs = qs.annotate(**{STAGE: _ranked(RANK, _STAGE_RANK, Stage.BELUM)})
-        if disputed and few:  # the caller derives the flag from RANK and CASED (each subquery once per row)
+            qs = qs.annotate(**{RANK: _span_value(spans, "stage_rank")})
+            qs = qs.annotate(**{STAGE: _ranked(RANK, rules.STAGE_RANK, Stage.BELUM)})
+        if disputed and few:  # a tile derives the flag from RANK and CASED (each subquery once per row)
             qs = qs.annotate(**{CASED: _flag(Q(id__in=open_cases(as_of)))})
+            qs = qs.annotate(**{DISPUTED: _flag(Q(**{f"{RANK}__gte": rules.DISPUTE_RANK}) | Q(**{CASED: True}))})
         elif disputed:
-            qs = qs.annotate(**{DISPUTED: _flag(Q(**{f"{RANK}__gte": _DISPUTE_RANK}) | Q(id__in=open_cases(as_of)))})
+            dispute = Q(**{f"{RANK}__gte": rules.DISPUTE_RANK}) | Q(id__in=open_cases(as_of))
+            qs = qs.annotate(**{DISPUTED: _flag(dispute)})
         if statuses:
             qs = qs.filter(**{f"{STATUS}__in": sorted(statuses)})
         if stages:
@@ -567,45 +545,28 @@ _TOTAL_COLUMNS = ("id", "agency_id", "luas_kib_m2", "luas_gis_m2", "nilai_perole
 
 def grouped_totals(as_of: dt.date, sources: list[QuerySet], *, by_agency: bool = False) -> list[dict[str, Any]]:
     """Count, areas, value, located and the count per derived status of the as-of sources, in one statement: the
-    sources' rows LEFT JOIN the highest status code of each asset's certificates at the date that count (issued or in
-    process), one grouped scan of the certificates, hashed. (An ``IN`` set per status cost a hash of the certificates
-    per status and per parallel worker; a MATERIALIZED CTE, computed once, kept the plan from going parallel and was
-    slower still.) One row, or one per agency_id."""
+    sources' rows LEFT JOIN the status spans at the date that count (issued or in process), hashed. One row, or one
+    per agency_id."""
     assets: list[str] = []
     params: list[Any] = []
     for qs in sources:
         sql, part = qs.values(*_TOTAL_COLUMNS).query.sql_with_params()
         assets.append(sql)
         params += part
-    codes: list[str] = []
-    code_params: list[Any] = []
-    for qs in certificate_querysets(as_of):
-        grouped = (
-            qs.filter(_IN_PROCESS | _ISSUED)
-            .order_by()
-            .values("asset_id")
-            .annotate(code=Max(_STATUS_CODE_OF_CERTIFICATE))
-            .values("asset_id", "code")
-        )
-        sql, part = grouped.query.sql_with_params()
-        codes.append(sql)
-        code_params += part
-    if len(codes) == 1:
-        status_codes = codes[0]
-    else:
-        status_codes = (
-            f"SELECT u.asset_id, max(u.code) AS code FROM ({' UNION ALL '.join(codes)}) u GROUP BY u.asset_id"  # noqa: S608
-        )
-    terbit, proses = _STATUS_CODE[CertificateStatus.TERBIT], _STATUS_CODE[CertificateStatus.PROSES]
+    terbit, proses = rules.STATUS_CODE[CertificateStatus.TERBIT], rules.STATUS_CODE[CertificateStatus.PROSES]
+    codes, code_params = (
+        spans_at(as_of).filter(status_code__gte=proses).values("asset_id", "status_code").query.sql_with_params()
+    )
     located = f"a.plotting_status <> '{PlottingStatus.UNKNOWN}'"
+    code = f"c.{connection.ops.quote_name('status_code')}"
     sql = f"""
         SELECT {"a.agency_id" if by_agency else "NULL"} AS agency_id, count(*), sum(a.luas_kib_m2),
                sum(a.luas_gis_m2), sum(a.nilai_perolehan), sum(CASE WHEN {located} THEN 1 ELSE 0 END),
-               sum(CASE WHEN c.code = {terbit} THEN 1 ELSE 0 END), sum(CASE WHEN c.code = {proses} THEN 1 ELSE 0 END)
-        FROM ({" UNION ALL ".join(assets)}) a LEFT JOIN ({status_codes}) c ON c.asset_id = a.id
+               sum(CASE WHEN {code} = {terbit} THEN 1 ELSE 0 END), sum(CASE WHEN {code} = {proses} THEN 1 ELSE 0 END)
+        FROM ({" UNION ALL ".join(assets)}) a LEFT JOIN ({codes}) c ON c.{connection.ops.quote_name("asset_id")} = a.id
         {"GROUP BY a.agency_id" if by_agency else ""}"""  # noqa: S608 - constants and the ORM's SQL; values are params
     with connection.cursor() as cursor:
-        cursor.execute(sql, params + code_params)
+        cursor.execute(sql, params + list(code_params))
         rows = cursor.fetchall()
     keys = ("agency_id", "count", "luas_kib", "luas_gis", "nilai", "located", "terbit", "proses")
     return [dict(zip(keys, row, strict=True)) for row in rows if row[1]]
@@ -616,11 +577,20 @@ def _decimal(value: Any, places: str) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal(places))
 
 
-def sources_totals(as_of: dt.date, sources: list[QuerySet]) -> tuple[Any, dict[str, int]]:
-    """(RegisterTotals, count per certificate status) of the as-of sources (grouped_totals)."""
+def sources_totals(
+    as_of: dt.date, sources: list[QuerySet], *, rows: list[dict[str, Any]] | None = None
+) -> tuple[Any, dict[str, int]]:
+    """(RegisterTotals, count per certificate status) of the as-of sources (grouped_totals); ``rows``: their
+    grouped_totals by agency already read, summed here rather than read again."""
     from assets.register.selectors import RegisterTotals
 
-    [row] = grouped_totals(as_of, sources) or [defaultdict(int)]
+    if rows is None:
+        rows = grouped_totals(as_of, sources)
+    row: dict[str, Any] = defaultdict(int)
+    for part in rows:  # exact: PostgreSQL's numeric sums are Decimals; SQLite's float sums go through their text
+        for name, value in part.items():
+            if name != "agency_id" and value is not None:
+                row[name] += Decimal(str(value)) if isinstance(value, float) else value
     counts = {
         str(CertificateStatus.BELUM): (row["count"] or 0) - (row["terbit"] or 0) - (row["proses"] or 0),
         str(CertificateStatus.PROSES): row["proses"] or 0,

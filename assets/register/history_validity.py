@@ -16,6 +16,12 @@ A live row with no history row at all (a plain bulk_create) is listed in ``asset
 until its first history row, so an as-of read finds these few rows without comparing the live table with its
 history.
 
+The certificate status and stage of an asset as of a date (rules.derive_certificate_status of its certificates as
+of that date) are kept the same way, as spans of time per asset (``CertificateStatusSpan``, _spans_sql): the
+certificate triggers recompute the spans of the assets a statement touches, after the intervals, so an as-of read
+joins one span per asset instead of deriving the status from every certificate history row (a grouped scan of all
+of them for the totals: the as-of totals of the demo register at 2.7x the live ones, issue 19).
+
 The triggers cover every writer (simple_history's saves, bulk_create_with_history, the importer's COPY, raw SQL,
 restores; tests that backdate history rows with an UPDATE): PostGIS with statement-level triggers and transition
 tables (a COPY of 100k history rows costs one set-based statement per table), SpatiaLite with row-level triggers.
@@ -30,8 +36,23 @@ from typing import Any
 from django.db import connections
 
 from assets.lib import triggers
+from assets.register import asof_totals
+from assets.register.rules import certificate_code_sql, certificate_rank_sql
 
 UNRECORDED = "assets_unrecordedrow"
+SPANS = "assets_certificatestatusspan"
+CERTIFICATES, CERTIFICATE_HISTORY = "assets_certificate", "assets_historicalcertificate"
+ASSETS, ASSET_HISTORY = "assets_landasset", "assets_historicallandasset"
+# The register's order on the asset history, and within an agency (as the live table's landasset_agency_order): an
+# as-of page (the register list as of a date) walks it and stops after its rows, where the rows valid at the date
+# were read and sorted for each page. Not in the historical model's state (django-simple-history writes its Meta):
+# made here, so that on SpatiaLite ensure_triggers puts them back after a table rebuild as it does the triggers.
+ORDER_INDEXES = {
+    "assets_historicallandasset_register_order": "kode_barang, nomor_register, id",
+    "assets_historicallandasset_agency_order": "agency_id, kode_barang, nomor_register, id",
+}
+# The columns of a live certificate a status span reads (while it has no history row)
+SPAN_COLUMNS = ("asset_id", "stage", "nomor", "created_at")
 # (live table, history table)
 PAIRS = (
     ("assets_landasset", "assets_historicallandasset"),
@@ -61,7 +82,68 @@ def _unrecorded_insert(live: str, hist: str, ids: str | None) -> str:
         ON CONFLICT DO NOTHING;"""
 
 
-def _postgis_install() -> list[str]:
+def _spans_sql(assets: str | None) -> list[str]:
+    """Recompute the certificate status spans (CertificateStatusSpan) of the assets ``assets`` (a SELECT of asset ids;
+    None: every asset), PostGIS and SQLite alike (no CTE: SQLite allows none in a trigger).
+
+    Each certificate history row that is not a deletion is a piece: the certificate's state for the instants ``t``
+    with ``s < t <= u`` (valid_at's rule: s its history_date, or the history_valid_from an earliest row stands in
+    from; u its history_valid_until, NULL: no end); a live certificate without history is a piece from its
+    created_at, with no end. The instants where some piece of an asset starts or ends cut its time into steps; a
+    step lies inside a piece or outside it, and the step's status code and stage rank are the highest of the pieces
+    it lies in. A step no piece covers is no span (no certificate: BELUM)."""
+    only = f" AND {{r}}.asset_id IN ({assets})" if assets is not None else ""
+    start = "CASE WHEN h.history_valid_from < h.history_date THEN h.history_valid_from ELSE h.history_date END"
+    pieces = (
+        f"(SELECT h.asset_id, {start} AS s, h.history_valid_until AS u, {certificate_code_sql('h')} AS code, "
+        f"{certificate_rank_sql('h')} AS rnk FROM {CERTIFICATE_HISTORY} h "
+        f"WHERE h.history_type <> '-' AND h.asset_id IS NOT NULL{only.format(r='h')} "
+        f"UNION ALL SELECT c.asset_id, c.created_at, NULL, {certificate_code_sql('c')}, {certificate_rank_sql('c')} "
+        f"FROM {CERTIFICATES} c WHERE c.id IN (SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{CERTIFICATES}')"
+        f"{only.format(r='c')})"
+    )
+    points = f"SELECT asset_id, s AS p FROM {pieces} a UNION SELECT asset_id, u FROM {pieces} b WHERE u IS NOT NULL"
+    steps = f"SELECT asset_id, p AS lo, lead(p) OVER (PARTITION BY asset_id ORDER BY p) AS hi FROM ({points}) pt"
+    return [
+        f"DELETE FROM {SPANS}" + (f" WHERE asset_id IN ({assets})" if assets is not None else "") + ";",
+        f"INSERT INTO {SPANS} (asset_id, valid_from, valid_until, status_code, stage_rank) "
+        f"SELECT st.asset_id, st.lo, st.hi, max(pc.code), max(pc.rnk) FROM ({steps}) st JOIN {pieces} pc "
+        "ON pc.asset_id = st.asset_id AND pc.s <= st.lo AND (pc.u IS NULL OR pc.u >= st.hi) "
+        "GROUP BY st.asset_id, st.lo, st.hi;",
+    ]
+
+
+def _affected_assets(certificate_ids: str, rows: str) -> str:
+    """The assets whose spans a change of the certificates ``certificate_ids`` may move (a SELECT of ids): those of
+    every history row of the certificates, of their live rows, and of the changed rows ``rows`` (a SELECT of
+    asset ids: the rows as they were, or are)."""
+    return (
+        f"SELECT asset_id FROM {CERTIFICATE_HISTORY} WHERE id IN ({certificate_ids}) "
+        f"UNION SELECT asset_id FROM {CERTIFICATES} WHERE id IN ({certificate_ids}) UNION {rows}"
+    )
+
+
+def _postgis_spans(certificate_ids: str, rows: str) -> str:
+    """plpgsql: the spans of the assets a statement's certificate rows touch, recomputed once (the set kept in the
+    function's ``affected``, not recomputed by each of the statements that read it)."""
+    statements = _spans_sql("SELECT unnest(affected)") + asof_totals.refresh_sql("SELECT unnest(affected)", True)
+    touched = _affected_assets(certificate_ids, rows)
+    return (
+        f"\n        SELECT array_agg(DISTINCT asset_id) INTO affected FROM ({touched}) x WHERE asset_id IS NOT NULL;"
+        "\n        IF affected IS NOT NULL THEN\n          " + "\n          ".join(statements) + "\n        END IF;"
+    )
+
+
+def _postgis_pieces(asset_ids: str) -> str:
+    """plpgsql: the as-of pieces and day totals (assets.register.asof_totals) of the assets ``asset_ids``."""
+    statements = asof_totals.refresh_sql("SELECT unnest(affected)", True)
+    return (
+        f"\n        SELECT array_agg(DISTINCT x) INTO affected FROM ({asset_ids}) q(x) WHERE x IS NOT NULL;"
+        "\n        IF affected IS NOT NULL THEN\n          " + "\n          ".join(statements) + "\n        END IF;"
+    )
+
+
+def _postgis_install(spans: bool = True) -> list[str]:
     statements = []
     for live, hist in PAIRS:
         changed = (
@@ -84,6 +166,36 @@ def _postgis_install() -> list[str]:
             (live, "delete"): f"""
         DELETE FROM {UNRECORDED} WHERE "table" = '{live}' AND row_id IN (SELECT id FROM old_rows);""",
         }
+        if spans and live == CERTIFICATES:  # then the status spans of the assets the statement's certificate rows touch
+            both = "SELECT id FROM new_rows UNION SELECT id FROM old_rows"
+            both_assets = "SELECT asset_id FROM new_rows UNION SELECT asset_id FROM old_rows"
+            bodies[(hist, "insert")] += _postgis_spans("SELECT id FROM new_rows", "SELECT asset_id FROM new_rows")
+            bodies[(hist, "update")] += _postgis_spans(both, both_assets)
+            bodies[(hist, "delete")] += _postgis_spans("SELECT id FROM old_rows", "SELECT asset_id FROM old_rows")
+            bodies[(live, "insert")] += _postgis_spans("SELECT id FROM new_rows", "SELECT asset_id FROM new_rows")
+            bodies[(live, "delete")] += _postgis_spans("SELECT id FROM old_rows", "SELECT asset_id FROM old_rows")
+            # a live certificate without history counts as it is now: a change of what its piece reads moves spans
+            unrecorded = f"SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{live}'"
+            moved = (
+                "FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ("
+                + " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in SPAN_COLUMNS)
+                + f") AND n.id IN ({unrecorded})"
+            )
+            bodies[(live, "update")] = _postgis_spans(
+                f"SELECT n.id {moved}", f"SELECT n.asset_id {moved} UNION SELECT o.asset_id {moved}"
+            )
+        if spans and live == ASSETS:  # then the as-of pieces and day totals of the assets the statement touches
+            bodies[(hist, "insert")] += _postgis_pieces("SELECT id FROM new_rows")
+            bodies[(hist, "update")] += _postgis_pieces("SELECT id FROM new_rows UNION SELECT id FROM old_rows")
+            bodies[(hist, "delete")] += _postgis_pieces("SELECT id FROM old_rows")
+            bodies[(live, "insert")] += _postgis_pieces("SELECT id FROM new_rows")
+            bodies[(live, "delete")] += _postgis_pieces("SELECT id FROM old_rows")
+            # a live asset without history counts as it is now: a change of what its piece reads moves its pieces
+            listed = f"SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{live}'"
+            moved = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in asof_totals.PIECE_COLUMNS)
+            bodies[(live, "update")] = _postgis_pieces(
+                f"SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ({moved}) AND n.id IN ({listed})"
+            )
         referencing = {
             "insert": "REFERENCING NEW TABLE AS new_rows",
             "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
@@ -91,9 +203,10 @@ def _postgis_install() -> list[str]:
         }
         for (table, op), body in bodies.items():
             function = f"{table}_validity_{op}"
+            declare = "DECLARE affected bigint[];\n" if "affected" in body else ""
             statements += [
                 f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                f"BEGIN{body}\n  RETURN NULL;\nEND $$",
+                f"{declare}BEGIN{body}\n  RETURN NULL;\nEND $$",
                 f"DROP TRIGGER IF EXISTS {function} ON {table}",
                 f"CREATE TRIGGER {function} AFTER {op.upper()} ON {table} {referencing[op]} "
                 f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
@@ -120,8 +233,9 @@ def _spatialite_unrecorded(live: str, hist: str, object_id: str) -> str:
     )
 
 
-def _spatialite_triggers() -> dict[str, tuple[str, str, str]]:
-    """name: (table, event, body)."""
+def _spatialite_triggers(spans: bool = True) -> dict[str, tuple[str, str, str]]:
+    """name: (table, event, body); an event naming its table ("... ON table FOR EACH ROW WHEN ...") is written as
+    it is."""
     triggers = {}
     for live, hist in PAIRS:
         triggers[f"{hist}_validity_insert"] = (
@@ -146,20 +260,67 @@ def _spatialite_triggers() -> dict[str, tuple[str, str, str]]:
             "DELETE",
             f"DELETE FROM {UNRECORDED} WHERE \"table\" = '{live}' AND row_id = OLD.id;",
         )
+    if not spans:
+        return triggers
+
+    def pieces(ids: str) -> str:  # the as-of pieces and day totals of the assets ``ids``
+        return " ".join(asof_totals.refresh_sql(ids, False))
+
+    for name, ids in {
+        f"{ASSET_HISTORY}_validity_insert": "SELECT NEW.id",
+        f"{ASSET_HISTORY}_validity_update": "SELECT NEW.id UNION SELECT OLD.id",
+        f"{ASSET_HISTORY}_validity_delete": "SELECT OLD.id",
+        f"{ASSETS}_validity_insert": "SELECT NEW.id",
+        f"{ASSETS}_validity_delete": "SELECT OLD.id",
+    }.items():
+        table, event, body = triggers[name]
+        triggers[name] = (table, event, body + " " + pieces(ids))
+    table, event, body = triggers[f"{ASSET_HISTORY}_validity_update"]
+    read = ", ".join(c for c in asof_totals.PIECE_COLUMNS if c != "created_at")
+    triggers[f"{ASSET_HISTORY}_validity_update"] = (table, f"{event}, {read}", body)
+    listed = f"SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{ASSETS}'"
+    triggers[f"{ASSETS}_validity_update"] = (
+        ASSETS,
+        f"UPDATE OF {', '.join(asof_totals.PIECE_COLUMNS)} ON {ASSETS} FOR EACH ROW WHEN NEW.id IN ({listed})",
+        pieces("SELECT NEW.id"),
+    )
+    # then the status spans of the assets each certificate row touches
+    touched = {
+        f"{CERTIFICATE_HISTORY}_validity_insert": ("NEW.id", "SELECT NEW.asset_id"),
+        f"{CERTIFICATE_HISTORY}_validity_update": ("NEW.id, OLD.id", "SELECT NEW.asset_id UNION SELECT OLD.asset_id"),
+        f"{CERTIFICATE_HISTORY}_validity_delete": ("OLD.id", "SELECT OLD.asset_id"),
+        f"{CERTIFICATES}_validity_insert": ("NEW.id", "SELECT NEW.asset_id"),
+        f"{CERTIFICATES}_validity_delete": ("OLD.id", "SELECT OLD.asset_id"),
+    }
+    for name, (ids, rows) in touched.items():
+        table, event, body = triggers[name]
+        assets = _affected_assets(ids, rows)
+        triggers[name] = (table, event, body + " ".join(_spans_sql(assets)) + " " + pieces(assets))
+    table, event, body = triggers[f"{CERTIFICATE_HISTORY}_validity_update"]
+    triggers[f"{CERTIFICATE_HISTORY}_validity_update"] = (table, f"{event}, {', '.join(SPAN_COLUMNS[:-1])}", body)
+    # a live certificate without history counts as it is now: a change of what its piece reads moves spans
+    unrecorded = f"SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{CERTIFICATES}'"
+    moved_assets = _affected_assets("NEW.id, OLD.id", "SELECT NEW.asset_id UNION SELECT OLD.asset_id")
+    triggers[f"{CERTIFICATES}_validity_update"] = (
+        CERTIFICATES,
+        f"UPDATE OF {', '.join(SPAN_COLUMNS)} ON {CERTIFICATES} FOR EACH ROW WHEN NEW.id IN ({unrecorded})",
+        " ".join(_spans_sql(moved_assets)) + " " + pieces(moved_assets),
+    )
     return triggers
 
 
-def _spatialite_install() -> list[str]:
+def _spatialite_install(spans: bool = True) -> list[str]:
     statements = []
-    for name, (table, event, body) in _spatialite_triggers().items():
+    for name, (table, event, body) in _spatialite_triggers(spans).items():
         statements += [
             f"DROP TRIGGER IF EXISTS {name}",
-            f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN {body} END",
+            f"CREATE TRIGGER {name} AFTER {event if ' ON ' in event else f'{event} ON {table} FOR EACH ROW'} "
+            f"BEGIN {body} END",
         ]
     return statements
 
 
-def _fill(postgis: bool) -> list[str]:
+def _fill(postgis: bool, spans: bool) -> list[str]:
     statements = [f"DELETE FROM {UNRECORDED}"]
     for live, hist in PAIRS:
         statements.append(_postgis_recompute(hist, None) if postgis else _spatialite_recompute(hist, None))
@@ -170,15 +331,34 @@ def _fill(postgis: bool) -> list[str]:
         )
         # the as-of reads filter on the new columns: their statistics now, not at autovacuum's next visit
         statements.append(f"ANALYZE {hist}")
-    return statements
+    if not spans:
+        return statements
+    pieces = asof_totals.refresh_sql(None, postgis)
+    return [*statements, *_spans_sql(None), *pieces, *(f"ANALYZE {t}" for t in (SPANS, asof_totals.PIECES))]
 
 
-def install(*, using: str = "default", fill: bool = True) -> None:
-    """Create (or re-create) the triggers and, with fill, recompute every interval and the unrecorded rows."""
+def _has_index(using: str, name: str) -> bool:
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        else:
+            cursor.execute("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
+        return bool(cursor.fetchone()[0])
+
+
+def install(*, using: str = "default", fill: bool = True, spans: bool = True) -> None:
+    """Create (or re-create) the triggers and, with fill, recompute every interval, the unrecorded rows and the status
+    spans. ``spans=False``: without the status spans (migration 0020, before their table; 0022 undone)."""
     connection = connections[using]
     postgis = connection.vendor == "postgresql"
-    statements = _postgis_install() if postgis else _spatialite_install()
-    triggers.execute(statements + (_fill(postgis) if fill else []), using=using)
+    statements = _postgis_install(spans) if postgis else _spatialite_install(spans)
+    # the missing indexes only: PostgreSQL refuses even CREATE INDEX IF NOT EXISTS on a table with pending trigger
+    # events (a test's transaction)
+    for name, columns in ORDER_INDEXES.items() if spans else ():
+        if not _has_index(using, name):
+            statements.append(f"CREATE INDEX {name} ON assets_historicallandasset ({columns})")
+    triggers.execute(statements + (_fill(postgis, spans) if fill else []), using=using)
 
 
 def uninstall(*, using: str = "default") -> None:
@@ -186,21 +366,24 @@ def uninstall(*, using: str = "default") -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for live, hist in PAIRS:
-                for table, ops in ((hist, ("insert", "update", "delete")), (live, ("insert", "delete"))):
+                for table, ops in ((hist, ("insert", "update", "delete")), (live, ("insert", "update", "delete"))):
                     for op in ops:
                         cursor.execute(f"DROP TRIGGER IF EXISTS {table}_validity_{op} ON {table}")
                         cursor.execute(f"DROP FUNCTION IF EXISTS {table}_validity_{op}()")
         else:
             for name in _spatialite_triggers():
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        for name in ORDER_INDEXES:
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def ensure_triggers(*, using: str = "default", **_kwargs: Any) -> bool:
     """After migrate on SpatiaLite: a table rebuild (Django's SQLite ALTER) drops the triggers of the rebuilt table;
     put them back and recompute. True when they had to be repaired."""
+    spans = SPANS in connections[using].introspection.table_names()  # migrated past 0022
     if not triggers.sqlite_triggers_lost(
-        using=using, table=UNRECORDED, like="%_validity_%", expected=len(_spatialite_triggers())
+        using=using, table=UNRECORDED, like="%_validity_%", expected=len(_spatialite_triggers(spans))
     ):
         return False
-    install(using=using)
+    install(using=using, spans=spans)
     return True

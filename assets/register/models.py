@@ -243,6 +243,76 @@ class UnrecordedRow(models.Model):
         constraints = [models.UniqueConstraint(fields=["table", "row_id"], name="assets_unrecordedrow_unique")]
 
 
+class CertificateStatusSpan(models.Model):
+    """The certificate status and stage of an asset as of any date, as spans of time: in ``(valid_from,
+    valid_until]`` (an instant ``t`` with valid_from < t <= valid_until, NULL: no end) the certificates the as-of rule
+    finds for the asset have the highest status code ``status_code`` (2 terbit, 1 proses, 0 belum) and the highest
+    stage rank ``stage_rank`` (assets.register.history); an instant no span covers: no certificate, BELUM.
+
+    Written only by the database triggers of assets.register.history_validity, from the certificates' history rows
+    and their validity intervals (and the live certificates without history), never by Django; ``asset_id`` is no
+    foreign key: the spans of a deleted asset still answer for the dates it stood in the register."""
+
+    asset_id = models.BigIntegerField(db_index=True)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    status_code = models.SmallIntegerField()
+    stage_rank = models.SmallIntegerField()
+
+
+class AsOfGroup(models.Model):
+    """The group of a register total (RegisterTotal's dimensions) and its sums (hundredths of m², whole rupiah)."""
+
+    agency_id = models.BigIntegerField()
+    kecamatan_id = models.BigIntegerField(default=0)
+    kelurahan_id = models.BigIntegerField(default=0)
+    status_sertifikat = models.CharField(max_length=8)
+    tahap_sertifikat = models.CharField(max_length=24)
+    plotting_status = models.CharField(max_length=16)
+    removed = models.BooleanField(default=False)
+    n = models.IntegerField(default=0)
+    located = models.IntegerField(default=0)
+    luas_kib_c = models.BigIntegerField(default=0)
+    luas_gis_c = models.BigIntegerField(default=0)
+    nilai = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class AsOfPiece(AsOfGroup):
+    """One asset's contribution to the register totals in ``(valid_from, valid_until]`` (assets.register.asof_totals).
+    Written only by the database triggers; ``asset_id`` is no foreign key (a deleted asset's past stays)."""
+
+    asset_id = models.BigIntegerField(db_index=True)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+
+class AsOfTotal(AsOfGroup):
+    """What a day adds to (or takes from) a group of the register totals: the totals as of D are the sums of the rows
+    dated D or earlier (assets.register.asof_totals). Written only by the database triggers."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "agency_id",
+                    "kecamatan_id",
+                    "kelurahan_id",
+                    "status_sertifikat",
+                    "tahap_sertifikat",
+                    "plotting_status",
+                    "removed",
+                ],
+                name="assets_asoftotal_group",
+            )
+        ]
+
+
 class LandAsset(models.Model):
     """One KIB A row. Geometry and everything derived from it are written by assets.register.services."""
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.utils import timezone
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 from assets.lib import geojson_out
 from assets.register import aggregates, geo, history, selectors
 from assets.register.filters import AssetFilter
-from assets.register.models import Agency, Certificate, CertificateStatus, LandAsset, RegisterTotal
+from assets.register.models import Agency, AsOfTotal, Certificate, CertificateStatus, LandAsset
 
 Refine = Callable[[QuerySet], QuerySet]
 # Parameters of a request that are not register filters: the date, paging and output choices.
@@ -65,7 +66,7 @@ AS_OF_NOTES: list[Callable[[dt.date, dt.date | None], str | None]] = []
 def empty_before(as_of: dt.date | None) -> str | None:
     """Why the register as of ``as_of`` holds nothing, when the date is before anything was recorded (the one
     explanation the register, findings, dashboard, exports and API give); None when the date is not the reason."""
-    if as_of is None:
+    if as_of is None or history.recorded_by(as_of):
         return None
     first = history.first_recorded()
     if first is not None and as_of >= first:
@@ -148,14 +149,19 @@ class RegisterSelection:
         """The filters' cleaned values (checked once per selection: a code filter reads its agency or area)."""
         return self.filterset().form.cleaned_data
 
-    def groups(self) -> QuerySet[RegisterTotal] | None:
+    def groups(self) -> QuerySet | None:
         """The maintained totals' groups of this selection (assets.register.aggregates) when its filters are only
-        their dimensions (status, stage, agency, kecamatan, kelurahan, plotting, removed) on the live register;
-        None when the totals must be summed from the matching assets."""
-        if not self.live or self.refine is not None:
+        their dimensions (status, stage, agency, kecamatan, kelurahan, plotting, removed): of the live register, or
+        as of a date the day totals up to that day (assets.register.asof_totals); None when the totals must be summed
+        from the matching assets."""
+        if self.refine is not None:
             return None
         cleaned = self.cleaned_filters
-        return aggregates.groups(cleaned) if aggregates.answerable(cleaned) else None
+        if not aggregates.answerable(cleaned):
+            return None
+        if self.live:
+            return aggregates.groups(cleaned)
+        return aggregates.groups(cleaned, AsOfTotal.objects.filter(day__lte=self.as_of))
 
     def empty_reason(self) -> str | None:
         """Why this selection as of its date finds nothing because of the date (:func:`empty_before`)."""
@@ -244,7 +250,11 @@ class RegisterSelection:
             return paginator.get_page(number), totals
         with history.one_read():
             sources = self.as_of_sources()
-            totals, _by_status = history.sources_totals(self.as_of, sources)  # type: ignore[arg-type]
+            groups = self.groups()
+            if groups is not None:
+                totals = aggregates.totals_by_status(groups)[0]
+            else:
+                totals, _by_status = history.sources_totals(self.as_of, sources)  # type: ignore[arg-type]
             rows = history.ordered_rows(sources, REGISTER_ORDER, *history.ASSET_VALUES)
             paginator = Paginator(rows, per_page)
             paginator.count = totals.count
@@ -289,6 +299,8 @@ class RegisterSelection:
             )
         with history.one_read():
             sources = self.as_of_sources()
+            if as_text and connection.vendor == "postgresql" and len(sources) == 1:
+                return self._as_of_feature_page(sources[0], properties, offset=offset, limit=limit)
             rows = history.ordered_rows(sources, ("id",), *history.ASSET_VALUES)
             count = rows.count()
             states = history.states_of_rows(self.as_of, rows[offset : offset + limit])  # type: ignore[arg-type]
@@ -300,6 +312,24 @@ class RegisterSelection:
             dicts = [_feature_dict(record, properties) for record in records]
         return ([geojson_out.dumps(d) for d in dicts] if as_text else dicts), count
 
+    def _as_of_feature_page(
+        self, selected: QuerySet, properties: geojson_out.Properties, *, offset: int, limit: int
+    ) -> tuple[list[Any], int]:
+        """PostGIS, as of a date, the history rows only: the live page's one statement (geojson_out.feature_page) over
+        the history rows valid at the date, with the certificate status, stage and dispute flag as of the date
+        computed for the page's rows alone (the asset's status span, an index probe each)."""
+
+        def page_rows(keys: QuerySet) -> QuerySet:
+            [rows] = self.as_of_sources(
+                stage=True, disputed=True, few=True, refine=lambda qs: qs.filter(history_id__in=keys)
+            )
+            return rows
+
+        renamed = [(name, _AS_OF_PATHS.get(path, path)) for name, path in properties]
+        return geojson_out.feature_page(
+            selected.order_by("id"), renamed, offset=offset, limit=limit, key="history_id", rows=page_rows
+        )
+
     def records(self) -> Iterator[Any]:
         """Every matching asset with all its columns, its certificates and its geometry, in register order (what
         the exports write): LandAssets, or as of a date records that read like them."""
@@ -307,6 +337,15 @@ class RegisterSelection:
             return _live_records(self.queryset())
         rows = history.ordered_rows(self.as_of_sources(), REGISTER_ORDER, *history.ASSET_VALUES)  # filters checked now
         return _as_of_records(self.as_of, rows)  # type: ignore[arg-type]
+
+
+# The asset's derived columns as of a date: the annotations of history.as_of_sources (the history rows' own columns
+# hold what the live row held when the row was written, not what its certificates made of it at the date).
+_AS_OF_PATHS = {
+    "status_sertifikat": history.STATUS,
+    "tahap_sertifikat": history.STAGE,
+    "bermasalah": history.DISPUTED,
+}
 
 
 def _none() -> QuerySet[LandAsset]:
@@ -384,7 +423,8 @@ def _as_of_records(as_of: dt.date, rows: QuerySet) -> Iterator[Any]:
 
 def _as_of_aggregate(as_of: dt.date, sources: list[QuerySet], shape: GEOSGeometry | None) -> dict[str, Any]:
     """_live_aggregate of the as-of sources: the same sums per agency, with the status derived as of the date."""
-    totals, by_status = history.sources_totals(as_of, sources)
+    grouped = history.grouped_totals(as_of, sources, by_agency=True)  # one scan for both
+    totals, by_status = history.sources_totals(as_of, sources, rows=grouped)
     agencies = {a.id: a for a in Agency.objects.all()}
     rows = [
         {
@@ -395,7 +435,7 @@ def _as_of_aggregate(as_of: dt.date, sources: list[QuerySet], shape: GEOSGeometr
             "nilai_perolehan": _float(row["nilai"]),
             "certified": row["terbit"] or 0,
         }
-        for row in history.grouped_totals(as_of, sources, by_agency=True)
+        for row in grouped
     ]
     rows.sort(key=lambda row: row["agency_code"])
     geoms: list[Any] | None = None

@@ -38,6 +38,40 @@ def derive_certificate_status(certificates: Iterable[tuple[str, bool]]) -> tuple
     return str(status), str(leading), disputed
 
 
+# derive_certificate_status as numbers, for SQL (the as-of reads of assets.register.history and the status spans
+# of assets.register.history_validity): the status is the highest code among the certificates' (0 without any), the
+# leading stage the stage of the highest rank (a dispute state, SENGKETA before DIBLOKIR; else the most advanced
+# main stage, BELUM included; else DITOLAK; no certificate: BELUM), in dispute when that rank is DISPUTE_RANK or more.
+STATUS_CODE: dict[str, int] = {CertificateStatus.BELUM: 0, CertificateStatus.PROSES: 1, CertificateStatus.TERBIT: 2}
+STAGE_RANK: dict[str, int] = {
+    Stage.DITOLAK: 1,
+    **{stage: 10 + index for index, stage in enumerate(MAIN_STAGES)},
+    Stage.DIBLOKIR: 99,
+    Stage.SENGKETA: 100,
+}
+DISPUTE_RANK = STAGE_RANK[Stage.DIBLOKIR]
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def certificate_code_sql(row: str) -> str:
+    """SQL of one certificate's status code (a certificate row ``row`` with ``stage`` and ``nomor``)."""
+    terbit, proses = STATUS_CODE[CertificateStatus.TERBIT], STATUS_CODE[CertificateStatus.PROSES]
+    return (
+        f"CASE WHEN {row}.stage = '{Stage.SERTIFIKAT_TERBIT}' OR ({row}.stage IN ({_sql_list(DISPUTE_STAGES)}) "
+        f"AND {row}.nomor <> '') THEN {terbit} "
+        f"WHEN {row}.stage IN ({_sql_list((*MAIN_STAGES[1:], *DISPUTE_STAGES))}) THEN {proses} ELSE 0 END"
+    )
+
+
+def certificate_rank_sql(row: str) -> str:
+    """SQL of one certificate's stage rank."""
+    whens = " ".join(f"WHEN '{stage}' THEN {rank}" for stage, rank in STAGE_RANK.items())
+    return f"CASE {row}.stage {whens} ELSE 0 END"
+
+
 def allowed_next_stages(current: str) -> list[str]:
     """The stages a certificate may move to from ``current``.
 

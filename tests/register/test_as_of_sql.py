@@ -14,8 +14,17 @@ from django.test import TestCase
 from django.utils import timezone
 
 from assets.maps import tiles
-from assets.models import Certificate, LandAsset, Stage, UnrecordedRow
-from assets.register import history, history_validity, services
+from assets.models import (
+    Agency,
+    AsOfPiece,
+    AsOfTotal,
+    Certificate,
+    CertificateStatusSpan,
+    LandAsset,
+    Stage,
+    UnrecordedRow,
+)
+from assets.register import history, history_validity, kib, services
 from assets.register.reads import RegisterSelection
 from tests.factories import load_reference, make_asset, point_inside, square
 
@@ -221,9 +230,34 @@ class EquivalenceTests(TestCase):
         self.assertEqual(
             [(f["id"], f["properties"]["status"]) for f in features], sorted((s.id, s.status) for s in expected), label
         )
+        # the API's features as text (one statement on PostGIS) are those written in Python from the snapshot's states
+        api = kib.properties("api")
+        texts, text_count = selection.features(api, offset=0, limit=500)
+        dicts, _count = selection.features(api, offset=0, limit=500, as_text=False)
+        self.assertEqual((text_count, [json.loads(t) for t in texts]), (len(expected), dicts), label)
+        derived = {s.id: (s.status, s.tahap, s.bermasalah) for s in expected}
+        for feature in dicts:
+            got = tuple(feature["properties"][p] for p in ("status_sertifikat", "tahap_sertifikat", "bermasalah"))
+            self.assertEqual(got, derived[feature["id"]], label)
+        page_texts, page_count = selection.features(api, offset=3, limit=4)
+        self.assertEqual((page_count, [json.loads(t) for t in page_texts]), (len(expected), dicts[3:7]), label)
         self.assertEqual([r.id for r in selection.records()], [s.id for s in expected], label)
         aggregate = selection.aggregate()
         self.assertEqual((aggregate["count"], aggregate["by_status"]), (len(expected), by_status), label)
+        sums = ("luas_kib_m2", "luas_gis_m2", "nilai_perolehan")
+        self.assertEqual([aggregate[k] for k in sums], [float(getattr(totals, k)) for k in sums], label)
+        per_agency: dict[str, list] = {}
+        codes = dict(Agency.objects.values_list("id", "code"))
+        for state in expected:
+            row = per_agency.setdefault(codes[state.agency_id], [0, Decimal(0), 0])
+            row[0] += 1
+            row[1] += state.luas_kib_m2
+            row[2] += state.status == "terbit"
+        self.assertEqual(
+            {r["agency_code"]: [r["count"], r["luas_kib_m2"], r["certified"]] for r in aggregate["by_agency"]},
+            {code: [n, float(kib), terbit] for code, (n, kib, terbit) in per_agency.items()},
+            label,
+        )
         for source in selection.as_of_sources(stage=True, disputed=True, few=True):
             rows = source.values_list("id", history.STATUS, history.STAGE)
             derived = {s.id: (s.status, s.tahap) for s in expected}
@@ -255,6 +289,87 @@ class EquivalenceTests(TestCase):
         for day in (dt.date(2024, 3, 2), timezone.localdate()):
             for params in (None, {"status": "terbit"}):
                 self.check(day, params)
+
+    def assert_spans_recounted(self, label: str) -> None:
+        """The spans, as-of pieces and day totals the triggers kept are those a recount from the history finds."""
+        group = ("agency_id", "kecamatan_id", "kelurahan_id", "status_sertifikat", "tahap_sertifikat",
+                 "plotting_status", "removed", "n", "located", "luas_kib_c", "luas_gis_c", "nilai")  # fmt: skip
+        tables = {
+            CertificateStatusSpan: ("asset_id", "valid_from", "valid_until", "status_code", "stage_rank"),
+            AsOfPiece: ("asset_id", "valid_from", "valid_until", *group),
+            AsOfTotal: ("day", *group),
+        }
+
+        def rows():
+            return {model: list(model.objects.order_by(*c).values_list(*c)) for model, c in tables.items()}
+
+        kept = rows()
+        self.assertTrue(kept[AsOfTotal], label)
+        history_validity.install(fill=True)
+        self.assertEqual(rows(), kept, label)
+
+    def test_the_status_spans_follow_every_writer(self):
+        """Certificate writes through the services, deletions, moves to another asset, rows without history and raw
+        SQL on the live and history tables: after each, the spans are their recount and every read is the
+        snapshot's."""
+        days = (dt.date(2024, 1, 1), dt.date(2024, 2, 15), dt.date(2024, 3, 2), timezone.localdate())
+        hist = Certificate.history.model
+        first, second, third = (LandAsset.objects.get(pk=a.pk) for a in self.assets[1:4])
+
+        def writes():
+            yield "rows without history", self.add_rows_without_history
+            certificate = Certificate.objects.filter(asset=first).order_by("id").first()
+            yield (
+                "a stage change",
+                lambda: services.certificate_change_stage(
+                    certificate=certificate,
+                    user=None,
+                    to_stage=Stage.PERSIAPAN_BERKAS,
+                    tanggal_tahap=timezone.localdate(),
+                ),
+            )
+            yield (
+                "its row backdated",
+                lambda: backdate(Certificate.objects.get(pk=certificate.pk), noon(dt.date(2024, 2, 1))),
+            )
+
+            def move():
+                moved = Certificate.objects.get(pk=certificate.pk)
+                moved.asset = second
+                services.certificate_save(certificate=moved, user=None)
+                backdate(moved, noon(dt.date(2024, 2, 20)))
+
+            yield "a move to another asset", move
+            row = hist.objects.filter(asset_id=third.pk).order_by("history_id").first()
+
+            def raw_update():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE assets_historicalcertificate SET stage = %s, nomor = %s WHERE history_id = %s",
+                        [Stage.SENGKETA, "", row.history_id],
+                    )
+
+            yield "raw SQL on a history row", raw_update
+
+            def raw_delete():
+                with connection.cursor() as cursor:
+                    cursor.execute("DELETE FROM assets_historicalcertificate WHERE history_id = %s", [row.history_id])
+
+            yield "raw SQL deleting a history row", raw_delete
+            unrecorded = Certificate.objects.get(nomor="1", asset__nama_barang="Tanpa riwayat")
+            yield (
+                "an update of a row without history",
+                lambda: Certificate.objects.filter(pk=unrecorded.pk).update(stage=Stage.DIBLOKIR, asset=first),
+            )
+            yield "a deletion with history", lambda: Certificate.objects.get(pk=certificate.pk).delete()
+            yield "a deletion without history", lambda: Certificate.objects.filter(pk=unrecorded.pk).delete()
+
+        for label, write in writes():
+            write()
+            self.assert_spans_recounted(label)
+            for day in days:
+                self.check(day, None)
+                self.check(day, {"tahap": "SENGKETA"})
 
     def test_as_of_today_the_tiles_are_the_live_tiles(self):
         zoom = 16

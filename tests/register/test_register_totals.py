@@ -14,7 +14,7 @@ from django.db import connection
 from django.http import QueryDict
 from django.test import TestCase, TransactionTestCase
 
-from assets.models import Agency, CertificateStatus, LandAsset, RegisterTotal, Stage
+from assets.models import Agency, AsOfTotal, CertificateStatus, LandAsset, RegisterTotal, Stage
 from assets.register import aggregates, selectors, services
 from assets.register.reads import RegisterSelection
 from assets.transfer.importing import run as importing_run
@@ -131,7 +131,9 @@ class RegisterTotalTests(TestCase):
     def test_filters_beyond_the_dimensions_read_the_assets(self):
         for params in ({"q": "kantor"}, {"tahun_min": "2000"}, {"jenis_hak": "HP"}, {"luas_min": "0"}):
             self.assertIsNone(RegisterSelection.from_params(params).groups(), params)
-        self.assertIsNone(RegisterSelection.from_params({"as_of": "2024-01-01"}).groups())
+        self.assertIsNone(RegisterSelection.from_params({"as_of": "2024-01-01", "q": "kantor"}).groups())
+        # as of a date, the day totals up to that day (assets.register.asof_totals; tests/register/test_as_of_sql.py)
+        self.assertIs(RegisterSelection.from_params({"as_of": "2024-01-01"}).groups().model, AsOfTotal)
 
     def test_the_list_reads_its_totals_from_the_groups(self):
         for i in range(3):

@@ -68,6 +68,9 @@ DERIVED: dict[str, Callable[..., None]] = {
     "assets.registerversion": tile_version.install,
     "assets.registertotal": aggregates.install,
     "assets.unrecordedrow": history_validity.install,
+    "assets.certificatestatusspan": history_validity.install,
+    "assets.asofpiece": history_validity.install,
+    "assets.asoftotal": history_validity.install,
 }
 
 

@@ -355,8 +355,9 @@ def restore_backup(
                     from assets.lib.spatialite import ensure_spatial_indexes
 
                     ensure_spatial_indexes(using=using)
-                for model in derived:  # recounted from the restored rows (whatever their triggers did meanwhile)
-                    DERIVED[model._meta.label_lower](using=using, fill=True)
+                # recounted from the restored rows (whatever their triggers did meanwhile), once per module
+                for install in dict.fromkeys(DERIVED[model._meta.label_lower] for model in derived):
+                    install(using=using, fill=True)
                 swap = _swap_media(media_root, archive.staged_media)
         except DatabaseError as exc:
             if swap:

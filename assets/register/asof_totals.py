@@ -1,0 +1,145 @@
+"""The register's totals as of any date, kept by triggers: the maintained totals (assets.register.aggregates) of the
+register as of a date, so an as-of list, map or aggregate reads a few hundred rows instead of every asset.
+
+Two tables, written only by the SQL here, which the triggers of assets.register.history_validity run after the
+history intervals and the certificate status spans of the assets a statement touches:
+
+- ``assets_asofpiece`` (AsOfPiece): each asset's contribution to the totals as spans of time. An asset's history
+  row (or, without history, its live row) holds for ``s < t <= u`` (history.valid_at's rule), its certificate status
+  span (CertificateStatusSpan) for its own span of time; where both hold unchanged the asset is one piece: its group
+  (agency, kecamatan, kelurahan, status and stage as of then, plotting status, removed or not) and its sums;
+- ``assets_asoftotal`` (AsOfTotal): per day and group, what the pieces add on that day (a piece starting on the
+  local day of its ``s``) and take away (on the local day of its ``u``). The register as of D (the end of day D) is
+  the sum of the rows dated D or earlier, per group: ``s < end_of_day(D)`` is "local day of s <= D", and
+  ``end_of_day(D) <= u`` is "D < local day of u".
+
+A recount of an asset takes its old pieces out of the day totals, writes its pieces again and adds them back: a
+statement touching few assets costs a few rows, whatever the register's size. The day totals are integers like the
+maintained ones (hundredths of m², whole rupiah): exact sums on both databases; "located" is the as-of rule's
+(plotting status not unknown). Rows whose sums are all zero are deleted.
+"""
+
+# ruff: noqa: S608 - every statement here is built from this module's constants
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from assets.register.models import CertificateStatus, PlottingStatus, Stage
+from assets.register.rules import STAGE_RANK, STATUS_CODE
+
+PIECES = "assets_asofpiece"
+LEDGER = "assets_asoftotal"
+ASSETS, ASSET_HISTORY = "assets_landasset", "assets_historicallandasset"
+UNRECORDED = "assets_unrecordedrow"
+SPANS = "assets_certificatestatusspan"
+KEY_COLUMNS = ("agency_id", "kecamatan_id", "kelurahan_id", "status_sertifikat", "tahap_sertifikat", "plotting_status",
+               "removed")  # fmt: skip
+SUMS = ("n", "located", "luas_kib_c", "luas_gis_c", "nilai")
+# The columns of a live asset a piece reads (while it has no history row).
+PIECE_COLUMNS = ("agency_id", "kecamatan_id", "kelurahan_id", "plotting_status", "removed_at", "luas_kib_m2",
+                 "luas_gis_m2", "nilai_perolehan", "created_at")  # fmt: skip
+
+
+def _row_values(r: str, postgis: bool) -> str:
+    """An asset row's group (but status and stage) and sums, named."""
+    as_int = "round({})::bigint" if postgis else "CAST(round({}) AS INTEGER)"
+    removed = f"({r}.removed_at IS NOT NULL)"
+    located = f"({r}.plotting_status <> '{PlottingStatus.UNKNOWN}')"
+    values = {
+        "agency_id": f"{r}.agency_id",
+        "kecamatan_id": f"coalesce({r}.kecamatan_id, 0)",
+        "kelurahan_id": f"coalesce({r}.kelurahan_id, 0)",
+        "plotting_status": f"{r}.plotting_status",
+        "removed": removed if postgis else f"CAST({removed} AS INTEGER)",
+        "located": f"{located}::integer" if postgis else f"CAST({located} AS INTEGER)",
+        "luas_kib_c": as_int.format(f"{r}.luas_kib_m2 * 100"),
+        "luas_gis_c": f"coalesce({as_int.format(f'{r}.luas_gis_m2 * 100')}, 0)",
+        "nilai": as_int.format(f"{r}.nilai_perolehan"),
+    }
+    return ", ".join(f"{e} AS {name}" for name, e in values.items())
+
+
+def _names(column: str, codes: dict[str, int], default: str) -> str:
+    whens = " ".join(f"WHEN {code} THEN '{name}'" for name, code in codes.items())
+    return f"CASE coalesce({column}, 0) {whens} ELSE '{default}' END"
+
+
+def pieces_sql(assets: str | None, postgis: bool) -> str:
+    """INSERT the pieces of the assets ``assets`` (a SELECT of ids; None: all). No CTE (SQLite allows none in a
+    trigger): the same derived tables are written out where they are read."""
+    only = f" AND {{r}}.id IN ({assets})" if assets is not None else ""
+    start = "CASE WHEN h.history_valid_from < h.history_date THEN h.history_valid_from ELSE h.history_date END"
+    rows = (
+        f"(SELECT h.id AS asset_id, {start} AS s, h.history_valid_until AS u, {_row_values('h', postgis)} "
+        f"FROM {ASSET_HISTORY} h WHERE h.history_type <> '-'{only.format(r='h')} "
+        f"UNION ALL SELECT l.id, l.created_at, NULL, {_row_values('l', postgis)} FROM {ASSETS} l "
+        f"WHERE l.id IN (SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{ASSETS}'){only.format(r='l')})"
+    )
+    span_only = f" WHERE asset_id IN ({assets})" if assets is not None else ""
+    spans = f"(SELECT asset_id, valid_from AS s, valid_until AS u, status_code, stage_rank FROM {SPANS}{span_only})"
+    points = (
+        f"SELECT asset_id, s AS p FROM {rows} r1 UNION SELECT asset_id, u FROM {rows} r2 WHERE u IS NOT NULL "
+        f"UNION SELECT asset_id, s FROM {spans} s1 UNION SELECT asset_id, u FROM {spans} s2 WHERE u IS NOT NULL"
+    )
+    steps = f"SELECT asset_id, p AS lo, lead(p) OVER (PARTITION BY asset_id ORDER BY p) AS hi FROM ({points}) pt"
+    status = _names("sp.status_code", STATUS_CODE, CertificateStatus.BELUM)
+    stage = _names("sp.stage_rank", STAGE_RANK, Stage.BELUM)
+    columns = ", ".join(("asset_id", "valid_from", "valid_until", *KEY_COLUMNS, *SUMS))
+    return (
+        f"INSERT INTO {PIECES} ({columns}) SELECT st.asset_id, st.lo, st.hi, r.agency_id, r.kecamatan_id, "
+        f"r.kelurahan_id, {status}, {stage}, r.plotting_status, r.removed, 1, r.located, r.luas_kib_c, "
+        f"r.luas_gis_c, r.nilai FROM ({steps}) st "
+        "JOIN " + rows + " r ON r.asset_id = st.asset_id AND r.s <= st.lo AND (r.u IS NULL OR r.u >= st.hi) "
+        "LEFT JOIN " + spans + " sp ON sp.asset_id = st.asset_id AND sp.s <= st.lo "
+        "AND (sp.u IS NULL OR sp.u >= st.hi);"
+    )
+
+
+def _day(column: str, postgis: bool) -> str:
+    """The local day of an instant (TIME_ZONE; SQLite holds instants as UTC text, and the zone's offset now stands
+    for every instant: Asia/Makassar keeps one offset all year)."""
+    if postgis:
+        return f"(({column}) AT TIME ZONE '{settings.TIME_ZONE}')::date"
+    offset = timezone.get_default_timezone().utcoffset(dt.datetime(2000, 1, 1)) or dt.timedelta(0)
+    return f"date({column}, '{int(offset.total_seconds()) // 60:+d} minutes')"
+
+
+def ledger_sql(assets: str | None, sign: int, postgis: bool) -> str:
+    """Add (``sign`` 1) or take out (-1) the pieces of the assets ``assets`` (None: all) from the day totals."""
+    where = f" WHERE asset_id IN ({assets})" if assets is not None else ""
+    keys = ", ".join(KEY_COLUMNS)
+    ends = " AND valid_until IS NOT NULL" if where else " WHERE valid_until IS NOT NULL"
+    plus = ", ".join(f"{'' if sign > 0 else '-'}{c} AS {c}" for c in SUMS)
+    minus = ", ".join(f"{'-' if sign > 0 else ''}{c} AS {c}" for c in SUMS)
+    totals = ", ".join(f"sum({c})" for c in SUMS)
+    upsert = ", ".join(f"{c} = {LEDGER}.{c} + excluded.{c}" for c in SUMS)
+    return (
+        f"INSERT INTO {LEDGER} (day, {keys}, {', '.join(SUMS)}) SELECT day, {keys}, {totals} FROM ("
+        f"SELECT {_day('valid_from', postgis)} AS day, {keys}, {plus} FROM {PIECES}{where} "
+        f"UNION ALL SELECT {_day('valid_until', postgis)}, {keys}, {minus} FROM {PIECES}{where}{ends}"
+        f") d WHERE true GROUP BY day, {keys} ON CONFLICT (day, {keys}) DO UPDATE SET {upsert};"
+    )
+
+
+def refresh_sql(assets: str | None, postgis: bool) -> list[str]:
+    """Recount the pieces of the assets ``assets`` (None: all) and move the day totals with them."""
+    empty = " AND ".join(f"{c} = 0" for c in SUMS)
+    if assets is None:
+        return [
+            f"DELETE FROM {LEDGER};",
+            f"DELETE FROM {PIECES};",
+            pieces_sql(None, postgis),
+            ledger_sql(None, 1, postgis),
+            f"DELETE FROM {LEDGER} WHERE {empty};",
+        ]
+    return [
+        ledger_sql(assets, -1, postgis),
+        f"DELETE FROM {PIECES} WHERE asset_id IN ({assets});",
+        pieces_sql(assets, postgis),
+        ledger_sql(assets, 1, postgis),
+        f"DELETE FROM {LEDGER} WHERE {empty};",
+    ]
