@@ -108,38 +108,53 @@ def _day(column: str, postgis: bool) -> str:
     return f"date({column}, '{int(offset.total_seconds()) // 60:+d} minutes')"
 
 
-def ledger_sql(assets: str | None, sign: int, postgis: bool) -> str:
-    """Add (``sign`` 1) or take out (-1) the pieces of the assets ``assets`` (None: all) from the day totals."""
-    where = f" WHERE asset_id IN ({assets})" if assets is not None else ""
+def _ledger_rows(pieces: str, sign: int, postgis: bool) -> str:
+    """What the pieces ``pieces`` (a FROM item) add to the day totals (``sign`` 1) or take from them (-1): each
+    piece on the local day of its start, and the opposite on the local day of its end."""
     keys = ", ".join(KEY_COLUMNS)
-    ends = " AND valid_until IS NOT NULL" if where else " WHERE valid_until IS NOT NULL"
     plus = ", ".join(f"{'' if sign > 0 else '-'}{c} AS {c}" for c in SUMS)
     minus = ", ".join(f"{'-' if sign > 0 else ''}{c} AS {c}" for c in SUMS)
+    return (
+        f"SELECT {_day('valid_from', postgis)} AS day, {keys}, {plus} FROM {pieces} "
+        f"UNION ALL SELECT {_day('valid_until', postgis)}, {keys}, {minus} FROM {pieces} WHERE valid_until IS NOT NULL"
+    )
+
+
+def ledger_sql(rows: str) -> str:
+    """Add ``rows`` (_ledger_rows, one or more joined by UNION ALL) to the day totals, summed per day and group.
+    Only the (day, group) whose sums change are written: an edit that moves no total (a name, a note) touches no
+    row of the day totals, so writers of different assets of a group do not wait for each other's commit there."""
+    keys = ", ".join(KEY_COLUMNS)
     totals = ", ".join(f"sum({c})" for c in SUMS)
+    changed = " OR ".join(f"sum({c}) <> 0" for c in SUMS)
     upsert = ", ".join(f"{c} = {LEDGER}.{c} + excluded.{c}" for c in SUMS)
     return (
-        f"INSERT INTO {LEDGER} (day, {keys}, {', '.join(SUMS)}) SELECT day, {keys}, {totals} FROM ("
-        f"SELECT {_day('valid_from', postgis)} AS day, {keys}, {plus} FROM {PIECES}{where} "
-        f"UNION ALL SELECT {_day('valid_until', postgis)}, {keys}, {minus} FROM {PIECES}{where}{ends}"
-        f") d WHERE true GROUP BY day, {keys} ON CONFLICT (day, {keys}) DO UPDATE SET {upsert};"
+        f"INSERT INTO {LEDGER} (day, {keys}, {', '.join(SUMS)}) SELECT day, {keys}, {totals} FROM ({rows}) d "
+        f"WHERE true GROUP BY day, {keys} HAVING {changed} ON CONFLICT (day, {keys}) DO UPDATE SET {upsert};"
     )
 
 
 def refresh_sql(assets: str | None, postgis: bool) -> list[str]:
-    """Recount the pieces of the assets ``assets`` (None: all) and move the day totals with them."""
+    """Recount the pieces of the assets ``assets`` (None: all) and move the day totals with them: the old pieces
+    are set aside (their asset id negated: ids are positive), the new ones written, the day totals moved by the
+    difference of the two in one statement, and the old ones deleted."""
     empty = " AND ".join(f"{c} = 0" for c in SUMS)
     if assets is None:
         return [
             f"DELETE FROM {LEDGER};",
             f"DELETE FROM {PIECES};",
             pieces_sql(None, postgis),
-            ledger_sql(None, 1, postgis),
+            ledger_sql(_ledger_rows(PIECES, 1, postgis)),
             f"DELETE FROM {LEDGER} WHERE {empty};",
         ]
+    # Set aside, the old pieces are the only rows with a negative id this transaction sees (each recount deletes
+    # its own before it ends; another transaction's are not visible): found through the asset_id index as a range.
+    old_pieces = f"(SELECT * FROM {PIECES} WHERE asset_id < 0) o"
+    new_pieces = f"(SELECT * FROM {PIECES} WHERE asset_id IN ({assets})) n"
     return [
-        ledger_sql(assets, -1, postgis),
-        f"DELETE FROM {PIECES} WHERE asset_id IN ({assets});",
+        f"UPDATE {PIECES} SET asset_id = -asset_id WHERE asset_id IN ({assets});",
         pieces_sql(assets, postgis),
-        ledger_sql(assets, 1, postgis),
+        ledger_sql(_ledger_rows(old_pieces, -1, postgis) + " UNION ALL " + _ledger_rows(new_pieces, 1, postgis)),
+        f"DELETE FROM {PIECES} WHERE asset_id < 0;",
         f"DELETE FROM {LEDGER} WHERE {empty};",
     ]

@@ -202,14 +202,19 @@ class WriteCounterTests(TransactionTestCase):
             copy_row = (
                 f"INSERT INTO {history} (id, kode_barang, nomor_register, nama_barang, alamat, tahun_perolehan, "  # noqa: S608
                 "asal_usul, nilai_perolehan, penggunaan, luas_kib_m2, keterangan, plotting_status, status_sertifikat, "
-                "tahap_sertifikat, bermasalah, version, created_at, agency_id, removal_note, removal_sk_nomor, "
-                "history_date, history_type, history_change_reason, geom) "
+                "tahap_sertifikat, bermasalah, version, created_at, agency_id, kecamatan_id, kelurahan_id, "
+                "removal_note, "
+                "removal_sk_nomor, history_date, history_type, history_change_reason, geom) "
                 "SELECT id, kode_barang, nomor_register, nama_barang, alamat, tahun_perolehan, asal_usul, "
                 "nilai_perolehan, penggunaan, luas_kib_m2, keterangan, plotting_status, status_sertifikat, "
-                "tahap_sertifikat, bermasalah, version, created_at, agency_id, removal_note, removal_sk_nomor, "
-                "now(), '~', 'test', geom FROM assets_landasset WHERE id = %s"
+                "tahap_sertifikat, bermasalah, version, created_at, agency_id, kecamatan_id, kelurahan_id, "
+                "removal_note, "
+                "removal_sk_nomor, now(), '~', 'test', geom FROM assets_landasset WHERE id = %s"
             )
-            # As a service write: a history row (its id handed out now) and the asset row.
+            for writer in (first, second):  # a row both writers needed would make the second wait: fail, not hang
+                writer.execute("SET lock_timeout = '30s'")
+            # As a service write: a history row (its id handed out now; every column a service copies, so that the
+            # as-of totals do not move and the two writers share no row) and the asset row.
             first.execute(copy_row, [self.a.pk])  # the lower history id...
             first.execute("UPDATE assets_landasset SET nama_barang = 'first' WHERE id = %s", [self.a.pk])
             second.execute(copy_row, [self.b.pk])  # ...the higher one, committed first
