@@ -28,6 +28,7 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
+from assets.register.aggregates import KEY_COLUMNS, SUMS  # the live totals' groups and sums, as of a date
 from assets.register.models import CertificateStatus, PlottingStatus, Stage
 from assets.register.rules import STAGE_RANK, STATUS_CODE
 
@@ -36,9 +37,6 @@ LEDGER = "assets_asoftotal"
 ASSETS, ASSET_HISTORY = "assets_landasset", "assets_historicallandasset"
 UNRECORDED = "assets_unrecordedrow"
 SPANS = "assets_certificatestatusspan"
-KEY_COLUMNS = ("agency_id", "kecamatan_id", "kelurahan_id", "status_sertifikat", "tahap_sertifikat", "plotting_status",
-               "removed")  # fmt: skip
-SUMS = ("n", "located", "luas_kib_c", "luas_gis_c", "nilai")
 # The columns of a live asset a piece reads (while it has no history row).
 PIECE_COLUMNS = ("agency_id", "kecamatan_id", "kelurahan_id", "plotting_status", "removed_at", "luas_kib_m2",
                  "luas_gis_m2", "nilai_perolehan", "created_at")  # fmt: skip

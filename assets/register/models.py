@@ -260,8 +260,9 @@ class CertificateStatusSpan(models.Model):
     stage_rank = models.SmallIntegerField()
 
 
-class AsOfGroup(models.Model):
-    """The group of a register total (RegisterTotal's dimensions) and its sums (hundredths of m², whole rupiah)."""
+class TotalsGroup(models.Model):
+    """The group of a register total (the register's dimensions) and its sums (hundredths of m², whole rupiah): live
+    (RegisterTotal) and as of a date (AsOfPiece, AsOfTotal)."""
 
     agency_id = models.BigIntegerField()
     kecamatan_id = models.BigIntegerField(default=0)
@@ -280,7 +281,7 @@ class AsOfGroup(models.Model):
         abstract = True
 
 
-class AsOfPiece(AsOfGroup):
+class AsOfPiece(TotalsGroup):
     """One asset's contribution to the register totals in ``(valid_from, valid_until]`` (assets.register.asof_totals).
     Written only by the database triggers; ``asset_id`` is no foreign key (a deleted asset's past stays)."""
 
@@ -289,7 +290,7 @@ class AsOfPiece(AsOfGroup):
     valid_until = models.DateTimeField(null=True, blank=True)
 
 
-class AsOfTotal(AsOfGroup):
+class AsOfTotal(TotalsGroup):
     """What a day adds to (or takes from) a group of the register totals: the totals as of D are the sums of the rows
     dated D or earlier (assets.register.asof_totals). Written only by the database triggers."""
 
@@ -499,25 +500,12 @@ class CertificateStageEvent(models.Model):
         return f"{before} → {self.get_to_stage_display()} ({self.tanggal})"
 
 
-class RegisterTotal(models.Model):
+class RegisterTotal(TotalsGroup):
     """Counts and sums of the assets per group of the register's dimensions (assets.register.aggregates).
 
     Written only by the database triggers on the assets table, never by Django. Ids are 0 for "none"; areas are
     hundredths of m² and values whole rupiah (integers: exact sums on both databases).
     """
-
-    agency_id = models.BigIntegerField()
-    kecamatan_id = models.BigIntegerField(default=0)
-    kelurahan_id = models.BigIntegerField(default=0)
-    status_sertifikat = models.CharField(max_length=8)
-    tahap_sertifikat = models.CharField(max_length=24)
-    plotting_status = models.CharField(max_length=16)
-    removed = models.BooleanField(default=False)
-    n = models.IntegerField(default=0)
-    located = models.IntegerField(default=0)
-    luas_kib_c = models.BigIntegerField(default=0)
-    luas_gis_c = models.BigIntegerField(default=0)
-    nilai = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
