@@ -3,12 +3,13 @@ reference: history.snapshot(), the as-of rule rebuilt in Python, and the live re
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.http import QueryDict
 from django.test import TestCase, TransactionTestCase
 from django.utils import timezone
@@ -318,63 +319,107 @@ class EquivalenceTests(TestCase):
         SQL on the live and history tables: after each, the spans are their recount and every read is the
         snapshot's."""
         days = (dt.date(2024, 1, 1), dt.date(2024, 2, 15), dt.date(2024, 3, 2), timezone.localdate())
-        hist = Certificate.history.model
-        first, second, third = (LandAsset.objects.get(pk=a.pk) for a in self.assets[1:4])
-
-        def writes():
-            yield "rows without history", self.add_rows_without_history
-            certificate = Certificate.objects.filter(asset=first).order_by("id").first()
-            yield (
-                "a stage change",
-                lambda: services.certificate_change_stage(
-                    certificate=certificate,
-                    user=None,
-                    to_stage=Stage.PERSIAPAN_BERKAS,
-                    tanggal_tahap=timezone.localdate(),
-                ),
-            )
-            yield (
-                "its row backdated",
-                lambda: backdate(Certificate.objects.get(pk=certificate.pk), noon(dt.date(2024, 2, 1))),
-            )
-
-            def move():
-                moved = Certificate.objects.get(pk=certificate.pk)
-                moved.asset = second
-                services.certificate_save(certificate=moved, user=None)
-                backdate(moved, noon(dt.date(2024, 2, 20)))
-
-            yield "a move to another asset", move
-            row = hist.objects.filter(asset_id=third.pk).order_by("history_id").first()
-
-            def raw_update():
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "UPDATE assets_historicalcertificate SET stage = %s, nomor = %s WHERE history_id = %s",
-                        [Stage.SENGKETA, "", row.history_id],
-                    )
-
-            yield "raw SQL on a history row", raw_update
-
-            def raw_delete():
-                with connection.cursor() as cursor:
-                    cursor.execute("DELETE FROM assets_historicalcertificate WHERE history_id = %s", [row.history_id])
-
-            yield "raw SQL deleting a history row", raw_delete
-            unrecorded = Certificate.objects.get(nomor="1", asset__nama_barang="Tanpa riwayat")
-            yield (
-                "an update of a row without history",
-                lambda: Certificate.objects.filter(pk=unrecorded.pk).update(stage=Stage.DIBLOKIR, asset=first),
-            )
-            yield "a deletion with history", lambda: Certificate.objects.get(pk=certificate.pk).delete()
-            yield "a deletion without history", lambda: Certificate.objects.filter(pk=unrecorded.pk).delete()
-
-        for label, write in writes():
+        for label, write in self.certificate_writes():
             write()
             self.assert_spans_recounted(label)
             for day in days:
                 self.check(day, None)
                 self.check(day, {"tahap": "SENGKETA"})
+
+    def test_a_bulk_write_recounts_once_at_its_end(self):
+        """The same writes, and asset writes, inside one deferred_recount (an import's or the demo generator's
+        transaction): on SpatiaLite the rows only note what they touch meanwhile, and the spans, pieces and day
+        totals are their recount once it ends; the recounting triggers are back."""
+
+        def temp_triggers() -> int:
+            if connection.vendor != "sqlite":
+                return 0
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger'")
+                return cursor.fetchone()[0]
+
+        moved, removed = (LandAsset.objects.get(pk=a.pk) for a in self.assets[5:7])
+        with transaction.atomic(), history_validity.deferred_recount():
+            if connection.vendor == "sqlite":
+                self.assertGreater(temp_triggers(), 0)
+            for _label, write in self.certificate_writes():
+                write()
+            services.asset_update(asset=moved, user=None, data={"luas_kib_m2": Decimal(321)})
+            services.asset_remove(asset=removed, user=None, sk_nomor="SK 2", tanggal=timezone.localdate())
+            LandAsset.history.model.objects.filter(id=moved.pk).update(history_date=noon(dt.date(2024, 2, 10)))
+        self.assertEqual(temp_triggers(), 0)
+        self.assertFalse(history_validity.ensure_triggers())
+        self.assert_spans_recounted("one bulk write")
+        for day in (dt.date(2024, 2, 15), timezone.localdate()):
+            self.check(day, None)
+
+    def test_a_failed_bulk_write_leaves_the_triggers(self):
+        """A bulk write that fails rolls back; one whose error is caught inside the transaction is recounted."""
+        asset = LandAsset.objects.get(pk=self.assets[2].pk)
+        with self.assertRaises(ValueError), transaction.atomic(), history_validity.deferred_recount():
+            services.asset_update(asset=asset, user=None, data={"luas_kib_m2": Decimal(11)})
+            raise ValueError
+        self.assertFalse(history_validity.ensure_triggers())
+        with transaction.atomic(), contextlib.suppress(ValueError), history_validity.deferred_recount():
+            services.asset_update(asset=asset, user=None, data={"luas_kib_m2": Decimal(12)})
+            raise ValueError
+        self.assertFalse(history_validity.ensure_triggers())
+        self.assert_spans_recounted("a caught error")
+        services.asset_update(asset=LandAsset.objects.get(pk=asset.pk), user=None, data={"luas_kib_m2": Decimal(13)})
+        self.assert_spans_recounted("an edit after it")
+
+    def certificate_writes(self):
+        """(label, write) of certificate writes of every kind: services, backdating, moves, raw SQL, rows without
+        history, deletions."""
+        hist = Certificate.history.model
+        first, second, third = (LandAsset.objects.get(pk=a.pk) for a in self.assets[1:4])
+
+        yield "rows without history", self.add_rows_without_history
+        certificate = Certificate.objects.filter(asset=first).order_by("id").first()
+        yield (
+            "a stage change",
+            lambda: services.certificate_change_stage(
+                certificate=certificate,
+                user=None,
+                to_stage=Stage.PERSIAPAN_BERKAS,
+                tanggal_tahap=timezone.localdate(),
+            ),
+        )
+        yield (
+            "its row backdated",
+            lambda: backdate(Certificate.objects.get(pk=certificate.pk), noon(dt.date(2024, 2, 1))),
+        )
+
+        def move():
+            moved = Certificate.objects.get(pk=certificate.pk)
+            moved.asset = second
+            services.certificate_save(certificate=moved, user=None)
+            backdate(moved, noon(dt.date(2024, 2, 20)))
+
+        yield "a move to another asset", move
+        row = hist.objects.filter(asset_id=third.pk).order_by("history_id").first()
+
+        def raw_update():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE assets_historicalcertificate SET stage = %s, nomor = %s WHERE history_id = %s",
+                    [Stage.SENGKETA, "", row.history_id],
+                )
+
+        yield "raw SQL on a history row", raw_update
+
+        def raw_delete():
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM assets_historicalcertificate WHERE history_id = %s", [row.history_id])
+
+        yield "raw SQL deleting a history row", raw_delete
+        unrecorded = Certificate.objects.get(nomor="1", asset__nama_barang="Tanpa riwayat")
+        yield (
+            "an update of a row without history",
+            lambda: Certificate.objects.filter(pk=unrecorded.pk).update(stage=Stage.DIBLOKIR, asset=first),
+        )
+        yield "a deletion with history", lambda: Certificate.objects.get(pk=certificate.pk).delete()
+        yield "a deletion without history", lambda: Certificate.objects.filter(pk=unrecorded.pk).delete()
 
     def test_as_of_today_the_tiles_are_the_live_tiles(self):
         zoom = 16

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.db import IntegrityError, connection, reset_queries, transaction
 from django.utils.translation import gettext as _
 
-from assets.register import permissions
+from assets.register import history_validity, permissions
 from assets.register.models import LandAsset, User
 from assets.register.place import STORAGE_SRID
 from assets.transfer.importing import records
@@ -182,12 +182,13 @@ def _write(
     written = 0
     try:
         with transaction.atomic():
-            for batch in stage:
-                writer.write(batch)
-                written += len(batch)
-                reset_queries()
-                if progress:
-                    progress(written, stage.rows)
+            with history_validity.deferred_recount():  # SpatiaLite: one recount of the as-of totals at the end
+                for batch in stage:
+                    writer.write(batch)
+                    written += len(batch)
+                    reset_queries()
+                    if progress:
+                        progress(written, stage.rows)
             report.committed = True
             if finish is not None:
                 report.seconds = round(time.monotonic() - started, 2)
