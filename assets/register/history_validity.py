@@ -31,6 +31,7 @@ tables (a COPY of 100k history rows costs one set-based statement per table), Sp
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -59,6 +60,7 @@ SPAN_COLUMNS = ("asset_id", "stage", "nomor", "created_at")
 # SpatiaLite, during a bulk write (deferred_recount): what its rows touched, one table per connection (TEMP): kind
 # "asset" (pieces to recount), "span" (status spans and pieces to recount), "certificate" (its assets' spans too)
 DEFERRED = "sipanah_asof_deferred"
+_DEFERRING: weakref.WeakSet[Any] = weakref.WeakSet()  # the connections inside deferred_recount (nested: no-op)
 # (live table, history table)
 PAIRS = (
     ("assets_landasset", "assets_historicallandasset"),
@@ -416,7 +418,7 @@ def deferred_recount(*, using: str = "default") -> Iterator[None]:
     DDL is transactional, and this transaction holds the write lock from its first write to its commit.
     PostgreSQL's statement-level triggers already recount once per statement: nothing to do there."""
     connection = connections[using]
-    if connection.vendor != "sqlite" or getattr(connection, "_sipanah_deferred", False) or not _has_spans(using):
+    if connection.vendor != "sqlite" or connection in _DEFERRING or not _has_spans(using):
         yield
         return
     if not connection.in_atomic_block:
@@ -428,7 +430,7 @@ def deferred_recount(*, using: str = "default") -> Iterator[None]:
     for name in _swapped(noting, recounting):
         swap += [f"DROP TRIGGER {name}", _spatialite_create(f"{name}_deferred", noting[name], temp=True)]
     triggers.execute(swap, using=using)
-    connection._sipanah_deferred = True
+    _DEFERRING.add(connection)
     spans = f"SELECT id FROM {DEFERRED} WHERE kind = 'span'"
     certificates = f"SELECT id FROM {DEFERRED} WHERE kind = 'certificate'"
     finish = [
@@ -450,7 +452,7 @@ def deferred_recount(*, using: str = "default") -> Iterator[None]:
     else:
         triggers.execute(finish, using=using)
     finally:
-        connection._sipanah_deferred = False
+        _DEFERRING.discard(connection)
 
 
 def _restore(noting: dict[str, tuple[str, str, str]], recounting: dict[str, tuple[str, str, str]]) -> list[str]:
