@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import connection
 
-from assets.register import kib
+from assets.register import history, kib
 from assets.register.models import AdministrativeArea, Agency, Certificate, LandAsset
 from assets.register.reads import RegisterSelection
 
@@ -87,8 +87,8 @@ def export_query(
     (``raw``: the column as the database keeps it, for GDAL; ``wkb``: ISO WKB; ``wkt``: WKT in ``srid``, named
     wkt_epsg_<srid>, a CSV's geometry column (PostgreSQL only)), then with ``extra`` the asset's id and certificate
     stage (the XLSX's evidence columns need them). ``widths``: text columns' widths by column name (a Shapefile's)."""
-    ids_sql, ids_params = selection.queryset().order_by().values("pk").query.sql_with_params()
     asset, cert = "a", "lc"
+    table, where, params, certificates, derived = _sources(selection, asset)
     joins: dict[str, str] = {}
     related = {"agency": Agency, "kelurahan": AdministrativeArea, "kecamatan": AdministrativeArea}
     columns = []
@@ -106,7 +106,7 @@ def export_query(
             )
             expr = f"{alias}.{_field_column(model, attribute)}"
         else:
-            expr = f"{asset}.{_field_column(LandAsset, source)}"
+            expr = f"{asset}.{derived.get(source) or _field_column(LandAsset, source)}"
         width = (widths or {}).get(column.name)
         columns.append(f"{_cast(column, expr, csv=csv, text_dates=text_dates, width=width)} AS {_quote(name)}")
     geom = f"{asset}.{_field_column(LandAsset, 'geom')}"
@@ -119,14 +119,14 @@ def export_query(
         # "MULTIPOLYGON (((" as OGR writes it (PostGIS leaves out the space)
         text = f"replace(ST_AsText({projected}), 'MULTIPOLYGON(', 'MULTIPOLYGON (')"
         columns.insert(0, f"{text} AS {_quote(f'wkt_epsg_{int(srid)}')}")
+    tahap = f"{asset}.{derived.get('tahap_sertifikat') or _field_column(LandAsset, 'tahap_sertifikat')}"
     if extra:
-        columns += [f"{asset}.id AS asset_id", f"{asset}.{_field_column(LandAsset, 'tahap_sertifikat')} AS tahap"]
-    c = _quote(Certificate._meta.db_table)
+        columns += [f"{asset}.id AS asset_id", f"{tahap} AS tahap"]
+    c = certificates
     c_asset, c_stage = _field_column(Certificate, "asset"), _field_column(Certificate, "stage")
     # The leading certificate: its stage is the asset's, else the first (by id). One index probe per asset
     # (certificate.asset_id): a plan that cannot go wrong with the row estimates (a window over all certificates,
     # joined back, was fine on an analysed database and ran for minutes on a fresh copy of one).
-    tahap = f"{asset}.{_field_column(LandAsset, 'tahap_sertifikat')}"
     # One probe of the certificate.asset_id index per asset, whatever the row estimates: on a fresh copy of a
     # database (no statistics yet) a window over all certificates joined back, an ORDER BY id LIMIT 1 (the primary
     # key walked for every asset without a certificate) and a stage condition in WHERE (the stage index ANDed in)
@@ -137,11 +137,47 @@ def export_query(
     )
     order = ", ".join(f"{asset}.{_field_column(LandAsset, f)}" for f in ("kode_barang", "nomor_register"))
     sql = (
-        f"SELECT {', '.join(columns)} FROM {_quote(LandAsset._meta.db_table)} {asset} "  # noqa: S608
+        f"SELECT {', '.join(columns)} FROM {table} {asset} "  # noqa: S608
         f"{' '.join(joins.values())} {leading} "
-        f"WHERE {asset}.id IN ({ids_sql}) ORDER BY {order}, {asset}.id"
+        f"{where} ORDER BY {order}, {asset}.id"
     )
-    return ExportQuery(sql=sql, params=tuple(ids_params), names=names)
+    return ExportQuery(sql=sql, params=tuple(params), names=names)
+
+
+def in_one_statement(selection: RegisterSelection) -> bool:
+    """Whether export_query can write ``selection``: the live register, or on PostgreSQL the register as of a date
+    while every asset and certificate has history (the rows without history are merged in Python: records())."""
+    if selection.live:
+        return True
+    return _postgres() and history.unrecorded_models() == (False, False)
+
+
+def _recorded(model: Any, leave_out: set[str]) -> list[str]:
+    """The columns of ``model`` its history rows carry (django-simple-history leaves out some, such as updated_at)."""
+    kept = {f.name for f in model.history.model._meta.concrete_fields}
+    return [f.attname for f in model._meta.concrete_fields if f.name in kept and f.name not in leave_out]
+
+
+def _sources(selection: RegisterSelection, asset: str) -> tuple[str, str, list[Any], str, dict[str, str]]:
+    """(the asset rows' FROM item, the WHERE clause, their parameters, the certificate rows' FROM item, the asset
+    columns read under another name). Live: the asset table, filtered by ``id IN`` the selection's queryset, and
+    the certificate table. As of a date (in_one_statement): the history rows valid at the date, with the certificate
+    status, stage and dispute flag as of the date (history.as_of_sources), and the certificate history rows valid
+    at the date."""
+    if selection.live:
+        ids_sql, ids_params = selection.queryset().order_by().values("pk").query.sql_with_params()
+        tables = _quote(LandAsset._meta.db_table), _quote(Certificate._meta.db_table)
+        return tables[0], f"WHERE {asset}.id IN ({ids_sql})", list(ids_params), tables[1], {}
+    with history.one_read((False, False)):
+        [rows] = selection.as_of_sources(stage=True, disputed=True)
+    as_of = {"status_sertifikat": history.STATUS, "tahap_sertifikat": history.STAGE, "bermasalah": history.DISPUTED}
+    rows_sql, rows_params = rows.values(*_recorded(LandAsset, set(as_of)), *as_of.values()).query.sql_with_params()
+    before = history.end_of_day(selection.as_of)  # type: ignore[arg-type]  # not live
+    certs = history.recorded(Certificate, before).order_by().values(*_recorded(Certificate, set()))
+    certs_sql, certs_params = certs.query.sql_with_params()
+    # the certificate rows come twice in the statement (the join and its probe), before the asset rows' WHERE
+    params = [*rows_params, *certs_params, *certs_params]
+    return f"({rows_sql})", "", params, f"({certs_sql})", {name: _quote(column) for name, column in as_of.items()}
 
 
 def fetch_rows(query: ExportQuery) -> Iterator[tuple[Any, ...]]:

@@ -4,12 +4,13 @@ The columns and their names come from the KIB A table (assets.register.kib), who
 construction, so an export imports back. Vector formats are written by GDAL/OGR (it knows each format's rules:
 .prj/.cpg, KML's lon/lat, GeoPackage metadata); XLSX by openpyxl in write-only mode, in the KIB A layout.
 
-The live register's rows come from one SQL statement (assets.transfer.export_query). On PostgreSQL, outside a
-transaction, GDAL reads that statement itself (VectorTranslate from a PostgreSQL datasource into the layer made
-here): the rows never become Python objects, which is what makes an export as fast as ogr2ogr. Elsewhere (SpatiaLite,
-or rows not yet committed, as in the tests) Django's connection reads the same statement in chunks and the rows are
-written one by one; the register as of a date is written from its records (assets.register.history). Either way
-memory stays flat in the selection's size; the web view streams the file.
+The register's rows come from one SQL statement (assets.transfer.export_query; as of a date on PostgreSQL too, over the
+history rows valid at the date). On PostgreSQL, outside a transaction, GDAL reads that statement itself (VectorTranslate
+from a PostgreSQL datasource into the layer made here): the rows never become Python objects, which is what makes an
+export as fast as ogr2ogr. Elsewhere (SpatiaLite, or rows not yet committed, as in the tests) Django's connection reads
+the same statement in chunks and the rows are written one by one; the register as of a date on SpatiaLite, or with rows
+without history, is written from its records (assets.register.history). Either way memory stays flat in the selection's
+size; the web view streams the file.
 """
 
 from __future__ import annotations
@@ -138,8 +139,11 @@ def write_export(source: Source, *, fmt: str, path: Path, srid: int = 4326, dire
     return _write_ogr(source, FORMATS[fmt], path, srid, direct)
 
 
-def _live(source: Source) -> RegisterSelection | None:
-    return source if isinstance(source, RegisterSelection) and source.live else None
+def _in_one_statement(source: Source) -> RegisterSelection | None:
+    """The selection, when its rows come from export_query's one statement (else records() in Python)."""
+    if isinstance(source, RegisterSelection) and export_query.in_one_statement(source):
+        return source
+    return None
 
 
 def gdal_reads_database() -> bool:
@@ -205,13 +209,13 @@ def _write_ogr(source: Source, fmt: ExportFormat, path: Path, srid: int, direct:
         if short and kind == ogr.OFTString:
             definition.SetWidth(shapefile_width(column))
         layer.CreateField(definition)
-    live = _live(source)
-    if live is not None and (gdal_reads_database() if direct is None else direct):
-        count = _translate(dataset, layer, direct_query(live, fmt.key, srid), srid, live)
+    selection = _in_one_statement(source)
+    if selection is not None and (gdal_reads_database() if direct is None else direct):
+        count = _translate(dataset, layer, direct_query(selection, fmt.key, srid), srid, selection)
     else:
-        if live is not None:
+        if selection is not None:
             query = export_query.export_query(
-                live, names=names, csv=csv, text_dates=fmt.key in ("csv", "kml"), geometry="wkb"
+                selection, names=names, csv=csv, text_dates=fmt.key in ("csv", "kml"), geometry="wkb"
             )
             rows = _query_rows(query)
         else:
@@ -222,7 +226,7 @@ def _write_ogr(source: Source, fmt: ExportFormat, path: Path, srid: int, direct:
 
 
 def direct_query(selection: RegisterSelection, fmt: str, srid: int) -> export_query.ExportQuery:
-    """The statement GDAL reads for a live ``selection`` in ``fmt`` (bench/bench_export.py gives ogr2ogr the same)."""
+    """The statement GDAL reads for ``selection`` in ``fmt`` (bench/bench_export.py gives ogr2ogr the same)."""
     csv = fmt == "csv"
     widths = {column.name: shapefile_width(column) for column in kib.EXPORTED} if fmt == "shp" else None
     return export_query.export_query(
@@ -301,7 +305,8 @@ def _translate(
     source = None
     if layer.TestCapability(ogr.OLCFastFeatureCount):
         return int(layer.GetFeatureCount())
-    return selection.queryset().count()  # (a GeoJSON, CSV or KML being written cannot count its own features)
+    # (a GeoJSON, CSV or KML being written cannot count its own features)
+    return selection.queryset().count() if selection.live else selection.totals().count
 
 
 # An XLSX row's source: the XLSX columns' values in order (kib.xlsx_columns()), the geometry as WKT in the export's
@@ -326,8 +331,8 @@ def _wkt_maker(srid: int) -> Any:
 def _xlsx_rows(source: Source, srid: int) -> Iterator[XlsxRow]:
     columns = kib.xlsx_columns()
     wkt = _wkt_maker(srid)
-    live = _live(source)
-    if live is None:
+    selection = _in_one_statement(source)
+    if selection is None:
         for record in source.records() if isinstance(source, RegisterSelection) else source:
             values = asset_values(record)
             geom = wkt(bytes(record.geom.wkb) if record.geom is not None else None)
@@ -338,7 +343,7 @@ def _xlsx_rows(source: Source, srid: int) -> Iterator[XlsxRow]:
     # PostGIS writes the WKT (as the floor's rows have it); SpatiaLite gives WKB, written by OGR.
     in_database = connection.vendor == "postgresql"
     query = export_query.export_query(
-        live, names=names, geometry="wkt" if in_database else "wkb", srid=srid, extra=True
+        selection, names=names, geometry="wkt" if in_database else "wkb", srid=srid, extra=True
     )
     offset = 1 if in_database else 0  # the WKT comes first, the WKB after the columns
     order = [offset + names.index(column.name) for column in columns]

@@ -1,6 +1,7 @@
-"""The live export's three ways of writing give the same files: GDAL reading the SQL statement itself (PostgreSQL,
+"""The export's three ways of writing give the same files: GDAL reading the SQL statement itself (PostgreSQL,
 outside a transaction), the same statement's rows written one by one, and the records written one by one (the
-reference: asset_values on LandAssets, as the as-of export still writes)."""
+reference: asset_values on LandAssets, or as of a date on the records of assets.register.history). As of a date
+the statement reads the history rows valid at the date (PostgreSQL, every row with history)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import connection
 from django.http import QueryDict
 from django.test import TransactionTestCase
+from django.utils import timezone
 from osgeo import ogr
 from shapely import from_wkt
 
-from assets.models import Agency, Stage
+from assets.models import Agency, Certificate, LandAsset, Stage
 from assets.register import kib, services
 from assets.register.reads import RegisterSelection
 from assets.transfer import exports
@@ -52,6 +54,24 @@ def make_register() -> None:
     make_asset(agency=agency, geom=parcel("64.71.02.1001"), nama_barang="=HYPERLINK(\"x\")", alamat="",
                keterangan="-1+2", penggunaan="Kantor", tanggal_perolehan=None)  # fmt: skip
     make_asset(agency=Agency.objects.get(code="1.02.01"), geom=None, keterangan="Lokasi belum diketahui")
+
+
+def change_after(day: dt.date) -> None:
+    """Date the register's history rows on ``day`` (noon, Balikpapan's time), then change it now: an asset's name,
+    area and certificate stage, a new certificate, an asset removed; as of ``day`` the export is the register
+    before."""
+    noon = timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+    for model in (LandAsset, Certificate):
+        model.history.model.objects.update(history_date=noon)
+    two = LandAsset.objects.get(nibar="6471000000001")
+    services.asset_update(asset=two, user=None, data={"nama_barang": "Tanah Baru", "luas_kib_m2": Decimal(1234)})
+    leading = Certificate.objects.filter(asset=two).order_by("id").last()
+    services.certificate_change_stage(certificate=leading, user=None, to_stage=Stage.DIBLOKIR,
+                                      tanggal_tahap=timezone.localdate())  # fmt: skip
+    other = LandAsset.objects.get(penggunaan="Kantor")
+    services.certificate_create(asset=other, user=None, stage=Stage.PENGUKURAN, tanggal_tahap=timezone.localdate())
+    removed = LandAsset.objects.get(keterangan="Lokasi belum diketahui")
+    services.asset_remove(asset=removed, user=None, sk_nomor="SK 9", tanggal=timezone.localdate())
 
 
 def read(path: Path) -> tuple[list[tuple[str, str]], list[tuple[dict[str, Any], Any]]]:
@@ -125,9 +145,24 @@ class StatementRowsTests(PathsMixin, ImportTestCase):
         self.assertEqual(rows['\'=HYPERLINK("x")']["Letak / Alamat"], "")  # empty, not missing
 
     def test_xlsx_from_the_statement_matches_the_records(self):
+        ours_rows = self.assert_same_xlsx("removed=include")
+        self.assertEqual(len(ours_rows), 4)
+        dates = [v for v in ours_rows[1] if isinstance(v, dt.datetime)]
+        self.assertTrue(dates, "dates are date cells, not text")
+
+    def test_as_of_a_date_matches_the_records(self):
+        change_after(dt.date(2020, 1, 1))
+        for day in ("2021-01-01", timezone.localdate().isoformat()):
+            for fmt, srid in CASES:
+                with self.subTest(day=day, fmt=fmt, srid=srid):
+                    self.assert_same_file(fmt, srid, direct=False, params=f"as_of={day}&removed=include")
+            with self.subTest(day=day, fmt="xlsx"):
+                self.assert_same_xlsx(f"as_of={day}&removed=include")
+
+    def assert_same_xlsx(self, params: str) -> list[tuple]:
         from openpyxl import load_workbook
 
-        selection = RegisterSelection.from_params(QueryDict("removed=include"))
+        selection = RegisterSelection.from_params(QueryDict(params))
         ours, reference = self.tmp / "ours.xlsx", self.tmp / "ref.xlsx"
         exports.write_export(selection, fmt="xlsx", path=ours, srid=23837)
         exports.write_export(selection.records(), fmt="xlsx", path=reference, srid=23837)
@@ -136,7 +171,6 @@ class StatementRowsTests(PathsMixin, ImportTestCase):
             return [tuple(row) for row in load_workbook(path, read_only=True)["KIB A"].iter_rows(values_only=True)]
 
         ours_rows, ref_rows = rows(ours), rows(reference)
-        self.assertEqual(len(ours_rows), 4)
         geometry = 1 + len(kib.xlsx_columns())  # after No. and the columns: the WKT (PostGIS's digits on PostgreSQL)
         self.assertEqual(ours_rows[0], ref_rows[0])
         for mine, theirs in zip(ours_rows[1:], ref_rows[1:], strict=True):
@@ -147,8 +181,7 @@ class StatementRowsTests(PathsMixin, ImportTestCase):
                 self.assertIsNone(wkt)
             else:
                 self.assertTrue(from_wkt(wkt).equals_exact(from_wkt(ref_wkt), 1e-4), (wkt, ref_wkt))
-        dates = [v for v in ours_rows[1] if isinstance(v, dt.datetime)]
-        self.assertTrue(dates, "dates are date cells, not text")
+        return ours_rows
 
 
 @unittest.skipUnless(connection.vendor == "postgresql", "GDAL reads the statement itself on PostgreSQL only")
@@ -190,6 +223,16 @@ class DirectTests(PathsMixin, TransactionTestCase):
         self.assertEqual(translate.call_count, 1)
         self.assertEqual(sorted(v["nama_barang"] for v, _s in read(path)[1]),
                          ["=HYPERLINK(\"x\")", "Tanah Café O'Neil 100%"])  # fmt: skip
+
+    def test_as_of_a_date_every_format_matches_the_records(self):
+        change_after(dt.date(2020, 1, 1))
+        self.assertIsNotNone(exports._in_one_statement(RegisterSelection.from_params(QueryDict("as_of=2021-01-01"))))
+        for day in ("2021-01-01", timezone.localdate().isoformat()):
+            for fmt, srid in CASES:
+                with self.subTest(day=day, fmt=fmt, srid=srid):
+                    self.assert_same_file(fmt, srid, direct=None, params=f"as_of={day}&removed=include")
+            with self.subTest(day=day, filtered=True):
+                self.assert_same_file("gpkg", 4326, direct=None, params=f"as_of={day}&status=proses")
 
     def test_filters_with_quotes_and_percent(self):
         self.assert_same_file("gpkg", 4326, direct=None, params="q=O'Neil 100%25&agency=1.01.01")
