@@ -10,6 +10,7 @@ from decimal import Decimal
 from itertools import count
 from pathlib import Path
 
+import mapbox_vector_tile
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.test import override_settings
@@ -101,3 +102,12 @@ def every_record():
     from assets.register.reads import RegisterSelection
 
     return RegisterSelection.from_params({"removed": "include"}).records()
+
+
+def tile_features(tile: bytes) -> dict[str, list[str]]:
+    """A tile's features per layer, in a stable order: the order of a tile's features is the order its rows came
+    in, which the plan and the tables' physical layout decide (left by earlier tests), and means nothing."""
+    return {
+        name: sorted(json.dumps(feature, sort_keys=True) for feature in layer["features"])
+        for name, layer in mapbox_vector_tile.decode(tile).items()
+    }

@@ -139,7 +139,11 @@ def versioned_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> t
                         rows, params = _as_of_rows_sql(selection, z, x, y)
                 else:
                     rows, params = _as_of_unfiltered_rows_sql(selection.as_of, certificates_unrecorded, z, x, y)  # type: ignore[arg-type]
-                return _postgis_as_of_tile(rows, params, z, x, y)
+                sql, params = _postgis_as_of_sql(rows, params, z, x, y)
+                with _reading().cursor() as cursor:
+                    cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608
+                    version, data = cursor.fetchone()
+                return version, bytes(data) if data is not None else b""
         return register_version(), as_of_tile(selection, z=z, x=x, y=y)
     qs = None if selection.unfiltered else selection.queryset()  # None: the whole register, no ORM
     if connection.vendor == "postgresql":
@@ -250,7 +254,7 @@ def _as_of_unfiltered_rows_sql(
     return sql, tuple(values.get(p, p) if isinstance(p, dt.date | int) else p for p in stand_in_params)
 
 
-def _postgis_as_of_tile(rows: str, params: tuple, z: int, x: int, y: int) -> tuple[str, bytes]:
+def _postgis_as_of_sql(rows: str, params: tuple, z: int, x: int, y: int) -> tuple[str, tuple]:
     """The tile of the register as of a date on PostGIS: the live tile's statement over the history rows valid at the
     date (``rows``: _as_of_rows_sql), the certificate status, stage and dispute flag derived as of the date in the
     same statement."""
@@ -260,20 +264,27 @@ def _postgis_as_of_tile(rows: str, params: tuple, z: int, x: int, y: int) -> tup
     disputed = history.disputed_sql(f"q.{history.RANK}", f"q.{history.CASED}")
     renamed = f"{status} AS status_sertifikat, {stage} AS tahap_sertifikat, {disputed} AS bermasalah"
     inner = f"SELECT q.id, {renamed}, q.geom, q.{_MERCATOR} FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants, ORM SQL
-    sql, params = _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")
-    with _reading().cursor() as cursor:
-        cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608 - constants
-        version, data = cursor.fetchone()
-    return version, bytes(data) if data is not None else b""
+    return _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")
 
 
-def signed_in_tile(user_id: int, *, z: int, x: int, y: int, build: bool) -> tuple[tuple, str, bytes | None] | None:
-    """PostGIS, the whole live register, for the session's user: one statement, one round trip, that reads the user
-    with their roles (permissions.signed_in_sql), the register version and, with ``build`` and only for a user
-    who may read the register, the tile. Returns (the user's row for permissions.verified_roles, version, tile or
-    None), or None when there is no such user. The caller serves the tile only once verified_roles accepts the
-    row; otherwise it takes Django's usual path (sign-in check, role_required)."""
-    sql, params = postgis_tile_sql(None, z=z, x=x, y=y) if build else ("SELECT NULL::bytea", ())
+def signed_in_tile(
+    user_id: int, *, z: int, x: int, y: int, build: bool, as_of: dt.date | None = None
+) -> tuple[tuple, str, bytes | None] | None:
+    """PostGIS, the whole register (live, or ``as_of`` a date), for the session's user: one statement, one round
+    trip, that reads the user with their roles (permissions.signed_in_sql), the register version and, with
+    ``build`` and only for a user who may read the register, the tile. Returns (the user's row for
+    permissions.verified_roles, version, tile or None), or None when there is no such user, or as of a date when
+    some asset has no history row (versioned_tile merges those). The caller serves the tile only once
+    verified_roles accepts the row; otherwise it takes Django's usual path (sign-in check, role_required)."""
+    if not build:
+        sql, params = "SELECT NULL::bytea", ()
+    elif as_of is None:
+        sql, params = postgis_tile_sql(None, z=z, x=x, y=y)
+    else:
+        assets_unrecorded, certificates_unrecorded = history.unrecorded_models()
+        if assets_unrecorded:
+            return None
+        sql, params = _postgis_as_of_sql(*_as_of_unfiltered_rows_sql(as_of, certificates_unrecorded, z, x, y), z, x, y)
     statement = permissions.signed_in_sql(f"{tile_version.VERSION_FUNCTION}()", sql)
     reading = _reading()  # a replica's when the router gives one (the session was read there too)
     # The statement's text is the same for every tile when the tile is not built (a cached or revalidated one) or is

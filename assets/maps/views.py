@@ -3,11 +3,13 @@ register's read path (assets.register.reads)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import number_format
@@ -21,7 +23,7 @@ from assets.register import basemaps, history, permissions
 from assets.register.filters import AssetFilter
 from assets.register.models import AdministrativeArea, CertificateStatus, LandAsset, Stage
 from assets.register.permissions import role_required
-from assets.register.reads import RegisterSelection, SelectionError
+from assets.register.reads import RegisterSelection, SelectionError, parse_as_of
 
 MAP_ONLY_PARAMS = ("basemap",)
 
@@ -111,14 +113,15 @@ def boundaries(request: HttpRequest) -> JsonResponse:
 @login_not_required  # it checks the session itself, or hands over to _checked_tile, which does what any view does
 def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     """A vector tile of the register (tiles.py). The map asks for dozens per view, so the usual signed-in tile
-    (PostGIS, no filter, live) is served in one round trip: the session names the user (from Redis with
+    (PostGIS, no filter, live or only a date) is served in one round trip: the session names the user (from Redis with
     SIPANAH_CACHE_URL, else its row), then one statement reads the user, their roles, the register version and the
     tile (tiles.signed_in_tile). Anything else (no session, a user Django's sign-in check would not accept as is,
-    no role, filters, a date, SpatiaLite) goes through _checked_tile, with Django's usual checks."""
-    if connection.vendor == "postgresql" and not request.META.get("QUERY_STRING"):
+    no role, filters, SpatiaLite) goes through _checked_tile, with Django's usual checks."""
+    query = request.META.get("QUERY_STRING", "")
+    if connection.vendor == "postgresql" and (not query or _as_of_only(query)):
         user_id = permissions.session_user_id(request)
         if user_id is not None:
-            response = _signed_in_tile(request, user_id, z, x, y)
+            response = _signed_in_tile(request, user_id, z, x, y, query)
             if response is not None:
                 return response
     if not request.user.is_authenticated:  # as LoginRequiredMiddleware does for the other views
@@ -126,30 +129,46 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     return _checked_tile(request, z, x, y)
 
 
-def _signed_in_tile(request: HttpRequest, user_id: int, z: int, x: int, y: int) -> HttpResponse | None:
-    """The whole live register's tile for the session's user in one statement; None: take the usual path."""
+def _as_of_only(query: str) -> dt.date | None:
+    """The date of a tile's query string that is ``as_of=YYYY-MM-DD`` and nothing else (a valid date, not in the
+    future); None for any other query, which the usual path reads and checks."""
+    name, _sep, value = query.partition("=")
+    if name != "as_of" or "&" in value:
+        return None
+    try:
+        return parse_as_of(value)
+    except SelectionError:
+        return None
+
+
+def _signed_in_tile(request: HttpRequest, user_id: int, z: int, x: int, y: int, query: str) -> HttpResponse | None:
+    """The whole register's tile (live, or as of a date: ``query`` empty or _as_of_only) for the session's user in
+    one statement; None: take the usual path."""
     try:
         tiles.check_tile(z, x, y)
     except tiles.TileOutOfRange:
         return None  # the usual path answers 404 after the permission check
+    as_of = _as_of_only(query) if query else None
+    query = _filter_query(request)  # the usual path's, for the same ETag and cache key
     revalidate = [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",") if tag.strip()]
-    cache_key = tiles.cache_key(z=z, x=x, y=y, query="") if z <= tiles.CACHE_MAX_ZOOM else None
+    cache_key = tiles.cache_key(z=z, x=x, y=y, query=query) if z <= tiles.CACHE_MAX_ZOOM else None
     cached = cache.get(cache_key) if cache_key else None  # (version, bytes)
-    found = tiles.signed_in_tile(user_id, z=z, x=x, y=y, build=not (revalidate or cached))
+    found = tiles.signed_in_tile(user_id, z=z, x=x, y=y, build=not (revalidate or cached), as_of=as_of)
     if found is None:
         return None
     user, version, data = found
     roles = permissions.verified_roles(request, user_id, *user)
     if not roles:  # not accepted as is, or no role: Django's checks answer (redirect, 403, sign-out)
         return None
-    etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query="")
+    etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query=query)
     if etag in revalidate:
         return _tile_response(HttpResponse(status=304), etag)
     if data is None and cached and cached[0] == version:
         data = cached[1]
     if data is None:  # a revalidation that changed, or a stale cached copy: build it (a second round trip)
-        version, data = tiles.versioned_tile(RegisterSelection.everything(), z=z, x=x, y=y)
-        etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query="")
+        selection = RegisterSelection(params=QueryDict(), as_of=as_of)
+        version, data = tiles.versioned_tile(selection, z=z, x=x, y=y)
+        etag = tiles.tile_etag(version=version, z=z, x=x, y=y, query=query)
     if cache_key and not (cached and cached[0] == version):
         cache.set(cache_key, (version, data), timeout=24 * 3600)
     return _tile_response(HttpResponse(data, content_type=tiles.MEDIA_TYPE), etag)

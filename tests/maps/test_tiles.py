@@ -17,7 +17,7 @@ from assets.maps import tile_version, tiles
 from assets.models import Agency, LandAsset, Stage, User
 from assets.register import permissions, services
 from assets.register.reads import RegisterSelection
-from tests.factories import load_reference, make_asset, make_user, point_inside, square
+from tests.factories import load_reference, make_asset, make_user, point_inside, square, tile_features
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -213,6 +213,31 @@ class TileTests(TestCase):
         with CaptureQueriesContext(connection) as queries:  # a revalidation: the same statement without the tile
             self.assertEqual(self.get_tile(16, HTTP_IF_NONE_MATCH=self.get_tile(16)["ETag"]).status_code, 304)
         self.assertNotIn("ST_AsMVT", [q["sql"] for q in queries if "django_session" not in q["sql"]][-1])
+
+    def test_a_signed_in_tile_as_of_a_date_is_the_usual_paths_in_one_statement(self):
+        # views._as_of_only: a tile whose query is only a date takes the one-statement path too (PostGIS), and gives
+        # the usual path's tile and ETag (a map-only parameter sends the same request down the usual path).
+        services.asset_update(asset=self.a, user=None, data={"nama_barang": "Tanah A baru"}, geom=None)
+        day = timezone.localdate().isoformat()
+        for z in (12, 14, 16):
+            with self.subTest(z=z):
+                self.get_tile(z, f"as_of={day}")  # the session's first read in this subtest
+                with CaptureQueriesContext(connection) as queries:
+                    one = self.get_tile(z, f"as_of={day}")
+                # (read now: the next request empties the connection's query log)
+                statements = [q["sql"] for q in queries if "django_session" not in q["sql"]]
+                if connection.vendor == "postgresql":  # a cached low-zoom tile: the user and version only
+                    built = z > tiles.CACHE_MAX_ZOOM
+                    self.assertEqual(len(statements), 2 if built else 1, statements)  # (rows without history?)
+                    self.assertIn(User.groups.through._meta.db_table, statements[-1])
+                    self.assertEqual("ST_AsMVT" in statements[-1], built)
+                usual = self.get_tile(z, f"as_of={day}&basemap=none")
+                self.assertEqual(one["ETag"], usual["ETag"])
+                self.assertEqual(tile_features(one.content), tile_features(usual.content))
+                self.assertEqual(self.get_tile(z, f"as_of={day}", HTTP_IF_NONE_MATCH=one["ETag"]).status_code, 304)
+        z16 = self.decode(self.get_tile(16, f"as_of={day}"))
+        self.assertEqual([f["properties"]["id"] for f in z16], [self.b.pk])  # a's geometry was taken away today
+        self.assertEqual(self.get_tile(16, "as_of=2999-01-01").status_code, 400)  # the usual path's error
 
     def test_the_signed_in_statement_is_prepared_once_per_connection(self):
         # assets.maps.tiles._prepared_cursor: the polygon tiles' and the revalidations' statement is planned once per

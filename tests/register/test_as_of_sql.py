@@ -27,7 +27,7 @@ from assets.models import (
 )
 from assets.register import history, history_validity, kib, services
 from assets.register.reads import RegisterSelection
-from tests.factories import load_reference, make_asset, point_inside, square
+from tests.factories import load_reference, make_asset, point_inside, square, tile_features
 
 
 def backdate(obj, when: dt.datetime) -> None:
@@ -161,15 +161,6 @@ def kept_and_recounted() -> tuple[dict, dict]:
     kept = rows()
     history_validity.install(fill=True)
     return kept, rows()
-
-
-def features(tile: bytes) -> dict[str, list[str]]:
-    """A tile's features per layer, in a stable order: the order of a tile's features is the order its rows came
-    in, which the plan and the tables' physical layout decide (left by earlier tests), and means nothing."""
-    return {
-        name: sorted(json.dumps(feature, sort_keys=True) for feature in layer["features"])
-        for name, layer in tiles.mapbox_vector_tile.decode(tile).items()
-    }
 
 
 class EquivalenceTests(TestCase):
@@ -436,7 +427,7 @@ class EquivalenceTests(TestCase):
                 live = tiles.versioned_tile(RegisterSelection.from_params(query), z=z, x=tx, y=ty)[1]
                 past = tiles.versioned_tile(RegisterSelection.from_params(query, as_of=today), z=z, x=tx, y=ty)[1]
                 self.assertTrue(live, (z, params))
-                self.assertEqual(features(past), features(live), (z, params, connection.vendor))
+                self.assertEqual(tile_features(past), tile_features(live), (z, params, connection.vendor))
 
 
 class ConcurrentWritersTests(TransactionTestCase):
