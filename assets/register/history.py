@@ -38,6 +38,7 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    Exists,
     Min,
     OuterRef,
     Q,
@@ -468,20 +469,21 @@ def _flag(condition: Q) -> Case:
     return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-def open_cases(as_of: dt.date) -> QuerySet:
-    """open_case_asset_ids(as_of) as a subquery (the asset ids)."""
+def open_cases(as_of: dt.date, *, asset: OuterRef | None = None) -> QuerySet:
+    """open_case_asset_ids(as_of) as a subquery (the asset ids). ``asset``: only that (outer) asset's, each case's
+    closing looked up by its own case (index probes): for a correlated EXISTS over a few assets (a tile), where
+    the set of all open cases would be built anew for every tile."""
     through = getattr(apps.get_model("assets", "DisputeCase"), "assets").through  # noqa: B009 - typed as Model
     recorded = end_of_day(as_of)
-    closed = (
-        apps.get_model("assets", "CaseStageEvent")
-        .objects.filter(to_stage__in=("SELESAI", "DIHENTIKAN"), date__lte=as_of, created_at__lt=recorded)
-        .values("case_id")
+    closed = apps.get_model("assets", "CaseStageEvent").objects.filter(
+        to_stage__in=("SELESAI", "DIHENTIKAN"), date__lte=as_of, created_at__lt=recorded
     )
-    return (
-        through.objects.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
-        .exclude(disputecase_id__in=closed)
-        .values("landasset_id")
-    )
+    links = through.objects.filter(disputecase__opened_on__lte=as_of, disputecase__created_at__lt=recorded)
+    if asset is not None:
+        links = links.filter(landasset_id=asset).exclude(Exists(closed.filter(case_id=OuterRef("disputecase_id"))))
+    else:
+        links = links.exclude(disputecase_id__in=closed.values("case_id"))
+    return links.values("landasset_id")
 
 
 def as_of_sources(
@@ -527,7 +529,9 @@ def as_of_sources(
             qs = qs.annotate(**{RANK: _span_value(spans, "stage_rank")})
             qs = qs.annotate(**{STAGE: _ranked(RANK, rules.STAGE_RANK, Stage.BELUM)})
         if disputed and few:  # a tile derives the flag from RANK and CASED (each subquery once per row)
-            qs = qs.annotate(**{CASED: _flag(Q(id__in=open_cases(as_of)))})
+            # LIMIT 1: a probe per row; as EXISTS, PostgreSQL hashed every open case of the register for each tile
+            one = open_cases(as_of, asset=OuterRef("id")).annotate(cased=Value(True)).values("cased")[:1]
+            qs = qs.annotate(**{CASED: Coalesce(Subquery(one), Value(False))})
             qs = qs.annotate(**{DISPUTED: _flag(Q(**{f"{RANK}__gte": rules.DISPUTE_RANK}) | Q(**{CASED: True}))})
         elif disputed:
             dispute = Q(**{f"{RANK}__gte": rules.DISPUTE_RANK}) | Q(id__in=open_cases(as_of))
