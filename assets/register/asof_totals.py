@@ -44,6 +44,10 @@ PIECE_COLUMNS = ("agency_id", "kecamatan_id", "kelurahan_id", "plotting_status",
 
 def _row_values(r: str, postgis: bool) -> str:
     """An asset row's group (but status and stage) and sums, named."""
+    return ", ".join(f"{e} AS {name}" for name, e in _row_expressions(r, postgis).items())
+
+
+def _row_expressions(r: str, postgis: bool) -> dict[str, str]:
     as_int = "round({})::bigint" if postgis else "CAST(round({}) AS INTEGER)"
     removed = f"({r}.removed_at IS NOT NULL)"
     located = f"({r}.plotting_status <> '{PlottingStatus.UNKNOWN}')"
@@ -58,7 +62,7 @@ def _row_values(r: str, postgis: bool) -> str:
         "luas_gis_c": f"coalesce({as_int.format(f'{r}.luas_gis_m2 * 100')}, 0)",
         "nilai": as_int.format(f"{r}.nilai_perolehan"),
     }
-    return ", ".join(f"{e} AS {name}" for name, e in values.items())
+    return values
 
 
 def _names(column: str, codes: dict[str, int], default: str) -> str:
@@ -87,13 +91,24 @@ def pieces_sql(assets: str | None, postgis: bool) -> str:
     status = _names("sp.status_code", STATUS_CODE, CertificateStatus.BELUM)
     stage = _names("sp.stage_rank", STAGE_RANK, Stage.BELUM)
     columns = ", ".join(("asset_id", "valid_from", "valid_until", *KEY_COLUMNS, *SUMS))
+    # The row a step lies in: the asset's history row, or its live row while it has none. Joined as the tables
+    # themselves, through their indexes (the history's id, the live primary key, the spans' asset_id), not as the
+    # derived table ``rows``: SQLite joined that one by scanning it for every step, N x N for a recount of N
+    # assets (12.9 s for 20,000; PostgreSQL hashes either).
+    recorded, live = _row_expressions("h", postgis), _row_expressions("l", postgis)
+    row = {name: f"CASE WHEN h.history_id IS NOT NULL THEN {e} ELSE {live[name]} END" for name, e in recorded.items()}
     return (
-        f"INSERT INTO {PIECES} ({columns}) SELECT st.asset_id, st.lo, st.hi, r.agency_id, r.kecamatan_id, "
-        f"r.kelurahan_id, {status}, {stage}, r.plotting_status, r.removed, 1, r.located, r.luas_kib_c, "
-        f"r.luas_gis_c, r.nilai FROM ({steps}) st "
-        "JOIN " + rows + " r ON r.asset_id = st.asset_id AND r.s <= st.lo AND (r.u IS NULL OR r.u >= st.hi) "
-        "LEFT JOIN " + spans + " sp ON sp.asset_id = st.asset_id AND sp.s <= st.lo "
-        "AND (sp.u IS NULL OR sp.u >= st.hi);"
+        f"INSERT INTO {PIECES} ({columns}) SELECT st.asset_id, st.lo, st.hi, {row['agency_id']}, "
+        f"{row['kecamatan_id']}, {row['kelurahan_id']}, {status}, {stage}, {row['plotting_status']}, "
+        f"{row['removed']}, 1, {row['located']}, {row['luas_kib_c']}, {row['luas_gis_c']}, {row['nilai']} "
+        f"FROM ({steps}) st "
+        f"LEFT JOIN {ASSET_HISTORY} h ON h.id = st.asset_id AND h.history_type <> '-' AND {start} <= st.lo "
+        "AND (h.history_valid_until IS NULL OR h.history_valid_until >= st.hi) "
+        f"LEFT JOIN {ASSETS} l ON l.id = st.asset_id AND l.created_at <= st.lo "
+        f"AND l.id IN (SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{ASSETS}') "
+        f"LEFT JOIN {SPANS} sp ON sp.asset_id = st.asset_id AND sp.valid_from <= st.lo "
+        "AND (sp.valid_until IS NULL OR sp.valid_until >= st.hi) "
+        "WHERE h.history_id IS NOT NULL OR l.id IS NOT NULL;"
     )
 
 

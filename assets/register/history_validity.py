@@ -112,12 +112,26 @@ def _spans_sql(assets: str | None) -> list[str]:
     )
     points = f"SELECT asset_id, s AS p FROM {pieces} a UNION SELECT asset_id, u FROM {pieces} b WHERE u IS NOT NULL"
     steps = f"SELECT asset_id, p AS lo, lead(p) OVER (PARTITION BY asset_id ORDER BY p) AS hi FROM ({points}) pt"
+    # The pieces a step lies in, joined as the tables themselves through their asset_id indexes (not as the derived
+    # table ``pieces``, which SQLite scanned for every step: N x N for N assets): the certificate history rows and
+    # the live certificates without history; the highest of each, then the higher of the two.
+    live = f"SELECT row_id FROM {UNRECORDED} WHERE \"table\" = '{CERTIFICATES}'"
+
+    def higher(column: str) -> str:
+        h, c = f"max(h.{column})", f"max(c.{column})"
+        return f"CASE WHEN {c} IS NULL OR {h} >= {c} THEN {h} ELSE {c} END"
+
     return [
         f"DELETE FROM {SPANS}" + (f" WHERE asset_id IN ({assets})" if assets is not None else "") + ";",
         f"INSERT INTO {SPANS} (asset_id, valid_from, valid_until, status_code, stage_rank) "
-        f"SELECT st.asset_id, st.lo, st.hi, max(pc.code), max(pc.rnk) FROM ({steps}) st JOIN {pieces} pc "
-        "ON pc.asset_id = st.asset_id AND pc.s <= st.lo AND (pc.u IS NULL OR pc.u >= st.hi) "
-        "GROUP BY st.asset_id, st.lo, st.hi;",
+        f"SELECT st.asset_id, st.lo, st.hi, {higher('code')}, {higher('rnk')} FROM ({steps}) st "
+        f"LEFT JOIN (SELECT h.asset_id, {start} AS s, h.history_valid_until AS u, {certificate_code_sql('h')} AS code, "
+        f"{certificate_rank_sql('h')} AS rnk FROM {CERTIFICATE_HISTORY} h WHERE h.history_type <> '-') h "
+        "ON h.asset_id = st.asset_id AND h.s <= st.lo AND (h.u IS NULL OR h.u >= st.hi) "
+        f"LEFT JOIN (SELECT c.asset_id, c.created_at AS s, {certificate_code_sql('c')} AS code, "
+        f"{certificate_rank_sql('c')} AS rnk FROM {CERTIFICATES} c WHERE c.id IN ({live})) c "
+        "ON c.asset_id = st.asset_id AND c.s <= st.lo "
+        "WHERE h.asset_id IS NOT NULL OR c.asset_id IS NOT NULL GROUP BY st.asset_id, st.lo, st.hi;",
     ]
 
 
