@@ -88,8 +88,10 @@ HISTORY_REFS = {("assets_historicaldisputecase_assets", "history_id"): "assets_h
 
 
 def _columns(conn: psycopg.Connection, table: str) -> list[str]:
+    """The table's columns but the generated ones (PostgreSQL computes those: the EPSG:3857 copy, 0024_til)."""
     rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND is_generated = 'NEVER' "
+        "ORDER BY ordinal_position",
         (table,),
     ).fetchall()
     return [r[0] for r in rows]
