@@ -65,53 +65,58 @@ def _register_candidates(boxes: np.ndarray) -> list[tuple[int, int, str, bytes]]
         return [(int(i), int(pk), label, bytes(wkb)) for i, pk, label, wkb in cursor.fetchall() if wkb is not None]
 
 
-# Parcels compared at once at the end: their outlines are shapely geometries (~430 B each) only while their chunk is
-CHUNK = 50_000
+# Parcels compared at once at the end: only two chunks' outlines are shapely geometries (~430 B each) at a time
+CHUNK = 20_000
+_COLUMNS = ("numbers", "boxes", "starts", "wkb_sizes", "label_sizes")
 
 
 class _Outlines:
-    """The file's checked parcels until the end of the check: feature number and bounding box (xmin, ymin, xmax,
-    ymax) in numpy arrays, 56 bytes a parcel with the place of its WKB outline and label in a temporary file."""
+    """The file's checked parcels until the end of the check, 56 bytes each in memory: the feature number and the
+    bounding box (xmin, ymin, xmax, ymax) in numpy arrays, with the place of the parcel's record (its WKB outline,
+    then its label) in a temporary file."""
 
     def __init__(self) -> None:
         self.file: Any = None
         self.size = 0  # bytes written to the file
-        self.batches: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.parts: dict[str, list[np.ndarray]] = {name: [] for name in _COLUMNS}  # one array per batch
 
     def add(self, numbers: list[int], labels: list[str], geoms: np.ndarray) -> None:
         if self.file is None:
             self.file = tempfile.TemporaryFile(prefix="sipanah-outlines-")  # noqa: SIM115 - closed by close()
         wkbs = shapely.to_wkb(geoms)
         texts = [label.encode() for label in labels]
-        wkb_sizes = np.fromiter(map(len, wkbs), dtype=np.int64, count=len(wkbs))
-        label_sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        records = wkb_sizes + label_sizes  # each parcel's record: its WKB, then its label
+        wkb_sizes = np.fromiter(map(len, wkbs), dtype=np.int32, count=len(wkbs))
+        label_sizes = np.fromiter(map(len, texts), dtype=np.int32, count=len(texts))
+        records = wkb_sizes.astype(np.int64) + label_sizes
         starts = self.size + np.concatenate([[0], np.cumsum(records)[:-1]])
         self.file.write(b"".join(part for pair in zip(wkbs, texts, strict=True) for part in pair))
         self.size += int(records.sum())
-        self.batches.append((np.array(numbers, dtype=np.int64), shapely.bounds(geoms), starts, wkb_sizes, label_sizes))
+        values = (np.array(numbers, dtype=np.int64), shapely.bounds(geoms), starts, wkb_sizes, label_sizes)
+        for name, column in zip(_COLUMNS, values, strict=True):
+            self.parts[name].append(column)
 
-    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """numbers, boxes, record starts, WKB sizes, label sizes of every parcel, in the order added."""
-        if not self.batches:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, np.empty((0, 4)), empty, empty, empty
-        if len(self.batches) > 1:  # joined once: the arrays of the batches are freed
-            self.batches = [tuple(np.concatenate(column) for column in zip(*self.batches, strict=True))]  # type: ignore[list-item]
+    def column(self, name: str) -> np.ndarray:
+        """One of _COLUMNS for every parcel, in the order added (joined once, one column at a time: the batches'
+        arrays are freed)."""
+        parts = self.parts[name]
+        if len(parts) != 1:
+            parts[:] = [np.concatenate(parts) if parts else np.empty((0, 4) if name == "boxes" else 0, dtype=np.int64)]
+        return parts[0]
+
+    def geometries(self, positions: np.ndarray) -> np.ndarray:
+        """The outlines of the parcels at ``positions``, read back from the file."""
         self.file.flush()
-        return self.batches[0]
-
-    def geometries(self, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-        fd = self.file.fileno()
+        fd, starts, sizes = self.file.fileno(), self.column("starts")[positions], self.column("wkb_sizes")[positions]
         return shapely.from_wkb([os.pread(fd, size, start) for start, size in zip(starts.tolist(), sizes.tolist(),
                                                                                    strict=True)])  # fmt: skip
 
     def label(self, position: int) -> str:
-        _numbers, _boxes, starts, wkb_sizes, label_sizes = self.columns()
-        start = int(starts[position] + wkb_sizes[position])
-        return os.pread(self.file.fileno(), int(label_sizes[position]), start).decode()
+        self.file.flush()
+        start = int(self.column("starts")[position]) + int(self.column("wkb_sizes")[position])
+        return os.pread(self.file.fileno(), int(self.column("label_sizes")[position]), start).decode()
 
     def close(self) -> None:
+        self.parts = {name: [] for name in _COLUMNS}
         if self.file is not None:
             self.file.close()
             self.file = None
@@ -152,12 +157,12 @@ def within_file_pairs(outlines: _Outlines, chunk: int | None = None) -> list[tup
     first position the lower; the same pairs and areas as one STRtree query of all against all, with only two
     chunks' outlines built at a time: each chunk's STRtree is queried by its own parcels and by the parcels of the
     later chunks whose boxes meet its extent."""
-    _numbers, boxes, starts, wkb_sizes, _labels = outlines.columns()
+    boxes = outlines.column("boxes")
     chunks = _chunks(boxes, chunk or CHUNK)
     extents = [_extent(boxes[members]) for members in chunks]
     found: list[tuple[int, int, float]] = []
     for a, members in enumerate(chunks):
-        geoms = outlines.geometries(starts[members], wkb_sizes[members])
+        geoms = outlines.geometries(members)
         tree = shapely.STRtree(geoms)
         inner, outer = tree.query(geoms, predicate="intersects")
         keep = members[inner] < members[outer]
@@ -169,7 +174,7 @@ def within_file_pairs(outlines: _Outlines, chunk: int | None = None) -> list[tup
             near = chunks[b][_meets(boxes[chunks[b]], extents[a])]
             if not len(near):
                 continue
-            others = outlines.geometries(starts[near], wkb_sizes[near])
+            others = outlines.geometries(near)
             inner, outer = tree.query(others, predicate="intersects")
             lefts.append(near[inner])
             rights.append(members[outer])
@@ -235,7 +240,7 @@ class OverlapCheck:
                 shown[pk] = {"asset_id": pk, "label": label, "geometry": geometry}
         self.report.preview_register = list(shown.values())
         pairs = [(i, j, area) for i, j, area in within_file_pairs(self.outlines) if area >= MIN_OVERLAP_M2]
-        numbers = self.outlines.columns()[0]
+        numbers = self.outlines.column("numbers")
         for i, j, area in pairs:
             first, second = sorted((i, j), key=lambda k: numbers[k])
             entries.append({"n": int(numbers[second]), "label": self.outlines.label(second), "asset_id": None,
