@@ -38,12 +38,14 @@ class WithinFileChunksTests(TestCase):
     def test_chunked_check_finds_the_pairs_and_areas_of_all_against_all(self):
         parcels = scattered_parcels(300, seed=19)
         numbers = [2 * i + 5 for i in range(len(parcels))]  # feature numbers, not positions
-        expected = []
-        for i, j in itertools.combinations(range(len(parcels)), 2):
-            if shapely.intersects(parcels[i], parcels[j]):
-                (area,) = geo.pairwise_intersection_areas_m2([parcels[i]], [parcels[j]])
-                if area >= overlaps.MIN_OVERLAP_M2:
-                    expected.append((numbers[j], numbers[i], f"parcel {j}", f"parcel {i}", area))
+        shapes = np.array(parcels, dtype=object)
+        first, second = np.array(list(itertools.combinations(range(len(parcels)), 2))).T  # every pair, lower first
+        meet = shapely.intersects(shapes[first], shapes[second])
+        first, second = first[meet], second[meet]
+        areas = geo.pairwise_intersection_areas_m2(shapes[first], shapes[second])
+        expected = [(numbers[j], numbers[i], f"parcel {j}", f"parcel {i}", area)
+                    for i, j, area in zip(first.tolist(), second.tolist(), areas, strict=True)
+                    if area >= overlaps.MIN_OVERLAP_M2]  # fmt: skip
         self.assertGreater(len(expected), 100)
         for chunk in (16, 1000):  # many chunks (a parcel's neighbours in other chunks), then one
             with self.subTest(chunk=chunk), mock.patch.object(overlaps, "CHUNK", chunk):
