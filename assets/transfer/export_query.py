@@ -106,7 +106,7 @@ def export_query(
             )
             expr = f"{alias}.{_field_column(model, attribute)}"
         else:
-            expr = f"{asset}.{derived.get(source) or _field_column(LandAsset, source)}"
+            expr = derived.get(source) or f"{asset}.{_field_column(LandAsset, source)}"
         width = (widths or {}).get(column.name)
         columns.append(f"{_cast(column, expr, csv=csv, text_dates=text_dates, width=width)} AS {_quote(name)}")
     geom = f"{asset}.{_field_column(LandAsset, 'geom')}"
@@ -119,7 +119,7 @@ def export_query(
         # "MULTIPOLYGON (((" as OGR writes it (PostGIS leaves out the space)
         text = f"replace(ST_AsText({projected}), 'MULTIPOLYGON(', 'MULTIPOLYGON (')"
         columns.insert(0, f"{text} AS {_quote(f'wkt_epsg_{int(srid)}')}")
-    tahap = f"{asset}.{derived.get('tahap_sertifikat') or _field_column(LandAsset, 'tahap_sertifikat')}"
+    tahap = derived.get("tahap_sertifikat") or f"{asset}.{_field_column(LandAsset, 'tahap_sertifikat')}"
     if extra:
         columns += [f"{asset}.id AS asset_id", f"{tahap} AS tahap"]
     c = certificates
@@ -169,15 +169,25 @@ def _sources(selection: RegisterSelection, asset: str) -> tuple[str, str, list[A
         tables = _quote(LandAsset._meta.db_table), _quote(Certificate._meta.db_table)
         return tables[0], f"WHERE {asset}.id IN ({ids_sql})", list(ids_params), tables[1], {}
     with history.one_read((False, False)):
-        [rows] = selection.as_of_sources(stage=True, disputed=True)
-    as_of = {"status_sertifikat": history.STATUS, "tahap_sertifikat": history.STAGE, "bermasalah": history.DISPUTED}
-    rows_sql, rows_params = rows.values(*_recorded(LandAsset, set(as_of)), *as_of.values()).query.sql_with_params()
+        [rows] = selection.as_of_sources(stage=True, disputed=True, few=True)
+    # Each row's status code, stage rank and open case are index probes (linear in N), selected once in a subquery
+    # (OFFSET 0: pulled up, PostgreSQL copied them into every expression reading them, as the tiles note) and named
+    # outside it, as the as-of tile does.
+    probes = (history.STATUS_CODE, history.RANK, history.CASED)
+    leave_out = {"status_sertifikat", "tahap_sertifikat", "bermasalah"}
+    rows_sql, rows_params = rows.values(*_recorded(LandAsset, leave_out), *probes).query.sql_with_params()
+    code, rank, cased = (f"{asset}.{_quote(name)}" for name in probes)
+    derived = {
+        "status_sertifikat": history.status_sql(code),
+        "tahap_sertifikat": history.stage_sql(rank),
+        "bermasalah": history.disputed_sql(rank, cased),
+    }
     before = history.end_of_day(selection.as_of)  # type: ignore[arg-type]  # not live
     certs = history.recorded(Certificate, before).order_by().values(*_recorded(Certificate, set()))
     certs_sql, certs_params = certs.query.sql_with_params()
-    # the certificate rows come twice in the statement (the join and its probe), before the asset rows' WHERE
+    # the certificate rows come twice in the statement (the join and its probe), after the asset rows
     params = [*rows_params, *certs_params, *certs_params]
-    return f"({rows_sql})", "", params, f"({certs_sql})", {name: _quote(column) for name, column in as_of.items()}
+    return f"({rows_sql} OFFSET 0)", "", params, f"({certs_sql})", derived
 
 
 def fetch_rows(query: ExportQuery) -> Iterator[tuple[Any, ...]]:
