@@ -219,7 +219,7 @@ _AS_OF_ENVELOPE = f'"{_HISTORY_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s
 def _as_of_rows_sql(selection: RegisterSelection, z: int, x: int, y: int) -> tuple[str, tuple]:
     """The SELECT of (id, status code, stage rank, open case, geom) of the as-of rows in the tile's envelope, found
     through the history table's GiST index (RegisterSelection.as_of_sources, with the certificates' numbers derived
-    per asset: history.STATUS_CODE, history.RANK, history.CASED)."""
+    per asset: history.SPAN, history.CASED)."""
     envelope = [z, x, y]
     [qs] = selection.as_of_sources(
         stage=True,
@@ -227,7 +227,7 @@ def _as_of_rows_sql(selection: RegisterSelection, z: int, x: int, y: int) -> tup
         few=True,
         refine=lambda qs: qs.extra(where=[_AS_OF_ENVELOPE], params=envelope),  # noqa: S610 - constant SQL
     )
-    columns = ("id", history.STATUS_CODE, history.RANK, history.CASED, "geom", _MERCATOR)
+    columns = ("id", history.SPAN, history.CASED, "geom", _MERCATOR)
     mercator = {_MERCATOR: f'"{_HISTORY_TABLE}"."{_MERCATOR}"'}  # the history's EPSG:3857 copy (tile_geometry)
     return qs.filter(geom__isnull=False).extra(select=mercator).values(*columns).query.sql_with_params()  # noqa: S610
 
@@ -259,9 +259,9 @@ def _postgis_as_of_sql(rows: str, params: tuple, z: int, x: int, y: int) -> tupl
     date (``rows``: _as_of_rows_sql), the certificate status, stage and dispute flag derived as of the date in the
     same statement."""
     # OFFSET 0 keeps PostgreSQL from inlining the subquery, which would repeat its per-asset subqueries in each CASE.
-    status = history.status_sql(f"q.{history.STATUS_CODE}")
-    stage = history.stage_sql(f"q.{history.RANK}")
-    disputed = history.disputed_sql(f"q.{history.RANK}", f"q.{history.CASED}")
+    code, rank = history.span_code_sql(f"q.{history.SPAN}"), history.span_rank_sql(f"q.{history.SPAN}")
+    status, stage = history.status_sql(code), history.stage_sql(rank)
+    disputed = history.disputed_sql(rank, f"q.{history.CASED}")
     renamed = f"{status} AS status_sertifikat, {stage} AS tahap_sertifikat, {disputed} AS bermasalah"
     inner = f"SELECT q.id, {renamed}, q.geom, q.{_MERCATOR} FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants, ORM SQL
     return _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")

@@ -170,13 +170,14 @@ def _sources(selection: RegisterSelection, asset: str) -> tuple[str, str, list[A
         return tables[0], f"WHERE {asset}.id IN ({ids_sql})", list(ids_params), tables[1], {}
     with history.one_read((False, False)):
         [rows] = selection.as_of_sources(stage=True, disputed=True, few=True)
-    # Each row's status code, stage rank and open case are index probes (linear in N), selected once in a subquery
-    # (OFFSET 0: pulled up, PostgreSQL copied them into every expression reading them, as the tiles note) and named
-    # outside it, as the as-of tile does.
-    probes = (history.STATUS_CODE, history.RANK, history.CASED)
+    # Each row's status span and open case are index probes (linear in N), selected once in a subquery (OFFSET 0:
+    # pulled up, PostgreSQL copied them into every expression reading them, as the tiles note) and named outside
+    # it, as the as-of tile does.
     leave_out = {"status_sertifikat", "tahap_sertifikat", "bermasalah"}
+    probes = (history.SPAN, history.CASED)
     rows_sql, rows_params = rows.values(*_recorded(LandAsset, leave_out), *probes).query.sql_with_params()
-    code, rank, cased = (f"{asset}.{_quote(name)}" for name in probes)
+    span, cased = (f"{asset}.{_quote(name)}" for name in probes)
+    code, rank = history.span_code_sql(span), history.span_rank_sql(span)
     derived = {
         "status_sertifikat": history.status_sql(code),
         "tahap_sertifikat": history.stage_sql(rank),
