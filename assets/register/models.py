@@ -260,6 +260,11 @@ class CertificateStatusSpan(models.Model):
     stage_rank = models.SmallIntegerField()
 
 
+# The columns that make a register total's group (TotalsGroup): unique per group (and per day as of a date)
+TOTALS_GROUP = ("agency_id", "kecamatan_id", "kelurahan_id", "status_sertifikat", "tahap_sertifikat",
+                "plotting_status", "removed")  # fmt: skip
+
+
 class TotalsGroup(models.Model):
     """The group of a register total (the register's dimensions) and its sums (hundredths of m², whole rupiah): live
     (RegisterTotal) and as of a date (AsOfPiece, AsOfTotal)."""
@@ -297,21 +302,7 @@ class AsOfTotal(TotalsGroup):
     day = models.DateField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=[
-                    "day",
-                    "agency_id",
-                    "kecamatan_id",
-                    "kelurahan_id",
-                    "status_sertifikat",
-                    "tahap_sertifikat",
-                    "plotting_status",
-                    "removed",
-                ],
-                name="assets_asoftotal_group",
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["day", *TOTALS_GROUP], name="assets_asoftotal_group")]
 
 
 class LandAsset(models.Model):
@@ -508,20 +499,7 @@ class RegisterTotal(TotalsGroup):
     """
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=[
-                    "agency_id",
-                    "kecamatan_id",
-                    "kelurahan_id",
-                    "status_sertifikat",
-                    "tahap_sertifikat",
-                    "plotting_status",
-                    "removed",
-                ],
-                name="assets_registertotal_group",
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=list(TOTALS_GROUP), name="assets_registertotal_group")]
 
     def __str__(self) -> str:
         return f"{self.agency_id}/{self.kelurahan_id}/{self.status_sertifikat}: {self.n}"
