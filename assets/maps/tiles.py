@@ -139,11 +139,7 @@ def versioned_tile(selection: RegisterSelection, *, z: int, x: int, y: int) -> t
                         rows, params = _as_of_rows_sql(selection, z, x, y)
                 else:
                     rows, params = _as_of_unfiltered_rows_sql(selection.as_of, certificates_unrecorded, z, x, y)  # type: ignore[arg-type]
-                sql, params = _postgis_as_of_sql(rows, params, z, x, y)
-                with _reading().cursor() as cursor:
-                    cursor.execute(f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})", params)  # noqa: S608
-                    version, data = cursor.fetchone()
-                return version, bytes(data) if data is not None else b""
+                return _versioned(*_postgis_as_of_sql(rows, params, z, x, y))
         return register_version(), as_of_tile(selection, z=z, x=x, y=y)
     qs = None if selection.unfiltered else selection.queryset()  # None: the whole register, no ORM
     if connection.vendor == "postgresql":
@@ -198,7 +194,11 @@ def _positioned(inner: str, columns: str, z: int, x: int, y: int) -> str:
 
 
 def _postgis_tile(qs: QuerySet[LandAsset] | None, z: int, x: int, y: int) -> tuple[str, bytes]:
-    sql, params = postgis_tile_sql(qs, z=z, x=x, y=y)
+    return _versioned(*postgis_tile_sql(qs, z=z, x=x, y=y))
+
+
+def _versioned(sql: str, params: tuple) -> tuple[str, bytes]:
+    """(register version, tile) of a PostGIS tile statement (live or as of a date)."""
     # One statement, one round trip: the register version and the tile in one SELECT, so from the same snapshot and
     # the ETag matches the content. The version is read by the function assets_register_version() (migration 0006,
     # assets.tile_version.install_function): its lookups' plans are kept per connection, and as PARALLEL UNSAFE it
@@ -217,7 +217,7 @@ _AS_OF_ENVELOPE = f'"{_HISTORY_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s
 
 
 def _as_of_rows_sql(selection: RegisterSelection, z: int, x: int, y: int) -> tuple[str, tuple]:
-    """The SELECT of (id, status code, stage rank, open case, geom) of the as-of rows in the tile's envelope, found
+    """The SELECT of (id, status span, open case, geom) of the as-of rows in the tile's envelope, found
     through the history table's GiST index (RegisterSelection.as_of_sources, with the certificates' numbers derived
     per asset: history.SPAN, history.CASED)."""
     envelope = [z, x, y]
@@ -259,10 +259,8 @@ def _postgis_as_of_sql(rows: str, params: tuple, z: int, x: int, y: int) -> tupl
     date (``rows``: _as_of_rows_sql), the certificate status, stage and dispute flag derived as of the date in the
     same statement."""
     # OFFSET 0 keeps PostgreSQL from inlining the subquery, which would repeat its per-asset subqueries in each CASE.
-    code, rank = history.span_code_sql(f"q.{history.SPAN}"), history.span_rank_sql(f"q.{history.SPAN}")
-    status, stage = history.status_sql(code), history.stage_sql(rank)
-    disputed = history.disputed_sql(rank, f"q.{history.CASED}")
-    renamed = f"{status} AS status_sertifikat, {stage} AS tahap_sertifikat, {disputed} AS bermasalah"
+    derived = history.derived_sql(f"q.{history.SPAN}", f"q.{history.CASED}")
+    renamed = ", ".join(f"{sql} AS {name}" for name, sql in derived.items())
     inner = f"SELECT q.id, {renamed}, q.geom, q.{_MERCATOR} FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants, ORM SQL
     return _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")
 

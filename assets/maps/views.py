@@ -118,10 +118,11 @@ def asset_tile(request: HttpRequest, z: int, x: int, y: int) -> HttpResponse:
     tile (tiles.signed_in_tile). Anything else (no session, a user Django's sign-in check would not accept as is,
     no role, filters, SpatiaLite) goes through _checked_tile, with Django's usual checks."""
     query = request.META.get("QUERY_STRING", "")
-    if connection.vendor == "postgresql" and (not query or _as_of_only(query)):
+    as_of = _as_of_only(query) if query else None
+    if connection.vendor == "postgresql" and (not query or as_of):
         user_id = permissions.session_user_id(request)
         if user_id is not None:
-            response = _signed_in_tile(request, user_id, z, x, y, query)
+            response = _signed_in_tile(request, user_id, z, x, y, as_of)
             if response is not None:
                 return response
     if not request.user.is_authenticated:  # as LoginRequiredMiddleware does for the other views
@@ -141,14 +142,15 @@ def _as_of_only(query: str) -> dt.date | None:
         return None
 
 
-def _signed_in_tile(request: HttpRequest, user_id: int, z: int, x: int, y: int, query: str) -> HttpResponse | None:
-    """The whole register's tile (live, or as of a date: ``query`` empty or _as_of_only) for the session's user in
+def _signed_in_tile(
+    request: HttpRequest, user_id: int, z: int, x: int, y: int, as_of: dt.date | None
+) -> HttpResponse | None:
+    """The whole register's tile (live, or ``as_of`` a date, the query's only parameter) for the session's user in
     one statement; None: take the usual path."""
     try:
         tiles.check_tile(z, x, y)
     except tiles.TileOutOfRange:
         return None  # the usual path answers 404 after the permission check
-    as_of = _as_of_only(query) if query else None
     query = _filter_query(request)  # the usual path's, for the same ETag and cache key
     revalidate = [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",") if tag.strip()]
     cache_key = tiles.cache_key(z=z, x=x, y=y, query=query) if z <= tiles.CACHE_MAX_ZOOM else None

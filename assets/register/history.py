@@ -424,18 +424,22 @@ STATUS_CODE = "asof_status_code"
 RANK = "asof_rank"
 CASED = "asof_cased"  # a dispute or occupation case open at the date
 # The asset's span at the date read once for both numbers (few=True): status code * SPAN_BASE + stage rank. A
-# tile's or an export's rows select it in a fenced subquery and split it outside (span_code_sql, span_rank_sql):
-# one index probe per row instead of one for each number.
+# tile's or an export's rows select it (and CASED) in a fenced subquery and name them outside (derived_sql): one
+# index probe per row instead of one for each number.
 SPAN = "asof_span"
 SPAN_BASE = 1000  # above every stage rank (rules.STAGE_RANK)
 
 
-def span_code_sql(column: str) -> str:
-    return f"({column} / {SPAN_BASE})"
-
-
-def span_rank_sql(column: str) -> str:
-    return f"({column} - {column} / {SPAN_BASE} * {SPAN_BASE})"  # (no %: the statements carry %s parameters)
+def derived_sql(span: str, cased: str) -> dict[str, str]:
+    """SQL of the asset's derived columns as of the date, by the live column's name, from the SQL of its SPAN and
+    CASED values."""
+    code = f"({span} / {SPAN_BASE})"
+    rank = f"({span} - {span} / {SPAN_BASE} * {SPAN_BASE})"  # (no %: the statements carry %s parameters)
+    return {
+        "status_sertifikat": status_sql(code),
+        "tahap_sertifikat": stage_sql(rank),
+        "bermasalah": disputed_sql(rank, cased),
+    }
 
 
 def sql_case(column: str, codes: Mapping[str, int], default: str) -> str:

@@ -173,16 +173,10 @@ def _sources(selection: RegisterSelection, asset: str) -> tuple[str, str, list[A
     # Each row's status span and open case are index probes (linear in N), selected once in a subquery (OFFSET 0:
     # pulled up, PostgreSQL copied them into every expression reading them, as the tiles note) and named outside
     # it, as the as-of tile does.
-    leave_out = {"status_sertifikat", "tahap_sertifikat", "bermasalah"}
     probes = (history.SPAN, history.CASED)
+    leave_out = set(history.derived_sql("", ""))  # the live columns the history rows hold as they were written
     rows_sql, rows_params = rows.values(*_recorded(LandAsset, leave_out), *probes).query.sql_with_params()
-    span, cased = (f"{asset}.{_quote(name)}" for name in probes)
-    code, rank = history.span_code_sql(span), history.span_rank_sql(span)
-    derived = {
-        "status_sertifikat": history.status_sql(code),
-        "tahap_sertifikat": history.stage_sql(rank),
-        "bermasalah": history.disputed_sql(rank, cased),
-    }
+    derived = history.derived_sql(*(f"{asset}.{_quote(name)}" for name in probes))
     before = history.end_of_day(selection.as_of)  # type: ignore[arg-type]  # not live
     certs = history.recorded(Certificate, before).order_by().values(*_recorded(Certificate, set()))
     certs_sql, certs_params = certs.query.sql_with_params()
