@@ -64,13 +64,13 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
 
     def click_at(self, lon: float, lat: float) -> None:
         """A real mouse click on the map at this lon/lat (offsets from the map's centre, as Selenium 4 counts)."""
-        x, y, width, height = self.js(
+        # null until the map has rendered a frame (a new view under load): waited for, not assumed
+        script = (
             f"var w = {WIDGET};"
             "var px = w.map.getPixelFromCoordinate(ol.proj.fromLonLat([arguments[0], arguments[1]]));"
-            "var size = w.map.getSize(); return [px[0], px[1], size[0], size[1]];",
-            lon,
-            lat,
+            "var size = w.map.getSize(); return px && size ? [px[0], px[1], size[0], size[1]] : null;"
         )
+        x, y, width, height = self.wait.until(lambda d: self.js(script, lon, lat))
         viewport = self.driver.find_element(By.CSS_SELECTOR, "#id_geom_map .ol-viewport")
         ActionChains(self.driver).move_to_element_with_offset(
             viewport, round(x - width / 2), round(y - height / 2)
