@@ -10,12 +10,15 @@ import sqlite3
 import time
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 from django.core.files.base import ContentFile
+from osgeo import ogr
 
 from assets.models import ImportJob, LandAsset
 from assets.ops import worker
 from assets.register import permissions
+from assets.transfer.importing import geometry
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.run import run_import
 from assets.transfer.importing.source import SUFFIX_FORMATS
@@ -95,6 +98,21 @@ class HostileReadingTests(ImportTestCase):
         report = run_import(path, limits=self.limits(memory_bytes=64 * 1024 * 1024, wall_seconds=120))
         self.assertRegex(report.errors[0].message, r"(more memory than an import may use|for want of memory).*64 MB")
         self.assertEqual(LandAsset.objects.count(), 0)
+
+    def test_gdal_out_of_memory_in_a_step_that_words_its_errors_refuses_the_file(self):
+        # Under the address-space cap GDAL sometimes reports a failed allocation as a plain error and goes on; the
+        # steps that catch GDAL's errors (the extent for the CRS check, a geometry's WKB) must not take it for a
+        # fact about the file (no extent; one bad geometry) and import what was read so far.
+        path = self.tmp / "one.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [self.feature(1)]}))
+        out_of_memory = RuntimeError("CPLMalloc(): Out of memory allocating 24 bytes.")
+        for owner, target in ((ogr.Layer, "GetExtent"), (geometry, "_finish")):  # a geometry's step
+            with self.subTest(target), mock.patch.object(owner, target, side_effect=out_of_memory):
+                report = run_import(path)  # the reading's child is forked from here: it has the patch
+                self.assertIn("more memory than an import may use", report.errors[0].message)
+                self.assertEqual(LandAsset.objects.count(), 0)
+        self.assertFalse(run_import(path).errors)  # the same file with memory to spare
+        self.assertEqual(LandAsset.objects.count(), 1)
 
     def test_too_many_features_are_refused(self):
         features = [self.feature(n) for n in range(1, 31)]

@@ -16,7 +16,7 @@ from osgeo import ogr, osr
 
 from assets.register import geo, place
 from assets.register.kib import normalise_name
-from assets.transfer.importing.report import ImportFileError, ImportReport
+from assets.transfer.importing.report import ImportFileError, ImportReport, out_of_memory
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,9 @@ def resolve_crs(layer: Any, user_crs: str | None, report: ImportReport) -> Sourc
     declared = layer.GetSpatialRef()
     try:
         extent = layer.GetExtent() if layer.GetGeomType() != ogr.wkbNone else None
-    except RuntimeError:
+    except RuntimeError as exc:
+        if out_of_memory(exc):  # not "no extent": the reading is over (assets.transfer.importing.sandbox)
+            raise
         extent = None
     named = re.search(r"epsg_?(\d{4,6})", normalise_name(layer.GetGeometryColumn() or ""))
     if not user_crs and declared is None and named:

@@ -11,7 +11,7 @@ import shapely
 from django.utils.translation import gettext as _
 from osgeo import ogr
 
-from assets.transfer.importing.report import ImportFileError, ImportReport
+from assets.transfer.importing.report import ImportFileError, ImportReport, out_of_memory
 from assets.transfer.importing.values import ValueRefused
 
 MAX_UNREADABLE_IN_A_ROW = 100  # features GDAL cannot read, one after the other, before the file counts as damaged
@@ -96,7 +96,9 @@ def arrow_records(layer: Any, columns: list[int], report: ImportReport) -> Itera
         stream = layer.GetArrowStream([f"MAX_FEATURES_IN_BATCH={BATCH_SIZE}"])
         c_schema = stream.GetSchema()  # kept alive while pyarrow imports it
         schema = pa.Schema._import_from_c(c_schema._getPtr())
-    except (RuntimeError, pa.ArrowException):
+    except (RuntimeError, pa.ArrowException) as exc:
+        if out_of_memory(exc):
+            raise
         return None
     names = [definition.GetFieldDefn(where).GetName() for where in columns]
     geometry_name = layer.GetGeometryColumn() or None
@@ -158,6 +160,8 @@ def ogr_features(layer: Any, report: ImportReport) -> Iterator[Any]:
         try:
             feature = layer.GetNextFeature()
         except RuntimeError as exc:
+            if out_of_memory(exc):
+                raise
             failures += 1
             if failures >= MAX_UNREADABLE_IN_A_ROW:
                 raise ImportFileError(

@@ -31,6 +31,20 @@ class ImportFileError(Exception):
     """The whole file is refused; the message says why (and nothing was written)."""
 
 
+def out_of_memory(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an error it was raised from, is running out of memory: Python's MemoryError, or GDAL's
+    "Out of memory" (a plain RuntimeError) under the reading's address-space cap (assets.transfer.importing.sandbox).
+    Such an error is never a fact about the file: whoever catches GDAL's errors to word them, or to go on without
+    a value, lets this one through, so that the reading is refused for its memory budget instead of going on with
+    what GDAL had read so far."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, MemoryError) or (type(exc) is RuntimeError and "memory" in str(exc).lower()):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 @dataclass
 class Issue:
     feature: int  # number of the feature in the file, from 1 (0: the file as a whole)

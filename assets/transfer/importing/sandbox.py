@@ -46,7 +46,7 @@ from assets.transfer.importing.crs import resolve_crs
 from assets.transfer.importing.geometry import CURVE_DEVIATION, CURVE_STEP_DEGREES, GeometryPlan, read_geometry
 from assets.transfer.importing.limits import ImportLimits
 from assets.transfer.importing.mapping import FieldMapping
-from assets.transfer.importing.report import ImportFileError, ImportReport
+from assets.transfer.importing.report import ImportFileError, ImportReport, out_of_memory
 from assets.transfer.importing.source import open_printed_table, open_source
 from assets.transfer.importing.values import ValueRefused
 
@@ -348,19 +348,16 @@ def _refusals(conn: Any, path: Path, limits: ImportLimits) -> Iterator[None]:
         yield
     except BudgetExceeded as exc:
         conn.send(("refused", (True, _public(str(exc), path))))
-    except ImportFileError as exc:
-        conn.send(("refused", (False, _public(str(exc), path))))
-    except MemoryError:
-        conn.send(("refused", (True, _memory_message(limits))))
-    except RuntimeError as exc:
-        if type(exc) is not RuntimeError:  # GDAL raises plain RuntimeError; its subclasses are Python's own bugs
-            raise
-        text = str(exc).strip()
-        if "memory" in text.lower():  # GDAL's "Out of memory" under the address-space cap
+    except (ImportFileError, MemoryError, RuntimeError) as exc:
+        if out_of_memory(exc):  # a step that words GDAL's errors may have worded this one: it is the budget's
             conn.send(("refused", (True, _memory_message(limits))))
-        else:  # a GDAL error the steps above did not word (a damaged XLSX: "XML parsing of ... failed")
-            message = _("The file could not be read: %(error)s") % {"error": _public(text, path)}
+        elif isinstance(exc, ImportFileError):
+            conn.send(("refused", (False, _public(str(exc), path))))
+        elif type(exc) is RuntimeError:  # a GDAL error the steps did not word (a damaged XLSX: "XML parsing of ...")
+            message = _("The file could not be read: %(error)s") % {"error": _public(str(exc).strip(), path)}
             conn.send(("refused", (False, message)))
+        else:  # GDAL raises plain RuntimeError; its subclasses are Python's own bugs
+            raise
 
 
 def _memory_message(limits: ImportLimits) -> str:
@@ -401,8 +398,12 @@ def _raw_row(
     try:
         read = read_geometry(record, plan)
     except (ValueRefused, GeometryError) as exc:
+        if out_of_memory(exc):  # the reading's budget, not this geometry's fault: the whole file is refused
+            raise
         row.errors.append(("geom", str(exc)))
     except (RuntimeError, shapely.errors.GEOSException) as exc:  # GDAL's or GEOS's own refusal of this geometry
+        if out_of_memory(exc):
+            raise
         message = _("The geometry cannot be read: %(error)s") % {"error": _public(str(exc).strip(), path)}
         row.errors.append(("geom", message))
     except NotImplementedError as exc:  # shapely's refusal of a type importing.geometry did not turn into polygons

@@ -23,7 +23,7 @@ from assets.register import geo, place
 from assets.register.geo import GeometryError
 from assets.transfer.importing.crs import resolve_crs
 from assets.transfer.importing.limits import ImportLimits
-from assets.transfer.importing.report import ImportFileError, ImportReport
+from assets.transfer.importing.report import ImportFileError, ImportReport, out_of_memory
 from assets.transfer.importing.source import open_dataset
 
 # What a surveyor sends: CAD drawings, zipped Shapefiles, Google Earth, GPS tracks, GeoJSON (and GeoPackage).
@@ -93,7 +93,9 @@ def _no_crs_message(path: Path, layer: Any) -> str:
     hint = ""
     try:
         xmin, xmax, ymin, ymax = layer.GetExtent()
-    except RuntimeError:
+    except RuntimeError as exc:
+        if out_of_memory(exc):
+            raise
         xmin = xmax = ymin = ymax = 0.0
     likely = geo.likely_crs((xmin + xmax) / 2, (ymin + ymax) / 2, None)
     if likely is not None:
