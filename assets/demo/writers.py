@@ -18,6 +18,7 @@ from assets.demo.context import DemoContext, build_context
 from assets.demo.generator import batched, generate_assets
 from assets.demo.records import DemoAsset, DemoCertificate, DemoError, DemoSummary
 from assets.demo.tables import AS_OF
+from assets.lib import planner
 from assets.register import history_validity, kib
 from assets.register.geo import STORAGE_SRID
 from assets.register.models import Certificate, CertificateStageEvent, LandAsset
@@ -71,9 +72,11 @@ def populate_database(
         if not settings.SIPANAH_DEMO:
             raise DemoError("Demo assets are written to the database only when SIPANAH_DEMO=1 (never in production).")
         context = build_context(continue_numbering=existing == "append")
+        growing = planner.GrowingTables(history_validity.GROWN_BY_BULK_WRITES)  # PostgreSQL: statistics kept current
         with history_validity.deferred_recount():  # SpatiaLite: one recount of the as-of totals at the end
             for batch in batched(generate_assets(context, count=count, seed=seed), batch_size):
                 _insert(batch, context)
+                growing.wrote(len(batch))
                 before = summary.assets
                 for asset in batch:
                     summary.add(asset)

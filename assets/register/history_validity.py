@@ -47,6 +47,9 @@ UNRECORDED = "assets_unrecordedrow"
 SPANS = "assets_certificatestatusspan"
 CERTIFICATES, CERTIFICATE_HISTORY = "assets_certificate", "assets_historicalcertificate"
 ASSETS, ASSET_HISTORY = "assets_landasset", "assets_historicallandasset"
+# The tables a bulk write of assets and certificates grows, one row or more per row written, and which the triggers
+# here join against: their planner statistics are refreshed as such a write goes (assets.lib.planner.GrowingTables).
+GROWN_BY_BULK_WRITES = (ASSETS, ASSET_HISTORY, CERTIFICATES, CERTIFICATE_HISTORY, UNRECORDED, SPANS, asof_totals.PIECES)
 # The register's order on the asset history, and within an agency (as the live table's landasset_agency_order): an
 # as-of page (the register list as of a date) walks it and stops after its rows, where the rows valid at the date
 # were read and sorted for each page. Not in the historical model's state (django-simple-history writes its Meta):
@@ -68,9 +71,18 @@ PAIRS = (
 )
 
 
+def _listed(column: str, ids: str) -> str:
+    """PostgreSQL: ``column`` is one of ``ids`` (a SELECT of a statement's transition rows), tested against the ids
+    collected once into an array: each is then an index probe into the table, whatever the planner's statistics say
+    of it. As a semi-join the plan followed them, and an import's batch of 10,000 was planned against tables whose
+    statistics said empty (the unrecorded rows always look so between batches): nested loops of 10,000 x 10,000
+    (7-8 s a batch)."""
+    return f"{column} = ANY(ARRAY({ids}))"
+
+
 def _postgis_recompute(hist: str, ids: str | None) -> str:
     """Set both interval columns of every history row of the objects ``ids`` (a SELECT of ids; None: all)."""
-    where = f"WHERE id IN ({ids})" if ids else ""
+    where = f"WHERE {_listed('id', ids)}" if ids else ""
     return f"""
         UPDATE {hist} h SET history_valid_until = c.until, history_valid_from = c.since FROM (
           SELECT history_id, lead(history_date) OVER w AS until,
@@ -83,7 +95,7 @@ def _postgis_recompute(hist: str, ids: str | None) -> str:
 
 def _unrecorded_insert(live: str, hist: str, ids: str | None) -> str:
     """List the live rows among ``ids`` (None: all) that have no history row."""
-    where = f"AND l.id IN ({ids})" if ids else ""
+    where = f"AND {_listed('l.id', ids)}" if ids else ""
     return f"""
         INSERT INTO {UNRECORDED} ("table", row_id) SELECT '{live}', l.id FROM {live} l
         WHERE NOT EXISTS (SELECT 1 FROM {hist} h WHERE h.id = l.id) {where}
@@ -100,7 +112,7 @@ def _spans_sql(assets: str | None) -> list[str]:
     created_at, with no end. The instants where some piece of an asset starts or ends cut its time into steps; a
     step lies inside a piece or outside it, and the step's status code and stage rank are the highest of the pieces
     it lies in. A step no piece covers is no span (no certificate: BELUM)."""
-    only = f" AND {{r}}.asset_id IN ({assets})" if assets is not None else ""
+    only = f" AND {asof_totals.member('{r}.asset_id', assets)}" if assets is not None else ""
     start = "CASE WHEN h.history_valid_from < h.history_date THEN h.history_valid_from ELSE h.history_date END"
     pieces = (
         f"(SELECT h.asset_id, {start} AS s, h.history_valid_until AS u, {certificate_code_sql('h')} AS code, "
@@ -122,14 +134,18 @@ def _spans_sql(assets: str | None) -> list[str]:
         return f"CASE WHEN {c} IS NULL OR {h} >= {c} THEN {h} ELSE {c} END"
 
     return [
-        f"DELETE FROM {SPANS}" + (f" WHERE asset_id IN ({assets})" if assets is not None else "") + ";",
+        f"DELETE FROM {SPANS}"
+        + (f" WHERE {asof_totals.member('asset_id', assets)}" if assets is not None else "")
+        + ";",
         f"INSERT INTO {SPANS} (asset_id, valid_from, valid_until, status_code, stage_rank) "
         f"SELECT st.asset_id, st.lo, st.hi, {higher('code')}, {higher('rnk')} FROM ({steps}) st "
         f"LEFT JOIN (SELECT h.asset_id, {start} AS s, h.history_valid_until AS u, {certificate_code_sql('h')} AS code, "
-        f"{certificate_rank_sql('h')} AS rnk FROM {CERTIFICATE_HISTORY} h WHERE h.history_type <> '-') h "
+        f"{certificate_rank_sql('h')} AS rnk FROM {CERTIFICATE_HISTORY} h WHERE h.history_type <> '-'"
+        f"{asof_totals.narrowed('h.asset_id', assets)}) h "
         "ON h.asset_id = st.asset_id AND h.s <= st.lo AND (h.u IS NULL OR h.u >= st.hi) "
         f"LEFT JOIN (SELECT c.asset_id, c.created_at AS s, {certificate_code_sql('c')} AS code, "
-        f"{certificate_rank_sql('c')} AS rnk FROM {CERTIFICATES} c WHERE c.id IN ({live})) c "
+        f"{certificate_rank_sql('c')} AS rnk FROM {CERTIFICATES} c WHERE c.id IN ({live})"
+        f"{asof_totals.narrowed('c.asset_id', assets)}) c "
         "ON c.asset_id = st.asset_id AND c.s <= st.lo "
         "WHERE h.asset_id IS NOT NULL OR c.asset_id IS NOT NULL GROUP BY st.asset_id, st.lo, st.hi;",
     ]
@@ -148,7 +164,7 @@ def _affected_assets(certificate_ids: str, rows: str) -> str:
 def _postgis_spans(certificate_ids: str, rows: str) -> str:
     """plpgsql: the spans of the assets a statement's certificate rows touch, recomputed once (the set kept in the
     function's ``affected``, not recomputed by each of the statements that read it)."""
-    statements = _spans_sql("SELECT unnest(affected)") + asof_totals.refresh_sql("SELECT unnest(affected)", True)
+    statements = _spans_sql(asof_totals.AFFECTED) + asof_totals.refresh_sql(asof_totals.AFFECTED, True)
     touched = _affected_assets(certificate_ids, rows)
     return (
         f"\n        SELECT array_agg(DISTINCT asset_id) INTO affected FROM ({touched}) x WHERE asset_id IS NOT NULL;"
@@ -158,11 +174,17 @@ def _postgis_spans(certificate_ids: str, rows: str) -> str:
 
 def _postgis_pieces(asset_ids: str) -> str:
     """plpgsql: the as-of pieces and day totals (assets.register.asof_totals) of the assets ``asset_ids``."""
-    statements = asof_totals.refresh_sql("SELECT unnest(affected)", True)
+    statements = asof_totals.refresh_sql(asof_totals.AFFECTED, True)
     return (
         f"\n        SELECT array_agg(DISTINCT x) INTO affected FROM ({asset_ids}) q(x) WHERE x IS NOT NULL;"
         "\n        IF affected IS NOT NULL THEN\n          " + "\n          ".join(statements) + "\n        END IF;"
     )
+
+
+# Each run of a trigger's statements is planned for its own rows: plpgsql would otherwise switch to a generic plan
+# after five runs, planned for an ``affected`` array of unknown length (10 rows), and an import's batches of 10,000
+# then ran through nested loops made for 10 (8-11 s a batch instead of ~1 s). Planning costs a few ms per statement.
+_CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
 
 
 def _postgis_install(spans: bool = True) -> list[str]:
@@ -177,7 +199,7 @@ def _postgis_install(spans: bool = True) -> list[str]:
         )
         bodies = {
             (hist, "insert"): f"""
-        DELETE FROM {UNRECORDED} WHERE "table" = '{live}' AND row_id IN (SELECT id FROM new_rows);"""
+        DELETE FROM {UNRECORDED} WHERE "table" = '{live}' AND {_listed("row_id", "SELECT id FROM new_rows")};"""
             + _postgis_recompute(hist, "SELECT id FROM new_rows"),
             # the recompute's own UPDATE fires this trigger again: depth > 1 is that, and is skipped
             (hist, "update"): "\n        IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;"
@@ -186,7 +208,7 @@ def _postgis_install(spans: bool = True) -> list[str]:
             + _unrecorded_insert(live, hist, "SELECT id FROM old_rows"),
             (live, "insert"): _unrecorded_insert(live, hist, "SELECT id FROM new_rows"),
             (live, "delete"): f"""
-        DELETE FROM {UNRECORDED} WHERE "table" = '{live}' AND row_id IN (SELECT id FROM old_rows);""",
+        DELETE FROM {UNRECORDED} WHERE "table" = '{live}' AND {_listed("row_id", "SELECT id FROM old_rows")};""",
         }
         if spans and live == CERTIFICATES:  # then the status spans of the assets the statement's certificate rows touch
             both = "SELECT id FROM new_rows UNION SELECT id FROM old_rows"
@@ -227,7 +249,7 @@ def _postgis_install(spans: bool = True) -> list[str]:
             function = f"{table}_validity_{op}"
             declare = "DECLARE affected bigint[];\n" if "affected" in body else ""
             statements += [
-                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql {_CUSTOM_PLANS} AS $$\n"
                 f"{declare}BEGIN{body}\n  RETURN NULL;\nEND $$",
                 f"DROP TRIGGER IF EXISTS {function} ON {table}",
                 f"CREATE TRIGGER {function} AFTER {op.upper()} ON {table} {referencing[op]} "

@@ -22,6 +22,7 @@ from django.test import override_settings
 from django.urls import reverse
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
 
 from assets.models import AdministrativeArea, Agency, LandAsset
 from assets.register import geo, permissions
@@ -421,7 +422,8 @@ class ParcelWidgetBrowserTests(BrowserTestCase):
         self.assertIn("Bidang B", choices[1].get_attribute("textContent"))  # .text is "" while scrolled out of view
         choice = choices[1].find_element(By.TAG_NAME, "input")
         self.js("arguments[0].scrollIntoView({block: 'center'})", choice)  # not under the panel's sticky foot
-        choice.click()
+        # the list is shown as the file is read; under load Chromium took the click before it could be clicked
+        self.wait.until(expected_conditions.element_to_be_clickable(choice)).click()
         self.wait.until(lambda d: self.js(f"return {WIDGET}.previewSource.getFeatures().length") == 1)
         self.driver.find_element(By.CSS_SELECTOR, "#id_geom_widget [data-apply=replace]").click()
         self.checked()

@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import IntegrityError, connection, reset_queries, transaction
+from django.db import IntegrityError, reset_queries, transaction
 from django.utils.translation import gettext as _
 
+from assets.lib import planner
 from assets.register import history_validity, permissions
-from assets.register.models import LandAsset, User
+from assets.register.models import User
 from assets.register.place import STORAGE_SRID
 from assets.transfer.importing import records
 from assets.transfer.importing.crs import wkt_column_crs
@@ -180,12 +181,14 @@ def _write(
     with nothing written."""
     writer = Writer(user=user, report=report)
     written = 0
+    growing = planner.GrowingTables(history_validity.GROWN_BY_BULK_WRITES)  # PostgreSQL: statistics kept current
     try:
         with transaction.atomic():
             with history_validity.deferred_recount():  # SpatiaLite: one recount of the as-of totals at the end
                 for batch in stage:
                     writer.write(batch)
                     written += len(batch)
+                    growing.wrote(len(batch))
                     reset_queries()
                     if progress:
                         progress(written, stage.rows)
@@ -214,12 +217,8 @@ ANALYZE_AFTER_ROWS = 5000
 
 
 def refresh_statistics() -> None:
-    """ANALYZE the tables an import fills (PostgreSQL; a few hundred ms at 100k parcels)."""
-    if connection.vendor != "postgresql":
-        return
-    history = LandAsset.history.model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE assets_landasset, assets_certificate, {history}")  # noqa: S608 - model constants
+    """ANALYZE the tables an import fills, once it has committed (PostgreSQL; a few hundred ms at 100k parcels)."""
+    planner.analyze(history_validity.GROWN_BY_BULK_WRITES)
 
 
 def format_report(report: ImportReport, *, max_lines: int = 50) -> str:
