@@ -9,6 +9,7 @@ from django.test import SimpleTestCase, TestCase
 
 from assets.lib import planner
 from assets.register import history_validity
+from assets.register.models import LandAsset
 from tests.factories import load_reference, make_asset
 
 
@@ -45,6 +46,26 @@ class AnalyzeInsideTheWriteTests(TestCase):
             counted = dict(cursor.fetchall())
         self.assertEqual(counted[history_validity.ASSETS], 40)
         self.assertGreaterEqual(counted[history_validity.ASSET_HISTORY], 40)  # one "+" row each at least
+
+    def test_a_bulk_insert_without_history_analyzes_the_unrecorded_rows(self):
+        if connection.vendor != "postgresql":
+            self.skipTest("PostgreSQL only: planner statistics")
+        model = history_validity.ASSETS
+        source = make_asset()
+        fields = [
+            f.column for f in LandAsset._meta.concrete_fields if f.column not in ("id", "nomor_register", "nibar")
+        ]
+        count = history_validity.ANALYZE_UNRECORDED_AFTER
+        with connection.cursor() as cursor:  # raw SQL, no history rows: every row is listed as unrecorded
+            cursor.execute(
+                f"INSERT INTO {model} (nomor_register, {', '.join(fields)}) "  # noqa: S608 - model columns
+                f"SELECT lpad(g::text, 6, '0'), {', '.join(fields)} FROM {model}, generate_series(1, %s) g "
+                "WHERE id = %s",
+                [count, source.pk],
+            )
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [history_validity.UNRECORDED])
+            [[listed]] = cursor.fetchall()
+        self.assertEqual(listed, count)  # analyzed inside the statement's trigger, this transaction's rows counted
 
     def test_the_validity_triggers_plan_each_run_for_its_own_rows(self):
         if connection.vendor != "postgresql":
