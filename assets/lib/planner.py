@@ -28,14 +28,12 @@ class GrowingTables:
         self.tables, self.using = tuple(tables), using
         self.written = 0
         self.next_at = FIRST_AFTER_ROWS
-        self.analyzed = 0  # how many times (the tests read it)
 
     def wrote(self, rows: int) -> None:
         self.written += rows
         if self.written < self.next_at:
             return
         analyze(self.tables, using=self.using)
-        self.analyzed += 1
         self.next_at = 2 * self.written
 
 
