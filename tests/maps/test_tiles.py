@@ -297,10 +297,6 @@ class TileTests(TestCase):
                 cursor.execute(f"SET LOCAL {setting} = 0")
             cursor.execute("SET LOCAL enable_indexscan = off")
             cursor.execute("SET LOCAL enable_bitmapscan = off")
-            # and a Gather wherever the plan is parallel safe: the free parallel plan alone lost to the serial one
-            # when the table was mostly dead rows of earlier tests (the saving under the planner's 1 % fuzz)
-            force = "debug_parallel_query" if connection.pg_version >= 160000 else "force_parallel_mode"
-            cursor.execute(f"SET LOCAL {force} = on")
             plans = []
             for statement in (sql, f"SELECT {tile_version.VERSION_FUNCTION}(), ({sql})"):
                 cursor.execute(f"EXPLAIN {statement}", params)
