@@ -98,9 +98,7 @@ class HostileReadingTests(ImportTestCase):
         # the DXF's missing CRS refused the file instead. So the CRS is named, and the file needs ~2 GB to read.
         path = self.tmp / "nested.dxf"
         path.write_text(nested_blocks_dxf(7))
-        report = run_import(
-            path, srid="23837", limits=self.limits(memory_bytes=64 * 1024 * 1024, wall_seconds=120)
-        )
+        report = run_import(path, srid="23837", limits=self.limits(memory_bytes=64 * 1024 * 1024, wall_seconds=120))
         self.assertRegex(report.errors[0].message, r"(more memory than an import may use|for want of memory).*64 MB")
         self.assertEqual(LandAsset.objects.count(), 0)
 
