@@ -11,6 +11,13 @@ through the GiST index of ``geom`` (the column has no index of its own: every wr
 for a gain within the noise). Cost: ~5 µs per written row and ~125 bytes per 20 m square (+12 MB on the grid's
 100k parcels, 31 -> 43 MB of heap).
 
+Beside it, ``geom_3857_clearance``: the copy's minimum clearance in metres (``ST_MinimumClearance``, GEOS: the
+smallest distance between a vertex and another vertex or a segment not incident on it), generated the same way
+(~3 µs per written row for a square). A polygon tile draws a parcel that lies within it and whose clearance is
+more than √2 tile units by transforming and rounding its vertices (assets.maps.tiles.drawn_sql): rounding moves
+each vertex by at most √2/2 units, so no vertex can reach another or an edge and the shape stays as valid as it
+was, and ``ST_AsMVTGeom``'s clipping and validation (wagyu), most of a dense polygon tile, is left to the others.
+
 Not a model field: Django never selects, writes or compares it (the model state stays that of SpatiaLite, which
 has no such column; its tiles are drawn in Python from ``geom``), and a backup archive does not hold it (the restore
 leaves columns PostgreSQL generates out of its column check, assets.ops.backup.restore).
@@ -25,24 +32,28 @@ from assets.maps import tile_version
 TABLE = tile_version.ASSETS
 HISTORY = tile_version.HISTORY  # the as-of tiles draw the history rows valid at a date: the same copy there
 COLUMN = "geom_3857"
+CLEARANCE = "geom_3857_clearance"
 SRID = 3857
+DEFINITIONS = {
+    COLUMN: f"geometry(MultiPolygon, {SRID}) GENERATED ALWAYS AS (ST_Transform(geom, {SRID})) STORED",
+    CLEARANCE: f"double precision GENERATED ALWAYS AS (ST_MinimumClearance(ST_Transform(geom, {SRID}))) STORED",
+}
 
 
-def install(connection: BaseDatabaseWrapper) -> None:
-    """Add the generated column to both tables (PostgreSQL only; a rewrite of each: ~4 s per 100k rows)."""
+def install(connection: BaseDatabaseWrapper, columns: tuple[str, ...] = (COLUMN, CLEARANCE)) -> None:
+    """Add the generated ``columns`` to both tables (PostgreSQL only; a rewrite of each: ~4 s per 100k rows)."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         for table in (TABLE, HISTORY):
-            cursor.execute(
-                f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {COLUMN} geometry(MultiPolygon, {SRID}) "  # noqa: S608
-                f"GENERATED ALWAYS AS (ST_Transform(geom, {SRID})) STORED"
-            )
+            for column in columns:
+                cursor.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {DEFINITIONS[column]}")
 
 
-def uninstall(connection: BaseDatabaseWrapper) -> None:
+def uninstall(connection: BaseDatabaseWrapper, columns: tuple[str, ...] = (COLUMN, CLEARANCE)) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         for table in (TABLE, HISTORY):
-            cursor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {COLUMN}")
+            for column in columns:
+                cursor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}")

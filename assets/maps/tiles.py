@@ -227,8 +227,8 @@ def _as_of_rows_sql(selection: RegisterSelection, z: int, x: int, y: int) -> tup
         few=True,
         refine=lambda qs: qs.extra(where=[_AS_OF_ENVELOPE], params=envelope),  # noqa: S610 - constant SQL
     )
-    columns = ("id", history.SPAN, history.CASED, "geom", _MERCATOR)
-    mercator = {_MERCATOR: f'"{_HISTORY_TABLE}"."{_MERCATOR}"'}  # the history's EPSG:3857 copy (tile_geometry)
+    columns = ("id", history.SPAN, history.CASED, "geom", _MERCATOR, _CLEARANCE)
+    mercator = {c: f'"{_HISTORY_TABLE}"."{c}"' for c in (_MERCATOR, _CLEARANCE)}  # the history's copies (tile_geometry)
     return qs.filter(geom__isnull=False).extra(select=mercator).values(*columns).query.sql_with_params()  # noqa: S610
 
 
@@ -261,8 +261,8 @@ def _postgis_as_of_sql(rows: str, params: tuple, z: int, x: int, y: int) -> tupl
     # OFFSET 0 keeps PostgreSQL from inlining the subquery, which would repeat its per-asset subqueries in each CASE.
     derived = history.derived_sql(f"q.{history.SPAN}", f"q.{history.CASED}")
     renamed = ", ".join(f"{sql} AS {name}" for name, sql in derived.items())
-    inner = f"SELECT q.id, {renamed}, q.geom, q.{_MERCATOR} FROM ({rows} OFFSET 0) q"  # noqa: S608 - constants, ORM SQL
-    return _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")
+    inner = f"SELECT q.id, {renamed}, q.geom, q.{_MERCATOR}, q.{_CLEARANCE} FROM ({rows} OFFSET 0) q"  # noqa: S608
+    return _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
 
 
 def signed_in_tile(
@@ -334,9 +334,11 @@ def _prepared_cursor(wrapper: BaseDatabaseWrapper) -> Iterator[Any]:
 
 
 _MERCATOR = tile_geometry.COLUMN  # the parcel in EPSG:3857, kept by PostgreSQL (assets.maps.tile_geometry)
-_MERCATOR_SELECT = {_MERCATOR: f'"{_TABLE}"."{_MERCATOR}"'}  # for the ORM's extra(select=...)
+_CLEARANCE = tile_geometry.CLEARANCE  # its minimum clearance in metres, kept beside it
+_MERCATOR_SELECT = {c: f'"{_TABLE}"."{c}"' for c in (_MERCATOR, _CLEARANCE)}  # for the ORM's extra(select=...)
 _UNFILTERED_SQL = (  # constant SQL: the tile coordinates are parameters
-    f"SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, geom, {_MERCATOR} FROM assets_landasset "  # noqa: S608
+    f"SELECT id, status_sertifikat, tahap_sertifikat, bermasalah, geom, {_MERCATOR}, {_CLEARANCE} "  # noqa: S608
+    "FROM assets_landasset "
     "WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326) AND removed_at IS NULL"
 )
 
@@ -366,29 +368,57 @@ def postgis_tile_sql(
         qs = qs.extra(  # noqa: S610 - constant SQL, integer params
             where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
         )
-        fields = ("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom", _MERCATOR)
+        fields = ("id", "status_sertifikat", "tahap_sertifikat", "bermasalah", "geom", _MERCATOR, _CLEARANCE)
         inner, params = qs.extra(select=_MERCATOR_SELECT).values(*fields).query.sql_with_params()  # noqa: S610
-    return _postgis_mvt_sql(inner, params, z=z, x=x, y=y, mercator=f"a.{_MERCATOR}")
+    return _postgis_mvt_sql(inner, params, z=z, x=x, y=y)
 
 
-def _postgis_mvt_sql(
-    inner: str, params: tuple, *, z: int, x: int, y: int, mercator: str = "ST_Transform(a.geom, 3857)"
-) -> tuple[str, tuple]:
-    """The tile statement around ``inner``, a SELECT of (id, status_sertifikat, tahap_sertifikat, bermasalah, geom)
-    already limited to the tile's envelope; ``mercator``: the SQL of its geometry in EPSG:3857 (the live table's
-    stored copy, or the transform of ``geom``)."""
+_WEB_MERCATOR_HALF = 20037508.342789244  # half the width of the world in EPSG:3857, ST_TileEnvelope's default bounds
+
+
+def drawn_sql(extent: int, buffer: int) -> str:
+    """SQL of the parcel ``a`` (its stored EPSG:3857 copy and clearance, assets.maps.tile_geometry) in tile
+    coordinates, with the parameters drawn_params() gives.
+
+    ``ST_AsMVTGeom`` clips every parcel to the tile and its buffer and makes the result valid (wagyu): most of a
+    dense polygon tile's statement (z15 of the grid: 1,681 parcels). A parcel that lies within the buffered tile
+    needs no clipping, and one whose minimum clearance is more than √2 tile units cannot be made invalid by
+    rounding its vertices to the tile's grid (each moves by at most √2/2 units, so none can reach another vertex or
+    an edge): those are transformed and rounded as ``ST_AsMVTGeom`` does (the same affine transform, to the last
+    bit, and the same rounding) and oriented as it orients them; the rest go through ``ST_AsMVTGeom``. The shapes
+    are the same; a ring may start at another vertex, and collinear vertices stay (tests/maps/test_tiles.py)."""
+    mercator, clearance = f"a.{_MERCATOR}", f"a.{_CLEARANCE}"
+    return (
+        f"CASE WHEN {clearance} > %s AND {mercator} @ ST_TileEnvelope(%s, %s, %s, margin => {buffer / extent})"
+        f" THEN ST_ForcePolygonCCW(ST_SnapToGrid(ST_Affine({mercator}, %s, 0, 0, %s, %s, %s), 1))"
+        f" ELSE ST_AsMVTGeom({mercator}, ST_TileEnvelope(%s, %s, %s), {extent}, {buffer}, true) END"
+    )
+
+
+def drawn_params(z: int, x: int, y: int, extent: int) -> tuple:
+    """The values of drawn_sql(): ST_TileEnvelope's arithmetic and then ST_AsMVTGeom's (PostGIS mvt.c), so that the
+    vertices drawn either way are the same doubles before rounding."""
+    width = (_WEB_MERCATOR_HALF + _WEB_MERCATOR_HALF) / float(1 << z)
+    x1, x2 = -_WEB_MERCATOR_HALF + width * x, -_WEB_MERCATOR_HALF + width * (x + 1)
+    y1, y2 = _WEB_MERCATOR_HALF - width * (y + 1), _WEB_MERCATOR_HALF - width * y
+    fx, fy = extent / (x2 - x1), -(extent / (y2 - y1))
+    return (math.sqrt(2) / fx, z, x, y, fx, fy, -x1 * fx, -y2 * fy, z, x, y)
+
+
+def _postgis_mvt_sql(inner: str, params: tuple, *, z: int, x: int, y: int) -> tuple[str, tuple]:
+    """The tile statement around ``inner``, a SELECT of (id, status_sertifikat, tahap_sertifikat, bermasalah, geom,
+    the stored EPSG:3857 copy and its clearance) already limited to the tile's envelope."""
     dispute = "CASE WHEN a.bermasalah THEN a.tahap_sertifikat END"
     if z >= POLYGON_MIN_ZOOM:
         sql = f"""
             SELECT ST_AsMVT(t, '{LAYER}', {EXTENT}, 'geom') FROM (
-              SELECT a.id, a.status_sertifikat AS s, {dispute} AS d,
-                     ST_AsMVTGeom({mercator}, ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
+              SELECT a.id, a.status_sertifikat AS s, {dispute} AS d, {drawn_sql(EXTENT, BUFFER)} AS geom
               FROM ({inner}) a
             ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params
         # No "WHERE t.geom IS NOT NULL" for the parcels whose clipped shape is empty: ST_AsMVT skips rows whose
         # geometry is NULL (the same bytes), and PostgreSQL would copy ST_AsMVTGeom(ST_Transform()) into that WHERE
         # and compute it twice per parcel (a third of the statement).
-        params = (z, x, y, *params)
+        params = (*drawn_params(z, x, y, EXTENT), *params)
     elif z == POINT_ZOOM:
         positioned = _positioned(inner, f"a.id, a.status_sertifikat AS s, {dispute} AS d", z, x, y)
         sql = f"""
@@ -641,7 +671,7 @@ def outline_sql(qs: QuerySet[LandAsset] | None, *, z: int, x: int, y: int) -> tu
     qs = qs.extra(  # noqa: S610 - constant SQL, integer params
         where=[f'"{_TABLE}"."geom" && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)'], params=[z, x, y]
     )
-    inner, params = qs.extra(select=_MERCATOR_SELECT).values("geom", _MERCATOR).query.sql_with_params()  # noqa: S610
+    inner, params = qs.extra(select=_MERCATOR_SELECT).values("geom", _MERCATOR, _CLEARANCE).query.sql_with_params()  # noqa: S610
     return _outline_sql(inner, tuple(params), z, x, y)
 
 
@@ -650,10 +680,9 @@ def _outline_sql(inner: str, params: tuple, z: int, x: int, y: int) -> tuple[str
     if z >= POLYGON_MIN_ZOOM:
         sql = f"""
             SELECT ST_AsMVT(t, '{OUTLINE_LAYER}', {extent}, 'geom') FROM (
-              SELECT ST_AsMVTGeom(a.{_MERCATOR}, ST_TileEnvelope(%s, %s, %s), {extent}, {buffer}, true) AS geom
-              FROM ({inner}) a
+              SELECT {drawn_sql(extent, buffer)} AS geom FROM ({inner}) a
             ) t"""  # noqa: S608 - constants and the ORM's SQL; values are params (no WHERE: as _postgis_mvt_sql)
-        return sql, (z, x, y, *params)
+        return sql, (*drawn_params(z, x, y, extent), *params)
     positioned = _positioned(inner, "", z, x, y)
     cell = AGG_CELL
     if z == POINT_ZOOM:

@@ -7,13 +7,13 @@ from django.db import migrations
 def install(apps, schema_editor):
     from assets.maps import tile_geometry
 
-    tile_geometry.install(schema_editor.connection)
+    tile_geometry.install(schema_editor.connection, (tile_geometry.COLUMN,))
 
 
 def uninstall(apps, schema_editor):
     from assets.maps import tile_geometry
 
-    tile_geometry.uninstall(schema_editor.connection)
+    tile_geometry.uninstall(schema_editor.connection, (tile_geometry.COLUMN,))
 
 
 class Migration(migrations.Migration):
