@@ -45,7 +45,7 @@ def has_column(table: str) -> bool:
     return tile_geometry.COLUMN in {c.name for c in columns}
 
 
-class TileGeometryTests(TestCase):
+class PostgisTileCase(TestCase):
     @classmethod
     def setUpTestData(cls):
         load_reference()
@@ -56,6 +56,8 @@ class TileGeometryTests(TestCase):
         if connection.vendor != "postgresql":
             self.skipTest("PostgreSQL only (SpatiaLite draws its tiles from geom in Python)")
 
+
+class TileGeometryTests(PostgisTileCase):
     def test_the_copy_follows_every_kind_of_write(self):
         assets = [make_asset(agency=self.agency, geom=square(self.lon + i * 0.003, self.lat, 0.0002)) for i in range(6)]
         unlocated = make_asset(agency=self.agency, geom=None)
@@ -122,19 +124,9 @@ def decoded(data: bytes) -> dict[int, shapely.Geometry]:
     return {f["properties"]["id"]: shapely.geometry.shape(f["geometry"]) for f in found}
 
 
-class DrawnParcelTests(TestCase):
+class DrawnParcelTests(PostgisTileCase):
     """Polygon tiles draw the parcels that lie within them and keep a clearance of √2 tile units by transforming and
     rounding their vertices (assets.maps.tiles.drawn_sql), the rest through ST_AsMVTGeom: the same shapes."""
-
-    @classmethod
-    def setUpTestData(cls):
-        load_reference()
-        cls.agency = Agency.objects.get(code="1.01.01")
-        cls.lon, cls.lat = point_inside("64.71.01.1001")
-
-    def setUp(self):
-        if connection.vendor != "postgresql":
-            self.skipTest("PostgreSQL only (SpatiaLite draws its tiles from geom in Python)")
 
     def polygon(self, *rings: list[tuple[float, float]]) -> Polygon:
         """A polygon from rings of (east, north) offsets in metres from the test's point."""
