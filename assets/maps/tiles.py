@@ -386,7 +386,10 @@ def drawn_sql(extent: int, buffer: int) -> str:
     rounding its vertices to the tile's grid (each moves by at most √2/2 units, so none can reach another vertex or
     an edge): those are transformed and rounded as ``ST_AsMVTGeom`` does (the same affine transform, to the last
     bit, and the same rounding) and oriented as it orients them; the rest go through ``ST_AsMVTGeom``. The shapes
-    are the same; a ring may start at another vertex, and collinear vertices stay (tests/maps/test_tiles.py)."""
+    are the same; a ring may start at another vertex, and collinear vertices stay (tests/maps/test_tile_geometry.py).
+    "Within" is tested on PostGIS's single-precision boxes (~1 m apart at Balikpapan's x in EPSG:3857): from z20,
+    where the 64-unit buffer is narrower than that, a parcel may reach past the buffer unclipped, outside anything
+    the tile shows."""
     mercator, clearance = f"a.{_MERCATOR}", f"a.{_CLEARANCE}"
     return (
         f"CASE WHEN {clearance} > %s AND {mercator} @ ST_TileEnvelope(%s, %s, %s, margin => {buffer / extent})"
